@@ -1,0 +1,1 @@
+"""The visit-room terminal agent (aiortc): sources, display, reconnect loop."""

@@ -1,0 +1,151 @@
+"""Administration: facilities, rooms, terminals and their credentials, staff, inmates, visitors.
+
+Used by ``tatap admin`` and ``tatap demo``; every change is written with its audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.audit import AuditEvent
+from services.errors import BadRequest, NotFound
+from services.model import (
+    STAFF_ROLES,
+    Facility,
+    FacilityId,
+    FacilityRules,
+    Inmate,
+    InmateId,
+    Role,
+    Room,
+    RoomId,
+    Staff,
+    StaffId,
+    Terminal,
+    TerminalId,
+    Visitor,
+    VisitorId,
+)
+from services.pii import mask, valid_nik
+from services.store import Store
+from services.tokens import hash_secret
+from services.visits import hash_password, new_id
+
+ADMIN_ACTOR = ("admin", "cli")
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalCredentials:
+    server: str
+    terminal_id: str
+    secret: str
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"server": self.server, "terminal_id": self.terminal_id,
+                                    "secret": self.secret}, indent=2) + "\n")  # fmt: skip
+        path.chmod(0o600)
+
+    @classmethod
+    def read(cls, path: Path) -> TerminalCredentials:
+        data = json.loads(path.read_text())
+        return cls(str(data.get("server", "")), str(data["terminal_id"]), str(data["secret"]))
+
+
+class Admin:
+    def __init__(self, store: Store, actor: tuple[str, str] = ADMIN_ACTOR) -> None:
+        self._store = store
+        self._actor = actor
+
+    def _event(self, action: str, facility: str, details: dict[str, object]) -> AuditEvent:
+        return AuditEvent(action, self._actor[0], self._actor[1], facility, "", details)
+
+    async def facility(
+        self, name: str, timezone: str = "Asia/Jakarta", rules: FacilityRules | None = None,
+        facility_id: str | None = None,
+    ) -> Facility:  # fmt: skip
+        facility = Facility(FacilityId(facility_id or new_id("f")), name, timezone,
+                            rules or FacilityRules())  # fmt: skip
+        await self._store.add_facility(
+            facility, self._event("facility-created", facility.id, {"name": name})
+        )
+        return facility
+
+    async def room(self, facility_id: str, name: str, room_id: str | None = None) -> Room:
+        if await self._store.get_facility(facility_id) is None:
+            raise NotFound("no such facility")
+        room = Room(RoomId(room_id or new_id("r")), FacilityId(facility_id), name)
+        await self._store.add_room(room, self._event("room-created", facility_id, {"room": room.id}))
+        return room
+
+    async def terminal(
+        self, room_id: str, name: str, server: str, terminal_id: str | None = None
+    ) -> tuple[Terminal, TerminalCredentials]:
+        room = await self._store.get_room(room_id)
+        if room is None:
+            raise NotFound("no such room")
+        secret = secrets.token_urlsafe(32)
+        terminal = Terminal(TerminalId(terminal_id or new_id("t")), room.facility_id, room.id, name,
+                            hash_secret(secret))  # fmt: skip
+        event = self._event("terminal-created", room.facility_id, {"terminal": terminal.id})
+        await self._store.add_terminal(terminal, event)
+        return terminal, TerminalCredentials(server, terminal.id, secret)
+
+    async def staff(
+        self, username: str, role: Role, password: str, facility_id: str | None = None
+    ) -> Staff:
+        if role not in STAFF_ROLES:
+            raise BadRequest("staff role must be officer, auditor or admin")
+        if len(password) < 8:
+            raise BadRequest("a password needs at least 8 characters")
+        staff = Staff(StaffId(new_id("s")), username, role, hash_password(password),
+                      FacilityId(facility_id) if facility_id else None)  # fmt: skip
+        event = self._event("staff-created", facility_id or "",
+                            {"staff": staff.id, "role": role.value})  # fmt: skip
+        await self._store.add_staff(staff, event)
+        return staff
+
+    async def import_inmates(self, facility_id: str, text: str) -> int:
+        """Inmates from an SDP export: CSV with a header holding ``number`` and ``name``
+        (``block`` optional). Re-importing updates names and blocks."""
+        if await self._store.get_facility(facility_id) is None:
+            raise NotFound("no such facility")
+        reader = csv.DictReader(io.StringIO(text))
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        if not {"number", "name"} <= fields:
+            raise BadRequest("the CSV needs a header with at least: number,name[,block]")
+        inmates = []
+        for line, row in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            if not row.get("number") or not row.get("name"):
+                raise BadRequest(f"line {line}: number and name are required")
+            inmates.append(Inmate(InmateId(new_id("i")), FacilityId(facility_id), row["number"],
+                                  row["name"], row.get("block", "")))  # fmt: skip
+        event = self._event("inmates-imported", facility_id, {"rows": len(inmates)})
+        await self._store.add_inmates(inmates, event)
+        return len(inmates)
+
+    async def visitor(
+        self, name: str, nik: str, phone: str = "", relationship: str = "", priority: bool = False
+    ) -> Visitor:
+        if not valid_nik(nik):
+            raise BadRequest("a NIK is 16 digits")
+        visitor = Visitor(VisitorId(new_id("vis")), name, nik, phone, relationship, priority)
+        await self._store.add_visitor(visitor)
+        return visitor
+
+
+def visitor_json(visitor: Visitor, *, admin: bool = False) -> dict[str, object]:
+    return {
+        "id": visitor.id,
+        "name": visitor.name,
+        "nik": visitor.nik if admin else mask(visitor.nik),
+        "phone": visitor.phone if admin else mask(visitor.phone),
+        "relationship": visitor.relationship,
+        "priority": visitor.priority,
+    }

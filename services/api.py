@@ -1,0 +1,226 @@
+"""The JSON REST API under ``/api/v1/``: logins, family links, visits for officers, audit for auditors.
+
+Every handler validates its input and answers errors as ``{"error": {"code", "message"}}`` with a
+fitting 4xx (the middleware in ``services.http``); an auditor's token reads, never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from services.clock import Clock
+from services.errors import BadRequest, Forbidden, NotFound, TokenRevoked, Unauthorized
+from services.http import json_body, query_int, respond
+from services.model import Role, VisitKind, VisitorId
+from services.openapi import OPENAPI
+from services.store import AuditQuery, Store
+from services.tokens import Claims, TokenService
+from services.visits import GuestSpec, VisitService, visit_json
+
+Terminator = Callable[[str, tuple[str, str], str], Awaitable[None]]
+AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
+SCHEDULERS = (Role.OFFICER, Role.ADMIN)
+
+
+class Api:
+    def __init__(
+        self,
+        store: Store,
+        tokens: TokenService,
+        visits: VisitService,
+        clock: Clock,
+        terminate: Terminator,
+        base_url: str,
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._visits = visits
+        self._clock = clock
+        self._terminate = terminate
+        self._base_url = base_url
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/v1/openapi.json", self.openapi),
+            web.post("/api/v1/auth/login", self.login),
+            web.post("/api/v1/join", self.join),
+            web.post("/api/v1/visits", self.create_visit),
+            web.get("/api/v1/visits/{visit_id}", self.get_visit),
+            web.post("/api/v1/visits/{visit_id}/cancel", self.cancel_visit),
+            web.post("/api/v1/visits/{visit_id}/terminate", self.terminate_visit),
+            web.post("/api/v1/visits/{visit_id}/monitor", self.monitor_visit),
+            web.get("/api/v1/audit/events", self.audit_events),
+            web.get("/api/v1/audit/visits/{visit_id}", self.audit_visit),
+            web.get("/api/v1/audit/verify", self.audit_verify),
+        ]
+
+    async def _staff(self, request: web.Request, *roles: Role) -> Claims:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("send `Authorization: Bearer <token>`")
+        claims = self._tokens.decode(token.strip(), self._clock.now())
+        if claims.visit:
+            raise Forbidden("a visit token cannot use the staff API")
+        if await self._store.is_revoked(claims.jti):
+            raise TokenRevoked("token revoked")
+        if claims.role not in roles:
+            raise Forbidden(f"this needs one of: {', '.join(r.value for r in roles)}")
+        return claims
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return respond(OPENAPI)
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await json_body(request)
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise BadRequest("`username` and `password` are required strings")
+        token, staff = await self._visits.login(username[:100], password[:200])
+        return respond({"token": token, "role": staff.role.value, "staff_id": staff.id})
+
+    async def join(self, request: web.Request) -> web.Response:
+        """A family or teacher link → a token for the websocket, valid until the visit ends."""
+        body = await json_body(request)
+        link = body.get("link")
+        if not isinstance(link, str):
+            raise BadRequest("`link` is required")
+        token, claims, visit, participant = await self._visits.open_link(link)
+        return respond(
+            {
+                "token": token,
+                "expires_ms": int(claims.exp * 1000),
+                "you": {"id": participant.id, "role": participant.role.value},
+                "visit": visit_json(visit),
+                "now_ms": int(self._clock.now() * 1000),
+            }
+        )
+
+    async def create_visit(self, request: web.Request) -> web.Response:
+        claims = await self._staff(request, *SCHEDULERS)
+        body = await json_body(request)
+        try:
+            kind = VisitKind(body.get("kind", "regular"))
+        except ValueError as exc:
+            raise BadRequest("`kind` must be regular, education or legal") from exc
+        start_ms = body.get("start_ms")
+        if not isinstance(start_ms, int) or isinstance(start_ms, bool) or start_ms <= 0:
+            raise BadRequest("`start_ms` must be a positive integer (ms since the epoch)")
+        guests = [_guest(g) for g in _list(body, "guests")]
+        length = body.get("length_s")
+        if length is not None and (not isinstance(length, int) or not 60 <= length <= 4 * 3600):
+            raise BadRequest("`length_s` must be an integer between 60 and 14400")
+        scheduled = await self._visits.schedule(
+            terminal_id=_str(body, "terminal_id"), inmate_id=_str(body, "inmate_id"), kind=kind,
+            start=start_ms / 1000, guests=guests, actor=(claims.role, claims.sub), length_s=length,
+        )  # fmt: skip
+        out = visit_json(scheduled.visit, staff=True)
+        out["links"] = {pid: f"{self._base_url}/v/{s}" for pid, s in scheduled.links.items()}
+        return respond(out, status=201)
+
+    async def get_visit(self, request: web.Request) -> web.Response:
+        await self._staff(request, Role.OFFICER, Role.ADMIN, Role.AUDITOR)
+        visit = await self._store.get_visit(request.match_info["visit_id"])
+        if visit is None:
+            raise NotFound("no such visit")
+        return respond(visit_json(visit, staff=True))
+
+    async def cancel_visit(self, request: web.Request) -> web.Response:
+        claims = await self._staff(request, *SCHEDULERS)
+        body = await json_body(request, required=False)
+        why = body.get("reason", "")
+        visit = await self._visits.cancel(
+            request.match_info["visit_id"], (claims.role, claims.sub), why if isinstance(why, str) else ""
+        )
+        return respond(visit_json(visit, staff=True))
+
+    async def terminate_visit(self, request: web.Request) -> web.Response:
+        claims = await self._staff(request, Role.OFFICER)
+        body = await json_body(request, required=False)
+        reason = body.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > 200:
+            raise BadRequest("`reason` must be a string of at most 200 characters")
+        visit_id = request.match_info["visit_id"]
+        await self._terminate(visit_id, (Role.OFFICER.value, claims.sub), reason)
+        return respond({"visit_id": visit_id, "ended": "terminated"}, status=202)
+
+    async def monitor_visit(self, request: web.Request) -> web.Response:
+        claims = await self._staff(request, Role.OFFICER)
+        token = await self._visits.monitor_token(claims, request.match_info["visit_id"])
+        return respond({"token": token})
+
+    async def audit_events(self, request: web.Request) -> web.Response:
+        await self._staff(request, *AUDIT_READERS)
+        query = audit_query(request.query)
+        rows = await self._store.audit_search(query)
+        nxt = rows[-1].seq if len(rows) == query.limit else None
+        return respond({"events": [r.to_json() for r in rows], "next_after": nxt})
+
+    async def audit_visit(self, request: web.Request) -> web.Response:
+        await self._staff(request, *AUDIT_READERS)
+        visit_id = request.match_info["visit_id"]
+        visit = await self._store.get_visit(visit_id)
+        if visit is None:
+            raise NotFound("no such visit")
+        rows = await self._store.audit_search(AuditQuery(visit_id=visit_id, limit=10_000))
+        return respond({"visit": visit_json(visit, staff=True),
+                        "timeline": [r.to_json() for r in rows]})  # fmt: skip
+
+    async def audit_verify(self, request: web.Request) -> web.Response:
+        await self._staff(request, *AUDIT_READERS)
+        result = await self._store.audit_verify()
+        return respond(result.to_json(), status=200)
+
+
+def audit_query(params: Any) -> AuditQuery:
+    """Filters from query parameters (REST) or CLI flags, validated the same way for both."""
+    def text(name: str) -> str:
+        value = params.get(name) or ""
+        if len(value) > 64:
+            raise BadRequest(f"`{name}` is too long")
+        return str(value)
+
+    return AuditQuery(
+        facility_id=text("facility"),
+        inmate_id=text("inmate"),
+        visitor_id=text("visitor"),
+        terminal_id=text("terminal"),
+        visit_id=text("visit"),
+        action=text("action"),
+        since_ms=query_int(params, "since_ms", None, 0, 2**53),
+        until_ms=query_int(params, "until_ms", None, 0, 2**53),
+        after_seq=query_int(params, "after", 0, 0, 2**62) or 0,
+        limit=query_int(params, "limit", 100, 1, 1000) or 100,
+    )
+
+
+def _str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise BadRequest(f"`{key}` is required (a string of at most 64 characters)")
+    return value
+
+
+def _list(body: dict[str, Any], key: str) -> list[Any]:
+    value = body.get(key)
+    if not isinstance(value, list) or not 0 < len(value) <= 3:
+        raise BadRequest(f"`{key}` must be a list of 1 to 3 entries")
+    return value
+
+
+def _guest(item: Any) -> GuestSpec:
+    if not isinstance(item, dict):
+        raise BadRequest("each guest is an object {role, name, visitor_id?}")
+    try:
+        role = Role(item.get("role"))
+    except ValueError as exc:
+        raise BadRequest("a guest's role is family or teacher") from exc
+    if role not in (Role.FAMILY, Role.TEACHER):
+        raise BadRequest("a guest's role is family or teacher")
+    visitor = item.get("visitor_id")
+    if visitor is not None and not isinstance(visitor, str):
+        raise BadRequest("`visitor_id` must be a string")
+    return GuestSpec(role, _str(item, "name"), VisitorId(visitor) if visitor else None)

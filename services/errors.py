@@ -1,0 +1,107 @@
+"""Every error Tatap reports to a client, with the HTTP status and websocket close code it maps to.
+
+    TatapError                      500  code "internal"
+    ├── ConfigError                      bad settings, raised at start-up only
+    ├── BadRequest                  400  "bad_request"     malformed input
+    │   └── TooLarge                413  "too_large"
+    ├── Unauthorized                401  "unauthorized"    no or bad credentials  (ws close 4401)
+    │   ├── TokenExpired                 "token_expired"
+    │   └── TokenRevoked                 "token_revoked"
+    ├── Forbidden                   403  "forbidden"       wrong role or scope    (ws close 4403)
+    ├── NotFound                    404  "not_found"
+    ├── Conflict                    409  "conflict"        state forbids it
+    │   ├── VisitFull                    "visit_full"                             (ws close 4409)
+    │   ├── VisitNotOpen                 "visit_not_open"  too early              (ws close 4425)
+    │   └── VisitOver                    "visit_over"      ended or cancelled     (ws close 4410)
+    └── RateLimited                 429  "rate_limited"
+
+Messages are written by us, never copied from untrusted input, so they are safe to send back.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class TatapError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+    close_code: ClassVar[int] = 1011
+
+    def __init__(self, message: str = "", **details: object) -> None:
+        super().__init__(message or self.code)
+        self.message = message or self.code.replace("_", " ")
+        self.details = details
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class ConfigError(TatapError):
+    code = "config"
+
+
+class BadRequest(TatapError):
+    status = 400
+    code = "bad_request"
+    close_code = 4400
+
+
+class TooLarge(BadRequest):
+    status = 413
+    code = "too_large"
+
+
+class Unauthorized(TatapError):
+    status = 401
+    code = "unauthorized"
+    close_code = 4401
+
+
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+
+
+class TokenRevoked(Unauthorized):
+    code = "token_revoked"
+
+
+class Forbidden(TatapError):
+    status = 403
+    code = "forbidden"
+    close_code = 4403
+
+
+class NotFound(TatapError):
+    status = 404
+    code = "not_found"
+    close_code = 4404
+
+
+class Conflict(TatapError):
+    status = 409
+    code = "conflict"
+    close_code = 4409
+
+
+class VisitFull(Conflict):
+    code = "visit_full"
+
+
+class VisitNotOpen(Conflict):
+    code = "visit_not_open"
+    close_code = 4425
+
+
+class VisitOver(Conflict):
+    code = "visit_over"
+    close_code = 4410
+
+
+class RateLimited(TatapError):
+    status = 429
+    code = "rate_limited"
+    close_code = 4429

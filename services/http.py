@@ -1,0 +1,75 @@
+"""HTTP plumbing shared by every handler: JSON responses, typed errors, input parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from services.errors import BadRequest, TatapError, TooLarge
+
+log = structlog.get_logger("tatap.http")
+MAX_BODY = 64 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def respond(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return respond({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Typed JSON errors for everything; a stack trace never reaches a client."""
+    try:
+        return await handler(request)
+    except TatapError as exc:
+        return respond(exc.to_json(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status, "http_error"
+        )
+        return error_response(exc.status, code, exc.reason)
+    except Exception:
+        log.exception("http.unhandled", path=request.path)
+        return error_response(500, "internal", "internal error")
+
+
+async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    if request.content_length and request.content_length > MAX_BODY:
+        raise TooLarge("request body too large")
+    raw = await request.read()
+    if not raw:
+        if required:
+            raise BadRequest("a JSON object body is required")
+        return {}
+    if len(raw) > MAX_BODY:
+        raise TooLarge("request body too large")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def query_int(params: Any, name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"`{name}` must be an integer") from exc
+    if not lo <= value <= hi:
+        raise BadRequest(f"`{name}` must be between {lo} and {hi}")
+    return value

@@ -1,0 +1,71 @@
+"""Schema migrations, applied in order; ``schema_version`` records how far a database has come.
+
+Times are integer milliseconds since the Unix epoch (UTC). Never edit a released step: add one.
+"""
+
+from __future__ import annotations
+
+STEPS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE facilities (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL, rules TEXT NOT NULL
+    );
+    CREATE TABLE rooms (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id), name TEXT NOT NULL
+    );
+    CREATE TABLE terminals (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id),
+        room_id TEXT NOT NULL REFERENCES rooms(id), name TEXT NOT NULL, secret_hash TEXT NOT NULL
+    );
+    CREATE TABLE staff (
+        id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+        password_hash TEXT NOT NULL, facility_id TEXT REFERENCES facilities(id)
+    );
+    CREATE TABLE inmates (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id),
+        number TEXT NOT NULL, name TEXT NOT NULL, block TEXT NOT NULL DEFAULT '',
+        UNIQUE (facility_id, number)
+    );
+    CREATE TABLE visitors (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, nik TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '',
+        relationship TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX visitors_nik ON visitors(nik);
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE,
+        facility_id TEXT NOT NULL REFERENCES facilities(id), room_id TEXT NOT NULL,
+        terminal_id TEXT NOT NULL REFERENCES terminals(id), inmate_id TEXT NOT NULL,
+        kind TEXT NOT NULL, status TEXT NOT NULL,
+        start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+        started_ms INTEGER, ended_ms INTEGER, end_reason TEXT, created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX visits_terminal_start ON visits(terminal_id, start_ms);
+    CREATE INDEX visits_status_start ON visits(status, start_ms);
+    CREATE INDEX visits_inmate ON visits(inmate_id);
+    CREATE TABLE participants (
+        id TEXT PRIMARY KEY, visit_id TEXT NOT NULL REFERENCES visits(id), role TEXT NOT NULL,
+        name TEXT NOT NULL, visitor_id TEXT REFERENCES visitors(id), link_hash TEXT UNIQUE
+    );
+    CREATE INDEX participants_visit ON participants(visit_id);
+    CREATE INDEX participants_visitor ON participants(visitor_id);
+    CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, exp_ms INTEGER NOT NULL);
+    CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, facility_id TEXT NOT NULL,
+        visit_id TEXT NOT NULL, actor_role TEXT NOT NULL, actor_id TEXT NOT NULL,
+        action TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_visit ON audit_events(visit_id, seq);
+    CREATE INDEX audit_facility_ts ON audit_events(facility_id, ts_ms);
+    CREATE INDEX audit_ts ON audit_events(ts_ms);
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
+        ts_ms INTEGER NOT NULL
+    );
+    -- The log is append-only: the database itself refuses edits and deletes through SQL.
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+    """,
+)

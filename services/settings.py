@@ -1,0 +1,122 @@
+"""Settings for every Tatap process, from arguments or ``TATAP_*`` environment variables.
+
+Loud on bad values: a misspelt number fails at start-up, not at the first visit.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from services.errors import ConfigError
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"TATAP_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"TATAP_{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"TATAP_{name} must be a number, got {raw!r}") from exc
+
+
+def _load_keys(spec: str, data_dir: Path) -> dict[str, bytes]:
+    """Token signing keys as ``kid:secret,kid:secret``; the first one signs, all verify.
+
+    With no keys configured, one is generated once and kept in ``<data_dir>/token.keys`` so that
+    tokens outlive a restart.
+    """
+    if not spec:
+        path = data_dir / "token.keys"
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"k1:{secrets.token_urlsafe(32)}\n")
+            path.chmod(0o600)
+        spec = ",".join(line.strip() for line in path.read_text().splitlines() if line.strip())
+    keys: dict[str, bytes] = {}
+    for item in spec.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep or not kid or len(secret) < 16:
+            raise ConfigError("token keys must look like 'kid:secret' with a secret of 16+ chars")
+        keys[kid] = secret.encode()
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a process needs, chosen once at start-up."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # base URL put in family links; default http://host:port
+    db_url: str = "sqlite:///var/tatap.db"
+    redis_url: str = ""
+    node_id: str = field(default_factory=lambda: f"node-{secrets.token_hex(3)}")
+    data_dir: Path = Path("var")
+    token_keys: dict[str, bytes] = field(default_factory=dict)
+    # Staff tokens (officer, auditor, admin) live this long; visit tokens end with the visit.
+    staff_token_ttl_s: int = 8 * 3600
+    # A visit token may outlive the scheduled end by this much (reconnect after the end is useless,
+    # but a clock skew of a few seconds must not refuse an honest client).
+    token_grace_s: int = 60
+    # Websocket limits.
+    max_frame_bytes: int = 64 * 1024
+    hello_timeout_s: float = 10.0
+    max_errors: int = 10
+    send_queue: int = 64
+    # How often the server sends `time` to every participant.
+    time_interval_s: float = 30.0
+    # How often the node looks for visits whose window opens or whose no-show grace passes.
+    sweep_interval_s: float = 2.0
+    # A participant may join this long before the scheduled start.
+    early_join_s: int = 300
+    ice_servers: tuple[dict[str, object], ...] = ()
+    log_json: bool | None = None  # None: JSON unless stderr is a terminal
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from ``TATAP_*`` variables, then explicit overrides (command-line flags)."""
+        data_dir = Path(str(overrides.pop("data_dir", None) or _env("DATA_DIR", "var")))
+        host = _env("HOST", "127.0.0.1")
+        port = _env_int("PORT", 8080)
+        base = cls(
+            host=host,
+            port=port,
+            public_url=_env("PUBLIC_URL", ""),
+            db_url=_env("DB", f"sqlite:///{data_dir / 'tatap.db'}"),
+            redis_url=_env("REDIS", ""),
+            node_id=_env("NODE_ID", f"node-{secrets.token_hex(3)}"),
+            data_dir=data_dir,
+            time_interval_s=_env_float("TIME_INTERVAL", 30.0),
+            sweep_interval_s=_env_float("SWEEP_INTERVAL", 2.0),
+            max_frame_bytes=_env_int("MAX_FRAME_BYTES", 64 * 1024),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        settings = replace(base, **clean)  # type: ignore[arg-type]
+        if not settings.token_keys:
+            keys = _load_keys(_env("TOKEN_KEYS", ""), settings.data_dir)
+            settings = replace(settings, token_keys=keys)
+        return settings
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def sqlite_path(self) -> Path:
+        if not self.db_url.startswith("sqlite:///"):
+            raise ConfigError(f"not a SQLite URL: {self.db_url!r}")
+        return Path(self.db_url.removeprefix("sqlite:///"))

@@ -1,0 +1,131 @@
+"""Tokens: short-lived JWTs scoped to one visit, one participant and one role.
+
+HS256 only (pinned on decode, so ``alg: none`` or an RS/HS confusion is refused); ``kid`` names the
+signing key so keys rotate without logging anyone out; every token has a ``jti`` that can be revoked.
+Staff tokens (officer, auditor, admin) carry no visit; an officer's monitor token for one visit does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import jwt
+
+from services.errors import Forbidden, TokenExpired, TokenRevoked, Unauthorized
+from services.model import STAFF_ROLES, Role
+
+ALGORITHM = "HS256"
+ISSUER = "tatap"
+LEEWAY_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    sub: str  # participant id, terminal id or staff id
+    role: Role
+    visit: str  # "" for staff tokens
+    jti: str
+    exp: float
+    facility: str = ""
+
+
+class TokenService:
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        self._keys = dict(keys)
+        self._kid = next(iter(keys))
+
+    def issue(
+        self,
+        *,
+        sub: str,
+        role: Role,
+        visit: str,
+        now: float,
+        ttl_s: float,
+        not_after: float | None = None,
+        facility: str = "",
+    ) -> tuple[str, Claims]:
+        """A token for ``ttl_s`` seconds, cut back to ``not_after`` (visit end + grace) if earlier."""
+        if not visit and role not in STAFF_ROLES:
+            raise ValueError(f"a {role.value} token must name its visit")
+        exp = now + ttl_s if not_after is None else min(now + ttl_s, not_after)
+        claims = Claims(sub, role, visit, secrets.token_urlsafe(12), exp, facility)
+        payload = {
+            "iss": ISSUER,
+            "sub": sub,
+            "role": role.value,
+            "visit": visit,
+            "fac": facility,
+            "jti": claims.jti,
+            "iat": int(now),
+            "exp": int(exp),
+        }
+        token = jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
+        return token, claims
+
+    def decode(self, token: str, now: float) -> Claims:
+        """Check signature, issuer and expiry against ``now``; revocation is the caller's check."""
+        if not isinstance(token, str) or not token or len(token) > 4096:
+            raise Unauthorized("token missing or malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("token malformed") from exc
+        key = self._keys.get(str(header.get("kid", "")))
+        if key is None:
+            raise Unauthorized("token signed with an unknown key")
+        try:
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={
+                    "require": ["exp", "iat", "sub", "jti", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("token invalid") from exc
+        # Times are checked against our clock (injectable), not the system's.
+        if float(payload["exp"]) + LEEWAY_S < now:
+            raise TokenExpired("token expired")
+        if float(payload["iat"]) - LEEWAY_S > now:
+            raise Unauthorized("token issued in the future")
+        try:
+            role = Role(payload.get("role"))
+        except ValueError as exc:
+            raise Unauthorized("token names an unknown role") from exc
+        return Claims(
+            sub=str(payload["sub"]),
+            role=role,
+            visit=str(payload.get("visit") or ""),
+            jti=str(payload["jti"]),
+            exp=float(payload["exp"]),
+            facility=str(payload.get("fac") or ""),
+        )
+
+
+def require_role(claims: Claims, *roles: Role) -> None:
+    if claims.role not in roles:
+        raise Forbidden(f"this needs one of: {', '.join(r.value for r in roles)}")
+
+
+def new_link_token() -> str:
+    """An unguessable family link secret: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy secret (link tokens, terminal secrets): fast and sufficient,
+    since nobody can guess 256 random bits; staff passwords use argon2 instead."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+__all__ = ["Claims", "TokenService", "TokenRevoked", "hash_secret", "new_link_token", "require_role"]

@@ -1,0 +1,72 @@
+"""The composition root: ``create_app(settings)`` builds one node, choosing every backend once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from services.api import Api
+from services.clock import Clock, SystemClock
+from services.factory import create_store
+from services.http import errors_middleware, respond
+from services.settings import Settings
+from services.store import Store
+from services.tokens import TokenService
+from services.visits import VisitService
+from signaling.deadlines import DeadlineScheduler
+from signaling.endpoint import Endpoint
+from signaling.hub import Hub
+
+log = structlog.get_logger("tatap.app")
+WEB_DIR = Path(__file__).resolve().parent.parent / "services" / "web"
+
+STORE = web.AppKey("store", Store)
+HUB = web.AppKey("hub", Hub)
+VISITS = web.AppKey("visits", VisitService)
+TOKENS = web.AppKey("tokens", TokenService)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    clock = clock or SystemClock()
+    app = web.Application(middlewares=[errors_middleware], client_max_size=64 * 1024)
+    tokens = TokenService(settings.token_keys)
+    app[TOKENS] = tokens
+
+    store = create_store(settings, clock)
+    visits = VisitService(store, tokens, clock, settings.token_grace_s)
+    hub = Hub(settings, store, clock, DeadlineScheduler(clock))
+    app[STORE], app[VISITS], app[HUB] = store, visits, hub
+    endpoint = Endpoint(settings, hub, tokens, visits, store, clock)
+    api = Api(store, tokens, visits, clock, hub.terminate, settings.base_url)
+    app.router.add_get("/ws", endpoint.handle)
+    app.router.add_routes(api.routes())
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await hub.start()
+        log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
+        yield
+        # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
+        # let pending audit writes finish, then close the store.
+        await hub.aclose()
+        await store.aclose()
+        log.info("node.stopped", node_id=settings.node_id)
+
+    app.cleanup_ctx.append(lifecycle)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return respond({"status": "ok", "node_id": settings.node_id})
+
+    async def readyz(request: web.Request) -> web.Response:
+        try:
+            await app[STORE].get_facility("-")
+        except Exception:
+            log.exception("readyz.store_failed")
+            return respond({"status": "store unavailable"}, status=503)
+        return respond({"status": "ready", "rooms": len(app[HUB].rooms)})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

@@ -1,0 +1,64 @@
+"""Who is in which visit on this node: seats, their sockets, and the visit's deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.model import FacilityRules, ParticipantId, Role, Visit
+from signaling.connection import Connection
+from signaling.deadlines import Deadline
+
+
+@dataclass(slots=True)
+class Seat:
+    participant_id: ParticipantId
+    role: Role
+    conn: Connection | None
+    grace: Deadline | None = None  # while the participant is away and may still come back
+
+
+@dataclass(slots=True)
+class VisitRoom:
+    visit: Visit
+    rules: FacilityRules
+    seats: dict[str, Seat] = field(default_factory=dict)
+    ever_joined: set[str] = field(default_factory=set)
+    live: bool = False
+    started_at: float | None = None
+    media_up: bool = False
+    ended: bool = False
+    deadlines: list[Deadline] = field(default_factory=list)
+    connect_deadline: Deadline | None = None
+
+    @property
+    def end_ms(self) -> int:
+        return int(self.visit.end * 1000)
+
+    def present(self) -> list[Seat]:
+        return [seat for seat in self.seats.values() if seat.conn is not None]
+
+    def broadcast(self, frame: str, *, skip: str = "") -> None:
+        for seat in self.seats.values():
+            if seat.conn is not None and seat.participant_id != skip:
+                seat.conn.send(frame)
+
+    def roles_joined(self) -> set[Role]:
+        roles = set()
+        for pid in self.ever_joined:
+            participant = self.visit.participant(pid)
+            if participant is not None:
+                roles.add(participant.role)
+        return roles
+
+    def both_sides_present(self) -> bool:
+        roles = {seat.role for seat in self.present()}
+        return Role.TERMINAL in roles and bool(roles & {Role.FAMILY, Role.TEACHER})
+
+    def cancel_deadlines(self) -> None:
+        for deadline in self.deadlines:
+            deadline.cancel()
+        for seat in self.seats.values():
+            if seat.grace is not None:
+                seat.grace.cancel()
+        if self.connect_deadline is not None:
+            self.connect_deadline.cancel()

@@ -1,0 +1,161 @@
+"""Shared fixtures: a real server on a real socket (aiohttp test server), a hand-driven clock,
+and a facility with a room, a terminal and an inmate ready for visits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.admin import Admin, TerminalCredentials
+from services.clock import FakeClock
+from services.model import FacilityRules, Role, Terminal, VisitKind
+from services.settings import Settings
+from services.store import Store
+from services.visits import GuestSpec, ScheduledVisit, VisitService
+from signaling.app import HUB, STORE, VISITS, create_app
+
+KEYS = {"k1": b"test-signing-key-0123456789abcdef"}
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = dict(
+        data_dir=tmp_path,
+        db_url=f"sqlite:///{tmp_path / 'tatap.db'}",
+        token_keys=KEYS,
+        node_id="node-test",
+        time_interval_s=30.0,
+        sweep_interval_s=1.0,
+        hello_timeout_s=2.0,
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+@dataclass
+class World:
+    """A running node and a facility to schedule visits in."""
+
+    app: web.Application
+    client: TestClient
+    clock: FakeClock
+    settings: Settings
+    terminal: Terminal
+    creds: TerminalCredentials
+    inmate_id: str
+    facility_id: str
+
+    @property
+    def store(self) -> Store:
+        return self.app[STORE]
+
+    @property
+    def visits(self) -> VisitService:
+        return self.app[VISITS]
+
+    @property
+    def hub(self) -> Any:
+        return self.app[HUB]
+
+    async def schedule(
+        self, kind: VisitKind = VisitKind.REGULAR, start_in: float = 0.0, length_s: int = 900
+    ) -> ScheduledVisit:
+        guests = [GuestSpec(Role.FAMILY, "Siti")]
+        if kind is VisitKind.EDUCATION:
+            guests.append(GuestSpec(Role.TEACHER, "Bu Guru"))
+        return await self.visits.schedule(
+            terminal_id=self.terminal.id, inmate_id=self.inmate_id, kind=kind,
+            start=self.clock.now() + start_in, guests=guests, actor=(Role.OFFICER, "s_test"),
+            length_s=length_s,
+        )  # fmt: skip
+
+    async def token(self, scheduled: ScheduledVisit, role: Role) -> str:
+        seat = next(p for p in scheduled.visit.participants if p.role is role)
+        return await self.visits.participant_token(scheduled.visit, seat)
+
+    async def connect(self, token: str | None = None, **hello: Any) -> Peer:
+        ws = await self.client.ws_connect("/ws", autoping=True)
+        msg = {"type": "hello", "token": token} if token else {"type": "hello", **hello}
+        await ws.send_str(orjson.dumps(msg).decode())
+        return Peer(ws)
+
+    async def advance(self, seconds: float) -> None:
+        await self.clock.advance(seconds)
+
+
+class Peer:
+    """A websocket client that reads server messages by type."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, msg: dict[str, Any] | str) -> None:
+        await self.ws.send_str(msg if isinstance(msg, str) else orjson.dumps(msg).decode())
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        msg = await self.ws.receive(timeout=timeout)
+        if msg.type is not aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"socket closed: {msg.type.name} {self.ws.close_code}")
+        data: dict[str, Any] = orjson.loads(msg.data)
+        self.seen.append(data)
+        return data
+
+    async def expect(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of this type, skipping `time` messages (they come periodically)."""
+        while True:
+            data = await self.recv(timeout)
+            if data["type"] == kind:
+                return data
+            if data["type"] not in ("time",):
+                raise AssertionError(f"expected {kind}, got {data}")
+
+    async def closed(self, timeout: float = 5.0) -> int | None:
+        """Read until the server closes; returns the close code."""
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.ws.receive()
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                aiohttp.WSMsgType.CLOSING):  # fmt: skip
+                    return self.ws.close_code
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    self.seen.append(orjson.loads(msg.data))
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def build_world(tmp_path: Path, rules: FacilityRules | None = None,
+                      **overrides: Any) -> AsyncIterator[World]:  # fmt: skip
+    clock = FakeClock()
+    settings = make_settings(tmp_path, **overrides)
+    app = create_app(settings, clock)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    store = app[STORE]
+    admin = Admin(store)
+    facility = await admin.facility("Lapas Cilegon", rules=rules or FacilityRules(
+        warnings_s=(300, 60), join_grace_s=600, reconnect_grace_s=60, connect_timeout_s=120))
+    room = await admin.room(facility.id, "Ruang 1")
+    terminal, creds = await admin.terminal(room.id, "PC Ruang 1", "http://test")
+    await admin.import_inmates(facility.id, "number,name,block\nB-1234,Budi,A\n")
+    inmate = await store.find_inmate(facility.id, "B-1234")
+    assert inmate is not None
+    try:
+        yield World(app, client, clock, settings, terminal, creds, inmate.id, facility.id)
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async for w in build_world(tmp_path):
+        yield w
