@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -12,6 +11,7 @@ from services.api import Api
 from services.clock import Clock, SystemClock
 from services.factory import create_store
 from services.http import errors_middleware, respond
+from services.pages import page_routes
 from services.settings import Settings
 from services.store import Store
 from services.tokens import TokenService
@@ -21,7 +21,6 @@ from signaling.endpoint import Endpoint
 from signaling.hub import Hub
 
 log = structlog.get_logger("tatap.app")
-WEB_DIR = Path(__file__).resolve().parent.parent / "services" / "web"
 
 STORE = web.AppKey("store", Store)
 HUB = web.AppKey("hub", Hub)
@@ -43,6 +42,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     api = Api(store, tokens, visits, clock, hub.terminate, settings.base_url)
     app.router.add_get("/ws", endpoint.handle)
     app.router.add_routes(api.routes())
+    app.router.add_routes(page_routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await hub.start()
