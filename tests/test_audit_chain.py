@@ -1,0 +1,306 @@
+"""The hash-chained audit log on a real SQLite file, checked by the real ``tatap audit verify``.
+
+Tampering is done the way an attacker with access to the file would: drop the append-only triggers,
+then change rows with plain SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.audit import GENESIS, AuditEvent, checkpoint_message, key_id
+from services.clock import FakeClock
+from services.sqlite_store import verify_file
+from services.store import AuditQuery
+from tests.helpers_audit import REPO, open_store, rows, run_cli, tamper, verify
+
+ACTIONS = ["scheduled", "joined", "connected", "warned", "left", "ended"]
+
+
+def _event(i: int) -> AuditEvent:
+    return AuditEvent(
+        ACTIONS[i % len(ACTIONS)], "terminal", f"t{i % 3}", "f_1", f"v_{i // len(ACTIONS)}",
+        {"n": i, "note": f"event {i}"}, ts=1_800_000_000 + i,
+    )  # fmt: skip
+
+
+async def _fill(data_dir: Path, count: int, batch: int = 10) -> None:
+    """``count`` events appended in batches, then the store closed (which signs the tail)."""
+    store = open_store(data_dir)
+    try:
+        for start in range(0, count, batch):
+            await store.append([_event(i) for i in range(start, min(start + batch, count))])
+    finally:
+        await store.aclose()
+
+
+@pytest.fixture
+async def chain(tmp_path: Path) -> Path:
+    """A data dir holding a clean chain of 40 events; returns the database path."""
+    await _fill(tmp_path, 40)
+    return tmp_path / "tatap.db"
+
+
+async def test_clean_chain_verifies(chain: Path) -> None:
+    """An untouched log passes: exit 0, every event counted, checkpoints present."""
+    code, report = verify(chain.parent)
+    assert code == 0
+    assert report["ok"] is True and report["events"] == 40 and report["checkpoints"] >= 1
+    assert report["first_bad_seq"] is None
+
+
+async def test_plain_verify_output_says_ok(chain: Path) -> None:
+    """Without --json the command says OK and the number of events."""
+    proc = run_cli(chain.parent, "audit", "verify")
+    assert proc.returncode == 0 and proc.stdout.startswith("OK: 40 events")
+
+
+async def test_triggers_refuse_update_and_delete(chain: Path) -> None:
+    """Through SQL, the database itself refuses to edit or delete an audit row."""
+    conn = sqlite3.connect(chain)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE audit_events SET action = 'ended' WHERE seq = 3")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM audit_events WHERE seq = 3")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("details", '{"n":17,"note":"nothing happened"}'), ("action", "cancelled"),
+     ("ts_ms", 1_700_000_000_000), ("actor_id", "someone-else"), ("visit_id", "v_other")],
+)  # fmt: skip
+async def test_editing_one_field_names_that_row(chain: Path, column: str, value: object) -> None:
+    """Changing any field of row 17 fails verification, and row 17 is named."""
+    tamper(chain, (f"UPDATE audit_events SET {column} = ? WHERE seq = 17", (value,)))
+    code, report = verify(chain.parent)
+    assert code != 0
+    assert report["ok"] is False and report["first_bad_seq"] == 17
+
+
+async def test_plain_verify_output_names_the_row(chain: Path) -> None:
+    """Without --json the command still names the first bad row and exits non-zero."""
+    tamper(chain, ("UPDATE audit_events SET details = '{}' WHERE seq = 9", ()))
+    proc = run_cli(chain.parent, "audit", "verify")
+    assert proc.returncode == 1
+    assert "seq=9" in proc.stdout and "TAMPERED" in proc.stdout
+
+
+async def test_deleting_a_middle_row_names_it(chain: Path) -> None:
+    """Row 23 deleted: the chain skips a number, and 23 is named."""
+    tamper(chain, ("DELETE FROM audit_events WHERE seq = 23", ()))
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == 23
+
+
+async def test_swapping_two_rows_names_the_first(chain: Path) -> None:
+    """Rows 11 and 12 exchange their contents (hashes included): 11 is named."""
+    cols = "ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
+    a = rows(chain, f"SELECT {cols} FROM audit_events WHERE seq = 11")[0]
+    b = rows(chain, f"SELECT {cols} FROM audit_events WHERE seq = 12")[0]
+    sets = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
+    tamper(
+        chain,
+        (f"UPDATE audit_events SET {sets} WHERE seq = 11", b),
+        (f"UPDATE audit_events SET {sets} WHERE seq = 12", a),
+    )
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == 11
+
+
+async def test_swapping_only_the_payloads_names_the_first(chain: Path) -> None:
+    """Rows 5 and 6 exchange action and details but keep their hashes: 5 is named."""
+    (a,) = rows(chain, "SELECT action, details FROM audit_events WHERE seq = 5")
+    (b,) = rows(chain, "SELECT action, details FROM audit_events WHERE seq = 6")
+    tamper(
+        chain,
+        ("UPDATE audit_events SET action = ?, details = ? WHERE seq = 5", b),
+        ("UPDATE audit_events SET action = ?, details = ? WHERE seq = 6", a),
+    )
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == 5
+
+
+async def test_truncating_the_tail_past_a_checkpoint_is_caught(tmp_path: Path) -> None:
+    """Rows cut off the end beyond a signed checkpoint: the first missing row is named."""
+    await _fill(tmp_path, 250)
+    db = tmp_path / "tatap.db"
+    first_cp = rows(db, "SELECT min(seq) FROM audit_checkpoints")[0][0]
+    assert first_cp is not None and first_cp > 20
+    tamper(db, ("DELETE FROM audit_events WHERE seq > ?", (first_cp - 10,)))
+    code, report = verify(tmp_path)
+    assert code != 0
+    assert report["first_bad_seq"] == first_cp - 9 and "truncated" in report["problem"]
+
+
+async def test_dropping_only_the_last_row_is_caught(chain: Path) -> None:
+    """A clean shutdown signs the head, so even the last row alone cannot vanish unseen."""
+    tamper(chain, ("DELETE FROM audit_events WHERE seq = 40", ()))
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == 40
+
+
+async def test_corrupted_checkpoint_signature_fails(chain: Path) -> None:
+    """A checkpoint whose signature was altered is refused and named."""
+    seq, sig = rows(chain, "SELECT seq, signature FROM audit_checkpoints ORDER BY seq LIMIT 1")[0]
+    forged = ("0" if sig[0] != "0" else "1") + sig[1:]
+    tamper(chain, ("UPDATE audit_checkpoints SET signature = ? WHERE seq = ?", (forged, seq)))
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == seq and "signature" in report["problem"]
+
+
+async def test_rewritten_chain_resigned_with_another_key_fails(chain: Path) -> None:
+    """An attacker edits row 17, recomputes every later hash and re-signs every checkpoint with a
+    key of their own: the chain is self-consistent, but the checkpoints are not ours."""
+    _rewrite_from(chain, 17, Ed25519PrivateKey.generate())
+    code, report = verify(chain.parent)
+    assert code != 0 and "signature" in report["problem"]
+
+
+async def test_rewritten_chain_without_new_signatures_fails(chain: Path) -> None:
+    """Row 17 edited and the chain rehashed, checkpoints left alone: the first checkpoint at or
+    after 17 no longer matches and is named."""
+    _rewrite_from(chain, 17, None)
+    first_cp = rows(chain, "SELECT min(seq) FROM audit_checkpoints WHERE seq >= 17")[0][0]
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == first_cp
+
+
+def _rewrite_from(db: Path, seq: int, key: Ed25519PrivateKey | None) -> None:
+    """Edit row ``seq``'s details, recompute the hashes from there on, optionally re-sign."""
+    cols = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash"
+    table = rows(db, f"SELECT {cols} FROM audit_events ORDER BY seq")
+    statements: list[tuple[str, tuple[object, ...]]] = []
+    prev = GENESIS
+    hashes: dict[int, str] = {}
+    for s, ts, fac, visit, role, actor, action, details, _ in table:
+        if s == seq:
+            details = '{"n":0,"note":"rewritten"}'
+        canonical = orjson.dumps([s, ts, fac, visit, role, actor, action, details])
+        digest = hashlib.sha256(bytes.fromhex(prev) + canonical).hexdigest()
+        if s >= seq:
+            statements.append(("UPDATE audit_events SET details = ?, prev_hash = ?, hash = ?"
+                               " WHERE seq = ?", (details, prev, digest, s)))  # fmt: skip
+        hashes[s] = digest
+        prev = digest
+    if key is not None:
+        kid = key_id(key.public_key())
+        for (cp_seq,) in rows(db, "SELECT seq FROM audit_checkpoints"):
+            sig = key.sign(checkpoint_message(cp_seq, hashes[cp_seq])).hex()
+            statements.append(("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ?"
+                               " WHERE seq = ?", (hashes[cp_seq], kid, sig, cp_seq)))  # fmt: skip
+    tamper(db, *statements)
+
+
+async def test_verify_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    """Pointing verify at an empty directory fails with a message, not a stack trace, and
+    leaves nothing behind."""
+    empty = tmp_path / "nothing-here"
+    proc = run_cli(empty, "audit", "verify")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "error:" in proc.stderr
+    assert not empty.exists() or list(empty.iterdir()) == []
+
+
+async def test_verify_needs_the_public_key(chain: Path) -> None:
+    """Without the signing public key beside the database, checkpoints cannot be trusted."""
+    (chain.parent / "audit-signing.pub.pem").unlink()
+    code, report = verify(chain.parent)
+    assert code != 0 and "signature" in report["problem"]
+
+
+async def test_concurrent_appends_make_a_gap_free_chain(tmp_path: Path) -> None:
+    """Hundreds of appends racing through asyncio.gather get distinct, consecutive numbers, and
+    the resulting chain verifies."""
+    store = open_store(tmp_path)
+    try:
+        results = await asyncio.gather(*(store.append([_event(i)]) for i in range(600)))
+    finally:
+        await store.aclose()
+    seqs = sorted(r.seq for batch in results for r in batch)
+    assert seqs == list(range(1, 601))
+    db = tmp_path / "tatap.db"
+    assert [r[0] for r in rows(db, "SELECT seq FROM audit_events ORDER BY seq")] == seqs
+    result = verify_file(db, tmp_path)
+    assert result.ok and result.events == 600
+
+
+async def test_concurrent_multi_event_appends_stay_together(tmp_path: Path) -> None:
+    """Concurrent appends of several events each keep their events consecutive and in order."""
+    store = open_store(tmp_path)
+    try:
+        batches = [[_event(i * 3 + k) for k in range(3)] for i in range(150)]
+        results = await asyncio.gather(*(store.append(b) for b in batches))
+    finally:
+        await store.aclose()
+    for records in results:
+        assert [r.seq for r in records] == list(range(records[0].seq, records[0].seq + 3))
+    assert verify_file(tmp_path / "tatap.db", tmp_path).ok
+
+
+async def test_acknowledged_append_survives_reopen(tmp_path: Path) -> None:
+    """An event whose append returned is there after the store is closed and opened again."""
+    store = open_store(tmp_path)
+    (record,) = await store.append([_event(1)])
+    await store.aclose()
+    store = open_store(tmp_path, FakeClock())
+    try:
+        found = await store.audit_search(AuditQuery(visit_id=record.visit_id))
+        assert [r.hash for r in found] == [record.hash]
+        assert (await store.audit_verify()).ok
+    finally:
+        await store.aclose()
+
+
+async def test_acknowledged_append_survives_process_death(tmp_path: Path) -> None:
+    """A process that dies right after an append returned (no close, no flush) loses nothing."""
+    script = textwrap.dedent(
+        f"""
+        import asyncio, os, sys
+        from pathlib import Path
+        from services.audit import AuditEvent
+        from tests.helpers_audit import open_store
+
+        async def main():
+            store = open_store(Path({str(tmp_path)!r}))
+            recs = await store.append([AuditEvent("notice", "admin", "cli", "f_1", "v_1",
+                                                  {{"n": i}}) for i in range(5)])
+            print(recs[-1].seq, recs[-1].hash, flush=True)
+            os._exit(0)  # no aclose(): as if the power went
+
+        asyncio.run(main())
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)  # fmt: skip
+    seq, digest = proc.stdout.split()
+    db = tmp_path / "tatap.db"
+    assert rows(db, "SELECT hash FROM audit_events WHERE seq = ?", (int(seq),)) == [(digest,)]
+    code, report = verify(tmp_path)
+    assert code == 0 and report["events"] == 5
+
+
+async def test_appends_from_two_processes_share_one_chain(tmp_path: Path) -> None:
+    """The CLI writing while a server store is open continues the same chain without a fork."""
+    store = open_store(tmp_path)
+    try:
+        await store.append([_event(i) for i in range(5)])
+        proc = run_cli(tmp_path, "admin", "facility", "--name", "Lapas Dua", "--id", "f_2")
+        assert proc.returncode == 0, proc.stderr
+        await store.append([_event(i) for i in range(5, 10)])
+    finally:
+        await store.aclose()
+    code, report = verify(tmp_path)
+    assert code == 0 and report["events"] == 11
