@@ -1,0 +1,165 @@
+"""Server processes under test and how they are measured (CPU and RSS from /proc).
+
+Every server is started on 127.0.0.1 on a free port, its output goes to a log file in the work
+directory, and it is stopped (SIGTERM, then SIGKILL) when the ``with`` block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+WORK = BENCH_DIR / "work"
+REPO = BENCH_DIR.parents[1]
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PEERJS_VERSION = "peer@1"
+
+
+def raise_nofile() -> int:
+    """Open-files soft limit up to the hard limit; children (servers, clients) inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class Server:
+    name: str
+    pid: int
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def rss(self) -> float:
+        return rss_mb(self.pid)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"no answer from {url} within {timeout} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def tatap_server(data_dir: Path, log_name: str = "tatap-serve.log") -> Iterator[Server]:
+    """``tatap serve`` as its own process, with the tokens, validation and audit it always has."""
+    port = free_port()
+    tatap = Path(sys.executable).with_name("tatap")
+    argv = [str(tatap), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--data-dir", str(data_dir)]  # fmt: skip
+    WORK.mkdir(parents=True, exist_ok=True)
+    with open(WORK / log_name, "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/healthz", proc, 30)
+        yield Server("tatap", proc.pid, port, proc)
+    finally:
+        _stop(proc)
+
+
+def peerjs_installed() -> Path | None:
+    script = WORK / "node_modules" / "peer" / "dist" / "bin" / "peerjs.js"
+    return script if script.exists() else None
+
+
+def install_peerjs() -> Path:
+    """``npm install peer@1`` into the (git-ignored) work directory, once."""
+    script = peerjs_installed()
+    if script is not None:
+        return script
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed: cannot install the PeerJS server")
+    WORK.mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent", PEERJS_VERSION],
+                   cwd=WORK, check=True, timeout=300)  # fmt: skip
+    script = peerjs_installed()
+    if script is None:
+        raise RuntimeError("npm install peer@1 did not produce dist/bin/peerjs.js")
+    return script
+
+
+@contextlib.contextmanager
+def peerjs_server() -> Iterator[Server]:
+    """The PeerJS reference broker (node runs the script itself, so the PID is node's)."""
+    script = install_peerjs()
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not installed")
+    port = free_port()
+    argv = [node, str(script), "--port", str(port), "--host", "127.0.0.1",
+            "--concurrent_limit", "20000"]  # fmt: skip
+    with open(WORK / "peerjs.log", "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=WORK)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/", proc, 30)
+        yield Server("peerjs", proc.pid, port, proc)
+    finally:
+        _stop(proc)
+
+
+def fresh_dir(name: str) -> Path:
+    path = WORK / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
