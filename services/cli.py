@@ -20,11 +20,11 @@ import orjson
 
 from services.admin import Admin, visitor_json
 from services.clock import SystemClock
-from services.errors import TatapError
+from services.errors import BadRequest, NotFound, TatapError
 from services.factory import create_store
 from services.model import FacilityRules, Role, VisitKind, VisitorId
 from services.settings import Settings
-from services.sqlite_store import AUDIT_COLS, audit_search, connect, verify_file
+from services.sqlite_store import AUDIT_COLS, audit_search, verify_file
 from services.store import AuditQuery, Store
 from services.tokens import TokenService
 from services.visits import GuestSpec, VisitService, visit_json
@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         return result
     except TatapError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file named on the command line cannot be read or written
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as exc:
+        print(f"error: database: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -152,7 +158,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_import_inmates(args: argparse.Namespace) -> int:
-    text = Path(args.csv).read_text(encoding="utf-8-sig")
+    try:
+        text = Path(args.csv).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{args.csv} is not UTF-8 text (byte {exc.start})") from exc
 
     async def run(store: Store, _: Settings) -> int:
         count = await Admin(store).import_inmates(args.facility, text)
@@ -185,7 +194,7 @@ def parse_start(text: str, now: float) -> float:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"bad start time {text!r}") from exc
+        raise BadRequest(f"bad start time {text!r}: use now, +10m, +30s, +2h or an ISO time") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
@@ -262,9 +271,24 @@ def _iso(ms: int) -> str:
 # ---- audit ---------------------------------------------------------------------------------
 
 
+def _offline_db(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The database file and data directory of an offline audit command, which must exist.
+
+    Token keys play no part offline; passing a placeholder keeps settings from creating
+    ``token.keys`` in what may be an auditor's read-only copy of the data directory.
+    """
+    settings = Settings.from_env(data_dir=getattr(args, "data_dir", None),
+                                 db_url=getattr(args, "db", None),
+                                 token_keys={"offline": b"not-used-offline"})  # fmt: skip
+    path = settings.sqlite_path
+    if not path.is_file():
+        raise NotFound(f"no database at {path} (check --data-dir or --db)")
+    return path, settings.data_dir
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    result = verify_file(settings.sqlite_path, settings.data_dir)
+    path, data_dir = _offline_db(args)
+    result = verify_file(path, data_dir)
     if args.json:
         _print(result.to_json())
     elif result.ok:
@@ -292,13 +316,14 @@ def _fields(query: AuditQuery) -> dict[str, Any]:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from services.api import audit_query
 
-    settings = _settings(args)
+    path, _ = _offline_db(args)
     params = {"facility": args.facility, "inmate": args.inmate, "visitor": args.visitor,
               "visit": args.visit, "terminal": args.terminal, "action": args.action,
               "since_ms": _day_ms(args.since), "until_ms": _day_ms(args.until, end=True)}  # fmt: skip
     query = audit_query({k: v for k, v in params.items() if v is not None})
     out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
-    conn = connect(settings.sqlite_path)
+    # Read-only: an export never changes the file it reads (nor creates one).
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = iter_audit(conn, query)
         if args.format == "jsonl":
@@ -322,7 +347,10 @@ def _day_ms(text: str | None, end: bool = False) -> str | None:
     """``YYYY-MM-DD`` (a whole UTC day; ``--until`` includes it) or an ISO time → epoch ms."""
     if not text:
         return None
-    when = dt.datetime.fromisoformat(text)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRequest(f"bad date {text!r}: use YYYY-MM-DD or an ISO time") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     if end and len(text) == 10:

@@ -459,7 +459,8 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
 
 def verify_file(path: Path, data_dir: Path) -> VerifyResult:
     """Check the whole chain of a database file, offline."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         cps = [
             Checkpoint(*row)

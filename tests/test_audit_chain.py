@@ -304,3 +304,11 @@ async def test_appends_from_two_processes_share_one_chain(tmp_path: Path) -> Non
         await store.aclose()
     code, report = verify(tmp_path)
     assert code == 0 and report["events"] == 11
+
+
+async def test_verify_works_in_a_directory_with_uri_characters(tmp_path: Path) -> None:
+    """A data directory whose name holds `?` or `#` is read as a path, not cut at them."""
+    odd = tmp_path / "audit?copy#2"
+    await _fill(odd, 12)
+    code, report = verify(odd)
+    assert code == 0 and report["events"] == 12
