@@ -1,22 +1,116 @@
-"""``tatap terminal`` and ``tatap demo`` (filled in with the terminal agent)."""
+"""``tatap terminal`` (the visit-room agent) and ``tatap demo`` (a whole visit on this machine)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 
 def add_terminal_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("terminal", help="run a visit-room terminal agent")
     p.add_argument("--server", help="server URL (default: from the credentials file)")
-    p.add_argument("--credentials", required=True)
-    p.set_defaults(func=_not_yet)
+    p.add_argument("--credentials", required=True, help="file from `tatap admin terminal`")
+    _media_options(p)
+    p.set_defaults(func=cmd_terminal)
 
 
 def add_demo_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("demo", help="a whole visit on this machine")
-    p.set_defaults(func=_not_yet)
+    p.add_argument("--host", default="0.0.0.0", help="listen address (default: all, for a phone)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--data-dir", default="var/demo", help="wiped and refilled at every start")
+    p.add_argument("--minutes", type=int, default=15, help="length of the demo visit")
+    p.add_argument("--education", action="store_true", help="a three-party visit with a teacher")
+    _media_options(p)
+    p.set_defaults(func=cmd_demo)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise SystemExit("not available yet")
+def _media_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default="testpattern",
+                   help="testpattern (default), v4l2:/dev/video0 (camera), or a media file")  # fmt: skip
+    p.add_argument("--mic", default="", help="with a camera: alsa:default or pulse:default")
+    p.add_argument("--display", default="none", choices=["window", "none"],
+                   help="window: the family full screen; none: headless (default)")  # fmt: skip
+    p.add_argument("--size", default="640x360", help="test pattern / camera size, WxH")
+    p.add_argument("--fps", type=int, default=15)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError as exc:
+        raise SystemExit(f"--size must look like 640x360, not {text!r}") from exc
+    return w, h
+
+
+def build_agent(args: argparse.Namespace, server: str, credentials: Path) -> Any:
+    """A terminal agent from the command-line options (sources and window opened here)."""
+    from media.agent import Credentials, TerminalAgent
+    from media.display import DisplayUnavailable, create_display
+    from media.sources import open_source
+
+    creds = Credentials.read(credentials)
+    if server:
+        creds = Credentials(server, creds.terminal_id, creds.secret)
+    if not creds.server:
+        raise SystemExit("no server URL: pass --server or put `server` in the credentials file")
+    try:
+        display = create_display(args.display)
+    except DisplayUnavailable as exc:
+        raise SystemExit(f"display: {exc}") from exc
+    try:
+        source = open_source(args.source, args.mic, parse_size(args.size), args.fps)
+    except Exception as exc:  # av / ffmpeg errors: name the device, not a traceback
+        raise SystemExit(f"cannot open source {args.source!r}: {exc}") from exc
+    return TerminalAgent(creds, source, display)
+
+
+async def until_signalled() -> None:
+    """Wait for SIGINT or SIGTERM (the second one is not caught: a stuck shutdown can be killed)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def cmd_terminal(args: argparse.Namespace) -> int:
+    from media.agent import AgentStopped
+    from services.logs import configure
+
+    configure(None)
+
+    async def main() -> int:
+        agent = build_agent(args, args.server or "", Path(args.credentials))
+        task = agent.start()
+        waiter = asyncio.ensure_future(until_signalled())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done() and not task.cancelled():
+                task.result()
+        except AgentStopped as exc:
+            print(f"terminal stopped: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+            await agent.aclose()
+        return 0
+
+    return asyncio.run(main())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from media.demo import run_demo
+
+    return asyncio.run(run_demo(args))

@@ -1,0 +1,205 @@
+"""The visit-room terminal agent: one authenticated device session, kept open for ever.
+
+It connects with the terminal's credentials, reconnects with capped, jittered backoff after any
+drop, and on each ``welcome`` serves that visit (``media.session``). After ``ended`` it stays on the
+same socket and gets ``idle`` or the next ``welcome`` (PROTOCOL.md §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import structlog
+
+from media.backoff import Backoff
+from media.display import Display
+from media.peer import ice_servers
+from media.session import VisitSession
+from media.sources import Source
+from signaling import protocol
+
+log = structlog.get_logger("tatap.terminal")
+
+# Close codes after which reconnecting cannot help: another agent holds this terminal's seat, or
+# we sent something the server calls a bug.
+FATAL_CLOSES = {protocol.CLOSE_REPLACED: "another agent connected with these credentials",
+                protocol.CLOSE_ABUSE: "the server refused too many of our messages"}  # fmt: skip
+
+
+class AgentStopped(RuntimeError):
+    """The agent cannot go on (see FATAL_CLOSES)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    server: str
+    terminal_id: str
+    secret: str
+
+    @classmethod
+    def read(cls, path: Path) -> Credentials:
+        """The file ``tatap admin terminal --credentials FILE`` writes."""
+        data = json.loads(path.read_text())
+        return cls(str(data.get("server", "")), str(data["terminal_id"]), str(data["secret"]))
+
+
+def ws_url(server: str) -> str:
+    base = server.rstrip("/")
+    if base.startswith("https://"):
+        return "wss://" + base.removeprefix("https://") + "/ws"
+    if base.startswith("http://"):
+        return "ws://" + base.removeprefix("http://") + "/ws"
+    return base if base.endswith("/ws") else base + "/ws"
+
+
+class TerminalAgent:
+    def __init__(
+        self,
+        creds: Credentials,
+        source: Source,
+        display: Display,
+        *,
+        grace_s: float = 2.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.creds = creds
+        self.source = source
+        self.display = display
+        self.session: VisitSession | None = None
+        self.sessions: list[VisitSession] = []  # every visit served, for status and tests
+        self.connects = 0
+        self.welcomes: list[dict[str, Any]] = []
+        self._grace = grace_s
+        self._backoff = backoff or Backoff(0.5, 10.0)
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="terminal-agent")
+        return self._task
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect; returns when closed, raises AgentStopped when it must stop."""
+        url = ws_url(self.creds.server)
+        timeout = aiohttp.ClientTimeout(total=None, connect=10.0)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while not self._stop.is_set():
+                code: int | None = None
+                try:
+                    code = await self._connection(http, url)
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    log.info("terminal.connect_failed", error=type(exc).__name__)
+                if code in FATAL_CLOSES:
+                    raise AgentStopped(FATAL_CLOSES[code])
+                if not self._stop.is_set():
+                    await self._backoff.wait(self._stop)
+
+    async def aclose(self) -> None:
+        """Stop reconnecting, hang up, release the camera and the window. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AgentStopped):
+                await self._task
+        if self.session is not None:
+            await self.session.aclose("shutdown")
+        await self.source.aclose()
+        await self.display.aclose()
+
+    # ---- one connection -----------------------------------------------------------------
+
+    async def _connection(self, http: aiohttp.ClientSession, url: str) -> int | None:
+        timeout = aiohttp.ClientWSTimeout(ws_close=5.0)
+        async with http.ws_connect(url, heartbeat=10.0, timeout=timeout) as ws:
+            self._ws = ws
+            self.connects += 1
+            hello = {"type": "hello", "device": {"id": self.creds.terminal_id,
+                                                 "secret": self.creds.secret}}  # fmt: skip
+            await ws.send_str(protocol.dumps(hello))
+            try:
+                async for msg in ws:
+                    if msg.type is aiohttp.WSMsgType.TEXT:
+                        await self._handle(protocol.parse_server(msg.data))
+                    elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                        break
+            finally:
+                self._ws = None
+            log.info("terminal.disconnected", code=ws.close_code)
+            return ws.close_code
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        """Queue a message on the live socket; False when there is none (it is dropped)."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            return False
+        task = asyncio.get_running_loop().create_task(ws.send_str(protocol.dumps(message)))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return True
+
+    async def _handle(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        session = self.session
+        if kind == "welcome":
+            self._backoff.reset()
+            self.welcomes.append(msg)
+            await self._welcome(msg)
+        elif kind == "idle":
+            self._backoff.reset()
+            if session is not None:  # the visit ended while we were away
+                await self._end(session, "idle")
+            log.info("terminal.idle", next=msg.get("next"))
+        elif session is None:
+            if kind == "error":
+                log.warning("terminal.error", code=msg.get("code"), message=msg.get("message"))
+            return
+        elif kind == "time":
+            session.time_left(int(msg["remaining_ms"]))
+        elif kind == "signal":
+            session.signal(str(msg["from"]), msg["data"])
+        elif kind == "peer-joined":
+            session.peer_joined(msg["peer"])
+        elif kind == "peer-left":
+            session.peer_left(msg["peer"], str(msg.get("reason", "")))
+        elif kind == "ended":
+            await self._end(session, str(msg.get("reason", "")))
+        elif kind in ("warning", "notice", "error"):
+            log.info(f"terminal.{kind}", **{k: v for k, v in msg.items() if k != "type"})
+
+    async def _welcome(self, msg: dict[str, Any]) -> None:
+        visit_id = msg["visit"]["id"]
+        session = self.session
+        if session is not None and (session.visit_id != visit_id or session.end_reason):
+            await self._end(session, "replaced")
+            session = None
+        if session is None:
+            session = VisitSession(msg, ice_servers(msg.get("ice_servers")), self.source,
+                                   self.display, self._send, self._grace)  # fmt: skip
+            self.session = session
+            self.sessions.append(session)
+        log.info("terminal.welcome", visit_id=visit_id, resumed=msg.get("resumed"))
+        session.welcomed(msg)
+
+    async def _end(self, session: VisitSession, reason: str) -> None:
+        if self.session is session:
+            self.session = None
+        await session.aclose(reason)
+
+    @property
+    def frames_decoded(self) -> int:
+        return sum(s.frames_decoded for s in self.sessions)

@@ -1,0 +1,170 @@
+"""The terminal's part in one visit: a peer connection per participant, and the visit's end.
+
+Negotiation follows PROTOCOL.md §7: the participant that joins later offers to those present. A new
+offer from a participant we already have a connection with (a page that reconnected and restarts
+ICE) replaces that connection. The terminal enforces the end itself too: ``grace_s`` after the end
+the server announced, every connection is closed even if the server is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aiortc import RTCIceServer
+
+from media.display import Display
+from media.peer import Peer
+from media.sources import Source
+
+log = structlog.get_logger("tatap.session")
+
+Send = Callable[[dict[str, Any]], bool]
+
+
+class VisitSession:
+    def __init__(
+        self,
+        welcome: dict[str, Any],
+        servers: list[RTCIceServer],
+        source: Source,
+        display: Display,
+        send: Send,
+        grace_s: float = 2.0,
+    ) -> None:
+        self.visit_id: str = welcome["visit"]["id"]
+        self.me: str = welcome["you"]["id"]
+        self.end_ms: int = int(welcome["visit"]["end_ms"])
+        self.roles: dict[str, str] = {p["id"]: p["role"] for p in welcome.get("peers", [])}
+        self.peers: dict[str, Peer] = {}
+        self.history: list[Peer] = []  # every connection this visit had, closed ones included
+        self.end_reason: str | None = None
+        self.closed = asyncio.Event()
+        self._servers, self._source, self._display = servers, source, display
+        self._send = send
+        self._grace = grace_s
+        self._deadline = time.monotonic() + 24 * 3600.0
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connected_sent = False
+        self._spawn(self._enforce_end(), "enforce-end")
+
+    # ---- from the server ----------------------------------------------------------------
+
+    def welcomed(self, welcome: dict[str, Any]) -> None:
+        """A (re)welcome for this visit: offer to everyone present we have no live connection to."""
+        for p in welcome.get("peers", []):
+            self.roles[p["id"]] = p["role"]
+            peer = self.peers.get(p["id"])
+            if p.get("present") and (peer is None or peer.state in ("failed", "closed")):
+                self._spawn(self._locked(p["id"], self._offer(p["id"])), "offer")
+        if not self._connected_sent and any(p.media_up.is_set() for p in self.peers.values()):
+            self._connected_sent = self._send({"type": "connected"})
+
+    def time_left(self, remaining_ms: int) -> None:
+        """The server's count is the truth (our wall clock may be skewed); keep the grace on top."""
+        self._deadline = time.monotonic() + remaining_ms / 1000 + self._grace
+
+    def peer_joined(self, peer: dict[str, Any]) -> None:
+        self.roles[peer["id"]] = peer["role"]  # it joined later: it will send the offer
+
+    def peer_left(self, peer: dict[str, Any], reason: str) -> None:
+        if reason == "left":
+            self._spawn(self._drop(peer["id"]), "drop")
+        # "dropped": keep the connection; media may still flow, and a returning page re-offers.
+
+    def signal(self, sender: str, data: dict[str, Any]) -> None:
+        sdp = data.get("sdp")
+        if isinstance(sdp, dict) and sdp.get("type") == "offer":
+            self._spawn(self._locked(sender, self._answer(sender, str(sdp["sdp"]))), "answer")
+        elif isinstance(sdp, dict) and sdp.get("type") == "answer":
+            self._spawn(self._locked(sender, self._accept(sender, str(sdp["sdp"]))), "accept")
+        elif "candidate" in data:
+            peer = self.peers.get(sender)
+            if peer is not None:
+                self._spawn(self._locked(sender, peer.add_candidate(data["candidate"])), "ice")
+
+    # ---- negotiation --------------------------------------------------------------------
+
+    def _new_peer(self, pid: str) -> Peer:
+        peer = Peer(pid, self.roles.get(pid, ""), self._servers, self._source, self._display,
+                    self._media_up)  # fmt: skip
+        self.peers[pid] = peer
+        self.history.append(peer)
+        return peer
+
+    async def _offer(self, pid: str) -> None:
+        await self._drop(pid)
+        offer = await self._new_peer(pid).offer()
+        self._send({"type": "signal", "to": pid, "data": {"sdp": offer}})
+
+    async def _answer(self, pid: str, sdp: str) -> None:
+        await self._drop(pid)  # a re-offer (ICE restart after a reconnect): start afresh
+        answer = await self._new_peer(pid).answer(sdp)
+        self._send({"type": "signal", "to": pid, "data": {"sdp": answer}})
+
+    async def _accept(self, pid: str, sdp: str) -> None:
+        peer = self.peers.get(pid)
+        if peer is not None and peer.pc.signalingState == "have-local-offer":
+            await peer.accept_answer(sdp)
+
+    async def _drop(self, pid: str) -> None:
+        peer = self.peers.pop(pid, None)
+        if peer is not None:
+            await peer.aclose()
+
+    def _media_up(self, peer: Peer) -> None:
+        log.info("visit.media_up", visit_id=self.visit_id, peer=peer.peer_id)
+        if not self._connected_sent:
+            self._connected_sent = self._send({"type": "connected"})
+
+    async def _locked(self, pid: str, work: Any) -> None:
+        """One negotiation at a time per participant, in arrival order."""
+        lock = self._locks.setdefault(pid, asyncio.Lock())
+        async with lock:
+            if self.end_reason is not None:
+                work.close()
+                return
+            try:
+                await work
+            except Exception:
+                log.exception("peer.negotiation_failed", visit_id=self.visit_id, peer=pid)
+
+    async def _enforce_end(self) -> None:
+        while (left := self._deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 1.0))
+        log.warning("visit.local_end", visit_id=self.visit_id)
+        self._spawn(self.aclose("deadline"), "local-end")
+
+    def _spawn(self, work: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=f"visit-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- the end ------------------------------------------------------------------------
+
+    @property
+    def frames_decoded(self) -> int:
+        return sum(p.frames.video for p in self.history)
+
+    async def aclose(self, reason: str = "closed") -> None:
+        """Close every connection of this visit (idempotent; the first reason sticks)."""
+        if self.end_reason is not None:
+            return
+        self.end_reason = reason
+        me = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not me:
+                task.cancel()
+        for task in list(self._tasks):
+            if task is not me:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for pid in list(self.peers):
+            await self._drop(pid)
+        self.closed.set()
+        log.info("visit.closed", visit_id=self.visit_id, reason=reason)

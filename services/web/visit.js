@@ -1,0 +1,343 @@
+// The family's (or teacher's) visit page: link → token → waiting room → call → ended screen.
+// State for tests and support lives in window.tatap.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const FINAL_CLOSES = { 4001: "replaced", 4400: "other", 4403: "forbidden", 4404: "not_found",
+  4409: "visit_full", 4410: "visit_over" };
+const REASONS = ["completed", "terminated", "hangup", "no_show", "failed", "cancelled"];
+
+const tatap = (window.tatap = {
+  state: "loading", remainingMs: null, endMs: null, endedReason: null, errorCode: null,
+  pcs: {}, peers: {}, me: null, visit: null, welcomes: [], ws: null, firstFrameMs: null,
+  connectedSent: false,
+});
+
+let token = null;
+let localStream = null;
+let peers = null;
+let remainingAt = 0;
+let attempts = 0;
+let reconnectTimer = null;
+let bannerTimer = null;
+const chains = {};
+let mediaReady;
+const mediaChosen = new Promise((resolve) => { mediaReady = resolve; });
+
+function show(screen) {
+  for (const el of document.querySelectorAll("main > section")) el.hidden = el.id !== `screen-${screen}`;
+}
+
+function setState(state) {
+  tatap.state = state;
+  document.body.dataset.state = state;
+}
+
+function status(key) {
+  say($("status"), key);
+  $("status").hidden = !key;
+}
+
+function fail(code, vars) {
+  setState("error");
+  tatap.errorCode = code;
+  if (peers) peers.closeAll();
+  stopLocal();
+  const key = `error_${code}`;
+  say($("error-text"), TEXTS.id[key] ? key : "error_other", vars);
+  show("error");
+}
+
+// ---- link → token -------------------------------------------------------------------------
+
+async function join() {
+  const link = decodeURIComponent(location.pathname.split("/v/")[1] || "");
+  let res;
+  try {
+    res = await fetch("/api/v1/join", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ link }) });
+  } catch (err) {
+    say($("loading-text"), "error_network");
+    return "retry";
+  }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    fail((body.error && body.error.code) || "other");
+    return false;
+  }
+  attempts = 0;
+  token = body.token;
+  tatap.me = body.you;
+  tatap.visit = body.visit;
+  return true;
+}
+
+function backoff() {
+  // Full jitter, 0.5 s doubling to 10 s (PROTOCOL.md §5).
+  const ceiling = Math.min(10000, 500 * 2 ** attempts);
+  attempts = Math.min(attempts + 1, 10);
+  return 100 + Math.random() * ceiling;
+}
+
+// ---- the waiting room: camera and microphone ----------------------------------------------
+
+async function startCamera() {
+  $("device-error").hidden = true;
+  say($("wait-text"), "camera_starting");
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return deviceError("camera_insecure");
+  }
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true },
+      video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
+    });
+  } catch (err) {
+    const name = err && err.name;
+    if (name === "NotAllowedError" || name === "SecurityError") return deviceError("camera_denied");
+    if (name === "NotFoundError" || name === "OverconstrainedError") return deviceError("camera_missing");
+    if (name === "NotReadableError" || name === "AbortError") return deviceError("camera_busy");
+    return deviceError("camera_other");
+  }
+  for (const el of [$("preview"), $("self")]) el.srcObject = localStream;
+  say($("wait-text"), "camera_ok");
+  mediaReady(localStream);
+}
+
+function deviceError(key) {
+  say($("device-error-text"), key);
+  $("device-error").hidden = false;
+  say($("wait-text"), "");
+}
+
+function stopLocal() {
+  if (localStream) for (const track of localStream.getTracks()) track.stop();
+}
+
+// ---- the socket ----------------------------------------------------------------------------
+
+function connect() {
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+  tatap.ws = ws;
+  // Handlers right away: the open event may fire before any later await returns.
+  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token }));
+  ws.onmessage = (ev) => {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (err) { return; }
+    handle(msg).catch((err) => console.error("tatap: message failed", msg.type, err));
+  };
+  ws.onclose = (ev) => closed(ws, ev.code);
+}
+
+function send(msg) {
+  const ws = tatap.ws;
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+function closed(ws, code) {
+  if (tatap.ws !== ws) return;
+  tatap.ws = null;
+  if (tatap.state === "ended" || tatap.state === "error") return;
+  if (code === 4000) return ended(tatap.endedReason);
+  if (FINAL_CLOSES[code]) return fail(tatap.errorCode || FINAL_CLOSES[code]);
+  if (code === 4425) return; // too early: handle() already scheduled the retry
+  if (tatap.state === "call") setState("reconnecting");
+  status("reconnecting");
+  const again = async () => {
+    if (code === 4401 && (await join()) !== true) return; // the token is no good: get a new one
+    connect();
+  };
+  reconnectTimer = setTimeout(again, backoff());
+}
+
+async function handle(msg) {
+  switch (msg.type) {
+    case "welcome": return welcome(msg);
+    case "time": return setRemaining(msg.remaining_ms);
+    case "warning": setRemaining(msg.remaining_ms); return warn(msg.remaining_ms);
+    case "peer-joined":
+      tatap.peers[msg.peer.id] = { role: msg.peer.role, present: true };
+      return status(peers && Object.keys(peers.pcs).length ? "" : "connecting_media");
+    case "peer-left": return peerLeft(msg.peer, msg.reason);
+    case "signal": return chain(msg.from, () => peers && peers.signal(msg.from, msg.data));
+    case "notice": return banner(`notice_${msg.code}`, {}, 12000);
+    case "ended": return ended(msg.reason);
+    case "error": return serverError(msg);
+  }
+}
+
+function serverError(msg) {
+  tatap.errorCode = msg.code;
+  if (msg.code === "visit_not_open" && msg.details && msg.details.start_ms) {
+    const at = msg.details.start_ms - 5 * 60 * 1000;
+    const time = new Date(msg.details.start_ms).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
+    say($("wait-text"), "error_visit_not_open", { time });
+    reconnectTimer = setTimeout(connect, Math.max(1000, at - Date.now() + Math.random() * 5000));
+  }
+}
+
+function chain(peerId, work) {
+  // One negotiation step at a time per participant, in arrival order.
+  chains[peerId] = (chains[peerId] || Promise.resolve()).then(work).catch((err) =>
+    console.error("tatap: negotiation failed", err));
+  return chains[peerId];
+}
+
+async function welcome(msg) {
+  attempts = 0;
+  tatap.welcomes.push(msg);
+  tatap.me = msg.you;
+  tatap.endMs = msg.visit.end_ms;
+  tatap.visitKind = msg.visit.kind;
+  for (const p of msg.peers) tatap.peers[p.id] = { role: p.role, present: p.present };
+  const stream = await mediaChosen;
+  if (tatap.state === "ended" || tatap.state === "error") return;
+  if (!peers) {
+    peers = new Peers({ send, iceServers: msg.ice_servers, localStream: stream, onTrack: addRemote,
+      onState: peerState, onGone: removeRemote });
+    tatap.pcs = peers.pcs;
+  }
+  setState("call");
+  show("call");
+  const present = msg.peers.filter((p) => p.present && p.role !== "officer");
+  status(present.length ? "connecting_media" : "waiting_inmate");
+  // We joined later than everyone present (or came back): we offer, replacing any old connection.
+  for (const p of present) chain(p.id, () => peers.offer(p.id));
+}
+
+function peerLeft(peer, reason) {
+  if (!tatap.peers[peer.id]) tatap.peers[peer.id] = { role: peer.role };
+  tatap.peers[peer.id].present = false;
+  if (reason === "left") {
+    if (peers) peers.close(peer.id);
+  } else if (peer.role !== "officer") {
+    status("peer_dropped");
+  }
+}
+
+function peerState(peerId, state) {
+  if (state === "connected") {
+    status("");
+    if (!tatap.connectedSent) {
+      send({ type: "connected" });
+      tatap.connectedSent = true;
+    }
+  }
+}
+
+// ---- videos --------------------------------------------------------------------------------
+
+function addRemote(peerId, stream) {
+  let tile = document.querySelector(`[data-peer="${CSS.escape(peerId)}"]`);
+  const role = (tatap.peers[peerId] || {}).role || "";
+  if (!tile) {
+    tile = document.createElement("div");
+    tile.className = `tile role-${role}`;
+    tile.dataset.peer = peerId;
+    tile.innerHTML = `<video autoplay playsinline></video><span class="label"></span>`;
+    say(tile.querySelector(".label"), `role_${role}`);
+    // The inmate (terminal) first: it is the large picture.
+    const remotes = $("remotes");
+    if (role === "terminal") remotes.prepend(tile); else remotes.append(tile);
+  }
+  const video = tile.querySelector("video");
+  if (video.srcObject !== stream) {
+    video.srcObject = stream;
+    const mark = () => {
+      if (tatap.firstFrameMs === null) tatap.firstFrameMs = performance.now();
+    };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(mark);
+    else video.addEventListener("loadeddata", mark, { once: true });
+  }
+  $("remotes").dataset.count = $("remotes").children.length;
+}
+
+function removeRemote(peerId) {
+  const tile = document.querySelector(`[data-peer="${CSS.escape(peerId)}"]`);
+  if (tile) tile.remove();
+  $("remotes").dataset.count = $("remotes").children.length;
+}
+
+// ---- the clock -----------------------------------------------------------------------------
+
+function setRemaining(ms) {
+  // The server's count is the truth; between its messages we count down locally.
+  tatap.remainingMs = ms;
+  remainingAt = performance.now();
+  tick();
+}
+
+function tick() {
+  if (tatap.remainingMs === null) return;
+  const left = Math.max(0, tatap.remainingMs - (performance.now() - remainingAt));
+  const s = Math.ceil(left / 1000);
+  const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  $("countdown-value").textContent = (hh ? `${hh}:${pad(mm)}` : `${mm}`) + `:${pad(ss)}`;
+  $("countdown").classList.toggle("low", left <= 60000);
+  tatap.shownMs = left;
+}
+
+function warn(ms) {
+  const s = Math.round(ms / 1000);
+  if (s >= 120) banner("warning", { min: Math.round(s / 60) }, 15000);
+  else banner("warning_s", { sec: s }, 15000);
+}
+
+function banner(key, vars, ms) {
+  say($("banner"), key, vars);
+  $("banner").hidden = false;
+  clearTimeout(bannerTimer);
+  bannerTimer = setTimeout(() => { $("banner").hidden = true; }, ms);
+}
+
+// ---- the end -------------------------------------------------------------------------------
+
+function ended(reason) {
+  if (tatap.state === "ended") return;
+  tatap.endedReason = reason || null;
+  setState("ended");
+  clearTimeout(reconnectTimer);
+  if (peers) peers.closeAll();
+  stopLocal();
+  say($("ended-text"), REASONS.includes(reason) ? `ended_${reason}` : "ended_unknown");
+  show("ended");
+}
+
+function hangup() {
+  if (!confirm(t("hangup_confirm"))) return;
+  send({ type: "leave" });
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+async function main() {
+  setLanguage(LANG);
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", () => setLanguage(button.dataset.lang));
+  }
+  $("retry").addEventListener("click", startCamera);
+  $("no-camera").addEventListener("click", () => { $("device-error").hidden = true; mediaReady(null); });
+  $("hangup").addEventListener("click", hangup);
+  setInterval(tick, 250);
+  window.addEventListener("online", () => {
+    if (reconnectTimer && !tatap.ws) { attempts = 0; connect(); }
+  });
+  show("loading");
+  for (;;) {
+    const joined = await join();
+    if (joined === true) break;
+    if (joined !== "retry") return;
+    await new Promise((resolve) => setTimeout(resolve, backoff()));
+  }
+  show("wait");
+  setState("waiting");
+  // Camera and socket start together: the first offer waits for the camera, not for the socket.
+  connect();
+  await startCamera();
+}
+
+main();
