@@ -52,6 +52,7 @@ class World:
     creds: TerminalCredentials
     inmate_id: str
     facility_id: str
+    session: aiohttp.ClientSession | None = None
 
     @property
     def store(self) -> Store:
@@ -82,7 +83,10 @@ class World:
         return await self.visits.participant_token(scheduled.visit, seat)
 
     async def connect(self, token: str | None = None, **hello: Any) -> Peer:
-        ws = await self.client.ws_connect("/ws", autoping=True)
+        if self.session is None:
+            # The test client's own session caps at 100 connections; visits need more.
+            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        ws = await self.session.ws_connect(self.client.make_url("/ws"), autoping=True)
         msg = {"type": "hello", "token": token} if token else {"type": "hello", **hello}
         await ws.send_str(orjson.dumps(msg).decode())
         return Peer(ws)
@@ -110,12 +114,12 @@ class Peer:
         return data
 
     async def expect(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
-        """The next message of this type, skipping `time` messages (they come periodically)."""
+        """The next message of this type, skipping the clock's `time` and `warning` messages."""
         while True:
             data = await self.recv(timeout)
             if data["type"] == kind:
                 return data
-            if data["type"] not in ("time",):
+            if data["type"] not in ("time", "warning"):
                 raise AssertionError(f"expected {kind}, got {data}")
 
     async def closed(self, timeout: float = 5.0) -> int | None:
@@ -123,8 +127,9 @@ class Peer:
         async with asyncio.timeout(timeout):
             while True:
                 msg = await self.ws.receive()
-                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                aiohttp.WSMsgType.CLOSING):  # fmt: skip
+                if msg.type is aiohttp.WSMsgType.CLOSE:
+                    return int(msg.data)  # the code the server sent in its close frame
+                if msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
                     return self.ws.close_code
                 if msg.type is aiohttp.WSMsgType.TEXT:
                     self.seen.append(orjson.loads(msg.data))
@@ -149,9 +154,12 @@ async def build_world(tmp_path: Path, rules: FacilityRules | None = None,
     await admin.import_inmates(facility.id, "number,name,block\nB-1234,Budi,A\n")
     inmate = await store.find_inmate(facility.id, "B-1234")
     assert inmate is not None
+    world = World(app, client, clock, settings, terminal, creds, inmate.id, facility.id)
     try:
-        yield World(app, client, clock, settings, terminal, creds, inmate.id, facility.id)
+        yield world
     finally:
+        if world.session is not None:
+            await world.session.close()
         await client.close()
 
 
