@@ -21,7 +21,7 @@ def add_terminal_parser(sub: Any) -> None:
 
 def add_demo_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("demo", help="a whole visit on this machine")
-    p.add_argument("--host", default="0.0.0.0", help="listen address (default: all, for a phone)")
+    p.add_argument("--host", default="0.0.0.0", help="listen address (default: all addresses)")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--data-dir", default="var/demo", help="wiped and refilled at every start")
     p.add_argument("--minutes", type=int, default=15, help="length of the demo visit")
@@ -31,8 +31,9 @@ def add_demo_parser(sub: Any) -> None:
 
 
 def _media_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", default="testpattern",
-                   help="testpattern (default), v4l2:/dev/video0 (camera), or a media file")  # fmt: skip
+    p.add_argument(
+        "--source", default="testpattern", help="testpattern, v4l2:/dev/video0, or a media file"
+    )
     p.add_argument("--mic", default="", help="with a camera: alsa:default or pulse:default")
     p.add_argument("--display", default="none", choices=["window", "none"],
                    help="window: the family full screen; none: headless (default)")  # fmt: skip
@@ -111,6 +112,11 @@ def cmd_terminal(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import shutil
+
     from media.demo import run_demo
 
+    data_dir = Path(args.data_dir)
+    if data_dir.exists():  # demo data only: every demo starts from scratch
+        shutil.rmtree(data_dir)
     return asyncio.run(run_demo(args))

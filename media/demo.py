@@ -10,7 +10,6 @@ import argparse
 import fcntl
 import logging
 import secrets
-import shutil
 import socket
 import struct
 from pathlib import Path
@@ -47,8 +46,6 @@ def lan_addresses() -> list[str]:
 async def run_demo(args: argparse.Namespace) -> int:
     configure(None, logging.WARNING)
     data_dir = Path(args.data_dir)
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
     local = f"http://127.0.0.1:{args.port}"
     settings = Settings.from_env(data_dir=data_dir, host=args.host, port=args.port,
                                  db_url=f"sqlite:///{data_dir / 'tatap.db'}",

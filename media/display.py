@@ -44,7 +44,8 @@ def ppm(frame: VideoFrame, width: int, height: int) -> bytes:
     data = bytes(plane)
     row = width * 3
     if plane.line_size != row:  # drop the alignment padding at the end of each line
-        data = b"".join(data[y * plane.line_size : y * plane.line_size + row] for y in range(height))
+        stride = plane.line_size
+        data = b"".join(data[y * stride : y * stride + row] for y in range(height))
     return b"P6 %d %d 255\n" % (width, height) + data
 
 
@@ -61,7 +62,7 @@ class WindowDisplay:
         try:
             import tkinter
         except ImportError as exc:
-            raise DisplayUnavailable("Tk is not installed (Debian: apt-get install python3-tk)") from exc
+            raise DisplayUnavailable("Tk is missing (Debian: apt-get install python3-tk)") from exc
         try:
             self._root: Any = tkinter.Tk(className="tatap")
         except tkinter.TclError as exc:

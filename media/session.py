@@ -48,6 +48,7 @@ class VisitSession:
         self._send = send
         self._grace = grace_s
         self._deadline = time.monotonic() + 24 * 3600.0
+        self._deadline_moved = asyncio.Event()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._connected_sent = False
@@ -68,6 +69,7 @@ class VisitSession:
     def time_left(self, remaining_ms: int) -> None:
         """The server's count is the truth (our wall clock may be skewed); keep the grace on top."""
         self._deadline = time.monotonic() + remaining_ms / 1000 + self._grace
+        self._deadline_moved.set()
 
     def peer_joined(self, peer: dict[str, Any]) -> None:
         self.roles[peer["id"]] = peer["role"]  # it joined later: it will send the offer
@@ -136,7 +138,9 @@ class VisitSession:
 
     async def _enforce_end(self) -> None:
         while (left := self._deadline - time.monotonic()) > 0:
-            await asyncio.sleep(min(left, 1.0))
+            self._deadline_moved.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._deadline_moved.wait(), timeout=left)
         log.warning("visit.local_end", visit_id=self.visit_id)
         self._spawn(self.aclose("deadline"), "local-end")
 

@@ -49,7 +49,7 @@ class TestPatternTrack(VideoStreamTrack):
         self._n = 0
         self._t0 = 0.0
 
-    async def recv(self) -> VideoFrame:  # type: ignore[override]
+    async def recv(self) -> VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
         if self._n == 0:
@@ -99,7 +99,7 @@ class ToneTrack(AudioStreamTrack):
         self._n = 0
         self._t0 = 0.0
 
-    async def recv(self) -> AudioFrame:  # type: ignore[override]
+    async def recv(self) -> AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
         if self._n == 0:

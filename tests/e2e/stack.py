@@ -108,7 +108,9 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def open_page(browser: Browser, url: str, locale: str = "en-US") -> tuple[BrowserContext, Page]:
+async def open_page(
+    browser: Browser, url: str, locale: str = "en-US"
+) -> tuple[BrowserContext, Page]:
     context = await browser.new_context(locale=locale, viewport={"width": 960, "height": 600})
     page = await context.new_page()
     page.on("console", lambda m: m.type == "error" and print(f"[page] {m.text}"))
@@ -116,15 +118,15 @@ async def open_page(browser: Browser, url: str, locale: str = "en-US") -> tuple[
     return context, page
 
 
-async def until(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], Awaitable[Any]], within: float, what: str) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``within`` s."""
+    deadline = time.monotonic() + within
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(0.1)
 
 
@@ -142,7 +144,7 @@ VIDEO_STATS_JS = """async () => {
   return out;
 }"""
 
-REMOTE_WIDTHS_JS = """() => Array.from(document.querySelectorAll('#remotes video')).map(v => v.videoWidth)"""
+REMOTE_WIDTHS_JS = "() => [...document.querySelectorAll('#remotes video')].map(v => v.videoWidth)"
 
 
 async def video_stats(page: Page) -> dict[str, dict[str, int]]:
@@ -150,7 +152,7 @@ async def video_stats(page: Page) -> dict[str, dict[str, int]]:
     return result
 
 
-async def frames_flowing(page: Page, peers: int, timeout: float = 15.0) -> dict[str, int]:
+async def frames_flowing(page: Page, peers: int, within: float = 15.0) -> dict[str, int]:
     """Wait until the page decodes video from ``peers`` participants and the count keeps rising."""
 
     async def decoding() -> dict[str, int] | None:
@@ -158,7 +160,7 @@ async def frames_flowing(page: Page, peers: int, timeout: float = 15.0) -> dict[
         ok = {k: v["framesDecoded"] for k, v in stats.items() if v["framesDecoded"] > 0}
         return ok if len(ok) >= peers else None
 
-    first = await until(decoding, timeout, f"video decoded from {peers} participant(s)")
+    first = await until(decoding, within, f"video decoded from {peers} participant(s)")
 
     async def rising() -> bool:
         now = await video_stats(page)

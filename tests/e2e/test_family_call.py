@@ -1,4 +1,4 @@
-"""A family page and the visit-room terminal in a real call: Chromium on one side, aiortc on the other."""
+"""A family page and the visit-room terminal in a real call: Chromium and aiortc."""
 
 from __future__ import annotations
 

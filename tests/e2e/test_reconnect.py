@@ -1,0 +1,48 @@
+"""A family whose connection drops mid-visit comes back into the same visit, same end time."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser
+
+from services.model import Role
+from tests.e2e.stack import Stack, frames_flowing, open_page, until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.timeout(60)
+async def test_page_resumes_after_its_socket_drops(stack: Stack, browser: Browser) -> None:
+    """The page reconnects by itself: `welcome.resumed` is true, the end time is unchanged, a new
+    connection to the terminal replaces the old one, and media flows again both ways."""
+    visit = await stack.schedule(length_s=45)
+    context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
+    await until(lambda: page.evaluate("window.tatap.state === 'call'"), 10, "the call screen")
+    await frames_flowing(page, peers=1)
+    session = stack.agent.session
+    assert session is not None
+    first_pc = session.peers[next(iter(session.peers))]
+    first_end = await page.evaluate("window.tatap.endMs")
+
+    # The network drops under the page: its socket closes without a goodbye from either side.
+    await page.evaluate("window.tatap.ws.close(4999)")
+    await until(lambda: page.evaluate("window.tatap.welcomes.length === 2"), 15, "a second welcome")
+    welcome = await page.evaluate("window.tatap.welcomes[1]")
+    assert welcome["resumed"] is True
+    assert welcome["visit"]["end_ms"] == first_end == int(visit.visit.end * 1000)
+    assert await page.evaluate("window.tatap.state") == "call"
+
+    await frames_flowing(page, peers=1)
+
+    async def replaced() -> bool:
+        peer = next(iter(session.peers.values()), None)
+        return peer is not None and peer is not first_pc and peer.frames.video > 5
+
+    await until(replaced, 10, "the terminal to decode video on the new connection")
+    assert first_pc.pc.connectionState == "closed"
+    left = await page.evaluate("window.tatap.remainingMs")
+    assert 0 < left < 45_000
+    actions = await stack.actions(visit.visit.id)
+    assert "left" in actions and "reconnected" in actions
+    assert actions.index("reconnected") > actions.index("left")
+    await context.close()
