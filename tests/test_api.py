@@ -1,0 +1,512 @@
+"""The REST API over real HTTP: logins, family links, the auditor's read-only view, typed errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+
+from services.admin import Admin
+from services.audit import AuditEvent
+from services.model import Role
+from services.visits import ScheduledVisit
+from signaling.app import TOKENS
+from tests.conftest import World
+from tests.helpers_audit import rows, tamper
+
+PASSWORD = "correct horse battery"
+NIK = "3201234567890123"
+
+
+async def _json(resp: ClientResponse) -> Any:
+    assert resp.content_type == "application/json", await resp.text()
+    return json.loads(await resp.text())
+
+
+async def _error(resp: ClientResponse, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is a typed error with this status (and code)."""
+    body = await _json(resp)
+    assert resp.status == status, body
+    assert set(body) == {"error"} and isinstance(body["error"]["message"], str)
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    assert "Traceback" not in json.dumps(body)
+    return body["error"]
+
+
+@pytest.fixture
+async def staff(world: World) -> dict[str, str]:
+    """A bearer token per staff role, signed by the server's own token service (logging in with
+    a password is tested on its own below; argon2 makes it slow to repeat in every test)."""
+    tokens = {}
+    for role in ("officer", "auditor", "admin"):
+        tokens[role], _ = world.app[TOKENS].issue(
+            sub=f"s_{role}", role=Role(role), visit="", now=world.clock.now(), ttl_s=3600,
+            facility=world.facility_id,
+        )  # fmt: skip
+    return tokens
+
+
+@pytest.fixture
+async def auditor_account(world: World) -> str:
+    """A stored auditor account that can log in with PASSWORD; returns its username."""
+    await Admin(world.store).staff("auditor1", Role.AUDITOR, PASSWORD, world.facility_id)
+    return "auditor1"
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _count(world: World) -> int:
+    return int(rows(world.settings.sqlite_path, "SELECT count(*) FROM audit_events")[0][0])
+
+
+# ---- login and join ---------------------------------------------------------------------------
+
+
+async def test_login_with_the_right_password_gives_a_working_token(
+    world: World, auditor_account: str
+) -> None:
+    """A good login returns the role and a bearer token that the API accepts."""
+    resp = await world.client.post("/api/v1/auth/login",
+                                   json={"username": "auditor1", "password": PASSWORD})  # fmt: skip
+    body = await _json(resp)
+    assert resp.status == 200 and body["role"] == "auditor" and body["staff_id"]
+    check = await world.client.get("/api/v1/audit/verify", headers=_auth(body["token"]))
+    assert check.status == 200
+
+
+@pytest.mark.parametrize(("username", "password"), [("auditor1", "wrong password"),
+                                                    ("nobody", PASSWORD), ("auditor1", "")])
+async def test_login_with_bad_credentials_is_401(
+    world: World, auditor_account: str, username: str, password: str
+) -> None:
+    """A wrong password or an unknown user gets the same 401, and no token."""
+    resp = await world.client.post("/api/v1/auth/login",
+                                   json={"username": username, "password": password})  # fmt: skip
+    err = await _error(resp, 401, "unauthorized")
+    assert err["message"] == "wrong username or password"
+
+
+@pytest.mark.parametrize("body", [{}, {"username": "auditor1"}, {"username": 5, "password": "x"},
+                                  {"username": ["a"], "password": {"b": 1}}])
+async def test_login_with_missing_or_mistyped_fields_is_400(
+    world: World, body: dict[str, Any]
+) -> None:
+    """Login fields must be strings; anything else is a typed 400."""
+    resp = await world.client.post("/api/v1/auth/login", json=body)
+    await _error(resp, 400, "bad_request")
+
+
+async def test_join_with_a_good_link_returns_a_visit_token(world: World) -> None:
+    """The family's link secret buys a token for its own seat in that visit."""
+    scheduled = await world.schedule()
+    (family,) = [p for p in scheduled.visit.participants if p.role is Role.FAMILY]
+    resp = await world.client.post("/api/v1/join", json={"link": scheduled.links[family.id]})
+    body = await _json(resp)
+    assert resp.status == 200
+    assert body["you"] == {"id": family.id, "role": "family"}
+    assert body["visit"]["id"] == scheduled.visit.id
+    claims = world.app[TOKENS].decode(body["token"], world.clock.now())
+    assert claims.visit == scheduled.visit.id and claims.role is Role.FAMILY
+    assert claims.exp <= scheduled.visit.end + world.settings.token_grace_s
+
+
+@pytest.mark.parametrize("link", ["garbage", "x" * 43, "A" * 128, "x" * 5000])
+async def test_join_with_a_garbage_link_is_401(world: World, link: str) -> None:
+    """A link that is not one we issued is refused with 401."""
+    await world.schedule()
+    resp = await world.client.post("/api/v1/join", json={"link": link})
+    await _error(resp, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("body", [{}, {"link": 12345}, {"link": None}, {"link": ["a"]}])
+async def test_join_without_a_string_link_is_400(world: World, body: dict[str, Any]) -> None:
+    """The link must be a string."""
+    resp = await world.client.post("/api/v1/join", json=body)
+    await _error(resp, 400, "bad_request")
+
+
+# ---- the auditor's view -----------------------------------------------------------------------
+
+
+async def _two_visits(world: World) -> tuple[ScheduledVisit, ScheduledVisit]:
+    """Visit A scheduled then cancelled; visit B scheduled for another inmate an hour later."""
+    first = await world.schedule(start_in=600)
+    await world.visits.cancel(first.visit.id, (Role.OFFICER, "s_test"), "ill")
+    await Admin(world.store).import_inmates(world.facility_id, "number,name\nB-9999,Joko\n")
+    other = await world.store.find_inmate(world.facility_id, "B-9999")
+    assert other is not None
+    old = world.inmate_id
+    world.inmate_id = other.id
+    try:
+        second = await world.schedule(start_in=3600)
+    finally:
+        world.inmate_id = old
+    return first, second
+
+
+async def _search(world: World, token: str, **params: Any) -> tuple[int, Any]:
+    resp = await world.client.get("/api/v1/audit/events", headers=_auth(token),
+                                  params={k: str(v) for k, v in params.items()})  # fmt: skip
+    return resp.status, await _json(resp)
+
+
+@pytest.mark.parametrize("name", ["visit", "inmate", "action", "facility", "terminal"])
+async def test_auditor_search_filter_returns_exactly_the_matches(
+    world: World, staff: dict[str, str], name: str
+) -> None:
+    """Each search filter returns the rows it names and no others, oldest first."""
+    first, second = await _two_visits(world)
+    db = world.settings.sqlite_path
+    table = rows(db, "SELECT seq, facility_id, visit_id, action FROM audit_events ORDER BY seq")
+    both = {first.visit.id, second.visit.id}
+    params, wanted = {
+        "visit": ({"visit": first.visit.id}, [s for s, _, v, _ in table if v == first.visit.id]),
+        "inmate": ({"inmate": second.visit.inmate_id},
+                   [s for s, _, v, _ in table if v == second.visit.id]),
+        "action": ({"action": "cancelled"}, [s for s, _, _, a in table if a == "cancelled"]),
+        "facility": ({"facility": world.facility_id},
+                     [s for s, f, _, _ in table if f == world.facility_id]),
+        "terminal": ({"terminal": world.terminal.id}, [s for s, _, v, _ in table if v in both]),
+    }[name]  # fmt: skip
+    status, body = await _search(world, staff["auditor"], **params)
+    assert status == 200
+    assert [e["seq"] for e in body["events"]] == wanted and wanted
+
+
+async def test_auditor_search_by_time_range(world: World, staff: dict[str, str]) -> None:
+    """``since_ms`` includes its bound, ``until_ms`` excludes it."""
+    base = world.clock.now()
+    recs = await world.store.append(
+        [AuditEvent("notice", "admin", "cli", world.facility_id, "", {"i": i}, ts=base + i * 10)
+         for i in range(5)]
+    )  # fmt: skip
+    since, until = recs[1].ts_ms, recs[4].ts_ms
+    status, body = await _search(world, staff["auditor"], since_ms=since, until_ms=until,
+                                 action="notice")  # fmt: skip
+    assert status == 200 and [e["seq"] for e in body["events"]] == [r.seq for r in recs[1:4]]
+
+
+async def test_auditor_search_by_visitor(world: World, staff: dict[str, str]) -> None:
+    """The visitor filter finds the visits a registered visitor took part in."""
+    visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
+    scheduled = await world.visits.schedule(
+        terminal_id=world.terminal.id, inmate_id=world.inmate_id, kind=_regular(),
+        start=world.clock.now() + 60, guests=[_guest(visitor.id)], actor=(Role.OFFICER, "s"),
+    )  # fmt: skip
+    await world.schedule(start_in=7200)  # someone else's visit
+    status, body = await _search(world, staff["auditor"], visitor=visitor.id)
+    assert status == 200
+    assert {e["visit_id"] for e in body["events"]} == {scheduled.visit.id}
+
+
+def _regular() -> Any:
+    from services.model import VisitKind
+
+    return VisitKind.REGULAR
+
+
+def _guest(visitor_id: str) -> Any:
+    from services.model import VisitorId
+    from services.visits import GuestSpec
+
+    return GuestSpec(Role.FAMILY, "Siti", VisitorId(visitor_id))
+
+
+async def test_auditor_pages_through_everything_with_next_after(
+    world: World, staff: dict[str, str]
+) -> None:
+    """Following ``next_after`` with a small limit visits every row once, then stops."""
+    await world.store.append(
+        [AuditEvent("notice", "admin", "cli", world.facility_id, "", {"i": i}) for i in range(23)]
+    )
+    every = [r[0] for r in rows(world.settings.sqlite_path, "SELECT seq FROM audit_events")]
+    seen: list[int] = []
+    after: int | None = 0
+    pages = 0
+    while after is not None:
+        status, body = await _search(world, staff["auditor"], limit=7, after=after)
+        assert status == 200 and len(body["events"]) <= 7
+        seen += [e["seq"] for e in body["events"]]
+        after = body["next_after"]
+        pages += 1
+        assert pages < 50
+    assert seen == sorted(every) and len(every) > 23
+
+
+async def test_last_partial_page_has_no_next_after(world: World, staff: dict[str, str]) -> None:
+    """A page shorter than the limit is the last one."""
+    status, body = await _search(world, staff["auditor"], limit=1000)
+    assert status == 200 and body["next_after"] is None and body["events"]
+
+
+@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "1001"}, {"limit": "ten"},
+                                    {"after": "-1"}, {"since_ms": "yesterday"},
+                                    {"visit": "v" * 65}])  # fmt: skip
+async def test_bad_search_parameters_are_400(
+    world: World, staff: dict[str, str], params: dict[str, str]
+) -> None:
+    """Search parameters are validated: typed 400, never a 500."""
+    resp = await world.client.get("/api/v1/audit/events", headers=_auth(staff["auditor"]),
+                                  params=params)  # fmt: skip
+    await _error(resp, 400, "bad_request")
+
+
+async def test_auditor_reads_one_visits_timeline(world: World, staff: dict[str, str]) -> None:
+    """A visit's timeline lists its events in order, with the visit's current state."""
+    first, _ = await _two_visits(world)
+    resp = await world.client.get(f"/api/v1/audit/visits/{first.visit.id}",
+                                  headers=_auth(staff["auditor"]))  # fmt: skip
+    body = await _json(resp)
+    assert resp.status == 200
+    assert body["visit"]["status"] == "cancelled"
+    assert [e["action"] for e in body["timeline"]] == ["scheduled", "cancelled"]
+    assert all(e["visit_id"] == first.visit.id for e in body["timeline"])
+
+
+async def test_timeline_of_an_unknown_visit_is_404(world: World, staff: dict[str, str]) -> None:
+    """An unknown visit id is a typed 404."""
+    resp = await world.client.get("/api/v1/audit/visits/v_nope", headers=_auth(staff["auditor"]))
+    await _error(resp, 404, "not_found")
+
+
+async def test_auditor_verifies_a_clean_log(world: World, staff: dict[str, str]) -> None:
+    """Verify over REST reports an intact chain and counts every event."""
+    await _two_visits(world)
+    resp = await world.client.get("/api/v1/audit/verify", headers=_auth(staff["auditor"]))
+    body = await _json(resp)
+    assert resp.status == 200 and body["ok"] is True and body["events"] == _count(world)
+
+
+async def test_auditor_verify_names_a_tampered_row(world: World, staff: dict[str, str]) -> None:
+    """After a row is edited behind the server's back, verify reports it by seq."""
+    await _two_visits(world)
+    target = _count(world) - 1
+    tamper(world.settings.sqlite_path,
+           ("UPDATE audit_events SET details = '{}' WHERE seq = ?", (target,)))  # fmt: skip
+    resp = await world.client.get("/api/v1/audit/verify", headers=_auth(staff["auditor"]))
+    body = await _json(resp)
+    assert resp.status == 200 and body["ok"] is False and body["first_bad_seq"] == target
+
+
+async def test_audit_responses_hold_no_unmasked_nik(world: World, staff: dict[str, str]) -> None:
+    """A registered visitor's NIK and phone appear nowhere in what an auditor can read."""
+    visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
+    scheduled = await world.visits.schedule(
+        terminal_id=world.terminal.id, inmate_id=world.inmate_id, kind=_regular(),
+        start=world.clock.now() + 60, guests=[_guest(visitor.id)], actor=(Role.OFFICER, "s"),
+    )  # fmt: skip
+    texts = []
+    for path in ("/api/v1/audit/events", f"/api/v1/audit/visits/{scheduled.visit.id}",
+                 f"/api/v1/visits/{scheduled.visit.id}"):  # fmt: skip
+        resp = await world.client.get(path, headers=_auth(staff["auditor"]))
+        assert resp.status == 200
+        texts.append(await resp.text())
+    assert all(NIK not in t and "081234567890" not in t for t in texts)
+
+
+async def test_officer_cannot_read_the_audit_log(world: World, staff: dict[str, str]) -> None:
+    """Reading the audit log is for auditors and admins."""
+    resp = await world.client.get("/api/v1/audit/events", headers=_auth(staff["officer"]))
+    await _error(resp, 403, "forbidden")
+
+
+# ---- writes: who may, who may not -------------------------------------------------------------
+
+
+def _writes(visit_id: str, world: World) -> list[tuple[str, dict[str, Any] | None]]:
+    new_visit = {"terminal_id": world.terminal.id, "inmate_id": world.inmate_id,
+                 "start_ms": int((world.clock.now() + 7200) * 1000),
+                 "guests": [{"role": "family", "name": "Siti"}]}  # fmt: skip
+    return [
+        ("/api/v1/visits", new_visit),
+        (f"/api/v1/visits/{visit_id}/cancel", {"reason": "x"}),
+        (f"/api/v1/visits/{visit_id}/terminate", {"reason": "x"}),
+        (f"/api/v1/visits/{visit_id}/monitor", None),
+    ]
+
+
+@pytest.mark.parametrize("which", range(4), ids=["create", "cancel", "terminate", "monitor"])
+async def test_auditor_gets_403_on_every_write(
+    world: World, staff: dict[str, str], which: int
+) -> None:
+    """An auditor's token is refused on each write endpoint, and nothing changes."""
+    scheduled = await world.schedule(start_in=600)
+    before = _count(world)
+    path, body = _writes(scheduled.visit.id, world)[which]
+    resp = await world.client.post(path, json=body, headers=_auth(staff["auditor"]))
+    await _error(resp, 403, "forbidden")
+    visit = await world.store.get_visit(scheduled.visit.id)
+    assert visit is not None and visit.status.value == "scheduled"
+    assert _count(world) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/visits/v_x"),
+     ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/visits/v_x"),
+     ("POST", "/api/v1/visits"), ("POST", "/api/v1/visits/v_x/cancel"),
+     ("POST", "/api/v1/visits/v_x/terminate"), ("POST", "/api/v1/visits/v_x/monitor")],
+)  # fmt: skip
+async def test_no_token_is_401(world: World, method: str, path: str) -> None:
+    """Every staff endpoint wants a bearer token."""
+    resp = await world.client.request(method, path, json={})
+    await _error(resp, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("header", ["Bearer not-a-jwt", "Basic YWRtaW46YWRtaW4=", "Bearer ",
+                                    "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ."])
+async def test_bad_authorization_header_is_401(world: World, header: str) -> None:
+    """A malformed, foreign-scheme or unsigned token is refused."""
+    resp = await world.client.get("/api/v1/audit/events", headers={"Authorization": header})
+    await _error(resp, 401)
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/audit/events"),
+                                              ("GET", "/api/v1/audit/verify"),
+                                              ("GET", "/api/v1/visits/{v}"),
+                                              ("POST", "/api/v1/visits/{v}/cancel")])
+async def test_visit_token_is_403_on_staff_endpoints(world: World, method: str, path: str) -> None:
+    """A family's visit token opens its own visit's websocket, not the staff API."""
+    scheduled = await world.schedule(start_in=600)
+    token = await world.token(scheduled, Role.FAMILY)
+    resp = await world.client.request(method, path.format(v=scheduled.visit.id), json={},
+                                      headers=_auth(token))  # fmt: skip
+    await _error(resp, 403, "forbidden")
+
+
+async def test_revoked_staff_token_is_401(world: World, staff: dict[str, str]) -> None:
+    """A revoked token stops working at once."""
+    claims = world.app[TOKENS].decode(staff["auditor"], world.clock.now())
+    await world.store.revoke(claims.jti, claims.exp,
+                             AuditEvent("token-revoked", "admin", "cli", "", "", {}))  # fmt: skip
+    resp = await world.client.get("/api/v1/audit/events", headers=_auth(staff["auditor"]))
+    await _error(resp, 401, "token_revoked")
+
+
+async def test_officer_schedules_a_visit(world: World, staff: dict[str, str]) -> None:
+    """The create endpoint works for an officer: 201, the visit, its links, and its audit event."""
+    path, body = _writes("-", world)[0]
+    resp = await world.client.post(path, json=body, headers=_auth(staff["officer"]))
+    out = await _json(resp)
+    assert resp.status == 201 and out["status"] == "scheduled"
+    assert len(out["links"]) == 1 and all("/v/" in link for link in out["links"].values())
+    table = rows(world.settings.sqlite_path,
+                 "SELECT action, actor_role FROM audit_events WHERE visit_id = ?", (out["id"],))
+    assert table == [("scheduled", "officer")]
+
+
+# ---- malformed input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe",
+                                 b'{"a": 1', b"null"])
+async def test_malformed_json_is_400(world: World, raw: bytes) -> None:
+    """A body that is not a JSON object is a typed 400."""
+    resp = await world.client.post("/api/v1/auth/login", data=raw,
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    await _error(resp, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"start_ms": "tomorrow"}, {"start_ms": 1.5}, {"start_ms": True}, {"start_ms": -5},
+     {"kind": "picnic"}, {"kind": ["regular"]}, {"guests": "Siti"}, {"guests": []},
+     {"guests": [{"role": "officer", "name": "x"}]}, {"guests": [{"role": "family"}]},
+     {"guests": ["Siti"]}, {"guests": [{"role": "family", "name": "S", "visitor_id": 5}]},
+     {"terminal_id": 7}, {"inmate_id": None}, {"length_s": "long"}, {"length_s": 10},
+     {"terminal_id": "t" * 65}],
+)  # fmt: skip
+async def test_wrong_types_on_create_are_400_and_create_nothing(
+    world: World, staff: dict[str, str], change: dict[str, Any]
+) -> None:
+    """Each malformed field of a new visit is a typed 400; no visit and no event is written."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    before = _count(world)
+    resp = await world.client.post("/api/v1/visits", json={**body, **change},
+                                   headers=_auth(staff["officer"]))  # fmt: skip
+    await _error(resp, 400, "bad_request")
+    assert _count(world) == before
+    assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
+
+
+async def test_unknown_terminal_on_create_is_404(world: World, staff: dict[str, str]) -> None:
+    """A well-formed request naming a terminal that does not exist is a typed 404."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    resp = await world.client.post("/api/v1/visits", json={**body, "terminal_id": "t_none"},
+                                   headers=_auth(staff["officer"]))  # fmt: skip
+    await _error(resp, 404, "not_found")
+
+
+async def test_overlapping_visit_is_409(world: World, staff: dict[str, str]) -> None:
+    """A second visit on the same terminal at the same time is a typed 409 conflict."""
+    _, body = _writes("-", world)[0]
+    first = await world.client.post("/api/v1/visits", json=body, headers=_auth(staff["officer"]))
+    assert first.status == 201
+    again = await world.client.post("/api/v1/visits", json=body, headers=_auth(staff["officer"]))
+    await _error(again, 409, "conflict")
+
+
+async def test_oversized_body_is_413(world: World) -> None:
+    """A body over 64 KiB is refused with a typed 413."""
+    big = json.dumps({"username": "a" * 70_000, "password": "x"})
+    resp = await world.client.post("/api/v1/auth/login", data=big,
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    await _error(resp, 413, "too_large")
+
+
+async def test_oversized_chunked_body_is_413(world: World) -> None:
+    """A big body sent without a Content-Length is refused the same way."""
+
+    async def chunks() -> Any:
+        for _ in range(20):
+            yield b" " * 8192
+
+    resp = await world.client.post("/api/v1/join", data=chunks(),
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    await _error(resp, 413, "too_large")
+
+
+async def test_unknown_route_is_a_json_404(world: World) -> None:
+    """An unknown API path answers with the typed error body, not HTML."""
+    resp = await world.client.get("/api/v1/no-such-thing")
+    await _error(resp, 404, "not_found")
+
+
+async def test_wrong_method_is_a_json_405(world: World) -> None:
+    """A known path with the wrong method answers 405 with the typed error body."""
+    resp = await world.client.delete("/api/v1/audit/events")
+    await _error(resp, 405, "method_not_allowed")
+
+
+# ---- health and the API document --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "status"), [("/healthz", "ok"), ("/readyz", "ready")])
+async def test_health_endpoints(world: World, path: str, status: str) -> None:
+    """Liveness and readiness answer 200 with a JSON status."""
+    resp = await world.client.get(path)
+    body = await _json(resp)
+    assert resp.status == 200 and body["status"] == status
+
+
+async def test_openapi_lists_every_api_route(world: World) -> None:
+    """The OpenAPI document is JSON and describes every /api/v1 route the server has."""
+    resp = await world.client.get("/api/v1/openapi.json")
+    doc = await _json(resp)
+    assert resp.status == 200 and doc["openapi"].startswith("3.")
+    served = {
+        (r.method.lower(), r.resource.canonical)
+        for r in world.app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/v1/")
+        and r.method != "HEAD"
+    }
+    documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert served - {("get", "/api/v1/openapi.json")} <= documented
+    assert documented <= served
