@@ -91,6 +91,12 @@ class World:
         await ws.send_str(orjson.dumps(msg).decode())
         return Peer(ws)
 
+    async def session_ws(self) -> aiohttp.ClientWebSocketResponse:
+        """A raw websocket that has sent nothing yet."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return await self.session.ws_connect(self.client.make_url("/ws"))
+
     async def advance(self, seconds: float) -> None:
         await self.clock.advance(seconds)
 
