@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +48,14 @@ class TerminalCredentials:
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"server": self.server, "terminal_id": self.terminal_id,
-                                    "secret": self.secret}, indent=2) + "\n")  # fmt: skip
-        path.chmod(0o600)
+        text = json.dumps({"server": self.server, "terminal_id": self.terminal_id,
+                           "secret": self.secret}, indent=2) + "\n"  # fmt: skip
+        # Created 0600 (not chmod-ed afterwards), so the secret is never readable by others,
+        # not even for a moment; fchmod tightens a file that existed already.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(text)
 
     @classmethod
     def read(cls, path: Path) -> TerminalCredentials:
@@ -115,17 +121,7 @@ class Admin:
         (``block`` optional). Re-importing updates names and blocks."""
         if await self._store.get_facility(facility_id) is None:
             raise NotFound("no such facility")
-        reader = csv.DictReader(io.StringIO(text))
-        fields = {f.strip().lower() for f in reader.fieldnames or []}
-        if not {"number", "name"} <= fields:
-            raise BadRequest("the CSV needs a header with at least: number,name[,block]")
-        inmates = []
-        for line, row in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-            if not row.get("number") or not row.get("name"):
-                raise BadRequest(f"line {line}: number and name are required")
-            inmates.append(Inmate(InmateId(new_id("i")), FacilityId(facility_id), row["number"],
-                                  row["name"], row.get("block", "")))  # fmt: skip
+        inmates = _parse_inmates(FacilityId(facility_id), text)
         event = self._event("inmates-imported", facility_id, {"rows": len(inmates)})
         await self._store.add_inmates(inmates, event)
         return len(inmates)
@@ -138,6 +134,32 @@ class Admin:
         visitor = Visitor(VisitorId(new_id("vis")), name, nik, phone, relationship, priority)
         await self._store.add_visitor(visitor)
         return visitor
+
+
+def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
+    """Every row of the CSV, or BadRequest naming the first bad line (then nothing is imported)."""
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        if not {"number", "name"} <= fields:
+            raise BadRequest("the CSV needs a header with at least: number,name[,block]")
+        inmates = []
+        seen: dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            if not row.get("number") or not row.get("name"):
+                raise BadRequest(f"line {line}: number and name are required")
+            # Two rows for one number would silently keep the last: the export is wrong somewhere.
+            if row["number"] in seen:
+                raise BadRequest(f"line {line}: number {row['number']} is also on line "
+                                 f"{seen[row['number']]}")  # fmt: skip
+            seen[row["number"]] = line
+            inmates.append(Inmate(InmateId(new_id("i")), facility_id, row["number"], row["name"],
+                                  row.get("block", "")))  # fmt: skip
+    except csv.Error as exc:
+        raise BadRequest(f"not valid CSV: {exc}") from exc
+    return inmates
 
 
 def visitor_json(visitor: Visitor, *, admin: bool = False) -> dict[str, object]:

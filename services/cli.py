@@ -147,7 +147,7 @@ def cmd_terminal_create(args: argparse.Namespace) -> int:
 def cmd_staff(args: argparse.Namespace) -> int:
     password = os.environ.get(args.password_env, "") if args.password_env else ""
     if not password:
-        password = getpass.getpass(f"password for {args.username}: ")
+        password = _read_password(f"password for {args.username}: ")
 
     async def run(store: Store, _: Settings) -> int:
         staff = await Admin(store).staff(args.username, Role(args.role), password, args.facility)
@@ -155,6 +155,16 @@ def cmd_staff(args: argparse.Namespace) -> int:
         return 0
 
     return _with_store(args, run)
+
+
+def _read_password(prompt: str) -> str:
+    """Ask on a terminal; from a pipe (scripts), take the first line of standard input."""
+    try:
+        if sys.stdin.isatty():
+            return getpass.getpass(prompt)
+        return sys.stdin.readline().rstrip("\r\n")
+    except EOFError:
+        return ""
 
 
 def cmd_import_inmates(args: argparse.Namespace) -> int:

@@ -21,14 +21,15 @@ KEYS = {"k1": b"test-signing-key-0123456789abcdef"}
 
 
 def run_cli(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str = "",
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """``tatap <args> --data-dir <data_dir>`` in a fresh process, without inherited TATAP_* variables
-    (``env`` adds variables, e.g. a password)."""
+    (``env`` adds variables, e.g. a password); ``stdin`` is its whole standard input."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
     clean.update(env or {})
     cmd = [sys.executable, "-m", "services.cli", *args, "--data-dir", str(data_dir)]
-    return subprocess.run(cmd, cwd=REPO, env=clean, capture_output=True, text=True,
+    return subprocess.run(cmd, cwd=REPO, env=clean, input=stdin, capture_output=True, text=True,
                           timeout=timeout, check=False)  # fmt: skip
 
 

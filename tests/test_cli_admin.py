@@ -1,0 +1,386 @@
+"""``tatap admin …`` and ``tatap visit create``, run as real processes on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from services.admin import Admin
+from services.tokens import hash_secret
+from services.visits import check_password
+from tests.helpers_audit import cli_json, open_store, rows, run_cli
+
+PASSWORD = "a long enough secret"
+
+
+@dataclass
+class Site:
+    """A facility with a room, a terminal and two inmates, made in-process before each test."""
+
+    data_dir: Path
+    db: Path
+    facility: str
+    room: str
+    terminal: str
+    inmate: str  # inmate id of number B-1234
+
+
+async def _site(data_dir: Path) -> Site:
+    store = open_store(data_dir)
+    try:
+        admin = Admin(store)
+        await admin.facility("Lapas Cilegon", facility_id="f_c")
+        room = await admin.room("f_c", "Ruang 1", "r_1")
+        await admin.terminal(room.id, "PC 1", "http://test", "t_1")
+        await admin.import_inmates("f_c", "number,name\nB-1234,Budi\nB-5678,Joko\n")
+        inmate = await store.find_inmate("f_c", "B-1234")
+        assert inmate is not None
+    finally:
+        await store.aclose()
+    return Site(data_dir, data_dir / "tatap.db", "f_c", "r_1", "t_1", inmate.id)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return asyncio.run(_site(tmp_path))
+
+
+def _error(proc: object, code: int = 1) -> str:
+    """The command failed with this exit code and a one-line message, not a stack trace."""
+    assert getattr(proc, "returncode") == code, getattr(proc, "stdout")
+    stderr: str = getattr(proc, "stderr")
+    assert "Traceback" not in stderr, stderr
+    return stderr
+
+
+def _count(db: Path, table: str) -> int:
+    return int(rows(db, f"SELECT count(*) FROM {table}")[0][0])
+
+
+# ---- facilities, rooms, terminals -------------------------------------------------------------
+
+
+def test_facility_is_created_with_its_rules(tmp_path: Path) -> None:
+    """`admin facility` stores the facility with the rules given on the command line."""
+    out = cli_json(tmp_path, "admin", "facility", "--name", "Lapas Dua", "--id", "f_2",
+                   "--length-regular", "600", "--warnings", "60", "300")  # fmt: skip
+    assert out["id"] == "f_2" and out["rules"]["length_s"]["regular"] == 600
+    assert out["rules"]["warnings_s"] == [300, 60]
+    (stored,) = rows(tmp_path / "tatap.db", "SELECT name, rules FROM facilities WHERE id = 'f_2'")
+    assert stored[0] == "Lapas Dua" and json.loads(stored[1])["length_s"]["regular"] == 600
+    assert rows(tmp_path / "tatap.db", "SELECT action FROM audit_events") == [("facility-created",)]
+
+
+def test_duplicate_facility_id_is_refused(site: Site) -> None:
+    """Creating a facility with an id in use fails cleanly."""
+    _error(run_cli(site.data_dir, "admin", "facility", "--name", "Again", "--id", site.facility))
+    assert _count(site.db, "facilities") == 1
+
+
+def test_room_is_created_in_its_facility(site: Site) -> None:
+    """`admin room` adds a room to an existing facility."""
+    out = cli_json(site.data_dir, "admin", "room", "--facility", site.facility, "--name", "R2")
+    assert rows(site.db, "SELECT facility_id, name FROM rooms WHERE id = ?", (out["id"],)) == [
+        (site.facility, "R2")
+    ]
+
+
+def test_room_in_an_unknown_facility_is_refused(site: Site) -> None:
+    """A room needs an existing facility; the error says which is missing."""
+    err = _error(run_cli(site.data_dir, "admin", "room", "--facility", "f_nope", "--name", "R"))
+    assert "no such facility" in err and _count(site.db, "rooms") == 1
+
+
+def test_terminal_credentials_file_is_written_mode_600(site: Site) -> None:
+    """`admin terminal` writes server, id and secret to a file only its owner can read, and the
+    secret matches what the server stores."""
+    creds = site.data_dir / "creds" / "t2.json"
+    out = cli_json(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 2",
+                   "--credentials", str(creds), "--server", "https://visit.example")  # fmt: skip
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    data = json.loads(creds.read_text())
+    assert data["server"] == "https://visit.example" and data["terminal_id"] == out["id"]
+    assert len(data["secret"]) >= 32
+    (stored,) = rows(site.db, "SELECT secret_hash, facility_id FROM terminals WHERE id = ?",
+                     (out["id"],))  # fmt: skip
+    assert stored == (hash_secret(data["secret"]), site.facility)
+    assert data["secret"] not in out.__repr__()
+
+
+def test_terminal_credentials_overwrite_tightens_mode(site: Site) -> None:
+    """An existing, readable file at the credentials path ends up mode 600 too."""
+    creds = site.data_dir / "t3.json"
+    creds.write_text("old")
+    creds.chmod(0o644)
+    cli_json(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 3",
+             "--credentials", str(creds))  # fmt: skip
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+
+
+def test_terminal_in_an_unknown_room_writes_nothing(site: Site) -> None:
+    """No room, no terminal, and no credentials file."""
+    creds = site.data_dir / "nope.json"
+    err = _error(run_cli(site.data_dir, "admin", "terminal", "--room", "r_nope", "--name", "PC",
+                         "--credentials", str(creds)))  # fmt: skip
+    assert "no such room" in err and not creds.exists() and _count(site.db, "terminals") == 1
+
+
+# ---- staff ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["officer", "auditor", "admin"])
+def test_staff_user_is_created_with_role_and_password(site: Site, role: str) -> None:
+    """`admin staff` stores the user with its role and an argon2 hash of the password."""
+    out = _staff(site, f"{role}1", role)
+    assert out["role"] == role
+    (stored,) = rows(site.db, "SELECT role, password_hash FROM staff WHERE username = ?",
+                     (f"{role}1",))  # fmt: skip
+    assert stored[0] == role and PASSWORD not in stored[1]
+    assert check_password(stored[1], PASSWORD) and not check_password(stored[1], "guess")
+
+
+def _staff(site: Site, username: str, role: str) -> dict[str, object]:
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", username, "--role", role,
+                   "--facility", site.facility, "--password-env", "PW",
+                   env={"PW": PASSWORD})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert PASSWORD not in proc.stdout + proc.stderr
+    out: dict[str, object] = json.loads(proc.stdout)
+    return out
+
+
+def test_staff_password_from_standard_input(site: Site) -> None:
+    """Without a terminal, the password is read from standard input (for scripts)."""
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", "piped", "--role", "officer",
+                   stdin=PASSWORD + "\n")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (stored,) = rows(site.db, "SELECT password_hash FROM staff WHERE username = 'piped'")
+    assert check_password(stored[0], PASSWORD)
+
+
+def test_staff_without_any_password_is_a_clear_error(site: Site) -> None:
+    """No password variable and nothing on standard input: an error, no user."""
+    _error(run_cli(site.data_dir, "admin", "staff", "--username", "nopw", "--role", "officer"))
+    assert _count(site.db, "staff") == 0
+
+
+@pytest.mark.parametrize("role", ["family", "terminal", "root"])
+def test_staff_role_must_be_a_staff_role(site: Site, role: str) -> None:
+    """Only officer, auditor and admin are staff roles."""
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", role,
+                   "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    _error(proc, 2)
+    assert _count(site.db, "staff") == 0
+
+
+def test_staff_short_password_is_refused(site: Site) -> None:
+    """A password under 8 characters is refused with a message."""
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", "officer",
+                   "--password-env", "PW", env={"PW": "short"})  # fmt: skip
+    assert "8 characters" in _error(proc) and _count(site.db, "staff") == 0
+
+
+def test_duplicate_username_is_refused(site: Site) -> None:
+    """A username is unique; the second user is refused and the first kept."""
+    _staff(site, "budi", "officer")
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", "budi", "--role", "admin",
+                   "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    _error(proc)
+    assert rows(site.db, "SELECT role FROM staff WHERE username = 'budi'") == [("officer",)]
+
+
+# ---- inmates and visitors ---------------------------------------------------------------------
+
+
+def _import(site: Site, text: str | bytes) -> object:
+    path = site.data_dir / "inmates.csv"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return run_cli(site.data_dir, "admin", "import-inmates", "--facility", site.facility, str(path))
+
+
+def _inmates(site: Site) -> list[tuple[str, str, str]]:
+    return rows(site.db, "SELECT number, name, block FROM inmates ORDER BY number")
+
+
+def test_import_inmates_from_an_sdp_csv(site: Site) -> None:
+    """A CSV with a BOM, odd header case and spacing, and a block column imports every row."""
+    proc = _import(site, "\ufeffNumber , NAME,Block\nC-1, Andi ,B2\nC-2,Slamet,\n")
+    assert getattr(proc, "returncode") == 0, getattr(proc, "stderr")
+    assert json.loads(getattr(proc, "stdout")) == {"imported": 2}
+    assert ("C-1", "Andi", "B2") in _inmates(site) and ("C-2", "Slamet", "") in _inmates(site)
+
+
+def test_reimport_updates_names(site: Site) -> None:
+    """Importing a number again updates the inmate instead of duplicating it."""
+    _import(site, "number,name,block\nB-1234,Budi Santoso,C\n")
+    assert ("B-1234", "Budi Santoso", "C") in _inmates(site) and len(_inmates(site)) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("nomor,nama\nX-1,Budi\n", "header"), ("", "header"),
+     ("number,name\nX-1,Budi\nX-2,\nX-3,Joko\n", "line 3"),
+     ("number,name\nX-1,Budi\n,Joko\n", "line 3"),
+     ("number,name\nX-1,Budi\nX-1,Joko\n", "X-1"),
+     (b"number,name\nX-1,B\xe9di\n", "UTF-8"),
+     ("number,name\nX-1," + "x" * 200_000 + "\n", "not valid CSV")],
+)  # fmt: skip
+def test_bad_csv_is_refused_whole(site: Site, text: str | bytes, says: str) -> None:
+    """A bad CSV fails with a message naming the problem and imports nothing at all."""
+    before = _inmates(site)
+    events = _count(site.db, "audit_events")
+    err = _error(_import(site, text))
+    assert says in err
+    assert _inmates(site) == before and _count(site.db, "audit_events") == events
+
+
+def test_missing_csv_file_is_a_clear_error(site: Site) -> None:
+    """A CSV path that does not exist is reported, not a stack trace."""
+    proc = run_cli(site.data_dir, "admin", "import-inmates", "--facility", site.facility,
+                   str(site.data_dir / "missing.csv"))  # fmt: skip
+    assert "missing.csv" in _error(proc)
+
+
+def test_import_into_an_unknown_facility_is_refused(site: Site) -> None:
+    """Inmates belong to an existing facility."""
+    path = site.data_dir / "i.csv"
+    path.write_text("number,name\nZ-1,Zed\n")
+    proc = run_cli(site.data_dir, "admin", "import-inmates", "--facility", "f_x", str(path))
+    assert "no such facility" in _error(proc) and len(_inmates(site)) == 2
+
+
+def test_visitor_is_registered_and_shown_masked(site: Site) -> None:
+    """`admin visitor` stores the NIK whole but prints only its last four digits."""
+    proc = run_cli(site.data_dir, "admin", "visitor", "--name", "Siti", "--nik",
+                   "3201234567890123", "--phone", "081234567890", "--priority")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["nik"] == "************0123" and out["phone"].endswith("7890")
+    assert "3201234567890123" not in proc.stdout + proc.stderr
+    assert rows(site.db, "SELECT nik, priority FROM visitors WHERE id = ?", (out["id"],)) == [
+        ("3201234567890123", 1)
+    ]
+
+
+@pytest.mark.parametrize("nik", ["123", "32012345678901234", "320123456789012X"])
+def test_visitor_with_a_bad_nik_is_refused(site: Site, nik: str) -> None:
+    """A NIK is exactly 16 digits."""
+    proc = run_cli(site.data_dir, "admin", "visitor", "--name", "Siti", "--nik", nik)
+    assert "16 digits" in _error(proc) and _count(site.db, "visitors") == 0
+
+
+# ---- visits -----------------------------------------------------------------------------------
+
+
+def _visit(site: Site, *extra: str) -> object:
+    return run_cli(site.data_dir, "visit", "create", "--terminal", site.terminal,
+                   "--inmate-number", "B-1234", "--family", "Siti", "--json",
+                   "--public-url", "https://visit.example", *extra)  # fmt: skip
+
+
+def _ok(proc: object) -> dict[str, object]:
+    assert getattr(proc, "returncode") == 0, getattr(proc, "stderr")
+    out: dict[str, object] = json.loads(getattr(proc, "stdout"))
+    return out
+
+
+def test_visit_create_prints_the_visit_as_json(site: Site) -> None:
+    """`visit create --json` prints id, code, start and end, and a working family link."""
+    out = _ok(_visit(site, "--start", "2030-01-02T03:00:00"))
+    start = int(dt.datetime(2030, 1, 2, 3, tzinfo=dt.UTC).timestamp() * 1000)
+    assert out["start_ms"] == start and out["end_ms"] == start + 900_000
+    assert out["kind"] == "regular" and out["status"] == "scheduled"
+    assert isinstance(out["code"], str) and len(out["code"]) == 8
+    links = out["links"]
+    assert isinstance(links, dict) and set(links) == {"family"}
+    prefix = "https://visit.example/v/"
+    assert links["family"].startswith(prefix)
+    secret = links["family"].removeprefix(prefix)
+    assert rows(site.db, "SELECT p.role FROM participants p WHERE p.link_hash = ? AND"
+                " p.visit_id = ?", (hash_secret(secret), out["id"])) == [("family",)]  # fmt: skip
+    assert rows(site.db, "SELECT action, actor_role FROM audit_events WHERE visit_id = ?",
+                (out["id"],)) == [("scheduled", "admin")]  # fmt: skip
+
+
+def test_education_visit_has_a_teacher_link(site: Site) -> None:
+    """An education visit prints a link for the family and one for the teacher."""
+    out = _ok(_visit(site, "--kind", "education", "--teacher", "Bu Guru", "--start", "+1h"))
+    links = out["links"]
+    assert isinstance(links, dict) and set(links) == {"family", "teacher"}
+    assert links["family"] != links["teacher"]
+    assert out["end_ms"] - out["start_ms"] == 1_800_000  # type: ignore[operator]
+
+
+def test_education_visit_without_a_teacher_is_refused(site: Site) -> None:
+    """The three-party kind needs its teacher."""
+    _error(_visit(site, "--kind", "education"))
+    assert _count(site.db, "visits") == 0
+
+
+def test_visit_on_an_unknown_terminal_is_refused(site: Site) -> None:
+    """A visit needs an existing terminal."""
+    proc = run_cli(site.data_dir, "visit", "create", "--terminal", "t_nope", "--inmate",
+                   site.inmate, "--family", "Siti")  # fmt: skip
+    assert "no such terminal" in _error(proc) and _count(site.db, "visits") == 0
+
+
+def test_visit_for_an_unknown_inmate_number_is_refused(site: Site) -> None:
+    """An inmate number that is not in the facility is refused."""
+    proc = run_cli(site.data_dir, "visit", "create", "--terminal", site.terminal,
+                   "--inmate-number", "Z-0000", "--family", "Siti")  # fmt: skip
+    assert "inmate" in _error(proc) and _count(site.db, "visits") == 0
+
+
+@pytest.mark.parametrize("start", ["tomorrow", "+5d", "2030-02-30T10:00"])
+def test_visit_with_a_bad_start_is_a_clear_error(site: Site, start: str) -> None:
+    """A start time that cannot be read is reported with the accepted forms."""
+    assert "start" in _error(_visit(site, "--start", start))
+
+
+@pytest.mark.parametrize("offset_min", [0, 10, -10])
+def test_overlapping_visit_on_the_same_terminal_is_refused(site: Site, offset_min: int) -> None:
+    """A visit overlapping a booked one on the same terminal is a conflict; the first stays."""
+    first = _ok(_visit(site, "--start", "2030-01-02T03:00:00"))
+    when = dt.datetime(2030, 1, 2, 3, tzinfo=dt.UTC) + dt.timedelta(minutes=offset_min)
+    err = _error(_visit(site, "--start", when.isoformat()))
+    assert "already booked" in err
+    assert rows(site.db, "SELECT id FROM visits") == [(first["id"],)]
+
+
+def test_back_to_back_visits_are_allowed(site: Site) -> None:
+    """A visit starting when the previous one ends does not overlap it."""
+    _ok(_visit(site, "--start", "2030-01-02T03:00:00"))
+    _ok(_visit(site, "--start", "2030-01-02T03:15:00"))
+    assert _count(site.db, "visits") == 2
+
+
+def test_cancelled_visit_frees_its_slot(site: Site) -> None:
+    """After `visit cancel`, the same slot can be booked again."""
+    first = _ok(_visit(site, "--start", "2030-01-02T03:00:00"))
+    cancel = run_cli(site.data_dir, "visit", "cancel", str(first["id"]), "--reason", "sick")
+    assert cancel.returncode == 0, cancel.stderr
+    _ok(_visit(site, "--start", "2030-01-02T03:00:00"))
+    assert rows(site.db, "SELECT status FROM visits ORDER BY created_ms, rowid") == [
+        ("cancelled",), ("scheduled",)
+    ]
+
+
+def test_admin_commands_leave_a_verifiable_log(site: Site) -> None:
+    """Every admin command writes audit events that still verify afterwards."""
+    _staff(site, "auditor1", "auditor")
+    _ok(_visit(site))
+    proc = run_cli(site.data_dir, "audit", "verify", "--json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["ok"]
+    actions = [r[0] for r in rows(site.db, "SELECT action FROM audit_events ORDER BY seq")]
+    assert actions == ["facility-created", "room-created", "terminal-created",
+                       "inmates-imported", "staff-created", "scheduled"]  # fmt: skip
