@@ -10,8 +10,14 @@ const REASONS = ["completed", "terminated", "hangup", "no_show", "failed", "canc
 const tatap = (window.tatap = {
   state: "loading", remainingMs: null, endMs: null, endedReason: null, errorCode: null,
   pcs: {}, peers: {}, me: null, visit: null, welcomes: [], ws: null, firstFrameMs: null,
-  connectedSent: false,
+  connectedSent: false, marks: {},
 });
+
+// Milestones of this page load in ms since the link was opened (first time each), for support
+// and for the join-to-first-frame measurement.
+function mark(name) {
+  if (!(name in tatap.marks)) tatap.marks[name] = Math.round(performance.now());
+}
 
 let token = null;
 let localStream = null;
@@ -66,6 +72,7 @@ async function join() {
     return false;
   }
   attempts = 0;
+  mark("joined");
   token = body.token;
   tatap.me = body.you;
   tatap.visit = body.visit;
@@ -99,6 +106,8 @@ async function startCamera() {
     if (name === "NotReadableError" || name === "AbortError") return deviceError("camera_busy");
     return deviceError("camera_other");
   }
+  if (tatap.state === "error") return stopLocal(); // the link turned out to be no good
+  mark("camera");
   for (const el of [$("preview"), $("self")]) el.srcObject = localStream;
   say($("wait-text"), "camera_ok");
   mediaReady(localStream);
@@ -123,7 +132,10 @@ function connect() {
   const ws = new WebSocket(`${scheme}://${location.host}/ws`);
   tatap.ws = ws;
   // Handlers right away: the open event may fire before any later await returns.
-  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token }));
+  ws.onopen = () => {
+    mark("socket");
+    ws.send(JSON.stringify({ type: "hello", token }));
+  };
   ws.onmessage = (ev) => {
     let msg;
     try { msg = JSON.parse(ev.data); } catch (err) { return; }
@@ -188,6 +200,7 @@ function chain(peerId, work) {
 
 async function welcome(msg) {
   attempts = 0;
+  mark("welcome");
   tatap.welcomes.push(msg);
   tatap.me = msg.you;
   tatap.endMs = msg.visit.end_ms;
@@ -205,7 +218,7 @@ async function welcome(msg) {
   const present = msg.peers.filter((p) => p.present && p.role !== "officer");
   status(present.length ? "connecting_media" : "waiting_inmate");
   // We joined later than everyone present (or came back): we offer, replacing any old connection.
-  for (const p of present) chain(p.id, () => peers.offer(p.id));
+  for (const p of present) chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
 }
 
 function peerLeft(peer, reason) {
@@ -220,6 +233,7 @@ function peerLeft(peer, reason) {
 
 function peerState(peerId, state) {
   if (state === "connected") {
+    mark("connected");
     status("");
     if (!tatap.connectedSent) {
       send({ type: "connected" });
@@ -246,11 +260,14 @@ function addRemote(peerId, stream) {
   const video = tile.querySelector("video");
   if (video.srcObject !== stream) {
     video.srcObject = stream;
-    const mark = () => {
+    const first = () => {
+      mark("first_frame");
       if (tatap.firstFrameMs === null) tatap.firstFrameMs = performance.now();
     };
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(mark);
-    else video.addEventListener("loadeddata", mark, { once: true });
+    // The first decoded frame: whichever the browser reports first.
+    video.addEventListener("loadeddata", first, { once: true });
+    video.addEventListener("resize", first, { once: true });
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(first);
   }
   $("remotes").dataset.count = $("remotes").children.length;
 }
@@ -327,17 +344,19 @@ async function main() {
     if (reconnectTimer && !tatap.ws) { attempts = 0; connect(); }
   });
   show("loading");
+  // The camera check starts with the page, alongside the link check: it is the slowest step.
+  const camera = startCamera();
   for (;;) {
     const joined = await join();
     if (joined === true) break;
-    if (joined !== "retry") return;
+    if (joined !== "retry") return stopLocal();
     await new Promise((resolve) => setTimeout(resolve, backoff()));
   }
   show("wait");
   setState("waiting");
-  // Camera and socket start together: the first offer waits for the camera, not for the socket.
+  // The first offer waits for the camera, not for the socket.
   connect();
-  await startCamera();
+  await camera;
 }
 
 main();

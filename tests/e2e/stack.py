@@ -72,7 +72,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(tmp_path: Path, rules: FacilityRules = SHORT_RULES) -> AsyncIterator[Stack]:
+async def running_stack(
+    tmp_path: Path, rules: FacilityRules = SHORT_RULES, size: tuple[int, int] = (320, 240)
+) -> AsyncIterator[Stack]:
     """A node on 127.0.0.1 (media goes over the machine's own interface address: both Chromium and
     aioice skip loopback host candidates) and a terminal agent with the test pattern, headless."""
     settings = make_settings(tmp_path, time_interval_s=5.0, sweep_interval_s=0.5)
@@ -88,7 +90,7 @@ async def running_stack(tmp_path: Path, rules: FacilityRules = SHORT_RULES) -> A
     assert inmate is not None
     agent = TerminalAgent(
         Credentials(creds.server, creds.terminal_id, creds.secret),
-        open_source("testpattern", size=(320, 240), fps=15), NullDisplay(),
+        open_source("testpattern", size=size, fps=15), NullDisplay(),
     )  # fmt: skip
     agent.start()
     try:
