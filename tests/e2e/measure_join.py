@@ -15,8 +15,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from playwright.async_api import Browser
+
 from services.model import Role
-from tests.e2e.stack import chromium, open_page, running_stack, until
+from tests.e2e.stack import Stack, chromium, open_page, running_stack, until
 
 STEPS = ["joined", "camera", "socket", "welcome", "offer", "connected", "first_frame"]
 
@@ -26,27 +28,30 @@ async def measure(runs: int, size: tuple[int, int]) -> list[dict[str, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         async with running_stack(Path(tmp), size=size) as stack, chromium() as browser:
             for _ in range(runs):
-                visit = await stack.schedule(length_s=120)
-                await until(lambda: _seated(stack, visit.visit.id), 10, "the terminal seated")
-                context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
-                await until(lambda: page.evaluate("window.tatap.firstFrameMs !== null"), 20,
-                            "the first remote frame")  # fmt: skip
-                marks: dict[str, int] = await page.evaluate("window.tatap.marks")
-                results.append(marks)
-                print("  ".join(f"{k}={marks.get(k, '-')}" for k in STEPS), flush=True)
-                await page.evaluate('window.tatap.ws && window.tatap.ws.send(\'{"type":"leave"}\')')
-                await until(lambda: _async(stack.agent.session is None), 10, "the visit to end")
-                await context.close()
+                results.append(await one_run(stack, browser))
     return results
 
 
-async def _seated(stack: object, visit_id: str) -> bool:
-    session = getattr(stack, "agent").session
-    return session is not None and session.visit_id == visit_id
+async def one_run(stack: Stack, browser: Browser) -> dict[str, int]:
+    visit = await stack.schedule(length_s=120)
 
+    async def seated() -> bool:
+        session = stack.agent.session
+        return session is not None and session.visit_id == visit.visit.id
 
-async def _async(value: bool) -> bool:
-    return value
+    await until(seated, 10, "the terminal seated")
+    context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
+    await until(lambda: page.evaluate("window.tatap.firstFrameMs !== null"), 20, "a remote frame")
+    marks: dict[str, int] = await page.evaluate("window.tatap.marks")
+    print("  ".join(f"{k}={marks.get(k, '-')}" for k in STEPS), flush=True)
+    await page.evaluate("window.tatap.ws.send(JSON.stringify({type: 'leave'}))")
+
+    async def idle() -> bool:
+        return stack.agent.session is None
+
+    await until(idle, 10, "the visit to end")
+    await context.close()
+    return marks
 
 
 def main() -> None:
@@ -60,9 +65,8 @@ def main() -> None:
     for step in STEPS:
         values = [r[step] for r in results if step in r]
         if values:
-            print(
-                f"  {step:12} {statistics.median(values):7.0f}   (min {min(values)}, max {max(values)})"
-            )
+            median = statistics.median(values)
+            print(f"  {step:12} {median:7.0f}   (min {min(values)}, max {max(values)})")
 
 
 if __name__ == "__main__":
