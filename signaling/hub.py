@@ -53,6 +53,7 @@ class Hub:
         self._loading: dict[str, asyncio.Future[VisitRoom]] = {}
         self._rules: dict[str, FacilityRules] = {}
         self.idle_terminals: dict[str, Connection] = {}
+        self._seating: set[Connection] = set()
         self.tasks = TaskSet()
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -171,10 +172,6 @@ class Hub:
     async def join(self, conn: Connection, visit_id: str, subject: str, role: Role) -> VisitRoom:
         room = await self.room(visit_id)
         visit, now = room.visit, self._clock.now()
-        if room.ended or now >= visit.end:
-            raise VisitOver("this visit is over")
-        if now < visit.start - self._settings.early_join_s:
-            raise VisitNotOpen("this visit has not opened yet", start_ms=int(visit.start * 1000))
         if role is Role.OFFICER:
             pid = ParticipantId(subject)
         else:
@@ -182,6 +179,10 @@ class Hub:
             if participant is None or participant.role is not role:
                 raise Forbidden("this token is not for a seat of this visit")
             pid = participant.id
+        if room.ended or now >= visit.end:
+            raise VisitOver("this visit is over")
+        if now < visit.start - self._settings.early_join_s:
+            raise VisitNotOpen("this visit has not opened yet", start_ms=int(visit.start * 1000))
         seat = room.seats.get(pid)
         if seat is None and len(room.seats) >= MAX_PARTICIPANTS:
             raise VisitFull("this visit has no free seat")
@@ -257,8 +258,15 @@ class Hub:
 
     async def _seat_terminal(self, conn: Connection) -> None:
         terminal = conn.terminal
-        if terminal is None or conn.closing or conn.room is not None:
+        if terminal is None or conn.closing or conn.room is not None or conn in self._seating:
             return
+        self._seating.add(conn)  # the sweeper and the terminal's own wake-up may race
+        try:
+            await self._find_terminal_visit(conn, terminal)
+        finally:
+            self._seating.discard(conn)
+
+    async def _find_terminal_visit(self, conn: Connection, terminal: Terminal) -> None:
         now = self._clock.now()
         visit = await self._store.terminal_visit(terminal.id, now, self._settings.early_join_s)
         if visit is not None:
@@ -269,11 +277,19 @@ class Hub:
             except (VisitOver, VisitNotOpen, NotFound) as exc:
                 log.info("terminal.visit_unavailable", visit_id=visit.id, why=exc.code)
         nxt = await self._store.next_terminal_visit(terminal.id, now)
+        if nxt is not None:
+            # Seat the terminal as soon as the next window opens, without waiting for the sweeper.
+            opens = nxt.start - self._settings.early_join_s
+            self._scheduler.at(opens, lambda: self._reseat_later(conn))
         conn.send(protocol.dumps({
             "type": "idle",
             "next": None if nxt is None else {
                 "id": nxt.id, "start_ms": int(nxt.start * 1000), "end_ms": int(nxt.end * 1000)},
         }))  # fmt: skip
+
+    def _reseat_later(self, conn: Connection) -> None:
+        if not conn.closing and conn.room is None:
+            self.tasks.spawn(self._seat_terminal(conn), name="seat-terminal")
 
     # ---- messages in a visit ----------------------------------------------------------------
 

@@ -128,6 +128,14 @@ class Peer:
             if data["type"] not in ("time", "warning"):
                 raise AssertionError(f"expected {kind}, got {data}")
 
+    async def until(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of this type, skipping any other."""
+        async with asyncio.timeout(timeout):
+            while True:
+                data = await self.recv()
+                if data["type"] == kind:
+                    return data
+
     async def closed(self, timeout: float = 5.0) -> int | None:
         """Read until the server closes; returns the close code."""
         async with asyncio.timeout(timeout):
