@@ -10,6 +10,8 @@ this module has no I/O of its own but the signing key file.
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,23 +220,18 @@ class Ed25519Signer:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> Ed25519Signer:
         path = data_dir / "audit-signing.pem"
-        if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            assert isinstance(key, Ed25519PrivateKey)
-        else:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            path.write_bytes(pem)
-            path.chmod(0o600)
+        if not path.exists():
+            _create_private_key(path)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, Ed25519PrivateKey)
+        pub_path = data_dir / "audit-signing.pub.pem"
+        if not pub_path.exists():  # never overwritten: an old public key still checks old rows
             pub_pem = key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
-            (data_dir / "audit-signing.pub.pem").write_bytes(pub_pem)
+            tmp = pub_path.with_name(f".{pub_path.name}.{secrets.token_hex(6)}")
+            tmp.write_bytes(pub_pem)
+            os.replace(tmp, pub_path)
         return cls(key, key_id(key.public_key()))
 
     def sign(self, seq: int, digest: str) -> Checkpoint:
@@ -244,6 +241,33 @@ class Ed25519Signer:
     @property
     def public_key(self) -> Ed25519PublicKey:
         return self._key.public_key()
+
+
+def _create_private_key(path: Path) -> None:
+    """Write a new signing key unless another process (or thread) got there first.
+
+    The key goes to a private temporary file that is then hard-linked into place: the link fails
+    if the name exists already, so processes starting together on a fresh data directory all end
+    up with the same key, nobody reads a half-written file, and the key is never world-readable.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made the key first; everyone uses that one
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def key_id(public: Ed25519PublicKey) -> str:

@@ -9,16 +9,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit import GENESIS, AuditEvent, checkpoint_message, key_id
+from services.audit import (
+    GENESIS,
+    AuditEvent,
+    Ed25519Signer,
+    checkpoint_message,
+    key_id,
+    load_public_keys,
+)
 from services.clock import FakeClock
 from services.sqlite_store import verify_file
 from services.store import AuditQuery
@@ -312,3 +321,35 @@ async def test_verify_works_in_a_directory_with_uri_characters(tmp_path: Path) -
     await _fill(odd, 12)
     code, report = verify(odd)
     assert code == 0 and report["events"] == 12
+
+
+def test_first_start_by_several_processes_agrees_on_one_signing_key(tmp_path: Path) -> None:
+    """Several starts racing on a fresh data directory all sign with the one key whose public
+    half is on disk (else every checkpoint but one side's would fail verification)."""
+    for trial in range(10):
+        data_dir = tmp_path / str(trial)
+        barrier = threading.Barrier(6)
+        ids: list[str] = []
+
+        def start() -> None:
+            barrier.wait()
+            ids.append(Ed25519Signer.from_data_dir(data_dir).key_id)
+
+        threads = [threading.Thread(target=start) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(ids)) == 1 and set(ids) == set(load_public_keys(data_dir))
+        assert sorted(p.name for p in data_dir.iterdir()) == [
+            "audit-signing.pem", "audit-signing.pub.pem"
+        ]  # fmt: skip
+        assert stat.S_IMODE((data_dir / "audit-signing.pem").stat().st_mode) == 0o600
+
+
+def test_missing_public_key_is_written_again_from_the_private_key(tmp_path: Path) -> None:
+    """A lost public key file comes back on the next start, so new checkpoints stay checkable."""
+    first = Ed25519Signer.from_data_dir(tmp_path)
+    (tmp_path / "audit-signing.pub.pem").unlink()
+    again = Ed25519Signer.from_data_dir(tmp_path)
+    assert again.key_id == first.key_id and set(load_public_keys(tmp_path)) == {first.key_id}
