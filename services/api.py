@@ -131,18 +131,15 @@ class Api:
     async def cancel_visit(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, *SCHEDULERS)
         body = await json_body(request, required=False)
-        why = body.get("reason", "")
         visit = await self._visits.cancel(
-            request.match_info["visit_id"], (claims.role, claims.sub), why if isinstance(why, str) else ""
+            request.match_info["visit_id"], (claims.role, claims.sub), _reason(body)
         )
         return respond(visit_json(visit, staff=True))
 
     async def terminate_visit(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, Role.OFFICER)
         body = await json_body(request, required=False)
-        reason = body.get("reason", "")
-        if not isinstance(reason, str) or len(reason) > 200:
-            raise BadRequest("`reason` must be a string of at most 200 characters")
+        reason = _reason(body)
         visit_id = request.match_info["visit_id"]
         await self._terminate(visit_id, (Role.OFFICER.value, claims.sub), reason)
         return respond({"visit_id": visit_id, "ended": "terminated"}, status=202)
@@ -202,6 +199,13 @@ def _str(body: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         raise BadRequest(f"`{key}` is required (a string of at most 64 characters)")
     return value
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > 200:
+        raise BadRequest("`reason` must be a string of at most 200 characters")
+    return reason
 
 
 def _list(body: dict[str, Any], key: str) -> list[Any]:

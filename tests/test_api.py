@@ -510,3 +510,29 @@ async def test_openapi_lists_every_api_route(world: World) -> None:
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert served - {("get", "/api/v1/openapi.json")} <= documented
     assert documented <= served
+
+
+@pytest.mark.parametrize("body", [{"reason": 5}, {"reason": ["x"]}, {"reason": "x" * 201}])
+async def test_cancel_with_a_bad_reason_is_400_and_cancels_nothing(
+    world: World, staff: dict[str, str], body: dict[str, Any]
+) -> None:
+    """The cancel reason is validated like every other field; the visit stays scheduled."""
+    scheduled = await world.schedule(start_in=600)
+    resp = await world.client.post(f"/api/v1/visits/{scheduled.visit.id}/cancel", json=body,
+                                   headers=_auth(staff["officer"]))  # fmt: skip
+    await _error(resp, 400, "bad_request")
+    visit = await world.store.get_visit(scheduled.visit.id)
+    assert visit is not None and visit.status.value == "scheduled"
+
+
+async def test_officer_cancels_a_visit_with_its_reason(world: World, staff: dict[str, str]) -> None:
+    """A cancel by an officer ends the visit `cancelled` and logs the reason."""
+    scheduled = await world.schedule(start_in=600)
+    resp = await world.client.post(f"/api/v1/visits/{scheduled.visit.id}/cancel",
+                                   json={"reason": "family asked"},
+                                   headers=_auth(staff["officer"]))  # fmt: skip
+    body = await _json(resp)
+    assert resp.status == 200 and body["status"] == "cancelled"
+    assert body["end_reason"] == "cancelled"
+    assert rows(world.settings.sqlite_path, "SELECT details FROM audit_events WHERE visit_id = ?"
+                " AND action = 'cancelled'", (scheduled.visit.id,)) == [('{"why":"family asked"}',)]
