@@ -67,6 +67,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
             return respond({"status": "store unavailable"}, status=503)
         return respond({"status": "ready", "rooms": len(app[HUB].rooms)})
 
+    async def metrics(request: web.Request) -> web.Response:
+        """Prometheus text format: what this node holds right now."""
+        hub = app[HUB]
+        gauges = {
+            "tatap_rooms": len(hub.rooms),
+            "tatap_participants_connected": sum(len(r.present()) for r in hub.rooms.values()),
+            "tatap_terminals_idle": len(hub.idle_terminals),
+            "tatap_deadlines_pending": hub.pending_deadlines,
+            "tatap_background_tasks": len(hub.tasks),
+        }
+        lines = []
+        for name, value in gauges.items():
+            lines += [f"# TYPE {name} gauge", f'{name}{{node="{settings.node_id}"}} {value}']
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/readyz", readyz)
     return app

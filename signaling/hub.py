@@ -78,6 +78,10 @@ class Hub:
         await self.tasks.drain()
         await self._scheduler.aclose()
 
+    @property
+    def pending_deadlines(self) -> int:
+        return len(self._scheduler)
+
     # ---- rooms ------------------------------------------------------------------------------
 
     async def room(self, visit_id: str) -> VisitRoom:
@@ -149,7 +153,7 @@ class Hub:
         room.broadcast(frame)
         nxt = now + self._settings.time_interval_s
         if nxt < room.visit.end:
-            room.deadlines.append(self._scheduler.at(nxt, lambda: self._tick(room)))
+            room.tick = self._scheduler.at(nxt, lambda: self._tick(room))
 
     def _warn(self, room: VisitRoom, before_s: int) -> None:
         if room.ended:

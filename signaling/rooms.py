@@ -29,6 +29,7 @@ class VisitRoom:
     ended: bool = False
     deadlines: list[Deadline] = field(default_factory=list)
     connect_deadline: Deadline | None = None
+    tick: Deadline | None = None  # the next `time` broadcast
 
     @property
     def end_ms(self) -> int:
@@ -60,5 +61,6 @@ class VisitRoom:
         for seat in self.seats.values():
             if seat.grace is not None:
                 seat.grace.cancel()
-        if self.connect_deadline is not None:
-            self.connect_deadline.cancel()
+        for extra in (self.connect_deadline, self.tick):
+            if extra is not None:
+                extra.cancel()

@@ -108,3 +108,11 @@ async def test_too_early_is_refused_with_the_start(world: World) -> None:
     assert err["code"] == "visit_not_open"
     assert err["details"]["start_ms"] == int(visit.visit.start * 1000)
     assert await peer.closed() == 4425
+
+
+async def test_metrics_show_what_the_node_holds(world: World) -> None:
+    """/metrics counts rooms and connected participants in Prometheus text."""
+    term, fam, _ = await pair(world)  # kept: a dropped client socket would close
+    text = await (await world.client.get("/metrics")).text()
+    assert 'tatap_rooms{node="node-test"} 1' in text
+    assert 'tatap_participants_connected{node="node-test"} 2' in text
