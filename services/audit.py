@@ -9,6 +9,7 @@ this module has no I/O of its own but the signing key file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -224,14 +225,7 @@ class Ed25519Signer:
             _create_private_key(path)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         assert isinstance(key, Ed25519PrivateKey)
-        pub_path = data_dir / "audit-signing.pub.pem"
-        if not pub_path.exists():  # never overwritten: an old public key still checks old rows
-            pub_pem = key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            tmp = pub_path.with_name(f".{pub_path.name}.{secrets.token_hex(6)}")
-            tmp.write_bytes(pub_pem)
-            os.replace(tmp, pub_path)
+        _write_public_key(data_dir, key.public_key())
         return cls(key, key_id(key.public_key()))
 
     def sign(self, seq: int, digest: str) -> Checkpoint:
@@ -268,6 +262,29 @@ def _create_private_key(path: Path) -> None:
             pass  # another process made the key first; everyone uses that one
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_public_key(data_dir: Path, public: Ed25519PublicKey) -> None:
+    """Put the signing key's public half in ``audit-signing.pub.pem``.
+
+    A public key found there for another (replaced) private key is kept as
+    ``audit-signing-<key id>.pub.pem``: it still checks the checkpoints signed before.
+    """
+    path = data_dir / "audit-signing.pub.pem"
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if path.exists():
+        current = path.read_bytes()
+        if current == pem:
+            return
+        old = serialization.load_pem_public_key(current)
+        old_id = key_id(old) if isinstance(old, Ed25519PublicKey) else secrets.token_hex(8)
+        with contextlib.suppress(FileNotFoundError):  # another process moved it already
+            os.replace(path, data_dir / f"audit-signing-{old_id}.pub.pem")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    tmp.write_bytes(pem)
+    os.replace(tmp, path)
 
 
 def key_id(public: Ed25519PublicKey) -> str:

@@ -353,3 +353,23 @@ def test_missing_public_key_is_written_again_from_the_private_key(tmp_path: Path
     (tmp_path / "audit-signing.pub.pem").unlink()
     again = Ed25519Signer.from_data_dir(tmp_path)
     assert again.key_id == first.key_id and set(load_public_keys(tmp_path)) == {first.key_id}
+
+
+async def test_replaced_signing_key_keeps_old_checkpoints_verifiable(tmp_path: Path) -> None:
+    """After the private key is lost and a new one made, checkpoints signed by the old key still
+    verify (its public half is kept under its key id) and new ones verify with the new key."""
+    await _fill(tmp_path, 30)
+    old_id = Ed25519Signer.from_data_dir(tmp_path).key_id
+    (tmp_path / "audit-signing.pem").unlink()
+    store = open_store(tmp_path)
+    try:
+        await store.append([_event(i) for i in range(30, 40)])
+    finally:
+        await store.aclose()
+    new_id = Ed25519Signer.from_data_dir(tmp_path).key_id
+    assert new_id != old_id and set(load_public_keys(tmp_path)) == {old_id, new_id}
+    assert {r[0] for r in rows(tmp_path / "tatap.db", "SELECT key_id FROM audit_checkpoints")} == {
+        old_id, new_id
+    }
+    code, report = verify(tmp_path)
+    assert code == 0 and report["events"] == 40
