@@ -46,3 +46,41 @@ async def test_page_resumes_after_its_socket_drops(stack: Stack, browser: Browse
     assert "left" in actions and "reconnected" in actions
     assert actions.index("reconnected") > actions.index("left")
     await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_both_ends_come_back_after_the_server_drops_them(
+    stack: Stack, browser: Browser
+) -> None:
+    """Every socket to the server is cut at once: the terminal reconnects by itself (device
+    session, backoff), both sides are welcomed back into the same visit, and media flows on."""
+    visit = await stack.schedule(length_s=45)
+    context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
+    await frames_flowing(page, peers=1)
+    agent = stack.agent
+    assert agent.connects == 1
+
+    runner = stack.server.runner
+    assert runner is not None and runner.server is not None
+    for handler in runner.server.connections:  # a network cut: no close frames
+        if handler.transport is not None:
+            handler.transport.abort()
+
+    async def terminal_back() -> bool:
+        return agent.connects >= 2 and agent.welcomes[-1]["resumed"] is True
+
+    await until(terminal_back, 15, "the terminal to be welcomed back")
+    assert agent.welcomes[-1]["visit"] == agent.welcomes[0]["visit"]
+    await until(lambda: page.evaluate("window.tatap.welcomes.length >= 2"), 15, "the page back")
+    assert await page.evaluate("window.tatap.welcomes[1].resumed") is True
+
+    await frames_flowing(page, peers=1)
+    session = agent.session
+    assert session is not None and session.visit_id == visit.visit.id
+    decoded = session.frames_decoded
+
+    async def terminal_decoding() -> bool:
+        return session.frames_decoded > decoded + 5
+
+    await until(terminal_decoding, 10, "the terminal to keep decoding")
+    await context.close()
