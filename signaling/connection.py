@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from services.model import Role, Terminal
 
@@ -30,7 +30,7 @@ class _Close:
 class Connection:
     __slots__ = (
         "ws", "_outbox", "_closing", "participant_id", "role", "room", "terminal", "errors",
-        "_tokens", "_refill_at", "remote",
+        "_tokens", "_refill_at", "remote", "_direct",
     )  # fmt: skip
 
     def __init__(self, ws: web.WebSocketResponse, outbox_size: int, remote: str = "") -> None:
@@ -46,6 +46,14 @@ class Connection:
         self._tokens = 200.0
         self._refill_at = time.monotonic()
         self.remote = remote
+        # The direct path needs aiohttp's synchronous frame writer (3.11+) and no compression.
+        writer = getattr(ws, "_writer", None)
+        self._direct = (
+            writer is not None
+            and not writer.compress
+            and hasattr(writer, "_write_websocket_frame")
+            and hasattr(writer, "_output_size")
+        )
 
     @property
     def closing(self) -> bool:
@@ -54,11 +62,33 @@ class Connection:
     def send(self, frame: str) -> None:
         if self._closing:
             return
+        if self._direct and self._outbox.empty() and self._write_now(frame):
+            return
         try:
             self._outbox.put_nowait(frame)
         except asyncio.QueueFull:
             log.warning("connection.slow_client", role=self.role)
             self.close(CLOSE_SLOW, "too slow")
+
+    def _write_now(self, frame: str) -> bool:
+        """Hand a frame straight to the socket when nothing waits before it and the socket
+        takes more: a relayed message then costs no hop through the writer task. False sends it
+        the queued way (aiohttp's own path, which handles back-pressure and errors)."""
+        writer = self.ws._writer
+        if (
+            writer is None
+            or writer._closing
+            or writer.protocol.writing_paused
+            or writer.transport.is_closing()
+        ):
+            return False
+        try:
+            writer._write_websocket_frame(frame.encode(), WSMsgType.TEXT, 0)
+        except (ConnectionError, RuntimeError):
+            return False
+        if writer._output_size > writer._limit:
+            writer._output_size = 0  # as aiohttp's send_frame does after its own writes
+        return True
 
     def close(self, code: int, reason: str) -> None:
         """Close after what is already queued has been sent."""
