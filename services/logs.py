@@ -1,6 +1,8 @@
-"""structlog set-up: JSON lines for machines, readable lines on a terminal; context from contextvars.
+"""structlog set-up: JSON lines for machines, readable lines on a terminal.
 
-Event names are static (``visit.ended``); context goes in keys. Nothing here ever logs a NIK, a phone
+Context (visit_id, role, node_id) comes from contextvars bound per connection.
+
+Event names are static (``visit.ended``); context goes in keys. Nothing ever logs a NIK, a phone
 number, a token or a link secret: those never reach a log call.
 """
 

@@ -47,7 +47,9 @@ class VisitStatus(enum.StrEnum):
 
 # Which status may follow which; anything else is a bug or a race and is refused.
 VISIT_TRANSITIONS: dict[VisitStatus, frozenset[VisitStatus]] = {
-    VisitStatus.REQUESTED: frozenset({VisitStatus.APPROVED, VisitStatus.REJECTED, VisitStatus.CANCELLED}),
+    VisitStatus.REQUESTED: frozenset(
+        {VisitStatus.APPROVED, VisitStatus.REJECTED, VisitStatus.CANCELLED}
+    ),
     VisitStatus.APPROVED: frozenset({VisitStatus.SCHEDULED, VisitStatus.CANCELLED}),
     VisitStatus.SCHEDULED: frozenset({VisitStatus.LIVE, VisitStatus.ENDED, VisitStatus.CANCELLED}),
     VisitStatus.LIVE: frozenset({VisitStatus.ENDED}),

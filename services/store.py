@@ -85,7 +85,7 @@ class Store(Protocol):
     async def terminal_visit(
         self, terminal_id: TerminalId, now: float, early_s: float
     ) -> Visit | None:
-        """The visit a terminal serves at ``now``: open (or opening within ``early_s``), not over."""
+        """The visit a terminal serves at ``now``: open (or opening within ``early_s``)."""
         ...
 
     async def next_terminal_visit(self, terminal_id: TerminalId, now: float) -> Visit | None: ...

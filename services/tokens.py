@@ -1,8 +1,8 @@
 """Tokens: short-lived JWTs scoped to one visit, one participant and one role.
 
-HS256 only (pinned on decode, so ``alg: none`` or an RS/HS confusion is refused); ``kid`` names the
-signing key so keys rotate without logging anyone out; every token has a ``jti`` that can be revoked.
-Staff tokens (officer, auditor, admin) carry no visit; an officer's monitor token for one visit does.
+HS256 only (pinned on decode, so ``alg: none`` or an RS/HS confusion is refused); ``kid`` names
+the signing key so keys rotate without logging anyone out; every token has a revocable ``jti``.
+Staff tokens (officer, auditor, admin) carry no visit; an officer's monitor token names one.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class TokenService:
         not_after: float | None = None,
         facility: str = "",
     ) -> tuple[str, Claims]:
-        """A token for ``ttl_s`` seconds, cut back to ``not_after`` (visit end + grace) if earlier."""
+        """A token for ``ttl_s`` seconds, cut back to ``not_after`` (visit end + grace)."""
         if not visit and role not in STAFF_ROLES:
             raise ValueError(f"a {role.value} token must name its visit")
         exp = now + ttl_s if not_after is None else min(now + ttl_s, not_after)
@@ -99,7 +99,7 @@ class TokenService:
         if float(payload["iat"]) - LEEWAY_S > now:
             raise Unauthorized("token issued in the future")
         try:
-            role = Role(payload.get("role"))
+            role = Role(str(payload.get("role")))
         except ValueError as exc:
             raise Unauthorized("token names an unknown role") from exc
         return Claims(
@@ -128,4 +128,11 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-__all__ = ["Claims", "TokenService", "TokenRevoked", "hash_secret", "new_link_token", "require_role"]
+__all__ = [
+    "Claims",
+    "TokenService",
+    "TokenRevoked",
+    "hash_secret",
+    "new_link_token",
+    "require_role",
+]

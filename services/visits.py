@@ -69,7 +69,9 @@ class ScheduledVisit:
 
 
 class VisitService:
-    def __init__(self, store: Store, tokens: TokenService, clock: Clock, token_grace_s: int) -> None:
+    def __init__(
+        self, store: Store, tokens: TokenService, clock: Clock, token_grace_s: int
+    ) -> None:
         self._store = store
         self._tokens = tokens
         self._clock = clock
@@ -98,14 +100,18 @@ class VisitService:
             length_s = facility.rules.length_s.get(kind.value, 900)
             priority = False
             for guest in guests:
-                visitor = await self._store.get_visitor(guest.visitor_id) if guest.visitor_id else None
+                visitor = (
+                    await self._store.get_visitor(guest.visitor_id) if guest.visitor_id else None
+                )
                 priority = priority or bool(visitor and visitor.priority)
             if priority:
                 length_s += facility.rules.priority_extra_s
         if length_s <= 0:
             raise BadRequest("a visit must last more than zero seconds")
         visit_id = VisitId(new_id("v"))
-        participants = [Participant(ParticipantId(new_id("p")), visit_id, Role.TERMINAL, terminal.name)]
+        participants = [
+            Participant(ParticipantId(new_id("p")), visit_id, Role.TERMINAL, terminal.name)
+        ]
         participants += [
             Participant(ParticipantId(new_id("p")), visit_id, g.role, g.name, g.visitor_id)
             for g in guests
@@ -122,7 +128,7 @@ class VisitService:
              "terminal": terminal.id, "inmate": inmate.id,
              "guests": [{"role": g.role.value, "visitor": g.visitor_id or ""} for g in guests]},
         )  # fmt: skip
-        hashed = {pid: hash_secret(secret) for pid, secret in links.items()}
+        hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
         await self._store.add_visit(visit, hashed, [event])
         return ScheduledVisit(visit, links)
 

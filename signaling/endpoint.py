@@ -1,4 +1,4 @@
-"""``/ws``: authenticate first, take a seat, then read messages until the socket or the visit ends."""
+"""``/ws``: authenticate first, take a seat, then read until the socket or the visit ends."""
 
 from __future__ import annotations
 
@@ -98,15 +98,25 @@ class Endpoint:
             await self._admit(conn, hello)
         except TatapError as exc:
             log.info("ws.refused", code=exc.code)
-            conn.send(protocol.dumps({"type": "error", "code": exc.code, "message": exc.message,
-                                      **({"details": exc.details} if exc.details else {})}))
+            conn.send(
+                protocol.dumps(
+                    {
+                        "type": "error",
+                        "code": exc.code,
+                        "message": exc.message,
+                        **({"details": exc.details} if exc.details else {}),
+                    }
+                )
+            )
             conn.close(exc.close_code, exc.code)
             return False
         return True
 
     async def _admit(self, conn: Connection, hello: protocol.Hello) -> None:
         if hello.device_id:
-            terminal = await self._visits.authenticate_terminal(hello.device_id, hello.device_secret)
+            terminal = await self._visits.authenticate_terminal(
+                hello.device_id, hello.device_secret
+            )
             structlog.contextvars.bind_contextvars(role="terminal", terminal_id=terminal.id)
             await self._hub.join_device(conn, terminal)
             return

@@ -8,6 +8,7 @@ timeout, `time` ticks) sit in one scheduler; a sweeper notices visits created by
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 
 import structlog
@@ -139,7 +140,7 @@ class Hub:
         for before in room.rules.warnings_s:
             when = visit.end - before
             if when > now:
-                room.deadlines.append(at(when, lambda b=before: self._warn(room, b)))
+                room.deadlines.append(at(when, functools.partial(self._warn, room, before)))
         no_show_at = visit.start + room.rules.join_grace_s
         if no_show_at < visit.end:
             room.deadlines.append(at(max(no_show_at, now), lambda: self._check_no_show(room)))
@@ -199,7 +200,9 @@ class Hub:
         if not room.live and role is not Role.OFFICER:
             room.live = True
             room.started_at = now
-            change = VisitChange(visit.id, VisitStatus.LIVE, frozenset({VisitStatus.SCHEDULED}), now)
+            change = VisitChange(
+                visit.id, VisitStatus.LIVE, frozenset({VisitStatus.SCHEDULED}), now
+            )
             await self._store.change_visit(change, [event])
         else:
             await self._store.append([event])

@@ -161,8 +161,13 @@ async def build_world(tmp_path: Path, rules: FacilityRules | None = None,
     await client.start_server()
     store = app[STORE]
     admin = Admin(store)
-    facility = await admin.facility("Lapas Cilegon", rules=rules or FacilityRules(
-        warnings_s=(300, 60), join_grace_s=600, reconnect_grace_s=60, connect_timeout_s=120))
+    facility = await admin.facility(
+        "Lapas Cilegon",
+        rules=rules
+        or FacilityRules(
+            warnings_s=(300, 60), join_grace_s=600, reconnect_grace_s=60, connect_timeout_s=120
+        ),
+    )
     room = await admin.room(facility.id, "Ruang 1")
     terminal, creds = await admin.terminal(room.id, "PC Ruang 1", "http://test")
     await admin.import_inmates(facility.id, "number,name,block\nB-1234,Budi,A\n")

@@ -9,9 +9,7 @@ from services.store import AuditQuery
 from tests.conftest import Peer, World
 
 
-async def pair(
-    world: World, length_s: int = 900, media: bool = True
-) -> tuple[Peer, Peer, str]:
+async def pair(world: World, length_s: int = 900, media: bool = True) -> tuple[Peer, Peer, str]:
     """Terminal and family joined (and, unless told otherwise, media reported up)."""
     visit = await world.schedule(length_s=length_s)
     term = await world.connect(await world.token(visit, Role.TERMINAL))

@@ -66,8 +66,9 @@ async def test_forged_and_malformed_tokens_are_refused(world: World) -> None:
     """Wrong key, alg=none, unknown kid, garbage: all 4401."""
     visit = await world.schedule()
     seat = next(p for p in visit.visit.participants if p.role is Role.FAMILY)
+    now = int(world.clock.now())
     payload = {"iss": "tatap", "sub": seat.id, "role": "family", "visit": visit.visit.id,
-               "jti": "x", "iat": int(world.clock.now()), "exp": int(world.clock.now()) + 600}  # fmt: skip
+               "jti": "x", "iat": now, "exp": now + 600}  # fmt: skip
     wrong_key = jwt.encode(payload, b"another-key-another-key-12345678", "HS256",
                            headers={"kid": "k1"})  # fmt: skip
     unknown_kid = jwt.encode(payload, KEYS["k1"], "HS256", headers={"kid": "k9"})
