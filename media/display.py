@@ -73,6 +73,9 @@ class WindowDisplay:
         self._root.title("Tatap")
         self._root.configure(background="black", cursor="none")
         if fullscreen:
+            # The size too, not only the attribute: a kiosk PC may run without a window manager.
+            width, height = self._root.winfo_screenwidth(), self._root.winfo_screenheight()
+            self._root.geometry(f"{width}x{height}+0+0")
             self._root.attributes("-fullscreen", True)
         self._root.protocol("WM_DELETE_WINDOW", lambda: None)  # unattended: no accidental close
         self._latest: dict[str, VideoFrame] = {}
