@@ -16,6 +16,7 @@ from services.settings import Settings
 from services.store import Store
 from services.tokens import TokenService
 from services.visits import VisitService
+from signaling.bus import create_bus
 from signaling.deadlines import DeadlineScheduler
 from signaling.endpoint import Endpoint
 from signaling.hub import Hub
@@ -34,9 +35,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     tokens = TokenService(settings.token_keys)
     app[TOKENS] = tokens
 
+    bus = create_bus(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
     visits = VisitService(store, tokens, clock, settings.token_grace_s)
-    hub = Hub(settings, store, clock, DeadlineScheduler(clock))
+    hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock)
     api = Api(store, tokens, visits, clock, hub.terminate, settings.base_url)
@@ -51,6 +53,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
         # let pending audit writes finish, then close the store.
         await hub.aclose()
+        await bus.aclose()
         await store.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 

@@ -31,6 +31,7 @@ from services.model import (
 from services.settings import Settings
 from services.store import Store, VisitChange
 from signaling import protocol
+from signaling.bus import Bus
 from signaling.connection import Connection
 from signaling.deadlines import DeadlineScheduler
 from signaling.rooms import Seat, VisitRoom
@@ -43,12 +44,18 @@ GUEST_ROLES = (Role.FAMILY, Role.TEACHER)
 
 class Hub:
     def __init__(
-        self, settings: Settings, store: Store, clock: Clock, scheduler: DeadlineScheduler
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        scheduler: DeadlineScheduler,
+        bus: Bus,
     ) -> None:
         self._settings = settings
         self._store = store
         self._clock = clock
         self._scheduler = scheduler
+        self._bus = bus
         self._system = (Role.ADMIN.value, f"system:{settings.node_id}")
         self.rooms: dict[str, VisitRoom] = {}
         self._loading: dict[str, asyncio.Future[VisitRoom]] = {}
@@ -124,6 +131,7 @@ class Hub:
             visit, rules, live=visit.status is VisitStatus.LIVE, started_at=visit.started_at
         )
         self.rooms[visit_id] = room
+        self._bus.subscribe(visit_id, room.deliver)
         self._arm(room)
         idle = self.idle_terminals.get(visit.terminal_id)
         if idle is not None and not room.ended:
@@ -151,7 +159,7 @@ class Hub:
             return
         now = self._clock.now()
         frame = protocol.time_left(int((room.visit.end - now) * 1000), room.end_ms)
-        room.broadcast(frame)
+        self._bus.publish(room.visit.id, frame)
         nxt = now + self._settings.time_interval_s
         if nxt < room.visit.end:
             room.tick = self._scheduler.at(nxt, lambda: self._tick(room))
@@ -160,7 +168,7 @@ class Hub:
         if room.ended:
             return
         remaining = int((room.visit.end - self._clock.now()) * 1000)
-        room.broadcast(protocol.warning(remaining, room.end_ms))
+        self._bus.publish(room.visit.id, protocol.warning(remaining, room.end_ms))
         self._audit(room, "warned", self._system, {"remaining_s": before_s})
 
     def _check_no_show(self, room: VisitRoom) -> None:
@@ -241,14 +249,12 @@ class Hub:
             "ice_servers": list(self._settings.ice_servers),
         }))  # fmt: skip
         conn.send(protocol.time_left(int((visit.end - now) * 1000), room.end_ms))
-        room.broadcast(
-            protocol.dumps({
-                "type": "peer-joined",
-                "peer": {"id": pid, "role": role.value},
-                "resumed": returning,
-            }),
-            skip=pid,
-        )  # fmt: skip
+        joined = {
+            "type": "peer-joined",
+            "peer": {"id": pid, "role": role.value},
+            "resumed": returning,
+        }
+        self._bus.publish(visit.id, protocol.dumps(joined), skip=pid)
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
             room.connect_deadline = self._scheduler.at(
                 now + room.rules.connect_timeout_s, lambda: self._check_media(room)
@@ -309,7 +315,8 @@ class Hub:
             raise protocol.ProtocolError(protocol.E_UNKNOWN_TARGET, "no such participant here")
         if conn.role is Role.OFFICER and _sends_media(data):
             raise protocol.ProtocolError(protocol.E_NOT_ALLOWED, "a monitor only receives media")
-        target.conn.send(protocol.relayed_signal(conn.participant_id, data))
+        frame = protocol.relayed_signal(conn.participant_id, data)
+        self._bus.publish(room.visit.id, frame, to=to)
 
     def media_up(self, conn: Connection) -> None:
         room = conn.room
@@ -322,7 +329,7 @@ class Hub:
 
     def notice(self, conn: Connection, code: str) -> None:
         room = self._officer_room(conn)
-        room.broadcast(protocol.dumps({"type": "notice", "code": code}))
+        self._bus.publish(room.visit.id, protocol.dumps({"type": "notice", "code": code}))
         self._audit(room, "notice", (Role.OFFICER.value, conn.participant_id), {"code": code})
 
     def terminate_from(self, conn: Connection, reason: str) -> None:
@@ -369,8 +376,8 @@ class Hub:
             grace_end = self._clock.now() + room.rules.reconnect_grace_s
             seat.grace = self._scheduler.at(grace_end, lambda: self._grace_over(room, seat))
         reason = "left" if officer else "dropped"
-        room.broadcast(protocol.dumps({"type": "peer-left", "peer": {"id": pid,
-                                        "role": seat.role.value}, "reason": reason}))  # fmt: skip
+        left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
+        self._bus.publish(room.visit.id, protocol.dumps(left))
         self._audit(room, "left", (seat.role.value, pid), {"reason": reason})
 
     def _grace_over(self, room: VisitRoom, seat: Seat) -> None:
@@ -439,6 +446,7 @@ class Hub:
             await self._store.append(events)
         finally:
             self.rooms.pop(visit.id, None)
+            self._bus.unsubscribe(visit.id)
         for conn in devices:
             await self._seat_terminal(conn)
 

@@ -38,7 +38,13 @@ class VisitRoom:
     def present(self) -> list[Seat]:
         return [seat for seat in self.seats.values() if seat.conn is not None]
 
-    def broadcast(self, frame: str, *, skip: str = "") -> None:
+    def deliver(self, frame: str, to: str, skip: str) -> None:
+        """Hand a frame from the bus to this node's sockets: one participant, or all but one."""
+        if to:
+            seat = self.seats.get(to)
+            if seat is not None and seat.conn is not None:
+                seat.conn.send(frame)
+            return
         for seat in self.seats.values():
             if seat.conn is not None and seat.participant_id != skip:
                 seat.conn.send(frame)
