@@ -215,9 +215,10 @@ async function welcome(msg) {
   }
   setState("call");
   show("call");
-  const present = msg.peers.filter((p) => p.present && p.role !== "officer");
-  status(present.length ? "connecting_media" : "waiting_inmate");
+  const present = msg.peers.filter((p) => p.present);
+  status(present.some((p) => p.role !== "officer") ? "connecting_media" : "waiting_inmate");
   // We joined later than everyone present (or came back): we offer, replacing any old connection.
+  // An officer's silent monitor gets an offer too; it answers receive-only.
   for (const p of present) chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
 }
 

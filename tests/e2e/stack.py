@@ -46,6 +46,7 @@ class Stack:
     app: web.Application
     server: TestServer
     agent: TerminalAgent
+    creds: Credentials
     terminal_id: str
     inmate_id: str
 
@@ -53,12 +54,15 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.port}"
 
-    async def schedule(self, length_s: int, kind: VisitKind = VisitKind.REGULAR) -> ScheduledVisit:
+    async def schedule(
+        self, length_s: int, kind: VisitKind = VisitKind.REGULAR, start_in: float = 0.0
+    ) -> ScheduledVisit:
         guests = [GuestSpec(Role.FAMILY, "Siti")]
         if kind is VisitKind.EDUCATION:
             guests.append(GuestSpec(Role.TEACHER, "Bu Guru"))
         return await self.app[VISITS].schedule(
-            terminal_id=self.terminal_id, inmate_id=self.inmate_id, kind=kind, start=time.time(),
+            terminal_id=self.terminal_id, inmate_id=self.inmate_id, kind=kind,
+            start=time.time() + start_in,
             guests=guests, actor=(Role.OFFICER, "s_test"), length_s=length_s,
         )  # fmt: skip
 
@@ -88,16 +92,20 @@ async def running_stack(
     await admin.import_inmates(facility.id, "number,name,block\nB-1234,Budi,A\n")
     inmate = await app[STORE].find_inmate(facility.id, "B-1234")
     assert inmate is not None
-    agent = TerminalAgent(
-        Credentials(creds.server, creds.terminal_id, creds.secret),
-        open_source("testpattern", size=size, fps=15), NullDisplay(),
-    )  # fmt: skip
+    device = Credentials(creds.server, creds.terminal_id, creds.secret)
+    agent = make_agent(device, size)
     agent.start()
+    stack = Stack(app, server, agent, device, terminal.id, inmate.id)
     try:
-        yield Stack(app, server, agent, terminal.id, inmate.id)
+        yield stack
     finally:
-        await agent.aclose()
+        await stack.agent.aclose()
         await server.close()
+
+
+def make_agent(creds: Credentials, size: tuple[int, int] = (320, 240)) -> TerminalAgent:
+    """A headless terminal agent sending the test pattern."""
+    return TerminalAgent(creds, open_source("testpattern", size=size, fps=15), NullDisplay())
 
 
 @asynccontextmanager

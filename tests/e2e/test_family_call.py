@@ -9,7 +9,14 @@ import pytest
 from playwright.async_api import Browser
 
 from services.model import Role
-from tests.e2e.stack import REMOTE_WIDTHS_JS, Stack, frames_flowing, open_page, until
+from tests.e2e.stack import (
+    REMOTE_WIDTHS_JS,
+    Stack,
+    frames_flowing,
+    make_agent,
+    open_page,
+    until,
+)
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "family-call.png"
@@ -67,6 +74,25 @@ async def test_short_visit_runs_to_completed(stack: Stack, browser: Browser) -> 
         return actions if len(actions) == 4 else None
 
     assert await until(logged, 5, "the audit events") == ["joined", "connected", "warned", "ended"]
+    await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_terminal_that_comes_later_offers(stack: Stack, browser: Browser) -> None:
+    """The page waits for the visit room; the terminal, connecting after it, sends the offer."""
+    await stack.agent.aclose()
+    visit = await stack.schedule(length_s=60)
+    context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
+    await until(lambda: page.evaluate("window.tatap.state === 'call'"), 10, "the call screen")
+    assert await page.inner_text("#status") == "Waiting for the visit room to connect…"
+    assert await page.evaluate("Object.keys(window.tatap.pcs).length") == 0
+
+    stack.agent = make_agent(stack.creds)
+    stack.agent.start()
+    await frames_flowing(page, peers=1)
+    session = stack.agent.session
+    assert session is not None and session.history[0].pc.localDescription.type == "offer"
+    assert await page.is_hidden("#status")
     await context.close()
 
 
