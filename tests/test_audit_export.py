@@ -12,17 +12,21 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from services.admin import Admin
+from services.audit import AuditEvent
 from services.clock import FakeClock
 from services.model import Role, VisitKind, VisitorId
 from services.tokens import TokenService
 from services.visits import GuestSpec, VisitService
-from tests.helpers_audit import KEYS, open_store, rows, run_cli
+from tests.helpers_audit import KEYS, REPO, open_store, rows, run_cli
 
 NIKS = ("3201234567890123", "3174000011112222")
 PHONES = ("081234567890", "085699998888")
@@ -230,3 +234,33 @@ def test_export_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("error:")
     assert not (tmp_path / "none" / "tatap.db").exists()
+
+
+async def _many(data_dir: Path, count: int) -> None:
+    store = open_store(data_dir)
+    try:
+        await store.append([AuditEvent("notice", "admin", "cli", "f_a", "", {"i": i})
+                            for i in range(count)])  # fmt: skip
+    finally:
+        await store.aclose()
+
+
+def test_reader_closing_the_pipe_early_is_quiet(tmp_path: Path) -> None:
+    """`tatap audit export | head -1` on a log bigger than a pipe's buffer: the export stops
+    without a traceback or error noise."""
+    asyncio.run(_many(tmp_path, 3000))  # ~900 KB of JSON lines
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "audit", "export", "--format", "jsonl",
+         "--data-dir", str(tmp_path)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        bufsize=0,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(10)
+    proc.stdout.close()  # like head: read a little, then go away
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=30)
+    assert first.startswith(b'{"seq":1')
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert "error" not in stderr
