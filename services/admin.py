@@ -107,8 +107,12 @@ class Admin:
     ) -> Staff:
         if role not in STAFF_ROLES:
             raise BadRequest("staff role must be officer, auditor or admin")
+        if not 0 < len(username) <= 64 or username != username.strip() or " " in username:
+            raise BadRequest("a username is 1 to 64 characters without spaces")
         if len(password) < 8:
             raise BadRequest("a password needs at least 8 characters")
+        if facility_id and await self._store.get_facility(facility_id) is None:
+            raise NotFound("no such facility")
         staff = Staff(StaffId(new_id("s")), username, role, hash_password(password),
                       FacilityId(facility_id) if facility_id else None)  # fmt: skip
         event = self._event("staff-created", facility_id or "",

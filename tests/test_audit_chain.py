@@ -373,3 +373,28 @@ async def test_replaced_signing_key_keeps_old_checkpoints_verifiable(tmp_path: P
     }
     code, report = verify(tmp_path)
     assert code == 0 and report["events"] == 40
+
+
+async def test_a_failing_write_in_a_batch_loses_no_other_write(tmp_path: Path) -> None:
+    """Writes refused (a duplicate facility) while many appends share their commit: the refused
+    ones fail alone, every other append lands, and the chain has no gap."""
+    from services.admin import Admin
+    from services.errors import Conflict
+
+    store = open_store(tmp_path)
+    try:
+        admin = Admin(store)
+        await admin.facility("Lapas A", facility_id="f_a")
+        jobs = [store.append([_event(i)]) for i in range(200)]
+        jobs[50:50] = [admin.facility("Again", facility_id="f_a") for _ in range(5)]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+    finally:
+        await store.aclose()
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 5 and all(isinstance(r, Conflict) for r in refused)
+    db = tmp_path / "tatap.db"
+    assert [r[0] for r in rows(db, "SELECT seq FROM audit_events ORDER BY seq")] == list(
+        range(1, 202)
+    )
+    assert rows(db, "SELECT count(*) FROM facilities") == [(1,)]
+    assert verify_file(db, tmp_path).ok

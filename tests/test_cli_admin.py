@@ -384,3 +384,18 @@ def test_admin_commands_leave_a_verifiable_log(site: Site) -> None:
     actions = [r[0] for r in rows(site.db, "SELECT action FROM audit_events ORDER BY seq")]
     assert actions == ["facility-created", "room-created", "terminal-created",
                        "inmates-imported", "staff-created", "scheduled"]  # fmt: skip
+
+
+@pytest.mark.parametrize("username", ["", " ", "two words", "x" * 65])
+def test_staff_username_must_be_usable(site: Site, username: str) -> None:
+    """An empty, spaced or overlong username is refused before anything is stored."""
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", username, "--role", "officer",
+                   "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    assert "username" in _error(proc) and _count(site.db, "staff") == 0
+
+
+def test_staff_in_an_unknown_facility_is_refused(site: Site) -> None:
+    """A staff user's facility must exist; the error says so."""
+    proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", "officer",
+                   "--facility", "f_nope", "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    assert "no such facility" in _error(proc) and _count(site.db, "staff") == 0
