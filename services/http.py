@@ -39,8 +39,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         )
         return error_response(exc.status, code, exc.reason)
     except Exception:
-        log.exception("http.unhandled", path=request.path)
+        log.exception("http.unhandled", path=_loggable(request.path))
         return error_response(500, "internal", "internal error")
+
+
+def _loggable(path: str) -> str:
+    """A request path fit for a log: a family link's secret (``/v/<secret>``) is left out."""
+    return "/v/<link>" if path.startswith("/v/") else path[:200]
 
 
 async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:

@@ -536,3 +536,28 @@ async def test_officer_cancels_a_visit_with_its_reason(world: World, staff: dict
     assert body["end_reason"] == "cancelled"
     assert rows(world.settings.sqlite_path, "SELECT details FROM audit_events WHERE visit_id = ?"
                 " AND action = 'cancelled'", (scheduled.visit.id,)) == [('{"why":"family asked"}',)]
+
+
+async def test_openapi_refs_resolve_and_path_parameters_are_declared(world: World) -> None:
+    """Every `$ref` points at a component that exists, and every `{param}` of a path is declared
+    as a required path parameter of each of its operations."""
+    doc = await _json(await world.client.get("/api/v1/openapi.json"))
+
+    def refs(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["$ref"]] if "$ref" in node else []
+            return own + [r for v in node.values() for r in refs(v)]
+        if isinstance(node, list):
+            return [r for v in node for r in refs(v)]
+        return []
+
+    for ref in refs(doc):
+        target: Any = doc
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+    for path, ops in doc["paths"].items():
+        names = {seg[1:-1] for seg in path.split("/") if seg.startswith("{")}
+        for op in ops.values():
+            declared = {p["name"] for p in op.get("parameters", [])
+                        if p["in"] == "path" and p["required"]}  # fmt: skip
+            assert names <= declared, (path, names, declared)
