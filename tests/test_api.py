@@ -561,3 +561,29 @@ async def test_openapi_refs_resolve_and_path_parameters_are_declared(world: Worl
             declared = {p["name"] for p in op.get("parameters", [])
                         if p["in"] == "path" and p["required"]}  # fmt: skip
             assert names <= declared, (path, names, declared)
+
+
+async def test_unexpected_error_is_a_typed_500_and_logs_no_link_secret(
+    aiohttp_client: Any,
+) -> None:
+    """A handler that crashes gives the client a bare typed 500 (no trace, no exception text);
+    the log line names the path without the family link's secret."""
+    from aiohttp import web
+    from structlog.testing import capture_logs
+
+    from services.http import errors_middleware
+
+    async def crash(request: web.Request) -> web.Response:
+        raise RuntimeError("secret internals 3201234567890123")
+
+    app = web.Application(middlewares=[errors_middleware])
+    app.router.add_get("/v/{link}", crash)
+    client = await aiohttp_client(app)
+    with capture_logs() as logs:
+        resp = await client.get("/v/THE-LINK-SECRET-abcdefghijklmnop")
+        text = await resp.text()
+    err = await _error(resp, 500, "internal")
+    assert err["message"] == "internal error"
+    assert "secret internals" not in text and "RuntimeError" not in text
+    assert [e["event"] for e in logs] == ["http.unhandled"]
+    assert "THE-LINK-SECRET" not in repr(logs)
