@@ -32,6 +32,9 @@ FATAL_CLOSES = {protocol.CLOSE_REPLACED: "another agent connected with these cre
                 protocol.CLOSE_ABUSE: "the server refused too many of our messages"}  # fmt: skip
 
 
+OUTBOX = 64  # messages waiting for the socket; a terminal sends a handful per visit
+
+
 class AgentStopped(RuntimeError):
     """The agent cannot go on (see FATAL_CLOSES)."""
 
@@ -78,6 +81,7 @@ class TerminalAgent:
         self._grace = grace_s
         self._backoff = backoff or Backoff(0.5, 10.0)
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._outbox: asyncio.Queue[str] | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -125,13 +129,16 @@ class TerminalAgent:
     # ---- one connection -----------------------------------------------------------------
 
     async def _connection(self, http: aiohttp.ClientSession, url: str) -> int | None:
+        """One socket: a reader (here) and a writer task fed by a bounded queue."""
         timeout = aiohttp.ClientWSTimeout(ws_close=5.0)
         async with http.ws_connect(url, heartbeat=10.0, timeout=timeout) as ws:
-            self._ws = ws
             self.connects += 1
+            outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX)
             hello = {"type": "hello", "device": {"id": self.creds.terminal_id,
                                                  "secret": self.creds.secret}}  # fmt: skip
-            await ws.send_str(protocol.dumps(hello))
+            outbox.put_nowait(protocol.dumps(hello))
+            writer = asyncio.create_task(_write_loop(ws, outbox), name="terminal-writer")
+            self._ws, self._outbox = ws, outbox
             try:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
@@ -139,17 +146,24 @@ class TerminalAgent:
                     elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                         break
             finally:
-                self._ws = None
+                self._ws, self._outbox = None, None
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
             log.info("terminal.disconnected", code=ws.close_code)
             return ws.close_code
 
     def _send(self, message: dict[str, Any]) -> bool:
-        """Queue a message on the live socket; False when there is none (it is dropped)."""
-        ws = self._ws
-        if ws is None or ws.closed:
+        """Queue a message for the live socket; False when there is none or it is backed up (the
+        message is dropped: signalling is retried by renegotiation, not by resending)."""
+        outbox = self._outbox
+        if outbox is None:
             return False
-        task = asyncio.get_running_loop().create_task(ws.send_str(protocol.dumps(message)))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        try:
+            outbox.put_nowait(protocol.dumps(message))
+        except asyncio.QueueFull:
+            log.warning("terminal.outbox_full")
+            return False
         return True
 
     async def _handle(self, msg: dict[str, Any]) -> None:
@@ -203,3 +217,12 @@ class TerminalAgent:
     @property
     def frames_decoded(self) -> int:
         return sum(s.frames_decoded for s in self.sessions)
+
+
+async def _write_loop(ws: aiohttp.ClientWebSocketResponse, outbox: asyncio.Queue[str]) -> None:
+    while True:
+        text = await outbox.get()
+        try:
+            await ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            return  # the socket is closing; the reader sees it and reconnects
