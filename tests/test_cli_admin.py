@@ -399,3 +399,26 @@ def test_staff_in_an_unknown_facility_is_refused(site: Site) -> None:
     proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", "officer",
                    "--facility", "f_nope", "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
     assert "no such facility" in _error(proc) and _count(site.db, "staff") == 0
+
+
+def test_commands_racing_on_a_fresh_data_dir_share_one_log(tmp_path: Path) -> None:
+    """Six `admin facility` processes started together on an empty data directory all succeed,
+    and the log they write together is one chain whose checkpoints verify."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers_audit import REPO, verify
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "services.cli", "admin", "facility", "--name",
+                          f"F{i}", "--data-dir", str(tmp_path)], cwd=REPO, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(6)
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    code, report = verify(tmp_path)
+    assert code == 0 and report["events"] == 6
