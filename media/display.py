@@ -58,13 +58,13 @@ def fit(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:
 class WindowDisplay:
     """Remote video full screen; with two remote parties (an education visit) side by side."""
 
-    def __init__(self, fullscreen: bool = True, fps: int = 25) -> None:
+    def __init__(self, fullscreen: bool = True, fps: int = 25, screen: str | None = None) -> None:
         try:
             import tkinter
         except ImportError as exc:
             raise DisplayUnavailable("Tk is missing (Debian: apt-get install python3-tk)") from exc
         try:
-            self._root: Any = tkinter.Tk(className="tatap")
+            self._root: Any = tkinter.Tk(screenName=screen, className="tatap")
         except tkinter.TclError as exc:
             raise DisplayUnavailable(
                 f"cannot open a window ({exc}); run inside a desktop session or use --display none"
@@ -128,10 +128,11 @@ class WindowDisplay:
         self._root.destroy()
 
 
-def create_display(kind: str) -> Display:
-    """``none`` or ``window``; raises DisplayUnavailable when a window cannot be opened."""
+def create_display(kind: str, screen: str | None = None) -> Display:
+    """``none`` or ``window`` (on ``screen``, default $DISPLAY); raises DisplayUnavailable when a
+    window cannot be opened."""
     if kind == "none":
         return NullDisplay()
     if kind == "window":
-        return WindowDisplay()
+        return WindowDisplay(screen=screen)
     raise ValueError(f"unknown display {kind!r} (window or none)")

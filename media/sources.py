@@ -156,4 +156,4 @@ def open_source(spec: str = "testpattern", mic: str = "", size: tuple[int, int] 
             audio = microphone.audio
         return Source(camera.video, audio or AudioStreamTrack(), players)
     player = MediaPlayer(spec, loop=True)
-    return Source(player.video, player.audio, [player])
+    return Source(player.video, player.audio or AudioStreamTrack(), [player])
