@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.audit import AuditEvent
-from services.errors import BadRequest, NotFound
+from services.errors import BadRequest, Conflict, NotFound
 from services.model import (
     STAFF_ROLES,
     Facility,
@@ -46,13 +46,19 @@ class TerminalCredentials:
     terminal_id: str
     secret: str
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, *, exclusive: bool = False) -> None:
+        """Write the file, readable by its owner only; ``exclusive``: refuse to replace a file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"server": self.server, "terminal_id": self.terminal_id,
                            "secret": self.secret}, indent=2) + "\n"  # fmt: skip
         # Created 0600 (not chmod-ed afterwards), so the secret is never readable by others,
         # not even for a moment; fchmod tightens a file that existed already.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError as exc:
+            raise Conflict(f"{path} exists already (another terminal's credentials?); "
+                           "choose another path or remove it") from exc  # fmt: skip
         with os.fdopen(fd, "w") as f:
             os.fchmod(f.fileno(), 0o600)
             f.write(text)
@@ -90,8 +96,12 @@ class Admin:
         return room
 
     async def terminal(
-        self, room_id: str, name: str, server: str, terminal_id: str | None = None
+        self, room_id: str, name: str, server: str, terminal_id: str | None = None,
+        credentials: Path | None = None,
     ) -> tuple[Terminal, TerminalCredentials]:
+        """A new terminal and its credentials; with ``credentials``, the file is written first
+        (never over an existing one) and removed again if the terminal cannot be stored, so a
+        terminal never exists without its file nor a file without its terminal."""
         room = await self._store.get_room(room_id)
         if room is None:
             raise NotFound("no such room")
@@ -99,8 +109,16 @@ class Admin:
         terminal = Terminal(TerminalId(terminal_id or new_id("t")), room.facility_id, room.id, name,
                             hash_secret(secret))  # fmt: skip
         event = self._event("terminal-created", room.facility_id, {"terminal": terminal.id})
-        await self._store.add_terminal(terminal, event)
-        return terminal, TerminalCredentials(server, terminal.id, secret)
+        creds = TerminalCredentials(server, terminal.id, secret)
+        if credentials is not None:
+            creds.write(credentials, exclusive=True)
+        try:
+            await self._store.add_terminal(terminal, event)
+        except BaseException:
+            if credentials is not None:
+                credentials.unlink(missing_ok=True)
+            raise
+        return terminal, creds
 
     async def staff(
         self, username: str, role: Role, password: str, facility_id: str | None = None

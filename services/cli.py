@@ -140,8 +140,8 @@ def cmd_room(args: argparse.Namespace) -> int:
 def cmd_terminal_create(args: argparse.Namespace) -> int:
     async def run(store: Store, settings: Settings) -> int:
         server = args.server or settings.base_url
-        terminal, creds = await Admin(store).terminal(args.room, args.name, server, args.id)
-        creds.write(Path(args.credentials))
+        terminal, _ = await Admin(store).terminal(args.room, args.name, server, args.id,
+                                                  Path(args.credentials))  # fmt: skip
         _print({"id": terminal.id, "room_id": terminal.room_id, "credentials": args.credentials})
         return 0
 

@@ -113,14 +113,34 @@ def test_terminal_credentials_file_is_written_mode_600(site: Site) -> None:
     assert data["secret"] not in out.__repr__()
 
 
-def test_terminal_credentials_overwrite_tightens_mode(site: Site) -> None:
-    """An existing, readable file at the credentials path ends up mode 600 too."""
-    creds = site.data_dir / "t3.json"
-    creds.write_text("old")
-    creds.chmod(0o644)
-    cli_json(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 3",
-             "--credentials", str(creds))  # fmt: skip
-    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+def test_terminal_credentials_never_overwrite_a_file(site: Site) -> None:
+    """An existing file at the credentials path (say, another terminal's) is left alone, and no
+    terminal is created without its credentials."""
+    creds = site.data_dir / "t1.json"
+    creds.write_text("the first terminal's secret")
+    proc = run_cli(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 3",
+                   "--credentials", str(creds))  # fmt: skip
+    assert "exists already" in _error(proc)
+    assert creds.read_text() == "the first terminal's secret"
+    assert _count(site.db, "terminals") == 1
+
+
+def test_unwritable_credentials_path_creates_no_terminal(site: Site) -> None:
+    """If the credentials file cannot be written, the terminal is not created either."""
+    creds = site.db / "inside-a-file.json"  # the parent is a file: nothing can be written there
+    proc = run_cli(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 4",
+                   "--credentials", str(creds))  # fmt: skip
+    _error(proc)
+    assert _count(site.db, "terminals") == 1
+
+
+def test_refused_terminal_leaves_no_credentials_file(site: Site) -> None:
+    """A terminal refused by the store (its id is taken) leaves no credentials file behind."""
+    creds = site.data_dir / "dup.json"
+    proc = run_cli(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 5",
+                   "--id", site.terminal, "--credentials", str(creds))  # fmt: skip
+    _error(proc)
+    assert not creds.exists() and _count(site.db, "terminals") == 1
 
 
 def test_terminal_in_an_unknown_room_writes_nothing(site: Site) -> None:
