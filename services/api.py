@@ -1,4 +1,5 @@
-"""The JSON REST API under ``/api/v1/``: logins, family links, visits for officers, audit for auditors.
+"""The JSON REST API under ``/api/v1/``: logins, family links, visits for officers, audit for
+auditors.
 
 Every handler validates its input and answers errors as ``{"error": {"code", "message"}}`` with a
 fitting 4xx (the middleware in ``services.http``); an auditor's token reads, never writes.
@@ -219,7 +220,7 @@ def _guest(item: Any) -> GuestSpec:
     if not isinstance(item, dict):
         raise BadRequest("each guest is an object {role, name, visitor_id?}")
     try:
-        role = Role(item.get("role"))
+        role = Role(str(item.get("role")))
     except ValueError as exc:
         raise BadRequest("a guest's role is family or teacher") from exc
     if role not in (Role.FAMILY, Role.TEACHER):

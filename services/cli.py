@@ -208,7 +208,9 @@ def parse_start(text: str, now: float) -> float:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError as exc:
-        raise BadRequest(f"bad start time {text!r}: use now, +10m, +30s, +2h or an ISO time") from exc
+        raise BadRequest(
+            f"bad start time {text!r}: use now, +10m, +30s, +2h or an ISO time"
+        ) from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
@@ -235,10 +237,9 @@ def cmd_visit_create(args: argparse.Namespace) -> int:
             actor=(Role.ADMIN, "cli"), length_s=args.length,
         )  # fmt: skip
         out = visit_json(scheduled.visit, staff=True)
-        out["links"] = {}
-        for p in scheduled.visit.participants:
-            if p.id in scheduled.links:
-                out["links"][p.role.value] = f"{settings.base_url}/v/{scheduled.links[p.id]}"
+        links = {p.role.value: f"{settings.base_url}/v/{scheduled.links[p.id]}"
+                 for p in scheduled.visit.participants if p.id in scheduled.links}  # fmt: skip
+        out["links"] = links
         if args.tokens:
             out["tokens"] = {p.role.value: await service.participant_token(scheduled.visit, p)
                              for p in scheduled.visit.participants}  # fmt: skip
@@ -246,8 +247,9 @@ def cmd_visit_create(args: argparse.Namespace) -> int:
             _print(out)
         else:
             print(f"visit {out['id']}  code {out['code']}  kind {out['kind']}")
-            print(f"  start {_iso(out['start_ms'])}  end {_iso(out['end_ms'])}")
-            for role, link in out["links"].items():
+            start, end = scheduled.visit.start, scheduled.visit.end
+            print(f"  start {_iso(int(start * 1000))}  end {_iso(int(end * 1000))}")
+            for role, link in links.items():
                 print(f"  {role} link: {link}")
         return 0
 
@@ -333,7 +335,8 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     path, _ = _offline_db(args)
     params = {"facility": args.facility, "inmate": args.inmate, "visitor": args.visitor,
               "visit": args.visit, "terminal": args.terminal, "action": args.action,
-              "since_ms": _day_ms(args.since), "until_ms": _day_ms(args.until, end=True)}  # fmt: skip
+              "since_ms": _day_ms(args.since),
+              "until_ms": _day_ms(args.until, end=True)}  # fmt: skip
     query = audit_query({k: v for k, v in params.items() if v is not None})
     out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
     # Read-only: an export never changes the file it reads (nor creates one).

@@ -29,6 +29,7 @@ from services.audit import (
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
 from services.model import (
+    VISIT_TRANSITIONS,
     EndReason,
     Facility,
     FacilityId,
@@ -50,7 +51,6 @@ from services.model import (
     Visitor,
     VisitorId,
     VisitStatus,
-    VISIT_TRANSITIONS,
 )
 from services.sqlite_writer import Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange

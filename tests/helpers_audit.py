@@ -24,8 +24,8 @@ def run_cli(
     data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str = "",
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """``tatap <args> --data-dir <data_dir>`` in a fresh process, without inherited TATAP_* variables
-    (``env`` adds variables, e.g. a password); ``stdin`` is its whole standard input."""
+    """``tatap <args> --data-dir <data_dir>`` in a fresh process, without inherited TATAP_*
+    variables (``env`` adds some, e.g. a password); ``stdin`` is its whole standard input."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
     clean.update(env or {})
     cmd = [sys.executable, "-m", "services.cli", *args, "--data-dir", str(data_dir)]
@@ -53,7 +53,7 @@ def settings_for(data_dir: Path) -> Settings:
 
 
 def open_store(data_dir: Path, clock: Clock | None = None) -> Store:
-    """A store on ``<data_dir>/tatap.db`` with its signing key in ``data_dir`` (made on first use)."""
+    """A store on ``<data_dir>/tatap.db``, its signing key in ``data_dir`` (made on first use)."""
     return create_store(settings_for(data_dir), clock or FakeClock())
 
 

@@ -273,7 +273,7 @@ async def test_acknowledged_append_survives_reopen(tmp_path: Path) -> None:
         await store.aclose()
 
 
-async def test_acknowledged_append_survives_process_death(tmp_path: Path) -> None:
+def test_acknowledged_append_survives_process_death(tmp_path: Path) -> None:
     """A process that dies right after an append returned (no close, no flush) loses nothing."""
     script = textwrap.dedent(
         f"""
@@ -331,11 +331,11 @@ def test_first_start_by_several_processes_agrees_on_one_signing_key(tmp_path: Pa
         barrier = threading.Barrier(6)
         ids: list[str] = []
 
-        def start() -> None:
+        def start(barrier: threading.Barrier, data_dir: Path, ids: list[str]) -> None:
             barrier.wait()
             ids.append(Ed25519Signer.from_data_dir(data_dir).key_id)
 
-        threads = [threading.Thread(target=start) for _ in range(6)]
+        threads = [threading.Thread(target=start, args=(barrier, data_dir, ids)) for _ in range(6)]
         for t in threads:
             t.start()
         for t in threads:

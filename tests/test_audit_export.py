@@ -169,7 +169,8 @@ def test_iso_time_bounds_are_half_open(data: Dataset) -> None:
     got, _ = _export(data, "jsonl", "--since", since, "--until", since)
     assert got == []
     got, _ = _export(data, "jsonl", "--since", since, "--until", "2027-01-16T23:59:59")
-    assert got == [s for s, ts, _, _ in table if first_day1 <= ts < _day_ms("2027-01-16") + 86_399_000]
+    end = _day_ms("2027-01-16") + 86_399_000
+    assert got == [s for s, ts, _, _ in table if first_day1 <= ts < end]
 
 
 def test_jsonl_rows_are_whole_events(data: Dataset) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import stat
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +52,11 @@ def site(tmp_path: Path) -> Site:
     return asyncio.run(_site(tmp_path))
 
 
-def _error(proc: object, code: int = 1) -> str:
+def _error(proc: subprocess.CompletedProcess[str], code: int = 1) -> str:
     """The command failed with this exit code and a one-line message, not a stack trace."""
-    assert getattr(proc, "returncode") == code, getattr(proc, "stdout")
-    stderr: str = getattr(proc, "stderr")
-    assert "Traceback" not in stderr, stderr
-    return stderr
+    assert proc.returncode == code, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stderr
 
 
 def _count(db: Path, table: str) -> int:
@@ -218,7 +218,7 @@ def test_duplicate_username_is_refused(site: Site) -> None:
 # ---- inmates and visitors ---------------------------------------------------------------------
 
 
-def _import(site: Site, text: str | bytes) -> object:
+def _import(site: Site, text: str | bytes) -> subprocess.CompletedProcess[str]:
     path = site.data_dir / "inmates.csv"
     if isinstance(text, bytes):
         path.write_bytes(text)
@@ -234,8 +234,8 @@ def _inmates(site: Site) -> list[tuple[str, str, str]]:
 def test_import_inmates_from_an_sdp_csv(site: Site) -> None:
     """A CSV with a BOM, odd header case and spacing, and a block column imports every row."""
     proc = _import(site, "\ufeffNumber , NAME,Block\nC-1, Andi ,B2\nC-2,Slamet,\n")
-    assert getattr(proc, "returncode") == 0, getattr(proc, "stderr")
-    assert json.loads(getattr(proc, "stdout")) == {"imported": 2}
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"imported": 2}
     assert ("C-1", "Andi", "B2") in _inmates(site) and ("C-2", "Slamet", "") in _inmates(site)
 
 
@@ -301,15 +301,15 @@ def test_visitor_with_a_bad_nik_is_refused(site: Site, nik: str) -> None:
 # ---- visits -----------------------------------------------------------------------------------
 
 
-def _visit(site: Site, *extra: str) -> object:
+def _visit(site: Site, *extra: str) -> subprocess.CompletedProcess[str]:
     return run_cli(site.data_dir, "visit", "create", "--terminal", site.terminal,
                    "--inmate-number", "B-1234", "--family", "Siti", "--json",
                    "--public-url", "https://visit.example", *extra)  # fmt: skip
 
 
-def _ok(proc: object) -> dict[str, object]:
-    assert getattr(proc, "returncode") == 0, getattr(proc, "stderr")
-    out: dict[str, object] = json.loads(getattr(proc, "stdout"))
+def _ok(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert proc.returncode == 0, proc.stderr
+    out: dict[str, object] = json.loads(proc.stdout)
     return out
 
 
@@ -417,7 +417,8 @@ def test_staff_username_must_be_usable(site: Site, username: str) -> None:
 def test_staff_in_an_unknown_facility_is_refused(site: Site) -> None:
     """A staff user's facility must exist; the error says so."""
     proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", "officer",
-                   "--facility", "f_nope", "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+                   "--facility", "f_nope", "--password-env", "PW",
+                   env={"PW": PASSWORD})  # fmt: skip
     assert "no such facility" in _error(proc) and _count(site.db, "staff") == 0
 
 
@@ -425,7 +426,6 @@ def test_commands_racing_on_a_fresh_data_dir_share_one_log(tmp_path: Path) -> No
     """Six `admin facility` processes started together on an empty data directory all succeed,
     and the log they write together is one chain whose checkpoints verify."""
     import os
-    import subprocess
     import sys
 
     from tests.helpers_audit import REPO, verify
