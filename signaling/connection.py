@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,12 +31,16 @@ class _Close:
 class Connection:
     __slots__ = (
         "ws", "_outbox", "_closing", "participant_id", "role", "room", "terminal", "errors",
-        "_tokens", "_refill_at", "remote", "_direct",
+        "_tokens", "_refill_at", "remote", "_direct", "_limit", "_wakeup",
     )  # fmt: skip
 
     def __init__(self, ws: web.WebSocketResponse, outbox_size: int, remote: str = "") -> None:
         self.ws = ws
-        self._outbox: asyncio.Queue[str | _Close] = asyncio.Queue(outbox_size)
+        # Frames waiting for the writer task, made on first use: with direct writes most sockets
+        # never queue anything, and an asyncio.Queue costs about 3 KB per socket.
+        self._outbox: deque[str | _Close] | None = None
+        self._limit = outbox_size  # 0: unbounded, as for asyncio.Queue
+        self._wakeup: asyncio.Future[None] | None = None  # the idle writer task waits on it
         self._closing = False
         self.participant_id = ""
         self.role: Role | None = None
@@ -62,13 +67,24 @@ class Connection:
     def send(self, frame: str) -> None:
         if self._closing:
             return
-        if self._direct and self._outbox.empty() and self._write_now(frame):
+        if self._direct and not self._outbox and self._write_now(frame):
             return
-        try:
-            self._outbox.put_nowait(frame)
-        except asyncio.QueueFull:
+        if not self._enqueue(frame):
             log.warning("connection.slow_client", role=self.role)
             self.close(CLOSE_SLOW, "too slow")
+
+    def _enqueue(self, item: str | _Close) -> bool:
+        """Queue for the writer task; False when the outbox is full."""
+        outbox = self._outbox
+        if outbox is None:
+            outbox = self._outbox = deque()
+        if 0 < self._limit <= len(outbox):
+            return False
+        outbox.append(item)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+        return True
 
     def _write_now(self, frame: str) -> bool:
         """Hand a frame straight to the socket when nothing waits before it and the socket
@@ -95,12 +111,9 @@ class Connection:
         if self._closing:
             return
         self._closing = True
-        while True:
-            try:
-                self._outbox.put_nowait(_Close(code, reason))
-                return
-            except asyncio.QueueFull:
-                self._outbox.get_nowait()  # drop the oldest: the close matters more
+        while not self._enqueue(_Close(code, reason)):
+            assert self._outbox is not None
+            self._outbox.popleft()  # drop the oldest: the close matters more
 
     def allow(self) -> bool:
         """Rate limit: False when the client sends faster than the bucket refills."""
@@ -114,9 +127,16 @@ class Connection:
 
     async def write_loop(self) -> None:
         ws = self.ws
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                item = await self._outbox.get()
+                outbox = self._outbox
+                if not outbox:
+                    self._wakeup = loop.create_future()
+                    await self._wakeup
+                    self._wakeup = None
+                    continue
+                item = outbox.popleft()
                 if isinstance(item, _Close):
                     await ws.close(code=item.code, message=item.reason.encode())
                     return
