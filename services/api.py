@@ -23,6 +23,10 @@ from services.visits import GuestSpec, VisitService, visit_json
 
 Terminator = Callable[[str, tuple[str, str], str], Awaitable[None]]
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
+# How far from now a new visit may start: a little in the past (clock skew, a visit booked as it
+# begins), at most a year ahead; anything else is a typo or garbage.
+MAX_PAST_START_MS = 3_600_000
+MAX_FUTURE_START_MS = 366 * 86_400_000
 SCHEDULERS = (Role.OFFICER, Role.ADMIN)
 
 
@@ -110,7 +114,13 @@ class Api:
         start_ms = body.get("start_ms")
         if not isinstance(start_ms, int) or isinstance(start_ms, bool) or start_ms <= 0:
             raise BadRequest("`start_ms` must be a positive integer (ms since the epoch)")
+        now_ms = int(self._clock.now() * 1000)
+        if not now_ms - MAX_PAST_START_MS <= start_ms <= now_ms + MAX_FUTURE_START_MS:
+            raise BadRequest("`start_ms` must lie between an hour ago and a year from now")
         guests = [_guest(g) for g in _list(body, "guests")]
+        for guest in guests:
+            if guest.visitor_id and await self._store.get_visitor(guest.visitor_id) is None:
+                raise NotFound("no such visitor")
         length = body.get("length_s")
         if length is not None and (not isinstance(length, int) or not 60 <= length <= 4 * 3600):
             raise BadRequest("`length_s` must be an integer between 60 and 14400")

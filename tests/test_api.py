@@ -419,7 +419,9 @@ async def test_malformed_json_is_400(world: World, raw: bytes) -> None:
      {"guests": [{"role": "officer", "name": "x"}]}, {"guests": [{"role": "family"}]},
      {"guests": ["Siti"]}, {"guests": [{"role": "family", "name": "S", "visitor_id": 5}]},
      {"terminal_id": 7}, {"inmate_id": None}, {"length_s": "long"}, {"length_s": 10},
-     {"terminal_id": "t" * 65}],
+     {"terminal_id": "t" * 65}, {"start_ms": 2**62}, {"start_ms": 1_000},
+     {"start_ms": 1_800_000_000_000 - 2 * 3_600_000},
+     {"start_ms": 1_800_000_000_000 + 400 * 86_400_000}],
 )  # fmt: skip
 async def test_wrong_types_on_create_are_400_and_create_nothing(
     world: World, staff: dict[str, str], change: dict[str, Any]
@@ -587,3 +589,14 @@ async def test_unexpected_error_is_a_typed_500_and_logs_no_link_secret(
     assert "secret internals" not in text and "RuntimeError" not in text
     assert [e["event"] for e in logs] == ["http.unhandled"]
     assert "THE-LINK-SECRET" not in repr(logs)
+
+
+async def test_unknown_visitor_on_create_is_404(world: World, staff: dict[str, str]) -> None:
+    """A guest naming a visitor id that is not registered is a typed 404, and nothing is made."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    guests = [{"role": "family", "name": "Siti", "visitor_id": "vis_nope"}]
+    resp = await world.client.post("/api/v1/visits", json={**body, "guests": guests},
+                                   headers=_auth(staff["officer"]))  # fmt: skip
+    await _error(resp, 404, "not_found")
+    assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
