@@ -99,7 +99,10 @@ OPENAPI: dict[str, Any] = {
                     "terminal_id": {"type": "string"},
                     "inmate_id": {"type": "string"},
                     "kind": {"type": "string", "enum": ["regular", "education", "legal"]},
-                    "start_ms": {"type": "integer"},
+                    "start_ms": {
+                        "type": "integer",
+                        "description": "ms since the epoch; from an hour ago to a year ahead",
+                    },
                     "length_s": {"type": "integer", "minimum": 60, "maximum": 14400},
                     "guests": {
                         "type": "array",
