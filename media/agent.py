@@ -104,6 +104,8 @@ class TerminalAgent:
                     code = await self._connection(http, url)
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     log.info("terminal.connect_failed", error=type(exc).__name__)
+                except Exception:  # unattended: a bug in one connection must not stop the agent
+                    log.exception("terminal.connection_failed")
                 if code in FATAL_CLOSES:
                     raise AgentStopped(FATAL_CLOSES[code])
                 if not self._stop.is_set():
@@ -142,7 +144,7 @@ class TerminalAgent:
             try:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
-                        await self._handle(protocol.parse_server(msg.data))
+                        await self._receive(msg.data)
                     elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                         break
             finally:
@@ -165,6 +167,12 @@ class TerminalAgent:
             log.warning("terminal.outbox_full")
             return False
         return True
+
+    async def _receive(self, raw: str) -> None:
+        try:
+            await self._handle(protocol.parse_server(raw))
+        except (ValueError, KeyError, TypeError, protocol.ProtocolError):
+            log.warning("terminal.bad_message", exc_info=True)
 
     async def _handle(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import av
 import pytest
 from playwright.async_api import Browser
 
-from media.agent import TerminalAgent
-from media.display import create_display
-from media.sources import open_source
 from services.model import Role
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
@@ -22,6 +23,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
 ]
 SCREEN = (640, 480)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -57,22 +59,37 @@ def centre_pixel(display: str) -> tuple[int, int, int]:
 
 @pytest.mark.timeout(60)
 async def test_window_shows_the_family_full_screen(
-    stack: Stack, browser: Browser, xserver: str
+    xserver: str, stack: Stack, browser: Browser, tmp_path: Path
 ) -> None:
-    """The screen is black before the call and shows Chromium's fake camera (green) during it."""
-    await stack.agent.aclose()
-    display = create_display("window", screen=xserver)
-    stack.agent = TerminalAgent(stack.creds, open_source("testpattern", size=(320, 240)), display)
-    stack.agent.start()
-    visit = await stack.schedule(length_s=60)
-    assert await asyncio.to_thread(centre_pixel, xserver) == (0, 0, 0)
+    """`tatap terminal --display window` paints the screen black before the call, shows the
+    family's camera (Chromium's fake one: green) during it, and exits cleanly on SIGTERM."""
+    await stack.agent.aclose()  # this test's terminal is the command below
+    creds = tmp_path / "terminal.json"
+    creds.write_text(json.dumps({"server": stack.base_url, "terminal_id": stack.creds.terminal_id,
+                                 "secret": stack.creds.secret}))  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", "terminal", "--credentials", str(creds),
+        "--display", "window", "--size", "320x240",
+        env={**os.environ, "DISPLAY": xserver}, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        visit = await stack.schedule(length_s=60)
 
-    context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
-    await frames_flowing(page, peers=1)
+        async def black() -> bool:
+            return await asyncio.to_thread(centre_pixel, xserver) == (0, 0, 0)
 
-    async def green() -> bool:
-        r, g, b = await asyncio.to_thread(centre_pixel, xserver)
-        return g > 80 and g > 2 * r and g > 2 * b
+        await until(black, 10, "the terminal's black full-screen window")
+        context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
+        await frames_flowing(page, peers=1)
 
-    await until(green, 10, "the family's video in the middle of the screen")
-    await context.close()
+        async def green() -> bool:
+            r, g, b = await asyncio.to_thread(centre_pixel, xserver)
+            return g > 80 and g > 2 * r and g > 2 * b
+
+        await until(green, 10, "the family's video in the middle of the screen")
+        await context.close()
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), timeout=10)
+    assert code == 0
