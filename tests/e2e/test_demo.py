@@ -1,0 +1,58 @@
+"""`tatap demo`: one command gives a newcomer a visit they can open in a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.e2e.stack import frames_flowing, open_page
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.timeout(60)
+async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_path: Path) -> None:
+    """The printed family link opens a call with the demo terminal's test pattern, the staff
+    logins are printed, and Ctrl-C stops everything cleanly."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", "demo", "--host", "127.0.0.1", "--port", str(port),
+        "--data-dir", str(tmp_path / "demo"), "--minutes", "2",
+        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(20):
+            while not any(line.startswith("  Ctrl-C") for line in lines):
+                raw = await proc.stdout.readline()
+                assert raw, f"demo exited early: {lines}"
+                lines.append(raw.decode())
+        link = next(line.split()[-1] for line in lines if "family link" in line)
+        assert link.startswith(f"http://127.0.0.1:{port}/v/")
+        assert any(line.split()[:1] == ["officer"] for line in lines)
+        assert any(line.split()[:1] == ["auditor"] for line in lines)
+
+        context, page = await open_page(browser, link)
+        await frames_flowing(page, peers=1)
+        assert await page.evaluate("window.tatap.state") == "call"
+        await context.close()
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), timeout=15)
+    assert code == 0
