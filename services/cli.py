@@ -309,6 +309,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         _print(result.to_json())
     elif result.ok:
         print(f"OK: {result.events} events, {result.checkpoints} signed checkpoints")
+    elif result.first_bad_seq is None:
+        print(f"TAMPERED: {result.problem}")
     else:
         print(f"TAMPERED: first bad row seq={result.first_bad_seq}: {result.problem}")
     return 0 if result.ok else 1

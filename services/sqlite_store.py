@@ -458,7 +458,18 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
 
 
 def verify_file(path: Path, data_dir: Path) -> VerifyResult:
-    """Check the whole chain of a database file, offline."""
+    """Check the whole chain of a database file, offline.
+
+    A file whose audit tables cannot be read (dropped, or not a database) fails verification:
+    the log cannot be shown intact.
+    """
+    try:
+        return _verify_conn(path, data_dir)
+    except sqlite3.DatabaseError as exc:
+        return VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
+
+
+def _verify_conn(path: Path, data_dir: Path) -> VerifyResult:
     # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:

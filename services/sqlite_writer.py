@@ -10,6 +10,7 @@ thousands of appends share a handful of fsyncs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -110,8 +111,12 @@ class GroupCommitWriter:
                 batch = [item for item in batch if item is not _STOP]
             if batch:
                 self._commit(conn, batch)
-        self._checkpoint(conn)
-        conn.close()
+        try:
+            self._checkpoint(conn)
+        except Exception:  # a damaged file or key: verification will report it
+            pass
+        finally:
+            conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
         results: list[tuple[bool, Any]] = []
@@ -134,12 +139,15 @@ class GroupCommitWriter:
                     results.append((False, exc))
             self._maybe_checkpoint(conn, chain)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # SQLite, or a checkpoint that could not be signed
+            # The whole batch is undone and every caller hears why; the thread lives on (if it
+            # died, every later write would wait forever).
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             results = [(False, exc)] * len(batch)
         for (_, loop, fut), (ok, value) in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_resolve, fut, ok, value)
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody to tell
+                loop.call_soon_threadsafe(_resolve, fut, ok, value)
 
     def _maybe_checkpoint(self, conn: sqlite3.Connection, chain: Chain) -> None:
         due = chain.seq - self._last_cp_seq >= CHECKPOINT_EVERY or (

@@ -600,3 +600,11 @@ async def test_unknown_visitor_on_create_is_404(world: World, staff: dict[str, s
                                    headers=_auth(staff["officer"]))  # fmt: skip
     await _error(resp, 404, "not_found")
     assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
+
+
+async def test_verify_over_rest_reports_a_dropped_table(world: World, staff: dict[str, str]) -> None:
+    """A dropped checkpoint table is a failed verification (200, ok false), not a 500."""
+    tamper(world.settings.sqlite_path, ("DROP TABLE audit_checkpoints", ()))
+    resp = await world.client.get("/api/v1/audit/verify", headers=_auth(staff["auditor"]))
+    body = await _json(resp)
+    assert resp.status == 200 and body["ok"] is False and "unreadable" in body["problem"]

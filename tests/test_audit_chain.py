@@ -398,3 +398,55 @@ async def test_a_failing_write_in_a_batch_loses_no_other_write(tmp_path: Path) -
     )
     assert rows(db, "SELECT count(*) FROM facilities") == [(1,)]
     assert verify_file(db, tmp_path).ok
+
+
+@pytest.mark.parametrize("table", ["audit_checkpoints", "audit_events"])
+async def test_dropped_audit_table_fails_verification(chain: Path, table: str) -> None:
+    """Without its tables the log cannot be shown intact: verify fails and says why."""
+    tamper(chain, (f"DROP TABLE {table}", ()))
+    code, report = verify(chain.parent)
+    assert code != 0 and report["ok"] is False and "unreadable" in report["problem"]
+    proc = run_cli(chain.parent, "audit", "verify")
+    assert proc.returncode == 1 and proc.stdout.startswith("TAMPERED: audit tables unreadable")
+
+
+async def test_a_file_that_is_no_database_fails_verification(tmp_path: Path) -> None:
+    """A data directory whose tatap.db is not an SQLite file fails verification, no traceback."""
+    (tmp_path / "tatap.db").write_bytes(b"not a database" * 100)
+    code, report = verify(tmp_path)
+    assert code != 0 and "unreadable" in report["problem"]
+
+
+class _FlakySigner:
+    """Signs like the real one, but refuses while ``broken`` is set (a key that cannot be read)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._real = Ed25519Signer.from_data_dir(data_dir)
+        self.key_id = self._real.key_id
+        self.broken = True
+
+    def sign(self, seq: int, digest: str) -> object:
+        if self.broken:
+            raise OSError("signing key unavailable")
+        return self._real.sign(seq, digest)
+
+
+async def test_a_checkpoint_that_cannot_be_signed_fails_the_write_not_the_writer(
+    tmp_path: Path,
+) -> None:
+    """If signing a checkpoint fails, the writes of that batch fail with the error (nothing half
+    written); the writer keeps serving, and later writes land once signing works again."""
+    from services.sqlite_store import SqliteStore
+
+    signer = _FlakySigner(tmp_path)
+    store = SqliteStore(tmp_path / "tatap.db", signer, FakeClock().now, tmp_path)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(OSError, match="signing key"):
+            await asyncio.wait_for(store.append([_event(i) for i in range(150)]), 10)
+        assert rows(tmp_path / "tatap.db", "SELECT count(*) FROM audit_events") == [(0,)]
+        signer.broken = False
+        records = await asyncio.wait_for(store.append([_event(i) for i in range(150)]), 10)
+        assert [r.seq for r in records] == list(range(1, 151))
+    finally:
+        await asyncio.wait_for(store.aclose(), 10)
+    assert verify_file(tmp_path / "tatap.db", tmp_path).ok
