@@ -450,3 +450,18 @@ async def test_a_checkpoint_that_cannot_be_signed_fails_the_write_not_the_writer
     finally:
         await asyncio.wait_for(store.aclose(), 10)
     assert verify_file(tmp_path / "tatap.db", tmp_path).ok
+
+
+async def test_deleting_a_row_and_renumbering_the_rest_names_it(chain: Path) -> None:
+    """Row 23 deleted and every later row moved down one number to hide the gap: the row now
+    numbered 23 no longer fits, and 23 is named."""
+    tamper(
+        chain,
+        ("DELETE FROM audit_events WHERE seq = 23", ()),
+        ("UPDATE audit_events SET seq = -(seq - 1) WHERE seq > 23", ()),
+        ("UPDATE audit_events SET seq = -seq WHERE seq < 0", ()),
+    )
+    assert rows(chain, "SELECT max(seq), count(*) FROM audit_events") == [(39, 39)]
+    code, report = verify(chain.parent)
+    assert code != 0 and report["first_bad_seq"] == 23
+
