@@ -608,3 +608,12 @@ async def test_verify_over_rest_reports_a_dropped_table(world: World, staff: dic
     resp = await world.client.get("/api/v1/audit/verify", headers=_auth(staff["auditor"]))
     body = await _json(resp)
     assert resp.status == 200 and body["ok"] is False and "unreadable" in body["problem"]
+
+
+async def test_readyz_is_503_when_the_store_is_gone(world: World) -> None:
+    """Readiness follows the database: with the store closed, /readyz answers 503 in JSON while
+    /healthz (the process) still answers 200."""
+    await world.store.aclose()
+    ready = await world.client.get("/readyz")
+    assert ready.status == 503 and (await _json(ready))["status"] != "ready"
+    assert (await world.client.get("/healthz")).status == 200
