@@ -10,8 +10,8 @@ from aiohttp import ClientResponse
 
 from services.admin import Admin
 from services.audit import AuditEvent
-from services.model import Role
-from services.visits import ScheduledVisit
+from services.model import Role, VisitKind, VisitorId
+from services.visits import GuestSpec, ScheduledVisit
 from signaling.app import TOKENS
 from tests.conftest import World
 from tests.helpers_audit import rows, tamper
@@ -204,16 +204,11 @@ async def test_auditor_search_by_visitor(world: World, staff: dict[str, str]) ->
     assert {e["visit_id"] for e in body["events"]} == {scheduled.visit.id}
 
 
-def _regular() -> Any:
-    from services.model import VisitKind
-
+def _regular() -> VisitKind:
     return VisitKind.REGULAR
 
 
-def _guest(visitor_id: str) -> Any:
-    from services.model import VisitorId
-    from services.visits import GuestSpec
-
+def _guest(visitor_id: str) -> GuestSpec:
     return GuestSpec(Role.FAMILY, "Siti", VisitorId(visitor_id))
 
 
@@ -602,7 +597,9 @@ async def test_unknown_visitor_on_create_is_404(world: World, staff: dict[str, s
     assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
 
 
-async def test_verify_over_rest_reports_a_dropped_table(world: World, staff: dict[str, str]) -> None:
+async def test_verify_over_rest_reports_a_dropped_table(
+    world: World, staff: dict[str, str]
+) -> None:
     """A dropped checkpoint table is a failed verification (200, ok false), not a 500."""
     tamper(world.settings.sqlite_path, ("DROP TABLE audit_checkpoints", ()))
     resp = await world.client.get("/api/v1/audit/verify", headers=_auth(staff["auditor"]))
