@@ -8,6 +8,7 @@ fitting 4xx (the middleware in ``services.http``); an auditor's token reads, nev
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from aiohttp import web
 from services.clock import Clock
 from services.errors import BadRequest, Forbidden, NotFound, TokenRevoked, Unauthorized
 from services.http import json_body, query_int, respond
-from services.model import Role, VisitKind, VisitorId
+from services.model import Role, Visit, VisitKind, VisitorId
 from services.openapi import OPENAPI
 from services.store import AuditQuery, Store
 from services.tokens import Claims, TokenService
@@ -124,56 +125,69 @@ class Api:
         length = body.get("length_s")
         if length is not None and (not isinstance(length, int) or not 60 <= length <= 4 * 3600):
             raise BadRequest("`length_s` must be an integer between 60 and 14400")
+        terminal = await self._store.get_terminal(_str(body, "terminal_id"))
+        if terminal is None or not _in_scope(claims, terminal.facility_id):
+            raise NotFound("no such terminal")
         scheduled = await self._visits.schedule(
-            terminal_id=_str(body, "terminal_id"), inmate_id=_str(body, "inmate_id"), kind=kind,
+            terminal_id=terminal.id, inmate_id=_str(body, "inmate_id"), kind=kind,
             start=start_ms / 1000, guests=guests, actor=(claims.role, claims.sub), length_s=length,
         )  # fmt: skip
         out = visit_json(scheduled.visit, staff=True)
         out["links"] = {pid: f"{self._base_url}/v/{s}" for pid, s in scheduled.links.items()}
         return respond(out, status=201)
 
-    async def get_visit(self, request: web.Request) -> web.Response:
-        await self._staff(request, Role.OFFICER, Role.ADMIN, Role.AUDITOR)
+    async def _visit(self, claims: Claims, request: web.Request) -> Visit:
+        """The visit named in the path, if it exists and is in the reader's facility.
+
+        Staff bound to a facility see only its visits; one elsewhere is "no such visit", so that
+        its existence does not leak either. Staff without a facility see every facility.
+        """
         visit = await self._store.get_visit(request.match_info["visit_id"])
-        if visit is None:
+        if visit is None or not _in_scope(claims, visit.facility_id):
             raise NotFound("no such visit")
-        return respond(visit_json(visit, staff=True))
+        return visit
+
+    async def get_visit(self, request: web.Request) -> web.Response:
+        claims = await self._staff(request, Role.OFFICER, Role.ADMIN, Role.AUDITOR)
+        return respond(visit_json(await self._visit(claims, request), staff=True))
 
     async def cancel_visit(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, *SCHEDULERS)
         body = await json_body(request, required=False)
-        visit = await self._visits.cancel(
-            request.match_info["visit_id"], (claims.role, claims.sub), _reason(body)
-        )
+        reason = _reason(body)
+        target = await self._visit(claims, request)
+        visit = await self._visits.cancel(target.id, (claims.role, claims.sub), reason)
         return respond(visit_json(visit, staff=True))
 
     async def terminate_visit(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, Role.OFFICER)
         body = await json_body(request, required=False)
         reason = _reason(body)
-        visit_id = request.match_info["visit_id"]
-        await self._terminate(visit_id, (Role.OFFICER.value, claims.sub), reason)
-        return respond({"visit_id": visit_id, "ended": "terminated"}, status=202)
+        visit = await self._visit(claims, request)
+        await self._terminate(visit.id, (Role.OFFICER.value, claims.sub), reason)
+        return respond({"visit_id": visit.id, "ended": "terminated"}, status=202)
 
     async def monitor_visit(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, Role.OFFICER)
-        token = await self._visits.monitor_token(claims, request.match_info["visit_id"])
+        visit = await self._visit(claims, request)
+        token = await self._visits.monitor_token(claims, visit.id)
         return respond({"token": token})
 
     async def audit_events(self, request: web.Request) -> web.Response:
-        await self._staff(request, *AUDIT_READERS)
+        claims = await self._staff(request, *AUDIT_READERS)
         query = audit_query(request.query)
+        if claims.facility:  # a facility's auditor reads that facility's log only
+            if query.facility_id and query.facility_id != claims.facility:
+                raise Forbidden("you can read your own facility's log only")
+            query = replace(query, facility_id=claims.facility)
         rows = await self._store.audit_search(query)
         nxt = rows[-1].seq if len(rows) == query.limit else None
         return respond({"events": [r.to_json() for r in rows], "next_after": nxt})
 
     async def audit_visit(self, request: web.Request) -> web.Response:
-        await self._staff(request, *AUDIT_READERS)
-        visit_id = request.match_info["visit_id"]
-        visit = await self._store.get_visit(visit_id)
-        if visit is None:
-            raise NotFound("no such visit")
-        rows = await self._store.audit_search(AuditQuery(visit_id=visit_id, limit=10_000))
+        claims = await self._staff(request, *AUDIT_READERS)
+        visit = await self._visit(claims, request)
+        rows = await self._store.audit_search(AuditQuery(visit_id=visit.id, limit=10_000))
         return respond({"visit": visit_json(visit, staff=True),
                         "timeline": [r.to_json() for r in rows]})  # fmt: skip
 
@@ -203,6 +217,10 @@ def audit_query(params: Any) -> AuditQuery:
         after_seq=query_int(params, "after", 0, 0, 2**62) or 0,
         limit=query_int(params, "limit", 100, 1, 1000) or 100,
     )
+
+
+def _in_scope(claims: Claims, facility_id: str) -> bool:
+    return not claims.facility or claims.facility == facility_id
 
 
 def _str(body: dict[str, Any], key: str) -> str:

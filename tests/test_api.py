@@ -614,3 +614,101 @@ async def test_readyz_is_503_when_the_store_is_gone(world: World) -> None:
     ready = await world.client.get("/readyz")
     assert ready.status == 503 and (await _json(ready))["status"] != "ready"
     assert (await world.client.get("/healthz")).status == 200
+
+
+# ---- facility scope ---------------------------------------------------------------------------
+
+
+async def _other_facility(world: World) -> ScheduledVisit:
+    """A second facility with its own terminal, inmate and one scheduled visit."""
+    admin = Admin(world.store)
+    facility = await admin.facility("Rutan Lain", facility_id="f_other")
+    room = await admin.room(facility.id, "Ruang A")
+    terminal, _ = await admin.terminal(room.id, "PC A", "http://test")
+    await admin.import_inmates(facility.id, "number,name\nX-1,Andi\n")
+    inmate = await world.store.find_inmate(facility.id, "X-1")
+    assert inmate is not None
+    return await world.visits.schedule(
+        terminal_id=terminal.id, inmate_id=inmate.id, kind=VisitKind.REGULAR,
+        start=world.clock.now() + 600, guests=[GuestSpec(Role.FAMILY, "Ani")],
+        actor=(Role.OFFICER, "s_other"),
+    )  # fmt: skip
+
+
+def _unscoped(world: World, role: Role) -> str:
+    token, _ = world.app[TOKENS].issue(sub=f"s_{role.value}_all", role=role, visit="",
+                                       now=world.clock.now(), ttl_s=3600)  # fmt: skip
+    return token
+
+
+async def test_facility_auditor_searches_only_their_facility(
+    world: World, staff: dict[str, str]
+) -> None:
+    """An auditor bound to a facility gets only that facility's events, even unfiltered."""
+    await world.schedule(start_in=600)
+    other = await _other_facility(world)
+    status, body = await _search(world, staff["auditor"], limit=1000)
+    assert status == 200 and body["events"]
+    assert {e["facility_id"] for e in body["events"]} == {world.facility_id}
+    assert other.visit.id not in {e["visit_id"] for e in body["events"]}
+
+
+async def test_facility_auditor_asking_for_another_facility_is_403(
+    world: World, staff: dict[str, str]
+) -> None:
+    """Asking for another facility's log is refused outright."""
+    await _other_facility(world)
+    resp = await world.client.get("/api/v1/audit/events", params={"facility": "f_other"},
+                                  headers=_auth(staff["auditor"]))  # fmt: skip
+    await _error(resp, 403, "forbidden")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/audit/visits/{v}", "/api/v1/visits/{v}"])
+async def test_another_facilitys_visit_is_not_found(
+    world: World, staff: dict[str, str], path: str
+) -> None:
+    """A visit of another facility reads as "no such visit" to a facility's auditor."""
+    other = await _other_facility(world)
+    resp = await world.client.get(path.format(v=other.visit.id), headers=_auth(staff["auditor"]))
+    await _error(resp, 404, "not_found")
+
+
+@pytest.mark.parametrize("action", ["cancel", "terminate", "monitor"])
+async def test_officer_cannot_act_on_another_facilitys_visit(
+    world: World, staff: dict[str, str], action: str
+) -> None:
+    """An officer bound to a facility cannot cancel, end or watch a visit elsewhere."""
+    other = await _other_facility(world)
+    resp = await world.client.post(f"/api/v1/visits/{other.visit.id}/{action}", json={},
+                                   headers=_auth(staff["officer"]))  # fmt: skip
+    await _error(resp, 404, "not_found")
+    visit = await world.store.get_visit(other.visit.id)
+    assert visit is not None and visit.status.value == "scheduled"
+
+
+async def test_officer_cannot_book_another_facilitys_terminal(
+    world: World, staff: dict[str, str]
+) -> None:
+    """Scheduling on a terminal of another facility is "no such terminal", and nothing is made."""
+    other = await _other_facility(world)
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    before = _count(world)
+    resp = await world.client.post(
+        "/api/v1/visits", headers=_auth(staff["officer"]),
+        json={**body, "terminal_id": other.visit.terminal_id, "inmate_id": other.visit.inmate_id},
+    )  # fmt: skip
+    await _error(resp, 404, "not_found")
+    assert _count(world) == before
+
+
+async def test_staff_without_a_facility_see_every_facility(world: World) -> None:
+    """An auditor not bound to a facility reads every facility's events and visits."""
+    await world.schedule(start_in=600)
+    other = await _other_facility(world)
+    token = _unscoped(world, Role.AUDITOR)
+    status, body = await _search(world, token, limit=1000)
+    assert status == 200
+    assert {e["facility_id"] for e in body["events"]} >= {world.facility_id, "f_other"}
+    resp = await world.client.get(f"/api/v1/audit/visits/{other.visit.id}", headers=_auth(token))
+    assert resp.status == 200
