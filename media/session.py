@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import structlog
@@ -62,7 +63,7 @@ class VisitSession:
             self.roles[p["id"]] = p["role"]
             peer = self.peers.get(p["id"])
             if p.get("present") and (peer is None or peer.state in ("failed", "closed")):
-                self._spawn(self._locked(p["id"], self._offer(p["id"])), "offer")
+                self._spawn(self._locked(p["id"], partial(self._offer, p["id"])), "offer")
         if not self._connected_sent and any(p.media_up.is_set() for p in self.peers.values()):
             self._connected_sent = self._send({"type": "connected"})
 
@@ -82,13 +83,14 @@ class VisitSession:
     def signal(self, sender: str, data: dict[str, Any]) -> None:
         sdp = data.get("sdp")
         if isinstance(sdp, dict) and sdp.get("type") == "offer":
-            self._spawn(self._locked(sender, self._answer(sender, str(sdp["sdp"]))), "answer")
+            text = str(sdp["sdp"])
+            self._spawn(self._locked(sender, lambda: self._answer(sender, text)), "answer")
         elif isinstance(sdp, dict) and sdp.get("type") == "answer":
-            self._spawn(self._locked(sender, self._accept(sender, str(sdp["sdp"]))), "accept")
+            text = str(sdp["sdp"])
+            self._spawn(self._locked(sender, lambda: self._accept(sender, text)), "accept")
         elif "candidate" in data:
-            peer = self.peers.get(sender)
-            if peer is not None:
-                self._spawn(self._locked(sender, peer.add_candidate(data["candidate"])), "ice")
+            candidate = data["candidate"]
+            self._spawn(self._locked(sender, lambda: self._candidate(sender, candidate)), "ice")
 
     # ---- negotiation --------------------------------------------------------------------
 
@@ -114,6 +116,11 @@ class VisitSession:
         if peer is not None and peer.pc.signalingState == "have-local-offer":
             await peer.accept_answer(sdp)
 
+    async def _candidate(self, pid: str, candidate: dict[str, Any] | None) -> None:
+        peer = self.peers.get(pid)
+        if peer is not None:
+            await peer.add_candidate(candidate)
+
     async def _drop(self, pid: str) -> None:
         peer = self.peers.pop(pid, None)
         if peer is not None:
@@ -124,15 +131,15 @@ class VisitSession:
         if not self._connected_sent:
             self._connected_sent = self._send({"type": "connected"})
 
-    async def _locked(self, pid: str, work: Any) -> None:
-        """One negotiation at a time per participant, in arrival order."""
+    async def _locked(self, pid: str, work: Callable[[], Awaitable[None]]) -> None:
+        """One negotiation step at a time per participant, in arrival order (asyncio locks are
+        fair, and the peer a candidate belongs to is looked up only when its turn comes)."""
         lock = self._locks.setdefault(pid, asyncio.Lock())
         async with lock:
             if self.end_reason is not None:
-                work.close()
                 return
             try:
-                await work
+                await work()
             except Exception:
                 log.exception("peer.negotiation_failed", visit_id=self.visit_id, peer=pid)
 
@@ -144,7 +151,7 @@ class VisitSession:
         log.warning("visit.local_end", visit_id=self.visit_id)
         self._spawn(self.aclose("deadline"), "local-end")
 
-    def _spawn(self, work: Any, name: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"visit-{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -29,6 +29,9 @@ let bannerTimer = null;
 const chains = {};
 let mediaReady;
 const mediaChosen = new Promise((resolve) => { mediaReady = resolve; });
+let peersCreated;
+const peersReady = new Promise((resolve) => { peersCreated = resolve; });
+let lastError = null;
 
 function show(screen) {
   for (const el of document.querySelectorAll("main > section")) el.hidden = el.id !== `screen-${screen}`;
@@ -113,6 +116,17 @@ async function startCamera() {
   mediaReady(localStream);
 }
 
+async function joinWithoutCamera() {
+  // Still send the voice if a microphone works; else only watch and listen.
+  $("device-error").hidden = true;
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    localStream = null;
+  }
+  mediaReady(localStream);
+}
+
 function deviceError(key) {
   say($("device-error-text"), key);
   $("device-error").hidden = false;
@@ -154,7 +168,10 @@ function closed(ws, code) {
   tatap.ws = null;
   if (tatap.state === "ended" || tatap.state === "error") return;
   if (code === 4000) return ended(tatap.endedReason);
-  if (FINAL_CLOSES[code]) return fail(tatap.errorCode || FINAL_CLOSES[code]);
+  if (FINAL_CLOSES[code]) {
+    // The `error` that came just before the close says it best, when we have words for it.
+    return fail(lastError && TEXTS.id[`error_${lastError}`] ? lastError : FINAL_CLOSES[code]);
+  }
   if (code === 4425) return; // too early: handle() already scheduled the retry
   if (tatap.state === "call") setState("reconnecting");
   status("reconnecting");
@@ -174,7 +191,8 @@ async function handle(msg) {
       tatap.peers[msg.peer.id] = { role: msg.peer.role, present: true };
       return status(peers && Object.keys(peers.pcs).length ? "" : "connecting_media");
     case "peer-left": return peerLeft(msg.peer, msg.reason);
-    case "signal": return chain(msg.from, () => peers && peers.signal(msg.from, msg.data));
+    // A signal may come while the camera is still starting: it waits for the connections.
+    case "signal": return chain(msg.from, async () => (await peersReady).signal(msg.from, msg.data));
     case "notice": return banner(`notice_${msg.code}`, {}, 12000);
     case "ended": return ended(msg.reason);
     case "error": return serverError(msg);
@@ -182,7 +200,7 @@ async function handle(msg) {
 }
 
 function serverError(msg) {
-  tatap.errorCode = msg.code;
+  tatap.errorCode = lastError = msg.code;
   if (msg.code === "visit_not_open" && msg.details && msg.details.start_ms) {
     const at = msg.details.start_ms - 5 * 60 * 1000;
     const time = new Date(msg.details.start_ms).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
@@ -200,6 +218,7 @@ function chain(peerId, work) {
 
 async function welcome(msg) {
   attempts = 0;
+  lastError = null;
   mark("welcome");
   tatap.welcomes.push(msg);
   tatap.me = msg.you;
@@ -212,6 +231,7 @@ async function welcome(msg) {
     peers = new Peers({ send, iceServers: msg.ice_servers, localStream: stream, onTrack: addRemote,
       onState: peerState, onGone: removeRemote });
     tatap.pcs = peers.pcs;
+    peersCreated(peers);
   }
   setState("call");
   show("call");
@@ -228,7 +248,9 @@ function peerLeft(peer, reason) {
   if (reason === "left") {
     if (peers) peers.close(peer.id);
   } else if (peer.role !== "officer") {
-    status("peer_dropped");
+    // Only its socket may have dropped; say so only when its picture is gone too.
+    const pc = peers && peers.pcs[peer.id];
+    if (!pc || pc.connectionState !== "connected") status("peer_dropped");
   }
 }
 
@@ -338,7 +360,7 @@ async function main() {
     button.addEventListener("click", () => setLanguage(button.dataset.lang));
   }
   $("retry").addEventListener("click", startCamera);
-  $("no-camera").addEventListener("click", () => { $("device-error").hidden = true; mediaReady(null); });
+  $("no-camera").addEventListener("click", joinWithoutCamera);
   $("hangup").addEventListener("click", hangup);
   setInterval(tick, 250);
   window.addEventListener("online", () => {
