@@ -48,7 +48,8 @@ class VisitSession:
         self._servers, self._source, self._display = servers, source, display
         self._send = send
         self._grace = grace_s
-        self._deadline = time.monotonic() + 24 * 3600.0
+        # Until the first `time` message: the end by our own wall clock (possibly skewed).
+        self._deadline = time.monotonic() + self.end_ms / 1000 - time.time() + grace_s
         self._deadline_moved = asyncio.Event()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()

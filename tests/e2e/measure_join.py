@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import tempfile
 from pathlib import Path
 
 from playwright.async_api import Browser
 
+from services.logs import configure
 from services.model import Role
 from tests.e2e.stack import Stack, chromium, open_page, running_stack, until
 
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size", default="320x240", help="terminal test pattern size")
     args = parser.parse_args()
+    configure(json=False, level=logging.WARNING)
     w, h = (int(x) for x in args.size.split("x"))
     results = asyncio.run(measure(args.runs, (w, h)))
     print(f"\nmedian of {len(results)} runs (ms since the link was opened):")
