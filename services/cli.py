@@ -227,6 +227,8 @@ def cmd_visit_create(args: argparse.Namespace) -> int:
             inmate = await store.find_inmate(terminal.facility_id if terminal else "",
                                              args.inmate_number)  # fmt: skip
             inmate_id = inmate.id if inmate else ""
+        if args.visitor and await store.get_visitor(args.visitor) is None:
+            raise NotFound("no such visitor (see `tatap admin visitor`)")
         guests = [GuestSpec(Role.FAMILY, args.family,
                             VisitorId(args.visitor) if args.visitor else None)]  # fmt: skip
         if args.teacher:

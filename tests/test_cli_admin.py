@@ -442,3 +442,18 @@ def test_commands_racing_on_a_fresh_data_dir_share_one_log(tmp_path: Path) -> No
         assert proc.returncode == 0, err
     code, report = verify(tmp_path)
     assert code == 0 and report["events"] == 6
+
+
+def test_visit_for_an_unknown_visitor_is_refused(site: Site) -> None:
+    """`--visitor` must name a registered visitor; the error says so."""
+    assert "no such visitor" in _error(_visit(site, "--visitor", "vis_nope"))
+    assert _count(site.db, "visits") == 0
+
+
+def test_visit_for_a_registered_visitor_records_them(site: Site) -> None:
+    """A visit booked for a registered visitor links the family seat to them."""
+    visitor = _ok(run_cli(site.data_dir, "admin", "visitor", "--name", "Siti", "--nik",
+                          "3201234567890123"))  # fmt: skip
+    out = _ok(_visit(site, "--visitor", str(visitor["id"])))
+    assert rows(site.db, "SELECT visitor_id FROM participants WHERE visit_id = ? AND"
+                " role = 'family'", (out["id"],)) == [(visitor["id"],)]  # fmt: skip
