@@ -113,6 +113,13 @@ def _use_uvloop() -> None:
 
 
 def cmd_facility(args: argparse.Namespace) -> int:
+    lengths = (args.length_regular, args.length_education, args.length_legal)
+    if not all(60 <= n <= 4 * 3600 for n in lengths):
+        raise BadRequest("visit lengths are between 60 and 14400 seconds")
+    if not all(0 < w < min(lengths) for w in args.warnings):
+        raise BadRequest("warnings are seconds before the end, above 0 and below the visit length")
+    if args.join_grace < 0 or args.reconnect_grace < 0:
+        raise BadRequest("grace periods cannot be negative")
     rules = FacilityRules(
         length_s={"regular": args.length_regular, "education": args.length_education,
                   "legal": args.length_legal},

@@ -457,3 +457,14 @@ def test_visit_for_a_registered_visitor_records_them(site: Site) -> None:
     out = _ok(_visit(site, "--visitor", str(visitor["id"])))
     assert rows(site.db, "SELECT visitor_id FROM participants WHERE visit_id = ? AND"
                 " role = 'family'", (out["id"],)) == [(visitor["id"],)]  # fmt: skip
+
+
+@pytest.mark.parametrize("flags", [["--length-regular", "0"], ["--length-legal", "-60"],
+                                   ["--warnings", "300", "-5"], ["--warnings", "900"],
+                                   ["--join-grace", "-1"]])  # fmt: skip
+def test_facility_with_impossible_rules_is_refused(tmp_path: Path, flags: list[str]) -> None:
+    """Rules that cannot work (no length, a warning outside the visit, negative grace) are
+    refused with a message, and no facility is made."""
+    proc = run_cli(tmp_path, "admin", "facility", "--name", "Lapas", *flags)
+    _error(proc)
+    assert not (tmp_path / "tatap.db").exists() or _count(tmp_path / "tatap.db", "facilities") == 0
