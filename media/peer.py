@@ -59,6 +59,7 @@ class Peer:
         source: Source,
         display: Display,
         on_media: Callable[[Peer], None],
+        on_failed: Callable[[Peer], None] = lambda peer: None,
     ) -> None:
         self.peer_id = peer_id
         self.role = role
@@ -68,6 +69,8 @@ class Peer:
         self._source = source
         self._display = display
         self._on_media = on_media
+        self._on_failed = on_failed
+        self.offered = False  # we sent the offer (so we also restart a failed connection)
         self._readers: set[asyncio.Task[None]] = set()
         self._closed = False
         self.pc.on("track", self._on_track)
@@ -84,6 +87,7 @@ class Peer:
         return self._local()
 
     async def offer(self) -> dict[str, str]:
+        self.offered = True
         self._add_tracks()
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self._local()
@@ -138,6 +142,8 @@ class Peer:
 
     async def _on_state(self) -> None:
         log.info("peer.state", peer=self.peer_id, state=self.pc.connectionState)
+        if self.pc.connectionState == "failed" and not self._closed:
+            self._on_failed(self)
 
     async def aclose(self) -> None:
         if self._closed:

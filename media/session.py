@@ -97,7 +97,7 @@ class VisitSession:
 
     def _new_peer(self, pid: str) -> Peer:
         peer = Peer(pid, self.roles.get(pid, ""), self._servers, self._source, self._display,
-                    self._media_up)  # fmt: skip
+                    self._media_up, self._failed)  # fmt: skip
         self.peers[pid] = peer
         self.history.append(peer)
         return peer
@@ -126,6 +126,13 @@ class VisitSession:
         peer = self.peers.pop(pid, None)
         if peer is not None:
             await peer.aclose()
+
+    def _failed(self, peer: Peer) -> None:
+        """ICE failed (a network change, a NAT timeout). The side that offered starts again; the
+        other side waits for that offer."""
+        if peer.offered and self.peers.get(peer.peer_id) is peer and self.end_reason is None:
+            log.info("peer.restart", visit_id=self.visit_id, peer=peer.peer_id)
+            self._spawn(self._locked(peer.peer_id, partial(self._offer, peer.peer_id)), "restart")
 
     def _media_up(self, peer: Peer) -> None:
         log.info("visit.media_up", visit_id=self.visit_id, peer=peer.peer_id)
