@@ -319,6 +319,11 @@ function tick() {
   $("countdown-value").textContent = (hh ? `${hh}:${pad(mm)}` : `${mm}`) + `:${pad(ss)}`;
   $("countdown").classList.toggle("low", left <= 60000);
   tatap.shownMs = left;
+  // The server ends the visit on time; if it cannot be reached then, the time is up all the same
+  // (the terminal hangs up on its own too): stop here instead of reconnecting for ever.
+  if (left === 0 && tatap.state === "reconnecting" && performance.now() - remainingAt > tatap.remainingMs + 5000) {
+    ended("completed");
+  }
 }
 
 function warn(ms) {

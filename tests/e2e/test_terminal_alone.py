@@ -30,7 +30,8 @@ async def test_terminal_hangs_up_at_the_end_without_the_server(
     stack: Stack, browser: Browser
 ) -> None:
     """With the server stopped mid-visit (no `ended` can come), the terminal closes every
-    connection of the visit about two seconds after the scheduled end, not before."""
+    connection of the visit about two seconds after the scheduled end, not before, and the page
+    stops reconnecting once the visit's time is up."""
     visit = await stack.schedule(length_s=12)
     end = visit.visit.end
     context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
@@ -49,4 +50,7 @@ async def test_terminal_hangs_up_at_the_end_without_the_server(
     assert session.end_reason == "deadline"
     assert end + 1.0 <= time.time() <= end + 5.0
     assert all(p.pc.connectionState == "closed" for p in session.history)
+    # The page, reconnecting in vain, stops at the end of the visit's time too.
+    await until(lambda: page.evaluate("window.tatap.state === 'ended'"), 8, "the page to stop")
+    assert await page.evaluate("window.tatap.endedReason") == "completed"
     await context.close()
