@@ -204,7 +204,8 @@ function serverError(msg) {
   if (msg.code === "visit_not_open" && msg.details && msg.details.start_ms) {
     const at = msg.details.start_ms - 5 * 60 * 1000;
     const time = new Date(msg.details.start_ms).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
-    say($("wait-text"), "error_visit_not_open", { time });
+    say($("wait-note"), "error_visit_not_open", { time });
+    $("wait-note").hidden = false;
     reconnectTimer = setTimeout(connect, Math.max(1000, at - Date.now() + Math.random() * 5000));
   }
 }
@@ -219,6 +220,7 @@ function chain(peerId, work) {
 async function welcome(msg) {
   attempts = 0;
   lastError = null;
+  $("wait-note").hidden = true;
   mark("welcome");
   tatap.welcomes.push(msg);
   tatap.me = msg.you;

@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from services.model import Role
-from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, Stack, frames_flowing, until
+from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser
 
@@ -44,4 +44,20 @@ async def test_denied_camera_is_explained_and_the_visit_still_works(
     await frames_flowing(page, peers=1)
     session = stack.agent.session
     assert session is not None and session.peers
+    await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_early_page_says_when_and_joins_by_itself(stack: Stack, browser: Browser) -> None:
+    """Opened before the visit's window (5 minutes before the start), the page says when it opens,
+    waits, and joins the call by itself once it does."""
+    visit = await stack.schedule(length_s=60, start_in=300 + 3)
+    context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
+    await page.wait_for_selector("#wait-note:not([hidden])", timeout=10_000)
+    assert "has not opened yet" in await page.inner_text("#wait-note")
+    assert await page.evaluate("window.tatap.errorCode") == "visit_not_open"
+    assert await page.evaluate("window.tatap.state") == "waiting"
+
+    await until(lambda: page.evaluate("window.tatap.state === 'call'"), 20, "the call to open")
+    await frames_flowing(page, peers=1)
     await context.close()
