@@ -111,6 +111,7 @@ async function startCamera() {
   }
   if (tatap.state === "error") return stopLocal(); // the link turned out to be no good
   mark("camera");
+  $("preview").hidden = false;
   for (const el of [$("preview"), $("self")]) el.srcObject = localStream;
   say($("wait-text"), "camera_ok");
   mediaReady(localStream);
@@ -128,6 +129,7 @@ async function joinWithoutCamera() {
 }
 
 function deviceError(key) {
+  $("preview").hidden = true;
   say($("device-error-text"), key);
   $("device-error").hidden = false;
   say($("wait-text"), "");
