@@ -23,6 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from services.files import create_secret_file
+
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = 100  # events between signed checkpoints (and at least one per batch interval)
 
@@ -238,30 +240,12 @@ class Ed25519Signer:
 
 
 def _create_private_key(path: Path) -> None:
-    """Write a new signing key unless another process (or thread) got there first.
-
-    The key goes to a private temporary file that is then hard-linked into place: the link fails
-    if the name exists already, so processes starting together on a fresh data directory all end
-    up with the same key, nobody reads a half-written file, and the key is never world-readable.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A new signing key, unless another process starting at the same time made one first."""
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )  # fmt: skip
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process made the key first; everyone uses that one
-    finally:
-        tmp.unlink(missing_ok=True)
+    create_secret_file(path, pem)
 
 
 def _write_public_key(data_dir: Path, public: Ed25519PublicKey) -> None:

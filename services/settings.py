@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from services.errors import ConfigError
+from services.files import create_secret_file
 
 
 def _env(name: str, default: str) -> str:
@@ -42,9 +43,7 @@ def _load_keys(spec: str, data_dir: Path) -> dict[str, bytes]:
     if not spec:
         path = data_dir / "token.keys"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"k1:{secrets.token_urlsafe(32)}\n")
-            path.chmod(0o600)
+            create_secret_file(path, f"k1:{secrets.token_urlsafe(32)}\n".encode())
         spec = ",".join(line.strip() for line in path.read_text().splitlines() if line.strip())
     keys: dict[str, bytes] = {}
     for item in spec.split(","):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -11,7 +12,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.audit import AuditEvent
 from services.clock import Clock
-from services.errors import BadRequest, Forbidden, NotFound, Unauthorized, VisitOver
+from services.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    VisitOver,
+)
 from services.model import (
     EndReason,
     Participant,
@@ -31,6 +39,9 @@ from services.tokens import Claims, TokenService, hash_secret, new_link_token
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 _hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+LOGIN_FAILURES = 5  # failed logins for one name within the window before it is refused
+LOGIN_WINDOW_S = 300
 
 
 def new_id(prefix: str) -> str:
@@ -76,6 +87,7 @@ class VisitService:
         self._tokens = tokens
         self._clock = clock
         self._grace = token_grace_s
+        self._failures: dict[str, list[float]] = {}  # username → times of recent failed logins
 
     async def schedule(
         self,
@@ -165,9 +177,21 @@ class VisitService:
         return terminal
 
     async def login(self, username: str, password: str) -> tuple[str, Staff]:
+        """A staff token for a right password. argon2 runs off the event loop (it takes ~0.1 s
+        on purpose); an unknown name costs the same as a wrong password, so timing does not tell
+        which names exist; repeated failures for a name are refused for a while."""
+        now = self._clock.now()
+        key = username.casefold()
+        recent = [t for t in self._failures.get(key, ()) if now - t < LOGIN_WINDOW_S]
+        if len(recent) >= LOGIN_FAILURES:
+            raise RateLimited("too many failed logins; try again in a few minutes")
         staff = await self._store.get_staff_by_username(username)
-        if staff is None or not check_password(staff.password_hash, password):
+        stored = staff.password_hash if staff is not None else _DUMMY_HASH
+        ok = await asyncio.to_thread(check_password, stored, password)
+        if staff is None or not ok:
+            self._failures[key] = [*recent, now]
             raise Unauthorized("wrong username or password")
+        self._failures.pop(key, None)
         token, _ = self._tokens.issue(
             sub=staff.id, role=staff.role, visit="", now=self._clock.now(), ttl_s=8 * 3600,
             facility=staff.facility_id or "",
