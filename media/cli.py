@@ -55,19 +55,22 @@ def build_agent(args: argparse.Namespace, server: str, credentials: Path) -> Any
     from media.display import DisplayUnavailable, create_display
     from media.sources import open_source
 
-    creds = Credentials.read(credentials)
+    try:
+        creds = Credentials.read(credentials)
+    except (OSError, ValueError, KeyError) as exc:
+        raise SystemExit(f"cannot read the credentials file {credentials}: {exc!r}") from exc
     if server:
         creds = Credentials(server, creds.terminal_id, creds.secret)
     if not creds.server:
         raise SystemExit("no server URL: pass --server or put `server` in the credentials file")
     try:
-        display = create_display(args.display)
-    except DisplayUnavailable as exc:
-        raise SystemExit(f"display: {exc}") from exc
-    try:
         source = open_source(args.source, args.mic, parse_size(args.size), args.fps)
     except Exception as exc:  # av / ffmpeg errors: name the device, not a traceback
         raise SystemExit(f"cannot open source {args.source!r}: {exc}") from exc
+    try:
+        display = create_display(args.display)
+    except DisplayUnavailable as exc:
+        raise SystemExit(f"display: {exc}") from exc
     return TerminalAgent(creds, source, display)
 
 
