@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -21,6 +22,9 @@ from tests.e2e.stack import Stack, frames_flowing, open_page, until
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("tkinter") is None, reason="Tk is not installed (python3-tk)"
+    ),
 ]
 SCREEN = (640, 480)
 ROOT = Path(__file__).resolve().parents[2]
