@@ -57,7 +57,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await store.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 
+    async def close_sockets(app: web.Application) -> None:
+        await hub.close_connections()
+
     app.cleanup_ctx.append(lifecycle)
+    # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
+    # first, so a node with live visits stops at once and its clients know to reconnect.
+    app.on_shutdown.append(close_sockets)
 
     async def healthz(request: web.Request) -> web.Response:
         return respond({"status": "ok", "node_id": settings.node_id})

@@ -71,8 +71,10 @@ class Hub:
         self._scheduler.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="sweeper")
 
-    async def aclose(self) -> None:
-        """Stop finding visits, tell every client to reconnect elsewhere, finish pending writes."""
+    async def close_connections(self) -> None:
+        """Stop finding visits and tell every client to reconnect (to this node when it is back,
+        or to another): close 1012. Runs when shutdown begins, so that open websockets end now
+        instead of holding the shutdown until its timeout."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -83,6 +85,10 @@ class Hub:
                 seat.conn.close(protocol.CLOSE_SHUTDOWN, "server restarting")
         for conn in list(self.idle_terminals.values()):
             conn.close(protocol.CLOSE_SHUTDOWN, "server restarting")
+
+    async def aclose(self) -> None:
+        """Close what is left, finish pending writes, stop the deadlines."""
+        await self.close_connections()
         await self.tasks.drain()
         await self._scheduler.aclose()
 
