@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from tests.bench.common import BENCH_DIR, WORK, raise_nofile
+from tests.bench.common import BENCH_DIR, WORK, raise_nofile, set_run_dir
 from tests.bench.report import Result, Verdict, write_markdown
 
 ORDER = ("audit", "relay", "connections", "deadlines", "join")
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"benchmarks to run (default: all of {', '.join(ORDER)})")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the machinery")
     parser.add_argument("--out", type=Path, help="where RESULTS.md and latency.png go")
+    parser.add_argument("--work", type=Path, help="data directories and server logs "
+                        "(default tests/bench/work)")  # fmt: skip
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in ORDER]
     if unknown:
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or list(ORDER)
     full = not args.names and not args.smoke
     out_dir = args.out or (BENCH_DIR if full else WORK)
+    if args.work:
+        set_run_dir(args.work)
     started = dt.datetime.now(dt.UTC)
     limit = raise_nofile()
     print(f"open-files limit: {limit}", flush=True)

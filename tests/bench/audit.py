@@ -44,7 +44,9 @@ def _event(i: int) -> AuditEvent:
                       {"remaining_s": 60, "node": "node-bench"})  # fmt: skip
 
 
-async def _appends(data_dir: Path, appenders: int, seconds: float) -> tuple[int, float, list[float]]:
+async def _appends(
+    data_dir: Path, appenders: int, seconds: float
+) -> tuple[int, float, list[float]]:
     clock = SystemClock()
     store = SqliteStore(data_dir / "tatap.db", Ed25519Signer.from_data_dir(data_dir), clock.now,
                         data_dir)  # fmt: skip
@@ -123,8 +125,9 @@ def run(p: Params) -> Result:
         raise RuntimeError(f"verify failed on an untouched log: {verdict}")
     size_mb = (verify_dir / "tatap.db").stat().st_size / 1e6
     result.add(f"verify {p.verify_events:,} events ({verdict.checkpoints:,} signed checkpoints, "
-               f"{size_mb:.0f} MB file)", f"**{verify_s:.2f} s** "
-               f"({p.verify_events / verify_s:,.0f} events/s; log built in {build_s:.0f} s)")  # fmt: skip
+               f"{size_mb:.0f} MB file)",
+               f"**{verify_s:.2f} s** ({p.verify_events / verify_s:,.0f} events/s; "
+               f"log built in {build_s:.0f} s)")  # fmt: skip
     result.notes.append(
         "Appends: each counted event was acknowledged only after its group's COMMIT returned "
         "with synchronous=FULL (fsync of the WAL). Verify: the file was just written, so it "

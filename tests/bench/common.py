@@ -7,6 +7,7 @@ directory, and it is stopped (SIGTERM, then SIGKILL) when the ``with`` block end
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import resource
 import shutil
@@ -26,6 +27,18 @@ REPO = BENCH_DIR.parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PEERJS_VERSION = "peer@1"
+# Data directories and server logs of the current run. The test suite's smoke runs point this at
+# their own temporary directory, so they never touch the files of a full run going on meanwhile.
+_run_dir = [WORK]
+
+
+def set_run_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    _run_dir[0] = path
+
+
+def run_dir() -> Path:
+    return _run_dir[0]
 
 
 def raise_nofile() -> int:
@@ -114,8 +127,7 @@ def tatap_server(data_dir: Path, log_name: str = "tatap-serve.log") -> Iterator[
     tatap = Path(sys.executable).with_name("tatap")
     argv = [str(tatap), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--data-dir", str(data_dir)]  # fmt: skip
-    WORK.mkdir(parents=True, exist_ok=True)
-    with open(WORK / log_name, "wb") as log:
+    with open(run_dir() / log_name, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, 30)
@@ -138,8 +150,11 @@ def install_peerjs() -> Path:
     if npm is None:
         raise RuntimeError("npm is not installed: cannot install the PeerJS server")
     WORK.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent", PEERJS_VERSION],
-                   cwd=WORK, check=True, timeout=300)  # fmt: skip
+    with open(WORK / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once install once
+        if peerjs_installed() is None:
+            subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
+                            PEERJS_VERSION], cwd=WORK, check=True, timeout=300)  # fmt: skip
     script = peerjs_installed()
     if script is None:
         raise RuntimeError("npm install peer@1 did not produce dist/bin/peerjs.js")
@@ -156,7 +171,7 @@ def peerjs_server() -> Iterator[Server]:
     port = free_port()
     argv = [node, str(script), "--port", str(port), "--host", "127.0.0.1",
             "--concurrent_limit", "20000"]  # fmt: skip
-    with open(WORK / "peerjs.log", "wb") as log:
+    with open(run_dir() / "peerjs.log", "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=WORK)
     try:
         _wait_http(f"http://127.0.0.1:{port}/", proc, 30)
@@ -166,7 +181,7 @@ def peerjs_server() -> Iterator[Server]:
 
 
 def fresh_dir(name: str) -> Path:
-    path = WORK / name
+    path = run_dir() / name
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)

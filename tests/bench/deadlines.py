@@ -22,7 +22,7 @@ class Params:
 
     @classmethod
     def smoke(cls) -> Params:
-        return cls(visits=20, procs=2, lead_s=10)
+        return cls(visits=20, procs=2, lead_s=6)
 
 
 def run(p: Params) -> Result:

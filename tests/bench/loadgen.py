@@ -2,12 +2,14 @@
 
 Two kinds of worker, each one OS process with its own event loop (uvloop when installed):
 
-- ``relay_worker``: pairs of sockets on one server (Tatap or PeerJS). In each pair the initiator sends
-  an offer, then candidates, on a fixed schedule; the responder answers each one at once (an answer
-  to the offer, a candidate to a candidate). The initiator times request → reply: one round trip is
-  two relayed messages. Frames are encoded once up front so the generator spends its CPU on sockets.
-- ``hold_worker``: many visits (terminal + family sockets) held open at rest; every ``ended`` that
-  arrives is stamped with the wall clock so the benchmark can compare it with the visit's deadline.
+- ``relay_worker``: pairs of sockets on one server (Tatap or PeerJS). In each pair the initiator
+  sends an offer, then candidates, on a fixed schedule; the responder answers each one at once (an
+  answer to the offer, a candidate to a candidate). The initiator times request → reply: one round
+  trip is two relayed messages. Frames are encoded once up front so the generator spends its CPU on
+  sockets.
+- ``hold_worker``: many visits (terminal + family sockets, minimal clients from ``rawws``) held open
+  at rest; every ``ended`` is stamped with the wall clock as the socket is read, so the benchmark
+  can compare it with the visit's deadline.
 
 Protocol on the pipe: the worker sends ``("ready", info)`` once connected; the benchmark sends
 ``("go", wall_time)``, the worker answers ``("done", results)``; ``("close",)`` ends the worker.
@@ -27,6 +29,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from tests.bench import rawws
 from tests.bench.payloads import ANSWER, CANDIDATES, OFFER
 
 # ---- dialects: how a client talks to each server -------------------------------------------
@@ -155,8 +158,11 @@ async def _relay_main(job: RelayJob, pipe: Connection) -> None:
                 r_id, i_id = spec.responder, spec.initiator
             setups.append((iws, rws, i_id, r_id))
         pipe.send(("ready", len(sockets)))
-        command, start_wall = await loop.run_in_executor(None, pipe.recv)
-        assert command == "go"
+        command = await loop.run_in_executor(None, pipe.recv)
+        if command[0] != "go":  # the benchmark gave up (another worker failed)
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            return
+        start_wall = command[1]
         start = loop.time() + (start_wall - time.time())
         cpu0, wall0 = _cpu(), time.perf_counter()
 
@@ -238,62 +244,72 @@ def hold_worker(job: HoldJob, pipe: Connection) -> None:
     _run(lambda: _hold_main(job, pipe))
 
 
+class _Seat:
+    """One held socket: waits for `welcome`, then stamps the arrival of `ended`."""
+
+    __slots__ = ("welcome", "end_ms", "ended_at")
+
+    def __init__(self) -> None:
+        self.welcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.end_ms = 0
+        self.ended_at = 0.0
+
+    def on_text(self, payload: bytes, arrived: float) -> None:
+        if not self.welcome.done():
+            msg = orjson.loads(payload)
+            if msg.get("type") == "welcome":
+                self.end_ms = int(msg["visit"]["end_ms"])
+                self.welcome.set_result(msg)
+            elif msg.get("type") == "error":
+                self.welcome.set_exception(RuntimeError(str(msg.get("code"))))
+        elif b'"ended"' in payload and not self.ended_at:
+            self.ended_at = arrived
+
+
 async def _hold_main(job: HoldJob, pipe: Connection) -> None:
     loop = asyncio.get_running_loop()
     out = HoldOutcome()
     gate = asyncio.Semaphore(job.concurrency)
-    records: list[list[float]] = []
-    readers: list[asyncio.Future[None]] = []
-    sockets: list[aiohttp.ClientWebSocketResponse] = []
+    seats: list[_Seat] = []
+    sockets: list[rawws.RawWebSocket] = []
 
-    async def reader(ws: aiohttp.ClientWebSocketResponse, rec: list[float]) -> None:
-        async for msg in ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                break
-            if '"ended"' in msg.data and rec[1] == 0.0:
-                rec[1] = time.time()
+    async def join(token: str, media_up: bool) -> None:
+        seat = _Seat()
+        async with gate:
+            ws = await rawws.connect("127.0.0.1", job.port, "/ws", seat.on_text)
+            sockets.append(ws)
+            ws.send_text(orjson.dumps({"type": "hello", "token": token}))
+            await asyncio.wait_for(seat.welcome, 60)
+            if media_up:
+                ws.send_text('{"type":"connected"}')
+        seats.append(seat)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+    async def visit(terminal: str, family: str) -> None:
+        try:
+            await join(terminal, False)
+            await join(family, True)
+            out.connected += 2
+        except Exception as exc:
+            out.failed.append(f"{type(exc).__name__}: {exc}")
 
-        async def join(token: str, media_up: bool) -> None:
-            async with gate:
-                ws = await session.ws_connect(f"ws://127.0.0.1:{job.port}/ws", autoping=True)
-                sockets.append(ws)
-                await ws.send_str(orjson.dumps({"type": "hello", "token": token}).decode())
-                while True:
-                    first = orjson.loads((await ws.receive(timeout=60)).data)
-                    if first.get("type") == "welcome":
-                        break
-                    if first.get("type") == "error":
-                        raise RuntimeError(first.get("code"))
-                if media_up:
-                    await ws.send_str('{"type":"connected"}')
-            rec = [float(first["visit"]["end_ms"]), 0.0]
-            records.append(rec)
-            readers.append(asyncio.ensure_future(reader(ws, rec)))
-
-        async def visit(terminal: str, family: str) -> None:
-            try:
-                await join(terminal, False)
-                await join(family, True)
-                out.connected += 2
-            except Exception as exc:
-                out.failed.append(f"{type(exc).__name__}: {exc}")
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(visit(t, f) for t, f in job.visits))
-        out.connect_s = time.perf_counter() - t0
-        pipe.send(("ready", (out.connected, out.failed[:5], out.connect_s)))
-        command, wait_until = await loop.run_in_executor(None, pipe.recv)  # ("go", wall time)
-        cpu0 = _cpu()
-        # Hold the sockets until the wall time given, or until every one has seen `ended`.
-        while time.time() < wait_until and not all(r[1] for r in records):
-            await asyncio.sleep(0.2)
-        out.cpu_s = _cpu() - cpu0
-        out.ended = [(int(r[0]), r[1]) for r in records]
-        pipe.send(("done", out))
-        await loop.run_in_executor(None, pipe.recv)  # ("close",)
-        for r in readers:
-            r.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(visit(t, f) for t, f in job.visits))
+    out.connect_s = time.perf_counter() - t0
+    pipe.send(("ready", (out.connected, out.failed[:5], out.connect_s)))
+    command = await loop.run_in_executor(None, pipe.recv)  # ("go", wall time) or ("close",)
+    if command[0] != "go":
+        for ws in sockets:
+            ws.close()
+        return
+    wait_until = command[1]
+    cpu0 = _cpu()
+    # Hold the sockets until the wall time given, or until every one has seen `ended`.
+    while time.time() < wait_until and not all(s.ended_at for s in seats):  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    out.cpu_s = _cpu() - cpu0
+    out.ended = [(s.end_ms, s.ended_at) for s in seats]
+    pipe.send(("done", out))
+    await loop.run_in_executor(None, pipe.recv)  # ("close",)
+    for ws in sockets:
+        ws.close()
+    await asyncio.sleep(0.2)

@@ -11,7 +11,7 @@ a=rtcp:9 IN IP4 0.0.0.0
 a=ice-ufrag:{ufrag}
 a=ice-pwd:{pwd}
 a=ice-options:trickle
-a=fingerprint:sha-256 4F:2A:91:0C:DE:77:1B:53:A8:3E:C9:60:12:F4:8D:B7:25:6A:E0:39:9C:41:7D:88:B2:0E:53:C6:1F:A4:D9:70
+a=fingerprint:sha-256 {fingerprint}
 a=setup:{setup}
 a=mid:0
 a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level
@@ -43,7 +43,7 @@ a=rtcp:9 IN IP4 0.0.0.0
 a=ice-ufrag:{ufrag}
 a=ice-pwd:{pwd}
 a=ice-options:trickle
-a=fingerprint:sha-256 4F:2A:91:0C:DE:77:1B:53:A8:3E:C9:60:12:F4:8D:B7:25:6A:E0:39:9C:41:7D:88:B2:0E:53:C6:1F:A4:D9:70
+a=fingerprint:sha-256 {fingerprint}
 a=setup:{setup}
 a=mid:1
 a=extmap:14 urn:ietf:params:rtp-hdrext:toffset
@@ -97,6 +97,11 @@ a=ssrc:2287139045 cname:Xk3pQ9vLr2TmWz8e
 a=ssrc:2287139045 msid:{stream} 9e8d7c6b-video-track
 """
 
+_FINGERPRINT = ":".join(
+    "4F 2A 91 0C DE 77 1B 53 A8 3E C9 60 12 F4 8D B7".split()
+    + "25 6A E0 39 9C 41 7D 88 B2 0E 53 C6 1F A4 D9 70".split()
+)
+
 _HEAD = """v=0
 o=- 4611731400430051336 2 IN IP4 127.0.0.1
 s=-
@@ -109,7 +114,8 @@ a=msid-semantic: WMS {stream}
 
 def _sdp(setup: str, answer: bool) -> str:
     fields = {"ufrag": "sXk3", "pwd": "Zr6pVq9LmN2wT8yB4cF1hJ0k", "setup": setup,
-              "direction": "sendrecv", "stream": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"}  # fmt: skip
+              "direction": "sendrecv", "stream": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+              "fingerprint": _FINGERPRINT}  # fmt: skip
     video = _VIDEO
     if answer:  # an answer keeps only the codecs it picked
         video = "\n".join(

@@ -1,0 +1,61 @@
+"""Smoke runs of the benchmarks on tiny sizes: the machinery works (servers start, load generators
+connect and report, the report and plot are written). The figures are not checked: at these sizes
+they mean nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bench import join
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def smoke(name: str, out: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench", name, "--smoke", "--out", str(out),
+         "--work", str(out / "work")],
+        cwd=REPO, capture_output=True, text=True, timeout=110,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "NOT RUN" not in proc.stdout, proc.stdout
+    assert (out / "RESULTS.md").exists()
+    return proc.stdout
+
+
+def test_audit_smoke(tmp_path: Path) -> None:
+    """Appends through the real store and a verify of a freshly built chain report figures."""
+    out = smoke("audit", tmp_path)
+    assert "durable appends/s" in out and "verify 1,000,000 events" in out
+
+
+@pytest.mark.skipif(shutil.which("npm") is None or shutil.which("node") is None,
+                    reason="the PeerJS half needs node and npm (npm install peer@1)")  # fmt: skip
+def test_relay_smoke(tmp_path: Path) -> None:
+    """tatap serve and the PeerJS server both relay the generator's traffic; a ratio comes out."""
+    out = smoke("relay", tmp_path)
+    assert "relay CPU per message" in out
+    assert (tmp_path / "latency.png").exists()
+
+
+def test_connections_smoke(tmp_path: Path) -> None:
+    """Visits are scheduled, every seat joins from client processes, RSS is read."""
+    assert "connections, RSS" in smoke("connections", tmp_path)
+
+
+def test_deadlines_smoke(tmp_path: Path) -> None:
+    """Visits ending together: every socket reports when its `ended` arrived."""
+    out = smoke("deadlines", tmp_path)
+    assert "0 missing" in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(bool(join.unavailable()), reason=join.unavailable() or "available")
+def test_join_smoke(tmp_path: Path) -> None:
+    """One join in real Chromium against the terminal agent reaches a first remote frame."""
+    assert "join to first frame" in smoke("join", tmp_path)
