@@ -7,22 +7,28 @@ fitting 4xx (the middleware in ``services.http``); an auditor's token reads, nev
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from services.clock import Clock
 from services.errors import BadRequest, Forbidden, NotFound, TokenRevoked, Unauthorized
 from services.http import json_body, query_int, respond
-from services.model import Role, Visit, VisitKind, VisitorId
+from services.model import EndReason, Role, Visit, VisitKind, VisitorId
 from services.openapi import OPENAPI
 from services.store import AuditQuery, Store
 from services.tokens import Claims, TokenService
 from services.visits import GuestSpec, VisitService, visit_json
 
-Terminator = Callable[[str, tuple[str, str], str], Awaitable[None]]
+
+class LiveVisits(Protocol):
+    """What the API asks of the node holding the live sessions (the signaling hub)."""
+
+    async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None: ...
+    def drop(self, visit_id: str, reason: EndReason) -> None: ...
+
+
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
 # How far from now a new visit may start: a little in the past (clock skew, a visit booked as it
 # begins), at most a year ahead; anything else is a typo or garbage.
@@ -38,14 +44,14 @@ class Api:
         tokens: TokenService,
         visits: VisitService,
         clock: Clock,
-        terminate: Terminator,
+        live: LiveVisits,
         base_url: str,
     ) -> None:
         self._store = store
         self._tokens = tokens
         self._visits = visits
         self._clock = clock
-        self._terminate = terminate
+        self._live = live
         self._base_url = base_url
 
     def routes(self) -> list[web.RouteDef]:
@@ -157,6 +163,7 @@ class Api:
         reason = _reason(body)
         target = await self._visit(claims, request)
         visit = await self._visits.cancel(target.id, (claims.role, claims.sub), reason)
+        self._live.drop(visit.id, EndReason.CANCELLED)  # anyone waiting early is told and let go
         return respond(visit_json(visit, staff=True))
 
     async def terminate_visit(self, request: web.Request) -> web.Response:
@@ -164,7 +171,7 @@ class Api:
         body = await json_body(request, required=False)
         reason = _reason(body)
         visit = await self._visit(claims, request)
-        await self._terminate(visit.id, (Role.OFFICER.value, claims.sub), reason)
+        await self._live.terminate(visit.id, (Role.OFFICER.value, claims.sub), reason)
         return respond({"visit_id": visit.id, "ended": "terminated"}, status=202)
 
     async def monitor_visit(self, request: web.Request) -> web.Response:
@@ -199,6 +206,7 @@ class Api:
 
 def audit_query(params: Any) -> AuditQuery:
     """Filters from query parameters (REST) or CLI flags, validated the same way for both."""
+
     def text(name: str) -> str:
         value = params.get(name) or ""
         if len(value) > 64:

@@ -14,15 +14,18 @@ class Clock(Protocol):
         """Seconds since the Unix epoch."""
         ...
 
-    async def sleep(self, seconds: float) -> None: ...
+    async def sleep_until(self, when: float) -> None:
+        """Return at ``when`` (at once if it has passed). An absolute time, so a sleeper that
+        starts late still wakes when it should."""
+        ...
 
 
 class SystemClock:
     def now(self) -> float:
         return time.time()
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    async def sleep_until(self, when: float) -> None:
+        await asyncio.sleep(max(0.0, when - time.time()))
 
 
 class FakeClock:
@@ -36,12 +39,12 @@ class FakeClock:
     def now(self) -> float:
         return self._now
 
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
+    async def sleep_until(self, when: float) -> None:
+        if when <= self._now:
             await asyncio.sleep(0)
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), fut))
+        heapq.heappush(self._sleepers, (when, next(self._seq), fut))
         await fut
 
     async def advance(self, seconds: float) -> None:

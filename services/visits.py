@@ -182,14 +182,20 @@ class VisitService:
         which names exist; repeated failures for a name are refused for a while."""
         now = self._clock.now()
         key = username.casefold()
-        recent = [t for t in self._failures.get(key, ()) if now - t < LOGIN_WINDOW_S]
-        if len(recent) >= LOGIN_FAILURES:
+        if len(self._failures) > 10_000:  # forget names not tried lately
+            self._failures = {
+                k: v for k, v in self._failures.items() if v and now - v[-1] < LOGIN_WINDOW_S
+            }
+        attempts = [t for t in self._failures.get(key, ()) if now - t < LOGIN_WINDOW_S]
+        if len(attempts) >= LOGIN_FAILURES:
             raise RateLimited("too many failed logins; try again in a few minutes")
+        # Counted as a failure before the slow check, so parallel guesses are counted too.
+        attempts.append(now)
+        self._failures[key] = attempts
         staff = await self._store.get_staff_by_username(username)
         stored = staff.password_hash if staff is not None else _DUMMY_HASH
         ok = await asyncio.to_thread(check_password, stored, password)
         if staff is None or not ok:
-            self._failures[key] = [*recent, now]
             raise Unauthorized("wrong username or password")
         self._failures.pop(key, None)
         token, _ = self._tokens.issue(

@@ -41,7 +41,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock)
-    api = Api(store, tokens, visits, clock, hub.terminate, settings.base_url)
+    api = Api(store, tokens, visits, clock, hub, settings.base_url)
     app.router.add_get("/ws", endpoint.handle)
     app.router.add_routes(api.routes())
     app.router.add_routes(page_routes())
@@ -82,7 +82,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         gauges = {
             "tatap_rooms": len(hub.rooms),
             "tatap_participants_connected": sum(len(r.present()) for r in hub.rooms.values()),
-            "tatap_terminals_idle": len(hub.idle_terminals),
+            "tatap_terminal_sessions": len(hub.devices),
             "tatap_deadlines_pending": hub.pending_deadlines,
             "tatap_background_tasks": len(hub.tasks),
         }

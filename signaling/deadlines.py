@@ -20,15 +20,22 @@ log = structlog.get_logger("tatap.deadlines")
 
 
 class Deadline:
-    __slots__ = ("when", "callback", "cancelled")
+    __slots__ = ("when", "callback", "cancelled", "_owner")
 
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+    def __init__(
+        self, when: float, callback: Callable[[], None], owner: DeadlineScheduler | None = None
+    ) -> None:
         self.when = when
         self.callback = callback
         self.cancelled = False
+        self._owner = owner  # None once the deadline has left the heap
 
     def cancel(self) -> None:
+        if self.cancelled:
+            return
         self.cancelled = True
+        if self._owner is not None:
+            self._owner._cancelled_one()
 
 
 class DeadlineScheduler:
@@ -38,12 +45,28 @@ class DeadlineScheduler:
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._cancelled = 0  # cancelled entries still in the heap
 
     def __len__(self) -> int:
-        return len(self._heap)
+        """Deadlines still to fire."""
+        return len(self._heap) - self._cancelled
+
+    def _cancelled_one(self) -> None:
+        self._cancelled += 1
+        # Far-off cancelled entries would sit in the heap until their time: once they are most
+        # of it, rebuild it without them.
+        if self._cancelled > 64 and 2 * self._cancelled > len(self._heap):
+            self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
+
+    def _popped(self, deadline: Deadline) -> None:
+        if deadline.cancelled:
+            self._cancelled -= 1
+        deadline._owner = None
 
     def at(self, when: float, callback: Callable[[], None]) -> Deadline:
-        deadline = Deadline(when, callback)
+        deadline = Deadline(when, callback, self)
         earliest = self._heap[0][0] if self._heap else None
         heapq.heappush(self._heap, (when, next(self._seq), deadline))
         if earliest is None or when < earliest:
@@ -69,7 +92,9 @@ class DeadlineScheduler:
         fired = 0
         while self._heap and self._heap[0][0] <= now:
             _, _, deadline = heapq.heappop(self._heap)
-            if deadline.cancelled:
+            cancelled = deadline.cancelled
+            self._popped(deadline)
+            if cancelled:
                 continue
             fired += 1
             try:
@@ -83,9 +108,9 @@ class DeadlineScheduler:
             self._wake.clear()
             self.fire_due()
             while self._heap and self._heap[0][2].cancelled:
-                heapq.heappop(self._heap)
-            delay = self._heap[0][0] - self._clock.now() if self._heap else 3600.0
-            sleeper = asyncio.ensure_future(self._clock.sleep(delay))
+                self._popped(heapq.heappop(self._heap)[2])
+            when = self._heap[0][0] if self._heap else self._clock.now() + 3600.0
+            sleeper = asyncio.ensure_future(self._clock.sleep_until(when))
             waker = asyncio.ensure_future(self._wake.wait())
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)

@@ -81,6 +81,8 @@ class Endpoint:
                 conn.close(protocol.CLOSE_UNAUTHORIZED, "no hello")
                 return False
             if msg.type is not WSMsgType.TEXT:
+                if msg.type is WSMsgType.BINARY:
+                    conn.send(protocol.error(protocol.E_BAD_MESSAGE, "text frames only"))
                 conn.close(protocol.CLOSE_UNAUTHORIZED, "no hello")
                 return False
             try:
@@ -118,7 +120,7 @@ class Endpoint:
                 hello.device_id, hello.device_secret
             )
             structlog.contextvars.bind_contextvars(role="terminal", terminal_id=terminal.id)
-            await self._hub.join_device(conn, terminal)
+            await self._hub.devices.connect(conn, terminal)
             return
         claims = self._tokens.decode(hello.token, self._clock.now())
         if claims.role not in JOINABLE or not claims.visit:

@@ -1,8 +1,9 @@
 """The visits this node serves: joining, relaying, reconnecting, warning, and ending them on time.
 
 The hub owns every room of the node. Deadlines (end, warnings, join grace, reconnect grace, media
-timeout, `time` ticks) sit in one scheduler; a sweeper notices visits created by other processes
-(the CLI, another node) whose window opens, so a visit nobody joins still ends `no_show` on time.
+timeout, `time` ticks) sit in one scheduler; a sweeper notices visits created, cancelled or ended by
+other processes (the CLI, another node), so a visit nobody joins still ends `no_show` on time.
+Terminals' device sessions are seated by ``signaling.devices``.
 """
 
 from __future__ import annotations
@@ -17,29 +18,27 @@ from services.audit import AuditEvent
 from services.clock import Clock
 from services.errors import Conflict, Forbidden, NotFound, VisitFull, VisitNotOpen, VisitOver
 from services.model import (
-    MAX_PARTICIPANTS,
     EndReason,
     FacilityRules,
     ParticipantId,
     Role,
-    Terminal,
-    TerminalId,
     Visit,
-    VisitId,
     VisitStatus,
 )
 from services.settings import Settings
-from services.store import Store, VisitChange
+from services.store import AuditQuery, Store, VisitChange
 from signaling import protocol
 from signaling.bus import Bus
 from signaling.connection import Connection
 from signaling.deadlines import DeadlineScheduler
+from signaling.devices import DeviceSessions
 from signaling.rooms import Seat, VisitRoom
+from signaling.sdp import sends_media
 from signaling.tasks import TaskSet
 
 log = structlog.get_logger("tatap.hub")
 
-GUEST_ROLES = (Role.FAMILY, Role.TEACHER)
+JOIN_ACTIONS = frozenset({"joined", "reconnected"})
 
 
 class Hub:
@@ -60,9 +59,8 @@ class Hub:
         self.rooms: dict[str, VisitRoom] = {}
         self._loading: dict[str, asyncio.Future[VisitRoom]] = {}
         self._rules: dict[str, FacilityRules] = {}
-        self.idle_terminals: dict[str, Connection] = {}
-        self._seating: set[Connection] = set()
         self.tasks = TaskSet()
+        self.devices = DeviceSessions(self, store, clock, scheduler, settings.early_join_s)
         self._sweeper: asyncio.Task[None] | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -83,14 +81,14 @@ class Hub:
             for seat in room.present():
                 assert seat.conn is not None
                 seat.conn.close(protocol.CLOSE_SHUTDOWN, "server restarting")
-        for conn in list(self.idle_terminals.values()):
-            conn.close(protocol.CLOSE_SHUTDOWN, "server restarting")
+        self.devices.close_all(protocol.CLOSE_SHUTDOWN, "server restarting")
 
     async def aclose(self) -> None:
-        """Close what is left, finish pending writes, stop the deadlines."""
+        """Close what is left, stop the deadlines (nothing new is started), then let every
+        pending audit write finish."""
         await self.close_connections()
-        await self.tasks.drain()
         await self._scheduler.aclose()
+        await self.tasks.drain()
 
     @property
     def pending_deadlines(self) -> int:
@@ -112,7 +110,12 @@ class Hub:
             room = await self._load(visit_id)
             fut.set_result(room)
             return room
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            # Whoever else waits gets an error of its own, not our cancellation.
+            fut.set_exception(RuntimeError("loading the visit was interrupted"))
+            fut.exception()
+            raise
+        except Exception as exc:
             fut.set_exception(exc)
             fut.exception()  # retrieved: no "never retrieved" warning when nobody else waited
             raise
@@ -130,34 +133,44 @@ class Hub:
             facility = await self._store.get_facility(visit.facility_id)
             rules = facility.rules if facility else FacilityRules()
             self._rules[visit.facility_id] = rules
-        room = self.rooms.get(visit_id)
-        if room is not None:
-            return room
-        room = VisitRoom(
-            visit, rules, live=visit.status is VisitStatus.LIVE, started_at=visit.started_at
-        )
+        live = visit.status is VisitStatus.LIVE
+        room = VisitRoom(visit, rules, live=live, started_at=visit.started_at)
+        if live:
+            await self._recover(room)
+        if visit_id in self.rooms:  # loaded meanwhile by another path
+            return self.rooms[visit_id]
         self.rooms[visit_id] = room
         self._bus.subscribe(visit_id, room.deliver)
         self._arm(room)
-        idle = self.idle_terminals.get(visit.terminal_id)
-        if idle is not None and not room.ended:
-            self.tasks.spawn(self._seat_terminal(idle), name="seat-terminal")
+        if not room.ended:
+            self.devices.room_opened(room)
         return room
+
+    async def _recover(self, room: VisitRoom) -> None:
+        """A live visit loaded after a restart (or on another node): who had joined and whether
+        media came up are in the log, so the grace checks judge it as it really went."""
+        rows = await self._store.audit_search(AuditQuery(visit_id=room.visit.id, limit=1000))
+        for row in rows:
+            if row.action in JOIN_ACTIONS and room.visit.participant(row.actor_id):
+                room.ever_joined.add(row.actor_id)
+            elif row.action == "connected":
+                room.media_up = True
 
     def _arm(self, room: VisitRoom) -> None:
         visit, now = room.visit, self._clock.now()
         if visit.end <= now:
-            self.end(room, EndReason.COMPLETED if room.live else EndReason.NO_SHOW)
+            self._end_on_time(room)
             return
         at = self._scheduler.at
-        room.deadlines.append(at(visit.end, lambda: self.end(room, EndReason.COMPLETED)))
+        room.deadlines.append(at(visit.end, functools.partial(self._end_on_time, room)))
         for before in room.rules.warnings_s:
             when = visit.end - before
             if when > now:
                 room.deadlines.append(at(when, functools.partial(self._warn, room, before)))
         no_show_at = visit.start + room.rules.join_grace_s
         if no_show_at < visit.end:
-            room.deadlines.append(at(max(no_show_at, now), lambda: self._check_no_show(room)))
+            check = functools.partial(self._check_no_show, room)
+            room.deadlines.append(at(max(no_show_at, now), check))
         self._tick(room)
 
     def _tick(self, room: VisitRoom) -> None:
@@ -168,7 +181,7 @@ class Hub:
         self._bus.publish(room.visit.id, frame)
         nxt = now + self._settings.time_interval_s
         if nxt < room.visit.end:
-            room.tick = self._scheduler.at(nxt, lambda: self._tick(room))
+            room.tick = self._scheduler.at(nxt, functools.partial(self._tick, room))
 
     def _warn(self, room: VisitRoom, before_s: int) -> None:
         if room.ended:
@@ -177,9 +190,17 @@ class Hub:
         self._bus.publish(room.visit.id, protocol.warning(remaining, room.end_ms))
         self._audit(room, "warned", self._system, {"remaining_s": before_s})
 
+    def _end_on_time(self, room: VisitRoom) -> None:
+        """The scheduled end: `completed` if the call happened; else why it did not."""
+        if not room.both_sides_joined():
+            self.end(room, EndReason.NO_SHOW)
+        elif not room.media_up:
+            self.end(room, EndReason.FAILED)
+        else:
+            self.end(room, EndReason.COMPLETED)
+
     def _check_no_show(self, room: VisitRoom) -> None:
-        roles = room.roles_joined()
-        if Role.TERMINAL not in roles or not roles & set(GUEST_ROLES):
+        if not room.both_sides_joined():
             self.end(room, EndReason.NO_SHOW)
 
     def _check_media(self, room: VisitRoom) -> None:
@@ -190,60 +211,78 @@ class Hub:
 
     async def join(self, conn: Connection, visit_id: str, subject: str, role: Role) -> VisitRoom:
         room = await self.room(visit_id)
-        visit, now = room.visit, self._clock.now()
-        if role is Role.OFFICER:
-            pid = ParticipantId(subject)
-        else:
-            participant = visit.participant(subject)
-            if participant is None or participant.role is not role:
-                raise Forbidden("this token is not for a seat of this visit")
-            pid = participant.id
+        pid = _seat_of(room.visit, subject, role)
+        self._check_open(room)
+        async with room.joining:
+            self._check_open(room)
+            if role is Role.OFFICER and pid not in room.seats:
+                if room.monitors() >= room.monitor_seats:
+                    raise VisitFull("this visit has no free seat")
+            self._take_over(room, pid, conn)
+            returning = pid in room.ever_joined
+            action = "monitor-joined" if role is Role.OFFICER else (
+                "reconnected" if returning else "joined")  # fmt: skip
+            event = self._event(room, action, (role.value, pid), {"node": self._settings.node_id})
+            try:
+                await self._record_join(room, role, event)
+            except BaseException:
+                self._vacate(room, pid)
+                raise
+            if room.ended:  # it ended while the event was being written
+                raise VisitOver("this visit is over")
+            if conn.closing or not self.devices.still_connected(conn):
+                # The socket went away while the event was written: it never sat down.
+                self._audit(room, "left", (role.value, pid), {"reason": "dropped"})
+                self._vacate(room, pid)
+                return room
+            self._take_seat(room, conn, pid, role, returning)
+        return room
+
+    def _check_open(self, room: VisitRoom) -> None:
+        now, visit = self._clock.now(), room.visit
         if room.ended or now >= visit.end:
             raise VisitOver("this visit is over")
         if now < visit.start - self._settings.early_join_s:
             raise VisitNotOpen("this visit has not opened yet", start_ms=int(visit.start * 1000))
-        seat = room.seats.get(pid)
-        if seat is None and len(room.seats) >= MAX_PARTICIPANTS:
-            raise VisitFull("this visit has no free seat")
-        returning = pid in room.ever_joined
-        if role is Role.OFFICER:
-            action = "monitor-joined"
-        else:
-            action = "reconnected" if returning else "joined"
-        event = self._event(room, action, (role.value, pid), {"node": self._settings.node_id})
-        if not room.live and role is not Role.OFFICER:
-            room.live = True
-            room.started_at = now
-            change = VisitChange(
-                visit.id, VisitStatus.LIVE, frozenset({VisitStatus.SCHEDULED}), now
-            )
-            await self._store.change_visit(change, [event])
-        else:
+
+    async def _record_join(self, room: VisitRoom, role: Role, event: AuditEvent) -> None:
+        if room.live or role is Role.OFFICER:
             await self._store.append([event])
-        if room.ended:  # it ended while the event was being written
-            raise VisitOver("this visit is over")
-        self._take_seat(room, conn, pid, role, returning)
-        return room
+            return
+        now = self._clock.now()
+        change = VisitChange(
+            room.visit.id, VisitStatus.LIVE, frozenset({VisitStatus.SCHEDULED}), now
+        )
+        try:
+            await self._store.change_visit(change, [event])
+        except Conflict as exc:  # cancelled or ended by someone else meanwhile
+            raise VisitOver("this visit was cancelled or has ended") from exc
+        room.live, room.started_at = True, now
+
+    def _take_over(self, room: VisitRoom, pid: str, conn: Connection) -> None:
+        """Detach an older socket of the same participant before the join is written, so that
+        its closing is not logged as the participant leaving."""
+        seat = room.seats.get(pid)
+        if seat is not None and seat.conn is not None and seat.conn is not conn:
+            seat.conn.room = None
+            seat.conn.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
+            seat.conn = None
 
     def _take_seat(
         self, room: VisitRoom, conn: Connection, pid: ParticipantId, role: Role, returning: bool
     ) -> None:
         seat = room.seats.get(pid)
-        if seat is not None and seat.conn is not None and seat.conn is not conn:
-            seat.conn.room = None  # its disconnect must not count as this seat leaving
-            seat.conn.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
         if seat is not None and seat.grace is not None:
             seat.grace.cancel()
         room.seats[pid] = Seat(pid, role, conn)
         room.ever_joined.add(pid)
         conn.room, conn.participant_id, conn.role = room, pid, role
-        now = self._clock.now()
+        now, visit = self._clock.now(), room.visit
         peers = [
             {"id": s.participant_id, "role": s.role.value, "present": s.conn is not None}
             for s in room.seats.values()
             if s.participant_id != pid
         ]
-        visit = room.visit
         conn.send(protocol.dumps({
             "type": "welcome",
             "protocol": protocol.VERSION,
@@ -263,52 +302,21 @@ class Hub:
         self._bus.publish(visit.id, protocol.dumps(joined), skip=pid)
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
             room.connect_deadline = self._scheduler.at(
-                now + room.rules.connect_timeout_s, lambda: self._check_media(room)
+                now + room.rules.connect_timeout_s, functools.partial(self._check_media, room)
             )
 
-    async def join_device(self, conn: Connection, terminal: Terminal) -> None:
-        """A terminal's device session: seat it in its current visit, or park it until one opens."""
-        conn.terminal = terminal
-        old = self.idle_terminals.get(terminal.id)
-        if old is not None and old is not conn:
-            old.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
-        self.idle_terminals[terminal.id] = conn
-        await self._seat_terminal(conn)
-
-    async def _seat_terminal(self, conn: Connection) -> None:
-        terminal = conn.terminal
-        if terminal is None or conn.closing or conn.room is not None or conn in self._seating:
+    def _vacate(self, room: VisitRoom, pid: str) -> None:
+        """A seat without a socket: an officer's goes; a participant's waits out the grace."""
+        seat = room.seats.get(pid)
+        if seat is None or seat.conn is not None or room.ended:
             return
-        self._seating.add(conn)  # the sweeper and the terminal's own wake-up may race
-        try:
-            await self._find_terminal_visit(conn, terminal)
-        finally:
-            self._seating.discard(conn)
-
-    async def _find_terminal_visit(self, conn: Connection, terminal: Terminal) -> None:
-        now = self._clock.now()
-        visit = await self._store.terminal_visit(terminal.id, now, self._settings.early_join_s)
-        if visit is not None:
-            seat = next(p for p in visit.participants if p.role is Role.TERMINAL)
-            try:
-                await self.join(conn, visit.id, seat.id, Role.TERMINAL)
-                return
-            except (VisitOver, VisitNotOpen, NotFound) as exc:
-                log.info("terminal.visit_unavailable", visit_id=visit.id, why=exc.code)
-        nxt = await self._store.next_terminal_visit(terminal.id, now)
-        if nxt is not None:
-            # Seat the terminal as soon as the next window opens, without waiting for the sweeper.
-            opens = nxt.start - self._settings.early_join_s
-            self._scheduler.at(opens, lambda: self._reseat_later(conn))
-        conn.send(protocol.dumps({
-            "type": "idle",
-            "next": None if nxt is None else {
-                "id": nxt.id, "start_ms": int(nxt.start * 1000), "end_ms": int(nxt.end * 1000)},
-        }))  # fmt: skip
-
-    def _reseat_later(self, conn: Connection) -> None:
-        if not conn.closing and conn.room is None:
-            self.tasks.spawn(self._seat_terminal(conn), name="seat-terminal")
+        if seat.role is Role.OFFICER:
+            del room.seats[pid]
+        elif seat.grace is None:
+            grace_end = self._clock.now() + room.rules.reconnect_grace_s
+            seat.grace = self._scheduler.at(
+                grace_end, functools.partial(self._grace_over, room, seat)
+            )
 
     # ---- messages in a visit ----------------------------------------------------------------
 
@@ -319,14 +327,17 @@ class Hub:
         target = room.seats.get(to)
         if target is None or target.conn is None or to == conn.participant_id:
             raise protocol.ProtocolError(protocol.E_UNKNOWN_TARGET, "no such participant here")
-        if conn.role is Role.OFFICER and _sends_media(data):
+        if conn.role is Role.OFFICER and _offers_media(data):
             raise protocol.ProtocolError(protocol.E_NOT_ALLOWED, "a monitor only receives media")
         frame = protocol.relayed_signal(conn.participant_id, data)
         self._bus.publish(room.visit.id, frame, to=to)
 
     def media_up(self, conn: Connection) -> None:
+        """Media is flowing between the inmate and a guest (an officer's word does not count)."""
         room = conn.room
-        if room is None or room.media_up or room.ended:
+        if room is None or room.media_up or room.ended or conn.role is Role.OFFICER:
+            return
+        if not room.both_sides_present():
             return
         room.media_up = True
         if room.connect_deadline is not None:
@@ -350,8 +361,10 @@ class Hub:
         return conn.room
 
     async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None:
-        """An officer ends a visit from the REST API."""
+        """An officer ends a visit from the REST API (one not yet open is cancelled instead)."""
         room = await self.room(visit_id)
+        if not room.live and self._clock.now() < room.visit.start - self._settings.early_join_s:
+            raise VisitNotOpen("this visit has not opened yet: cancel it instead")
         self.end(room, EndReason.TERMINATED, actor, reason)
 
     def leave(self, conn: Connection) -> None:
@@ -365,8 +378,7 @@ class Hub:
 
     def disconnected(self, conn: Connection) -> None:
         """The socket is gone. A participant keeps the seat for the reconnect grace."""
-        if conn.terminal is not None and self.idle_terminals.get(conn.terminal.id) is conn:
-            del self.idle_terminals[conn.terminal.id]
+        self.devices.disconnected(conn)
         room, pid = conn.room, conn.participant_id
         conn.room = None
         if room is None or room.ended:
@@ -375,13 +387,8 @@ class Hub:
         if seat is None or seat.conn is not conn:
             return
         seat.conn = None
-        officer = seat.role is Role.OFFICER
-        if officer:
-            del room.seats[pid]
-        else:
-            grace_end = self._clock.now() + room.rules.reconnect_grace_s
-            seat.grace = self._scheduler.at(grace_end, lambda: self._grace_over(room, seat))
-        reason = "left" if officer else "dropped"
+        self._vacate(room, pid)
+        reason = "left" if seat.role is Role.OFFICER else "dropped"
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
         self._bus.publish(room.visit.id, protocol.dumps(left))
         self._audit(room, "left", (seat.role.value, pid), {"reason": reason})
@@ -402,20 +409,8 @@ class Hub:
         """End a visit now: everyone gets `ended`, sockets close, the end is written to the log."""
         if room.ended:
             return
-        room.ended = True
-        room.cancel_deadlines()
         now = self._clock.now()
-        frame = protocol.ended(reason.value)
-        devices: list[Connection] = []
-        for seat in room.present():
-            conn = seat.conn
-            assert conn is not None
-            conn.send(frame)
-            conn.room = None
-            if conn.terminal is not None:
-                devices.append(conn)  # a device session stays, waiting for its next visit
-            else:
-                conn.close(protocol.CLOSE_ENDED, "visit ended")
+        devices = self._close_room(room, reason)
         actor = actor or self._system
         visit = room.visit
         details: dict[str, object] = {
@@ -429,6 +424,35 @@ class Hub:
         events.append(self._event(room, "ended", actor, details))
         log.info("visit.ended", visit_id=visit.id, reason=reason.value)
         self.tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
+
+    def drop(self, visit_id: str, reason: EndReason) -> None:
+        """A visit cancelled or ended elsewhere (the API, the CLI, another node): close its
+        sessions here; the record and its audit event were written by whoever ended it."""
+        room = self.rooms.get(visit_id)
+        if room is None or room.ended:
+            return
+        devices = self._close_room(room, reason)
+        self._forget(room)
+        log.info("visit.dropped", visit_id=visit_id, reason=reason.value)
+        self.tasks.spawn(self.devices.reseat(devices), name="reseat")
+
+    def _close_room(self, room: VisitRoom, reason: EndReason) -> list[Connection]:
+        """Send `ended` to everyone here and close their sockets; returns the device sessions,
+        which stay open for the terminal's next visit."""
+        room.ended = True
+        room.cancel_deadlines()
+        frame = protocol.ended(reason.value)
+        devices: list[Connection] = []
+        for seat in room.present():
+            conn = seat.conn
+            assert conn is not None
+            conn.send(frame)
+            conn.room = None
+            if conn.terminal is not None:
+                devices.append(conn)
+            else:
+                conn.close(protocol.CLOSE_ENDED, "visit ended")
+        return devices
 
     async def _persist_end(
         self,
@@ -446,35 +470,43 @@ class Hub:
         try:
             await self._store.change_visit(change, events)
         except Conflict:
-            # Ended or cancelled elsewhere meanwhile (the CLI, another node): the sessions this
-            # node just closed still belong in the log.
+            # Cancelled or ended elsewhere meanwhile: that end is the one on record.
             log.info("visit.end_conflict", visit_id=visit.id)
-            await self._store.append(events)
         finally:
-            self.rooms.pop(visit.id, None)
-            self._bus.unsubscribe(visit.id)
-        for conn in devices:
-            await self._seat_terminal(conn)
+            self._forget(room)
+        await self.devices.reseat(devices)
+
+    def _forget(self, room: VisitRoom) -> None:
+        if self.rooms.get(room.visit.id) is room:
+            del self.rooms[room.visit.id]
+            self._bus.unsubscribe(room.visit.id)
 
     # ---- finding visits ---------------------------------------------------------------------
 
     async def _sweep_loop(self) -> None:
         while True:
+            started = self._clock.now()
             try:
                 await self.sweep()
             except Exception:
                 log.exception("sweeper.failed")
-            await self._clock.sleep(self._settings.sweep_interval_s)
+            await self._clock.sleep_until(started + self._settings.sweep_interval_s)
 
     async def sweep(self) -> None:
-        """Arm every visit whose window has opened and that this node does not hold yet."""
+        """Arm every visit whose window has opened and that this node does not hold yet, and
+        drop the rooms of visits that were cancelled or ended elsewhere."""
         now = self._clock.now()
-        for visit_id in await self._store.due_visit_ids(now, self._settings.early_join_s):
+        due = set(await self._store.due_visit_ids(now, self._settings.early_join_s))
+        for visit_id in due:
             if visit_id not in self.rooms and visit_id not in self._loading:
                 try:
                     await self.room(visit_id)
                 except (VisitOver, NotFound):
                     pass
+        for visit_id in [v for v, r in self.rooms.items() if v not in due and not r.ended]:
+            visit = await self._store.get_visit(visit_id)
+            if visit is not None and visit.status in (VisitStatus.CANCELLED, VisitStatus.ENDED):
+                self.drop(visit_id, visit.end_reason or EndReason.CANCELLED)
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -493,16 +525,20 @@ class Hub:
         self.tasks.spawn(self._store.append([event]), name=f"audit-{action}")
 
 
+def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
+    """The seat a token's subject may take in this visit (an officer's is its own)."""
+    if role is Role.OFFICER:
+        return ParticipantId(subject)
+    participant = visit.participant(subject)
+    if participant is None or participant.role is not role:
+        raise Forbidden("this token is not for a seat of this visit")
+    return participant.id
+
+
 def _role(conn: Connection) -> str:
     return conn.role.value if conn.role else ""
 
 
-def _sends_media(data: dict[str, object]) -> bool:
+def _offers_media(data: dict[str, object]) -> bool:
     sdp = data.get("sdp")
-    if not isinstance(sdp, dict):
-        return False
-    text = str(sdp.get("sdp", ""))
-    return "a=sendrecv" in text or "a=sendonly" in text
-
-
-__all__ = ["Hub", "TerminalId", "VisitId", "Visit"]
+    return isinstance(sdp, dict) and sends_media(str(sdp.get("sdp", "")))

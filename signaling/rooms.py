@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
-from services.model import FacilityRules, ParticipantId, Role, Visit
+from services.model import MAX_PARTICIPANTS, FacilityRules, ParticipantId, Role, Visit
 from signaling.connection import Connection
 from signaling.deadlines import Deadline
+
+GUEST_ROLES = frozenset({Role.FAMILY, Role.TEACHER})
 
 
 @dataclass(slots=True)
@@ -30,10 +33,21 @@ class VisitRoom:
     deadlines: list[Deadline] = field(default_factory=list)
     connect_deadline: Deadline | None = None
     tick: Deadline | None = None  # the next `time` broadcast
+    # Joins of one visit take turns while their audit event is written, so that seat counts,
+    # the scheduled → live change and "joined or reconnected?" are decided on settled state.
+    joining: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def end_ms(self) -> int:
         return int(self.visit.end * 1000)
+
+    @property
+    def monitor_seats(self) -> int:
+        """Seats left for officers once every participant of the visit has one."""
+        return MAX_PARTICIPANTS - len(self.visit.participants)
+
+    def monitors(self) -> int:
+        return sum(1 for seat in self.seats.values() if seat.role is Role.OFFICER)
 
     def present(self) -> list[Seat]:
         return [seat for seat in self.seats.values() if seat.conn is not None]
@@ -57,9 +71,13 @@ class VisitRoom:
                 roles.add(participant.role)
         return roles
 
+    def both_sides_joined(self) -> bool:
+        roles = self.roles_joined()
+        return Role.TERMINAL in roles and bool(roles & GUEST_ROLES)
+
     def both_sides_present(self) -> bool:
         roles = {seat.role for seat in self.present()}
-        return Role.TERMINAL in roles and bool(roles & {Role.FAMILY, Role.TEACHER})
+        return Role.TERMINAL in roles and bool(roles & GUEST_ROLES)
 
     def cancel_deadlines(self) -> None:
         for deadline in self.deadlines:

@@ -86,6 +86,8 @@ async def test_late_start_does_not_extend_the_end(world: World) -> None:
     """A visit joined 5 minutes late still ends at its scheduled end."""
     visit = await world.schedule(length_s=600)
     await world.advance(300)
+    term = await world.connect(await world.token(visit, Role.TERMINAL))
+    await term.expect("welcome")
     fam = await world.connect(await world.token(visit, Role.FAMILY))
     welcome = await fam.expect("welcome")
     assert welcome["visit"]["end_ms"] == int(visit.visit.end * 1000)
@@ -95,6 +97,22 @@ async def test_late_start_does_not_extend_the_end(world: World) -> None:
     assert not [m for m in fam.seen if m["type"] == "ended"]
     await world.advance(0.1)
     assert (await _next_ended(fam))["reason"] == "completed"
+
+
+async def test_short_visit_with_one_side_ends_no_show(world: World) -> None:
+    """A visit shorter than the join grace still ends `no_show` if only one side came."""
+    visit = await world.schedule(length_s=300)
+    fam = await world.connect(await world.token(visit, Role.FAMILY))
+    await fam.expect("welcome")
+    await world.advance(300)
+    assert (await _next_ended(fam))["reason"] == "no_show"
+
+
+async def test_short_visit_without_media_ends_failed(world: World) -> None:
+    """Both sides in but media never up, and the end comes before the media timeout: `failed`."""
+    term, fam, _ = await pair(world, length_s=90, media=False)
+    await world.advance(90)
+    assert (await _next_ended(fam))["reason"] == "failed"
 
 
 async def _next_ended(peer: Peer) -> dict[str, object]:
@@ -148,7 +166,7 @@ async def test_media_up_is_recorded_once_and_stops_the_timeout(world: World) -> 
 
 
 async def test_two_hundred_visits_ending_in_the_same_second(world: World) -> None:
-    """200 visits scheduled to end together: every participant gets `ended` when the time comes."""
+    """200 visits scheduled to end together: all 400 participants get `ended` at that moment."""
     # Each visit on its own terminal (a terminal has one visit at a time).
     from services.admin import Admin
 
@@ -159,15 +177,17 @@ async def test_two_hundred_visits_ending_in_the_same_second(world: World) -> Non
         terminal, _ = await admin.terminal(room.id, f"PC {i}", "http://test")
         world.terminal = terminal
         visit = await world.schedule(length_s=60)
-        peers.append(await world.connect(await world.token(visit, Role.FAMILY)))
-    for peer in peers:
+        term = await world.connect(await world.token(visit, Role.TERMINAL))
+        await term.expect("welcome")
+        peers += [term, await world.connect(await world.token(visit, Role.FAMILY))]
+    for peer in peers[1::2]:
         await peer.expect("welcome")
         await peer.send({"type": "connected"})
     await world.advance(60)
     results = await asyncio.gather(*(_next_ended(p) for p in peers))
-    assert [r["reason"] for r in results] == ["completed"] * 200
+    assert [r["reason"] for r in results] == ["completed"] * 400
     closes = await asyncio.gather(*(p.closed() for p in peers))
-    assert closes == [4000] * 200
+    assert closes == [4000] * 400
 
 
 async def test_education_visit_seats_three(world: World) -> None:

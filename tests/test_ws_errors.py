@@ -134,3 +134,11 @@ async def test_signals_stay_inside_their_visit(world: World) -> None:
     await b_term.send({"type": "ping"})
     assert (await b_term.expect("pong"))["type"] == "pong"
     assert not [m for m in b_term.seen if m["type"] == "signal"]
+
+
+async def test_binary_first_frame_gets_an_error_then_4401(world: World) -> None:
+    ws = await world.session_ws()
+    await ws.send_bytes(b"\x01")
+    msg = await ws.receive(timeout=5)
+    assert orjson.loads(msg.data)["code"] == "bad_message"
+    assert (await ws.receive(timeout=5)).data == 4401
