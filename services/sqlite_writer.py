@@ -93,6 +93,15 @@ class GroupCommitWriter:
         if self._started:
             self._jobs.put(_STOP)
             self._thread.join()
+        # A job handed in just as the writer stopped must not wait forever: it fails loudly.
+        while True:
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                _, loop, fut = item
+                loop.call_soon_threadsafe(_resolve, fut, False, RuntimeError("store is closed"))
 
     def _run(self) -> None:
         conn = self._connect()
