@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         for verdict in result.verdicts:
             print(verdict.line(), flush=True)
     command = "python -m tests.bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-    path = write_markdown(results, out_dir, command.strip(), started, [])
+    findings = (BENCH_DIR / "FINDINGS.md").read_text().splitlines() if full else []
+    path = write_markdown(results, out_dir, command.strip(), started, findings)
     print(f"report: {path}")
     print("\n".join(v.line() for r in results for v in r.verdicts))
     return 1 if failed else 0

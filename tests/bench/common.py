@@ -121,14 +121,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def tatap_server(data_dir: Path, log_name: str = "tatap-serve.log") -> Iterator[Server]:
-    """``tatap serve`` as its own process, with the tokens, validation and audit it always has."""
+def tatap_server(
+    data_dir: Path, log_name: str = "tatap-serve.log", env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``tatap serve`` as its own process, with the tokens, validation and audit it always has.
+    ``env`` adds environment variables (a before/after comparison points PYTHONPATH elsewhere)."""
     port = free_port()
     tatap = Path(sys.executable).with_name("tatap")
     argv = [str(tatap), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--data-dir", str(data_dir)]  # fmt: skip
     with open(run_dir() / log_name, "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})  # fmt: skip
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, 30)
         yield Server("tatap", proc.pid, port, proc)

@@ -18,7 +18,7 @@ class Params:
     visits: int = 5_000
     procs: int = 4
     # From scheduling to the common end: room for the server to start and every seat to join.
-    lead_s: int = 150
+    lead_s: int = 90
 
     @classmethod
     def smoke(cls) -> Params:

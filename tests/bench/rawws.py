@@ -51,7 +51,7 @@ class RawWebSocket(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport
-        transport.write(self._request)
+        transport.write(self._request)  # type: ignore[attr-defined]
 
     def send_text(self, text: str | bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
