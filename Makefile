@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev,fast]'
+	$(BIN)/pip install --quiet -e '.[test,dev,fast,bench]'  # bench: the smoke runs in make test plot too
 	touch $(STAMP)
 
 venv: $(STAMP)
