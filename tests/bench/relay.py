@@ -116,12 +116,14 @@ def run(p: Params) -> Result:
     result.add("ratio Tatap / PeerJS (CPU per message)", f"**{ratio:.2f}**")
     gen = max(x.gen_cpu_frac for x in passes)
     late = sum(x.late for x in passes)
-    result.add("busiest generator process", f"{gen * 100:.0f}% of one core; exchanges started "
-                                            f"over an interval late: {late}")  # fmt: skip
+    exchanges = p.pairs * p.rounds * len(passes)
+    result.add("busiest generator process", f"{gen * 100:.0f}% of one core; {late:,} of "
+               f"{exchanges:,} exchanges started more than one interval late")  # fmt: skip
     result.notes.append(
-        "Generator check: each generator process reports its own CPU time over the pass; a "
-        "figure well under 100% of a core and no late exchange starts mean the offered load was "
-        "delivered on schedule, so the servers, not the generator, set the figures."
+        "Generator check: each generator process reports its own CPU time over the pass. Well "
+        "under 100% of a core means the generator had CPU to spare; exchanges that still start "
+        "late were held up by scheduling on this 2-core machine (server, generators and other "
+        "work share it), which affects latency, not the CPU-per-message figure."
     )
     result.verdicts.append(Verdict(
         f"relay CPU per message ≤ {TARGET_RATIO}× PeerJS", ratio <= TARGET_RATIO,
