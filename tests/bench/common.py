@@ -7,6 +7,7 @@ directory, and it is stopped (SIGTERM, then SIGKILL) when the ``with`` block end
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import resource
@@ -95,6 +96,16 @@ class Server:
         return self.proc.poll() is None
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it if the benchmark process dies (killed by a test
+    timeout, say), so no server outlives the run that started it."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -132,7 +143,8 @@ def tatap_server(
             "--data-dir", str(data_dir)]  # fmt: skip
     with open(run_dir() / log_name, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})})  # fmt: skip
+                                env={**os.environ, **(env or {})},
+                                preexec_fn=_die_with_parent)  # fmt: skip
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, 30)
         yield Server("tatap", proc.pid, port, proc)
@@ -176,7 +188,8 @@ def peerjs_server() -> Iterator[Server]:
     argv = [node, str(script), "--port", str(port), "--host", "127.0.0.1",
             "--concurrent_limit", "20000"]  # fmt: skip
     with open(run_dir() / "peerjs.log", "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=WORK)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=WORK,
+                                preexec_fn=_die_with_parent)  # fmt: skip
     try:
         _wait_http(f"http://127.0.0.1:{port}/", proc, 30)
         yield Server("peerjs", proc.pid, port, proc)

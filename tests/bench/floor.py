@@ -65,7 +65,7 @@ def serve(port: int, mode: str) -> None:
 def bare_relay(mode: str) -> Iterator[common.Server]:
     port = common.free_port()
     argv = [sys.executable, "-m", "tests.bench.floor", "--serve", str(port), mode]
-    proc = subprocess.Popen(argv, cwd=common.REPO)
+    proc = subprocess.Popen(argv, cwd=common.REPO, preexec_fn=common._die_with_parent)
     try:
         common._wait_http(f"http://127.0.0.1:{port}/", proc, 30)
         yield common.Server("peerjs", proc.pid, port, proc)  # it speaks PeerJS's protocol
