@@ -30,6 +30,7 @@ import aiohttp
 import orjson
 
 from tests.bench import rawws
+from tests.bench.common import _die_with_parent
 from tests.bench.payloads import ANSWER, CANDIDATES, OFFER
 
 # ---- dialects: how a client talks to each server -------------------------------------------
@@ -85,6 +86,7 @@ KEEPALIVE = {"tatap": '{"type":"ping"}', "peerjs": '{"type":"HEARTBEAT"}'}
 
 
 def _run(main: Callable[[], Any]) -> None:
+    _die_with_parent()  # a benchmark killed from outside takes its load workers with it
     try:
         import uvloop
 
