@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ FATAL_CLOSES = {protocol.CLOSE_REPLACED: "another agent connected with these cre
 
 
 OUTBOX = 64  # messages waiting for the socket; a terminal sends a handful per visit
+HANDSHAKE_S = 15.0  # TCP connect plus the upgrade response: a server that never answers is a drop
+KEEP = 4  # recent visits and welcomes kept for status and tests; the agent runs for months
 
 
 class AgentStopped(RuntimeError):
@@ -70,14 +73,19 @@ class TerminalAgent:
         *,
         grace_s: float = 2.0,
         backoff: Backoff | None = None,
+        handshake_s: float = HANDSHAKE_S,
     ) -> None:
         self.creds = creds
         self.source = source
         self.display = display
         self.session: VisitSession | None = None
-        self.sessions: list[VisitSession] = []  # every visit served, for status and tests
-        self.connects = 0
-        self.welcomes: list[dict[str, Any]] = []
+        self.sessions: deque[VisitSession] = deque(maxlen=KEEP)  # the latest visits served
+        self.visits_served = 0
+        self.attempts = 0  # connection attempts, failed ones included
+        self.connects = 0  # sockets opened
+        self.welcomes: deque[dict[str, Any]] = deque(maxlen=KEEP)
+        self._frames_past = 0  # video frames decoded in visits that are over
+        self._handshake = handshake_s
         self._grace = grace_s
         self._backoff = backoff or Backoff(0.5, 10.0)
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -133,7 +141,10 @@ class TerminalAgent:
     async def _connection(self, http: aiohttp.ClientSession, url: str) -> int | None:
         """One socket: a reader (here) and a writer task fed by a bounded queue."""
         timeout = aiohttp.ClientWSTimeout(ws_close=5.0)
-        async with http.ws_connect(url, heartbeat=10.0, timeout=timeout) as ws:
+        self.attempts += 1
+        async with asyncio.timeout(self._handshake):
+            handshake = await http.ws_connect(url, heartbeat=10.0, timeout=timeout)
+        async with handshake as ws:
             self.connects += 1
             outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX)
             hello = {"type": "hello", "device": {"id": self.creds.terminal_id,
@@ -214,17 +225,22 @@ class TerminalAgent:
                                    self.display, self._send, self._grace)  # fmt: skip
             self.session = session
             self.sessions.append(session)
+            self.visits_served += 1
         log.info("terminal.welcome", visit_id=visit_id, resumed=msg.get("resumed"))
         session.welcomed(msg)
 
     async def _end(self, session: VisitSession, reason: str) -> None:
-        if self.session is session:
-            self.session = None
+        if self.session is not session:
+            return
+        self.session = None
         await session.aclose(reason)
+        self._frames_past += session.frames_decoded
 
     @property
     def frames_decoded(self) -> int:
-        return sum(s.frames_decoded for s in self.sessions)
+        """Video frames decoded from every visit served since the agent started."""
+        live = self.session.frames_decoded if self.session is not None else 0
+        return self._frames_past + live
 
 
 async def _write_loop(ws: aiohttp.ClientWebSocketResponse, outbox: asyncio.Queue[str]) -> None:

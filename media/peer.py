@@ -73,6 +73,7 @@ class Peer:
         self.offered = False  # we sent the offer (so we also restart a failed connection)
         self._readers: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._close_task: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
 
@@ -146,15 +147,23 @@ class Peer:
             self._on_failed(self)
 
     async def aclose(self) -> None:
-        if self._closed:
-            return
+        """Stop our tracks, close the connection and the readers. Idempotent, and it completes
+        even when the caller is cancelled (a visit's end cancels its negotiation tasks)."""
+        if self._close_task is None:
+            loop = asyncio.get_running_loop()
+            self._close_task = loop.create_task(self._close(), name="peer-close")
+        await asyncio.shield(self._close_task)
+
+    async def _close(self) -> None:
         self._closed = True
         for sender in self.pc.getSenders():
             if sender.track is not None:
                 sender.track.stop()  # a relayed copy: stops this peer's copy only
-        await self.pc.close()
-        for task in list(self._readers):
-            task.cancel()
-        for task in list(self._readers):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        try:
+            await self.pc.close()
+        finally:
+            for task in list(self._readers):
+                task.cancel()
+            for task in list(self._readers):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

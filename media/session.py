@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
@@ -25,6 +26,8 @@ from media.sources import Source
 log = structlog.get_logger("tatap.session")
 
 Send = Callable[[dict[str, Any]], bool]
+
+HISTORY = 16  # closed connections kept for status and tests; a long visit may restart ICE often
 
 
 class VisitSession:
@@ -42,7 +45,9 @@ class VisitSession:
         self.end_ms: int = int(welcome["visit"]["end_ms"])
         self.roles: dict[str, str] = {p["id"]: p["role"] for p in welcome.get("peers", [])}
         self.peers: dict[str, Peer] = {}
-        self.history: list[Peer] = []  # every connection this visit had, closed ones included
+        # The latest connections of this visit, closed ones included (bounded; counts survive).
+        self.history: deque[Peer] = deque(maxlen=HISTORY)
+        self._frames_gone = 0  # video frames of connections no longer in ``history``
         self.end_reason: str | None = None
         self.closed = asyncio.Event()
         self._servers, self._source, self._display = servers, source, display
@@ -53,20 +58,29 @@ class VisitSession:
         self._deadline_moved = asyncio.Event()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._connected_sent = False
+        self._unsent: set[str] = set()  # our offer to these could not be sent: offer again
         self._spawn(self._enforce_end(), "enforce-end")
 
     # ---- from the server ----------------------------------------------------------------
 
     def welcomed(self, welcome: dict[str, Any]) -> None:
-        """A (re)welcome for this visit: offer to everyone present we have no live connection to."""
+        """A (re)welcome for this visit. We joined later than everyone present, so we offer to
+        each (PROTOCOL.md §7); after a reconnect (``resumed``) to each whose connection is not up,
+        since an offer or answer may have been lost while our socket was down. A fresh connection
+        each time, as the page does: aiortc cannot restart ICE on a live one."""
+        resumed = bool(welcome.get("resumed"))
         for p in welcome.get("peers", []):
-            self.roles[p["id"]] = p["role"]
-            peer = self.peers.get(p["id"])
-            if p.get("present") and (peer is None or peer.state in ("failed", "closed")):
-                self._spawn(self._locked(p["id"], partial(self._offer, p["id"])), "offer")
-        if not self._connected_sent and any(p.media_up.is_set() for p in self.peers.values()):
-            self._connected_sent = self._send({"type": "connected"})
+            pid = p["id"]
+            self.roles[pid] = p["role"]
+            peer = self.peers.get(pid)
+            stale = peer is None or peer.state in ("failed", "closed") or pid in self._unsent
+            if p.get("present") and (stale or (resumed and peer is not None
+                                               and peer.state != "connected")):  # fmt: skip
+                self._spawn(self._locked(pid, partial(self._offer, pid)), "offer")
+        # The server counts `connected` only while both sides are present, and our last one may
+        # have been sent into a dead socket: say it again on every welcome (recorded once).
+        if any(p.media_up.is_set() and p.state == "connected" for p in self.peers.values()):
+            self._send({"type": "connected"})
 
     def time_left(self, remaining_ms: int) -> None:
         """The server's count is the truth (our wall clock may be skewed); keep the grace on top."""
@@ -75,10 +89,12 @@ class VisitSession:
 
     def peer_joined(self, peer: dict[str, Any]) -> None:
         self.roles[peer["id"]] = peer["role"]  # it joined later: it will send the offer
+        self._unsent.discard(peer["id"])
 
     def peer_left(self, peer: dict[str, Any], reason: str) -> None:
         if reason == "left":
-            self._spawn(self._drop(peer["id"]), "drop")
+            pid = peer["id"]
+            self._spawn(self._locked(pid, partial(self._drop, pid)), "drop")
         # "dropped": keep the connection; media may still flow, and a returning page re-offers.
 
     def signal(self, sender: str, data: dict[str, Any]) -> None:
@@ -99,16 +115,23 @@ class VisitSession:
         peer = Peer(pid, self.roles.get(pid, ""), self._servers, self._source, self._display,
                     self._media_up, self._failed)  # fmt: skip
         self.peers[pid] = peer
+        if len(self.history) == self.history.maxlen:
+            self._frames_gone += self.history[0].frames.video
         self.history.append(peer)
         return peer
 
     async def _offer(self, pid: str) -> None:
         await self._drop(pid)
         offer = await self._new_peer(pid).offer()
-        self._send({"type": "signal", "to": pid, "data": {"sdp": offer}})
+        if self._send({"type": "signal", "to": pid, "data": {"sdp": offer}}):
+            self._unsent.discard(pid)
+        else:  # no socket now: the next welcome offers again
+            self._unsent.add(pid)
 
     async def _answer(self, pid: str, sdp: str) -> None:
-        await self._drop(pid)  # a re-offer (ICE restart after a reconnect): start afresh
+        # A re-offer (a page that came back), or glare: the page offered while our own offer was
+        # pending. We always yield to the page's offer and start afresh; the page ignores ours.
+        await self._drop(pid)
         answer = await self._new_peer(pid).answer(sdp)
         self._send({"type": "signal", "to": pid, "data": {"sdp": answer}})
 
@@ -136,8 +159,7 @@ class VisitSession:
 
     def _media_up(self, peer: Peer) -> None:
         log.info("visit.media_up", visit_id=self.visit_id, peer=peer.peer_id)
-        if not self._connected_sent:
-            self._connected_sent = self._send({"type": "connected"})
+        self._send({"type": "connected"})
 
     async def _locked(self, pid: str, work: Callable[[], Awaitable[None]]) -> None:
         """One negotiation step at a time per participant, in arrival order (asyncio locks are
@@ -168,7 +190,7 @@ class VisitSession:
 
     @property
     def frames_decoded(self) -> int:
-        return sum(p.frames.video for p in self.history)
+        return self._frames_gone + sum(p.frames.video for p in self.history)
 
     async def aclose(self, reason: str = "closed") -> None:
         """Close every connection of this visit (idempotent; the first reason sticks)."""

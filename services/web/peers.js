@@ -2,6 +2,9 @@
 // The later joiner offers (PROTOCOL.md §7). A new offer from a participant we already have a
 // connection with replaces it: that is how a reconnecting side restarts ICE with an aiortc
 // terminal, which cannot restart ICE on a live connection.
+// Glare (both sides offer at once, e.g. both came back together): the page keeps its own offer and
+// ignores the other's; the terminal yields and answers ours. A participant that (re)joins after us
+// offers, so `expectOffer` drops an offer of ours still waiting for its answer.
 "use strict";
 
 class Peers {
@@ -57,6 +60,8 @@ class Peers {
   async signal(from, data) {
     const sdp = data.sdp;
     if (sdp && sdp.type === "offer") {
+      const mine = this.pcs[from];
+      if (mine && this.offerers[from] && mine.signalingState === "have-local-offer") return;
       const pc = this.create(from);
       this.offerers[from] = false;
       await pc.setRemoteDescription(sdp);
@@ -71,6 +76,12 @@ class Peers {
         await pc.addIceCandidate(data.candidate || null).catch(() => {});
       }
     }
+  }
+
+  expectOffer(peerId) {
+    const pc = this.pcs[peerId];
+    if (pc && pc.signalingState === "have-local-offer") this.close(peerId);
+    this.offerers[peerId] = false;
   }
 
   close(peerId) {
