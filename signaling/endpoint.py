@@ -45,7 +45,11 @@ class Endpoint:
             # Frames up to 4× our limit are read and answered with `too_large`; beyond that
             # aiohttp closes with 1009 without reading them into memory.
             max_msg_size=self._settings.max_frame_bytes * 4,
-            heartbeat=20.0,
+            # Pings find dead phones (no FIN on a lost network) well within the reconnect grace.
+            heartbeat=30.0,
+            # Signaling frames are small and mostly SDP: compressing them costs more CPU than it
+            # saves bytes, and an uncompressed socket can take frames straight from the relay.
+            compress=False,
         )
         await ws.prepare(request)
         conn = Connection(ws, self._settings.send_queue, request.remote or "")

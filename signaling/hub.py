@@ -39,6 +39,7 @@ from signaling.tasks import TaskSet
 log = structlog.get_logger("tatap.hub")
 
 JOIN_ACTIONS = frozenset({"joined", "reconnected"})
+_ENDED = {reason: protocol.ended(reason.value) for reason in EndReason}
 
 
 class Hub:
@@ -60,6 +61,10 @@ class Hub:
         self._loading: dict[str, asyncio.Future[VisitRoom]] = {}
         self._rules: dict[str, FacilityRules] = {}
         self.tasks = TaskSet()
+        # Visits whose `ended` went out and whose end is still to be written (see `end`).
+        self._ends: list[
+            tuple[VisitRoom, EndReason, tuple[str, str], str, float, list[Connection]]
+        ] = []
         self.devices = DeviceSessions(self, store, clock, scheduler, settings.early_join_s)
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -406,24 +411,34 @@ class Hub:
         actor: tuple[str, str] | None = None,
         note: str = "",
     ) -> None:
-        """End a visit now: everyone gets `ended`, sockets close, the end is written to the log."""
+        """End a visit now: everyone gets `ended`, sockets close, the end is written to the log.
+
+        Only the `ended` frames go out here. The rest (audit events, the log line, the database)
+        waits until the loop's next turn, so that when many visits end at the same instant every
+        one of them has had its `ended` sent before any bookkeeping starts.
+        """
         if room.ended:
             return
-        now = self._clock.now()
         devices = self._close_room(room, reason)
-        actor = actor or self._system
-        visit = room.visit
-        details: dict[str, object] = {
-            "reason": reason.value,
-            "planned_s": round(visit.end - visit.start),
-            "real_s": round(now - room.started_at) if room.started_at else None,
-        }
-        events = []
-        if reason is EndReason.TERMINATED:
-            events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
-        events.append(self._event(room, "ended", actor, details))
-        log.info("visit.ended", visit_id=visit.id, reason=reason.value)
-        self.tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
+        self._ends.append((room, reason, actor or self._system, note, self._clock.now(), devices))
+        if len(self._ends) == 1:
+            asyncio.get_running_loop().call_soon(self._record_ends)
+
+    def _record_ends(self) -> None:
+        batch, self._ends = self._ends, []
+        for room, reason, actor, note, now, devices in batch:
+            visit = room.visit
+            details: dict[str, object] = {
+                "reason": reason.value,
+                "planned_s": round(visit.end - visit.start),
+                "real_s": round(now - room.started_at) if room.started_at else None,
+            }
+            events = []
+            if reason is EndReason.TERMINATED:
+                events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
+            events.append(self._event(room, "ended", actor, details))
+            log.info("visit.ended", visit_id=visit.id, reason=reason.value)
+            self.tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
 
     def drop(self, visit_id: str, reason: EndReason) -> None:
         """A visit cancelled or ended elsewhere (the API, the CLI, another node): close its
@@ -441,7 +456,7 @@ class Hub:
         which stay open for the terminal's next visit."""
         room.ended = True
         room.cancel_deadlines()
-        frame = protocol.ended(reason.value)
+        frame = _ENDED[reason]
         devices: list[Connection] = []
         for seat in room.present():
             conn = seat.conn
