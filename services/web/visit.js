@@ -32,6 +32,14 @@ const mediaChosen = new Promise((resolve) => { mediaReady = resolve; });
 let peersCreated;
 const peersReady = new Promise((resolve) => { peersCreated = resolve; });
 let lastError = null;
+let lastDetails = null;
+// The server's clock minus ours, from /api/v1/join: a phone's clock may be minutes off.
+let skewMs = 0;
+// Liveness: a half-open socket (a phone that changed networks) shows no close for minutes.
+const PING_MS = window.tatapPingMs || 10000;
+let pingSentAt = 0;
+let lastPingAt = 0;
+let pingId = 0;
 
 function show(screen) {
   for (const el of document.querySelectorAll("main > section")) el.hidden = el.id !== `screen-${screen}`;
@@ -47,8 +55,14 @@ function status(key) {
   $("status").hidden = !key;
 }
 
+function stopReconnecting() {
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+}
+
 function fail(code, vars) {
   setState("error");
+  stopReconnecting();
   tatap.errorCode = code;
   if (peers) peers.closeAll();
   stopLocal();
@@ -69,12 +83,20 @@ async function join() {
     say($("loading-text"), "error_network");
     return "retry";
   }
+  if (res.status >= 500) {
+    say($("loading-text"), "error_network");
+    return "retry";
+  }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
-    fail((body.error && body.error.code) || "other");
+    const code = (body.error && body.error.code) || "other";
+    // The visit ended while we were away: that is its end, not a refusal.
+    if (code === "visit_over" && tatap.welcomes.length) ended(endReason(body.error.details));
+    else fail(code);
     return false;
   }
   attempts = 0;
+  if (typeof body.now_ms === "number") skewMs = body.now_ms - Date.now();
   mark("joined");
   token = body.token;
   tatap.me = body.you;
@@ -158,6 +180,23 @@ function connect() {
     handle(msg).catch((err) => console.error("tatap: message failed", msg.type, err));
   };
   ws.onclose = (ev) => closed(ws, ev.code);
+  pingSentAt = 0;
+  lastPingAt = performance.now();
+}
+
+function liveness() {
+  const ws = tatap.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  const now = performance.now();
+  if (pingSentAt && now - pingSentAt > PING_MS) {
+    // No pong: the socket is dead even if the browser has not noticed. Same token, new socket.
+    ws.onclose = ws.onmessage = null;
+    ws.close();
+    closed(ws, 1006);
+  } else if (!pingSentAt && now - lastPingAt >= PING_MS) {
+    pingSentAt = lastPingAt = now;
+    ws.send(JSON.stringify({ type: "ping", id: ++pingId }));
+  }
 }
 
 function send(msg) {
@@ -170,6 +209,8 @@ function closed(ws, code) {
   tatap.ws = null;
   if (tatap.state === "ended" || tatap.state === "error") return;
   if (code === 4000) return ended(tatap.endedReason);
+  // Back just after the end: the visit is over, not refused (we were in it).
+  if (code === 4410 && tatap.welcomes.length) return ended(endReason(lastDetails));
   if (FINAL_CLOSES[code]) {
     // The `error` that came just before the close says it best, when we have words for it.
     return fail(lastError && TEXTS.id[`error_${lastError}`] ? lastError : FINAL_CLOSES[code]);
@@ -178,10 +219,22 @@ function closed(ws, code) {
   if (tatap.state === "call") setState("reconnecting");
   status("reconnecting");
   const again = async () => {
-    if (code === 4401 && (await join()) !== true) return; // the token is no good: get a new one
+    if (tatap.state === "ended" || tatap.state === "error") return;
+    if (code === 4401) { // the token is no good: get a new one
+      const joined = await join();
+      if (joined === "retry" && tatap.state !== "ended" && tatap.state !== "error") {
+        reconnectTimer = setTimeout(again, backoff());
+      }
+      if (joined !== true) return;
+    }
     connect();
   };
   reconnectTimer = setTimeout(again, backoff());
+}
+
+function endReason(details) {
+  const reason = details && details.reason;
+  return REASONS.includes(reason) ? reason : "completed";
 }
 
 async function handle(msg) {
@@ -191,6 +244,8 @@ async function handle(msg) {
     case "warning": setRemaining(msg.remaining_ms); return warn(msg.remaining_ms);
     case "peer-joined":
       tatap.peers[msg.peer.id] = { role: msg.peer.role, present: true };
+      // It joined later, so it offers: an offer of ours still pending is void (see peers.js).
+      if (peers) chain(msg.peer.id, async () => peers.expectOffer(msg.peer.id));
       return status(peers && Object.keys(peers.pcs).length ? "" : "connecting_media");
     case "peer-left": return peerLeft(msg.peer, msg.reason);
     // A signal may come while the camera is still starting: it waits for the connections.
@@ -198,17 +253,21 @@ async function handle(msg) {
     case "notice": return banner(`notice_${msg.code}`, {}, 12000);
     case "ended": return ended(msg.reason);
     case "error": return serverError(msg);
+    case "pong": pingSentAt = 0; return;
   }
 }
 
 function serverError(msg) {
   tatap.errorCode = lastError = msg.code;
+  lastDetails = msg.details || null;
   if (msg.code === "visit_not_open" && msg.details && msg.details.start_ms) {
-    const at = msg.details.start_ms - 5 * 60 * 1000;
+    // The window opens 5 minutes early (PROTOCOL.md §6), by the server's clock.
+    const at = msg.details.start_ms - 5 * 60 * 1000 - skewMs;
     const time = new Date(msg.details.start_ms).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
     say($("wait-note"), "error_visit_not_open", { time });
     $("wait-note").hidden = false;
-    reconnectTimer = setTimeout(connect, Math.max(1000, at - Date.now() + Math.random() * 5000));
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, Math.max(1000, at - Date.now() + Math.random() * 1000));
   }
 }
 
@@ -221,7 +280,7 @@ function chain(peerId, work) {
 
 async function welcome(msg) {
   attempts = 0;
-  lastError = null;
+  lastError = lastDetails = null;
   $("wait-note").hidden = true;
   mark("welcome");
   tatap.welcomes.push(msg);
@@ -241,9 +300,17 @@ async function welcome(msg) {
   show("call");
   const present = msg.peers.filter((p) => p.present);
   status(present.some((p) => p.role !== "officer") ? "connecting_media" : "waiting_inmate");
+  // The server counts `connected` only while both sides are present, and the last one may have
+  // gone into a dead socket: say it again after every welcome while media flows (recorded once).
+  if (Object.values(peers.pcs).some((pc) => pc.connectionState === "connected")) sendConnected();
   // We joined later than everyone present (or came back): we offer, replacing any old connection.
   // An officer's silent monitor gets an offer too; it answers receive-only.
   for (const p of present) chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
+}
+
+function sendConnected() {
+  send({ type: "connected" });
+  tatap.connectedSent = true;
 }
 
 function peerLeft(peer, reason) {
@@ -262,10 +329,7 @@ function peerState(peerId, state) {
   if (state === "connected") {
     mark("connected");
     status("");
-    if (!tatap.connectedSent) {
-      send({ type: "connected" });
-      tatap.connectedSent = true;
-    }
+    sendConnected();
   }
 }
 
@@ -295,8 +359,21 @@ function addRemote(peerId, stream) {
     video.addEventListener("loadeddata", first, { once: true });
     video.addEventListener("resize", first, { once: true });
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(first);
+    // It carries the sound, so it is not muted: a browser (iOS Safari) may refuse to play it
+    // until the user touches the page.
+    playRemote(video);
   }
   $("remotes").dataset.count = $("remotes").children.length;
+}
+
+function playRemote(video) {
+  const played = video.play();
+  if (played && played.catch) played.catch(() => { $("tap-play").hidden = false; });
+}
+
+function tapToPlay() {
+  $("tap-play").hidden = true;
+  for (const video of document.querySelectorAll("#remotes video")) playRemote(video);
 }
 
 function removeRemote(peerId) {
@@ -325,7 +402,9 @@ function tick() {
   tatap.shownMs = left;
   // The server ends the visit on time; if it cannot be reached then, the time is up all the same
   // (the terminal hangs up on its own too): stop here instead of reconnecting for ever.
-  if (left === 0 && tatap.state === "reconnecting" && performance.now() - remainingAt > tatap.remainingMs + 5000) {
+  // In `call` too: behind a half-open socket the server's `ended` cannot arrive either.
+  const live = tatap.state === "reconnecting" || tatap.state === "call";
+  if (left === 0 && live && performance.now() - remainingAt > tatap.remainingMs + 5000) {
     ended("completed");
   }
 }
@@ -349,7 +428,7 @@ function ended(reason) {
   if (tatap.state === "ended") return;
   tatap.endedReason = reason || null;
   setState("ended");
-  clearTimeout(reconnectTimer);
+  stopReconnecting();
   if (peers) peers.closeAll();
   stopLocal();
   say($("ended-text"), REASONS.includes(reason) ? `ended_${reason}` : "ended_unknown");
@@ -371,8 +450,11 @@ async function main() {
   $("retry").addEventListener("click", startCamera);
   $("no-camera").addEventListener("click", joinWithoutCamera);
   $("hangup").addEventListener("click", hangup);
+  $("tap-play").addEventListener("click", tapToPlay);
   setInterval(tick, 250);
+  setInterval(liveness, Math.min(1000, PING_MS / 4));
   window.addEventListener("online", () => {
+    if (tatap.state === "ended" || tatap.state === "error") return;
     if (reconnectTimer && !tatap.ws) { attempts = 0; connect(); }
   });
   show("loading");

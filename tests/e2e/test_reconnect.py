@@ -24,7 +24,8 @@ async def test_page_resumes_after_its_socket_drops(stack: Stack, browser: Browse
     first_pc = session.peers[next(iter(session.peers))]
     first_end = await page.evaluate("window.tatap.endMs")
 
-    # The network drops under the page: its socket closes without a goodbye from either side.
+    # The page's socket closes with a code no server sends (a clean close, not a network drop:
+    # see the test below for that).
     await page.evaluate("window.tatap.ws.close(4999)")
     await until(lambda: page.evaluate("window.tatap.welcomes.length === 2"), 15, "a second welcome")
     welcome = await page.evaluate("window.tatap.welcomes[1]")
@@ -84,4 +85,26 @@ async def test_both_ends_come_back_after_the_server_drops_them(
         return session.frames_decoded > decoded + 5
 
     await until(terminal_decoding, 10, "the terminal to keep decoding")
+    await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_page_comes_back_after_its_network_drops(stack: Stack, browser: Browser) -> None:
+    """The browser goes offline (no close frame reaches anyone) and comes back: the page notices
+    the dead socket, reconnects with the same token into the same visit, and media flows."""
+    visit = await stack.schedule(length_s=45)
+    context = await browser.new_context(locale="en-US")
+    await context.add_init_script("window.tatapPingMs = 1000;")
+    page = await context.new_page()
+    await page.goto(stack.link(visit, Role.FAMILY))
+    await frames_flowing(page, peers=1)
+
+    await context.set_offline(True)
+    await until(lambda: page.evaluate("window.tatap.state === 'reconnecting'"), 10,
+                "the page to notice the drop")  # fmt: skip
+    await context.set_offline(False)
+    await until(lambda: page.evaluate("window.tatap.welcomes.length === 2"), 15, "a second welcome")
+    assert await page.evaluate("window.tatap.welcomes[1].resumed") is True
+    assert await page.evaluate("window.tatap.state") == "call"
+    await frames_flowing(page, peers=1)
     await context.close()

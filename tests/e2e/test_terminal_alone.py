@@ -12,6 +12,13 @@ from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser
 
+COUNT_SOCKETS_JS = """() => {
+  const Real = window.WebSocket;
+  window.socketsOpened = 0;
+  window.WebSocket = function (...args) { window.socketsOpened += 1; return new Real(...args); };
+  Object.assign(window.WebSocket, { OPEN: Real.OPEN, CLOSED: Real.CLOSED });
+}"""
+
 
 async def cut_off(stack: Stack) -> None:
     """The server becomes unreachable at once: it stops listening and every connection to it is
@@ -31,7 +38,7 @@ async def test_terminal_hangs_up_at_the_end_without_the_server(
 ) -> None:
     """With the server stopped mid-visit (no `ended` can come), the terminal closes every
     connection of the visit about two seconds after the scheduled end, not before, and the page
-    stops reconnecting once the visit's time is up."""
+    stops reconnecting once the visit's time is up, even when the network comes back."""
     visit = await stack.schedule(length_s=12)
     end = visit.visit.end
     context, page = await open_page(browser, stack.link(visit, Role.FAMILY))
@@ -53,4 +60,10 @@ async def test_terminal_hangs_up_at_the_end_without_the_server(
     # The page, reconnecting in vain, stops at the end of the visit's time too.
     await until(lambda: page.evaluate("window.tatap.state === 'ended'"), 8, "the page to stop")
     assert await page.evaluate("window.tatap.endedReason") == "completed"
+    # Back online after the end: nothing is reopened.
+    await page.evaluate(COUNT_SOCKETS_JS)
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await page.wait_for_timeout(300)
+    assert await page.evaluate("window.socketsOpened") == 0
+    assert await page.evaluate("window.tatap.state") == "ended"
     await context.close()
