@@ -11,7 +11,10 @@ import asyncio
 import contextlib
 from typing import Any, Protocol
 
+import structlog
 from av import VideoFrame
+
+log = structlog.get_logger("tatap.display")
 
 
 class DisplayUnavailable(RuntimeError):
@@ -79,34 +82,52 @@ class WindowDisplay:
             self._root.attributes("-fullscreen", True)
         self._root.protocol("WM_DELETE_WINDOW", lambda: None)  # unattended: no accidental close
         self._latest: dict[str, VideoFrame] = {}
+        self._fresh: set[str] = set()  # keys with a frame not drawn yet
+        self.rendered = 0  # frames drawn (an unchanged picture is not drawn again)
+        self.lost = False  # the window or its X server went away: frames are dropped
         self._labels: dict[str, Any] = {}
         self._images: dict[str, Any] = {}
         self._period = 1 / fps
         self._task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(self._pump())
 
     def show(self, key: str, frame: VideoFrame) -> None:
-        self._latest[key] = frame
+        if not self.lost:
+            self._latest[key] = frame
+            self._fresh.add(key)
 
     def remove(self, key: str) -> None:
         self._latest.pop(key, None)
         self._images.pop(key, None)
+        self._fresh.update(self._latest)  # the others move: draw them again
         label = self._labels.pop(key, None)
-        if label is not None:
-            label.destroy()
+        if label is not None and not self.lost:
+            with contextlib.suppress(self._tk.TclError):
+                label.destroy()
 
     async def _pump(self) -> None:
-        while True:
-            self._render()
-            self._root.update()
-            await asyncio.sleep(self._period)
+        """Draw what is new and let Tk handle its events. A TclError (the window destroyed, the
+        X server gone) must not end the visit: log it once and go on headless."""
+        try:
+            while True:
+                self._render()
+                self._root.update()
+                await asyncio.sleep(self._period)
+        except self._tk.TclError as exc:
+            self.lost = True
+            self._latest.clear()
+            log.error("display.lost", error=str(exc))
 
     def _render(self) -> None:
         keys = sorted(self._latest)
-        if not keys:
+        if not keys or not self._fresh:
             return
+        if len(keys) != len(self._labels):
+            self._fresh.update(keys)  # one more or one fewer: a new layout for all
         screen_w, screen_h = self._root.winfo_width(), self._root.winfo_height()
         cell_w = max(2, screen_w // len(keys))
         for column, key in enumerate(keys):
+            if key not in self._fresh:
+                continue
             frame = self._latest[key]
             w, h = fit(frame.width, frame.height, cell_w, max(2, screen_h))
             image = self._tk.PhotoImage(data=ppm(frame, w, h), format="PPM")
@@ -117,6 +138,8 @@ class WindowDisplay:
             label.configure(image=image)
             label.place(x=column * cell_w + (cell_w - w) // 2, y=(screen_h - h) // 2)
             self._images[key] = image  # Tk forgets an image Python no longer references
+            self.rendered += 1
+        self._fresh.clear()
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
@@ -125,7 +148,8 @@ class WindowDisplay:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        self._root.destroy()
+        with contextlib.suppress(self._tk.TclError):  # already gone with its X server
+            self._root.destroy()
 
 
 def create_display(kind: str, screen: str | None = None) -> Display:

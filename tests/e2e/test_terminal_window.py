@@ -16,6 +16,7 @@ import av
 import pytest
 from playwright.async_api import Browser
 
+from media.display import WindowDisplay
 from services.model import Role
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
@@ -97,3 +98,31 @@ async def test_window_shows_the_family_full_screen(
             proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), timeout=10)
     assert code == 0
+
+
+@pytest.mark.timeout(30)
+async def test_window_draws_only_new_frames_and_outlives_its_window(xserver: str) -> None:
+    """An unchanged picture is not drawn again at every tick; when the window goes away (its X
+    server gone, or destroyed) the display notes it and drops frames, and closes without error."""
+    display = WindowDisplay(fullscreen=False, screen=xserver)
+    frame = av.VideoFrame(width=64, height=48, format="yuv420p")
+    try:
+        display.show("p_fam:v", frame)
+        await until(lambda: _async(display.rendered == 1), 5, "the first frame drawn")
+        await asyncio.sleep(0.3)  # several ticks of the 25 fps pump, nothing new to draw
+        assert display.rendered == 1
+        display.show("p_fam:v", frame)
+        await until(lambda: _async(display.rendered == 2), 5, "the next frame drawn")
+
+        display._root.destroy()
+        display.show("p_fam:v", frame)
+        await until(lambda: _async(display.lost), 5, "the display to notice its window is gone")
+        display.show("p_fam:v", frame)
+        display.remove("p_fam:v")
+        assert display.rendered == 2
+    finally:
+        await display.aclose()
+
+
+async def _async(value: object) -> object:
+    return value
