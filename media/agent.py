@@ -218,9 +218,10 @@ class TerminalAgent:
         visit_id = msg["visit"]["id"]
         session = self.session
         if session is not None and (session.visit_id != visit_id or session.end_reason):
-            await self._end(session, "replaced")
+            await self._end(session, "replaced", release=False)
             session = None
         if session is None:
+            self.source.resume()
             session = VisitSession(msg, ice_servers(msg.get("ice_servers")), self.source,
                                    self.display, self._send, self._grace)  # fmt: skip
             self.session = session
@@ -229,12 +230,14 @@ class TerminalAgent:
         log.info("terminal.welcome", visit_id=visit_id, resumed=msg.get("resumed"))
         session.welcomed(msg)
 
-    async def _end(self, session: VisitSession, reason: str) -> None:
+    async def _end(self, session: VisitSession, reason: str, release: bool = True) -> None:
         if self.session is not session:
             return
         self.session = None
         await session.aclose(reason)
         self._frames_past += session.frames_decoded
+        if release and self.session is None:
+            self.source.pause()  # no visit needs the camera until the next welcome
 
     @property
     def frames_decoded(self) -> int:

@@ -1,7 +1,9 @@
 """What the terminal sends: a generated test pattern and tone, a camera and microphone, or a file.
 
 One source per agent; every peer gets its own relayed copy of each track (a camera can be opened
-only once, and a track read by two senders would split its frames between them).
+only once, and a track read by two senders would split its frames between them). Each track is a
+``LiveTrack``: it opens its device when a visit needs it, reopens it with backoff after a read or
+decode error (aiortc ends a player's track for good on one), and lets it go between visits.
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ import functools
 import math
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import structlog
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaPlayer, MediaRelay
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from av import AudioFrame, VideoFrame
+
+from media.backoff import Backoff
+
+log = structlog.get_logger("tatap.source")
 
 VIDEO_CLOCK = 90_000
 AUDIO_RATE = 48_000
@@ -115,18 +124,140 @@ class ToneTrack(AudioStreamTrack):
         return frame
 
 
+class LiveTrack(MediaStreamTrack):
+    """One outgoing track over a device that may fail: ``open()`` gives a fresh inner track
+    (stopping it releases the device). Read or decode errors reopen it with capped backoff; the
+    timestamps stay monotonic across reopenings. ``pause()`` releases the device and makes
+    ``recv()`` wait (the relay's reader then costs nothing) until ``resume()``."""
+
+    def __init__(self, kind: str, open_track: Callable[[], MediaStreamTrack],
+                 backoff: Backoff | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.kind = kind
+        self.reopened = 0  # device reopenings after an error
+        self._open = open_track
+        self._inner: MediaStreamTrack | None = None
+        self._backoff = backoff or Backoff(0.5, 10.0)
+        self._wanted = asyncio.Event()
+        self._wanted.set()
+        self._stopped = asyncio.Event()
+        self._base: int | None = None  # output pts of the current inner track's first frame
+        self._first = 0  # that frame's own pts
+        self._last: tuple[int, float] | None = None  # last output pts and when
+
+    async def recv(self) -> Any:
+        while True:
+            await self._wanted.wait()
+            if self.readyState != "live":
+                raise MediaStreamError
+            inner = self._inner
+            try:
+                if inner is None:
+                    inner = self._inner = self._open()
+                    self._base = None
+                frame = await inner.recv()
+            except Exception as exc:  # MediaStreamError, or the device's own (av, OS) errors
+                self._release(inner)
+                if self._wanted.is_set() and self.readyState == "live":
+                    log.warning("source.lost", kind=self.kind, error=type(exc).__name__)
+                    self.reopened += 1
+                    await self._pause_for_backoff()
+                continue
+            self._backoff.reset()
+            return self._restamp(frame)
+
+    def _restamp(self, frame: Any) -> Any:
+        if frame.pts is None or frame.time_base is None:
+            return frame
+        now = time.monotonic()
+        if self._base is None:
+            self._first = frame.pts
+            gap = 0 if self._last is None else self._last[0] + max(
+                1, round((now - self._last[1]) / frame.time_base))
+            self._base = gap
+        frame.pts = self._base + frame.pts - self._first
+        self._last = (frame.pts, now)
+        return frame
+
+    async def _pause_for_backoff(self) -> None:
+        await self._backoff.wait(self._stopped)
+
+    def _release(self, inner: MediaStreamTrack | None) -> None:
+        if inner is not None:
+            inner.stop()
+        if self._inner is inner:
+            self._inner = None
+
+    @property
+    def paused(self) -> bool:
+        return not self._wanted.is_set()
+
+    def pause(self) -> None:
+        """No visit needs the device now: release it; ``recv()`` waits for ``resume()``."""
+        self._wanted.clear()
+        self._release(self._inner)
+
+    def resume(self) -> None:
+        self._wanted.set()
+
+    def stop(self) -> None:
+        super().stop()
+        self._release(self._inner)
+        self._stopped.set()
+        self._wanted.set()  # wake a waiting recv(): it ends now
+
+
+class PlayerSlot:
+    """One ``MediaPlayer`` shared by the tracks of one device or file, opened when a track is
+    needed and again when the track asked for has ended (the player went bad)."""
+
+    def __init__(self, open_player: Callable[[], MediaPlayer]) -> None:
+        self._open = open_player
+        self._player: MediaPlayer | None = None
+
+    def track(self, kind: str) -> MediaStreamTrack:
+        player = self._player
+        inner: MediaStreamTrack | None = getattr(player, kind, None) if player else None
+        if inner is None or inner.readyState != "live":
+            player = self._player = self._open()
+            inner = getattr(player, kind)
+        if inner is None:
+            raise MediaStreamError(f"no {kind} in this source")
+        return inner
+
+    def has(self, kind: str) -> bool:
+        """Open it once (failing loudly at start-up, not at the first visit) and say whether it
+        has this kind of track. The device is released again at once."""
+        player = self._player = self._open()
+        found = getattr(player, kind) is not None
+        for inner in (player.audio, player.video):
+            if inner is not None:
+                inner.stop()
+        return found
+
+
 @dataclass
 class Source:
     """The agent's outgoing media; ``tracks()`` hands each new peer its own copies."""
 
     video: MediaStreamTrack | None
     audio: MediaStreamTrack | None
-    players: list[MediaPlayer] = field(default_factory=list)
     _relay: MediaRelay = field(default_factory=MediaRelay)
     _closed: bool = False
 
     def tracks(self) -> list[MediaStreamTrack]:
         return [self._relay.subscribe(t, buffered=False) for t in (self.audio, self.video) if t]
+
+    def pause(self) -> None:
+        """Between visits: release the devices (and stop generating frames)."""
+        for track in (self.video, self.audio):
+            if isinstance(track, LiveTrack):
+                track.pause()
+
+    def resume(self) -> None:
+        for track in (self.video, self.audio):
+            if isinstance(track, LiveTrack):
+                track.resume()
 
     async def aclose(self) -> None:
         if self._closed:
@@ -140,20 +271,25 @@ class Source:
 def open_source(spec: str = "testpattern", mic: str = "", size: tuple[int, int] = (640, 360),
                 fps: int = 15) -> Source:  # fmt: skip
     """``testpattern``, ``v4l2:/dev/video0`` (camera; ``mic`` like ``alsa:default`` or
-    ``pulse:default`` adds a microphone), or a media file path (played in a loop)."""
+    ``pulse:default`` adds a microphone), or a media file path (played in a loop). A device that
+    cannot be opened raises here."""
     if spec == "testpattern":
-        return Source(TestPatternTrack(*size, fps=fps), ToneTrack())
-    players: list[MediaPlayer] = []
+        return Source(LiveTrack("video", lambda: TestPatternTrack(*size, fps=fps)),
+                      LiveTrack("audio", ToneTrack))  # fmt: skip
     if spec.startswith("v4l2:"):
         options = {"video_size": f"{size[0]}x{size[1]}", "framerate": str(fps)}
-        camera = MediaPlayer(spec.removeprefix("v4l2:"), format="v4l2", options=options)
-        players.append(camera)
-        audio: MediaStreamTrack | None = None
+        device = spec.removeprefix("v4l2:")
+        camera = PlayerSlot(lambda: MediaPlayer(device, format="v4l2", options=options))
+        audio: MediaStreamTrack = AudioStreamTrack()
         if mic:
-            fmt, _, device = mic.partition(":")
-            microphone = MediaPlayer(device or "default", format=fmt)
-            players.append(microphone)
-            audio = microphone.audio
-        return Source(camera.video, audio or AudioStreamTrack(), players)
-    player = MediaPlayer(spec, loop=True)
-    return Source(player.video, player.audio or AudioStreamTrack(), [player])
+            fmt, _, name = mic.partition(":")
+            microphone = PlayerSlot(lambda: MediaPlayer(name or "default", format=fmt))
+            if microphone.has("audio"):
+                audio = LiveTrack("audio", lambda: microphone.track("audio"))
+        camera.has("video")
+        return Source(LiveTrack("video", lambda: camera.track("video")), audio)
+    player = PlayerSlot(lambda: MediaPlayer(spec, loop=True))
+    has_audio = player.has("audio")
+    video = LiveTrack("video", lambda: player.track("video")) if player.has("video") else None
+    sound = LiveTrack("audio", lambda: player.track("audio")) if has_audio else None
+    return Source(video, sound or AudioStreamTrack())

@@ -4,17 +4,20 @@ connections that close completely even when their closing is cancelled."""
 from __future__ import annotations
 
 import asyncio
+import fractions
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+from aiortc.mediastreams import MediaStreamError, VideoStreamTrack
+from av import VideoFrame
 
 from media.agent import KEEP, Credentials, TerminalAgent
 from media.backoff import Backoff
 from media.display import NullDisplay
 from media.peer import Peer
 from media.session import HISTORY, VisitSession
-from media.sources import open_source
+from media.sources import LiveTrack, open_source
 from tests.e2e.stack import until
 
 
@@ -127,3 +130,58 @@ async def test_peer_close_completes_when_cancelled() -> None:
 
 async def _async(value: object) -> object:
     return value
+
+
+class FlakyCamera(VideoStreamTrack):
+    """A camera that breaks after a few frames, as a USB camera that resets does."""
+
+    def __init__(self, frames: int, opened: list[FlakyCamera]) -> None:
+        super().__init__()
+        self._left = frames
+        opened.append(self)
+
+    async def recv(self) -> VideoFrame:
+        if self._left == 0 or self.readyState != "live":
+            raise MediaStreamError
+        self._left -= 1
+        frame = VideoFrame(width=32, height=24, format="yuv420p")
+        frame.pts, frame.time_base = 3000 * (3 - self._left), fractions.Fraction(1, 90_000)
+        return frame
+
+
+@pytest.mark.timeout(20)
+async def test_live_track_reopens_a_failing_camera() -> None:
+    """A camera that errors is reopened (with backoff) instead of ending for good, and the
+    timestamps go on rising across the reopenings."""
+    opened: list[FlakyCamera] = []
+    track = LiveTrack("video", lambda: FlakyCamera(3, opened), Backoff(0.01, 0.02))
+    try:
+        stamps = [(await asyncio.wait_for(track.recv(), 2)).pts for _ in range(10)]
+        assert track.reopened == 3 and len(opened) == 4
+        assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False)), stamps
+        assert all(c.readyState == "ended" for c in opened[:-1])  # each bad one released
+    finally:
+        track.stop()
+    with pytest.raises(MediaStreamError):
+        await track.recv()
+
+
+@pytest.mark.timeout(20)
+async def test_source_is_released_between_visits() -> None:
+    """After a visit ends the agent's source stops producing (a camera is let go); the next
+    visit's welcome starts it again."""
+    agent = _agent("http://127.0.0.1:9")
+    video = agent.source.video
+    assert isinstance(video, LiveTrack)
+    try:
+        await agent._handle(_welcome(1))
+        assert (await asyncio.wait_for(video.recv(), 2)) is not None
+        await agent._handle({"type": "ended", "reason": "completed"})
+        assert video.paused
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(video.recv(), 0.3)
+        await agent._handle(_welcome(2))
+        assert not video.paused
+        assert (await asyncio.wait_for(video.recv(), 2)) is not None
+    finally:
+        await agent.aclose()
