@@ -110,7 +110,8 @@ async def test_half_open_socket_is_detected_and_replaced(stack: Stack, browser: 
     since media kept flowing meanwhile."""
     tap = SocketTap()
     context, page, _ = await call_up(stack, browser, 40, "window.tatapPingMs = 1000;", tap)
-    assert any(m["type"] == "ping" for m in tap.sent[0])
+    pinged = lambda: _async(any(m["type"] == "ping" for m in tap.sent[0]))  # noqa: E731
+    await until(pinged, 5, "the page's first ping")
     tap.silent.add(0)
     await until(lambda: page.evaluate("window.tatap.welcomes.length === 2"), 10, "a new welcome")
     assert await page.evaluate("window.tatap.welcomes[1].resumed") is True
@@ -172,3 +173,7 @@ async def test_too_early_page_joins_by_the_servers_clock(stack: Stack, browser: 
     await until(lambda: page.evaluate("window.tatap.welcomes.length === 1"), 15, "the welcome")
     assert await page.evaluate("window.tatap.state") == "call"
     await context.close()
+
+
+async def _async(value: object) -> object:
+    return value
