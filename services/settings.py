@@ -75,7 +75,9 @@ class Settings:
     max_frame_bytes: int = 64 * 1024
     hello_timeout_s: float = 10.0
     max_errors: int = 10
-    send_queue: int = 64
+    # Quiet sockets are pinged after this long, and dropped when a ping gets no answer in time.
+    ping_idle_s: float = 30.0
+    ping_interval_s: float = 10.0
     # How often the server sends `time` to every participant.
     time_interval_s: float = 30.0
     # How often the node looks for visits whose window opens or whose no-show grace passes.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import structlog
@@ -48,10 +49,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await hub.start()
+        keepalive = asyncio.create_task(
+            endpoint.keepalive(settings.ping_interval_s, settings.ping_idle_s), name="keepalive"
+        )
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         yield
         # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
         # let pending audit writes finish, then close the store.
+        keepalive.cancel()
         await hub.aclose()
         await bus.aclose()
         await store.aclose()

@@ -1,18 +1,34 @@
-"""One websocket: a bounded outbox drained by its own writer task, so one slow client stalls
-nobody else; a client that falls too far behind is disconnected rather than buffered forever."""
+"""One websocket after its opening handshake: frames in through a FrameReader, frames out
+straight to the transport.
+
+Every message is handled in the event loop's read callback (no task per message, no queue), and
+every frame to the client is one transport write. A client that stops reading is not buffered
+for: once the kernel and the transport hold more than ``MAX_BUFFERED`` bytes for it, it is
+disconnected (1013) and may reconnect. The socket's own task only waits for the end.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
-from aiohttp import WSMsgType, web
 
 from services.model import Role, Terminal
+from signaling.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameReader,
+    close_payload,
+    encode,
+)
 
 if TYPE_CHECKING:
     from signaling.rooms import VisitRoom
@@ -20,28 +36,28 @@ if TYPE_CHECKING:
 log = structlog.get_logger("tatap.connection")
 
 CLOSE_SLOW = 1013  # "try again later": the client did not read its messages
+MAX_BUFFERED = 512 * 1024  # bytes waiting for a client before it counts as not reading
+CLOSE_WAIT_S = 2.0  # how long a close frame waits for the client's answer
 
-
-@dataclass(frozen=True, slots=True)
-class _Close:
-    code: int
-    reason: str
+# on_message(is_text, payload) for whole data messages once the connection is being served.
+Handler = Callable[[bool, bytes], None]
 
 
 class Connection:
     __slots__ = (
-        "ws", "_outbox", "_closing", "participant_id", "role", "room", "terminal", "errors",
-        "_tokens", "_refill_at", "remote", "_direct", "_limit", "_wakeup",
+        "transport", "reader", "_handler", "_pending", "_waiter", "_closing", "_done",
+        "participant_id", "role", "room", "terminal", "errors", "_tokens", "_refill_at",
+        "remote", "last_seen", "pinged",
     )  # fmt: skip
 
-    def __init__(self, ws: web.WebSocketResponse, outbox_size: int, remote: str = "") -> None:
-        self.ws = ws
-        # Frames waiting for the writer task, made on first use: with direct writes most sockets
-        # never queue anything, and an asyncio.Queue costs about 3 KB per socket.
-        self._outbox: deque[str | _Close] | None = None
-        self._limit = outbox_size  # 0: unbounded, as for asyncio.Queue
-        self._wakeup: asyncio.Future[None] | None = None  # the idle writer task waits on it
-        self._closing = False
+    def __init__(self, transport: asyncio.Transport, max_size: int, remote: str = "") -> None:
+        self.transport = transport
+        self.reader = FrameReader(self._frame, self._broken, self._eof, max_size)
+        self._handler: Handler | None = None
+        self._pending: deque[tuple[bool, bytes]] = deque()  # messages before serve()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closing = False  # our close frame is out (or the socket is gone)
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.participant_id = ""
         self.role: Role | None = None
         self.room: VisitRoom | None = None
@@ -51,69 +67,112 @@ class Connection:
         self._tokens = 200.0
         self._refill_at = time.monotonic()
         self.remote = remote
-        # The direct path needs aiohttp's synchronous frame writer (3.11+) and no compression.
-        writer = getattr(ws, "_writer", None)
-        self._direct = (
-            writer is not None
-            and not writer.compress
-            and hasattr(writer, "_write_websocket_frame")
-            and hasattr(writer, "_output_size")
-        )
+        self.last_seen = time.monotonic()
+        self.pinged = False
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # One small frame answers another: no waiting for Nagle's algorithm.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     @property
     def closing(self) -> bool:
         return self._closing
 
+    # ---- frames in ------------------------------------------------------------------------
+
+    def _frame(self, opcode: int, payload: bytes) -> None:
+        self.last_seen = time.monotonic()
+        self.pinged = False
+        if opcode == OP_TEXT or opcode == OP_BINARY:
+            if self._handler is not None:
+                self._handler(opcode == OP_TEXT, payload)
+                return
+            self._pending.append((opcode == OP_TEXT, payload))
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
+        elif opcode == OP_PING:
+            if not self._closing:
+                self.transport.write(encode(OP_PONG, payload))
+        elif opcode == OP_CLOSE:
+            self.reader.finish()
+            if not self._closing:  # the client closes first: answer with its code
+                self._closing = True
+                self.transport.write(encode(OP_CLOSE, payload[:2]))
+            self.transport.close()
+            self._finish()
+
+    def _broken(self, code: int, reason: str) -> None:
+        self.close(code, reason)
+
+    def _eof(self) -> None:
+        self._closing = True
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self._done.done():
+            self._done.set_result(None)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def first_message(self, timeout: float) -> tuple[bool, bytes] | None:
+        """The first data message (is_text, payload), or None on timeout or close."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._pending and not self._done.done():
+                    self._waiter = asyncio.get_running_loop().create_future()
+                    await self._waiter
+        except TimeoutError:
+            return None
+        finally:
+            self._waiter = None
+        return self._pending.popleft() if self._pending else None
+
+    def serve(self, handler: Handler) -> None:
+        """From now on every message goes to ``handler`` as it arrives (those that came early
+        first, in order)."""
+        while self._pending and not self._closing:
+            is_text, payload = self._pending.popleft()
+            handler(is_text, payload)
+        self._handler = handler
+
+    async def closed(self) -> None:
+        await asyncio.shield(self._done)
+
+    # ---- frames out -----------------------------------------------------------------------
+
     def send(self, frame: str) -> None:
         if self._closing:
             return
-        if self._direct and not self._outbox and self._write_now(frame):
-            return
-        if not self._enqueue(frame):
+        transport = self.transport
+        transport.write(encode(OP_TEXT, frame.encode()))
+        if transport.get_write_buffer_size() > MAX_BUFFERED:
             log.warning("connection.slow_client", role=self.role)
             self.close(CLOSE_SLOW, "too slow")
 
-    def _enqueue(self, item: str | _Close) -> bool:
-        """Queue for the writer task; False when the outbox is full."""
-        outbox = self._outbox
-        if outbox is None:
-            outbox = self._outbox = deque()
-        if 0 < self._limit <= len(outbox):
-            return False
-        outbox.append(item)
-        wakeup = self._wakeup
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
-        return True
-
-    def _write_now(self, frame: str) -> bool:
-        """Hand a frame straight to the socket when nothing waits before it and the socket
-        takes more: a relayed message then costs no hop through the writer task. False sends it
-        the queued way (aiohttp's own path, which handles back-pressure and errors)."""
-        writer = self.ws._writer
-        if (
-            writer is None
-            or writer._closing
-            or writer.protocol.writing_paused
-            or writer.transport.is_closing()
-        ):
-            return False
-        try:
-            writer._write_websocket_frame(frame.encode(), WSMsgType.TEXT, 0)
-        except (ConnectionError, RuntimeError):
-            return False
-        if writer._output_size > writer._limit:
-            writer._output_size = 0  # as aiohttp's send_frame does after its own writes
-        return True
+    def ping(self) -> None:
+        if not self._closing:
+            self.pinged = True
+            self.transport.write(encode(OP_PING, b""))
 
     def close(self, code: int, reason: str) -> None:
-        """Close after what is already queued has been sent."""
+        """Send a close frame (after what was sent before it); the socket closes when the client
+        answers, or after a short wait."""
         if self._closing:
             return
         self._closing = True
-        while not self._enqueue(_Close(code, reason)):
-            assert self._outbox is not None
-            self._outbox.popleft()  # drop the oldest: the close matters more
+        self._handler = None
+        transport = self.transport
+        if transport.is_closing():
+            self._finish()
+            return
+        transport.write(encode(OP_CLOSE, close_payload(code, reason)))
+        asyncio.get_running_loop().call_later(CLOSE_WAIT_S, self.abort)
+
+    def abort(self) -> None:
+        self._closing = True
+        self.reader.finish()
+        self.transport.close()
+        self._finish()
 
     def allow(self) -> bool:
         """Rate limit: False when the client sends faster than the bucket refills."""
@@ -124,23 +183,3 @@ class Connection:
             return False
         self._tokens -= 1.0
         return True
-
-    async def write_loop(self) -> None:
-        ws = self.ws
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                outbox = self._outbox
-                if not outbox:
-                    self._wakeup = loop.create_future()
-                    await self._wakeup
-                    self._wakeup = None
-                    continue
-                item = outbox.popleft()
-                if isinstance(item, _Close):
-                    await ws.close(code=item.code, message=item.reason.encode())
-                    return
-                await ws.send_str(item)
-        except (ConnectionError, RuntimeError, asyncio.CancelledError):
-            # The peer went away (or we are shutting down): nothing left to deliver to.
-            self._closing = True

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import time
+from typing import Any
 
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from services.clock import Clock
 from services.errors import TatapError, TokenRevoked, Unauthorized
@@ -39,58 +42,72 @@ class Endpoint:
         self._visits = visits
         self._store = store
         self._clock = clock
+        self._live: set[Connection] = set()  # every open socket, for the keepalive
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(
-            # Frames up to 4× our limit are read and answered with `too_large`; beyond that
-            # aiohttp closes with 1009 without reading them into memory.
-            max_msg_size=self._settings.max_frame_bytes * 4,
-            # Pings find dead phones (no FIN on a lost network) well within the reconnect grace.
-            heartbeat=30.0,
-            # Signaling frames are small and mostly SDP: compressing them costs more CPU than it
-            # saves bytes, and an uncompressed socket can take frames straight from the relay.
-            compress=False,
-        )
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = _Upgrade(compress=False)  # see _Upgrade: frames are read and written by us
         await ws.prepare(request)
-        conn = Connection(ws, self._settings.send_queue, request.remote or "")
-        writer = asyncio.create_task(conn.write_loop(), name="ws-writer")
+        transport = request.transport
+        assert isinstance(transport, asyncio.Transport)
+        # Frames up to 4× our limit are read and answered with `too_large`; bigger ones close
+        # the socket with 1009 before they are buffered.
+        conn = Connection(transport, self._settings.max_frame_bytes * 4, request.remote or "")
+        ws.attach(conn)
+        self._live.add(conn)
         structlog.contextvars.bind_contextvars(node_id=self._settings.node_id)
         try:
             if await self._authenticate(conn, request.query.get("token", "")):
-                await self._read_loop(conn)
+                # Messages are handled as they arrive, in this socket's logging context.
+                context = contextvars.copy_context()
+                conn.serve(lambda is_text, data: context.run(self._on_message, conn, is_text, data))
+                await conn.closed()
+            else:
+                await conn.closed()
         except asyncio.CancelledError:
+            conn.abort()
             raise
         except Exception:
             log.exception("ws.handler_failed")
+            conn.close(1011, "internal error")
         finally:
+            self._live.discard(conn)
             self._hub.disconnected(conn)
             conn.close(1000, "")
-            try:
-                await asyncio.wait_for(writer, timeout=5)
-            except (TimeoutError, asyncio.CancelledError):
-                writer.cancel()
-            if not ws.closed:
-                await ws.close()
             structlog.contextvars.clear_contextvars()
         return ws
+
+    async def keepalive(self, interval: float = 10.0, idle: float = 30.0) -> None:
+        """One task for every socket: ping the quiet ones, drop those that do not answer.
+
+        A phone that loses its network sends no FIN; without this its seat would look taken
+        until the visit ends instead of starting the reconnect grace.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for conn in list(self._live):
+                quiet = now - conn.last_seen
+                if conn.pinged and quiet > idle + interval:
+                    log.info("ws.unresponsive", role=_role_of(conn))
+                    conn.abort()
+                elif quiet > idle and not conn.pinged:
+                    conn.ping()
 
     async def _authenticate(self, conn: Connection, query_token: str) -> bool:
         """Token from the query string or a `hello` within the time limit; else close 4401."""
         hello: protocol.Hello | None = protocol.Hello(token=query_token) if query_token else None
         if hello is None:
-            try:
-                msg = await conn.ws.receive(timeout=self._settings.hello_timeout_s)
-            except TimeoutError:
-                conn.send(protocol.error("unauthorized", "no hello in time"))
+            first = await conn.first_message(self._settings.hello_timeout_s)
+            if first is None:
+                if not conn.closing:
+                    conn.send(protocol.error("unauthorized", "no hello in time"))
                 conn.close(protocol.CLOSE_UNAUTHORIZED, "no hello")
                 return False
-            if msg.type is not WSMsgType.TEXT:
-                if msg.type is WSMsgType.BINARY:
-                    conn.send(protocol.error(protocol.E_BAD_MESSAGE, "text frames only"))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "no hello")
-                return False
+            is_text, data = first
             try:
-                parsed = self._parse(msg.data)
+                if not is_text:
+                    raise protocol.ProtocolError(protocol.E_BAD_MESSAGE, "text frames only")
+                parsed = self._parse(data)
             except protocol.ProtocolError as exc:
                 conn.send(protocol.error(exc.code, exc.message))
                 conn.close(protocol.CLOSE_UNAUTHORIZED, "hello expected")
@@ -104,16 +121,10 @@ class Endpoint:
             await self._admit(conn, hello)
         except TatapError as exc:
             log.info("ws.refused", code=exc.code)
-            conn.send(
-                protocol.dumps(
-                    {
-                        "type": "error",
-                        "code": exc.code,
-                        "message": exc.message,
-                        **({"details": exc.details} if exc.details else {}),
-                    }
-                )
-            )
+            refusal: dict[str, object] = {"type": "error", "code": exc.code, "message": exc.message}
+            if exc.details:
+                refusal["details"] = exc.details
+            conn.send(protocol.dumps(refusal))
             conn.close(exc.close_code, exc.code)
             return False
         return True
@@ -135,28 +146,24 @@ class Endpoint:
         await self._hub.join(conn, claims.visit, claims.sub, claims.role)
         log.info("ws.joined")
 
-    def _parse(self, data: str) -> protocol.Inbound:
+    def _parse(self, data: bytes) -> protocol.Inbound:
         if len(data) > self._settings.max_frame_bytes:
             raise protocol.ProtocolError(protocol.E_TOO_LARGE, "frame too large")
         return protocol.parse(data)
 
-    async def _read_loop(self, conn: Connection) -> None:
-        hub = self._hub
-        async for msg in conn.ws:
-            if msg.type is WSMsgType.TEXT:
-                try:
-                    if not conn.allow():
-                        raise protocol.ProtocolError(protocol.E_RATE_LIMITED, "slow down")
-                    self._dispatch(conn, self._parse(msg.data))
-                except protocol.ProtocolError as exc:
-                    self._reject(conn, exc.code, exc.message)
-            elif msg.type is WSMsgType.BINARY:
-                self._reject(conn, protocol.E_BAD_MESSAGE, "text frames only")
-            else:  # CLOSE, CLOSING, ERROR
-                break
-            if conn.closing:
-                break
-        del hub
+    def _on_message(self, conn: Connection, is_text: bool, data: bytes) -> None:
+        """One client message, handled as it arrives (called from the socket's read callback)."""
+        try:
+            if not is_text:
+                raise protocol.ProtocolError(protocol.E_BAD_MESSAGE, "text frames only")
+            if not conn.allow():
+                raise protocol.ProtocolError(protocol.E_RATE_LIMITED, "slow down")
+            self._dispatch(conn, self._parse(data))
+        except protocol.ProtocolError as exc:
+            self._reject(conn, exc.code, exc.message)
+        except Exception:  # a bug must cost this socket, never the read loop of the node
+            log.exception("ws.message_failed")
+            conn.close(1011, "internal error")
 
     def _dispatch(self, conn: Connection, message: protocol.Inbound) -> None:
         hub = self._hub
@@ -182,3 +189,33 @@ class Endpoint:
         if conn.errors >= self._settings.max_errors:
             log.warning("ws.abuse", errors=conn.errors)
             conn.close(protocol.CLOSE_ABUSE, "too many errors")
+
+
+class _Upgrade(web.WebSocketResponse):
+    """aiohttp does the opening handshake; the bytes that follow go to our FrameReader.
+
+    ``_post_start`` is where aiohttp would install its own reader and queue; ``close`` is ours
+    (the Connection closes the socket), so aiohttp's end-of-response does nothing more.
+    """
+
+    _conn: Connection | None = None
+
+    def attach(self, conn: Connection) -> None:
+        self._conn = conn
+        request = self._req
+        assert request is not None and request.protocol is not None
+        request.protocol.set_parser(conn.reader)  # type: ignore[arg-type]
+
+    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        self._ws_protocol = protocol
+        self._writer = writer
+        request.protocol.keep_alive(False)
+
+    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
+        if self._conn is not None:
+            self._conn.close(code, message.decode(errors="replace"))
+        return False
+
+
+def _role_of(conn: Connection) -> str:
+    return conn.role.value if conn.role else ""

@@ -88,3 +88,25 @@ async def test_reconnect_after_the_end_is_refused(world: World) -> None:
     err = await late.expect("error")
     assert err["code"] == "visit_over"
     assert await late.closed() == 4410
+
+
+async def test_a_silent_client_is_dropped_and_its_seat_waits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A client that stops answering pings (a phone that lost its network, no FIN) is dropped
+    by the keepalive; the others see it leave and its reconnect grace starts."""
+
+    from tests.conftest import build_world
+
+    async for world in build_world(tmp_path, ping_idle_s=0.3, ping_interval_s=0.1):
+        term, fam, _ = await pair(world)
+        # A second family socket that never answers pings takes the seat over.
+        visit = await world.store.get_visit(term.seen[0]["visit"]["id"])
+        assert visit is not None
+        seat = next(p for p in visit.participants if p.role is Role.FAMILY)
+        token = await world.visits.participant_token(visit, seat)
+        assert world.session is not None
+        mute = await world.session.ws_connect(world.client.make_url(f"/ws?token={token}"),
+                                              autoping=False)  # fmt: skip
+        await term.until("peer-joined")
+        left = await term.until("peer-left", timeout=5)
+        assert left["reason"] == "dropped"
+        await mute.close()
