@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             failed = True
             result = Result(name, name)
-            result.verdicts.append(Verdict(name, None, f"benchmark failed: {exc}"))
+            result.verdicts.append(Verdict(name, None, f"benchmark failed: {type(exc).__name__}: "
+                                                       f"{exc}"))  # fmt: skip
         result.seconds = time.monotonic() - t0
         results.append(result)
         for verdict in result.verdicts:
