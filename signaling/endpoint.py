@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
@@ -47,8 +47,10 @@ class Endpoint:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ws = _Upgrade(compress=False)  # see _Upgrade: frames are read and written by us
         await ws.prepare(request)
-        transport = request.transport
-        assert isinstance(transport, asyncio.Transport)
+        # An asyncio or uvloop transport (uvloop's do not subclass asyncio.Transport).
+        transport = cast(asyncio.Transport, request.transport)
+        if transport is None:
+            return ws
         # Frames up to 4× our limit are read and answered with `too_large`; bigger ones close
         # the socket with 1009 before they are buffered.
         conn = Connection(transport, self._settings.max_frame_bytes * 4, request.remote or "")
