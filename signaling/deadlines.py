@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections.abc import Callable
 
 import structlog
@@ -89,6 +90,7 @@ class DeadlineScheduler:
     def fire_due(self) -> int:
         """Run every callback that is due now; returns how many ran."""
         now = self._clock.now()
+        started = time.perf_counter()
         fired = 0
         while self._heap and self._heap[0][0] <= now:
             _, _, deadline = heapq.heappop(self._heap)
@@ -101,6 +103,10 @@ class DeadlineScheduler:
                 deadline.callback()
             except Exception:  # one bad callback must not stop every other deadline
                 log.exception("deadline.callback_failed")
+        took = time.perf_counter() - started
+        if took > 0.1:  # a burst (many visits ending at once): how long the last one waited
+            log.warning("deadlines.burst", fired=fired, ms=round(took * 1000), late_ms=round(
+                (self._clock.now() - now) * 1000))  # fmt: skip
         return fired
 
     async def _run(self) -> None:

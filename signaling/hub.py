@@ -413,20 +413,21 @@ class Hub:
     ) -> None:
         """End a visit now: everyone gets `ended`, sockets close, the end is written to the log.
 
-        Only the `ended` frames go out here. The rest (audit events, the log line, the database)
-        waits until the loop's next turn, so that when many visits end at the same instant every
+        Only the `ended` frames go out here. The rest (closing the sockets, audit events, the log
+        line, the database) waits until the loop's next turn, so that when many visits end at the same instant every
         one of them has had its `ended` sent before any bookkeeping starts.
         """
         if room.ended:
             return
-        devices = self._close_room(room, reason)
-        self._ends.append((room, reason, actor or self._system, note, self._clock.now(), devices))
+        conns = self._close_room(room, reason)
+        self._ends.append((room, reason, actor or self._system, note, self._clock.now(), conns))
         if len(self._ends) == 1:
             asyncio.get_running_loop().call_soon(self._record_ends)
 
     def _record_ends(self) -> None:
         batch, self._ends = self._ends, []
-        for room, reason, actor, note, now, devices in batch:
+        for room, reason, actor, note, now, conns in batch:
+            devices = self._let_go(room, conns)
             visit = room.visit
             details: dict[str, object] = {
                 "reason": reason.value,
@@ -446,23 +447,30 @@ class Hub:
         room = self.rooms.get(visit_id)
         if room is None or room.ended:
             return
-        devices = self._close_room(room, reason)
+        devices = self._let_go(room, self._close_room(room, reason))
         self._forget(room)
         log.info("visit.dropped", visit_id=visit_id, reason=reason.value)
         self.tasks.spawn(self.devices.reseat(devices), name="reseat")
 
     def _close_room(self, room: VisitRoom, reason: EndReason) -> list[Connection]:
-        """Send `ended` to everyone here and close their sockets; returns the device sessions,
-        which stay open for the terminal's next visit."""
+        """Send `ended` to everyone here; returns their connections, for `_let_go`."""
         room.ended = True
-        room.cancel_deadlines()
         frame = _ENDED[reason]
-        devices: list[Connection] = []
-        for seat in room.present():
+        conns: list[Connection] = []
+        for seat in room.seats.values():
             conn = seat.conn
-            assert conn is not None
-            conn.send(frame)
-            conn.room = None
+            if conn is not None:
+                conn.send(frame)
+                conn.room = None
+                conns.append(conn)
+        return conns
+
+    def _let_go(self, room: VisitRoom, conns: list[Connection]) -> list[Connection]:
+        """After `ended`: close the sockets and stop the deadlines. Returns the terminals'
+        device sessions, which stay open for their next visit."""
+        room.cancel_deadlines()
+        devices = []
+        for conn in conns:
             if conn.terminal is not None:
                 devices.append(conn)
             else:
