@@ -21,6 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import (
+    CHECKPOINT_EVERY,
     GENESIS,
     AuditEvent,
     Ed25519Signer,
@@ -441,12 +442,13 @@ async def test_a_checkpoint_that_cannot_be_signed_fails_the_write_not_the_writer
     signer = _FlakySigner(tmp_path)
     store = SqliteStore(tmp_path / "tatap.db", signer, FakeClock().now, tmp_path)  # type: ignore[arg-type]
     try:
+        n = CHECKPOINT_EVERY + 50  # enough for the batch to need a checkpoint
         with pytest.raises(OSError, match="signing key"):
-            await asyncio.wait_for(store.append([_event(i) for i in range(150)]), 10)
+            await asyncio.wait_for(store.append([_event(i) for i in range(n)]), 10)
         assert rows(tmp_path / "tatap.db", "SELECT count(*) FROM audit_events") == [(0,)]
         signer.broken = False
-        records = await asyncio.wait_for(store.append([_event(i) for i in range(150)]), 10)
-        assert [r.seq for r in records] == list(range(1, 151))
+        records = await asyncio.wait_for(store.append([_event(i) for i in range(n)]), 10)
+        assert [r.seq for r in records] == list(range(1, n + 1))
     finally:
         await asyncio.wait_for(store.aclose(), 10)
     assert verify_file(tmp_path / "tatap.db", tmp_path).ok
