@@ -26,7 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from services.files import create_secret_file
 
 GENESIS = "0" * 64
-CHECKPOINT_EVERY = 1000  # events between signed checkpoints (and one at least every 10 s, and at shutdown)
+CHECKPOINT_EVERY = (
+    1000  # events between signed checkpoints (and one at least every 10 s, and at shutdown)
+)
 
 # Every action the log knows; an append with another action is a bug.
 ACTIONS = frozenset(
@@ -145,25 +147,8 @@ class VerifyResult:
         }
 
 
-RowTuple = tuple[int, int, str, str, str, str, str, str, str, str]
-
-
 # (seq, prev_hash, hash, canonical event bytes): one row as the chain walk needs it.
 ChainRow = tuple[int, str, str, bytes]
-
-
-def verify_rows(
-    rows: Iterable[RowTuple],
-    checkpoints: Iterable[Checkpoint],
-    public_keys: dict[str, Ed25519PublicKey],
-) -> VerifyResult:
-    """Walk the chain in ``seq`` order and name the first row that does not fit.
-
-    ``rows`` are ``(seq, ts_ms, facility, visit, actor_role, actor_id, action, details, prev, hash)``.
-    """
-    dumps = orjson.dumps
-    chain = ((r[0], r[8], r[9], dumps(list(r[:8]))) for r in rows)
-    return verify_chain(chain, checkpoints, public_keys)
 
 
 def verify_chain(

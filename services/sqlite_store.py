@@ -19,8 +19,8 @@ import orjson
 from services.audit import (
     AuditEvent,
     AuditRecord,
-    Checkpoint,
     ChainRow,
+    Checkpoint,
     Signer,
     VerifyResult,
     load_public_keys,

@@ -53,7 +53,6 @@ class Chain:
         return records
 
 
-Job = Callable[[sqlite3.Connection, Chain], Any]
 _STOP = object()
 
 

@@ -21,6 +21,7 @@ from services.errors import (
     VisitOver,
 )
 from services.model import (
+    SEATS,
     EndReason,
     Participant,
     ParticipantId,
@@ -81,12 +82,18 @@ class ScheduledVisit:
 
 class VisitService:
     def __init__(
-        self, store: Store, tokens: TokenService, clock: Clock, token_grace_s: int
+        self,
+        store: Store,
+        tokens: TokenService,
+        clock: Clock,
+        token_grace_s: int,
+        staff_ttl_s: int = 8 * 3600,
     ) -> None:
         self._store = store
         self._tokens = tokens
         self._clock = clock
         self._grace = token_grace_s
+        self._staff_ttl = staff_ttl_s
         self._failures: dict[str, list[float]] = {}  # username → times of recent failed logins
 
     async def schedule(
@@ -199,7 +206,7 @@ class VisitService:
             raise Unauthorized("wrong username or password")
         self._failures.pop(key, None)
         token, _ = self._tokens.issue(
-            sub=staff.id, role=staff.role, visit="", now=self._clock.now(), ttl_s=8 * 3600,
+            sub=staff.id, role=staff.role, visit="", now=self._clock.now(), ttl_s=self._staff_ttl,
             facility=staff.facility_id or "",
         )  # fmt: skip
         return token, staff
@@ -241,11 +248,7 @@ class VisitService:
 
 def _check_guests(kind: VisitKind, guests: list[GuestSpec]) -> None:
     roles = sorted(g.role.value for g in guests)
-    wanted = {
-        VisitKind.REGULAR: ["family"],
-        VisitKind.LEGAL: ["family"],
-        VisitKind.EDUCATION: ["family", "teacher"],
-    }[kind]
+    wanted = sorted(r.value for r in SEATS[kind] if r is not Role.TERMINAL)
     if roles != wanted:
         raise BadRequest(f"a {kind.value} visit needs guests {wanted}, got {roles}")
 

@@ -1,1 +1,1 @@
-"""The real-time edge: websocket endpoint, wire protocol, rooms, relay, deadlines, cross-node bus."""
+"""The real-time edge: websocket endpoint, wire protocol, rooms, relay, deadlines, bus."""

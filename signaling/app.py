@@ -38,7 +38,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     bus = create_bus(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
-    visits = VisitService(store, tokens, clock, settings.token_grace_s)
+    visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s)
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock)

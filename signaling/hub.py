@@ -414,8 +414,8 @@ class Hub:
         """End a visit now: everyone gets `ended`, sockets close, the end is written to the log.
 
         Only the `ended` frames go out here. The rest (closing the sockets, audit events, the log
-        line, the database) waits until the loop's next turn, so that when many visits end at the same instant every
-        one of them has had its `ended` sent before any bookkeeping starts.
+        line, the database) waits until the loop's next turn, so that when many visits end at the
+        same instant every one of them has had its `ended` sent before any bookkeeping starts.
         """
         if room.ended:
             return

@@ -17,10 +17,7 @@ CLOSE_ENDED = 4000  # the visit is over; an `ended` message came first
 CLOSE_REPLACED = 4001  # the same participant connected again elsewhere
 CLOSE_ABUSE = 4400  # too many protocol errors
 CLOSE_UNAUTHORIZED = 4401  # no valid token or credentials (or none in time)
-CLOSE_FORBIDDEN = 4403  # the token is valid but may not join this
-CLOSE_FULL = 4409  # the visit has no free seat
-CLOSE_OVER = 4410  # the visit has ended or was cancelled
-CLOSE_NOT_OPEN = 4425  # too early: the visit's window has not opened yet
+# Refusals close with the code of their error (services.errors: 4403, 4404, 4409, 4410, 4425).
 CLOSE_SHUTDOWN = 1012  # the server is restarting: reconnect (to any node)
 
 # Error codes carried by `error` messages.
