@@ -91,7 +91,8 @@ class Api:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise BadRequest("`username` and `password` are required strings")
-        token, staff = await self._visits.login(username[:100], password[:200])
+        source = request.remote or ""  # the client, when a trusted proxy forwarded it
+        token, staff = await self._visits.login(username[:100], password[:200], source)
         return respond({"token": token, "role": staff.role.value, "staff_id": staff.id})
 
     async def join(self, request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@
     │   └── TokenRevoked                 "token_revoked"
     ├── Forbidden                   403  "forbidden"       wrong role or scope    (ws close 4403)
     ├── NotFound                    404  "not_found"
+    ├── RequestTimeout              408  "request_timeout" body not sent in time
     ├── Conflict                    409  "conflict"        state forbids it
     │   ├── VisitFull                    "visit_full"                             (ws close 4409)
     │   ├── VisitNotOpen                 "visit_not_open"  too early              (ws close 4425)
@@ -79,6 +80,11 @@ class NotFound(TatapError):
     status = 404
     code = "not_found"
     close_code = 4404
+
+
+class RequestTimeout(TatapError):
+    status = 408
+    code = "request_timeout"
 
 
 class Conflict(TatapError):

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from services.errors import BadRequest, TatapError, TooLarge
+from services.addresses import Network, client_address, is_trusted
+from services.errors import BadRequest, RequestTimeout, TatapError, TooLarge
 
 log = structlog.get_logger("tatap.http")
 MAX_BODY = 64 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A request body must arrive whole this soon after the handler asks for it (body_timeout_s).
+BODY_TIMEOUT = web.AppKey("body_timeout", float)
 
 
 def respond(data: Any, status: int = 200) -> web.Response:
@@ -30,7 +35,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except TatapError as exc:
-        return respond(exc.to_json(), status=exc.status)
+        resp = respond(exc.to_json(), status=exc.status)
+        retry = exc.details.get("retry_after_s")
+        if isinstance(retry, int):
+            resp.headers["Retry-After"] = str(retry)
+        return resp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -43,6 +52,20 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(500, "internal", "internal error")
 
 
+def forwarded_middleware(trusted: tuple[Network, ...]) -> Middleware:
+    """``request.remote`` becomes the client's address when a trusted proxy forwarded it."""
+
+    @web.middleware
+    async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        peer = request.remote
+        if is_trusted(peer, trusted):
+            forwarded_for = request.headers.get("X-Forwarded-For")
+            request = request.clone(remote=client_address(peer, forwarded_for, trusted))
+        return await handler(request)
+
+    return forwarded
+
+
 def _loggable(path: str) -> str:
     """A request path fit for a log: a family link's secret (``/v/<secret>``) is left out."""
     return "/v/<link>" if path.startswith("/v/") else path[:200]
@@ -51,7 +74,12 @@ def _loggable(path: str) -> str:
 async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
     if request.content_length and request.content_length > MAX_BODY:
         raise TooLarge("request body too large")
-    raw = await request.read()
+    try:
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, 10.0)):
+            raw = await request.read()
+    except TimeoutError as exc:
+        # A body dripped byte by byte would hold a handler and a socket for ever.
+        raise RequestTimeout("request body not received in time") from exc
     if not raw:
         if required:
             raise BadRequest("a JSON object body is required")

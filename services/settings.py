@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.addresses import Network, parse_networks
 from services.errors import ConfigError
 from services.files import create_secret_file
 
@@ -85,6 +86,21 @@ class Settings:
     # A participant may join this long before the scheduled start.
     early_join_s: int = 300
     ice_servers: tuple[dict[str, object], ...] = ()
+    # The HTTP edge (see signaling/sockets.py). A connection must send a complete request head
+    # this soon after it opens or after its previous response (idle keep-alive ends then too),
+    # and a request body must arrive whole within body_timeout_s.
+    header_timeout_s: float = 5.0
+    body_timeout_s: float = 10.0
+    # TCP connections, websockets included, from one address; more are closed at accept time.
+    # Hundreds: many families share one carrier-grade NAT address. Trusted proxies are exempt.
+    max_conns_per_address: int = 256
+    # Peers whose X-Forwarded-For names the client (nginx on the same host: 127.0.0.1).
+    trusted_proxies: tuple[Network, ...] = ()
+    # Password checks running at once (64 MiB each), and how many more may wait for one.
+    login_workers: int = 2
+    login_queue: int = 8
+    # Failed logins one address may bank before it is refused (one is forgiven every 30 s).
+    login_address_failures: int = 20
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
 
     @classmethod
@@ -104,6 +120,13 @@ class Settings:
             time_interval_s=_env_float("TIME_INTERVAL", 30.0),
             sweep_interval_s=_env_float("SWEEP_INTERVAL", 2.0),
             max_frame_bytes=_env_int("MAX_FRAME_BYTES", 64 * 1024),
+            header_timeout_s=_env_float("HEADER_TIMEOUT", 5.0),
+            body_timeout_s=_env_float("BODY_TIMEOUT", 10.0),
+            max_conns_per_address=_env_int("MAX_CONNS_PER_ADDRESS", 256),
+            trusted_proxies=parse_networks(_env("TRUSTED_PROXIES", "")),
+            login_workers=_env_int("LOGIN_WORKERS", 2),
+            login_queue=_env_int("LOGIN_QUEUE", 8),
+            login_address_failures=_env_int("LOGIN_ADDRESS_FAILURES", 20),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(base, **clean)  # type: ignore[arg-type]

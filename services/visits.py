@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from services.errors import (
     BadRequest,
     Forbidden,
     NotFound,
-    RateLimited,
     Unauthorized,
     VisitOver,
 )
+from services.logins import LoginGuard
 from services.model import (
     SEATS,
     EndReason,
@@ -41,8 +40,6 @@ from services.tokens import Claims, TokenService, hash_secret, new_link_token
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
-LOGIN_FAILURES = 5  # failed logins for one name within the window before it is refused
-LOGIN_WINDOW_S = 300
 
 
 def new_id(prefix: str) -> str:
@@ -88,13 +85,14 @@ class VisitService:
         clock: Clock,
         token_grace_s: int,
         staff_ttl_s: int = 8 * 3600,
+        logins: LoginGuard | None = None,
     ) -> None:
         self._store = store
         self._tokens = tokens
         self._clock = clock
         self._grace = token_grace_s
         self._staff_ttl = staff_ttl_s
-        self._failures: dict[str, list[float]] = {}  # username → times of recent failed logins
+        self.logins = logins or LoginGuard()
 
     async def schedule(
         self,
@@ -183,28 +181,18 @@ class VisitService:
             raise Unauthorized("terminal credentials invalid")
         return terminal
 
-    async def login(self, username: str, password: str) -> tuple[str, Staff]:
-        """A staff token for a right password. argon2 runs off the event loop (it takes ~0.1 s
-        on purpose); an unknown name costs the same as a wrong password, so timing does not tell
-        which names exist; repeated failures for a name are refused for a while."""
-        now = self._clock.now()
-        key = username.casefold()
-        if len(self._failures) > 10_000:  # forget names not tried lately
-            self._failures = {
-                k: v for k, v in self._failures.items() if v and now - v[-1] < LOGIN_WINDOW_S
-            }
-        attempts = [t for t in self._failures.get(key, ()) if now - t < LOGIN_WINDOW_S]
-        if len(attempts) >= LOGIN_FAILURES:
-            raise RateLimited("too many failed logins; try again in a few minutes")
-        # Counted as a failure before the slow check, so parallel guesses are counted too.
-        attempts.append(now)
-        self._failures[key] = attempts
+    async def login(self, username: str, password: str, source: str = "") -> tuple[str, Staff]:
+        """A staff token for a right password. argon2 runs on the login guard's own small pool
+        (it takes ~0.1 s and 64 MiB on purpose); an unknown name costs the same as a wrong
+        password, so timing does not tell which names exist. Failures are throttled per
+        ``source`` address and per name (see services.logins)."""
+        self.logins.admit(username, source, self._clock.now())
         staff = await self._store.get_staff_by_username(username)
         stored = staff.password_hash if staff is not None else _DUMMY_HASH
-        ok = await asyncio.to_thread(check_password, stored, password)
+        ok = await self.logins.check(source, check_password, stored, password)
         if staff is None or not ok:
+            self.logins.failed(username, source, self._clock.now())
             raise Unauthorized("wrong username or password")
-        self._failures.pop(key, None)
         token, _ = self._tokens.issue(
             sub=staff.id, role=staff.role, visit="", now=self._clock.now(), ttl_s=self._staff_ttl,
             facility=staff.facility_id or "",

@@ -11,7 +11,8 @@ from aiohttp import web
 from services.api import Api
 from services.clock import Clock, SystemClock
 from services.factory import create_store
-from services.http import errors_middleware, respond
+from services.http import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
+from services.logins import LoginGuard, LoginLimits
 from services.pages import page_routes
 from services.settings import Settings
 from services.store import Store
@@ -21,6 +22,7 @@ from signaling.bus import create_bus
 from signaling.deadlines import DeadlineScheduler
 from signaling.endpoint import Endpoint
 from signaling.hub import Hub
+from signaling.sockets import ConnectionCap, handler_args, install_cap
 
 log = structlog.get_logger("tatap.app")
 
@@ -32,13 +34,23 @@ TOKENS = web.AppKey("tokens", TokenService)
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     clock = clock or SystemClock()
-    app = web.Application(middlewares=[errors_middleware], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[errors_middleware, forwarded_middleware(settings.trusted_proxies)],
+        client_max_size=64 * 1024,
+        handler_args=handler_args(settings),
+    )
+    app[BODY_TIMEOUT] = settings.body_timeout_s
+    cap = ConnectionCap(settings.max_conns_per_address, settings.trusted_proxies)
+    install_cap(app, cap)
     tokens = TokenService(settings.token_keys)
     app[TOKENS] = tokens
 
     bus = create_bus(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
-    visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s)
+    logins = LoginGuard(LoginLimits(workers=settings.login_workers, queue=settings.login_queue,
+                                    address_failures=settings.login_address_failures))  # fmt: skip
+    visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s,
+                          logins)  # fmt: skip
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock)
@@ -60,6 +72,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await hub.aclose()
         await bus.aclose()
         await store.aclose()
+        await logins.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 
     async def close_sockets(app: web.Application) -> None:

@@ -1,11 +1,56 @@
-"""Staff logins: repeated failures for one name are refused for a while; a right password after
-the window works again."""
+"""Staff logins under attack: failures are throttled per source address and per name, a
+stranger's guesses never lock an officer out, and password checks run with bounded concurrency.
+
+Each source address is a client socket bound to its own loopback address (127.0.0.2, 127.0.0.3 …).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from ipaddress import ip_network
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from services.addresses import client_address, parse_networks
 from services.admin import Admin
 from services.model import Role
-from tests.conftest import World
+from tests.conftest import World, build_world
+
+OFFICER, RIGHT = "petugas", "benar-sekali-123"
+FEW = 5  # failures an address may bank here: each wrong guess costs a real argon2 check
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async for w in build_world(tmp_path, login_address_failures=FEW):
+        yield w
+
+
+@asynccontextmanager
+async def source(address: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client whose connections come from ``address``."""
+    connector = aiohttp.TCPConnector(limit=0, local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield session
+
+
+async def attempt(
+    world: World, session: aiohttp.ClientSession, username: str, password: str,
+    forwarded_for: str | None = None,
+) -> tuple[int, str]:  # fmt: skip
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    resp = await session.post(
+        world.client.make_url("/api/v1/auth/login"),
+        json={"username": username, "password": password},
+        headers=headers,
+    )
+    body = await resp.json()
+    return resp.status, body.get("error", {}).get("code", "")
 
 
 async def login(world: World, username: str, password: str) -> tuple[int, str]:
@@ -16,16 +61,130 @@ async def login(world: World, username: str, password: str) -> tuple[int, str]:
     return resp.status, body.get("error", {}).get("code", "")
 
 
-async def test_five_failures_lock_the_name_for_five_minutes(world: World) -> None:
-    await Admin(world.store).staff("petugas", Role.OFFICER, "benar-sekali-123")
-    for _ in range(5):
-        assert await login(world, "petugas", "salah") == (401, "unauthorized")
-    # Even the right password is refused while the name is locked.
-    assert await login(world, "petugas", "benar-sekali-123") == (429, "rate_limited")
-    assert await login(world, "PETUGAS", "salah") == (429, "rate_limited")
-    await world.advance(301)
-    status, _ = await login(world, "petugas", "benar-sekali-123")
-    assert status == 200
+async def guesses(world: World, address: str, names: list[str]) -> list[int]:
+    """Wrong passwords for ``names``, one after another, from ``address``."""
+    async with source(address) as session:
+        return [(await attempt(world, session, name, "salah"))[0] for name in names]
+
+
+async def test_wrong_guesses_from_one_address_do_not_lock_out_another(world: World) -> None:
+    """Many wrong guesses for an officer from one address get that address refused, and the
+    officer's right password from another address still logs in."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    statuses = await guesses(world, "127.0.0.2", [OFFICER] * (FEW + 2))
+    assert statuses[-1] == 429
+    async with source("127.0.0.3") as officer:
+        assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+
+
+async def test_spraying_names_from_one_address_is_refused(world: World) -> None:
+    """One address trying 40 different names is refused once its failures pile up."""
+    statuses = await guesses(world, "127.0.0.2", [f"staff{i}" for i in range(40)])
+    assert statuses[:FEW] == [401] * FEW
+    assert statuses[FEW:] == [429] * (40 - FEW)
+
+
+async def test_failed_address_waits_out_the_name_backoff(world: World) -> None:
+    """After failures for one name from several addresses, a failing address must wait before
+    its next try for that name (429 with Retry-After), and gets in once it has waited."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    for i in range(2, 8):
+        assert await guesses(world, f"127.0.0.{i}", [OFFICER]) == [401]
+    async with source("127.0.0.2") as retry:
+        resp = await retry.post(
+            world.client.make_url("/api/v1/auth/login"),
+            json={"username": OFFICER, "password": RIGHT},
+        )
+        assert resp.status == 429
+        await world.advance(int(resp.headers["Retry-After"]))
+        assert (await attempt(world, retry, OFFICER, RIGHT))[0] == 200
+
+
+async def test_clean_address_logs_in_during_the_name_backoff(world: World) -> None:
+    """Failures for a name from many addresses never refuse its right password from an address
+    that has not failed."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    for i in range(2, 9):
+        await guesses(world, f"127.0.0.{i}", [OFFICER])
+    async with source("127.0.0.20") as officer:
+        assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+
+
+async def test_login_flood_is_bounded_and_a_real_login_gets_through(world: World) -> None:
+    """32 parallel logins from one address: those beyond its share of the password queue get 429
+    at once, and a real login from another address meanwhile takes under a second."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    async with source("127.0.0.2") as attacker, source("127.0.0.3") as officer:
+        flood = [
+            asyncio.create_task(attempt(world, attacker, f"fake{i}", "salah")) for i in range(32)
+        ]
+        started = time.monotonic()
+        assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+        took = time.monotonic() - started
+        statuses = [status for status, _ in await asyncio.gather(*flood)]
+    assert took < 1.0
+    assert set(statuses) <= {401, 429}
+    assert statuses.count(429) >= 32 - 2 * world.visits.logins.limits.per_address
+
+
+async def test_login_flood_from_many_addresses_is_refused_beyond_the_queue(
+    tmp_path: Path,
+) -> None:
+    """32 parallel logins from 32 addresses: the password queue holds a few, the rest get 429."""
+    async for world in build_world(tmp_path, login_workers=1, login_queue=2):
+        sessions = [source(f"127.0.1.{i}") for i in range(1, 33)]
+        clients = [await s.__aenter__() for s in sessions]
+        try:
+            results = await asyncio.gather(
+                *(attempt(world, c, f"fake{i}", "salah") for i, c in enumerate(clients))
+            )
+        finally:
+            for s in sessions:
+                await s.__aexit__(None, None, None)
+        statuses = [status for status, _ in results]
+        assert set(statuses) == {401, 429}
+        assert statuses.count(401) <= 3 * 3  # queue + worker, refilled at most twice meanwhile
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
+    """Behind a trusted proxy, failures count against the forwarded client address: one client
+    is refused while another client behind the same proxy is not."""
+    async for world in build_world(
+        tmp_path, login_address_failures=FEW, trusted_proxies=(ip_network("127.0.0.5/32"),)
+    ):
+        limit = FEW
+        async with source("127.0.0.5") as proxy:
+            for i in range(limit):
+                await attempt(world, proxy, f"x{i}", "salah", forwarded_for="203.0.113.7")
+            refused = await attempt(world, proxy, "x", "salah", forwarded_for="203.0.113.7")
+            other = await attempt(world, proxy, "x", "salah", forwarded_for="198.51.100.9")
+        assert refused[0] == 429
+        assert other == (401, "unauthorized")
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(tmp_path: Path) -> None:
+    """A client that is not a trusted proxy cannot dodge its throttle by naming other addresses
+    in X-Forwarded-For."""
+    async for world in build_world(
+        tmp_path, login_address_failures=FEW, trusted_proxies=(ip_network("127.0.0.5/32"),)
+    ):
+        limit = FEW
+        async with source("127.0.0.2") as client:
+            statuses = [
+                (await attempt(world, client, f"x{i}", "salah", forwarded_for=f"203.0.113.{i}"))[0]
+                for i in range(limit + 1)
+            ]
+        assert statuses[-1] == 429
+
+
+def test_forwarded_chain_is_read_from_the_right() -> None:
+    """Through two trusted proxies the client is the rightmost untrusted hop; what the client
+    wrote further left, or a garbled entry, is never believed."""
+    trusted = parse_networks("127.0.0.1, 10.0.0.0/8")
+    chain = "6.6.6.6, 203.0.113.7, 10.1.2.3"
+    assert client_address("127.0.0.1", chain, trusted) == "203.0.113.7"
+    assert client_address("127.0.0.1", "not-an-ip, 10.1.2.3", trusted) == "10.1.2.3"
+    assert client_address("192.0.2.1", chain, trusted) == "192.0.2.1"
 
 
 async def test_unknown_names_are_refused_like_wrong_passwords(world: World) -> None:
