@@ -88,6 +88,20 @@ async def test_dripped_websocket_upgrade_is_cut(world: World) -> None:
     assert said == b""
 
 
+async def test_kept_alive_connection_dripping_its_next_head_is_cut(world: World) -> None:
+    """After a response, a kept-alive connection that drips its next request head is cut after
+    the header timeout as well."""
+    reader, writer = await open_from("127.0.0.2", server_address(world))
+    assert (await healthz_on(reader, writer)).startswith(b"HTTP/1.1 200")
+    await reader.readuntil(b"\r\n\r\n")
+    await reader.read(4096)  # the small JSON body
+    writer.write(b"GET /healthz HTTP/1.1\r\nX-Drip: ")
+    took, said = await drip_until_cut(reader, writer, limit_s=10)
+    writer.close()
+    assert took < 3.0
+    assert said == b""
+
+
 async def test_dripped_request_body_is_cut(world: World) -> None:
     """A request body dripped a byte at a time gets 408 and the connection is closed within a
     few seconds, instead of being held for ever."""
