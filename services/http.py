@@ -58,8 +58,8 @@ def forwarded_middleware(trusted: tuple[Network, ...]) -> Middleware:
     @web.middleware
     async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
         peer = request.remote
-        if is_trusted(peer, trusted):
-            forwarded_for = request.headers.get("X-Forwarded-For")
+        forwarded_for = request.headers.get("X-Forwarded-For")
+        if forwarded_for and is_trusted(peer, trusted):
             request = request.clone(remote=client_address(peer, forwarded_for, trusted))
         return await handler(request)
 

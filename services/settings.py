@@ -55,6 +55,16 @@ def _load_keys(spec: str, data_dir: Path) -> dict[str, bytes]:
     return keys
 
 
+def _check_limits(settings: Settings) -> None:
+    """A zero or negative limit would switch a protection off, or refuse everyone: say so."""
+    for name in ("header_timeout_s", "body_timeout_s", "max_conns_per_address",
+                 "login_workers", "login_address_failures"):  # fmt: skip
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be above zero")
+    if settings.login_queue < 0:
+        raise ConfigError("login_queue must not be negative")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a process needs, chosen once at start-up."""
@@ -130,6 +140,7 @@ class Settings:
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(base, **clean)  # type: ignore[arg-type]
+        _check_limits(settings)
         if not settings.token_keys:
             keys = _load_keys(_env("TOKEN_KEYS", ""), settings.data_dir)
             settings = replace(settings, token_keys=keys)

@@ -131,6 +131,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
+# The load generators play thousands of clients from 127.0.0.1: lift the per-address cap.
+LOADGEN_ENV = {"TATAP_MAX_CONNS_PER_ADDRESS": "1000000"}
+
+
 @contextlib.contextmanager
 def tatap_server(
     data_dir: Path, log_name: str = "tatap-serve.log", env: dict[str, str] | None = None
@@ -143,7 +147,7 @@ def tatap_server(
             "--data-dir", str(data_dir)]  # fmt: skip
     with open(run_dir() / log_name, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})},
+                                env={**os.environ, **LOADGEN_ENV, **(env or {})},
                                 preexec_fn=_die_with_parent)  # fmt: skip
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, 30)
