@@ -6,7 +6,8 @@ from typing import Any
 
 
 def _op(summary: str, *, auth: bool = True, body: str | None = None,
-        params: list[str] | None = None, ok: int = 200) -> dict[str, Any]:  # fmt: skip
+        params: list[str] | None = None, ok: int = 200,
+        limited: bool = False) -> dict[str, Any]:  # fmt: skip
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {
@@ -20,7 +21,10 @@ def _op(summary: str, *, auth: bool = True, body: str | None = None,
     }
     if auth:
         op["security"] = [{"bearer": []}]
+    if limited:  # with a Retry-After header
+        op["responses"]["429"] = {"$ref": "#/components/responses/Error"}
     if body:
+        op["responses"]["408"] = {"$ref": "#/components/responses/Error"}  # body too slow
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
@@ -41,7 +45,8 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "Tatap API", "version": "1"},
     "paths": {
-        "/api/v1/auth/login": {"post": _op("Staff login → bearer token", auth=False, body="Login")},
+        "/api/v1/auth/login": {"post": _op("Staff login → bearer token", auth=False, body="Login",
+                                              limited=True)},  # fmt: skip
         "/api/v1/join": {"post": _op("Family/teacher link → websocket token", auth=False,
                                      body="Join")},  # fmt: skip
         "/api/v1/visits": {"post": _op("Schedule a visit (officer, admin)", body="NewVisit",
