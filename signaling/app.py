@@ -107,6 +107,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         lines = []
         for name, value in gauges.items():
             lines += [f"# TYPE {name} gauge", f'{name}{{node="{settings.node_id}"}} {value}']
+        # How often the per-address connection cap bit: raise it if honest users hit it.
+        name = "tatap_connections_refused_total"
+        lines += [f"# TYPE {name} counter", f'{name}{{node="{settings.node_id}"}} {cap.refused}']
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     app.router.add_get("/healthz", healthz)

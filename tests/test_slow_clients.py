@@ -170,11 +170,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_served_node_cuts_a_dripped_head(tmp_path: Path) -> None:
-    """`tatap serve` itself (aiohttp's run_app, keep-alive 75 s by default) cuts a dripped
-    request head after TATAP_HEADER_TIMEOUT."""
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
+    """`tatap serve` as its own process (aiohttp's run_app, uvloop when installed), with a header
+    timeout of 1 s and a cap of 3 connections per address."""
     port = free_port()
-    env = {**os.environ, "TATAP_HEADER_TIMEOUT": "1", "TATAP_TOKEN_KEYS": "k1:" + "s" * 32}
+    env = {**os.environ, "TATAP_HEADER_TIMEOUT": "1", "TATAP_MAX_CONNS_PER_ADDRESS": "3",
+           "TATAP_TOKEN_KEYS": "k1:" + "s" * 32}  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli", "serve", "--port", str(port),
         "--data-dir", str(tmp_path),
@@ -190,12 +192,39 @@ async def test_served_node_cuts_a_dripped_head(tmp_path: Path) -> None:
                                 break
                     except aiohttp.ClientConnectionError:
                         await asyncio.sleep(0.1)  # nothing to await: the process is starting
-        reader, writer = await open_from("127.0.0.2", ("127.0.0.1", port))
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ")
-        took, said = await drip_until_cut(reader, writer, limit_s=10)
-        writer.close()
-        assert said == b""
-        assert took < 3.0
+        yield "127.0.0.1", port
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_served_node_cuts_a_dripped_head(served: tuple[str, int]) -> None:
+    """`tatap serve` itself (whose run_app keeps idle connections 75 s by default) cuts a dripped
+    request head after TATAP_HEADER_TIMEOUT."""
+    reader, writer = await open_from("127.0.0.2", served)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ")
+    took, said = await drip_until_cut(reader, writer, limit_s=10)
+    writer.close()
+    assert said == b""
+    assert took < 3.0
+
+
+async def test_served_node_caps_connections_per_address(served: tuple[str, int]) -> None:
+    """`tatap serve` closes an address's connection beyond TATAP_MAX_CONNS_PER_ADDRESS at once,
+    and counts it in /metrics."""
+    held = [await open_from("127.0.0.2", served) for _ in range(3)]
+    for reader, writer in held:
+        assert (await healthz_on(reader, writer)).startswith(b"HTTP/1.1 200")
+    reader, writer = await open_from("127.0.0.2", served)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        refused = await asyncio.wait_for(reader.read(), 5)
+    except ConnectionResetError:
+        refused = b""
+    assert refused == b""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{served[1]}/metrics") as resp:
+            assert 'tatap_connections_refused_total{node="' in await resp.text()
+            assert (await resp.text()).rstrip().endswith(" 1")
+    for _, w in [*held, (reader, writer)]:
+        w.close()
