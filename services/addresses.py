@@ -9,12 +9,13 @@ is the client. Entries further left were written by the client and prove nothing
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from services.errors import ConfigError
 
 Network = IPv4Network | IPv6Network
 MAX_HOPS = 16  # proxies we walk back through; a longer chain is not ours
+IPV6_PREFIX = 64  # one subscriber's share of IPv6: a /64 holds 2**64 addresses of one client
 
 
 def parse_networks(spec: str) -> tuple[Network, ...]:
@@ -59,3 +60,17 @@ def client_address(peer: str | None, forwarded: str | None, trusted: tuple[Netwo
         if not is_trusted(hop, trusted):
             return hop
     return client
+
+
+def limit_key(address: str) -> str:
+    """What a per-address limit counts: an IPv4 address (IPv4-mapped IPv6 included) as it is,
+    an IPv6 address by its /64, since one client can pick any address in its /64 at will."""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ip_network(f"{ip}/{IPV6_PREFIX}", strict=False))
+    return str(ip)

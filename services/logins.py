@@ -7,15 +7,17 @@ What each limit stops, and what it must not stop:
   password or sprays many names, is refused for a while. Honest logins never count, so many
   officers behind one NAT address are not throttled for logging in.
 - **Per account** (failed logins from anywhere): after a few failures the account's attempts are
-  spaced out by an exponential backoff, but only for addresses that failed lately themselves.
-  A clean address is never refused for the account's sake, so a stranger's guesses cannot lock
-  an officer out of their own account.
+  spaced out by an exponential backoff, but only for addresses that failed within the last
+  15 minutes themselves. A clean address is never refused for the account's sake, so a
+  stranger's guesses cannot lock an officer out of their own account; an attacker who rotates
+  addresses gets one guess per fresh address per 15 minutes.
 - **Password checks** (argon2 costs 64 MiB and ~0.1 s on purpose) run on a small pool of their
   own, with a bounded queue and at most a couple in flight per address; beyond that the answer
   is 429 at once. Memory stays at a few checks' worth, and one address's flood cannot queue
   ahead of another address's login.
 
-Tables are bounded: the least recently touched entries are forgotten first.
+Addresses are counted as services.addresses.limit_key says (IPv6 by its /64). Tables are
+bounded: the least recently touched entries are forgotten first.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from services.addresses import limit_key
 from services.errors import RateLimited
 
 T = TypeVar("T")
@@ -41,6 +44,7 @@ class LoginLimits:
     account_free_failures: int = 5  # failures an account takes before its backoff starts
     account_leak_s: float = 60.0
     account_max_backoff_s: float = 60.0
+    clean_after_s: float = 900.0  # an address with no failure this long is clean again
     workers: int = 2  # password checks running at once (each holds 64 MiB)
     queue: int = 8  # checks waiting for a worker; beyond that, 429
     per_address: int = 2  # checks running or waiting for one address
@@ -76,9 +80,10 @@ class _Table:
         bucket = self._buckets.get(key)
         return bucket.current(now, self._leak) if bucket is not None else 0.0
 
-    def last(self, key: str) -> float:
+    def last(self, key: str) -> float | None:
+        """When this key last failed, if the table remembers it."""
         bucket = self._buckets.get(key)
-        return bucket.at if bucket is not None else 0.0
+        return bucket.at if bucket is not None else None
 
     def add(self, key: str, now: float) -> None:
         bucket = self._buckets.pop(key, None) or _Bucket()
@@ -105,29 +110,32 @@ class LoginGuard:
     def admit(self, account: str, address: str, now: float) -> None:
         """Raises RateLimited when this address, or this account from this address, must wait."""
         lim = self.limits
+        address = limit_key(address)
         own = self._addresses.level(address, now)
         if own >= lim.address_failures:
             wait = (own - lim.address_failures + 1) * lim.address_leak_s
             raise RateLimited("too many failed logins from here; try again later",
                               retry_after_s=int(wait) + 1)  # fmt: skip
-        if own < 1.0:
+        last = self._addresses.last(address)
+        if last is None or now - last >= lim.clean_after_s:
             return  # a clean address is never held back for the account's sake
         key = account.casefold()
         over = self._accounts.level(key, now) - lim.account_free_failures
         if over >= 0:
             backoff = min(2.0**over, lim.account_max_backoff_s)
-            wait = self._accounts.last(key) + backoff - now
+            wait = (self._accounts.last(key) or now) + backoff - now
             if wait > 0:
                 raise RateLimited("too many failed logins for this name; try again shortly",
                                   retry_after_s=int(wait) + 1)  # fmt: skip
 
     def failed(self, account: str, address: str, now: float) -> None:
-        self._addresses.add(address, now)
+        self._addresses.add(limit_key(address), now)
         self._accounts.add(account.casefold(), now)
 
     async def check(self, address: str, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` on the password pool, or RateLimited at once when the queue is full."""
         lim = self.limits
+        address = limit_key(address)
         mine = self._pending_by_address.get(address, 0)
         if self._pending >= lim.workers + lim.queue or mine >= lim.per_address:
             raise RateLimited("too many logins at once; try again shortly", retry_after_s=1)

@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
-from services.addresses import Network, is_trusted
+from services.addresses import Network, is_trusted, limit_key
 from services.settings import Settings
 
 LINGER_S = 2.0  # after a response, how long an unread request body is read and dropped
@@ -38,7 +38,7 @@ def handler_args(settings: Settings) -> dict[str, Any]:
 
 
 class ConnectionCap:
-    """Open TCP connections per peer address, refused beyond ``limit``.
+    """Open TCP connections per peer address (IPv6 per /64), refused beyond ``limit``.
 
     Holds an entry only for addresses with a connection open, so its size is bounded by the
     number of open sockets.
@@ -50,23 +50,22 @@ class ConnectionCap:
         self._open: dict[str, int] = {}
         self.refused = 0
 
-    def acquire(self, address: str) -> bool:
-        held = self._open.get(address, 0)
-        if held >= self.limit and not is_trusted(address, self._exempt):
+    def acquire(self, peer: str) -> str | None:
+        """The key the connection counts under, or None when it is refused."""
+        key = limit_key(peer)
+        held = self._open.get(key, 0)
+        if held >= self.limit and not is_trusted(peer, self._exempt):
             self.refused += 1
-            return False
-        self._open[address] = held + 1
-        return True
+            return None
+        self._open[key] = held + 1
+        return key
 
-    def release(self, address: str) -> None:
-        left = self._open.get(address, 0) - 1
+    def release(self, key: str) -> None:
+        left = self._open.get(key, 0) - 1
         if left > 0:
-            self._open[address] = left
+            self._open[key] = left
         else:
-            self._open.pop(address, None)
-
-    def held(self, address: str) -> int:
-        return self._open.get(address, 0)
+            self._open.pop(key, None)
 
 
 class _CappedHandler(RequestHandler):
@@ -81,8 +80,8 @@ class _CappedHandler(RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
-        address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        if not self._cap.acquire(address):
+        address = self._cap.acquire(str(peer[0]) if isinstance(peer, tuple) and peer else "")
+        if address is None:
             # Abort, not close: nothing is owed to a client over its cap, and no task was started.
             cast(asyncio.Transport, transport).abort()
             return

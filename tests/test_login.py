@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.addresses import client_address, parse_networks
+from services.addresses import client_address, limit_key, parse_networks
 from services.admin import Admin
 from services.model import Role
 from tests.conftest import World, build_world
@@ -185,6 +185,14 @@ def test_forwarded_chain_is_read_from_the_right() -> None:
     assert client_address("127.0.0.1", chain, trusted) == "203.0.113.7"
     assert client_address("127.0.0.1", "not-an-ip, 10.1.2.3", trusted) == "10.1.2.3"
     assert client_address("192.0.2.1", chain, trusted) == "192.0.2.1"
+
+
+def test_ipv6_addresses_count_by_their_64() -> None:
+    """Per-address limits count an IPv6 client by its /64, which it can roam freely, and an
+    IPv4-mapped address as the IPv4 address it is."""
+    assert limit_key("2001:db8:1:2::1") == limit_key("2001:db8:1:2:ffff::9")
+    assert limit_key("2001:db8:1:2::1") != limit_key("2001:db8:1:3::1")
+    assert limit_key("::ffff:203.0.113.7") == limit_key("203.0.113.7") == "203.0.113.7"
 
 
 async def test_unknown_names_are_refused_like_wrong_passwords(world: World) -> None:
