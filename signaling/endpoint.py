@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from services.clock import Clock
-from services.errors import TatapError, Unauthorized
+from services.errors import BadRequest, TatapError, Unauthorized
 from services.model import Role
 from services.revocation import Revocations
 from services.settings import Settings
@@ -51,6 +51,7 @@ class Endpoint:
         self._live: set[Connection] = set()  # every open socket, for the keepalive
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        _check_handshake(request)
         ws = _Upgrade(compress=False)  # see _Upgrade: frames are read and written by us
         await ws.prepare(request)
         # An asyncio or uvloop transport (uvloop's do not subclass asyncio.Transport).
@@ -225,6 +226,19 @@ class _Upgrade(web.WebSocketResponse):
         if self._conn is not None:
             self._conn.close(code, message.decode(errors="replace"))
         return False
+
+
+# The headers aiohttp reads (and may quote in its own error text) during the opening handshake.
+HANDSHAKE_HEADERS = ("Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+                     "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions")  # fmt: skip
+
+
+def _check_handshake(request: web.Request) -> None:
+    """Every handshake header we or aiohttp read is ASCII. A byte beyond it reaches us as a
+    surrogate escape, on which aiohttp's handshake fails with a 500 instead of a 400."""
+    for name in HANDSHAKE_HEADERS:
+        if not request.headers.get(name, "").isascii():
+            raise BadRequest("malformed websocket handshake")
 
 
 def _role_of(conn: Connection) -> str:
