@@ -4,6 +4,7 @@ a staff account, from the CLI (another process) and from the staff API, open soc
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from services.admin import Admin
+from services.migrations import STEPS
 from services.model import ParticipantId, Role
 from services.revocation import Revocations
 from services.store import AuditQuery
@@ -19,7 +21,7 @@ from services.tokens import TokenService
 from services.visits import ScheduledVisit
 from signaling.app import TOKENS
 from tests.conftest import KEYS, Peer, World, build_world
-from tests.helpers_audit import run_cli
+from tests.helpers_audit import open_store, run_cli
 from tests.test_deadlines import pair
 from tests.test_roles import officer
 
@@ -264,3 +266,37 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
     assert part.to_json()["details"] == {"participant": seat, "role": "family",
                                          "reason": "threats"}  # fmt: skip
     assert dis.to_json()["details"]["staff"] == staff.id
+
+
+# ---- the CLI's refusals and the migration ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(("admin", "revoke"), "either a token or --participant"),
+     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token or --participant"),
+     (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
+     (("admin", "revoke", "not-a-token"), "token"),
+     (("admin", "staff", "--disable", "nobody"), "no such staff user")],
+)  # fmt: skip
+def test_cli_revoke_refusals_are_one_line_errors(tmp_path: Path, args: tuple[str, ...],
+                                                 says: str) -> None:  # fmt: skip
+    """A revoke naming nothing, two things, or someone unknown exits 1 with a message."""
+    proc = run_cli(tmp_path, *args, env=CLI_ENV)
+    assert proc.returncode == 1 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
+async def test_tokens_revoked_before_the_migration_stay_revoked(tmp_path: Path) -> None:
+    """A database of the first schema with a revoked token: after migrating, still revoked."""
+    conn = sqlite3.connect(tmp_path / "tatap.db", isolation_level=None)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.executescript(STEPS[0])
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    conn.execute("INSERT INTO revoked_tokens (jti, exp_ms) VALUES ('old-jti', 1)")
+    conn.close()
+    store = open_store(tmp_path)
+    try:
+        assert await store.is_revoked("old-jti")
+        assert not await store.is_revoked("other-jti")
+    finally:
+        await store.aclose()
