@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from services.audit import AuditEvent
 from services.errors import AccessRevoked, BadRequest, NotFound, TokenRevoked
+from services.model import Role
 from services.tokens import Claims, staff_of
 
 if TYPE_CHECKING:
@@ -95,13 +96,17 @@ class Revocations:
         self, participant_id: str, actor: tuple[str, str], reason: str = "",
         facility_id: str = "",
     ) -> Revocation:  # fmt: skip
-        """Shut one participant out of its visit; with ``facility_id``, only one of that
-        facility's (anything else is "no such participant", so existence does not leak)."""
+        """Shut one guest (family member, teacher) out of its visit; with ``facility_id``, only
+        one of that facility's (anything else is "no such participant", so existence does not
+        leak)."""
         _check_reason(reason)
         found = await self._store.find_participant(participant_id) if participant_id else None
         if found is None or (facility_id and found[0].facility_id != facility_id):
             raise NotFound("no such participant")
         visit, participant = found
+        if participant.role is Role.TERMINAL:
+            # The inmate's side is the prison's own device: end the visit instead.
+            raise BadRequest("a terminal's seat is not revoked: terminate or cancel the visit")
         event = AuditEvent(
             "participant-revoked", actor[0], actor[1], visit.facility_id, visit.id,
             {"participant": participant.id, "role": participant.role.value, "reason": reason},

@@ -113,7 +113,8 @@ class Store(Protocol):
 
     async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None: ...
     async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
-        """Revocations written after ``seq``, oldest first (a node's poll)."""
+        """Revocations written after ``seq``, oldest first (a node's poll). ``seq`` must grow in
+        commit order, or a poll could step over a row committed late (SQLite: one writer)."""
         ...
 
     async def revocation_head(self) -> int:

@@ -57,6 +57,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         keepalive = asyncio.create_task(
             endpoint.keepalive(settings.ping_interval_s, settings.ping_idle_s), name="keepalive"
         )
+        await watch.start()
         revoked = asyncio.create_task(watch.run(), name="revocations")
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         yield

@@ -72,9 +72,12 @@ class RevocationWatch:
         self._interval = interval_s
         self._seen = 0
 
-    async def run(self) -> None:
-        # Older revocations need no closing: every socket opened since was checked against them.
+    async def start(self) -> None:
+        """Called before the node accepts sockets: older revocations need no closing, since
+        every socket opened from now on is checked against them at `hello`."""
         self._seen = await self._store.revocation_head()
+
+    async def run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)  # a poll period, not a visit's time: real time
             try:

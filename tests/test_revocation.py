@@ -300,3 +300,14 @@ async def test_tokens_revoked_before_the_migration_stay_revoked(tmp_path: Path) 
         assert not await store.is_revoked("other-jti")
     finally:
         await store.aclose()
+
+
+async def test_terminal_seat_is_not_revoked_as_a_participant(world: World) -> None:
+    """The visit-room terminal's seat is refused with 400 (the visit is ended instead), and
+    nothing is recorded."""
+    scheduled = await world.schedule()
+    seat = next(p.id for p in scheduled.visit.participants if p.role is Role.TERMINAL)
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
+    assert await actions(world, "participant-revoked") == []
