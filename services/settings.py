@@ -99,7 +99,7 @@ class Settings:
     # A participant may join this long before the scheduled start.
     early_join_s: int = 300
     ice_servers: tuple[dict[str, object], ...] = ()
-    # The HTTP edge (see signaling/sockets.py). A connection must send a complete request head
+    # The HTTP edge (see signaling/socket_limits.py). A connection must send a complete request head
     # this soon after it opens or after its previous response (idle keep-alive ends then too),
     # and a request body must arrive whole within body_timeout_s.
     header_timeout_s: float = 5.0

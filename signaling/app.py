@@ -24,7 +24,7 @@ from signaling.deadlines import DeadlineScheduler
 from signaling.endpoint import Endpoint
 from signaling.hub import Hub
 from signaling.socket_index import RevocationWatch, SocketIndex
-from signaling.sockets import ConnectionCap, handler_args, install_cap
+from signaling.socket_limits import ConnectionCap, handler_args, install_cap
 
 log = structlog.get_logger("tatap.app")
 
