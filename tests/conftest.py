@@ -35,6 +35,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         time_interval_s=30.0,
         sweep_interval_s=1.0,
         hello_timeout_s=2.0,
+        max_conns_per_address=10_000,  # tests play hundreds of clients from 127.0.0.1
     )
     base.update(overrides)
     return Settings(**base)
