@@ -29,10 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+import structlog
+
 from services.addresses import limit_key
 from services.errors import RateLimited
 
 T = TypeVar("T")
+log = structlog.get_logger("tatap.logins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +132,13 @@ class LoginGuard:
                                   retry_after_s=int(wait) + 1)  # fmt: skip
 
     def failed(self, account: str, address: str, now: float) -> None:
-        self._addresses.add(limit_key(address), now)
+        key = limit_key(address)
+        self._addresses.add(key, now)
         self._accounts.add(account.casefold(), now)
+        level = self._addresses.level(key, now)
+        if self.limits.address_failures <= level < self.limits.address_failures + 1:
+            # Once per crossing, not per refused try: a flood must not flood the log too.
+            log.warning("login.address_throttled", address=key, failures=int(level))
 
     async def check(self, address: str, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` on the password pool, or RateLimited at once when the queue is full."""

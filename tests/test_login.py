@@ -84,6 +84,19 @@ async def test_spraying_names_from_one_address_is_refused(world: World) -> None:
     assert statuses[FEW:] == [429] * (40 - FEW)
 
 
+async def test_a_throttled_address_is_logged_once(world: World) -> None:
+    """The address that reaches the failure limit is logged once, not once per refused try."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        await guesses(world, "127.0.0.2", [f"staff{i}" for i in range(FEW + 3)])
+    throttled = [e for e in logs if e["event"] == "login.address_throttled"]
+    assert throttled == [
+        {"event": "login.address_throttled", "address": "127.0.0.2", "failures": FEW,
+         "log_level": "warning"}
+    ]  # fmt: skip
+
+
 async def test_failed_address_waits_out_the_name_backoff(world: World) -> None:
     """After failures for one name from several addresses, a failing address must wait before
     its next try for that name (429 with Retry-After), and gets in once it has waited."""

@@ -88,6 +88,17 @@ async def test_dripped_websocket_upgrade_is_cut(world: World) -> None:
     assert said == b""
 
 
+async def test_idle_kept_alive_connection_is_closed(world: World) -> None:
+    """After a response, a kept-alive connection that sends nothing more is closed after the
+    header timeout."""
+    reader, writer = await open_from("127.0.0.2", server_address(world))
+    started = time.monotonic()
+    assert (await healthz_on(reader, writer)).startswith(b"HTTP/1.1 200")
+    await asyncio.wait_for(reader.read(), 3)  # the rest of the response, then the close
+    writer.close()
+    assert time.monotonic() - started < 3.0
+
+
 async def test_kept_alive_connection_dripping_its_next_head_is_cut(world: World) -> None:
     """After a response, a kept-alive connection that drips its next request head is cut after
     the header timeout as well."""
