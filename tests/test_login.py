@@ -20,6 +20,7 @@ from services.addresses import client_address, limit_key, parse_networks
 from services.admin import Admin
 from services.model import Role
 from tests.conftest import World, build_world
+from tests.served import tatap_serve
 
 OFFICER, RIGHT = "petugas", "benar-sekali-123"
 FEW = 5  # failures an address may bank here: each wrong guess costs a real argon2 check
@@ -157,6 +158,36 @@ async def test_login_flood_from_many_addresses_is_refused_beyond_the_queue(
         statuses = [status for status, _ in results]
         assert set(statuses) == {401, 429}
         assert statuses.count(401) <= 3 * 3  # queue + worker, refilled at most twice meanwhile
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc")
+
+
+async def test_login_flood_keeps_a_served_node_small(tmp_path: Path) -> None:
+    """32 parallel logins from 32 addresses against `tatap serve`: password checks run two at a
+    time (64 MiB each), so the node's peak memory grows by less than three checks' worth, where
+    the default thread pool ran six at once."""
+    async with tatap_serve(tmp_path) as node:
+        before = peak_rss_mib(node.pid)
+        sessions = [source(f"127.0.2.{i}") for i in range(1, 33)]
+        clients = [await s.__aenter__() for s in sessions]
+        try:
+            replies = await asyncio.gather(*(
+                c.post(node.url("/api/v1/auth/login"), json={"username": f"u{i}", "password": "x"})
+                for i, c in enumerate(clients)
+            ))  # fmt: skip
+            statuses = [r.status for r in replies]
+        finally:
+            for s in sessions:
+                await s.__aexit__(None, None, None)
+        grown = peak_rss_mib(node.pid) - before
+    assert set(statuses) <= {401, 429}
+    assert grown < 3 * 64
 
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:

@@ -7,11 +7,6 @@ Raw sockets against a real server; each source address is a loopback address of 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +15,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import World, build_world
+from tests.served import tatap_serve
 
 DRIP_EVERY_S = 0.3
 
@@ -175,38 +171,12 @@ async def test_closed_connections_free_their_place(world: World) -> None:
     writer.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, int]]:
-    """`tatap serve` as its own process (aiohttp's run_app, uvloop when installed), with a header
-    timeout of 1 s and a cap of 3 connections per address."""
-    port = free_port()
-    env = {**os.environ, "TATAP_HEADER_TIMEOUT": "1", "TATAP_MAX_CONNS_PER_ADDRESS": "3",
-           "TATAP_TOKEN_KEYS": "k1:" + "s" * 32}  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "serve", "--port", str(port),
-        "--data-dir", str(tmp_path),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with asyncio.timeout(15):
-                while True:
-                    try:
-                        async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                            if resp.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.1)  # nothing to await: the process is starting
-        yield "127.0.0.1", port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), 10)
+    """`tatap serve` (aiohttp's run_app, uvloop when installed) with a header timeout of 1 s and
+    a cap of 3 connections per address."""
+    async with tatap_serve(tmp_path, header_timeout="1", max_conns_per_address="3") as node:
+        yield node.address
 
 
 async def test_served_node_cuts_a_dripped_head(served: tuple[str, int]) -> None:
