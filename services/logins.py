@@ -114,8 +114,10 @@ class LoginGuard:
         """Raises RateLimited when this address, or this account from this address, must wait."""
         lim = self.limits
         address = limit_key(address)
+        # Refused until a whole failure has been forgiven: after N failures in quick succession
+        # the level is a hair below N, and must not let the next one through.
         own = self._addresses.level(address, now)
-        if own >= lim.address_failures:
+        if own > lim.address_failures - 1:
             wait = (own - lim.address_failures + 1) * lim.address_leak_s
             raise RateLimited("too many failed logins from here; try again later",
                               retry_after_s=int(wait) + 1)  # fmt: skip
@@ -136,9 +138,10 @@ class LoginGuard:
         self._addresses.add(key, now)
         self._accounts.add(account.casefold(), now)
         level = self._addresses.level(key, now)
-        if self.limits.address_failures <= level < self.limits.address_failures + 1:
-            # Once per crossing, not per refused try: a flood must not flood the log too.
-            log.warning("login.address_throttled", address=key, failures=int(level))
+        if level > self.limits.address_failures - 1:
+            # Only a failure that was let through gets here: once per crossing, not per refused
+            # try, so a flood does not flood the log too.
+            log.warning("login.address_throttled", address=key, failures=round(level))
 
     async def check(self, address: str, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` on the password pool, or RateLimited at once when the queue is full."""
