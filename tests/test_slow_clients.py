@@ -124,6 +124,17 @@ async def test_dripped_request_body_is_cut(world: World) -> None:
     assert took < 5.0
 
 
+async def test_dripped_body_nobody_reads_is_dropped(world: World) -> None:
+    """A body dripped to a route that never reads it is answered, read and dropped for a
+    moment, then the connection is closed: it is not held for ever either."""
+    reader, writer = await open_from("127.0.0.2", server_address(world))
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+    took, said = await drip_until_cut(reader, writer, limit_s=15)
+    writer.close()
+    assert said.startswith(b"HTTP/1.1 200 ")
+    assert took < 4.0
+
+
 async def healthz_on(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
     """One keep-alive request on an open connection; the status line of its answer."""
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
