@@ -75,8 +75,13 @@ class RawSocket:
                 if opcode == OP_CLOSE:
                     return int.from_bytes(payload[:2], "big") if payload else None
 
+    def stop_reading(self) -> None:
+        """Read nothing more from the socket, so that its kernel buffers fill up."""
+        self.writer.transport.pause_reading()  # type: ignore[attr-defined]
+
     async def gone(self, timeout: float = 5.0) -> None:
         """Return once the server has ended the TCP connection (FIN or reset)."""
+        self.writer.transport.resume_reading()  # type: ignore[attr-defined]
         async with asyncio.timeout(timeout):
             try:
                 while await self.reader.read(65536):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -16,7 +18,7 @@ from signaling import connection
 from signaling.connection import Connection
 from signaling.endpoint import Endpoint
 from signaling.frames import OP_PING, OP_TEXT
-from tests.conftest import World
+from tests.conftest import World, build_world
 from tests.raw_ws import RawSocket, client_frame
 
 PING = client_frame(OP_PING, b"p" * 125)  # the biggest ping: each pong is 127 bytes
@@ -48,6 +50,8 @@ async def test_sockets_that_ping_and_never_read_are_aborted(world: World) -> Non
     """Two unauthenticated sockets send pings without pause and read nothing: both are cut off
     long before their hello timeout, and what the server buffers for them stays under the limit."""
     sockets = [await RawSocket.open(world, rcvbuf=1024) for _ in range(2)]
+    for raw in sockets:
+        raw.stop_reading()
     started, most = time.monotonic(), 0
     while live_sockets(world.app) and time.monotonic() - started < 1.5:
         for raw in sockets:
@@ -74,6 +78,7 @@ async def test_pongs_count_against_the_write_buffer_limit(
     # few KiB instead of megabytes.
     (conn,) = await settled(world.app, 1)
     conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    raw.stop_reading()
     raw.send(PING * 150)  # fewer than the burst of 200 messages the rate limit allows
     await raw.gone(timeout=1.0)
     assert not live_sockets(world.app)
@@ -109,4 +114,33 @@ async def test_ping_flood_closes_1008(world: World) -> None:
     raw = await RawSocket.open(world)
     raw.send(client_frame(OP_PING, b"") * 1000)
     assert await raw.close_code() == 1008
+    raw.close()
+
+
+@pytest.fixture
+async def quick_hello(tmp_path: Path) -> AsyncIterator[World]:
+    async for w in build_world(tmp_path, hello_timeout_s=0.5):
+        yield w
+
+
+async def test_socket_that_cannot_be_flushed_is_gone_after_its_close_wait(
+    quick_hello: World,
+) -> None:
+    """A socket that sends no hello and reads nothing, with pongs still waiting in the server's
+    buffer, is closed at its hello timeout and aborted after the close wait: the server does not
+    hold it while it waits for a flush that never comes."""
+    world = quick_hello
+    raw = await RawSocket.open(world, rcvbuf=1024)
+    (conn,) = await settled(world.app, 1)
+    server_side = conn.transport.get_extra_info("socket")
+    server_side.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    raw.stop_reading()
+    raw.send(PING * 150)
+    limit = world.settings.hello_timeout_s + connection.CLOSE_WAIT_S + 0.5
+    started = time.monotonic()
+    # Watched from the server's side: the client must not read, or the buffer would drain.
+    async with asyncio.timeout(limit):
+        while server_side.fileno() != -1:
+            await asyncio.sleep(0.05)
+    assert time.monotonic() - started < limit
     raw.close()
