@@ -3,12 +3,12 @@ straight to the transport.
 
 Every message is handled in the event loop's read callback (no task per message, no queue), and
 every frame to the client is one transport write. A client that stops reading is not buffered
-for: once the kernel and the transport hold more than ``MAX_BUFFERED`` bytes for it (every write
-counts, pongs too), it is disconnected (1013) and may reconnect. A socket dropped for abuse or
-slowness is aborted at once: nothing more is flushed to a client that does not read. Before
-``serve`` at most ``MAX_PENDING`` messages wait, and pings share the message rate limit, so an
-unauthenticated socket can make the server hold or do only a bounded amount. The socket's own task
-only waits for the end.
+for: once more than ``MAX_BUFFERED`` bytes wait in the transport for it, past what the kernel
+took (every write counts, pongs too), it is disconnected (1013) and may reconnect. A socket
+dropped for abuse or slowness is aborted at once: nothing more is flushed to a client that does
+not read. Before ``serve`` at most ``MAX_PENDING`` messages wait, and pings share the message
+rate limit, so an unauthenticated socket can make the server hold or do only a bounded amount.
+The socket's own task only waits for the end.
 """
 
 from __future__ import annotations
