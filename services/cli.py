@@ -361,14 +361,24 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
             writer = csv.writer(out)
             writer.writerow([c.strip() for c in AUDIT_COLS.split(",")] + ["time_utc"])
             for row in rows:
-                writer.writerow([row.seq, row.ts_ms, row.facility_id, row.visit_id, row.actor_role,
-                                 row.actor_id, row.action, row.details, row.prev_hash, row.hash,
-                                 _iso(row.ts_ms)])  # fmt: skip
+                writer.writerow([row.seq, row.ts_ms, *map(csv_cell, (
+                    row.facility_id, row.visit_id, row.actor_role, row.actor_id, row.action,
+                    row.details, row.prev_hash, row.hash)), _iso(row.ts_ms)])  # fmt: skip
     finally:
         conn.close()
         if out is not sys.stdout:
             out.close()
     return 0
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading formula character gets a ``'`` before
+    it, as OWASP advises (the csv module quotes the cell when needed)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _day_ms(text: str | None, end: bool = False) -> str | None:
