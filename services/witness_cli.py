@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,27 +35,24 @@ def add_witness_parser(sub: Any) -> None:
         help=f"log in as USER, password from {PASSWORD_ENV} or --password-file",
     )
     p.add_argument("--password-file")
-    p.add_argument("--every", type=float, metavar="SECONDS", help="pull again every SECONDS")
     p.set_defaults(func=cmd_witness)
 
 
 def cmd_witness(args: argparse.Namespace) -> int:
+    """One pull from each node (run it from cron for a periodic job); exit 1 if any refused."""
     trust = [load_trust_file(Path(f)) for f in args.trust]
     store = Path(args.store)
-    while True:
-        failed = 0
-        for url in args.pull:
-            try:
-                result = pull(url, store, _token(args, url), trust, now_ms())
-            except TatapError as exc:
-                failed += 1
-                print(f"REFUSED {url}: {exc.message}", file=sys.stderr)
-                continue
-            head = f"head {result.head.seq}" if result.head else "no head yet"
-            print(f"OK {url}: {result.new} new signed heads, {head}", flush=True)
-        if args.every is None:
-            return 1 if failed else 0
-        time.sleep(max(args.every, 1.0))
+    failed = 0
+    for url in args.pull:
+        try:
+            result = pull(url, store, _token(args, url), trust, now_ms())
+        except TatapError as exc:
+            failed += 1
+            print(f"REFUSED {url}: {exc.message}", file=sys.stderr)
+            continue
+        head = f"head {result.head.seq}" if result.head else "no head yet"
+        print(f"OK {url}: {result.new} new signed heads, {head}", flush=True)
+    return 1 if failed else 0
 
 
 def _token(args: argparse.Namespace, url: str) -> str:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
-from tests.helpers_audit import open_store, rows, tamper, verify
+from tests.helpers_audit import open_store, rows, run_cli, tamper, verify
 
 EVENTS = 2500
 COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
@@ -179,3 +179,18 @@ async def test_a_forged_event_after_the_last_checkpoint_is_named(log: Path) -> N
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == EVENTS + 1
     assert f"events {EVENTS + 1}-{EVENTS + 1} follow" in report["problem"]
+
+
+async def test_live_verify_reports_the_unsigned_tail_of_a_running_node(log: Path) -> None:
+    """While a node runs, its newest events wait (at most 10 s or 1,000 events) for a checkpoint:
+    `verify --live` reports where the unsigned run starts and passes; plain verify fails on it."""
+    store = open_store(log.parent)
+    try:
+        await store.append([_event(i) for i in range(5)])
+        code, report = verify(log.parent)
+        assert code != 0 and report["first_bad_seq"] == EVENTS + 1
+        proc = run_cli(log.parent, "audit", "verify", "--json", "--live")
+        report = orjson.loads(proc.stdout)
+        assert proc.returncode == 0 and report["ok"] and report["unsigned_from"] == EVENTS + 1
+    finally:
+        await store.aclose()

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.admin import Admin
 from services.audit import AuditEvent
 from services.model import Role
 from signaling.app import TOKENS
@@ -153,6 +154,22 @@ async def test_the_witness_needs_credentials(
     code, _, err = await witness(world, store, token=token)
     assert code != 0 and ("no credentials" in err or "credentials (401)" in err)
     assert store.read_bytes() == before
+
+
+async def test_the_witness_logs_in_with_a_password_from_a_file(
+    world: World, tmp_path: Path
+) -> None:
+    """A periodic witness logs in as an auditor with --login, the password read from a file
+    (never from its command line), and pulls."""
+    await Admin(world.store).staff("witness1", Role.AUDITOR, "correct horse battery")
+    await _grow(world, 1000)
+    secret = tmp_path / "password"
+    secret.write_text("correct horse battery\n")
+    store = tmp_path / "heads.jsonl"
+    code, out, err = await witness(world, store, *_trust(world), "--login", "witness1",
+                                   "--password-file", str(secret), token=None)  # fmt: skip
+    assert code == 0, err
+    assert _heads(store) == [1000]
 
 
 def _node_key(world: World) -> Ed25519PrivateKey:
