@@ -257,8 +257,8 @@ class Signer(Protocol):
 class Ed25519Signer:
     """Signs checkpoints with a key kept in ``<data_dir>/audit-signing.pem`` (made on first use).
 
-    The public half sits beside it as ``audit-signing.pub.pem``: an auditor verifying offline needs
-    only that file.
+    The public half sits beside it as ``audit-signing.pub.pem``, for an admin to hand a witness.
+    Verification does not read it: it trusts the keys pinned in the database (``audit_keys``).
     """
 
     def __init__(self, key: Ed25519PrivateKey, key_id: str) -> None:
@@ -297,7 +297,7 @@ def _write_public_key(data_dir: Path, public: Ed25519PublicKey) -> None:
     """Put the signing key's public half in ``audit-signing.pub.pem``.
 
     A public key found there for another (replaced) private key is kept as
-    ``audit-signing-<key id>.pub.pem``: it still checks the checkpoints signed before.
+    ``audit-signing-<key id>.pub.pem`` (for reference; the database pins the keys that count).
     """
     path = data_dir / "audit-signing.pub.pem"
     pem = public.public_bytes(
