@@ -335,9 +335,9 @@ def cmd_audit_pin_key(args: argparse.Namespace) -> int:
     from services.audit import Ed25519Signer
     from services.sqlite_store import pin_signing_key
 
-    settings = _settings(args)
-    signer = Ed25519Signer.from_data_dir(settings.data_dir)
-    seq = pin_signing_key(settings.sqlite_path, signer, SystemClock().now, args.reason)
+    path, data_dir = _offline_db(args)
+    signer = Ed25519Signer.from_data_dir(data_dir)
+    seq = pin_signing_key(path, signer, SystemClock().now, args.reason)
     _print({"pinned": signer.key_id, "seq": seq})
     return 0
 

@@ -194,3 +194,16 @@ async def test_live_verify_reports_the_unsigned_tail_of_a_running_node(log: Path
         assert proc.returncode == 0 and report["ok"] and report["unsigned_from"] == EVENTS + 1
     finally:
         await store.aclose()
+
+
+async def test_pinning_a_key_twice_or_without_a_database_is_refused(
+    log: Path, tmp_path: Path
+) -> None:
+    """`tatap audit pin-key` for the key already pinned is a clear error and adds no event; with
+    no database it says so and creates none."""
+    proc = run_cli(log.parent, "audit", "pin-key", "--reason", "again")
+    assert proc.returncode == 1 and "pinned already" in proc.stderr
+    assert rows(log, "SELECT count(*) FROM audit_events") == [(EVENTS,)]
+    proc = run_cli(tmp_path / "none", "audit", "pin-key", "--reason", "x")
+    assert proc.returncode == 1 and "no database" in proc.stderr
+    assert not (tmp_path / "none" / "tatap.db").exists()

@@ -300,3 +300,23 @@ async def test_facility_auditor_verify_counts_its_own_facility_only(world: World
         "/api/v1/audit/verify", headers={"Authorization": f"Bearer {_token(world)}"}
     )
     assert (await resp.json())["events"] == total
+
+
+async def test_a_key_pinned_on_the_node_is_refused_until_the_witness_trusts_it(
+    witnessed: tuple[World, Path],
+) -> None:
+    """Someone on the node replaces the signing key and pins the new one (an audited event, so
+    local verification accepts it from there on). The witness does not follow: the checkpoint
+    signed by the new key is refused, naming the key, until its operator trusts it with --trust."""
+    world, store = witnessed
+    (world.settings.data_dir / "audit-signing.pem").unlink()
+    proc = await asyncio.to_thread(run_cli, world.settings.data_dir, "audit", "pin-key",
+                                   "--reason", "disk replaced")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    new_key = json.loads(proc.stdout)["pinned"]
+    code, _, err = await witness(world, store)
+    assert code != 0 and f"key {new_key}, which this witness does not trust" in err
+    assert _heads(store) == [1000, 2000]
+    code, _, err = await witness(world, store, *_trust(world))  # the new public key, now checked
+    assert code == 0, err
+    assert len(_heads(store)) == 3
