@@ -207,3 +207,20 @@ async def test_pinning_a_key_twice_or_without_a_database_is_refused(
     proc = run_cli(tmp_path / "none", "audit", "pin-key", "--reason", "x")
     assert proc.returncode == 1 and "no database" in proc.stderr
     assert not (tmp_path / "none" / "tatap.db").exists()
+
+
+async def test_a_key_pinned_today_cannot_vouch_for_older_checkpoints(log: Path) -> None:
+    """An insider replaces the signing key and pins it the official way (event 2501), then
+    rewrites event 17 and re-signs every older checkpoint with it: the new key counts only from
+    its pinning event on, so checkpoint 1000 is named."""
+    (log.parent / "audit-signing.pem").unlink()
+    proc = run_cli(log.parent, "audit", "pin-key", "--reason", "cover-up")
+    assert proc.returncode == 0 and orjson.loads(proc.stdout)["seq"] == EVENTS + 1
+    pem = (log.parent / "audit-signing.pem").read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    tamper(log, *rehash_from(log, 17, '{"n":0}'))
+    tamper(log, *_resign(log, key))
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == 1000
+    assert f"pinned only at seq {EVENTS + 1}" in report["problem"]
