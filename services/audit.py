@@ -39,7 +39,8 @@ ACTIONS = frozenset(
         "requested", "approved", "rejected", "scheduled", "cancelled", "joined", "left", "connected",
         "warned", "reconnected", "monitor-joined", "terminated", "ended", "recording-stored",
         "survey", "notice", "token-revoked", "facility-created", "room-created", "terminal-created",
-        "staff-created", "inmates-imported", "audit-key-pinned",
+        "staff-created", "inmates-imported", "participant-revoked", "staff-disabled",
+        "audit-key-pinned",
     }
 )  # fmt: skip
 
