@@ -13,7 +13,8 @@
     │   ├── VisitFull                    "visit_full"                             (ws close 4409)
     │   ├── VisitNotOpen                 "visit_not_open"  too early              (ws close 4425)
     │   └── VisitOver                    "visit_over"      ended or cancelled     (ws close 4410)
-    └── RateLimited                 429  "rate_limited"
+    ├── RateLimited                 429  "rate_limited"
+    └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
 Messages are written by us, never copied from untrusted input, so they are safe to send back.
 """
@@ -105,3 +106,11 @@ class RateLimited(TatapError):
     status = 429
     code = "rate_limited"
     close_code = 4429
+
+
+class NotRecorded(TatapError):
+    """A change that must be on disk before anyone hears of it could not be written, so it did
+    not happen (an officer's terminate, say); asking again may succeed."""
+
+    status = 503
+    code = "not_recorded"

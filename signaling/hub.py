@@ -16,7 +16,15 @@ import structlog
 
 from services.audit import AuditEvent
 from services.clock import Clock
-from services.errors import Conflict, Forbidden, NotFound, VisitFull, VisitNotOpen, VisitOver
+from services.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotRecorded,
+    VisitFull,
+    VisitNotOpen,
+    VisitOver,
+)
 from services.model import (
     EndReason,
     FacilityRules,
@@ -329,6 +337,8 @@ class Hub:
         room = conn.room
         if room is None:
             raise protocol.ProtocolError(protocol.E_NOT_JOINED, "not in a visit")
+        if room.ended:  # its end is being written: `ended` follows, nothing more goes through
+            return
         target = room.seats.get(to)
         if target is None or target.conn is None or to == conn.participant_id:
             raise protocol.ProtocolError(protocol.E_UNKNOWN_TARGET, "no such participant here")
@@ -351,12 +361,18 @@ class Hub:
 
     def notice(self, conn: Connection, code: str) -> None:
         room = self._officer_room(conn)
+        if room.ended:
+            return
         self._bus.publish(room.visit.id, protocol.dumps({"type": "notice", "code": code}))
         self._audit(room, "notice", (Role.OFFICER.value, conn.participant_id), {"code": code})
 
     def terminate_from(self, conn: Connection, reason: str) -> None:
+        """An officer's `terminate` on /ws: everyone (the officer too) gets `ended` once the end
+        is on disk; if it cannot be written, the officer gets `not_recorded` and may try again."""
         room = self._officer_room(conn)
-        self.end(room, EndReason.TERMINATED, (Role.OFFICER.value, conn.participant_id), reason)
+        actor = (Role.OFFICER.value, conn.participant_id)
+        ending = self.end_for_good(room, EndReason.TERMINATED, actor, reason)
+        ending.add_done_callback(functools.partial(_tell_if_not_recorded, conn))
 
     def _officer_room(self, conn: Connection) -> VisitRoom:
         if conn.room is None:
@@ -366,11 +382,16 @@ class Hub:
         return conn.room
 
     async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None:
-        """An officer ends a visit from the REST API (one not yet open is cancelled instead)."""
+        """An officer ends a visit from the REST API (one not yet open is cancelled instead).
+        Returns once the end is on disk; VisitOver if another end came first."""
         room = await self.room(visit_id)
         if not room.live and self._clock.now() < room.visit.start - self._settings.early_join_s:
             raise VisitNotOpen("this visit has not opened yet: cancel it instead")
-        self.end(room, EndReason.TERMINATED, actor, reason)
+        # Shielded: a caller that goes away does not interrupt the write (the end task owns it).
+        ending = self.end_for_good(room, EndReason.TERMINATED, actor, reason)
+        on_record = await asyncio.shield(ending)
+        if on_record is not EndReason.TERMINATED:
+            raise VisitOver(f"this visit ended first: {on_record.value}", reason=on_record.value)
 
     def leave(self, conn: Connection) -> None:
         room = conn.room
@@ -379,19 +400,22 @@ class Hub:
         if conn.role is Role.OFFICER:
             self.disconnected(conn)
             return
-        self.end(room, EndReason.HANGUP, (_role(conn), conn.participant_id))
+        ending = self.end_for_good(room, EndReason.HANGUP, (_role(conn), conn.participant_id))
+        ending.add_done_callback(functools.partial(_tell_if_not_recorded, conn))
 
     def disconnected(self, conn: Connection) -> None:
         """The socket is gone. A participant keeps the seat for the reconnect grace."""
         self.devices.disconnected(conn)
         room, pid = conn.room, conn.participant_id
         conn.room = None
-        if room is None or room.ended:
+        if room is None or (room.ended and room.ending is None):
             return
         seat = room.seats.get(pid)
         if seat is None or seat.conn is not conn:
             return
         seat.conn = None
+        if room.ended:  # its end is being written; should that fail, `_reopen` judges the seat
+            return
         self._vacate(room, pid)
         reason = "left" if seat.role is Role.OFFICER else "dropped"
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
@@ -400,7 +424,7 @@ class Hub:
 
     def _grace_over(self, room: VisitRoom, seat: Seat) -> None:
         if seat.conn is None and not room.ended:
-            self.end(room, EndReason.HANGUP, (seat.role.value, seat.participant_id))
+            self.end_for_good(room, EndReason.HANGUP, (seat.role.value, seat.participant_id))
 
     # ---- the end ----------------------------------------------------------------------------
 
@@ -411,7 +435,8 @@ class Hub:
         actor: tuple[str, str] | None = None,
         note: str = "",
     ) -> None:
-        """End a visit now: everyone gets `ended`, sockets close, the end is written to the log.
+        """End a visit now for a reason the schedule recomputes after a restart (completed,
+        no_show, failed): everyone gets `ended`, sockets close, the end is written to the log.
 
         Only the `ended` frames go out here. The rest (closing the sockets, audit events, the log
         line, the database) waits until the loop's next turn, so that when many visits end at the
@@ -428,18 +453,93 @@ class Hub:
         batch, self._ends = self._ends, []
         for room, reason, actor, note, now, conns in batch:
             devices = self._let_go(room, conns)
-            visit = room.visit
-            details: dict[str, object] = {
-                "reason": reason.value,
-                "planned_s": round(visit.end - visit.start),
-                "real_s": round(now - room.started_at) if room.started_at else None,
-            }
-            events = []
-            if reason is EndReason.TERMINATED:
-                events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
-            events.append(self._event(room, "ended", actor, details))
-            log.info("visit.ended", visit_id=visit.id, reason=reason.value)
+            events = self._end_events(room, reason, actor, note, now)
+            log.info("visit.ended", visit_id=room.visit.id, reason=reason.value)
             self.tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
+
+    def _end_events(
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str, now: float
+    ) -> list[AuditEvent]:
+        visit = room.visit
+        details: dict[str, object] = {
+            "reason": reason.value,
+            "planned_s": round(visit.end - visit.start),
+            "real_s": round(now - room.started_at) if room.started_at else None,
+        }
+        events = []
+        if reason is EndReason.TERMINATED:
+            events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
+        events.append(self._event(room, "ended", actor, details))
+        return events
+
+    def end_for_good(
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str = ""
+    ) -> asyncio.Future[EndReason]:
+        """End a visit for a reason nothing could recompute after a crash (terminated, hangup):
+        the end is on disk before anyone hears of it.
+
+        The room stops admitting, relaying and ticking at once; `ended` goes out once the end has
+        committed. The future resolves to the end on record: this one, or one that came first (a
+        second request joins the first). If the write fails, nobody has been told anything: the
+        room reopens (`_reopen`) and the future fails with NotRecorded.
+        """
+        if room.ending is not None:
+            return room.ending
+        if room.ended:  # a scheduled end came first and is already announced
+            done: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
+            done.set_result(room.reason or reason)
+            return done
+        room.ended, room.reason = True, reason
+        task = self.tasks.spawn(self._end_durably(room, reason, actor, note), name="end-for-good")
+        room.ending = task
+        return task
+
+    async def _end_durably(
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str
+    ) -> EndReason:
+        visit, now = room.visit, self._clock.now()
+        change = VisitChange(
+            visit.id, VisitStatus.ENDED, frozenset({VisitStatus.SCHEDULED, VisitStatus.LIVE}),
+            now, reason,
+        )  # fmt: skip
+        try:
+            await self._store.change_visit(change, self._end_events(room, reason, actor, note, now))
+        except Conflict:
+            # Cancelled or ended elsewhere meanwhile: that end is on disk, so it is the one told.
+            current = await self._store.get_visit(visit.id)
+            reason = (current.end_reason if current else None) or EndReason.CANCELLED
+            log.info("visit.end_conflict", visit_id=visit.id, reason=reason.value)
+        except Exception as exc:
+            log.error("visit.end_not_recorded", visit_id=visit.id, error=type(exc).__name__)
+            self._reopen(room)
+            raise NotRecorded("the end could not be recorded; try again") from exc
+        room.ending = None
+        devices = self._let_go(room, self._close_room(room, reason))
+        self._forget(room)
+        log.info("visit.ended", visit_id=visit.id, reason=reason.value)
+        await self.devices.reseat(devices)
+        return reason
+
+    def _reopen(self, room: VisitRoom) -> None:
+        """An end that could not be written, and that nobody was told of: the visit goes on.
+        What came due while the room looked ended was skipped, so it is judged again now: an
+        empty seat gets a fresh reconnect grace (a failed hangup is retried when it runs out),
+        a missed tick resumes, and a missed scheduled end, media timeout or no-show ends it."""
+        room.ended, room.reason, room.ending = False, None, None
+        now = self._clock.now()
+        for seat in list(room.seats.values()):
+            if seat.conn is None and (seat.grace is None or seat.grace.when <= now):
+                seat.grace = None
+                self._vacate(room, seat.participant_id)
+        if room.tick is None or room.tick.when <= now:
+            self._tick(room)
+        connect = room.connect_deadline
+        if now >= room.visit.end:
+            self._end_on_time(room)
+        elif connect is not None and connect.when <= now and not connect.cancelled:
+            self._check_media(room)
+        elif now >= room.visit.start + room.rules.join_grace_s:
+            self._check_no_show(room)
 
     def drop(self, visit_id: str, reason: EndReason) -> None:
         """A visit cancelled or ended elsewhere (the API, the CLI, another node): close its
@@ -454,7 +554,7 @@ class Hub:
 
     def _close_room(self, room: VisitRoom, reason: EndReason) -> list[Connection]:
         """Send `ended` to everyone here; returns their connections, for `_let_go`."""
-        room.ended = True
+        room.ended, room.reason = True, reason
         frame = _ENDED[reason]
         conns: list[Connection] = []
         for seat in room.seats.values():
@@ -556,6 +656,13 @@ def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
     if participant is None or participant.role is not role:
         raise Forbidden("this token is not for a seat of this visit")
     return participant.id
+
+
+def _tell_if_not_recorded(conn: Connection, ending: asyncio.Future[EndReason]) -> None:
+    """The participant who asked for an end that could not be written hears so (nobody else
+    heard anything)."""
+    if not ending.cancelled() and isinstance(ending.exception(), NotRecorded):
+        conn.send(protocol.error(NotRecorded.code, "the end could not be recorded; try again"))
 
 
 def _role(conn: Connection) -> str:

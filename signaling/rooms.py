@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from services.model import MAX_PARTICIPANTS, FacilityRules, ParticipantId, Role, Visit
+from services.model import (
+    MAX_PARTICIPANTS,
+    EndReason,
+    FacilityRules,
+    ParticipantId,
+    Role,
+    Visit,
+)
 from signaling.connection import Connection
 from signaling.deadlines import Deadline
 
@@ -29,7 +36,12 @@ class VisitRoom:
     live: bool = False
     started_at: float | None = None
     media_up: bool = False
+    # True from the moment an end is decided: no more joins, relaying or clock frames.
     ended: bool = False
+    reason: EndReason | None = None  # the end decided (once `ended`)
+    # An end the schedule cannot recompute (terminated, hangup) while it is being written:
+    # `ended` goes out only once it has committed. Resolves to the end on record.
+    ending: asyncio.Future[EndReason] | None = None
     deadlines: list[Deadline] = field(default_factory=list)
     connect_deadline: Deadline | None = None
     tick: Deadline | None = None  # the next `time` broadcast
