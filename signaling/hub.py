@@ -348,11 +348,17 @@ class Hub:
         self._bus.publish(room.visit.id, frame, to=to)
 
     def media_up(self, conn: Connection) -> None:
-        """Media is flowing between the inmate and a guest (an officer's word does not count)."""
-        room = conn.room
-        if room is None or room.media_up or room.ended or conn.role is Role.OFFICER:
+        """A participant says its media flows. Media counts as up (recorded `connected`, once)
+        when the terminal and a guest have both said so while both were present: a family alone
+        cannot turn a visit whose media never flowed into `completed` (an officer's word does not
+        count at all)."""
+        room, role = conn.room, conn.role
+        if room is None or room.media_up or room.ended or role is None or role is Role.OFFICER:
             return
         if not room.both_sides_present():
+            return
+        room.media_reports.add(role)
+        if not room.both_sides_reported_media():
             return
         room.media_up = True
         if room.connect_deadline is not None:

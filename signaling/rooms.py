@@ -36,6 +36,9 @@ class VisitRoom:
     live: bool = False
     started_at: float | None = None
     media_up: bool = False
+    # Who said `connected` while both sides were present: media is up once the terminal and a
+    # guest both have (one side's word alone is not proof that anything flowed).
+    media_reports: set[Role] = field(default_factory=set)
     # True from the moment an end is decided: no more joins, relaying or clock frames.
     ended: bool = False
     reason: EndReason | None = None  # the end decided (once `ended`)
@@ -86,6 +89,9 @@ class VisitRoom:
     def both_sides_joined(self) -> bool:
         roles = self.roles_joined()
         return Role.TERMINAL in roles and bool(roles & GUEST_ROLES)
+
+    def both_sides_reported_media(self) -> bool:
+        return Role.TERMINAL in self.media_reports and bool(self.media_reports & GUEST_ROLES)
 
     def both_sides_present(self) -> bool:
         roles = {seat.role for seat in self.present()}
