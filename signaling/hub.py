@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from collections.abc import Sequence
 
 import structlog
@@ -21,6 +22,7 @@ from services.errors import (
     Forbidden,
     NotFound,
     NotRecorded,
+    RateLimited,
     VisitFull,
     VisitNotOpen,
     VisitOver,
@@ -40,6 +42,7 @@ from signaling.bus import Bus
 from signaling.connection import Connection
 from signaling.deadlines import DeadlineScheduler
 from signaling.devices import DeviceSessions
+from signaling.rejoins import MAX_TRACKED, REJOIN_BURST, Rejoins
 from signaling.rooms import Seat, VisitRoom
 from signaling.sdp import sends_media
 from signaling.tasks import TaskSet
@@ -226,6 +229,7 @@ class Hub:
         room = await self.room(visit_id)
         pid = _seat_of(room.visit, subject, role)
         self._check_open(room)
+        self._admit_rejoin(room, pid)
         async with room.joining:
             self._check_open(room)
             if role is Role.OFFICER and pid not in room.seats:
@@ -235,21 +239,76 @@ class Hub:
             returning = pid in room.ever_joined
             action = "monitor-joined" if role is Role.OFFICER else (
                 "reconnected" if returning else "joined")  # fmt: skip
-            event = self._event(room, action, (role.value, pid), {"node": self._settings.node_id})
-            try:
-                await self._record_join(room, role, event)
-            except BaseException:
-                self._vacate(room, pid)
-                raise
+            if action == "reconnected" and not room.rejoins[pid].reconnected(self._clock.now()):
+                self._arm_fold_flush(room, pid)  # written once the flapping stops (see rejoins)
+            else:
+                event = self._event(room, action, (role.value, pid),
+                                    {"node": self._settings.node_id})  # fmt: skip
+                try:
+                    await self._record_join(room, role, event)
+                except BaseException:
+                    self._vacate(room, pid)
+                    raise
             if room.ended:  # it ended while the event was being written
                 raise VisitOver("this visit is over")
             if conn.closing or not self.devices.still_connected(conn):
                 # The socket went away while the event was written: it never sat down.
-                self._audit(room, "left", (role.value, pid), {"reason": "dropped"})
+                self._log_left(room, role, pid, "dropped")
                 self._vacate(room, pid)
                 return room
             self._take_seat(room, conn, pid, role, returning)
         return room
+
+    def _admit_rejoin(self, room: VisitRoom, pid: str) -> None:
+        """One participant's joins are rationed (see signaling.rejoins): a loop is refused."""
+        now = self._clock.now()
+        rejoins = room.rejoins.get(pid)
+        if rejoins is None:
+            if len(room.rejoins) >= MAX_TRACKED:
+                for key in [k for k, r in room.rejoins.items() if r.admit(now) == 0 and r.idle]:
+                    del room.rejoins[key]
+            if len(room.rejoins) >= MAX_TRACKED:
+                raise RateLimited("too many joins in this visit; try again later",
+                                  retry_after_ms=1000)  # fmt: skip
+            rejoins = room.rejoins[pid] = Rejoins(REJOIN_BURST, now)
+        wait = rejoins.admit(now)
+        if wait > 0:
+            raise RateLimited("too many joins; try again later",
+                              retry_after_ms=math.ceil(wait * 1000))  # fmt: skip
+
+    def _log_left(self, room: VisitRoom, role: Role, pid: str, reason: str) -> None:
+        rejoins = room.rejoins.get(pid)
+        if role is not Role.OFFICER and rejoins is not None:
+            if not rejoins.dropped(self._clock.now()):
+                self._arm_fold_flush(room, pid)  # it cancels a folded reconnect
+                return
+        self._audit(room, "left", (role.value, pid), {"reason": reason})
+
+    def _arm_fold_flush(self, room: VisitRoom, pid: str) -> None:
+        rejoins = room.rejoins[pid]
+        if rejoins.flush is None:
+            flush = functools.partial(self._flush_folded, room, pid)
+            rejoins.flush = self._scheduler.at(rejoins.fold_until, flush)
+
+    def _flush_folded(self, room: VisitRoom, pid: str) -> None:
+        """The fold window of a participant has passed: write what was folded, as one event."""
+        rejoins = room.rejoins.get(pid)
+        if rejoins is None or room.ended:
+            return
+        rejoins.flush = None
+        if not rejoins.due(self._clock.now()):  # it came or went again meanwhile
+            self._arm_fold_flush(room, pid)
+            return
+        event = self._folded_event(room, pid, rejoins)
+        if event is not None:
+            self.tasks.spawn(self._store.append([event]), name="audit-folded")
+
+    def _folded_event(self, room: VisitRoom, pid: str, rejoins: Rejoins) -> AuditEvent | None:
+        seat, participant = room.seats.get(pid), room.visit.participant(pid)
+        folded = rejoins.folded(present=seat is not None and seat.conn is not None)
+        if folded is None or participant is None:
+            return None
+        return self._event(room, folded[0], (participant.role.value, pid), folded[1])
 
     def _check_open(self, room: VisitRoom) -> None:
         now, visit = self._clock.now(), room.visit
@@ -426,7 +485,7 @@ class Hub:
         reason = "left" if seat.role is Role.OFFICER else "dropped"
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
         self._bus.publish(room.visit.id, protocol.dumps(left))
-        self._audit(room, "left", (seat.role.value, pid), {"reason": reason})
+        self._log_left(room, seat.role, pid, reason)
 
     def _grace_over(self, room: VisitRoom, seat: Seat) -> None:
         if seat.conn is None and not room.ended:
@@ -472,7 +531,9 @@ class Hub:
             "planned_s": round(visit.end - visit.start),
             "real_s": round(now - room.started_at) if room.started_at else None,
         }
-        events = []
+        # What was folded and not yet written comes first (the last leave above all).
+        folded = (self._folded_event(room, pid, r) for pid, r in room.rejoins.items())
+        events = [event for event in folded if event is not None]
         if reason is EndReason.TERMINATED:
             events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
         events.append(self._event(room, "ended", actor, details))

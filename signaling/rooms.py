@@ -15,6 +15,7 @@ from services.model import (
 )
 from signaling.connection import Connection
 from signaling.deadlines import Deadline
+from signaling.rejoins import Rejoins
 
 GUEST_ROLES = frozenset({Role.FAMILY, Role.TEACHER})
 
@@ -48,6 +49,7 @@ class VisitRoom:
     deadlines: list[Deadline] = field(default_factory=list)
     connect_deadline: Deadline | None = None
     tick: Deadline | None = None  # the next `time` broadcast
+    rejoins: dict[str, Rejoins] = field(default_factory=dict)  # per participant id
     # Joins of one visit take turns while their audit event is written, so that seat counts,
     # the scheduled → live change and "joined or reconnected?" are decided on settled state.
     joining: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -106,3 +108,6 @@ class VisitRoom:
         for extra in (self.connect_deadline, self.tick):
             if extra is not None:
                 extra.cancel()
+        for rejoins in self.rejoins.values():
+            if rejoins.flush is not None:
+                rejoins.flush.cancel()
