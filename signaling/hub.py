@@ -9,6 +9,7 @@ Terminals' device sessions are seated by ``signaling.devices``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 from collections.abc import Sequence
@@ -228,9 +229,11 @@ class Hub:
     async def join(self, conn: Connection, visit_id: str, subject: str, role: Role) -> VisitRoom:
         room = await self.room(visit_id)
         pid = _seat_of(room.visit, subject, role)
+        await _settled(room)
         self._check_open(room)
         self._admit_rejoin(room, pid)
         async with room.joining:
+            await _settled(room)
             self._check_open(room)
             if role is Role.OFFICER and pid not in room.seats:
                 if room.monitors() >= room.monitor_seats:
@@ -723,6 +726,14 @@ def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
     if participant is None or participant.role is not role:
         raise Forbidden("this token is not for a seat of this visit")
     return participant.id
+
+
+async def _settled(room: VisitRoom) -> None:
+    """Wait for an end being written: until it commits, telling a joiner the visit is over
+    could be untrue (a failed write reopens the room)."""
+    if room.ending is not None:
+        with contextlib.suppress(NotRecorded):
+            await asyncio.shield(room.ending)
 
 
 def _tell_if_not_recorded(conn: Connection, ending: asyncio.Future[EndReason]) -> None:

@@ -66,7 +66,8 @@ async def _family_token(world: World, visit_id: str) -> str:
 
 async def test_nobody_hears_of_a_terminate_until_it_is_written(world: World) -> None:
     """While an officer's terminate is being written, no `ended` goes out, signals are no longer
-    relayed and a returning family is refused; once it commits everyone gets `ended`."""
+    relayed and a returning family is not let in; once it commits everyone gets `ended` and the
+    returning family `visit_over`."""
     term, fam, visit_id = await pair(world)
     mon = await officer(world, visit_id)
     await mon.expect("welcome")
@@ -75,11 +76,11 @@ async def test_nobody_hears_of_a_terminate_until_it_is_written(world: World) -> 
     await held.entered.wait()
     assert not await _signal_passes(fam, term, await _terminal_id(world, visit_id))
     again = await world.connect(await _family_token(world, visit_id))
-    assert (await again.expect("error"))["code"] == "visit_over"
     assert all(m["type"] != "ended" for peer in (term, fam, mon) for m in peer.seen)
     held.released.set()
     for peer in (term, fam, mon):
         assert (await peer.until("ended"))["reason"] == "terminated"
+    assert (await again.expect("error"))["code"] == "visit_over"
     visit = await world.store.get_visit(visit_id)
     assert visit is not None and visit.status is VisitStatus.ENDED
 
