@@ -268,7 +268,7 @@ class Hub:
         rejoins = room.rejoins.get(pid)
         if rejoins is None:
             if len(room.rejoins) >= MAX_TRACKED:
-                for key in [k for k, r in room.rejoins.items() if r.admit(now) == 0 and r.idle]:
+                for key in [k for k, r in room.rejoins.items() if r.idle(now)]:
                     del room.rejoins[key]
             if len(room.rejoins) >= MAX_TRACKED:
                 raise RateLimited("too many joins in this visit; try again later",
@@ -572,13 +572,16 @@ class Hub:
             visit.id, VisitStatus.ENDED, frozenset({VisitStatus.SCHEDULED, VisitStatus.LIVE}),
             now, reason,
         )  # fmt: skip
+        events = self._end_events(room, reason, actor, note, now)
         try:
-            await self._store.change_visit(change, self._end_events(room, reason, actor, note, now))
-        except Conflict:
-            # Cancelled or ended elsewhere meanwhile: that end is on disk, so it is the one told.
-            current = await self._store.get_visit(visit.id)
-            reason = (current.end_reason if current else None) or EndReason.CANCELLED
-            log.info("visit.end_conflict", visit_id=visit.id, reason=reason.value)
+            try:
+                await self._store.change_visit(change, events)
+            except Conflict:
+                # Cancelled or ended elsewhere meanwhile: that end is on disk, so it is the one
+                # told (should reading it fail, the room reopens and the sweeper drops it).
+                current = await self._store.get_visit(visit.id)
+                reason = (current.end_reason if current else None) or EndReason.CANCELLED
+                log.info("visit.end_conflict", visit_id=visit.id, reason=reason.value)
         except Exception as exc:
             log.error("visit.end_not_recorded", visit_id=visit.id, error=type(exc).__name__)
             self._reopen(room)

@@ -42,8 +42,7 @@ class Rejoins:
 
     def admit(self, now: float) -> float:
         """Take a token: 0.0 when this join may go ahead, else the seconds until it may."""
-        self.tokens = min(REJOIN_BURST, self.tokens + (now - self.filled_at) / REJOIN_EVERY_S)
-        self.filled_at = now
+        self._refill(now)
         if self.tokens >= 1:
             self.tokens -= 1
             return 0.0
@@ -83,7 +82,11 @@ class Rejoins:
         self.reconnects, self.unwritten = 0, False
         return event
 
-    @property
-    def idle(self) -> bool:
+    def idle(self, now: float) -> bool:
         """Nothing to remember: a full bucket and nothing folded."""
+        self._refill(now)
         return self.tokens >= REJOIN_BURST and not self.reconnects and self.flush is None
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(REJOIN_BURST, self.tokens + (now - self.filled_at) / REJOIN_EVERY_S)
+        self.filled_at = now

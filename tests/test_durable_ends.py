@@ -119,3 +119,22 @@ async def test_rest_terminate_that_cannot_be_written_answers_503(world: World) -
     await fam.send({"type": "ping", "id": 1})
     await fam.until("pong")
     assert all(m["type"] != "ended" for m in fam.seen)
+
+
+async def test_a_hangup_after_the_grace_is_told_only_once_written(world: World) -> None:
+    """When a dropped family's reconnect grace runs out, the terminal gets `ended {hangup}` only
+    after the end has been written."""
+    term, fam, visit_id = await pair(world)
+    await fam.close()
+    await term.until("peer-left")
+    held = HeldEnds(world)
+    await world.advance(61)
+    await held.entered.wait()
+    await term.send({"type": "ping", "id": 1})
+    await term.until("pong")
+    assert all(m["type"] != "ended" for m in term.seen)
+    held.released.set()
+    assert (await term.until("ended"))["reason"] == "hangup"
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None and visit.end_reason is not None
+    assert visit.end_reason.value == "hangup"
