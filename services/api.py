@@ -13,10 +13,11 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from services.clock import Clock
-from services.errors import BadRequest, Forbidden, NotFound, TokenRevoked, Unauthorized
+from services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from services.http import json_body, query_int, respond
 from services.model import EndReason, Role, Visit, VisitKind, VisitorId
 from services.openapi import OPENAPI
+from services.revocation import Revocations
 from services.store import AuditQuery, Store
 from services.tokens import Claims, TokenService
 from services.visits import GuestSpec, VisitService, visit_json
@@ -46,6 +47,7 @@ class Api:
         clock: Clock,
         live: LiveVisits,
         base_url: str,
+        revocations: Revocations,
     ) -> None:
         self._store = store
         self._tokens = tokens
@@ -53,6 +55,7 @@ class Api:
         self._clock = clock
         self._live = live
         self._base_url = base_url
+        self._revocations = revocations
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -64,6 +67,7 @@ class Api:
             web.post("/api/v1/visits/{visit_id}/cancel", self.cancel_visit),
             web.post("/api/v1/visits/{visit_id}/terminate", self.terminate_visit),
             web.post("/api/v1/visits/{visit_id}/monitor", self.monitor_visit),
+            web.post("/api/v1/participants/{participant_id}/revoke", self.revoke_participant),
             web.get("/api/v1/audit/events", self.audit_events),
             web.get("/api/v1/audit/visits/{visit_id}", self.audit_visit),
             web.get("/api/v1/audit/verify", self.audit_verify),
@@ -77,8 +81,7 @@ class Api:
         claims = self._tokens.decode(token.strip(), self._clock.now())
         if claims.visit:
             raise Forbidden("a visit token cannot use the staff API")
-        if await self._store.is_revoked(claims.jti):
-            raise TokenRevoked("token revoked")
+        await self._revocations.check(claims)
         if claims.role not in roles:
             raise Forbidden(f"this needs one of: {', '.join(r.value for r in roles)}")
         return claims
@@ -92,6 +95,7 @@ class Api:
         if not isinstance(username, str) or not isinstance(password, str):
             raise BadRequest("`username` and `password` are required strings")
         token, staff = await self._visits.login(username[:100], password[:200])
+        await self._revocations.check_staff(staff.id)  # a disabled account gets no token
         return respond({"token": token, "role": staff.role.value, "staff_id": staff.id})
 
     async def join(self, request: web.Request) -> web.Response:
@@ -101,6 +105,7 @@ class Api:
         if not isinstance(link, str):
             raise BadRequest("`link` is required")
         token, claims, visit, participant = await self._visits.open_link(link)
+        await self._revocations.check(claims)  # a revoked participant's link opens nothing
         return respond(
             {
                 "token": token,
@@ -179,6 +184,16 @@ class Api:
         visit = await self._visit(claims, request)
         token = await self._visits.monitor_token(claims, visit.id)
         return respond({"token": token})
+
+    async def revoke_participant(self, request: web.Request) -> web.Response:
+        """Shut a participant out: its link, its tokens, and its open sockets (closed now)."""
+        claims = await self._staff(request, Role.OFFICER, Role.ADMIN)
+        reason = _reason(await json_body(request, required=False))
+        revocation = await self._revocations.revoke_participant(
+            request.match_info["participant_id"], (claims.role.value, claims.sub), reason,
+            facility_id=claims.facility,
+        )  # fmt: skip
+        return respond({"participant_id": revocation.subject, "revoked": True})
 
     async def audit_events(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, *AUDIT_READERS)

@@ -36,7 +36,7 @@ ACTIONS = frozenset(
         "requested", "approved", "rejected", "scheduled", "cancelled", "joined", "left", "connected",
         "warned", "reconnected", "monitor-joined", "terminated", "ended", "recording-stored",
         "survey", "notice", "token-revoked", "facility-created", "room-created", "terminal-created",
-        "staff-created", "inmates-imported",
+        "staff-created", "inmates-imported", "participant-revoked", "staff-disabled",
     }
 )  # fmt: skip
 

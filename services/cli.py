@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from services.admin import Admin, visitor_json
+from services.admin import ADMIN_ACTOR, Admin, visitor_json
 from services.clock import SystemClock
 from services.errors import BadRequest, NotFound, TatapError
 from services.factory import create_store
@@ -156,6 +156,10 @@ def cmd_terminal_create(args: argparse.Namespace) -> int:
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
+    if args.disable:
+        return _disable_staff(args)
+    if not args.username or not args.role:
+        raise BadRequest("a new staff user needs --username and --role (or use --disable USER)")
     password = os.environ.get(args.password_env, "") if args.password_env else ""
     if not password:
         password = _read_password(f"password for {args.username}: ")
@@ -163,6 +167,20 @@ def cmd_staff(args: argparse.Namespace) -> int:
     async def run(store: Store, _: Settings) -> int:
         staff = await Admin(store).staff(args.username, Role(args.role), password, args.facility)
         _print({"id": staff.id, "username": staff.username, "role": staff.role.value})
+        return 0
+
+    return _with_store(args, run)
+
+
+def _disable_staff(args: argparse.Namespace) -> int:
+    """The account can no longer log in; its tokens stop working and its sockets close."""
+    from services.revocation import Revocations
+
+    async def run(store: Store, _: Settings) -> int:
+        revocation = await Revocations(store, SystemClock()).disable_staff(
+            args.disable, ADMIN_ACTOR, args.reason
+        )
+        _print({"disabled": args.disable, "staff_id": revocation.subject})
         return 0
 
     return _with_store(args, run)
@@ -276,14 +294,24 @@ def cmd_visit_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from services.audit import AuditEvent
+    """Revoke one token, or shut one participant out (every link and token of that seat). Open
+    sockets close within a second: each node polls for new revocations."""
+    from services.revocation import Revocations
+
+    if bool(args.token) == bool(args.participant):
+        raise BadRequest("name either a token or --participant ID")
 
     async def run(store: Store, settings: Settings) -> int:
-        claims = TokenService(settings.token_keys).decode(args.token, SystemClock().now())
-        event = AuditEvent("token-revoked", "admin", "cli", claims.facility, claims.visit,
-                           {"jti": claims.jti, "role": claims.role.value})  # fmt: skip
-        await store.revoke(claims.jti, claims.exp, event)
-        _print({"revoked": claims.jti})
+        revocations = Revocations(store, SystemClock())
+        if args.participant:
+            revocation = await revocations.revoke_participant(args.participant, ADMIN_ACTOR,
+                                                              args.reason)  # fmt: skip
+            _print({"revoked_participant": revocation.subject})
+            return 0
+        # The signature is enough: an expired (or not yet valid) token may be revoked too.
+        claims = TokenService(settings.token_keys).decode(args.token, None)
+        revocation = await revocations.revoke_token(claims, ADMIN_ACTOR)
+        _print({"revoked": revocation.subject})
         return 0
 
     return _with_store(args, run)
@@ -439,12 +467,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--credentials", required=True, help="file to write")
     p.add_argument("--server", help="server URL the terminal connects to")
     p.set_defaults(func=cmd_terminal_create)
-    p = asub.add_parser("staff", help="create a staff user")
+    p = asub.add_parser("staff", help="create a staff user, or disable one")
     _common(p)
-    p.add_argument("--username", required=True)
-    p.add_argument("--role", required=True, choices=["officer", "auditor", "admin"])
+    p.add_argument("--username")
+    p.add_argument("--role", choices=["officer", "auditor", "admin"])
     p.add_argument("--facility")
     p.add_argument("--password-env", help="read the password from this environment variable")
+    p.add_argument("--disable", metavar="USER", help="disable this account: no login, no token")
+    p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_staff)
     p = asub.add_parser("import-inmates", help="import inmates from an SDP CSV export")
     _common(p)
@@ -459,9 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--relationship", default="")
     p.add_argument("--priority", action="store_true")
     p.set_defaults(func=cmd_visitor)
-    p = asub.add_parser("revoke", help="revoke a token")
+    p = asub.add_parser("revoke", help="revoke a token, or shut a participant out")
     _common(p)
-    p.add_argument("token")
+    p.add_argument("token", nargs="?", default="")
+    p.add_argument("--participant", metavar="ID", help="every link and token of this seat")
+    p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_revoke)
 
     visit = sub.add_parser("visit", help="schedule and cancel visits")

@@ -8,6 +8,7 @@
     │   ├── TokenExpired                 "token_expired"
     │   └── TokenRevoked                 "token_revoked"
     ├── Forbidden                   403  "forbidden"       wrong role or scope    (ws close 4403)
+    │   └── AccessRevoked                "access_revoked"  participant or staff account revoked
     ├── NotFound                    404  "not_found"
     ├── Conflict                    409  "conflict"        state forbids it
     │   ├── VisitFull                    "visit_full"                             (ws close 4409)
@@ -74,6 +75,13 @@ class Forbidden(TatapError):
     status = 403
     code = "forbidden"
     close_code = 4403
+
+
+class AccessRevoked(Forbidden):
+    """The person is shut out (a revoked participant, a disabled staff account): a new token or
+    a new login would not help, unlike ``TokenRevoked``."""
+
+    code = "access_revoked"
 
 
 class NotFound(TatapError):

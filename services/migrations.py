@@ -68,4 +68,18 @@ STEPS: tuple[str, ...] = (
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_events
         BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
     """,
+    # 2: one table for every revocation (tokens, participants, staff accounts), numbered so that
+    # every node can poll for the ones it has not applied yet (another process, such as the CLI,
+    # may have written them).
+    """
+    CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('token', 'participant', 'staff')),
+        subject TEXT NOT NULL, ts_ms INTEGER NOT NULL, exp_ms INTEGER,
+        UNIQUE (kind, subject)
+    );
+    INSERT INTO revocations (kind, subject, ts_ms, exp_ms)
+        SELECT 'token', jti, 0, exp_ms FROM revoked_tokens;
+    DROP TABLE revoked_tokens;
+    """,
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+PATH_PARAMS = ("visit_id", "participant_id")
+
 
 def _op(summary: str, *, auth: bool = True, body: str | None = None,
         params: list[str] | None = None, ok: int = 200) -> dict[str, Any]:  # fmt: skip
@@ -27,8 +29,8 @@ def _op(summary: str, *, auth: bool = True, body: str | None = None,
         }
     if params:
         op["parameters"] = [
-            {"name": p, "in": "path" if p == "visit_id" else "query",
-             "required": p == "visit_id", "schema": {"type": "string"}}
+            {"name": p, "in": "path" if p in PATH_PARAMS else "query",
+             "required": p in PATH_PARAMS, "schema": {"type": "string"}}
             for p in params
         ]  # fmt: skip
     return op
@@ -55,6 +57,10 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/visits/{visit_id}/monitor": {
             "post": _op("Receive-only monitor token (officer)", params=["visit_id"])
+        },
+        "/api/v1/participants/{participant_id}/revoke": {
+            "post": _op("Shut a participant out of its visit (officer, admin)",
+                        params=["participant_id"])
         },
         "/api/v1/audit/events": {
             "get": _op("Search the audit log (auditor, admin)", params=AUDIT_FILTERS)

@@ -82,6 +82,9 @@ class Settings:
     time_interval_s: float = 30.0
     # How often the node looks for visits whose window opens or whose no-show grace passes.
     sweep_interval_s: float = 2.0
+    # How often the node reads revocations written by others (the CLI, other nodes) and closes
+    # the sockets they shut out.
+    revocation_poll_s: float = 0.5
     # A participant may join this long before the scheduled start.
     early_join_s: int = 300
     ice_servers: tuple[dict[str, object], ...] = ()

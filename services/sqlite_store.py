@@ -52,6 +52,7 @@ from services.model import (
     VisitorId,
     VisitStatus,
 )
+from services.revocation import Key, Revocation, RevocationKind
 from services.sqlite_writer import Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange
 
@@ -327,6 +328,17 @@ class SqliteStore:
 
         return await self._read(q)
 
+    async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None:
+        def q(conn: sqlite3.Connection) -> tuple[Visit, Participant] | None:
+            row = conn.execute(
+                "SELECT visit_id FROM participants WHERE id = ?", (participant_id,)
+            ).fetchone()
+            visit = _visit_where(conn, "id = ?", (row[0],)) if row else None
+            part = visit.participant(participant_id) if visit else None
+            return (visit, part) if visit and part else None
+
+        return await self._read(q)
+
     async def terminal_visit(
         self, terminal_id: TerminalId, now: float, early_s: float
     ) -> Visit | None:
@@ -390,21 +402,57 @@ class SqliteStore:
 
         return await self._write(_translate(job))
 
-    # ---- tokens ---------------------------------------------------------------------------
+    # ---- revocations ----------------------------------------------------------------------
 
     async def revoke(self, jti: str, exp: float, event: AuditEvent) -> None:
-        def job(conn: sqlite3.Connection, chain: Chain) -> None:
-            conn.execute(
-                "INSERT OR IGNORE INTO revoked_tokens (jti, exp_ms) VALUES (?, ?)", (jti, _ms(exp))
-            )
-            chain.append(conn, [event])
-
-        await self._write(job)
+        await self.add_revocation(RevocationKind.TOKEN, jti, exp, event)
 
     async def is_revoked(self, jti: str) -> bool:
-        def q(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT 1 FROM revoked_tokens WHERE jti = ?", (jti,)).fetchone()
-            return row is not None
+        return await self.find_revocation(((RevocationKind.TOKEN, jti),)) is not None
+
+    async def add_revocation(
+        self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
+    ) -> Revocation:
+        def job(conn: sqlite3.Connection, chain: Chain) -> Revocation:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO revocations (kind, subject, ts_ms, exp_ms)"
+                " VALUES (?, ?, ?, ?)",
+                (kind.value, subject, _ms(chain.now()), _ms(exp)),
+            )
+            if cur.rowcount:  # a repeated revocation changes nothing and logs nothing
+                chain.append(conn, [event])
+            row = conn.execute(
+                "SELECT seq FROM revocations WHERE kind = ? AND subject = ?", (kind.value, subject)
+            ).fetchone()
+            return Revocation(row[0], kind, subject)
+
+        return await self._write(job)
+
+    async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None:
+        def q(conn: sqlite3.Connection) -> Revocation | None:
+            where = " OR ".join(["(kind = ? AND subject = ?)"] * len(keys))
+            args = [v for kind, subject in keys for v in (kind.value, subject)]
+            row = conn.execute(
+                f"SELECT seq, kind, subject FROM revocations WHERE {where} ORDER BY seq LIMIT 1",
+                args,
+            ).fetchone()
+            return Revocation(row[0], RevocationKind(row[1]), row[2]) if row else None
+
+        return await self._read(q) if keys else None
+
+    async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
+        def q(conn: sqlite3.Connection) -> list[Revocation]:
+            rows = conn.execute(
+                "SELECT seq, kind, subject FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            )
+            return [Revocation(r[0], RevocationKind(r[1]), r[2]) for r in rows]
+
+        return await self._read(q)
+
+    async def revocation_head(self) -> int:
+        def q(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT coalesce(max(seq), 0) FROM revocations").fetchone()[0])
 
         return await self._read(q)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from services.audit import AuditEvent, AuditRecord, VerifyResult
 from services.model import (
@@ -26,6 +26,9 @@ from services.model import (
     Visitor,
     VisitStatus,
 )
+
+if TYPE_CHECKING:
+    from services.revocation import Key, Revocation, RevocationKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +100,26 @@ class Store(Protocol):
         """Apply a status change with its audit events; Conflict if the visit moved on already."""
         ...
 
-    # Tokens.
+    async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None: ...
+
+    # Revocations (see services.revocation).
     async def revoke(self, jti: str, exp: float, event: AuditEvent) -> None: ...
     async def is_revoked(self, jti: str) -> bool: ...
+    async def add_revocation(
+        self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
+    ) -> Revocation:
+        """Record a revocation with its audit event (none if it was recorded already)."""
+        ...
+
+    async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None: ...
+    async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
+        """Revocations written after ``seq``, oldest first (a node's poll). ``seq`` must grow in
+        commit order, or a poll could step over a row committed late (SQLite: one writer)."""
+        ...
+
+    async def revocation_head(self) -> int:
+        """The seq of the newest revocation (0 when there is none)."""
+        ...
 
     # Audit.
     async def append(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:

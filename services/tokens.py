@@ -67,9 +67,14 @@ class TokenService:
         token = jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
         return token, claims
 
-    def decode(self, token: str, now: float) -> Claims:
-        """Check signature, issuer and expiry against ``now``; revocation is the caller's check."""
-        if not isinstance(token, str) or not token or len(token) > 4096:
+    def decode(self, token: str, now: float | None) -> Claims:
+        """Check signature, issuer and expiry against ``now``; revocation is the caller's check.
+
+        ``now=None`` skips the time checks: revoking a token needs only its signature.
+        """
+        # A JWT is ASCII. Anything else (a header holding latin-1 bytes reaches us as surrogate
+        # escapes, which cannot even be encoded back) is refused here, not by a 500 in pyjwt.
+        if not isinstance(token, str) or not token or len(token) > 4096 or not token.isascii():
             raise Unauthorized("token missing or malformed")
         try:
             header = jwt.get_unverified_header(token)
@@ -94,9 +99,9 @@ class TokenService:
         except jwt.PyJWTError as exc:
             raise Unauthorized("token invalid") from exc
         # Times are checked against our clock (injectable), not the system's.
-        if float(payload["exp"]) + LEEWAY_S < now:
+        if now is not None and float(payload["exp"]) + LEEWAY_S < now:
             raise TokenExpired("token expired")
-        if float(payload["iat"]) - LEEWAY_S > now:
+        if now is not None and float(payload["iat"]) - LEEWAY_S > now:
             raise Unauthorized("token issued in the future")
         try:
             role = Role(str(payload.get("role")))
@@ -110,6 +115,21 @@ class TokenService:
             exp=float(payload["exp"]),
             facility=str(payload.get("fac") or ""),
         )
+
+
+MONITOR_PREFIX = "officer:"  # an officer's monitor seat is named after its staff account
+
+
+def monitor_subject(staff_id: str) -> str:
+    """The subject of an officer's monitor token for one visit."""
+    return MONITOR_PREFIX + staff_id
+
+
+def staff_of(claims: Claims) -> str:
+    """The staff account behind a token ("" for a family, teacher or terminal token)."""
+    if claims.role not in STAFF_ROLES:
+        return ""
+    return claims.sub.removeprefix(MONITOR_PREFIX) if claims.visit else claims.sub
 
 
 def require_role(claims: Claims, *roles: Role) -> None:
@@ -133,6 +153,8 @@ __all__ = [
     "TokenService",
     "TokenRevoked",
     "hash_secret",
+    "monitor_subject",
     "new_link_token",
     "require_role",
+    "staff_of",
 ]

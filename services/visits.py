@@ -36,7 +36,7 @@ from services.model import (
 )
 from services.pii import mask
 from services.store import Store, VisitChange
-from services.tokens import Claims, TokenService, hash_secret, new_link_token
+from services.tokens import Claims, TokenService, hash_secret, monitor_subject, new_link_token
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
 _hasher = PasswordHasher()
@@ -220,7 +220,8 @@ class VisitService:
             raise NotFound("no such visit")
         self._check_open(visit)
         token, _ = self._tokens.issue(
-            sub=f"officer:{officer.sub}", role=Role.OFFICER, visit=visit.id, now=self._clock.now(),
+            sub=monitor_subject(officer.sub), role=Role.OFFICER, visit=visit.id,
+            now=self._clock.now(),
             ttl_s=visit.end - self._clock.now() + self._grace, not_after=visit.end + self._grace,
             facility=visit.facility_id,
         )  # fmt: skip

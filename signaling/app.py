@@ -13,6 +13,7 @@ from services.clock import Clock, SystemClock
 from services.factory import create_store
 from services.http import errors_middleware, respond
 from services.pages import page_routes
+from services.revocation import Revocations
 from services.settings import Settings
 from services.store import Store
 from services.tokens import TokenService
@@ -21,6 +22,7 @@ from signaling.bus import create_bus
 from signaling.deadlines import DeadlineScheduler
 from signaling.endpoint import Endpoint
 from signaling.hub import Hub
+from signaling.socket_index import RevocationWatch, SocketIndex
 
 log = structlog.get_logger("tatap.app")
 
@@ -41,8 +43,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s)
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
-    endpoint = Endpoint(settings, hub, tokens, visits, store, clock)
-    api = Api(store, tokens, visits, clock, hub, settings.base_url)
+    sockets = SocketIndex()
+    revocations = Revocations(store, clock, sockets.close_revoked)
+    endpoint = Endpoint(settings, hub, tokens, visits, store, clock, revocations, sockets)
+    api = Api(store, tokens, visits, clock, hub, settings.base_url, revocations)
+    watch = RevocationWatch(store, sockets, settings.revocation_poll_s)
     app.router.add_get("/ws", endpoint.handle)
     app.router.add_routes(api.routes())
     app.router.add_routes(page_routes())
@@ -52,11 +57,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         keepalive = asyncio.create_task(
             endpoint.keepalive(settings.ping_interval_s, settings.ping_idle_s), name="keepalive"
         )
+        await watch.start()
+        revoked = asyncio.create_task(watch.run(), name="revocations")
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         yield
         # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
         # let pending audit writes finish, then close the store.
         keepalive.cancel()
+        revoked.cancel()
         await hub.aclose()
         await bus.aclose()
         await store.aclose()

@@ -11,8 +11,9 @@ import structlog
 from aiohttp import web
 
 from services.clock import Clock
-from services.errors import TatapError, TokenRevoked, Unauthorized
+from services.errors import BadRequest, TatapError, Unauthorized
 from services.model import Role
+from services.revocation import Revocations
 from services.settings import Settings
 from services.store import Store
 from services.tokens import TokenService
@@ -20,6 +21,7 @@ from services.visits import VisitService
 from signaling import protocol
 from signaling.connection import Connection
 from signaling.hub import Hub
+from signaling.socket_index import SocketIndex
 
 log = structlog.get_logger("tatap.ws")
 
@@ -35,6 +37,8 @@ class Endpoint:
         visits: VisitService,
         store: Store,
         clock: Clock,
+        revocations: Revocations,
+        sockets: SocketIndex,
     ) -> None:
         self._settings = settings
         self._hub = hub
@@ -42,9 +46,12 @@ class Endpoint:
         self._visits = visits
         self._store = store
         self._clock = clock
+        self._revocations = revocations
+        self._sockets = sockets  # sockets by token, participant and staff account, for revoking
         self._live: set[Connection] = set()  # every open socket, for the keepalive
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        _check_handshake(request)
         ws = _Upgrade(compress=False)  # see _Upgrade: frames are read and written by us
         await ws.prepare(request)
         # An asyncio or uvloop transport (uvloop's do not subclass asyncio.Transport).
@@ -73,6 +80,7 @@ class Endpoint:
             conn.close(1011, "internal error")
         finally:
             self._live.discard(conn)
+            self._sockets.discard(conn)
             self._hub.disconnected(conn)
             conn.close(1000, "")
             structlog.contextvars.clear_contextvars()
@@ -142,8 +150,9 @@ class Endpoint:
         claims = self._tokens.decode(hello.token, self._clock.now())
         if claims.role not in JOINABLE or not claims.visit:
             raise Unauthorized("this token does not open a visit")
-        if await self._store.is_revoked(claims.jti):
-            raise TokenRevoked("token revoked")
+        # Indexed before the check, so a revocation written meanwhile still finds this socket.
+        self._sockets.add(conn, claims)
+        await self._revocations.check(claims)
         structlog.contextvars.bind_contextvars(visit_id=claims.visit, role=claims.role.value)
         await self._hub.join(conn, claims.visit, claims.sub, claims.role)
         log.info("ws.joined")
@@ -217,6 +226,19 @@ class _Upgrade(web.WebSocketResponse):
         if self._conn is not None:
             self._conn.close(code, message.decode(errors="replace"))
         return False
+
+
+# The headers aiohttp reads (and may quote in its own error text) during the opening handshake.
+HANDSHAKE_HEADERS = ("Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+                     "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions")  # fmt: skip
+
+
+def _check_handshake(request: web.Request) -> None:
+    """Every handshake header we or aiohttp read is ASCII. A byte beyond it reaches us as a
+    surrogate escape, on which aiohttp's handshake fails with a 500 instead of a 400."""
+    for name in HANDSHAKE_HEADERS:
+        if not request.headers.get(name, "").isascii():
+            raise BadRequest("malformed websocket handshake")
 
 
 def _role_of(conn: Connection) -> str:

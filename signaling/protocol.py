@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from signaling import sdp as sdp_text
+
 VERSION = 1
 
 # Close codes (4000–4999 are ours; see PROTOCOL.md).
@@ -157,6 +159,10 @@ def _signal_data(data: Any) -> dict[str, Any]:
             or not isinstance(sdp.get("sdp", ""), str)
         ):
             raise ProtocolError(E_BAD_MESSAGE, "`data.sdp` must be {type: offer|answer, sdp}")
+        try:
+            sdp_text.check(sdp.get("sdp", ""))
+        except sdp_text.SdpError as exc:
+            raise ProtocolError(E_BAD_MESSAGE, "`data.sdp.sdp` holds a control character") from exc
         return data
     if "candidate" in data:
         cand = data["candidate"]

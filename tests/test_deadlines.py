@@ -128,7 +128,7 @@ async def test_nobody_joins_ends_no_show(world: World) -> None:
     """A visit nobody joins ends `no_show` once the join grace has passed."""
     visit = await world.schedule(length_s=1800)
     await world.advance(1.5)  # the sweeper arms the visit
-    await world.advance(599)
+    await world.advance(597.5)  # one second short of the grace
     current = await world.store.get_visit(visit.visit.id)
     assert current is not None and current.status is VisitStatus.SCHEDULED
     await world.advance(2)

@@ -117,3 +117,20 @@ async def test_metrics_show_what_the_node_holds(world: World) -> None:
     text = await (await world.client.get("/metrics")).text()
     assert 'tatap_rooms{node="node-test"} 1' in text
     assert 'tatap_participants_connected{node="node-test"} 2' in text
+
+
+async def test_monitor_cannot_hide_a_direction_behind_a_vertical_tab(world: World) -> None:
+    """`a=x-note:1\\x0ba=recvonly` is one line to a browser (so the section sends): refused with
+    `bad_message` and not relayed; the socket stays open."""
+    term, fam, visit_id = await pair(world)
+    mon = await officer(world, visit_id)
+    welcome = await mon.expect("welcome")
+    target = next(p["id"] for p in welcome["peers"] if p["role"] == "terminal")
+    await term.expect("peer-joined")
+    hidden = {"sdp": {"type": "offer", "sdp": "v=0\r\nm=video 9 x\r\na=x-note:1\x0ba=recvonly\r\n"}}
+    await mon.send({"type": "signal", "to": target, "data": hidden})
+    assert (await mon.expect("error"))["code"] == "bad_message"
+    await mon.send({"type": "ping", "id": 2})
+    assert (await mon.expect("pong"))["id"] == 2
+    await term.send({"type": "ping", "id": 3})
+    assert (await term.expect("pong"))["id"] == 3  # nothing was relayed before the pong

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.sdp import sends_media
+from signaling.sdp import SdpError, lines, sends_media
 
 AUDIO = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 VIDEO = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
@@ -25,3 +25,21 @@ DATA = "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
 )
 def test_direction(sdp: str, sends: bool) -> None:
     assert sends_media(sdp) is sends
+
+
+def test_lines_split_on_crlf_or_lf_only() -> None:
+    """Lines end at LF (a CR before it dropped), as in a browser; LF-only SDP reads the same."""
+    assert sends_media("v=0\n" + AUDIO.replace("\r\n", "\n") + "a=recvonly\n") is False
+    assert lines("v=0\r\na=recvonly\nm=audio 9 x") == ["v=0", "a=recvonly", "m=audio 9 x"]
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\r", "\x00", "\t", "\x7f"],
+)
+def test_control_character_is_refused(hidden: str) -> None:
+    """A direction hidden behind a line break only Python knows (VT, FF, FS…, NEL) or behind any
+    other control character is refused, never read as a line of its own."""
+    sdp = "v=0\r\n" + AUDIO + f"a=x-note:1{hidden}a=recvonly\r\n"
+    with pytest.raises(SdpError):
+        sends_media(sdp)

@@ -1,0 +1,144 @@
+"""Revocation: shutting out one token, one participant (whatever link or token they use), or one
+staff account, and checking every token against that.
+
+A revocation is a row in the store, numbered in the order written, with its audit event in the
+same transaction. Whoever revoked tells the sockets of its own node at once (``on_revoked``); every
+node also polls the store for revocations it has not seen (``signaling.revocation``), since the CLI
+and other nodes revoke from other processes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from services.audit import AuditEvent
+from services.errors import AccessRevoked, BadRequest, NotFound, TokenRevoked
+from services.model import Role
+from services.tokens import Claims, staff_of
+
+if TYPE_CHECKING:
+    from services.clock import Clock
+    from services.store import Store
+
+
+class RevocationKind(enum.StrEnum):
+    TOKEN = "token"  # one token (its jti); the link may mint another
+    PARTICIPANT = "participant"  # one seat of a visit: its link, and every token for it
+    STAFF = "staff"  # a staff account: its logins, staff tokens and monitor tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    seq: int  # order of writing: a node polls for the ones after the last it applied
+    kind: RevocationKind
+    subject: str  # jti, participant id or staff id
+
+    @property
+    def error(self) -> TokenRevoked | AccessRevoked:
+        """What the holder of a revoked socket or request is told."""
+        if self.kind is RevocationKind.TOKEN:
+            return TokenRevoked("token revoked")
+        if self.kind is RevocationKind.STAFF:
+            return AccessRevoked("this staff account is disabled")
+        return AccessRevoked("access revoked")
+
+
+Key = tuple[RevocationKind, str]
+
+
+def keys_of(claims: Claims) -> tuple[Key, ...]:
+    """Every revocation that shuts this token out."""
+    staff = staff_of(claims)
+    if staff:
+        return ((RevocationKind.TOKEN, claims.jti), (RevocationKind.STAFF, staff))
+    return ((RevocationKind.TOKEN, claims.jti), (RevocationKind.PARTICIPANT, claims.sub))
+
+
+MAX_REASON = 200
+
+
+class Revocations:
+    """Revoke (each with its audit event) and check. ``on_revoked`` closes this node's sockets."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        on_revoked: Callable[[Revocation], object] = lambda _: None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._on_revoked = on_revoked
+
+    async def check(self, claims: Claims) -> None:
+        """Raise the revocation's error if any revocation shuts this token out."""
+        found = await self._store.find_revocation(keys_of(claims))
+        if found is not None:
+            raise found.error
+
+    async def check_staff(self, staff_id: str) -> None:
+        """Raise AccessRevoked if this staff account is disabled."""
+        found = await self._store.find_revocation(((RevocationKind.STAFF, staff_id),))
+        if found is not None:
+            raise found.error
+
+    async def revoke_token(self, claims: Claims, actor: tuple[str, str]) -> Revocation:
+        event = AuditEvent(
+            "token-revoked", actor[0], actor[1], claims.facility, claims.visit,
+            {"jti": claims.jti, "role": claims.role.value}, ts=self._clock.now(),
+        )  # fmt: skip
+        return await self._revoke(RevocationKind.TOKEN, claims.jti, claims.exp, event)
+
+    async def revoke_participant(
+        self, participant_id: str, actor: tuple[str, str], reason: str = "",
+        facility_id: str = "",
+    ) -> Revocation:  # fmt: skip
+        """Shut one guest (family member, teacher) out of its visit; with ``facility_id``, only
+        one of that facility's (anything else is "no such participant", so existence does not
+        leak)."""
+        _check_reason(reason)
+        found = await self._store.find_participant(participant_id) if participant_id else None
+        if found is None or (facility_id and found[0].facility_id != facility_id):
+            raise NotFound("no such participant")
+        visit, participant = found
+        if participant.role is Role.TERMINAL:
+            # The inmate's side is the prison's own device: end the visit instead.
+            raise BadRequest("a terminal's seat is not revoked: terminate or cancel the visit")
+        event = AuditEvent(
+            "participant-revoked", actor[0], actor[1], visit.facility_id, visit.id,
+            {"participant": participant.id, "role": participant.role.value, "reason": reason},
+            ts=self._clock.now(),
+        )  # fmt: skip
+        return await self._revoke(RevocationKind.PARTICIPANT, participant.id, None, event)
+
+    async def disable_staff(
+        self, username: str, actor: tuple[str, str], reason: str = ""
+    ) -> Revocation:
+        """A staff account can no longer log in, and every token it holds stops working."""
+        _check_reason(reason)
+        staff = await self._store.get_staff_by_username(username) if username else None
+        if staff is None:
+            raise NotFound("no such staff user")
+        event = AuditEvent(
+            "staff-disabled", actor[0], actor[1], staff.facility_id or "", "",
+            {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
+        )  # fmt: skip
+        return await self._revoke(RevocationKind.STAFF, staff.id, None, event)
+
+    async def _revoke(
+        self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
+    ) -> Revocation:
+        revocation = await self._store.add_revocation(kind, subject, exp, event)
+        self._on_revoked(revocation)
+        return revocation
+
+
+def _check_reason(reason: str) -> None:
+    if len(reason) > MAX_REASON:
+        raise BadRequest(f"a reason is at most {MAX_REASON} characters")
+
+
+__all__ = ["Key", "Revocation", "RevocationKind", "Revocations", "keys_of"]

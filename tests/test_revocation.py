@@ -1,0 +1,313 @@
+"""Revoking shuts people out at once: a token, a participant (whatever link or token it uses) and
+a staff account, from the CLI (another process) and from the staff API, open sockets included."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.admin import Admin
+from services.migrations import STEPS
+from services.model import ParticipantId, Role
+from services.revocation import Revocations
+from services.store import AuditQuery
+from services.tokens import TokenService
+from services.visits import ScheduledVisit
+from signaling.app import TOKENS
+from tests.conftest import KEYS, Peer, World, build_world
+from tests.helpers_audit import open_store, run_cli
+from tests.test_deadlines import pair
+from tests.test_roles import officer
+
+PASSWORD = "correct horse battery"
+CLI_ENV = {"TATAP_TOKEN_KEYS": ",".join(f"{k}:{v.decode()}" for k, v in KEYS.items())}
+
+
+async def cli(world: World, *args: str) -> None:
+    """``tatap <args>`` as its own process on the world's database; the server keeps running."""
+    proc = await asyncio.to_thread(run_cli, world.settings.data_dir, *args, env=CLI_ENV)
+    assert proc.returncode == 0, proc.stderr
+
+
+async def shut_out(peer: Peer, code: str, close: int, within: float) -> None:
+    """The socket is told why (`error` with ``code``) and closed with ``close`` in time."""
+    started = time.monotonic()
+    assert (await peer.until("error", timeout=within))["code"] == code
+    assert await peer.closed(timeout=within) == close
+    assert time.monotonic() - started < within
+
+
+def family_seat(scheduled: ScheduledVisit) -> ParticipantId:
+    return next(p.id for p in scheduled.visit.participants if p.role is Role.FAMILY)
+
+
+async def family_in_visit(world: World) -> tuple[Peer, ScheduledVisit, str]:
+    """A scheduled visit with its family member's socket seated; returns the socket, the visit
+    and the family's token."""
+    scheduled = await world.schedule()
+    token = await world.token(scheduled, Role.FAMILY)
+    fam = await world.connect(token)
+    await fam.expect("welcome")
+    return fam, scheduled, token
+
+
+def officer_token(world: World, facility: str | None = None, sub: str = "s_officer") -> str:
+    token, _ = world.app[TOKENS].issue(
+        sub=sub, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600,
+        facility=world.facility_id if facility is None else facility,
+    )  # fmt: skip
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def actions(world: World, action: str) -> list[Any]:
+    return await world.store.audit_search(AuditQuery(action=action, limit=100))
+
+
+# ---- from the CLI, another process: the node's poll closes the sockets ----------------------
+
+
+async def test_cli_token_revoke_closes_its_open_socket_within_a_second(world: World) -> None:
+    """`tatap admin revoke TOKEN` while the token's socket is open: `token_revoked`, close 4401,
+    within a second of the command returning."""
+    fam, _, token = await family_in_visit(world)
+    await cli(world, "admin", "revoke", token)
+    await shut_out(fam, "token_revoked", 4401, within=1.0)
+
+
+async def test_cli_participant_revoke_closes_its_open_socket_within_a_second(
+    world: World,
+) -> None:
+    """`tatap admin revoke --participant ID`: that seat's socket gets `access_revoked` and
+    closes 4403 within a second."""
+    fam, scheduled, _ = await family_in_visit(world)
+    await cli(world, "admin", "revoke", "--participant", family_seat(scheduled))
+    await shut_out(fam, "access_revoked", 4403, within=1.0)
+
+
+async def test_cli_disabled_officer_monitor_socket_closes_within_a_second(
+    world: World,
+) -> None:
+    """`tatap admin staff --disable USER` closes that officer's monitor sockets (4403)."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, _, visit_id = await pair(world)
+    mon = await officer(world, visit_id, staff_id=staff.id)
+    await mon.expect("welcome")
+    await cli(world, "admin", "staff", "--disable", "petugas")
+    await shut_out(mon, "access_revoked", 4403, within=1.0)
+
+
+# ---- a revoked participant stays out, whatever link or token it uses ------------------------
+
+
+async def test_revoked_participant_link_mints_no_token(world: World) -> None:
+    """After a participant is revoked, its link exchange (`/api/v1/join`) answers 403."""
+    scheduled = await world.schedule()
+    seat = family_seat(scheduled)
+    await Revocations(world.store, world.clock).revoke_participant(seat, ("admin", "test"))
+    resp = await world.client.post("/api/v1/join", json={"link": scheduled.links[seat]})
+    body = await resp.json()
+    assert resp.status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_revoked_participant_fresh_token_is_refused_at_hello(world: World) -> None:
+    """A token minted for the seat after (or before) its revocation is refused: close 4403."""
+    scheduled = await world.schedule()
+    await Revocations(world.store, world.clock).revoke_participant(
+        family_seat(scheduled), ("admin", "test")
+    )
+    peer = await world.connect(await world.token(scheduled, Role.FAMILY))
+    assert (await peer.expect("error"))["code"] == "access_revoked"
+    assert await peer.closed() == 4403
+
+
+async def test_revoking_one_participant_leaves_the_others_in(world: World) -> None:
+    """The terminal's socket in the same visit stays open and gets `peer-left`."""
+    term, fam, visit_id = await pair(world)
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None
+    seat = next(p.id for p in visit.participants if p.role is Role.FAMILY)
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 200
+    await shut_out(fam, "access_revoked", 4403, within=1.0)
+    assert (await term.until("peer-left"))["peer"]["id"] == seat
+    await term.send({"type": "ping", "id": 1})
+    assert (await term.until("pong"))["id"] == 1
+
+
+# ---- the staff API ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def slow_poll(tmp_path: Path) -> AsyncIterator[World]:
+    """A world whose revocation poll never comes in time: whatever closes, the API closed."""
+    async for w in build_world(tmp_path, revocation_poll_s=60.0):
+        yield w
+
+
+async def test_api_participant_revoke_closes_the_socket_at_once(slow_poll: World) -> None:
+    """`POST /api/v1/participants/{id}/revoke` by an officer of the facility closes that
+    participant's socket on this node without waiting for the poll."""
+    world = slow_poll
+    fam, scheduled, _ = await family_in_visit(world)
+    seat = family_seat(scheduled)
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke", json={"reason": "x"},
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 200 and (await resp.json())["participant_id"] == seat
+    await shut_out(fam, "access_revoked", 4403, within=0.5)
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "code"),
+    [("other-facility officer", 404, "not_found"), ("auditor", 403, "forbidden"),
+     ("family", 403, "forbidden"), ("nobody", 401, "unauthorized")],
+)  # fmt: skip
+async def test_api_participant_revoke_refuses_others(
+    world: World, who: str, status: int, code: str
+) -> None:
+    """Only officers of the visit's facility and admins revoke: another facility's officer is
+    told there is no such participant; other roles are refused; the seat stays usable."""
+    scheduled = await world.schedule()
+    seat = family_seat(scheduled)
+    tokens = {
+        "other-facility officer": officer_token(world, facility="f_other"),
+        "auditor": world.app[TOKENS].issue(sub="s_a", role=Role.AUDITOR, visit="",
+                                           now=world.clock.now(), ttl_s=600)[0],
+        "family": await world.token(scheduled, Role.FAMILY),
+    }  # fmt: skip
+    headers = bearer(tokens[who]) if who in tokens else {}
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke", headers=headers)
+    body = await resp.json()
+    assert resp.status == status and body["error"]["code"] == code, body
+    peer = await world.connect(await world.token(scheduled, Role.FAMILY))
+    await peer.expect("welcome")
+
+
+async def test_api_unknown_participant_is_404(world: World) -> None:
+    """Revoking a participant that does not exist is a typed 404 and records nothing."""
+    resp = await world.client.post("/api/v1/participants/p_nobody/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+    assert await actions(world, "participant-revoked") == []
+
+
+# ---- a disabled staff account -----------------------------------------------------------------
+
+
+async def login(world: World, username: str) -> Any:
+    resp = await world.client.post("/api/v1/auth/login",
+                                   json={"username": username, "password": PASSWORD})  # fmt: skip
+    return resp.status, await resp.json()
+
+
+async def test_disabled_staff_cannot_log_in(world: World) -> None:
+    """The right password of a disabled account gets 403 `access_revoked`, and no token."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
+    status, body = await login(world, "petugas")
+    assert status == 403 and body["error"]["code"] == "access_revoked" and "token" not in body
+
+
+async def test_disabled_staff_old_token_is_refused_by_the_api(world: World) -> None:
+    """A staff token issued before the account was disabled no longer opens the API."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    status, body = await login(world, "petugas")
+    assert status == 200
+    visit = await world.schedule()
+    url = f"/api/v1/visits/{visit.visit.id}"
+    assert (await world.client.get(url, headers=bearer(body["token"]))).status == 200
+    await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
+    resp = await world.client.get(url, headers=bearer(body["token"]))
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
+
+
+async def test_disabled_staff_monitor_token_is_refused_at_hello(world: World) -> None:
+    """A monitor token minted before the account was disabled takes no seat: close 4403."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    scheduled = await world.schedule()
+    claims = TokenService(KEYS).issue(sub=staff.id, role=Role.OFFICER, visit="",
+                                      now=world.clock.now(), ttl_s=600)[1]  # fmt: skip
+    monitor = await world.visits.monitor_token(claims, scheduled.visit.id)
+    await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
+    peer = await world.connect(monitor)
+    assert (await peer.expect("error"))["code"] == "access_revoked"
+    assert await peer.closed() == 4403
+
+
+# ---- the audit log ------------------------------------------------------------------------------
+
+
+async def test_every_revocation_is_an_audit_event(world: World) -> None:
+    """A token, a participant and a staff account revoked: one event each, with the actor; a
+    repeated revocation records nothing more."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    scheduled = await world.schedule()
+    seat = family_seat(scheduled)
+    token = await world.token(scheduled, Role.TERMINAL)
+    await cli(world, "admin", "revoke", token)
+    await cli(world, "admin", "revoke", "--participant", seat, "--reason", "threats")
+    await cli(world, "admin", "revoke", "--participant", seat)
+    await cli(world, "admin", "staff", "--disable", "petugas")
+    [tok] = await actions(world, "token-revoked")
+    [part] = await actions(world, "participant-revoked")
+    [dis] = await actions(world, "staff-disabled")
+    assert (tok.actor_role, tok.actor_id, tok.visit_id) == ("admin", "cli", scheduled.visit.id)
+    assert part.visit_id == scheduled.visit.id and part.facility_id == world.facility_id
+    assert part.to_json()["details"] == {"participant": seat, "role": "family",
+                                         "reason": "threats"}  # fmt: skip
+    assert dis.to_json()["details"]["staff"] == staff.id
+
+
+# ---- the CLI's refusals and the migration ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(("admin", "revoke"), "either a token or --participant"),
+     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token or --participant"),
+     (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
+     (("admin", "revoke", "not-a-token"), "token"),
+     (("admin", "staff", "--disable", "nobody"), "no such staff user")],
+)  # fmt: skip
+def test_cli_revoke_refusals_are_one_line_errors(tmp_path: Path, args: tuple[str, ...],
+                                                 says: str) -> None:  # fmt: skip
+    """A revoke naming nothing, two things, or someone unknown exits 1 with a message."""
+    proc = run_cli(tmp_path, *args, env=CLI_ENV)
+    assert proc.returncode == 1 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
+async def test_tokens_revoked_before_the_migration_stay_revoked(tmp_path: Path) -> None:
+    """A database of the first schema with a revoked token: after migrating, still revoked."""
+    conn = sqlite3.connect(tmp_path / "tatap.db", isolation_level=None)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.executescript(STEPS[0])
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    conn.execute("INSERT INTO revoked_tokens (jti, exp_ms) VALUES ('old-jti', 1)")
+    conn.close()
+    store = open_store(tmp_path)
+    try:
+        assert await store.is_revoked("old-jti")
+        assert not await store.is_revoked("other-jti")
+    finally:
+        await store.aclose()
+
+
+async def test_terminal_seat_is_not_revoked_as_a_participant(world: World) -> None:
+    """The visit-room terminal's seat is refused with 400 (the visit is ended instead), and
+    nothing is recorded."""
+    scheduled = await world.schedule()
+    seat = next(p.id for p in scheduled.visit.participants if p.role is Role.TERMINAL)
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
+    assert await actions(world, "participant-revoked") == []
