@@ -190,7 +190,7 @@ async def _crash_after(
     serve: Callable[[Path], Node], site: Site, end: Callable[..., Awaitable[bool]]
 ) -> list[Seats]:
     """Seat both sides of every visit, end them all at once with ``end``, SIGKILL the node at the
-    last acknowledgement; returns the visits acknowledged. Restarts the node for the caller."""
+    last acknowledgement; returns the visits acknowledged (every one, or the test fails)."""
     node = serve(site.data_dir)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         seated = []
