@@ -21,8 +21,9 @@ if [ -f "$DATA/token.keys" ]; then
     cp -p "$DATA/token.keys" "$OUT/"
 fi
 
-# The copy must verify on its own (database + public keys): that is what an auditor gets.
-if ! "$TATAP" audit verify --data-dir "$OUT" --json > "$OUT/verify.json"; then
+# The copy must verify on its own (the database holds its pinned keys): that is what an auditor
+# gets. --live: the server is running, so its last few seconds of events await their checkpoint.
+if ! "$TATAP" audit verify --data-dir "$OUT" --live --json > "$OUT/verify.json"; then
     echo "tatap-backup: the audit chain in $OUT does NOT verify, see $OUT/verify.json" >&2
     exit 1
 fi

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from services.audit import public_hex
 from services.clock import Clock
 from services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from services.http import json_body, query_int, respond
@@ -71,6 +72,7 @@ class Api:
             web.get("/api/v1/audit/events", self.audit_events),
             web.get("/api/v1/audit/visits/{visit_id}", self.audit_visit),
             web.get("/api/v1/audit/verify", self.audit_verify),
+            web.get("/api/v1/audit/checkpoints", self.audit_checkpoints),
         ]
 
     async def _staff(self, request: web.Request, *roles: Role) -> Claims:
@@ -215,9 +217,29 @@ class Api:
                         "timeline": [r.to_json() for r in rows]})  # fmt: skip
 
     async def audit_verify(self, request: web.Request) -> web.Response:
+        claims = await self._staff(request, *AUDIT_READERS)
+        # The whole chain is checked (integrity is global), but a facility's auditor is told only
+        # how many of its own facility's events it holds.
+        result = await self._store.audit_verify(claims.facility)
+        body = result.to_json()
+        if claims.facility:
+            body["facility_id"] = claims.facility
+        return respond(body, status=200)
+
+    async def audit_checkpoints(self, request: web.Request) -> web.Response:
+        """Signed heads for a witness to keep elsewhere, and the pinned public keys."""
         await self._staff(request, *AUDIT_READERS)
-        result = await self._store.audit_verify()
-        return respond(result.to_json(), status=200)
+        after = query_int(request.query, "after", 0, 0, 2**62) or 0
+        limit = query_int(request.query, "limit", 1000, 1, 1000) or 1000
+        page = await self._store.audit_checkpoints(after, limit)
+        keys = await self._store.audit_keys()
+        return respond({
+            "checkpoints": [{"seq": cp.seq, "hash": cp.hash, "key_id": cp.key_id,
+                             "signature": cp.signature, "ts_ms": ts} for cp, ts in page],
+            "next_after": page[-1][0].seq if len(page) == limit else None,
+            "keys": [{"key_id": k.key_id, "public_key": public_hex(k.public_key),
+                      "pinned_seq": k.pinned_seq} for k in keys],
+        })  # fmt: skip
 
 
 def audit_query(params: Any) -> AuditQuery:

@@ -2,9 +2,12 @@
 
 Each event is hashed with the one before it: ``hash = SHA-256(prev_hash ‖ canonical event)``, the
 canonical event being compact JSON of its fields in a fixed order. Editing a row changes its hash;
-deleting or reordering rows breaks the next row's ``prev_hash``; cutting rows off the end is caught by
-signed checkpoints (Ed25519 over ``seq ‖ hash``) written as the log grows. Storage lives in the stores;
-this module has no I/O of its own but the signing key file.
+deleting or reordering rows breaks the next row's ``prev_hash``; signed checkpoints (Ed25519 over
+``seq ‖ hash``, at least one per ``CHECKPOINT_EVERY`` events and one at shutdown) vouch for the
+chain up to them, checked only with public keys pinned on purpose. What they cannot catch (the
+tail cut back to a checkpoint, a log rewritten by someone holding a pinned key) needs a head seen
+elsewhere: see ``services.witness``. Storage lives in the stores; this module has no I/O of its
+own but the signing key file.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ ACTIONS = frozenset(
         "warned", "reconnected", "monitor-joined", "terminated", "ended", "recording-stored",
         "survey", "notice", "token-revoked", "facility-created", "room-created", "terminal-created",
         "staff-created", "inmates-imported", "participant-revoked", "staff-disabled",
+        "audit-key-pinned",
     }
 )  # fmt: skip
 
@@ -136,6 +140,8 @@ class VerifyResult:
     checkpoints: int
     first_bad_seq: int | None = None
     problem: str = ""
+    # A live node's events after its last checkpoint (signed within 10 s): reported, not failed.
+    unsigned_from: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,7 +150,18 @@ class VerifyResult:
             "checkpoints": self.checkpoints,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
+            "unsigned_from": self.unsigned_from,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedKey:
+    """A public key verification trusts, for checkpoints from ``pinned_seq`` on (the seq of the
+    ``audit-key-pinned`` event that pinned it; 0 for the log's first key)."""
+
+    key_id: str
+    public_key: Ed25519PublicKey
+    pinned_seq: int
 
 
 # (seq, prev_hash, hash, canonical event bytes): one row as the chain walk needs it.
@@ -154,12 +171,20 @@ ChainRow = tuple[int, str, str, bytes]
 def verify_chain(
     rows: Iterable[ChainRow],
     checkpoints: Iterable[Checkpoint],
-    public_keys: dict[str, Ed25519PublicKey],
+    keys: dict[str, PinnedKey],
     recheck: Callable[[int], bytes] | None = None,
+    *,
+    live: bool = False,
 ) -> VerifyResult:
     """The chain walk over rows whose canonical event is already built (by the database, for
     speed). A row that does not match is rebuilt with ``recheck`` (from its columns, here in
-    Python) before it is called bad, so a formatting difference can never pass for tampering."""
+    Python) before it is called bad, so a formatting difference can never pass for tampering.
+
+    Then the checkpoints: each signed by a pinned key (pinned at or before its seq), none more
+    than ``CHECKPOINT_EVERY`` events after the one before, and none past the end. Events after the
+    last checkpoint fail the check: a stopped node signs its head, so they come from a crash or a
+    hand. ``live`` (the running node verifying its own file) reports them instead, as the writer
+    signs them within seconds."""
     cps = {cp.seq: cp for cp in checkpoints}
     prev = GENESIS
     expected_seq = 1
@@ -181,33 +206,51 @@ def verify_chain(
         prev = digest
         expected_seq += 1
         count += 1
-    for cp in cps.values():
-        if not _signature_ok(cp, public_keys):
-            return VerifyResult(False, count, len(cps), cp.seq, "checkpoint signature invalid")
+    signed = 0
+    for cp in sorted(cps.values(), key=lambda c: c.seq):
         if cp.seq > count:
             return VerifyResult(
                 False, count, len(cps), count + 1, f"log truncated: checkpoint at {cp.seq}"
             )
-    return VerifyResult(True, count, len(cps))
+        problem = _signature_problem(cp, keys)
+        if problem:
+            return VerifyResult(False, count, len(cps), cp.seq, problem)
+        if cp.seq - signed > CHECKPOINT_EVERY:
+            return VerifyResult(False, count, len(cps), signed + 1, (
+                f"no signed checkpoint for events {signed + 1}-{cp.seq - 1} (one is signed at"
+                f" least every {CHECKPOINT_EVERY} events): checkpoints were removed"))  # fmt: skip
+        signed = cp.seq
+    if count > signed and (not live or count - signed > CHECKPOINT_EVERY):
+        return VerifyResult(False, count, len(cps), signed + 1, (
+            f"events {signed + 1}-{count} follow the last signed checkpoint ({signed or 'none'}):"
+            " a stopped node signs its head, so these come from a crash or were added by hand;"
+            " nothing vouches for them"))  # fmt: skip
+    return VerifyResult(True, count, len(cps), unsigned_from=signed + 1 if count > signed else None)
 
 
 def checkpoint_message(seq: int, digest: str) -> bytes:
     return f"tatap-audit-checkpoint:{seq}:{digest}".encode()
 
 
-def _signature_ok(cp: Checkpoint, keys: dict[str, Ed25519PublicKey]) -> bool:
+def _signature_problem(cp: Checkpoint, keys: dict[str, PinnedKey]) -> str:
+    """Why a checkpoint's signature cannot be trusted, or "" if it can."""
     key = keys.get(cp.key_id)
     if key is None:
-        return False
+        return f"checkpoint signature by key {cp.key_id}, which is not pinned"
+    if key.pinned_seq > cp.seq:
+        return f"checkpoint signature by key {cp.key_id}, pinned only at seq {key.pinned_seq}"
     try:
-        key.verify(bytes.fromhex(cp.signature), checkpoint_message(cp.seq, cp.hash))
+        key.public_key.verify(bytes.fromhex(cp.signature), checkpoint_message(cp.seq, cp.hash))
     except (InvalidSignature, ValueError):
-        return False
-    return True
+        return "checkpoint signature invalid"
+    return ""
 
 
 class Signer(Protocol):
     key_id: str
+
+    @property
+    def public_key(self) -> Ed25519PublicKey: ...
 
     def sign(self, seq: int, digest: str) -> Checkpoint: ...
 
@@ -215,8 +258,8 @@ class Signer(Protocol):
 class Ed25519Signer:
     """Signs checkpoints with a key kept in ``<data_dir>/audit-signing.pem`` (made on first use).
 
-    The public half sits beside it as ``audit-signing.pub.pem``: an auditor verifying offline needs
-    only that file.
+    The public half sits beside it as ``audit-signing.pub.pem``, for an admin to hand a witness.
+    Verification does not read it: it trusts the keys pinned in the database (``audit_keys``).
     """
 
     def __init__(self, key: Ed25519PrivateKey, key_id: str) -> None:
@@ -255,7 +298,7 @@ def _write_public_key(data_dir: Path, public: Ed25519PublicKey) -> None:
     """Put the signing key's public half in ``audit-signing.pub.pem``.
 
     A public key found there for another (replaced) private key is kept as
-    ``audit-signing-<key id>.pub.pem``: it still checks the checkpoints signed before.
+    ``audit-signing-<key id>.pub.pem`` (for reference; the database pins the keys that count).
     """
     path = data_dir / "audit-signing.pub.pem"
     pem = public.public_bytes(
@@ -280,10 +323,23 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 
 def load_public_keys(data_dir: Path) -> dict[str, Ed25519PublicKey]:
-    """Every ``*.pub.pem`` in the data directory, by key id (old keys stay to verify old rows)."""
+    """Every ``*.pub.pem`` in the data directory, by key id. Verification does not use these
+    (anyone with write access could add one); they are what an admin pins or gives a witness."""
     keys: dict[str, Ed25519PublicKey] = {}
     for path in sorted(data_dir.glob("*.pub.pem")):
         key = serialization.load_pem_public_key(path.read_bytes())
         if isinstance(key, Ed25519PublicKey):
             keys[key_id(key)] = key
     return keys
+
+
+def public_hex(public: Ed25519PublicKey) -> str:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def public_from_hex(text: str) -> Ed25519PublicKey:
+    """A raw Ed25519 public key from 64 hex digits; ValueError for anything else."""
+    raw = bytes.fromhex(text)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)

@@ -1,4 +1,4 @@
-"""The ``tatap`` command: serve, demo, terminal, admin, visit, audit."""
+"""The ``tatap`` command: serve, demo, terminal, admin, visit, audit, witness."""
 
 from __future__ import annotations
 
@@ -340,17 +340,34 @@ def _offline_db(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from services.witness import read_store
+
     path, data_dir = _offline_db(args)
-    result = verify_file(path, data_dir)
+    heads = [(h.seq, h.hash) for w in args.witness for h in read_store(w).heads]
+    result = verify_file(path, data_dir, live=args.live, witnessed=heads)
     if args.json:
-        _print(result.to_json())
+        _print({**result.to_json(), "witnessed": len(heads)})
     elif result.ok:
-        print(f"OK: {result.events} events, {result.checkpoints} signed checkpoints")
+        seen = f", {len(heads)} witnessed heads match" if args.witness else ""
+        tail = f", unsigned from seq {result.unsigned_from}" if result.unsigned_from else ""
+        print(f"OK: {result.events} events, {result.checkpoints} signed checkpoints{seen}{tail}")
     elif result.first_bad_seq is None:
         print(f"TAMPERED: {result.problem}")
     else:
         print(f"TAMPERED: first bad row seq={result.first_bad_seq}: {result.problem}")
     return 0 if result.ok else 1
+
+
+def cmd_audit_pin_key(args: argparse.Namespace) -> int:
+    """Trust the data directory's current signing key from now on, with an audit event."""
+    from services.audit import Ed25519Signer
+    from services.sqlite_store import pin_signing_key
+
+    path, data_dir = _offline_db(args)
+    signer = Ed25519Signer.from_data_dir(data_dir)
+    seq = pin_signing_key(path, signer, SystemClock().now, args.reason)
+    _print({"pinned": signer.key_id, "seq": seq})
+    return 0
 
 
 def iter_audit(conn: sqlite3.Connection, query: AuditQuery) -> Iterator[Any]:
@@ -389,14 +406,24 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
             writer = csv.writer(out)
             writer.writerow([c.strip() for c in AUDIT_COLS.split(",")] + ["time_utc"])
             for row in rows:
-                writer.writerow([row.seq, row.ts_ms, row.facility_id, row.visit_id, row.actor_role,
-                                 row.actor_id, row.action, row.details, row.prev_hash, row.hash,
-                                 _iso(row.ts_ms)])  # fmt: skip
+                writer.writerow([row.seq, row.ts_ms, *map(csv_cell, (
+                    row.facility_id, row.visit_id, row.actor_role, row.actor_id, row.action,
+                    row.details, row.prev_hash, row.hash)), _iso(row.ts_ms)])  # fmt: skip
     finally:
         conn.close()
         if out is not sys.stdout:
             out.close()
     return 0
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading formula character gets a ``'`` before
+    it, as OWASP advises (the csv module quotes the cell when needed)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _day_ms(text: str | None, end: bool = False) -> str | None:
@@ -520,12 +547,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", default="")
     p.set_defaults(func=cmd_visit_cancel)
 
+    from services.witness_cli import add_witness_parser
+
+    add_witness_parser(sub)
+
     audit = sub.add_parser("audit", help="verify and export the audit log (offline)")
     ausub = audit.add_subparsers(metavar="what")
     p = ausub.add_parser("verify", help="check the hash chain; names the first bad row")
     _common(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--witness", action="append", default=[], metavar="FILE|URL",
+                   help="a witness's store: each head it saw must still be in the log")
+    p.add_argument("--live", action="store_true",
+                   help="the node is running: report events after the last checkpoint (it signs"
+                        " them within 10 s) instead of failing on them")
     p.set_defaults(func=cmd_audit_verify)
+    p = ausub.add_parser("pin-key", help="trust the current signing key from now on (audited)")
+    _common(p)
+    p.add_argument("--reason", required=True, help="why the key changes (goes in the log)")
+    p.set_defaults(func=cmd_audit_pin_key)
     p = ausub.add_parser("export", help="export events as CSV or JSON lines")
     _common(p)
     p.add_argument("--format", choices=["csv", "jsonl"], default="csv")

@@ -14,8 +14,10 @@
     ├── Conflict                    409  "conflict"        state forbids it
     │   ├── VisitFull                    "visit_full"                             (ws close 4409)
     │   ├── VisitNotOpen                 "visit_not_open"  too early              (ws close 4425)
-    │   └── VisitOver                    "visit_over"      ended or cancelled     (ws close 4410)
-    └── RateLimited                 429  "rate_limited"
+    │   ├── VisitOver                    "visit_over"      ended or cancelled     (ws close 4410)
+    │   └── WitnessRefused               "witness_refused" heads that do not extend the held
+    ├── RateLimited                 429  "rate_limited"
+    └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
 Messages are written by us, never copied from untrusted input, so they are safe to send back.
 """
@@ -119,3 +121,17 @@ class RateLimited(TatapError):
     status = 429
     code = "rate_limited"
     close_code = 4429
+
+
+class WitnessRefused(Conflict):
+    """A node showed a witness signed heads that do not extend the ones it holds."""
+
+    code = "witness_refused"
+
+
+class NotRecorded(TatapError):
+    """A change that must be on disk before anyone hears of it could not be written, so it did
+    not happen (an officer's terminate, say); asking again may succeed."""
+
+    status = 503
+    code = "not_recorded"

@@ -82,4 +82,20 @@ STEPS: tuple[str, ...] = (
         SELECT 'token', jti, 0, exp_ms FROM revoked_tokens;
     DROP TABLE revoked_tokens;
     """,
+    # 3: checkpoints are append-only too; verification trusts only the public keys pinned here,
+    # each (but the log's first) pinned by an `audit-key-pinned` event at `pinned_seq`.
+    """
+    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    CREATE TABLE audit_keys (
+        key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, pinned_seq INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL
+    );
+    CREATE TRIGGER audit_keys_no_update BEFORE UPDATE ON audit_keys
+        BEGIN SELECT RAISE(ABORT, 'audit_keys is append-only'); END;
+    CREATE TRIGGER audit_keys_no_delete BEFORE DELETE ON audit_keys
+        BEGIN SELECT RAISE(ABORT, 'audit_keys is append-only'); END;
+    """,
 )

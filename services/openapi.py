@@ -73,7 +73,15 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/audit/visits/{visit_id}": {
             "get": _op("One visit's timeline (auditor, admin)", params=["visit_id"])
         },
-        "/api/v1/audit/verify": {"get": _op("Verify the hash chain (auditor, admin)")},
+        "/api/v1/audit/verify": {
+            "get": _op("Verify the hash chain (auditor, admin; a facility's auditor is told its own"
+                       " facility's event count only)")  # fmt: skip
+        },
+        "/api/v1/audit/checkpoints": {
+            "get": _op("Signed checkpoints after `after` (seq), oldest first, at most `limit`"
+                       " (1-1000) a page, and the pinned public keys: what a witness keeps"
+                       " (auditor, admin)", params=["after", "limit"])  # fmt: skip
+        },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

@@ -11,6 +11,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,11 +22,12 @@ from services.audit import (
     AuditRecord,
     ChainRow,
     Checkpoint,
+    PinnedKey,
     Signer,
     VerifyResult,
-    load_public_keys,
     verify_chain,
 )
+from services.audit_keys import insert_pin, load_pinned, pin_event, pin_problem, trust_first_key
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
 from services.model import (
@@ -120,9 +122,12 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._data_dir = data_dir
-        with connect(path) as conn:
+        conn = connect(path)
+        try:
             migrate(conn)
-        conn.close()
+            trust_first_key(conn, signer, int(now() * 1000))
+        finally:
+            conn.close()
         self._writer = GroupCommitWriter(lambda: connect(path), signer, now)
         self._reader_conn = connect(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
@@ -465,8 +470,31 @@ class SqliteStore:
     async def audit_search(self, query: AuditQuery) -> list[AuditRecord]:
         return await self._read(lambda c: audit_search(c, query))
 
-    async def audit_verify(self) -> VerifyResult:
-        return await asyncio.to_thread(verify_file, self._path, self._data_dir)
+    async def audit_verify(self, facility_id: str = "") -> VerifyResult:
+        result = await asyncio.to_thread(verify_file, self._path, self._data_dir, live=True)
+        if not facility_id:
+            return result
+
+        def count(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT count(*) FROM audit_events WHERE facility_id = ?",
+                                    (facility_id,)).fetchone()[0])  # fmt: skip
+
+        return replace(result, events=await self._read(count))
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[tuple[Checkpoint, int]]:
+        def q(conn: sqlite3.Connection) -> list[tuple[Checkpoint, int]]:
+            rows = conn.execute(
+                "SELECT seq, hash, key_id, signature, ts_ms FROM audit_checkpoints WHERE seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+            return [(Checkpoint(*row[:4]), row[4]) for row in rows]
+
+        return await self._read(q)
+
+    async def audit_keys(self) -> list[PinnedKey]:
+        return await self._read(lambda c: sorted(load_pinned(c).values(),
+                                                 key=lambda k: k.pinned_seq))  # fmt: skip
 
 
 def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecord]:
@@ -505,28 +533,34 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
     return [AuditRecord(*row) for row in conn.execute(sql, args)]
 
 
-def verify_file(path: Path, data_dir: Path) -> VerifyResult:
-    """Check the whole chain of a database file, offline.
+def verify_file(
+    path: Path, data_dir: Path, *, live: bool = False, witnessed: Sequence[tuple[int, str]] = ()
+) -> VerifyResult:
+    """Check the whole chain of a database file, offline (``live``: by the node writing it).
 
+    Only keys pinned in the file's ``audit_keys`` are trusted, never a key file that appears in
+    ``data_dir``. ``witnessed`` are (seq, hash) heads a witness saw: each must still be there.
     A file whose audit tables cannot be read (dropped, or not a database) fails verification:
     the log cannot be shown intact.
     """
     try:
-        return _verify_conn(path, data_dir)
+        return _verify_conn(path, live, witnessed)
     except sqlite3.DatabaseError as exc:
         return VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
 
 
-def _verify_conn(path: Path, data_dir: Path) -> VerifyResult:
+def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -> VerifyResult:
     # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
+        conn.execute("BEGIN")  # one snapshot: a live writer appending meanwhile changes nothing
         cps = [
             Checkpoint(*row)
             for row in conn.execute(
                 "SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq"
             )
         ]
+        keys = load_pinned(conn)
         # SQLite builds each canonical event itself (json_array writes exactly what
         # orjson.dumps does for these columns), which halves the time of a large log.
         rows: Iterator[ChainRow] = conn.execute(
@@ -540,7 +574,57 @@ def _verify_conn(path: Path, data_dir: Path) -> VerifyResult:
             ).fetchone()
             return orjson.dumps(list(row[:8])) if row else b""
 
-        return verify_chain(rows, cps, load_public_keys(data_dir), recheck)
+        result = verify_chain(rows, cps, keys, recheck, live=live)
+        if not result.ok:
+            return result
+        def event_at(seq: int) -> tuple[str, str] | None:
+            sql = "SELECT action, details FROM audit_events WHERE seq = ?"
+            row = conn.execute(sql, (seq,)).fetchone()
+            return (row[0], row[1]) if row else None
+
+        bad = pin_problem(keys, event_at)
+        if bad is None:
+            bad = _witness_problem(conn, result.events, witnessed)
+        if bad is not None:
+            return replace(result, ok=False, first_bad_seq=bad[0], problem=bad[1])
+        return result
+    finally:
+        conn.close()
+
+
+def _witness_problem(
+    conn: sqlite3.Connection, events: int, witnessed: Sequence[tuple[int, str]]
+) -> tuple[int, str] | None:
+    """The first witnessed head the database no longer holds, or holds with another hash."""
+    for seq, digest in sorted(witnessed):
+        if seq > events:
+            return seq, f"witnessed head {seq} is gone: the log ends at {events} (cut off)"
+        row = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+        if row is None or row[0] != digest:
+            return seq, f"seq {seq} differs from the head a witness saw (rewritten)"
+    return None
+
+
+def pin_signing_key(path: Path, signer: Signer, now: Callable[[], float], reason: str) -> int:
+    """Pin ``signer``'s key on purpose: an ``audit-key-pinned`` event, the key trusted from that
+    event on, and a checkpoint over it signed by that key. Returns the event's seq."""
+    conn = connect(path)
+    try:
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM audit_keys WHERE key_id = ?",
+                            (signer.key_id,)).fetchone():  # fmt: skip
+                raise Conflict(f"key {signer.key_id} is pinned already")
+            chain = Chain.at_head(conn, now, signer)
+            (record,) = chain.append(conn, [pin_event(signer, "cli", reason)])
+            insert_pin(conn, signer, record.seq, int(now() * 1000))
+            chain.checkpoint(conn)
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        return record.seq
     finally:
         conn.close()
 

@@ -19,7 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, AuditRecord, Signer, seal
+from services.audit import (
+    CHECKPOINT_EVERY,
+    GENESIS,
+    AuditEvent,
+    AuditRecord,
+    Checkpoint,
+    Signer,
+    seal,
+)
 
 T = TypeVar("T")
 MAX_BATCH = 1024
@@ -28,19 +36,30 @@ CHECKPOINT_INTERVAL_S = 10.0
 
 @dataclass(slots=True)
 class Chain:
-    """The head of the audit chain inside the current transaction."""
+    """The head of the audit chain inside the current transaction.
+
+    With a ``signer``, a checkpoint is signed as soon as ``CHECKPOINT_EVERY`` events follow the
+    last one, inside the same transaction (a job of many events included): verification holds the
+    writer to that cadence.
+    """
 
     seq: int
     hash: str
     now: Callable[[], float]
+    signer: Signer | None = None
+    signed_seq: int = 0  # the last checkpoint's seq
 
     def append(self, conn: sqlite3.Connection, events: list[AuditEvent]) -> list[AuditRecord]:
         records = []
+        due: list[Checkpoint] = []
         for event in events:
             ts = event.ts if event.ts is not None else self.now()
             record = seal(event, self.seq + 1, int(ts * 1000), self.hash)
             records.append(record)
             self.seq, self.hash = record.seq, record.hash
+            if self.signer is not None and self.seq - self.signed_seq >= CHECKPOINT_EVERY:
+                due.append(self.signer.sign(self.seq, self.hash))
+                self.signed_seq = self.seq
         conn.executemany(
             "INSERT INTO audit_events (seq, ts_ms, facility_id, visit_id, actor_role, actor_id,"
             " action, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -50,7 +69,35 @@ class Chain:
                 for r in records
             ],
         )  # fmt: skip
+        for cp in due:
+            self._insert(conn, cp)
         return records
+
+    def checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Sign the head now, if events follow the last checkpoint."""
+        if self.signer is not None and self.seq > self.signed_seq:
+            self._insert(conn, self.signer.sign(self.seq, self.hash))
+            self.signed_seq = self.seq
+
+    def _insert(self, conn: sqlite3.Connection, cp: Checkpoint) -> None:
+        # OR IGNORE: another process may have signed this same head already.
+        conn.execute(
+            "INSERT OR IGNORE INTO audit_checkpoints (seq, hash, key_id, signature, ts_ms)"
+            " VALUES (?,?,?,?,?)",
+            (cp.seq, cp.hash, cp.key_id, cp.signature, int(self.now() * 1000)),
+        )
+
+    @classmethod
+    def at_head(
+        cls, conn: sqlite3.Connection, now: Callable[[], float], signer: Signer | None
+    ) -> Chain:
+        """The chain as the database holds it (read inside the write transaction)."""
+        head = conn.execute(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        signed = conn.execute("SELECT max(seq) FROM audit_checkpoints").fetchone()[0] or 0
+        seq, digest = head if head else (0, GENESIS)
+        return cls(seq, digest, now, signer, signed)
 
 
 _STOP = object()
@@ -67,7 +114,6 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._started = False
         self._closed = False
-        self._last_cp_seq = 0
         self._last_cp_time = time.monotonic()
 
     def _ensure_started(self) -> None:
@@ -104,8 +150,6 @@ class GroupCommitWriter:
 
     def _run(self) -> None:
         conn = self._connect()
-        cp_row = conn.execute("SELECT max(seq) FROM audit_checkpoints").fetchone()
-        self._last_cp_seq = cp_row[0] or 0
         stopping = False
         while not stopping:
             batch = [self._jobs.get()]
@@ -130,12 +174,9 @@ class GroupCommitWriter:
         results: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            head = conn.execute(
-                "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            chain = Chain(head[0], head[1], self._now) if head else Chain(0, GENESIS, self._now)
+            chain = Chain.at_head(conn, self._now, self._signer)
             for job, _, _ in batch:
-                saved = (chain.seq, chain.hash)
+                saved = (chain.seq, chain.hash, chain.signed_seq)
                 conn.execute("SAVEPOINT job")
                 try:
                     results.append((True, job(conn, chain)))
@@ -143,7 +184,7 @@ class GroupCommitWriter:
                 except Exception as exc:  # the job's own failure goes back to its caller
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    chain.seq, chain.hash = saved
+                    chain.seq, chain.hash, chain.signed_seq = saved
                     results.append((False, exc))
             self._maybe_checkpoint(conn, chain)
             conn.execute("COMMIT")
@@ -158,30 +199,21 @@ class GroupCommitWriter:
                 loop.call_soon_threadsafe(_resolve, fut, ok, value)
 
     def _maybe_checkpoint(self, conn: sqlite3.Connection, chain: Chain) -> None:
-        due = chain.seq - self._last_cp_seq >= CHECKPOINT_EVERY or (
-            chain.seq > self._last_cp_seq
-            and time.monotonic() - self._last_cp_time >= CHECKPOINT_INTERVAL_S
-        )
-        if due:
-            self._write_checkpoint(conn, chain.seq, chain.hash)
+        """Events older than ``CHECKPOINT_INTERVAL_S`` without a checkpoint get one now (the
+        count-based ones were signed as the events were appended)."""
+        if time.monotonic() - self._last_cp_time >= CHECKPOINT_INTERVAL_S:
+            chain.checkpoint(conn)
+            self._last_cp_time = time.monotonic()
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         """A last checkpoint at shutdown, so a clean stop leaves no unsigned tail."""
-        head = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
-        if head and head[0] > self._last_cp_seq:
-            conn.execute("BEGIN IMMEDIATE")
-            self._write_checkpoint(conn, head[0], head[1])
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            Chain.at_head(conn, self._now, self._signer).checkpoint(conn)
             conn.execute("COMMIT")
-
-    def _write_checkpoint(self, conn: sqlite3.Connection, seq: int, digest: str) -> None:
-        cp = self._signer.sign(seq, digest)
-        conn.execute(
-            "INSERT OR IGNORE INTO audit_checkpoints (seq, hash, key_id, signature, ts_ms)"
-            " VALUES (?,?,?,?,?)",
-            (cp.seq, cp.hash, cp.key_id, cp.signature, int(self._now() * 1000)),
-        )
-        self._last_cp_seq = seq
-        self._last_cp_time = time.monotonic()
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
 
 def _resolve(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:

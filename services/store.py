@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from services.audit import AuditEvent, AuditRecord, VerifyResult
+from services.audit import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
 from services.model import (
     EndReason,
     Facility,
@@ -127,4 +127,13 @@ class Store(Protocol):
         ...
 
     async def audit_search(self, query: AuditQuery) -> list[AuditRecord]: ...
-    async def audit_verify(self) -> VerifyResult: ...
+    async def audit_verify(self, facility_id: str = "") -> VerifyResult:
+        """The whole chain checked (integrity is global); with ``facility_id``, ``events``
+        counts that facility's events only."""
+        ...
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[tuple[Checkpoint, int]]:
+        """Signed checkpoints after ``after_seq``, oldest first, each with its time (ms)."""
+        ...
+
+    async def audit_keys(self) -> list[PinnedKey]: ...

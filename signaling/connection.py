@@ -3,8 +3,12 @@ straight to the transport.
 
 Every message is handled in the event loop's read callback (no task per message, no queue), and
 every frame to the client is one transport write. A client that stops reading is not buffered
-for: once the kernel and the transport hold more than ``MAX_BUFFERED`` bytes for it, it is
-disconnected (1013) and may reconnect. The socket's own task only waits for the end.
+for: once more than ``MAX_BUFFERED`` bytes wait in the transport for it, past what the kernel
+took (every write counts, pongs too), it is disconnected (1013) and may reconnect. A socket
+dropped for abuse or slowness is aborted at once: nothing more is flushed to a client that does
+not read. Before ``serve`` at most ``MAX_PENDING`` messages wait, and pings share the message
+rate limit, so an unauthenticated socket can make the server hold or do only a bounded amount.
+The socket's own task only waits for the end.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("tatap.connection")
 
+CLOSE_POLICY = 1008  # too many messages before hello, or pings faster than the rate limit
 CLOSE_SLOW = 1013  # "try again later": the client did not read its messages
 MAX_BUFFERED = 512 * 1024  # bytes waiting for a client before it counts as not reading
 CLOSE_WAIT_S = 2.0  # how long a close frame waits for the client's answer
+MAX_PENDING = 16  # messages a socket may send before it is served (its hello among them)
 
 # on_message(is_text, payload) for whole data messages once the connection is being served.
 Handler = Callable[[bool, bytes], None]
@@ -47,7 +53,7 @@ class Connection:
     __slots__ = (
         "transport", "reader", "_handler", "_pending", "_waiter", "_closing", "_done",
         "participant_id", "role", "room", "terminal", "errors", "_tokens", "_refill_at",
-        "remote", "last_seen", "pinged",
+        "remote", "last_seen", "pinged", "_pending_bytes", "_max_size",
     )  # fmt: skip
 
     def __init__(self, transport: asyncio.Transport, max_size: int, remote: str = "") -> None:
@@ -55,6 +61,8 @@ class Connection:
         self.reader = FrameReader(self._frame, self._broken, self._eof, max_size)
         self._handler: Handler | None = None
         self._pending: deque[tuple[bool, bytes]] = deque()  # messages before serve()
+        self._pending_bytes = 0
+        self._max_size = max_size
         self._waiter: asyncio.Future[None] | None = None
         self._closing = False  # our close frame is out (or the socket is gone)
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -86,23 +94,36 @@ class Connection:
         if opcode == OP_TEXT or opcode == OP_BINARY:
             if self._handler is not None:
                 self._handler(opcode == OP_TEXT, payload)
-                return
-            self._pending.append((opcode == OP_TEXT, payload))
-            if self._waiter is not None and not self._waiter.done():
-                self._waiter.set_result(None)
-        elif opcode == OP_PING:
-            if not self._closing:
-                self.transport.write(encode(OP_PONG, payload))
+            elif not self._closing:
+                self._hold(opcode == OP_TEXT, payload)
+        elif opcode == OP_PING or opcode == OP_PONG:
+            # Each one costs a read (and a ping a write): they take from the message budget.
+            if not self.allow():
+                self.drop(CLOSE_POLICY, "too many control frames")
+            elif opcode == OP_PING:
+                self._write(encode(OP_PONG, payload))
         elif opcode == OP_CLOSE:
             self.reader.finish()
             if not self._closing:  # the client closes first: answer with its code
                 self._closing = True
                 self.transport.write(encode(OP_CLOSE, payload[:2]))
             self.transport.close()
+            # close() flushes first; a client that does not read would hold the socket open.
+            asyncio.get_running_loop().call_later(CLOSE_WAIT_S, self.abort)
             self._finish()
 
+    def _hold(self, is_text: bool, payload: bytes) -> None:
+        """Keep a message that came before ``serve``, within bounds."""
+        self._pending_bytes += len(payload)
+        if len(self._pending) >= MAX_PENDING or self._pending_bytes > self._max_size:
+            self.drop(CLOSE_POLICY, "too much before hello")
+            return
+        self._pending.append((is_text, payload))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
     def _broken(self, code: int, reason: str) -> None:
-        self.close(code, reason)
+        self.drop(code, reason)
 
     def _eof(self) -> None:
         self._closing = True
@@ -133,7 +154,10 @@ class Connection:
         while self._pending and not self._closing:
             is_text, payload = self._pending.popleft()
             handler(is_text, payload)
-        self._handler = handler
+        self._pending.clear()
+        self._pending_bytes = 0
+        if not self._closing:
+            self._handler = handler
 
     async def closed(self) -> None:
         await asyncio.shield(self._done)
@@ -141,18 +165,22 @@ class Connection:
     # ---- frames out -----------------------------------------------------------------------
 
     def send(self, frame: str) -> None:
-        if self._closing:
-            return
-        transport = self.transport
-        transport.write(encode(OP_TEXT, frame.encode()))
-        if transport.get_write_buffer_size() > MAX_BUFFERED:
-            log.warning("connection.slow_client", role=self.role)
-            self.close(CLOSE_SLOW, "too slow")
+        self._write(encode(OP_TEXT, frame.encode()))
 
     def ping(self) -> None:
         if not self._closing:
             self.pinged = True
-            self.transport.write(encode(OP_PING, b""))
+            self._write(encode(OP_PING, b""))
+
+    def _write(self, frame: bytes) -> None:
+        """Every frame but the close goes out here, so every one counts against the limit."""
+        if self._closing:
+            return
+        transport = self.transport
+        transport.write(frame)
+        if transport.get_write_buffer_size() > MAX_BUFFERED:
+            log.warning("connection.slow_client", role=self.role)
+            self.drop(CLOSE_SLOW, "too slow")
 
     def close(self, code: int, reason: str) -> None:
         """Send a close frame (after what was sent before it); the socket closes when the client
@@ -168,10 +196,21 @@ class Connection:
         transport.write(encode(OP_CLOSE, close_payload(code, reason)))
         asyncio.get_running_loop().call_later(CLOSE_WAIT_S, self.abort)
 
+    def drop(self, code: int, reason: str) -> None:
+        """Close at once, for abuse or slowness: the close frame goes out only if nothing is
+        waiting before it (a client that does not read would never get it anyway), and the socket
+        is aborted without flushing."""
+        if not self._closing and not self.transport.is_closing():
+            if self.transport.get_write_buffer_size() == 0:
+                self.transport.write(encode(OP_CLOSE, close_payload(code, reason)))
+        self.abort()
+
     def abort(self) -> None:
+        """End the socket now, dropping whatever it still had to send."""
         self._closing = True
+        self._handler = None
         self.reader.finish()
-        self.transport.close()
+        self.transport.abort()
         self._finish()
 
     def allow(self) -> bool:

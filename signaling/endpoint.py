@@ -199,7 +199,7 @@ class Endpoint:
         conn.send(protocol.error(code, message))
         if conn.errors >= self._settings.max_errors:
             log.warning("ws.abuse", errors=conn.errors)
-            conn.close(protocol.CLOSE_ABUSE, "too many errors")
+            conn.drop(protocol.CLOSE_ABUSE, "too many errors")
 
 
 class _Upgrade(web.WebSocketResponse):

@@ -8,6 +8,7 @@ relay (see tests/bench/RESULTS.md). Frames to clients are written straight to th
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 
 OP_CONTINUATION = 0x0
@@ -16,9 +17,16 @@ OP_BINARY = 0x2
 OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
+# Every other opcode is reserved (RFC 6455 §5.2): 0x3-0x7 and 0xB-0xF.
+KNOWN_OPCODES = frozenset({OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG})
 
 CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_BAD_DATA = 1007  # a text message that is not UTF-8
 CLOSE_TOO_BIG = 1009
+
+# Browsers send each message as one frame; a message in more pieces than this is an attack on the
+# reader (thousands of empty continuations), refused like a message that is too big.
+MAX_FRAGMENTS = 64
 
 
 class FrameError(Exception):
@@ -54,17 +62,42 @@ def close_payload(code: int, reason: str = "") -> bytes:
     return code.to_bytes(2, "big") + reason.encode()[:123]
 
 
+def valid_close_code(code: int) -> bool:
+    """A code a peer may send in its close frame (RFC 6455 §7.4 and the IANA registry): 1004-1006
+    and 1015 are reserved for reporting, never sent; 1012-1014 are registered; 3000-4999 are for
+    libraries and applications."""
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def check_close(payload: bytes) -> None:
+    """A close frame's body is empty, or a valid code followed by a UTF-8 reason."""
+    if not payload:
+        return
+    if len(payload) == 1:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, "close payload of one byte")
+    if not valid_close_code(int.from_bytes(payload[:2], "big")):
+        raise FrameError(CLOSE_PROTOCOL_ERROR, "invalid close code")
+    try:
+        payload[2:].decode()
+    except UnicodeDecodeError:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, "close reason is not UTF-8") from None
+
+
 # on_message(opcode, payload) for whole text/binary messages and control frames.
 OnMessage = Callable[[int, bytes], None]
 # on_error(close code, reason) when the peer breaks the framing rules.
 OnError = Callable[[int, str], None]
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
 
 class FrameReader:
     """Turns the bytes of one client socket into messages (the ``payload parser`` aiohttp feeds).
 
-    ``max_size`` is the most a message may hold; a bigger one ends the socket with 1009 before
-    it is buffered.
+    ``max_size`` is the most a message may hold, all its fragments together; a bigger one ends
+    the socket with 1009 before it is buffered. The work per frame and per read is linear in its
+    own bytes, never in what came before: the size of a fragmented message so far is a running
+    count, text is checked for UTF-8 fragment by fragment, and an incomplete frame waits until
+    enough bytes have come to parse it (no rejoining the buffer on every read).
     """
 
     def __init__(
@@ -74,23 +107,39 @@ class FrameReader:
         self._on_error = on_error
         self._on_eof = on_eof
         self._max = max_size
-        self._buf = b""
+        self._held: list[bytes] = []  # bytes of an incomplete frame
+        self._have = 0  # their length
+        self._need = 0  # bytes the incomplete frame needs before parsing can go on
         self._parts: list[bytes] = []  # a fragmented message so far
         self._part_op = 0
+        self._part_len = 0
+        self._utf8: codecs.IncrementalDecoder | None = None  # for a fragmented text message
         self._done = False
 
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
         """aiohttp's parser interface: returns (eof, tail)."""
         if self._done:
             return True, b""
-        buf = self._buf + data if self._buf else data
+        if self._held:
+            self._held.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return False, b""
+            buf = b"".join(self._held)
+        else:
+            buf = data
         try:
             used = self._parse(buf)
         except FrameError as exc:
             self._done = True
+            self._held = []
             self._on_error(exc.code, exc.reason)
             return False, b""  # the connection closes itself after its close frame
-        self._buf = buf[used:]
+        if used < len(buf) and not self._done:
+            rest = buf[used:]
+            self._held, self._have = [rest], len(rest)
+        else:
+            self._held, self._have = [], 0
         return False, b""
 
     def feed_eof(self) -> None:
@@ -101,9 +150,11 @@ class FrameReader:
     def finish(self) -> None:
         """Ignore whatever comes after the closing handshake."""
         self._done = True
+        self._held = []
 
     def _parse(self, buf: bytes) -> int:
         pos, n = 0, len(buf)
+        self._need = 2
         while not self._done and n - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
             if b0 & 0x70:
@@ -111,44 +162,83 @@ class FrameReader:
             if not b1 & 0x80:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
             opcode, length, head = b0 & 0x0F, b1 & 0x7F, 2
+            if opcode not in KNOWN_OPCODES:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved opcode")
             if length == 126:
                 if n - pos < 4:
+                    self._need = 4
                     break
                 length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
             elif length == 127:
                 if n - pos < 10:
+                    self._need = 10
                     break
                 length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-            if opcode >= OP_CLOSE and (length > 125 or not b0 & 0x80):
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "bad control frame")
-            if length + sum(map(len, self._parts)) > self._max:
-                raise FrameError(CLOSE_TOO_BIG, "message too big")
+                if length >> 63:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, "64-bit length with its top bit set")
+            if opcode >= OP_CLOSE:
+                if length > 125 or not b0 & 0x80:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, "bad control frame")
+            else:
+                self._check_data_header(opcode, length)
             start = pos + head + 4
             if n < start + length:
+                self._need = start + length - pos
                 break
             payload = unmask(buf[start : start + length], buf[pos + head : start])
             pos = start + length
             self._frame(bool(b0 & 0x80), opcode, payload)
         return pos
 
-    def _frame(self, fin: bool, opcode: int, payload: bytes) -> None:
-        if opcode >= OP_CLOSE:
-            self._on_message(opcode, payload)
-            return
+    def _check_data_header(self, opcode: int, length: int) -> None:
+        """Refuse a data frame from its header alone, before its payload is buffered."""
         if opcode == OP_CONTINUATION:
             if not self._parts:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, "continuation without a start")
-            self._parts.append(payload)
-            if fin:
-                whole, op = b"".join(self._parts), self._part_op
-                self._parts = []
-                self._on_message(op, whole)
-            return
-        if opcode not in (OP_TEXT, OP_BINARY):
-            raise FrameError(CLOSE_PROTOCOL_ERROR, "unknown opcode")
-        if self._parts:
+            if len(self._parts) >= MAX_FRAGMENTS:
+                raise FrameError(CLOSE_TOO_BIG, "message in too many fragments")
+        elif self._parts:
             raise FrameError(CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one")
-        if fin:
+        if self._part_len + length > self._max:
+            raise FrameError(CLOSE_TOO_BIG, "message too big")
+
+    def _frame(self, fin: bool, opcode: int, payload: bytes) -> None:
+        if opcode >= OP_CLOSE:
+            if opcode == OP_CLOSE:
+                check_close(payload)
             self._on_message(opcode, payload)
-        else:
-            self._parts, self._part_op = [payload], opcode
+            return
+        if opcode != OP_CONTINUATION:  # the first frame of a message
+            if fin:
+                if opcode == OP_TEXT:
+                    _check_utf8(payload)
+                self._on_message(opcode, payload)
+                return
+            self._parts, self._part_op, self._part_len = [payload], opcode, len(payload)
+            if opcode == OP_TEXT:
+                self._utf8 = _Utf8Decoder()
+                _feed_utf8(self._utf8, payload, False)
+            return
+        self._parts.append(payload)
+        self._part_len += len(payload)
+        if self._utf8 is not None:
+            _feed_utf8(self._utf8, payload, fin)
+        if fin:
+            whole, op = b"".join(self._parts), self._part_op
+            self._parts, self._part_len, self._utf8 = [], 0, None
+            self._on_message(op, whole)
+
+
+def _check_utf8(payload: bytes) -> None:
+    try:
+        payload.decode()
+    except UnicodeDecodeError:
+        raise FrameError(CLOSE_BAD_DATA, "text is not UTF-8") from None
+
+
+def _feed_utf8(decoder: codecs.IncrementalDecoder, payload: bytes, final: bool) -> None:
+    """One fragment more of a text message: fails at the first byte that cannot be UTF-8."""
+    try:
+        decoder.decode(payload, final)
+    except UnicodeDecodeError:
+        raise FrameError(CLOSE_BAD_DATA, "text is not UTF-8") from None

@@ -9,14 +9,25 @@ Terminals' device sessions are seated by ``signaling.devices``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import math
 from collections.abc import Sequence
 
 import structlog
 
 from services.audit import AuditEvent
 from services.clock import Clock
-from services.errors import Conflict, Forbidden, NotFound, VisitFull, VisitNotOpen, VisitOver
+from services.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotRecorded,
+    RateLimited,
+    VisitFull,
+    VisitNotOpen,
+    VisitOver,
+)
 from services.model import (
     EndReason,
     FacilityRules,
@@ -32,6 +43,7 @@ from signaling.bus import Bus
 from signaling.connection import Connection
 from signaling.deadlines import DeadlineScheduler
 from signaling.devices import DeviceSessions
+from signaling.rejoins import MAX_TRACKED, REJOIN_BURST, Rejoins
 from signaling.rooms import Seat, VisitRoom
 from signaling.sdp import sends_media
 from signaling.tasks import TaskSet
@@ -217,8 +229,11 @@ class Hub:
     async def join(self, conn: Connection, visit_id: str, subject: str, role: Role) -> VisitRoom:
         room = await self.room(visit_id)
         pid = _seat_of(room.visit, subject, role)
+        await _settled(room)
         self._check_open(room)
+        self._admit_rejoin(room, pid)
         async with room.joining:
+            await _settled(room)
             self._check_open(room)
             if role is Role.OFFICER and pid not in room.seats:
                 if room.monitors() >= room.monitor_seats:
@@ -227,21 +242,76 @@ class Hub:
             returning = pid in room.ever_joined
             action = "monitor-joined" if role is Role.OFFICER else (
                 "reconnected" if returning else "joined")  # fmt: skip
-            event = self._event(room, action, (role.value, pid), {"node": self._settings.node_id})
-            try:
-                await self._record_join(room, role, event)
-            except BaseException:
-                self._vacate(room, pid)
-                raise
+            if action == "reconnected" and not room.rejoins[pid].reconnected(self._clock.now()):
+                self._arm_fold_flush(room, pid)  # written once the flapping stops (see rejoins)
+            else:
+                event = self._event(room, action, (role.value, pid),
+                                    {"node": self._settings.node_id})  # fmt: skip
+                try:
+                    await self._record_join(room, role, event)
+                except BaseException:
+                    self._vacate(room, pid)
+                    raise
             if room.ended:  # it ended while the event was being written
                 raise VisitOver("this visit is over")
             if conn.closing or not self.devices.still_connected(conn):
                 # The socket went away while the event was written: it never sat down.
-                self._audit(room, "left", (role.value, pid), {"reason": "dropped"})
+                self._log_left(room, role, pid, "dropped")
                 self._vacate(room, pid)
                 return room
             self._take_seat(room, conn, pid, role, returning)
         return room
+
+    def _admit_rejoin(self, room: VisitRoom, pid: str) -> None:
+        """One participant's joins are rationed (see signaling.rejoins): a loop is refused."""
+        now = self._clock.now()
+        rejoins = room.rejoins.get(pid)
+        if rejoins is None:
+            if len(room.rejoins) >= MAX_TRACKED:
+                for key in [k for k, r in room.rejoins.items() if r.idle(now)]:
+                    del room.rejoins[key]
+            if len(room.rejoins) >= MAX_TRACKED:
+                raise RateLimited("too many joins in this visit; try again later",
+                                  retry_after_ms=1000)  # fmt: skip
+            rejoins = room.rejoins[pid] = Rejoins(REJOIN_BURST, now)
+        wait = rejoins.admit(now)
+        if wait > 0:
+            raise RateLimited("too many joins; try again later",
+                              retry_after_ms=math.ceil(wait * 1000))  # fmt: skip
+
+    def _log_left(self, room: VisitRoom, role: Role, pid: str, reason: str) -> None:
+        rejoins = room.rejoins.get(pid)
+        if role is not Role.OFFICER and rejoins is not None:
+            if not rejoins.dropped(self._clock.now()):
+                self._arm_fold_flush(room, pid)  # it cancels a folded reconnect
+                return
+        self._audit(room, "left", (role.value, pid), {"reason": reason})
+
+    def _arm_fold_flush(self, room: VisitRoom, pid: str) -> None:
+        rejoins = room.rejoins[pid]
+        if rejoins.flush is None:
+            flush = functools.partial(self._flush_folded, room, pid)
+            rejoins.flush = self._scheduler.at(rejoins.fold_until, flush)
+
+    def _flush_folded(self, room: VisitRoom, pid: str) -> None:
+        """The fold window of a participant has passed: write what was folded, as one event."""
+        rejoins = room.rejoins.get(pid)
+        if rejoins is None or room.ended:
+            return
+        rejoins.flush = None
+        if not rejoins.due(self._clock.now()):  # it came or went again meanwhile
+            self._arm_fold_flush(room, pid)
+            return
+        event = self._folded_event(room, pid, rejoins)
+        if event is not None:
+            self.tasks.spawn(self._store.append([event]), name="audit-folded")
+
+    def _folded_event(self, room: VisitRoom, pid: str, rejoins: Rejoins) -> AuditEvent | None:
+        seat, participant = room.seats.get(pid), room.visit.participant(pid)
+        folded = rejoins.folded(present=seat is not None and seat.conn is not None)
+        if folded is None or participant is None:
+            return None
+        return self._event(room, folded[0], (participant.role.value, pid), folded[1])
 
     def _check_open(self, room: VisitRoom) -> None:
         now, visit = self._clock.now(), room.visit
@@ -329,6 +399,8 @@ class Hub:
         room = conn.room
         if room is None:
             raise protocol.ProtocolError(protocol.E_NOT_JOINED, "not in a visit")
+        if room.ended:  # its end is being written: `ended` follows, nothing more goes through
+            return
         target = room.seats.get(to)
         if target is None or target.conn is None or to == conn.participant_id:
             raise protocol.ProtocolError(protocol.E_UNKNOWN_TARGET, "no such participant here")
@@ -338,11 +410,17 @@ class Hub:
         self._bus.publish(room.visit.id, frame, to=to)
 
     def media_up(self, conn: Connection) -> None:
-        """Media is flowing between the inmate and a guest (an officer's word does not count)."""
-        room = conn.room
-        if room is None or room.media_up or room.ended or conn.role is Role.OFFICER:
+        """A participant says its media flows. Media counts as up (recorded `connected`, once)
+        when the terminal and a guest have both said so while both were present: a family alone
+        cannot turn a visit whose media never flowed into `completed` (an officer's word does not
+        count at all)."""
+        room, role = conn.room, conn.role
+        if room is None or room.media_up or room.ended or role is None or role is Role.OFFICER:
             return
         if not room.both_sides_present():
+            return
+        room.media_reports.add(role)
+        if not room.both_sides_reported_media():
             return
         room.media_up = True
         if room.connect_deadline is not None:
@@ -351,12 +429,18 @@ class Hub:
 
     def notice(self, conn: Connection, code: str) -> None:
         room = self._officer_room(conn)
+        if room.ended:
+            return
         self._bus.publish(room.visit.id, protocol.dumps({"type": "notice", "code": code}))
         self._audit(room, "notice", (Role.OFFICER.value, conn.participant_id), {"code": code})
 
     def terminate_from(self, conn: Connection, reason: str) -> None:
+        """An officer's `terminate` on /ws: everyone (the officer too) gets `ended` once the end
+        is on disk; if it cannot be written, the officer gets `not_recorded` and may try again."""
         room = self._officer_room(conn)
-        self.end(room, EndReason.TERMINATED, (Role.OFFICER.value, conn.participant_id), reason)
+        actor = (Role.OFFICER.value, conn.participant_id)
+        ending = self.end_for_good(room, EndReason.TERMINATED, actor, reason)
+        ending.add_done_callback(functools.partial(_tell_if_not_recorded, conn))
 
     def _officer_room(self, conn: Connection) -> VisitRoom:
         if conn.room is None:
@@ -366,11 +450,16 @@ class Hub:
         return conn.room
 
     async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None:
-        """An officer ends a visit from the REST API (one not yet open is cancelled instead)."""
+        """An officer ends a visit from the REST API (one not yet open is cancelled instead).
+        Returns once the end is on disk; VisitOver if another end came first."""
         room = await self.room(visit_id)
         if not room.live and self._clock.now() < room.visit.start - self._settings.early_join_s:
             raise VisitNotOpen("this visit has not opened yet: cancel it instead")
-        self.end(room, EndReason.TERMINATED, actor, reason)
+        # Shielded: a caller that goes away does not interrupt the write (the end task owns it).
+        ending = self.end_for_good(room, EndReason.TERMINATED, actor, reason)
+        on_record = await asyncio.shield(ending)
+        if on_record is not EndReason.TERMINATED:
+            raise VisitOver(f"this visit ended first: {on_record.value}", reason=on_record.value)
 
     def leave(self, conn: Connection) -> None:
         room = conn.room
@@ -379,28 +468,31 @@ class Hub:
         if conn.role is Role.OFFICER:
             self.disconnected(conn)
             return
-        self.end(room, EndReason.HANGUP, (_role(conn), conn.participant_id))
+        ending = self.end_for_good(room, EndReason.HANGUP, (_role(conn), conn.participant_id))
+        ending.add_done_callback(functools.partial(_tell_if_not_recorded, conn))
 
     def disconnected(self, conn: Connection) -> None:
         """The socket is gone. A participant keeps the seat for the reconnect grace."""
         self.devices.disconnected(conn)
         room, pid = conn.room, conn.participant_id
         conn.room = None
-        if room is None or room.ended:
+        if room is None or (room.ended and room.ending is None):
             return
         seat = room.seats.get(pid)
         if seat is None or seat.conn is not conn:
             return
         seat.conn = None
+        if room.ended:  # its end is being written; should that fail, `_reopen` judges the seat
+            return
         self._vacate(room, pid)
         reason = "left" if seat.role is Role.OFFICER else "dropped"
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
         self._bus.publish(room.visit.id, protocol.dumps(left))
-        self._audit(room, "left", (seat.role.value, pid), {"reason": reason})
+        self._log_left(room, seat.role, pid, reason)
 
     def _grace_over(self, room: VisitRoom, seat: Seat) -> None:
         if seat.conn is None and not room.ended:
-            self.end(room, EndReason.HANGUP, (seat.role.value, seat.participant_id))
+            self.end_for_good(room, EndReason.HANGUP, (seat.role.value, seat.participant_id))
 
     # ---- the end ----------------------------------------------------------------------------
 
@@ -411,7 +503,8 @@ class Hub:
         actor: tuple[str, str] | None = None,
         note: str = "",
     ) -> None:
-        """End a visit now: everyone gets `ended`, sockets close, the end is written to the log.
+        """End a visit now for a reason the schedule recomputes after a restart (completed,
+        no_show, failed): everyone gets `ended`, sockets close, the end is written to the log.
 
         Only the `ended` frames go out here. The rest (closing the sockets, audit events, the log
         line, the database) waits until the loop's next turn, so that when many visits end at the
@@ -428,18 +521,98 @@ class Hub:
         batch, self._ends = self._ends, []
         for room, reason, actor, note, now, conns in batch:
             devices = self._let_go(room, conns)
-            visit = room.visit
-            details: dict[str, object] = {
-                "reason": reason.value,
-                "planned_s": round(visit.end - visit.start),
-                "real_s": round(now - room.started_at) if room.started_at else None,
-            }
-            events = []
-            if reason is EndReason.TERMINATED:
-                events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
-            events.append(self._event(room, "ended", actor, details))
-            log.info("visit.ended", visit_id=visit.id, reason=reason.value)
+            events = self._end_events(room, reason, actor, note, now)
+            log.info("visit.ended", visit_id=room.visit.id, reason=reason.value)
             self.tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
+
+    def _end_events(
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str, now: float
+    ) -> list[AuditEvent]:
+        visit = room.visit
+        details: dict[str, object] = {
+            "reason": reason.value,
+            "planned_s": round(visit.end - visit.start),
+            "real_s": round(now - room.started_at) if room.started_at else None,
+        }
+        # What was folded and not yet written comes first (the last leave above all).
+        folded = (self._folded_event(room, pid, r) for pid, r in room.rejoins.items())
+        events = [event for event in folded if event is not None]
+        if reason is EndReason.TERMINATED:
+            events.append(self._event(room, "terminated", actor, {"note": note[:200]}))
+        events.append(self._event(room, "ended", actor, details))
+        return events
+
+    def end_for_good(
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str = ""
+    ) -> asyncio.Future[EndReason]:
+        """End a visit for a reason nothing could recompute after a crash (terminated, hangup):
+        the end is on disk before anyone hears of it.
+
+        The room stops admitting, relaying and ticking at once; `ended` goes out once the end has
+        committed. The future resolves to the end on record: this one, or one that came first (a
+        second request joins the first). If the write fails, nobody has been told anything: the
+        room reopens (`_reopen`) and the future fails with NotRecorded.
+        """
+        if room.ending is not None:
+            return room.ending
+        if room.ended:  # a scheduled end came first and is already announced
+            done: asyncio.Future[EndReason] = asyncio.get_running_loop().create_future()
+            done.set_result(room.reason or reason)
+            return done
+        room.ended, room.reason = True, reason
+        task = self.tasks.spawn(self._end_durably(room, reason, actor, note), name="end-for-good")
+        room.ending = task
+        return task
+
+    async def _end_durably(
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str
+    ) -> EndReason:
+        visit, now = room.visit, self._clock.now()
+        change = VisitChange(
+            visit.id, VisitStatus.ENDED, frozenset({VisitStatus.SCHEDULED, VisitStatus.LIVE}),
+            now, reason,
+        )  # fmt: skip
+        events = self._end_events(room, reason, actor, note, now)
+        try:
+            try:
+                await self._store.change_visit(change, events)
+            except Conflict:
+                # Cancelled or ended elsewhere meanwhile: that end is on disk, so it is the one
+                # told (should reading it fail, the room reopens and the sweeper drops it).
+                current = await self._store.get_visit(visit.id)
+                reason = (current.end_reason if current else None) or EndReason.CANCELLED
+                log.info("visit.end_conflict", visit_id=visit.id, reason=reason.value)
+        except Exception as exc:
+            log.error("visit.end_not_recorded", visit_id=visit.id, error=type(exc).__name__)
+            self._reopen(room)
+            raise NotRecorded("the end could not be recorded; try again") from exc
+        room.ending = None
+        devices = self._let_go(room, self._close_room(room, reason))
+        self._forget(room)
+        log.info("visit.ended", visit_id=visit.id, reason=reason.value)
+        await self.devices.reseat(devices)
+        return reason
+
+    def _reopen(self, room: VisitRoom) -> None:
+        """An end that could not be written, and that nobody was told of: the visit goes on.
+        What came due while the room looked ended was skipped, so it is judged again now: an
+        empty seat gets a fresh reconnect grace (a failed hangup is retried when it runs out),
+        a missed tick resumes, and a missed scheduled end, media timeout or no-show ends it."""
+        room.ended, room.reason, room.ending = False, None, None
+        now = self._clock.now()
+        for seat in list(room.seats.values()):
+            if seat.conn is None and (seat.grace is None or seat.grace.when <= now):
+                seat.grace = None
+                self._vacate(room, seat.participant_id)
+        if room.tick is None or room.tick.when <= now:
+            self._tick(room)
+        connect = room.connect_deadline
+        if now >= room.visit.end:
+            self._end_on_time(room)
+        elif connect is not None and connect.when <= now and not connect.cancelled:
+            self._check_media(room)
+        elif now >= room.visit.start + room.rules.join_grace_s:
+            self._check_no_show(room)
 
     def drop(self, visit_id: str, reason: EndReason) -> None:
         """A visit cancelled or ended elsewhere (the API, the CLI, another node): close its
@@ -454,7 +627,7 @@ class Hub:
 
     def _close_room(self, room: VisitRoom, reason: EndReason) -> list[Connection]:
         """Send `ended` to everyone here; returns their connections, for `_let_go`."""
-        room.ended = True
+        room.ended, room.reason = True, reason
         frame = _ENDED[reason]
         conns: list[Connection] = []
         for seat in room.seats.values():
@@ -556,6 +729,21 @@ def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
     if participant is None or participant.role is not role:
         raise Forbidden("this token is not for a seat of this visit")
     return participant.id
+
+
+async def _settled(room: VisitRoom) -> None:
+    """Wait for an end being written: until it commits, telling a joiner the visit is over
+    could be untrue (a failed write reopens the room)."""
+    if room.ending is not None:
+        with contextlib.suppress(NotRecorded):
+            await asyncio.shield(room.ending)
+
+
+def _tell_if_not_recorded(conn: Connection, ending: asyncio.Future[EndReason]) -> None:
+    """The participant who asked for an end that could not be written hears so (nobody else
+    heard anything)."""
+    if not ending.cancelled() and isinstance(ending.exception(), NotRecorded):
+        conn.send(protocol.error(NotRecorded.code, "the end could not be recorded; try again"))
 
 
 def _role(conn: Connection) -> str:

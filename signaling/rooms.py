@@ -5,9 +5,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from services.model import MAX_PARTICIPANTS, FacilityRules, ParticipantId, Role, Visit
+from services.model import (
+    MAX_PARTICIPANTS,
+    EndReason,
+    FacilityRules,
+    ParticipantId,
+    Role,
+    Visit,
+)
 from signaling.connection import Connection
 from signaling.deadlines import Deadline
+from signaling.rejoins import Rejoins
 
 GUEST_ROLES = frozenset({Role.FAMILY, Role.TEACHER})
 
@@ -29,10 +37,19 @@ class VisitRoom:
     live: bool = False
     started_at: float | None = None
     media_up: bool = False
+    # Who said `connected` while both sides were present: media is up once the terminal and a
+    # guest both have (one side's word alone is not proof that anything flowed).
+    media_reports: set[Role] = field(default_factory=set)
+    # True from the moment an end is decided: no more joins, relaying or clock frames.
     ended: bool = False
+    reason: EndReason | None = None  # the end decided (once `ended`)
+    # An end the schedule cannot recompute (terminated, hangup) while it is being written:
+    # `ended` goes out only once it has committed. Resolves to the end on record.
+    ending: asyncio.Future[EndReason] | None = None
     deadlines: list[Deadline] = field(default_factory=list)
     connect_deadline: Deadline | None = None
     tick: Deadline | None = None  # the next `time` broadcast
+    rejoins: dict[str, Rejoins] = field(default_factory=dict)  # per participant id
     # Joins of one visit take turns while their audit event is written, so that seat counts,
     # the scheduled → live change and "joined or reconnected?" are decided on settled state.
     joining: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -75,6 +92,9 @@ class VisitRoom:
         roles = self.roles_joined()
         return Role.TERMINAL in roles and bool(roles & GUEST_ROLES)
 
+    def both_sides_reported_media(self) -> bool:
+        return Role.TERMINAL in self.media_reports and bool(self.media_reports & GUEST_ROLES)
+
     def both_sides_present(self) -> bool:
         roles = {seat.role for seat in self.present()}
         return Role.TERMINAL in roles and bool(roles & GUEST_ROLES)
@@ -88,3 +108,6 @@ class VisitRoom:
         for extra in (self.connect_deadline, self.tick):
             if extra is not None:
                 extra.cancel()
+        for rejoins in self.rejoins.values():
+            if rejoins.flush is not None:
+                rejoins.flush.cancel()

@@ -154,8 +154,9 @@ class Peer:
 
 
 async def build_world(tmp_path: Path, rules: FacilityRules | None = None,
+                      clock: FakeClock | None = None,
                       **overrides: Any) -> AsyncIterator[World]:  # fmt: skip
-    clock = FakeClock()
+    clock = clock or FakeClock()
     settings = make_settings(tmp_path, **overrides)
     app = create_app(settings, clock)
     client = TestClient(TestServer(app))

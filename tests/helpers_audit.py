@@ -58,12 +58,14 @@ def open_store(data_dir: Path, clock: Clock | None = None) -> Store:
 
 
 def tamper(db: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:
-    """Change the file the way an attacker with file access would: drop the append-only triggers,
-    then run the statements."""
+    """Change the file the way an attacker with file access would: drop every append-only
+    trigger, then run the statements."""
     conn = sqlite3.connect(db, isolation_level=None)
     try:
-        conn.execute("DROP TRIGGER IF EXISTS audit_no_update")
-        conn.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+        kind = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        triggers = [r[0] for r in conn.execute(kind)]
+        for name in triggers:  # every append-only guard, checkpoints' and keys' too
+            conn.execute(f"DROP TRIGGER {name}")
         conn.execute("BEGIN")
         for sql, args in statements:
             conn.execute(sql, args)

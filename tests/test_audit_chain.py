@@ -224,11 +224,12 @@ async def test_verify_without_a_database_is_a_clear_error(tmp_path: Path) -> Non
     assert not empty.exists() or list(empty.iterdir()) == []
 
 
-async def test_verify_needs_the_public_key(chain: Path) -> None:
-    """Without the signing public key beside the database, checkpoints cannot be trusted."""
+async def test_verify_reads_no_key_file_from_the_data_dir(chain: Path) -> None:
+    """Verification trusts the keys pinned in the database, not files beside it: with the public
+    key file gone, the log still verifies."""
     (chain.parent / "audit-signing.pub.pem").unlink()
     code, report = verify(chain.parent)
-    assert code != 0 and "signature" in report["problem"]
+    assert code == 0 and report["events"] == 40
 
 
 async def test_concurrent_appends_make_a_gap_free_chain(tmp_path: Path) -> None:
@@ -298,8 +299,8 @@ def test_acknowledged_append_survives_process_death(tmp_path: Path) -> None:
     seq, digest = proc.stdout.split()
     db = tmp_path / "tatap.db"
     assert rows(db, "SELECT hash FROM audit_events WHERE seq = ?", (int(seq),)) == [(digest,)]
-    code, report = verify(tmp_path)
-    assert code == 0 and report["events"] == 5
+    code, report = verify(tmp_path)  # no shutdown checkpoint: the tail is named, not vouched for
+    assert code != 0 and report["first_bad_seq"] == 1 and "events 1-5 follow" in report["problem"]
 
 
 async def test_appends_from_two_processes_share_one_chain(tmp_path: Path) -> None:
@@ -356,24 +357,33 @@ def test_missing_public_key_is_written_again_from_the_private_key(tmp_path: Path
     assert again.key_id == first.key_id and set(load_public_keys(tmp_path)) == {first.key_id}
 
 
-async def test_replaced_signing_key_keeps_old_checkpoints_verifiable(tmp_path: Path) -> None:
-    """After the private key is lost and a new one made, checkpoints signed by the old key still
-    verify (its public half is kept under its key id) and new ones verify with the new key."""
+async def test_replaced_signing_key_must_be_pinned_on_purpose(tmp_path: Path) -> None:
+    """After the private key is lost and a new one made, the store refuses to open (nothing would
+    trust its checkpoints) until `tatap audit pin-key` pins the new key with an audit event; then
+    the old key's checkpoints and the new key's both verify."""
+    from services.errors import ConfigError
+
     await _fill(tmp_path, 30)
     old_id = Ed25519Signer.from_data_dir(tmp_path).key_id
     (tmp_path / "audit-signing.pem").unlink()
+    with pytest.raises(ConfigError, match="not pinned"):
+        open_store(tmp_path)
+    proc = run_cli(tmp_path, "audit", "pin-key", "--reason", "old key lost with the disk")
+    assert proc.returncode == 0, proc.stderr
+    new_id = Ed25519Signer.from_data_dir(tmp_path).key_id
+    (pin,) = rows(tmp_path / "tatap.db", "SELECT seq, action, details FROM audit_events"
+                  " WHERE action = 'audit-key-pinned'")  # fmt: skip
+    assert pin[0] == 31 and orjson.loads(pin[2])["key_id"] == new_id
     store = open_store(tmp_path)
     try:
         await store.append([_event(i) for i in range(30, 40)])
     finally:
         await store.aclose()
-    new_id = Ed25519Signer.from_data_dir(tmp_path).key_id
-    assert new_id != old_id and set(load_public_keys(tmp_path)) == {old_id, new_id}
     assert {r[0] for r in rows(tmp_path / "tatap.db", "SELECT key_id FROM audit_checkpoints")} == {
         old_id, new_id
     }
     code, report = verify(tmp_path)
-    assert code == 0 and report["events"] == 40
+    assert code == 0 and report["events"] == 41
 
 
 async def test_a_failing_write_in_a_batch_loses_no_other_write(tmp_path: Path) -> None:
@@ -424,6 +434,7 @@ class _FlakySigner:
     def __init__(self, data_dir: Path) -> None:
         self._real = Ed25519Signer.from_data_dir(data_dir)
         self.key_id = self._real.key_id
+        self.public_key = self._real.public_key
         self.broken = True
 
     def sign(self, seq: int, digest: str) -> object:

@@ -265,3 +265,32 @@ def test_reader_closing_the_pipe_early_is_quiet(tmp_path: Path) -> None:
     assert first.startswith(b'{"seq":1')
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert "error" not in stderr
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+async def _formulas(data_dir: Path) -> None:
+    store = open_store(data_dir)
+    try:
+        await store.append([AuditEvent("notice", "admin", text, text, text, {})
+                            for text in FORMULAS])  # fmt: skip
+    finally:
+        await store.aclose()
+
+
+def test_csv_cells_that_start_a_formula_are_neutralised(tmp_path: Path) -> None:
+    """Cells starting with =, +, -, @, tab or carriage return come out with a leading ``'``
+    (CSV injection, as OWASP advises), so a spreadsheet shows them as text; JSON lines keep
+    them as they are."""
+    asyncio.run(_formulas(tmp_path))
+    out = tmp_path / "audit.csv"
+    proc = run_cli(tmp_path, "audit", "export", "--format", "csv", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    with out.open(newline="") as f:  # keeps the carriage return inside its cell
+        table = list(csv.reader(f))[1:]
+    assert [(r[2], r[3], r[5]) for r in table] == [("'" + t,) * 3 for t in FORMULAS]
+    cells = [cell for r in table for cell in r[2:10]]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+    proc = run_cli(tmp_path, "audit", "export", "--format", "jsonl")
+    assert [json.loads(line)["actor"]["id"] for line in proc.stdout.splitlines()] == FORMULAS

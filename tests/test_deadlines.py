@@ -17,10 +17,11 @@ async def pair(world: World, length_s: int = 900, media: bool = True) -> tuple[P
     fam = await world.connect(await world.token(visit, Role.FAMILY))
     await fam.expect("welcome")
     await term.expect("peer-joined")
-    if media:
-        await fam.send({"type": "connected"})
-        await fam.send({"type": "ping", "id": 1})
-        await fam.expect("pong")
+    if media:  # counted once both sides say so
+        for peer in (term, fam):
+            await peer.send({"type": "connected"})
+            await peer.send({"type": "ping", "id": 1})
+            await peer.until("pong")
     return term, fam, visit.visit.id
 
 
@@ -93,6 +94,7 @@ async def test_late_start_does_not_extend_the_end(world: World) -> None:
     assert welcome["visit"]["end_ms"] == int(visit.visit.end * 1000)
     assert (await fam.recv())["remaining_ms"] == 300_000
     await fam.send({"type": "connected"})
+    await term.send({"type": "connected"})
     await world.advance(299.9)
     assert not [m for m in fam.seen if m["type"] == "ended"]
     await world.advance(0.1)
@@ -182,6 +184,7 @@ async def test_two_hundred_visits_ending_in_the_same_second(world: World) -> Non
         peers += [term, await world.connect(await world.token(visit, Role.FAMILY))]
     for peer in peers[1::2]:
         await peer.expect("welcome")
+    for peer in peers:
         await peer.send({"type": "connected"})
     await world.advance(60)
     results = await asyncio.gather(*(_next_ended(p) for p in peers))

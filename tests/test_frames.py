@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from signaling.frames import (
+    MAX_FRAGMENTS,
     OP_BINARY,
     OP_CLOSE,
+    OP_CONTINUATION,
     OP_PING,
     OP_TEXT,
     FrameReader,
     encode,
     unmask,
 )
-
-
-def client_frame(opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = None) -> bytes:
-    mask = mask or os.urandom(4)
-    n = len(payload)
-    b0 = (0x80 if fin else 0) | opcode
-    if n < 126:
-        head = bytes((b0, 0x80 | n))
-    elif n < 65536:
-        head = bytes((b0, 0x80 | 126)) + n.to_bytes(2, "big")
-    else:
-        head = bytes((b0, 0x80 | 127)) + n.to_bytes(8, "big")
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
+from tests.raw_ws import client_frame
 
 Got = list[tuple[int, bytes]]
 
@@ -86,3 +76,37 @@ def test_eof_is_reported_once() -> None:
     r.feed_eof()
     r.feed_eof()
     assert eof == [True]
+
+
+def test_a_message_in_too_many_fragments_closes_1009() -> None:
+    """Empty continuations cannot pile up: the fragment after the last one allowed closes 1009,
+    before hello as after it."""
+    r, got, _ = reader()
+    flood = [client_frame(OP_TEXT, b"", fin=False)]
+    flood += [client_frame(OP_CONTINUATION, b"", fin=False)] * (MAX_FRAGMENTS - 1)
+    r.feed_data(b"".join(flood))
+    assert got == []
+    r.feed_data(client_frame(OP_CONTINUATION, b"", fin=False))
+    assert got == [(OP_CLOSE, (1009).to_bytes(2, "big"))]
+
+
+def test_fragments_count_towards_the_size_limit_together() -> None:
+    """The size limit holds for the message, not each fragment: 1009 as soon as a fragment's
+    header would take the total over it."""
+    r, got, _ = reader(max_size=1000)
+    r.feed_data(client_frame(OP_TEXT, b"a" * 600, fin=False))
+    r.feed_data(client_frame(OP_CONTINUATION, b"a" * 401)[:8])
+    assert got == [(OP_CLOSE, (1009).to_bytes(2, "big"))]
+
+
+def test_a_frame_dripped_a_byte_at_a_time_costs_linear_work() -> None:
+    """A 256 KiB frame fed one byte per read arrives whole, without the buffer being rejoined on
+    every read (that was quadratic: about 32 GB of copying for this frame)."""
+    r, got, _ = reader()
+    payload = os.urandom(256 * 1024)
+    data = client_frame(OP_BINARY, payload)
+    started = time.perf_counter()
+    for i in range(len(data)):
+        r.feed_data(data[i : i + 1])
+    assert got == [(OP_BINARY, payload)]
+    assert time.perf_counter() - started < 2.0

@@ -24,6 +24,7 @@ async def test_reconnect_within_grace_resumes_with_the_same_end(world: World) ->
     first = await fam.expect("welcome")
     await fam.send({"type": "connected"})
     await term.expect("peer-joined")
+    await term.send({"type": "connected"})
     await world.advance(100)
     await fam.close()
     left = await next_of(term, "peer-left")

@@ -87,6 +87,7 @@ async def test_terminal_device_session_waits_then_serves(world: World) -> None:
     fam = await world.connect(await world.token(visit, Role.FAMILY))
     await fam.expect("welcome")
     await fam.send({"type": "connected"})
+    await term.send({"type": "connected"})
     await world.advance(300 + 300)
     assert (await term.until("ended"))["reason"] == "completed"
     assert (await term.until("idle"))["next"] is None

@@ -156,6 +156,7 @@ async def _relay_main(job: RelayJob, pipe: Connection) -> None:
             if job.dialect == "tatap":
                 r_id, i_id = rwelcome["you"]["id"], iwelcome["you"]["id"]
                 await iws.send_str('{"type":"connected"}')
+                await rws.send_str('{"type":"connected"}')
             else:
                 r_id, i_id = spec.responder, spec.initiator
             setups.append((iws, rws, i_id, r_id))
@@ -275,21 +276,23 @@ async def _hold_main(job: HoldJob, pipe: Connection) -> None:
     seats: list[_Seat] = []
     sockets: list[rawws.RawWebSocket] = []
 
-    async def join(token: str, media_up: bool) -> None:
+    async def join(token: str) -> rawws.RawWebSocket:
         seat = _Seat()
         async with gate:
             ws = await rawws.connect("127.0.0.1", job.port, "/ws", seat.on_text)
             sockets.append(ws)
             ws.send_text(orjson.dumps({"type": "hello", "token": token}))
             await asyncio.wait_for(seat.welcome, 60)
-            if media_up:
-                ws.send_text('{"type":"connected"}')
         seats.append(seat)
+        return ws
 
     async def visit(terminal: str, family: str) -> None:
         try:
-            await join(terminal, False)
-            await join(family, True)
+            term_ws = await join(terminal)
+            family_ws = await join(family)
+            # Media counts as up once both sides say so while both are present.
+            for ws in (term_ws, family_ws):
+                ws.send_text('{"type":"connected"}')
             out.connected += 2
         except Exception as exc:
             out.failed.append(f"{type(exc).__name__}: {exc}")

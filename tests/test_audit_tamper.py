@@ -1,0 +1,226 @@
+"""An insider with write access to the data directory doctors the audit log; offline
+``tatap audit verify`` must exit non-zero and name the seq.
+
+Each test works on a real database file written by the real store (checkpoints at 1000, 2000 and,
+at shutdown, 2500), changed with sqlite3 directly after dropping every append-only trigger, as
+such an insider would. What local checks cannot catch (a cut exactly at a checkpoint, a rewrite
+re-signed with a pinned key) is in ``test_witness.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
+from tests.helpers_audit import open_store, rows, run_cli, tamper, verify
+
+EVENTS = 2500
+COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
+
+
+def _event(i: int) -> AuditEvent:
+    return AuditEvent("notice", "officer", f"s_{i % 7}", "f_1", f"v_{i // 5}", {"n": i},
+                      ts=1_800_000_000 + i)  # fmt: skip
+
+
+async def _fill(data_dir: Path, count: int, batch: int = 50) -> Path:
+    store = open_store(data_dir)
+    try:
+        for start in range(0, count, batch):
+            await store.append([_event(i) for i in range(start, min(start + batch, count))])
+    finally:
+        await store.aclose()
+    return data_dir / "tatap.db"
+
+
+@pytest.fixture
+async def log(tmp_path: Path) -> Path:
+    """A clean log of 2,500 events; returns the database path."""
+    return await _fill(tmp_path, EVENTS)
+
+
+def _cps(db: Path) -> list[int]:
+    return [r[0] for r in rows(db, "SELECT seq FROM audit_checkpoints ORDER BY seq")]
+
+
+def rehash_from(db: Path, seq: int, details: str) -> list[tuple[str, tuple[object, ...]]]:
+    """Statements that give row ``seq`` new details and recompute every hash after it."""
+    out: list[tuple[str, tuple[object, ...]]] = []
+    prev = GENESIS
+    for row in rows(db, f"SELECT {COLS} FROM audit_events ORDER BY seq"):
+        s, fields = row[0], list(row[:8])
+        if s == seq:
+            fields[7] = details
+        digest = hashlib.sha256(bytes.fromhex(prev) + orjson.dumps(fields)).hexdigest()
+        if s >= seq:
+            sql = "UPDATE audit_events SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?"
+            out.append((sql, (fields[7], prev, digest, s)))
+        prev = digest
+    return out
+
+
+async def test_clean_log_has_checkpoints_at_the_promised_cadence(log: Path) -> None:
+    """The writer signs every 1,000 events and at shutdown; the untouched log verifies."""
+    assert _cps(log) == [1000, 2000, 2500]
+    code, report = verify(log.parent)
+    assert code == 0 and report["events"] == EVENTS and report["unsigned_from"] is None
+
+
+async def test_one_large_append_still_gets_a_checkpoint_per_thousand(tmp_path: Path) -> None:
+    """A single write of 2,500 events is signed at 1,000 and 2,000 inside it (and at 2,500 at
+    shutdown): no run of more than 1,000 events goes unsigned."""
+    db = await _fill(tmp_path, EVENTS, batch=EVENTS)
+    assert _cps(db) == [1000, 2000, 2500]
+
+
+async def test_checkpoints_and_pinned_keys_refuse_update_and_delete(log: Path) -> None:
+    """Through SQL, checkpoints and pinned keys are append-only like the events."""
+    conn = sqlite3.connect(log)
+    try:
+        for sql in ("UPDATE audit_checkpoints SET hash = '' WHERE seq = 1000",
+                    "DELETE FROM audit_checkpoints WHERE seq = 2500",
+                    "UPDATE audit_keys SET pinned_seq = 5", "DELETE FROM audit_keys"):  # fmt: skip
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(sql)
+    finally:
+        conn.close()
+
+
+async def test_cutting_the_tail_with_its_checkpoints_names_the_unsigned_events(log: Path) -> None:
+    """Attack 1: events after 2,300 and the checkpoint above them deleted. What is left is a valid
+    chain, but events 2001-2300 follow the last checkpoint: verify names 2001."""
+    tamper(log, ("DELETE FROM audit_events WHERE seq > 2300", ()),
+           ("DELETE FROM audit_checkpoints WHERE seq > 2300", ()))  # fmt: skip
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == 2001
+    assert "events 2001-2300 follow the last signed checkpoint" in report["problem"]
+
+
+async def test_rewrite_with_later_checkpoints_deleted_names_the_unsigned_run(log: Path) -> None:
+    """Attack 2: event 1,500 rewritten, every later hash recomputed, the checkpoints that no
+    longer match (2,000 and 2,500) deleted. Nothing vouches for 1,001 on: verify names 1001."""
+    tamper(log, *rehash_from(log, 1500, '{"n":0}'),
+           ("DELETE FROM audit_checkpoints WHERE seq > 1500", ()))  # fmt: skip
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == 1001
+    assert "events 1001-2500" in report["problem"]
+
+
+async def test_a_deleted_middle_checkpoint_breaks_the_cadence(log: Path) -> None:
+    """Checkpoint 2,000 deleted (the rows untouched): 1,500 events between two checkpoints is
+    more than the writer ever leaves, so verify fails and names 1001."""
+    tamper(log, ("DELETE FROM audit_checkpoints WHERE seq = 2000", ()))
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == 1001
+    assert f"at least every {CHECKPOINT_EVERY}" in report["problem"]
+
+
+def _attacker_key(data_dir: Path) -> Ed25519PrivateKey:
+    """A key of the attacker's, its public half dropped into the data directory."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (data_dir / f"audit-signing-{key_id(key.public_key())}.pub.pem").write_bytes(pem)
+    return key
+
+
+def _resign(db: Path, key: Ed25519PrivateKey) -> list[tuple[str, tuple[object, ...]]]:
+    """Statements re-signing every checkpoint over the (rehashed) rows with ``key``."""
+    kid = key_id(key.public_key())
+    hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
+    return [("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
+             (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s))
+            for s in _cps(db)]  # fmt: skip
+
+
+async def test_resigning_with_a_key_dropped_into_the_data_dir_fails(log: Path) -> None:
+    """Attack 3: event 17 rewritten, the chain rehashed, every checkpoint re-signed with a new
+    key whose public half now sits in the data directory. Verify trusts only pinned keys: the
+    first checkpoint (1000) is named."""
+    key = _attacker_key(log.parent)
+    tamper(log, *rehash_from(log, 17, '{"n":0}'))
+    tamper(log, *_resign(log, key))
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == 1000 and "not pinned" in report["problem"]
+
+
+@pytest.mark.parametrize(("pinned_seq", "named"), [(0, 0), (17, 17)])
+async def test_pinning_the_new_key_by_hand_fails_without_its_event(
+    log: Path, pinned_seq: int, named: int
+) -> None:
+    """Attack 3, going further: the attacker also writes the new key into the pinned list, as the
+    log's first key (a second first key) or as pinned at an event that does not pin it."""
+    key = _attacker_key(log.parent)
+    tamper(log, *rehash_from(log, 17, '{"n":0}'))
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    tamper(log, *_resign(log, key),
+           ("INSERT INTO audit_keys VALUES (?,?,?,0)",
+            (key_id(key.public_key()), raw.hex(), pinned_seq)))  # fmt: skip
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == named and "pinned" in report["problem"]
+
+
+async def test_a_forged_event_after_the_last_checkpoint_is_named(log: Path) -> None:
+    """Attack 4: an event appended after the last checkpoint, chained correctly to the head. No
+    checkpoint covers it (a stopped node signs its head): verify names 2501."""
+    (head,) = rows(log, "SELECT hash FROM audit_events WHERE seq = ?", (EVENTS,))
+    fields = [EVENTS + 1, 1_800_000_000_000, "f_1", "v_1", "officer", "s_1", "notice", "{}"]
+    digest = hashlib.sha256(bytes.fromhex(head[0]) + orjson.dumps(fields)).hexdigest()
+    tamper(log, (f"INSERT INTO audit_events ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                 (*fields, head[0], digest)))  # fmt: skip
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == EVENTS + 1
+    assert f"events {EVENTS + 1}-{EVENTS + 1} follow" in report["problem"]
+
+
+async def test_live_verify_reports_the_unsigned_tail_of_a_running_node(log: Path) -> None:
+    """While a node runs, its newest events wait (at most 10 s or 1,000 events) for a checkpoint:
+    `verify --live` reports where the unsigned run starts and passes; plain verify fails on it."""
+    store = open_store(log.parent)
+    try:
+        await store.append([_event(i) for i in range(5)])
+        code, report = verify(log.parent)
+        assert code != 0 and report["first_bad_seq"] == EVENTS + 1
+        proc = run_cli(log.parent, "audit", "verify", "--json", "--live")
+        report = orjson.loads(proc.stdout)
+        assert proc.returncode == 0 and report["ok"] and report["unsigned_from"] == EVENTS + 1
+    finally:
+        await store.aclose()
+
+
+async def test_pinning_a_key_twice_or_without_a_database_is_refused(
+    log: Path, tmp_path: Path
+) -> None:
+    """`tatap audit pin-key` for the key already pinned is a clear error and adds no event; with
+    no database it says so and creates none."""
+    proc = run_cli(log.parent, "audit", "pin-key", "--reason", "again")
+    assert proc.returncode == 1 and "pinned already" in proc.stderr
+    assert rows(log, "SELECT count(*) FROM audit_events") == [(EVENTS,)]
+    proc = run_cli(tmp_path / "none", "audit", "pin-key", "--reason", "x")
+    assert proc.returncode == 1 and "no database" in proc.stderr
+    assert not (tmp_path / "none" / "tatap.db").exists()
+
+
+async def test_a_key_pinned_today_cannot_vouch_for_older_checkpoints(log: Path) -> None:
+    """An insider replaces the signing key and pins it the official way (event 2501), then
+    rewrites event 17 and re-signs every older checkpoint with it: the new key counts only from
+    its pinning event on, so checkpoint 1000 is named."""
+    (log.parent / "audit-signing.pem").unlink()
+    proc = run_cli(log.parent, "audit", "pin-key", "--reason", "cover-up")
+    assert proc.returncode == 0 and orjson.loads(proc.stdout)["seq"] == EVENTS + 1
+    pem = (log.parent / "audit-signing.pem").read_bytes()
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    tamper(log, *rehash_from(log, 17, '{"n":0}'))
+    tamper(log, *_resign(log, key))
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == 1000
+    assert f"pinned only at seq {EVENTS + 1}" in report["problem"]

@@ -1,0 +1,140 @@
+"""Ends nothing could recompute after a crash (terminate, hangup) are written before anyone hears
+of them: while the write runs the room admits and relays nothing, and a failed write is undone.
+
+The store's visit change is held (or failed) at will: the store is a seam we own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+
+from services.audit import AuditEvent
+from services.model import Role, Visit, VisitStatus
+from services.store import VisitChange
+from services.tokens import TokenService
+from tests.conftest import KEYS, Peer, World
+from tests.test_deadlines import actions, pair
+from tests.test_roles import officer
+
+
+class HeldEnds:
+    """Holds every write that ends a visit until released; ``fail`` makes the next one fail."""
+
+    def __init__(self, world: World, fail: bool = False) -> None:
+        self.entered = asyncio.Event()
+        self.released = asyncio.Event()
+        self.fail = fail
+        self._change = world.store.change_visit
+        world.store.change_visit = self._held  # type: ignore[method-assign]
+
+    async def _held(self, change: VisitChange, events: Sequence[AuditEvent]) -> Visit:
+        if change.to is VisitStatus.ENDED:
+            self.entered.set()
+            await self.released.wait()
+            if self.fail:
+                self.fail = False
+                raise sqlite3.OperationalError("disk I/O error")
+        return await self._change(change, events)
+
+
+async def _signal_passes(sender: Peer, receiver: Peer, to: str) -> bool:
+    """Send a signal and report whether it reached ``receiver`` (a ping round trip on each
+    socket first settles what the server did with it)."""
+    await sender.send({"type": "signal", "to": to, "data": {"candidate": None}})
+    await sender.send({"type": "ping", "id": "s"})
+    await sender.until("pong")
+    await receiver.send({"type": "ping", "id": "r"})
+    seen = len(receiver.seen)
+    await receiver.until("pong")
+    return any(m["type"] == "signal" for m in receiver.seen[seen:])
+
+
+async def _terminal_id(world: World, visit_id: str) -> str:
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None
+    return next(p.id for p in visit.participants if p.role is Role.TERMINAL)
+
+
+async def _family_token(world: World, visit_id: str) -> str:
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None
+    family = next(p for p in visit.participants if p.role is Role.FAMILY)
+    return await world.visits.participant_token(visit, family)
+
+
+async def test_nobody_hears_of_a_terminate_until_it_is_written(world: World) -> None:
+    """While an officer's terminate is being written, no `ended` goes out, signals are no longer
+    relayed and a returning family is not let in; once it commits everyone gets `ended` and the
+    returning family `visit_over`."""
+    term, fam, visit_id = await pair(world)
+    mon = await officer(world, visit_id)
+    await mon.expect("welcome")
+    held = HeldEnds(world)
+    await mon.send({"type": "terminate", "reason": "rules broken"})
+    await held.entered.wait()
+    assert not await _signal_passes(fam, term, await _terminal_id(world, visit_id))
+    again = await world.connect(await _family_token(world, visit_id))
+    assert all(m["type"] != "ended" for peer in (term, fam, mon) for m in peer.seen)
+    held.released.set()
+    for peer in (term, fam, mon):
+        assert (await peer.until("ended"))["reason"] == "terminated"
+    assert (await again.expect("error"))["code"] == "visit_over"
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None and visit.status is VisitStatus.ENDED
+
+
+async def test_a_terminate_that_cannot_be_written_changes_nothing(world: World) -> None:
+    """A terminate whose write fails is undone: the officer gets `not_recorded`, nobody gets
+    `ended`, signals flow again, the visit stays live; the next terminate ends it."""
+    term, fam, visit_id = await pair(world)
+    mon = await officer(world, visit_id)
+    await mon.expect("welcome")
+    held = HeldEnds(world, fail=True)
+    held.released.set()
+    await mon.send({"type": "terminate", "reason": "rules broken"})
+    assert (await mon.until("error"))["code"] == "not_recorded"
+    assert await _signal_passes(fam, term, await _terminal_id(world, visit_id))
+    assert all(m["type"] != "ended" for peer in (term, fam, mon) for m in peer.seen)
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None and visit.status is VisitStatus.LIVE
+    assert "terminated" not in await actions(world, visit_id)
+    await mon.send({"type": "terminate", "reason": "rules broken"})
+    assert (await fam.until("ended"))["reason"] == "terminated"
+
+
+async def test_rest_terminate_that_cannot_be_written_answers_503(world: World) -> None:
+    """The REST terminate answers only once the end is written; a failed write is a typed 503
+    `not_recorded`, and the family was told nothing."""
+    term, fam, visit_id = await pair(world)
+    held = HeldEnds(world, fail=True)
+    held.released.set()
+    token, _ = TokenService(KEYS).issue(sub="s_off", role=Role.OFFICER, visit="",
+                                        now=world.clock.now(), ttl_s=3600)  # fmt: skip
+    resp = await world.client.post(f"/api/v1/visits/{visit_id}/terminate", json={"reason": "x"},
+                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert resp.status == 503
+    assert (await resp.json())["error"]["code"] == "not_recorded"
+    await fam.send({"type": "ping", "id": 1})
+    await fam.until("pong")
+    assert all(m["type"] != "ended" for m in fam.seen)
+
+
+async def test_a_hangup_after_the_grace_is_told_only_once_written(world: World) -> None:
+    """When a dropped family's reconnect grace runs out, the terminal gets `ended {hangup}` only
+    after the end has been written."""
+    term, fam, visit_id = await pair(world)
+    await fam.close()
+    await term.until("peer-left")
+    held = HeldEnds(world)
+    await world.advance(61)
+    await held.entered.wait()
+    await term.send({"type": "ping", "id": 1})
+    await term.until("pong")
+    assert all(m["type"] != "ended" for m in term.seen)
+    held.released.set()
+    assert (await term.until("ended"))["reason"] == "hangup"
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None and visit.end_reason is not None
+    assert visit.end_reason.value == "hangup"
