@@ -21,6 +21,8 @@ demo: $(STAMP)
 	$(BIN)/tatap demo
 
 test: $(STAMP)
+	$(BIN)/ruff check services signaling media tests
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -36,11 +36,11 @@ CHECKPOINT_EVERY = (
 # Every action the log knows; an append with another action is a bug.
 ACTIONS = frozenset(
     {
-        "requested", "approved", "rejected", "scheduled", "cancelled", "joined", "left", "connected",
-        "warned", "reconnected", "monitor-joined", "terminated", "ended", "recording-stored",
-        "survey", "notice", "token-revoked", "facility-created", "room-created", "terminal-created",
-        "staff-created", "inmates-imported", "participant-revoked", "staff-disabled",
-        "audit-key-pinned",
+        "requested", "approved", "rejected", "scheduled", "cancelled", "joined", "left",
+        "connected", "warned", "reconnected", "monitor-joined", "terminated", "ended",
+        "recording-stored", "survey", "notice", "token-revoked", "facility-created",
+        "room-created", "terminal-created", "staff-created", "inmates-imported",
+        "participant-revoked", "staff-disabled", "audit-key-pinned",
     }
 )  # fmt: skip
 

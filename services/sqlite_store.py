@@ -1,8 +1,9 @@
 """The embedded store: one SQLite file in WAL mode with ``synchronous=FULL``.
 
 Writes go through the group-commit writer thread; reads through a second connection on a reader
-thread (WAL lets it read while the writer writes). Other processes (the CLI) may write the same file:
-``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside each write transaction.
+thread (WAL lets it read while the writer writes). Other processes (the CLI) may write the same
+file: ``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside each write
+transaction.
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ def _s(ms: int | None) -> float | None:
 
 
 class SqliteStore:
-    def __init__(self, path: Path, signer: Signer, now: Callable[[], float], data_dir: Path) -> None:
+    def __init__(
+        self, path: Path, signer: Signer, now: Callable[[], float], data_dir: Path
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._data_dir = data_dir
@@ -302,7 +305,8 @@ class SqliteStore:
             if clash:
                 raise Conflict("the terminal is already booked at that time", visit=clash[0])
             conn.execute(
-                f"INSERT INTO visits ({VISIT_COLS}, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO visits ({VISIT_COLS}, created_ms)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (visit.id, visit.code, visit.facility_id, visit.room_id, visit.terminal_id,
                  visit.inmate_id, visit.kind.value, visit.status.value, _ms(visit.start),
                  _ms(visit.end), None, None, None, _ms(chain.now())),

@@ -1,10 +1,10 @@
 """Group commit for SQLite: one writer thread, many callers, one fsync per batch.
 
-Callers hand in a job (a function of the connection and the audit chain head); the writer runs every
-job waiting at that moment inside one ``BEGIN IMMEDIATE`` transaction, each under its own savepoint so
-one failing job does not undo the others, commits once (``synchronous=FULL``: on disk when the commit
-returns), and only then answers the callers. An acknowledged event is therefore always on disk, and
-thousands of appends share a handful of fsyncs.
+Callers hand in a job (a function of the connection and the audit chain head); the writer runs
+every job waiting at that moment inside one ``BEGIN IMMEDIATE`` transaction, each under its own
+savepoint so one failing job does not undo the others, commits once (``synchronous=FULL``: on disk
+when the commit returns), and only then answers the callers. An acknowledged event is therefore
+always on disk, and thousands of appends share a handful of fsyncs.
 """
 
 from __future__ import annotations

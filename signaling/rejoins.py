@@ -7,14 +7,16 @@ time (hundreds of rows a second). Two things stop that, per participant of a vis
   an honest phone on a flaky network gets straight back in; a loop is refused `rate_limited`
   with a retry hint.
 - **Folding.** A `left` is written at once, unless it cancels a reconnect that was itself folded.
-  A reconnect within `FOLD_WINDOW_S` of the participant's last written or folded coming or
-  going is not written at once; once the window passes quietly (or the visit ends), what was
-  folded is written as one `reconnected` with `details.reconnects` = how many it stands for,
-  or, when the participant is gone by then, as one `left` with that count.
+  A participant's first return after a quiet spell is written at once too (an auditor sees an
+  honest reconnect when it happened); a return within `FOLD_WINDOW_S` of its previous return is
+  folded: once the window passes quietly (or the visit ends), what was folded is written as one
+  `reconnected` with `details.reconnects` = how many it stands for, or, when the participant is
+  gone by then, as one `left` with that count.
 
 So the log never says a participant is present when it is not: a drop is never held back, only a
-reconnect is (by at most the window). The first join and the last leave are always written; what
-a crash can lose is the count of reconnects folded since the last written event.
+reconnect is (by at most the window), and only while it flaps. The first join and the last leave
+are always written; what a crash can lose is the count of reconnects folded since the last written
+event. A loop writes a handful of rows, not two per cycle.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Rejoins:
 
     tokens: float
     filled_at: float
-    fold_until: float = 0.0  # a reconnect before this time is folded
+    fold_until: float = 0.0  # a reconnect before this time (the last return + window) is folded
     reconnects: int = 0  # reconnects folded since the last written event
     unwritten: bool = False  # a folded reconnect stands (the participant is back, log says left)
     flush: Deadline | None = None  # writes what is folded once the window has passed
@@ -59,8 +61,8 @@ class Rejoins:
 
     def dropped(self, now: float) -> bool:
         """The participant's socket is gone; True if its `left` is written now (always, unless
-        it cancels a folded reconnect: then the log already says it left)."""
-        self.fold_until = now + FOLD_WINDOW_S
+        it cancels a folded reconnect: then the log already says it left). A drop does not open
+        the fold window: the next return, if it is the first in a while, is written at once."""
         if self.unwritten:
             self.unwritten = False
             return False

@@ -60,9 +60,22 @@ async def test_a_reconnect_loop_is_refused_with_a_retry_hint(world: World) -> No
     assert (await _join(world, token)).seen[-1]["resumed"] is True
 
 
+async def test_a_single_return_is_written_at_once(world: World) -> None:
+    """A family that drops and comes back once has its `left` and its `reconnected` written
+    as they happen, nothing held back."""
+    term, token, visit_id = await _seated(world)
+    await _drop(await _join(world, token), term)
+    await world.advance(1)
+    await _join(world, token)
+    log = await _family_log(world, visit_id, 3)
+    assert [action for action, _ in log] == ["joined", "left", "reconnected"]
+    assert "reconnects" not in log[2][1]
+
+
 async def test_flapping_is_folded_into_one_event_with_a_count(world: World) -> None:
-    """Four drop-and-return cycles a second apart all get straight back in, and write the first
-    `left` and then, once the window passes quietly, one `reconnected` counting the four."""
+    """Four drop-and-return cycles a second apart all get straight back in. The first return
+    and the drop after it are written as they happen; the three returns after that are folded
+    into one `reconnected` counting them, written once the window passes quietly."""
     term, token, visit_id = await _seated(world)
     fam = await _join(world, token)
     for _ in range(4):
@@ -70,22 +83,24 @@ async def test_flapping_is_folded_into_one_event_with_a_count(world: World) -> N
         await world.advance(1)
         fam = await _join(world, token)
     await world.advance(FOLD_WINDOW_S)
-    log = await _family_log(world, visit_id, 3)
-    assert [action for action, _ in log] == ["joined", "left", "reconnected"]
-    assert log[2][1]["reconnects"] == 4
+    log = await _family_log(world, visit_id, 5)
+    assert [action for action, _ in log] == ["joined", "left", "reconnected", "left", "reconnected"]
+    assert log[4][1]["reconnects"] == 3
 
 
 async def test_the_last_leave_is_written_when_the_flapping_stops(world: World) -> None:
-    """A family that comes back once and goes again within the window: the log's last word on
-    it is a `left` counting the folded return, and the visit then ends `hangup`."""
+    """A family that flaps (a folded return) and then goes within the window: the log's last
+    word on it is a `left` counting the folded return, and the visit then ends `hangup`."""
     term, token, visit_id = await _seated(world)
     fam = await _join(world, token)
+    for _ in range(2):
+        await _drop(fam, term)
+        await world.advance(1)
+        fam = await _join(world, token)
     await _drop(fam, term)
-    await world.advance(1)
-    await _drop(await _join(world, token), term)
     await world.advance(FOLD_WINDOW_S)
-    log = await _family_log(world, visit_id, 3)
-    assert [action for action, _ in log] == ["joined", "left", "left"]
-    assert log[2][1] == {"reason": "dropped", "reconnects": 1}
+    log = await _family_log(world, visit_id, 5)
+    assert [action for action, _ in log] == ["joined", "left", "reconnected", "left", "left"]
+    assert log[4][1] == {"reason": "dropped", "reconnects": 1}
     await world.advance(60)
     assert (await term.until("ended"))["reason"] == "hangup"

@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
 def _commit(tree: Path) -> str:
     proc = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short=12", "HEAD"],
                           capture_output=True, text=True)  # fmt: skip
-    dirty = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    status = ["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no"]
+    dirty = subprocess.run(status, capture_output=True, text=True).stdout.strip()
     return (proc.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
 
