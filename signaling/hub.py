@@ -590,7 +590,9 @@ class Hub:
         devices = self._let_go(room, self._close_room(room, reason))
         self._forget(room)
         log.info("visit.ended", visit_id=visit.id, reason=reason.value)
-        await self.devices.reseat(devices)
+        # The terminal's next visit is its own business: whoever ended this one is not kept
+        # waiting for it, nor told of its errors (a failed reseat is logged by the task set).
+        self.tasks.spawn(self.devices.reseat(devices), name="reseat")
         return reason
 
     def _reopen(self, room: VisitRoom) -> None:

@@ -138,3 +138,35 @@ async def test_a_hangup_after_the_grace_is_told_only_once_written(world: World) 
     visit = await world.store.get_visit(visit_id)
     assert visit is not None and visit.end_reason is not None
     assert visit.end_reason.value == "hangup"
+
+
+async def _device_in_visit(world: World) -> tuple[Peer, str]:
+    """The terminal's device session seated in an open visit: its socket and the visit id."""
+    visit = await world.schedule(length_s=900)
+    term = await world.connect(device={"id": world.creds.terminal_id,
+                                       "secret": world.creds.secret})  # fmt: skip
+    await term.expect("welcome")
+    return term, visit.visit.id
+
+
+def _failing_next_visit(world: World) -> None:
+    """Seating the terminal in its next visit fails from now on (its lookup hits a disk error)."""
+
+    async def broken(*_: object) -> Visit | None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    world.store.terminal_visit = broken  # type: ignore[method-assign]
+
+
+async def test_rest_terminate_is_answered_whatever_the_terminal_does_next(world: World) -> None:
+    """A terminate on disk is answered 202 even when seating the terminal in its next visit
+    fails afterwards: that failure is the terminal's, not the officer's (it used to be a 500)."""
+    term, visit_id = await _device_in_visit(world)
+    _failing_next_visit(world)
+    token, _ = TokenService(KEYS).issue(sub="s_off", role=Role.OFFICER, visit="",
+                                        now=world.clock.now(), ttl_s=3600)  # fmt: skip
+    resp = await world.client.post(f"/api/v1/visits/{visit_id}/terminate", json={"reason": "x"},
+                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert resp.status == 202, await resp.text()
+    assert (await term.until("ended"))["reason"] == "terminated"
+
