@@ -221,8 +221,10 @@ class Hub:
             self.end(room, EndReason.NO_SHOW)
 
     def _check_media(self, room: VisitRoom) -> None:
-        if not room.media_up:
-            self.end(room, EndReason.FAILED)
+        # Durable: a restarted node does not re-arm the media timeout of a live visit, so this
+        # `failed` could not be recomputed. One visit's timeout, never a burst of them.
+        if not room.media_up and not room.ended:
+            self.end_for_good(room, EndReason.FAILED, self._system)
 
     # ---- joining ----------------------------------------------------------------------------
 
@@ -599,7 +601,9 @@ class Hub:
         """An end that could not be written, and that nobody was told of: the visit goes on.
         What came due while the room looked ended was skipped, so it is judged again now: an
         empty seat gets a fresh reconnect grace (a failed hangup is retried when it runs out),
-        a missed tick resumes, and a missed scheduled end, media timeout or no-show ends it."""
+        a missed tick resumes, and a missed scheduled end, media timeout or no-show ends it (a
+        media timeout whose own `failed` could not be written is tried again after a fresh one)."""
+        failed = room.reason
         room.ended, room.reason, room.ending = False, None, None
         now = self._clock.now()
         for seat in list(room.seats.values()):
@@ -612,7 +616,12 @@ class Hub:
         if now >= room.visit.end:
             self._end_on_time(room)
         elif connect is not None and connect.when <= now and not connect.cancelled:
-            self._check_media(room)
+            if failed is EndReason.FAILED:  # this very check failed to write: retry it later
+                room.connect_deadline = self._scheduler.at(
+                    now + room.rules.connect_timeout_s, functools.partial(self._check_media, room)
+                )
+            else:
+                self._check_media(room)
         elif now >= room.visit.start + room.rules.join_grace_s:
             self._check_no_show(room)
 

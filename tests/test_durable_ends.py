@@ -170,3 +170,40 @@ async def test_rest_terminate_is_answered_whatever_the_terminal_does_next(world:
     assert resp.status == 202, await resp.text()
     assert (await term.until("ended"))["reason"] == "terminated"
 
+
+
+async def test_a_media_timeout_is_told_only_once_written(world: World) -> None:
+    """When media never comes up within the facility's timeout, nobody gets `ended {failed}`
+    until that end is on disk: a restarted node would not recompute it (the visit is live and its
+    media timeout is not re-armed)."""
+    term, fam, visit_id = await pair(world, media=False)
+    held = HeldEnds(world)
+    await world.advance(120)
+    await held.entered.wait()
+    for peer in (term, fam):
+        await peer.send({"type": "ping", "id": 1})
+        await peer.until("pong")
+        assert all(m["type"] != "ended" for m in peer.seen)
+    held.released.set()
+    for peer in (term, fam):
+        assert (await peer.until("ended"))["reason"] == "failed"
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None and visit.end_reason is not None
+    assert visit.end_reason.value == "failed"
+
+
+async def test_a_media_timeout_that_cannot_be_written_is_tried_again(world: World) -> None:
+    """A media-timeout `failed` whose write fails is not told; the visit goes on and the check
+    runs again after a fresh timeout (not at once, in a loop), then ends the visit `failed`."""
+    term, fam, visit_id = await pair(world, media=False)
+    held = HeldEnds(world, fail=True)
+    held.released.set()
+    await world.advance(120)
+    await held.entered.wait()
+    held.entered.clear()
+    await fam.send({"type": "ping", "id": 1})
+    await fam.until("pong")
+    assert all(m["type"] != "ended" for m in fam.seen)
+    assert not held.entered.is_set()
+    await world.advance(120)
+    assert (await fam.until("ended"))["reason"] == "failed"
