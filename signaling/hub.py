@@ -254,6 +254,7 @@ class Hub:
                 except BaseException:
                     self._vacate(room, pid)
                     raise
+            await _settled(room)  # an end begun meanwhile may yet fail and reopen the room
             if room.ended:  # it ended while the event was being written
                 raise VisitOver("this visit is over")
             if conn.closing or not self.devices.still_connected(conn):

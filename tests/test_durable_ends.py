@@ -207,3 +207,46 @@ async def test_a_media_timeout_that_cannot_be_written_is_tried_again(world: Worl
     assert not held.entered.is_set()
     await world.advance(120)
     assert (await fam.until("ended"))["reason"] == "failed"
+
+
+class HeldJoins:
+    """Holds the audit write of every `joined` until released; ``written`` is set once the held
+    write has gone through (the join then goes on in the same step of its task)."""
+
+    def __init__(self, world: World) -> None:
+        self.entered = asyncio.Event()
+        self.released = asyncio.Event()
+        self.written = asyncio.Event()
+        self._append = world.store.append
+        world.store.append = self._held  # type: ignore[method-assign]
+
+    async def _held(self, events: Sequence[AuditEvent]) -> None:
+        if not any(event.action == "joined" for event in events):
+            await self._append(events)
+            return
+        self.entered.set()
+        await self.released.wait()
+        await self._append(events)
+        self.written.set()
+
+
+async def test_a_join_written_during_a_failed_end_is_seated(world: World) -> None:
+    """A family whose join is being written when a terminate starts is not told `visit_over`
+    before that end is on disk: the terminate's write fails, the room reopens, and the family is
+    welcomed (it used to be closed 4410, "do not reconnect", for an end that never happened)."""
+    visit = await world.schedule(length_s=900)
+    term = await world.connect(await world.token(visit, Role.TERMINAL))
+    await term.expect("welcome")
+    mon = await officer(world, visit.visit.id)
+    await mon.expect("welcome")
+    joins = HeldJoins(world)
+    fam = await world.connect(await world.token(visit, Role.FAMILY))
+    await joins.entered.wait()
+    ends = HeldEnds(world, fail=True)
+    await mon.send({"type": "terminate", "reason": "rules broken"})
+    await ends.entered.wait()
+    joins.released.set()
+    await joins.written.wait()
+    ends.released.set()
+    assert (await mon.until("error"))["code"] == "not_recorded"
+    assert (await fam.expect("welcome"))["visit"]["id"] == visit.visit.id
