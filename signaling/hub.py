@@ -299,13 +299,16 @@ class Hub:
     def _flush_folded(self, room: VisitRoom, pid: str) -> None:
         """The fold window of a participant has passed: write what was folded, as one event."""
         rejoins = room.rejoins.get(pid)
-        if rejoins is None or room.ended:
+        if rejoins is None:
             return
         rejoins.flush = None
+        if room.ended:  # the end writes what is folded; should that fail, `_reopen` re-arms this
+            return
         if not rejoins.due(self._clock.now()):  # it came or went again meanwhile
             self._arm_fold_flush(room, pid)
             return
         event = self._folded_event(room, pid, rejoins)
+        rejoins.written()
         if event is not None:
             self.tasks.spawn(self._store.append([event]), name="audit-folded")
 
@@ -485,8 +488,14 @@ class Hub:
         if seat is None or seat.conn is not conn:
             return
         seat.conn = None
-        if room.ended:  # its end is being written; should that fail, `_reopen` judges the seat
+        if room.ended:  # its end is being written; should that fail, `_reopen` tells of this
+            seat.dropped_unheard = True
             return
+        self._seat_left(room, seat)
+
+    def _seat_left(self, room: VisitRoom, seat: Seat) -> None:
+        """A seat's socket is gone: the others hear of it, the log says so, the seat waits."""
+        pid, seat.dropped_unheard = seat.participant_id, False
         self._vacate(room, pid)
         reason = "left" if seat.role is Role.OFFICER else "dropped"
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
@@ -602,15 +611,21 @@ class Hub:
         """An end that could not be written, and that nobody was told of: the visit goes on.
         What came due while the room looked ended was skipped, so it is judged again now: an
         empty seat gets a fresh reconnect grace (a failed hangup is retried when it runs out),
-        a missed tick resumes, and a missed scheduled end, media timeout or no-show ends it (a
-        media timeout whose own `failed` could not be written is tried again after a fresh one)."""
+        a missed tick resumes, a seat whose socket went meanwhile is announced and logged as
+        left, what is folded is flushed, and a missed scheduled end, media timeout or no-show
+        ends it (a media timeout whose own `failed` failed to be written: after a fresh one)."""
         failed = room.reason
         room.ended, room.reason, room.ending = False, None, None
         now = self._clock.now()
         for seat in list(room.seats.values()):
-            if seat.conn is None and (seat.grace is None or seat.grace.when <= now):
+            if seat.conn is None and seat.dropped_unheard:
+                self._seat_left(room, seat)
+            elif seat.conn is None and (seat.grace is None or seat.grace.when <= now):
                 seat.grace = None
                 self._vacate(room, seat.participant_id)
+        for pid, rejoins in room.rejoins.items():  # a fold flush that found the room ended
+            if rejoins.pending() and rejoins.flush is None:
+                self._arm_fold_flush(room, pid)
         if room.tick is None or room.tick.when <= now:
             self._tick(room)
         connect = room.connect_deadline
