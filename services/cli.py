@@ -294,12 +294,13 @@ def cmd_visit_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    """Revoke one token, or shut one participant out (every link and token of that seat). Open
-    sockets close within a second: each node polls for new revocations."""
+    """Revoke one token, or shut one participant out (every link and token of that seat, and of
+    every seat of the visitor behind it), or one visitor. Open sockets close within a second:
+    each node polls for new revocations."""
     from services.revocation import Revocations
 
-    if bool(args.token) == bool(args.participant):
-        raise BadRequest("name either a token or --participant ID")
+    if [bool(args.token), bool(args.participant), bool(args.visitor)].count(True) != 1:
+        raise BadRequest("name either a token, --participant ID or --visitor ID")
 
     async def run(store: Store, settings: Settings) -> int:
         revocations = Revocations(store, SystemClock())
@@ -307,6 +308,10 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             revocation = await revocations.revoke_participant(args.participant, ADMIN_ACTOR,
                                                               args.reason)  # fmt: skip
             _print({"revoked_participant": revocation.subject})
+            return 0
+        if args.visitor:
+            revocation = await revocations.revoke_visitor(args.visitor, ADMIN_ACTOR, args.reason)
+            _print({"revoked_visitor": revocation.subject})
             return 0
         # The signature is enough: an expired (or not yet valid) token may be revoked too.
         claims = TokenService(settings.token_keys).decode(args.token, None)
@@ -516,10 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--relationship", default="")
     p.add_argument("--priority", action="store_true")
     p.set_defaults(func=cmd_visitor)
-    p = asub.add_parser("revoke", help="revoke a token, or shut a participant out")
+    p = asub.add_parser("revoke", help="revoke a token, or shut a participant or visitor out")
     _common(p)
     p.add_argument("token", nargs="?", default="")
-    p.add_argument("--participant", metavar="ID", help="every link and token of this seat")
+    p.add_argument("--participant", metavar="ID", help="this seat, and its visitor's other seats")
+    p.add_argument("--visitor", metavar="ID", help="every seat of this visitor, in every visit")
     p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_revoke)
 

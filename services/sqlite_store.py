@@ -55,7 +55,7 @@ from services.model import (
     VisitorId,
     VisitStatus,
 )
-from services.revocation import Key, Revocation, RevocationKind
+from services.revocation import Key, NewRevocation, Revocation, RevocationKind
 from services.sqlite_writer import Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange
 
@@ -108,6 +108,22 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+def _add_revocation(
+    conn: sqlite3.Connection, chain: Chain,
+    kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent,
+) -> Revocation:  # fmt: skip
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO revocations (kind, subject, ts_ms, exp_ms) VALUES (?, ?, ?, ?)",
+        (kind.value, subject, _ms(chain.now()), _ms(exp)),
+    )
+    if cur.rowcount:  # a repeated revocation changes nothing and logs nothing
+        chain.append(conn, [event])
+    row = conn.execute(
+        "SELECT seq FROM revocations WHERE kind = ? AND subject = ?", (kind.value, subject)
+    ).fetchone()
+    return Revocation(row[0], kind, subject)
 
 
 def _ms(t: float | None) -> int | None:
@@ -422,18 +438,11 @@ class SqliteStore:
     async def add_revocation(
         self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
     ) -> Revocation:
-        def job(conn: sqlite3.Connection, chain: Chain) -> Revocation:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO revocations (kind, subject, ts_ms, exp_ms)"
-                " VALUES (?, ?, ?, ?)",
-                (kind.value, subject, _ms(chain.now()), _ms(exp)),
-            )
-            if cur.rowcount:  # a repeated revocation changes nothing and logs nothing
-                chain.append(conn, [event])
-            row = conn.execute(
-                "SELECT seq FROM revocations WHERE kind = ? AND subject = ?", (kind.value, subject)
-            ).fetchone()
-            return Revocation(row[0], kind, subject)
+        return (await self.add_revocations([(kind, subject, exp, event)]))[0]
+
+    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+        def job(conn: sqlite3.Connection, chain: Chain) -> list[Revocation]:
+            return [_add_revocation(conn, chain, *one) for one in new]
 
         return await self._write(job)
 

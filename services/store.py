@@ -28,7 +28,7 @@ from services.model import (
 )
 
 if TYPE_CHECKING:
-    from services.revocation import Key, Revocation, RevocationKind
+    from services.revocation import Key, NewRevocation, Revocation, RevocationKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,11 @@ class Store(Protocol):
         self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
     ) -> Revocation:
         """Record a revocation with its audit event (none if it was recorded already)."""
+        ...
+
+    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+        """Record several in one transaction, each with its audit event (none for one recorded
+        already), in the order given."""
         ...
 
     async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None: ...

@@ -14,11 +14,11 @@ import pytest
 
 from services.admin import Admin
 from services.migrations import STEPS
-from services.model import ParticipantId, Role
+from services.model import ParticipantId, Role, VisitKind, VisitorId
 from services.revocation import Revocations
 from services.store import AuditQuery
 from services.tokens import TokenService
-from services.visits import ScheduledVisit
+from services.visits import GuestSpec, ScheduledVisit
 from signaling.app import TOKENS
 from tests.conftest import KEYS, Peer, World, build_world
 from tests.helpers_audit import open_store, run_cli
@@ -273,8 +273,10 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [(("admin", "revoke"), "either a token or --participant"),
-     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token or --participant"),
+    [(("admin", "revoke"), "either a token, --participant ID or --visitor ID"),
+     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token, --participant"),
+     (("admin", "revoke", "--participant", "p_1", "--visitor", "vis_1"), "either a token"),
+     (("admin", "revoke", "--visitor", "vis_nobody"), "no such visitor"),
      (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
      (("admin", "revoke", "not-a-token"), "token"),
      (("admin", "staff", "--disable", "nobody"), "no such staff user")],
@@ -311,3 +313,125 @@ async def test_terminal_seat_is_not_revoked_as_a_participant(world: World) -> No
                                    headers=bearer(officer_token(world)))  # fmt: skip
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
     assert await actions(world, "participant-revoked") == []
+
+
+# ---- a person, not a seat: the visitor behind a revoked participant ------------------------------
+
+
+async def booked(world: World, visitor: VisitorId, start_in: float = 0.0,
+                 where: tuple[str, str] | None = None) -> ScheduledVisit:  # fmt: skip
+    """A regular visit whose family seat is booked for ``visitor``; ``where`` is another
+    facility's (terminal id, inmate id)."""
+    terminal, inmate = where or (world.terminal.id, world.inmate_id)
+    return await world.visits.schedule(
+        terminal_id=terminal, inmate_id=inmate, kind=VisitKind.REGULAR,
+        start=world.clock.now() + start_in, guests=[GuestSpec(Role.FAMILY, "Siti", visitor)],
+        actor=(Role.OFFICER, "s_test"), length_s=900,
+    )  # fmt: skip
+
+
+async def a_visitor(world: World) -> VisitorId:
+    return (await Admin(world.store).visitor("Siti", "3604012345678901")).id
+
+
+async def other_facility(world: World) -> tuple[str, str, str]:
+    """A second facility with a terminal and an inmate: (facility, terminal, inmate)."""
+    admin = Admin(world.store)
+    facility = await admin.facility("Lapas Serang")
+    room = await admin.room(facility.id, "Ruang 1")
+    terminal, _ = await admin.terminal(room.id, "PC", "http://test")
+    await admin.import_inmates(facility.id, "number,name,block\nC-1,Andi,B\n")
+    inmate = await world.store.find_inmate(facility.id, "C-1")
+    assert inmate is not None
+    return facility.id, terminal.id, inmate.id
+
+
+async def join(world: World, scheduled: ScheduledVisit) -> tuple[int, Any]:
+    """The family link of this visit exchanged for a token: (status, body)."""
+    link = scheduled.links[family_seat(scheduled)]
+    resp = await world.client.post("/api/v1/join", json={"link": link})
+    return resp.status, await resp.json()
+
+
+async def test_revoked_participant_visitor_link_in_another_visit_mints_no_token(
+    world: World,
+) -> None:
+    """Revoking a seat booked for a registered visitor shuts that person out of their other
+    visits too: the other visit's link answers 403 `access_revoked`."""
+    visitor = await a_visitor(world)
+    first, other = await booked(world, visitor), await booked(world, visitor, start_in=2000)
+    assert (await join(world, other))[0] == 200
+    await cli(world, "admin", "revoke", "--participant", family_seat(first))
+    status, body = await join(world, other)
+    assert status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_revoked_participant_visitor_open_socket_in_another_visit_closes(
+    world: World,
+) -> None:
+    """The visitor's open socket in another visit gets `access_revoked` and closes 4403 within
+    a second of `tatap admin revoke --participant` returning."""
+    visitor = await a_visitor(world)
+    first, other = await booked(world, visitor, start_in=2000), await booked(world, visitor)
+    _, body = await join(world, other)
+    fam = await world.connect(body["token"])
+    await fam.expect("welcome")
+    await cli(world, "admin", "revoke", "--participant", family_seat(first))
+    await shut_out(fam, "access_revoked", 4403, within=1.0)
+
+
+async def test_revoked_participant_without_visitor_leaves_other_seats_alone(
+    world: World,
+) -> None:
+    """A guest typed in by hand (no visitor id) is shut out of that seat only: another visit's
+    hand-typed family seat still exchanges its link."""
+    first, other = await world.schedule(start_in=2000), await world.schedule()
+    await cli(world, "admin", "revoke", "--participant", family_seat(first))
+    assert (await join(world, first))[0] == 403
+    assert (await join(world, other))[0] == 200
+
+
+async def test_officer_revocation_of_a_visitor_stays_in_the_officers_facility(
+    world: World,
+) -> None:
+    """An officer revoking a participant shuts its visitor out of the officer's facility's
+    visits only; the same visitor's visit in another facility still opens."""
+    visitor = await a_visitor(world)
+    _, terminal, inmate = await other_facility(world)
+    first, here = await booked(world, visitor), await booked(world, visitor, start_in=2000)
+    elsewhere = await booked(world, visitor, where=(terminal, inmate))
+    resp = await world.client.post(f"/api/v1/participants/{family_seat(first)}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 200
+    assert (await join(world, here))[0] == 403
+    assert (await join(world, elsewhere))[0] == 200
+
+
+async def test_cli_visitor_revoke_shuts_every_seat_everywhere(world: World) -> None:
+    """`tatap admin revoke --visitor ID` refuses that visitor's links in every facility, and
+    records one `visitor-revoked` event naming the visitor."""
+    visitor = await a_visitor(world)
+    _, terminal, inmate = await other_facility(world)
+    here = await booked(world, visitor)
+    elsewhere = await booked(world, visitor, where=(terminal, inmate))
+    await cli(world, "admin", "revoke", "--visitor", visitor, "--reason", "smuggling")
+    assert (await join(world, here))[0] == 403
+    assert (await join(world, elsewhere))[0] == 403
+    [event] = await actions(world, "visitor-revoked")
+    assert event.to_json()["details"] == {"visitor": visitor, "facility": "*",
+                                          "reason": "smuggling"}  # fmt: skip
+
+
+async def test_participant_revoke_records_the_seat_and_the_visitor(world: World) -> None:
+    """Revoking a visitor's seat writes two audit events: `participant-revoked` for the seat
+    and `visitor-revoked` scoped to the officer's facility."""
+    visitor = await a_visitor(world)
+    seat = family_seat(await booked(world, visitor))
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 200
+    [part] = await actions(world, "participant-revoked")
+    [person] = await actions(world, "visitor-revoked")
+    assert part.to_json()["details"]["participant"] == seat
+    assert person.facility_id == world.facility_id
+    assert person.to_json()["details"]["facility"] == world.facility_id
