@@ -156,8 +156,12 @@ def cmd_terminal_create(args: argparse.Namespace) -> int:
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
+    if args.disable and args.enable:
+        raise BadRequest("name either --disable USER or --enable USER")
     if args.disable:
         return _disable_staff(args)
+    if args.enable:
+        return _enable_staff(args)
     if not args.username or not args.role:
         raise BadRequest("a new staff user needs --username and --role (or use --disable USER)")
     password = os.environ.get(args.password_env, "") if args.password_env else ""
@@ -181,6 +185,18 @@ def _disable_staff(args: argparse.Namespace) -> int:
             args.disable, ADMIN_ACTOR, args.reason
         )
         _print({"disabled": args.disable, "staff_id": revocation.subject})
+        return 0
+
+    return _with_store(args, run)
+
+
+def _enable_staff(args: argparse.Namespace) -> int:
+    """The account may log in again; the tokens it held before stay refused."""
+    from services.revocation import Revocations
+
+    async def run(store: Store, _: Settings) -> int:
+        await Revocations(store, SystemClock()).enable_staff(args.enable, ADMIN_ACTOR, args.reason)
+        _print({"enabled": args.enable})
         return 0
 
     return _with_store(args, run)
@@ -499,13 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--credentials", required=True, help="file to write")
     p.add_argument("--server", help="server URL the terminal connects to")
     p.set_defaults(func=cmd_terminal_create)
-    p = asub.add_parser("staff", help="create a staff user, or disable one")
+    p = asub.add_parser("staff", help="create a staff user, or disable or enable one")
     _common(p)
     p.add_argument("--username")
     p.add_argument("--role", choices=["officer", "auditor", "admin"])
     p.add_argument("--facility")
     p.add_argument("--password-env", help="read the password from this environment variable")
     p.add_argument("--disable", metavar="USER", help="disable this account: no login, no token")
+    p.add_argument("--enable", metavar="USER", help="let a disabled account log in again")
     p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_staff)
     p = asub.add_parser("import-inmates", help="import inmates from an SDP CSV export")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from services.audit import AuditEvent
-from services.errors import AccessRevoked, BadRequest, NotFound, TokenRevoked
+from services.errors import AccessRevoked, BadRequest, Conflict, NotFound, TokenRevoked
 from services.model import Role
 from services.tokens import Claims, staff_of
 
@@ -93,12 +93,12 @@ class Revocations:
 
     async def check(self, claims: Claims) -> None:
         """Raise the revocation's error if any revocation shuts this token out."""
-        found = await self._store.find_revocation(keys_of(claims))
+        found = await self._store.find_revocation(keys_of(claims), issued_at=claims.iat)
         if found is not None:
             raise found.error
 
     async def check_staff(self, staff_id: str) -> None:
-        """Raise AccessRevoked if this staff account is disabled."""
+        """Raise AccessRevoked if this staff account is disabled (now: not if enabled again)."""
         found = await self._store.find_revocation(((RevocationKind.STAFF, staff_id),))
         if found is not None:
             raise found.error
@@ -172,6 +172,20 @@ class Revocations:
             {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
         )  # fmt: skip
         return (await self._revoke((RevocationKind.STAFF, staff.id, None, event)))[0]
+
+    async def enable_staff(self, username: str, actor: tuple[str, str], reason: str = "") -> None:
+        """A disabled staff account may log in again. The tokens it held stay refused: its
+        holder logs in again for new ones."""
+        _check_reason(reason)
+        staff = await self._store.get_staff_by_username(username) if username else None
+        if staff is None:
+            raise NotFound("no such staff user")
+        event = AuditEvent(
+            "staff-enabled", actor[0], actor[1], staff.facility_id or "", "",
+            {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
+        )  # fmt: skip
+        if not await self._store.lift_revocation(RevocationKind.STAFF, staff.id, event):
+            raise Conflict("this staff account is not disabled")
 
     async def _revoke(self, *new: NewRevocation) -> list[Revocation]:
         """Record these in one transaction (all or none), then close this node's sockets."""

@@ -114,6 +114,12 @@ def _add_revocation(
     conn: sqlite3.Connection, chain: Chain,
     kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent,
 ) -> Revocation:  # fmt: skip
+    # A lifted revocation (an account enabled again) is replaced: a new seq, so that every node's
+    # poll closes the sockets again, and a new time, which every token issued so far predates.
+    conn.execute(
+        "DELETE FROM revocations WHERE kind = ? AND subject = ? AND lifted_ms IS NOT NULL",
+        (kind.value, subject),
+    )
     cur = conn.execute(
         "INSERT OR IGNORE INTO revocations (kind, subject, ts_ms, exp_ms) VALUES (?, ?, ?, ?)",
         (kind.value, subject, _ms(chain.now()), _ms(exp)),
@@ -446,17 +452,38 @@ class SqliteStore:
 
         return await self._write(job)
 
-    async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None:
+    async def find_revocation(
+        self, keys: Sequence[Key], issued_at: float | None = None
+    ) -> Revocation | None:
         def q(conn: sqlite3.Connection) -> Revocation | None:
             where = " OR ".join(["(kind = ? AND subject = ?)"] * len(keys))
-            args = [v for kind, subject in keys for v in (kind.value, subject)]
+            args: list[object] = [v for kind, subject in keys for v in (kind.value, subject)]
+            if issued_at is None:
+                holds = "lifted_ms IS NULL"
+            else:
+                holds = "(lifted_ms IS NULL OR ts_ms >= ?)"
+                args.append(_ms(issued_at))
             row = conn.execute(
-                f"SELECT seq, kind, subject FROM revocations WHERE {where} ORDER BY seq LIMIT 1",
+                f"SELECT seq, kind, subject FROM revocations WHERE ({where}) AND {holds}"
+                " ORDER BY seq LIMIT 1",
                 args,
             ).fetchone()
             return Revocation(row[0], RevocationKind(row[1]), row[2]) if row else None
 
         return await self._read(q) if keys else None
+
+    async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:
+        def job(conn: sqlite3.Connection, chain: Chain) -> bool:
+            cur = conn.execute(
+                "UPDATE revocations SET lifted_ms = ?"
+                " WHERE kind = ? AND subject = ? AND lifted_ms IS NULL",
+                (_ms(chain.now()), kind.value, subject),
+            )
+            if cur.rowcount:
+                chain.append(conn, [event])
+            return bool(cur.rowcount)
+
+        return await self._write(job)
 
     async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
         def q(conn: sqlite3.Connection) -> list[Revocation]:

@@ -116,7 +116,19 @@ class Store(Protocol):
         already), in the order given."""
         ...
 
-    async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None: ...
+    async def find_revocation(
+        self, keys: Sequence[Key], issued_at: float | None = None
+    ) -> Revocation | None:
+        """The oldest revocation under one of ``keys`` that holds. A lifted one (a staff account
+        enabled again) holds only for a token issued (``issued_at``) no later than the
+        revocation; without ``issued_at`` (is the account disabled now?) it does not hold."""
+        ...
+
+    async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:
+        """Lift a revocation in force, with its audit event; False (and no event) if there is
+        none. Revoking the same subject again writes a new revocation (a new seq)."""
+        ...
+
     async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
         """Revocations written after ``seq``, oldest first (a node's poll). ``seq`` must grow in
         commit order, or a poll could step over a row committed late (SQLite: one writer)."""

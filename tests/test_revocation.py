@@ -279,7 +279,9 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
      (("admin", "revoke", "--visitor", "vis_nobody"), "no such visitor"),
      (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
      (("admin", "revoke", "not-a-token"), "token"),
-     (("admin", "staff", "--disable", "nobody"), "no such staff user")],
+     (("admin", "staff", "--disable", "nobody"), "no such staff user"),
+     (("admin", "staff", "--enable", "nobody"), "no such staff user"),
+     (("admin", "staff", "--enable", "a", "--disable", "a"), "either --disable USER or --enable")],
 )  # fmt: skip
 def test_cli_revoke_refusals_are_one_line_errors(tmp_path: Path, args: tuple[str, ...],
                                                  says: str) -> None:  # fmt: skip
@@ -435,3 +437,62 @@ async def test_participant_revoke_records_the_seat_and_the_visitor(world: World)
     assert part.to_json()["details"]["participant"] == seat
     assert person.facility_id == world.facility_id
     assert person.to_json()["details"]["facility"] == world.facility_id
+
+
+# ---- a disabled staff account enabled again -----------------------------------------------------
+
+
+async def test_cli_enabled_staff_logs_in_again(world: World) -> None:
+    """`tatap admin staff --enable USER` after `--disable USER`: the right password gets a
+    token again, and that token opens the API."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    await cli(world, "admin", "staff", "--disable", "petugas")
+    assert (await login(world, "petugas"))[0] == 403
+    await cli(world, "admin", "staff", "--enable", "petugas", "--reason", "cleared")
+    status, body = await login(world, "petugas")
+    assert status == 200
+    visit = await world.schedule()
+    resp = await world.client.get(f"/api/v1/visits/{visit.visit.id}", headers=bearer(body["token"]))
+    assert resp.status == 200
+
+
+async def test_enabled_staff_old_token_stays_refused(world: World) -> None:
+    """A token issued before the account was disabled stays refused (403 `access_revoked`)
+    after the account is enabled again: its holder must log in again."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, body = await login(world, "petugas")
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    visit = await world.schedule()
+    resp = await world.client.get(f"/api/v1/visits/{visit.visit.id}", headers=bearer(body["token"]))
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
+
+
+async def test_staff_disabled_again_after_enabling_is_refused(world: World) -> None:
+    """Disabling an account that was enabled again takes effect: no login."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    assert (await login(world, "petugas"))[0] == 200
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    status, body = await login(world, "petugas")
+    assert status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_enabling_staff_is_an_audit_event(world: World) -> None:
+    """Enabling records `staff-enabled` with the actor and the reason; enabling an account that
+    is not disabled is a one-line error and records nothing."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    await cli(world, "admin", "staff", "--disable", "petugas")
+    await cli(world, "admin", "staff", "--enable", "petugas", "--reason", "cleared")
+    proc = await asyncio.to_thread(run_cli, world.settings.data_dir, "admin", "staff", "--enable",
+                                   "petugas", env=CLI_ENV)  # fmt: skip
+    assert proc.returncode == 1 and "not disabled" in proc.stderr
+    [event] = await actions(world, "staff-enabled")
+    assert (event.actor_role, event.actor_id) == ("admin", "cli")
+    assert event.to_json()["details"] == {"staff": staff.id, "role": "officer",
+                                          "reason": "cleared"}  # fmt: skip
