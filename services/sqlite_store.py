@@ -497,9 +497,23 @@ class SqliteStore:
 
     async def revocation_head(self) -> int:
         def q(conn: sqlite3.Connection) -> int:
-            return int(conn.execute("SELECT coalesce(max(seq), 0) FROM revocations").fetchone()[0])
+            # AUTOINCREMENT's counter, not max(seq): pruning the newest row must not move the
+            # head back, or a node starting now would re-apply revocations already applied.
+            sql = "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'revocations'"
+            return int(conn.execute(sql).fetchone()[0])
 
         return await self._read(q)
+
+    async def prune_revocations(self, expired_before: float, limit: int) -> int:
+        def job(conn: sqlite3.Connection, chain: Chain) -> int:
+            cur = conn.execute(
+                "DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations"
+                " WHERE kind = 'token' AND exp_ms < ? ORDER BY exp_ms LIMIT ?)",
+                (_ms(expired_before), limit),
+            )
+            return cur.rowcount
+
+        return await self._write(job)
 
     # ---- audit ----------------------------------------------------------------------------
 

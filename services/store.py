@@ -135,7 +135,12 @@ class Store(Protocol):
         ...
 
     async def revocation_head(self) -> int:
-        """The seq of the newest revocation (0 when there is none)."""
+        """The highest seq ever given to a revocation, pruned or not (0 when there is none)."""
+        ...
+
+    async def prune_revocations(self, expired_before: float, limit: int) -> int:
+        """Delete up to ``limit`` token revocations whose token expired before
+        ``expired_before`` (their audit events stay); returns how many."""
         ...
 
     # Audit.

@@ -20,6 +20,7 @@ from services.store import AuditQuery
 from services.tokens import TokenService
 from services.visits import GuestSpec, ScheduledVisit
 from signaling.app import TOKENS
+from signaling.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
 from tests.conftest import KEYS, Peer, World, build_world
 from tests.helpers_audit import open_store, run_cli
 from tests.test_deadlines import pair
@@ -496,3 +497,61 @@ async def test_enabling_staff_is_an_audit_event(world: World) -> None:
     assert (event.actor_role, event.actor_id) == ("admin", "cli")
     assert event.to_json()["details"] == {"staff": staff.id, "role": "officer",
                                           "reason": "cleared"}  # fmt: skip
+
+
+# ---- pruning token revocations whose token expired long ago ------------------------------------
+
+
+async def revoke_staff_token(world: World, ttl_s: float, issued_ago: float = 0.0) -> str:
+    """Revoke a fresh staff token living ``ttl_s`` from ``issued_ago`` seconds back; its jti."""
+    claims = TokenService(KEYS).issue(sub="s_x", role=Role.OFFICER, visit="", ttl_s=ttl_s,
+                                      now=world.clock.now() - issued_ago)[1]  # fmt: skip
+    await Revocations(world.store, world.clock).revoke_token(claims, ("admin", "test"))
+    return claims.jti
+
+
+def pruner(world: World) -> RevocationWatch:
+    """A revocation watch on the node's own store and clock, driven by the test."""
+    return RevocationWatch(world.store, SocketIndex(), 60.0, world.clock)
+
+
+async def test_watch_prunes_only_long_expired_token_revocations(world: World) -> None:
+    """A token revocation whose token expired over an hour ago is deleted; one whose token
+    expired less long ago, and a participant's revocation, stay; the audit events all stay."""
+    expired = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S + 100)
+    live = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S - 100)
+    scheduled = await world.schedule()
+    await Revocations(world.store, world.clock).revoke_participant(family_seat(scheduled),
+                                                                   ("admin", "test"))  # fmt: skip
+    assert await pruner(world).prune() == 1
+    assert not await world.store.is_revoked(expired)
+    assert await world.store.is_revoked(live)
+    assert (await join(world, scheduled))[0] == 403
+    assert len(await actions(world, "token-revoked")) == 2
+
+
+async def test_prune_runs_at_most_once_a_minute(world: World) -> None:
+    """A second prune within a minute of the node's clock deletes nothing; a minute later it
+    deletes what expired meanwhile."""
+    watch = pruner(world)
+    await revoke_staff_token(world, 60, issued_ago=2 * PRUNE_GRACE_S)
+    assert await watch.prune() == 1
+    await revoke_staff_token(world, 60, issued_ago=2 * PRUNE_GRACE_S)
+    assert await watch.prune() == 0
+    await world.advance(60)
+    assert await watch.prune() == 1
+
+
+async def test_pruning_the_newest_revocation_keeps_the_sequence(world: World) -> None:
+    """After the newest revocation is pruned, the head stays where it was, the next revocation
+    is numbered after the pruned one (a node that saw it polls past it), and the node's watch
+    still closes the socket that next revocation shuts out."""
+    fam, _, token = await family_in_visit(world)
+    await revoke_staff_token(world, 60, issued_ago=2 * PRUNE_GRACE_S)
+    head = await world.store.revocation_head()
+    assert await pruner(world).prune() == 1
+    assert await world.store.revocation_head() == head
+    await cli(world, "admin", "revoke", token)
+    [after] = await world.store.revocations_after(head)
+    assert after.seq > head
+    await shut_out(fam, "token_revoked", 4401, within=1.0)
