@@ -440,6 +440,27 @@ async def test_participant_revoke_records_the_seat_and_the_visitor(world: World)
     assert person.to_json()["details"]["facility"] == world.facility_id
 
 
+async def test_visitor_seat_booked_after_the_revocation_mints_no_token(world: World) -> None:
+    """A visit booked for a visitor after `tatap admin revoke --visitor`: its link answers 403
+    `access_revoked`."""
+    visitor = await a_visitor(world)
+    await cli(world, "admin", "revoke", "--visitor", visitor)
+    status, body = await join(world, await booked(world, visitor))
+    assert status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_revoked_visitor_token_of_another_seat_is_refused_at_hello(world: World) -> None:
+    """A token minted for the visitor's seat before the visitor was revoked takes no seat at
+    `hello`: `access_revoked`, close 4403."""
+    visitor = await a_visitor(world)
+    scheduled = await booked(world, visitor)
+    token = await world.token(scheduled, Role.FAMILY)
+    await Revocations(world.store, world.clock).revoke_visitor(visitor, ("admin", "test"))
+    peer = await world.connect(token)
+    assert (await peer.expect("error"))["code"] == "access_revoked"
+    assert await peer.closed() == 4403
+
+
 # ---- a disabled staff account enabled again -----------------------------------------------------
 
 
