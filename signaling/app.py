@@ -50,7 +50,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     bus = create_bus(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
     logins = LoginGuard(LoginLimits(workers=settings.login_workers, queue=settings.login_queue,
-                                    address_failures=settings.login_address_failures))  # fmt: skip
+                                    address_failures=settings.login_address_failures),
+                        key=next(iter(settings.token_keys.values()), None))  # fmt: skip
     visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s,
                           logins)  # fmt: skip
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
