@@ -24,7 +24,7 @@ from signaling.deadlines import DeadlineScheduler
 from signaling.endpoint import Endpoint
 from signaling.hub import Hub
 from signaling.socket_index import RevocationWatch, SocketIndex
-from signaling.socket_limits import ConnectionCap, handler_args, install_cap
+from signaling.socket_limits import ConnectionCap, handler_args, install_cap, warn_untrusted_proxy
 
 log = structlog.get_logger("tatap.app")
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await watch.start()
         revoked = asyncio.create_task(watch.run(), name="revocations")
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
+        warn_untrusted_proxy(settings)
         yield
         # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
         # let pending audit writes finish, then close the store.
