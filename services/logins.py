@@ -19,8 +19,10 @@ What each limit stops, and what it must not stop:
   address. Known sources are never held back by it: the officer's own typo, or a stranger's
   guesses, cannot lock the officer's usual desk out. Refused tries are not failures (they cost
   no password check and add nothing), so polling does not lengthen the backoff; only a guess
-  that was let through restarts it, and that only for strangers. The price: an officer on a new
-  device and a new address during an attack waits up to ``account_max_backoff_s``.
+  that was let through restarts it, and that only for strangers. An address is everyone behind
+  it: a guesser at the officer's own NAT address is known too, and meets only the per-source
+  limit (one failure forgiven every 30 s). The price: an officer on a new device and a new
+  address during an attack waits up to ``account_max_backoff_s``.
 - **Password checks** run on a pool of their own (services.password_pool): a couple at once, a
   bounded queue, at most a couple per source, 429 at once beyond that. Known sources are served
   first and have places that strangers cannot fill, so a flood from many addresses does not
