@@ -19,10 +19,11 @@ What each limit stops, and what it must not stop:
   address. Known sources are never held back by it: the officer's own typo, or a stranger's
   guesses, cannot lock the officer's usual desk out. Refused tries are not failures (they cost
   no password check and add nothing), so polling does not lengthen the backoff; only a guess
-  that was let through restarts it, and that only for strangers. An address is everyone behind
-  it: a guesser at the officer's own NAT address is known too, and meets only the per-source
-  limit (one failure forgiven every 30 s). The price: an officer on a new device and a new
-  address during an attack waits up to ``account_max_backoff_s``.
+  that was let through restarts it, from the moment it was let through, so that of many tries
+  sent together as a backoff ends one gets through. An address is everyone behind it: a
+  guesser at the officer's own NAT address is known too, and meets only the per-source limit
+  (one failure forgiven every 30 s). The price: an officer on a new device and a new address
+  during an attack waits up to ``account_max_backoff_s``.
 - **Password checks** run on a pool of their own (services.password_pool): a couple at once, a
   bounded queue, at most a couple per source, 429 at once beyond that. Known sources are served
   first and have places that strangers cannot fill, so a flood from many addresses does not
@@ -102,6 +103,12 @@ class _Table:
         bucket = self._buckets.get(key)
         return bucket.at if bucket is not None else None
 
+    def restart(self, key: str, now: float) -> None:
+        """Count ``last`` from now, adding no failure."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.level, bucket.at = bucket.current(now, self._leak), now
+
     def add(self, key: str, now: float) -> None:
         bucket = self._buckets.pop(key, None) or _Bucket()
         bucket.add(now, self._leak)
@@ -170,6 +177,9 @@ class LoginGuard:
             if wait > 0:
                 raise RateLimited("too many failed logins for this name; try again shortly",
                                   retry_after_s=int(wait) + 1)  # fmt: skip
+            # This stranger's try is the one the backoff allows: the next waits from now, so
+            # that many sent at once when the backoff ends do not all get through.
+            self._accounts.restart(key, now)
 
     def failed(self, account: str, source: Source, now: float) -> None:
         self._addresses.add(source.key, now)

@@ -217,6 +217,24 @@ async def test_a_fresh_address_waits_out_the_name_backoff(world: World) -> None:
         assert (await attempt(world, fresh, OFFICER, RIGHT))[0] == 200
 
 
+async def test_strangers_sent_together_as_the_backoff_ends_get_one_guess(world: World) -> None:
+    """Eight fresh addresses try the name at once when its backoff has passed: one is let
+    through, the other seven get 429, so rotating addresses in parallel buys no more guesses."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    await backoff(world)
+    await world.advance(1)
+    assert await guesses(world, "127.0.0.8", [OFFICER]) == [401]  # the sixth failure
+    await world.advance(3)  # past its backoff of about 2 s
+    sessions = [source(f"127.0.0.{i}") for i in range(30, 38)]
+    clients = [await s.__aenter__() for s in sessions]
+    try:
+        results = await asyncio.gather(*(attempt(world, c, OFFICER, "salah") for c in clients))
+    finally:
+        for s in sessions:
+            await s.__aexit__(None, None, None)
+    assert sorted(status for status, _ in results) == [401] + [429] * 7
+
+
 async def test_refused_tries_do_not_lengthen_the_name_backoff(world: World) -> None:
     """Strangers polling during the backoff are refused without restarting it: once the first
     Retry-After has passed, the next try is let through."""
