@@ -136,6 +136,16 @@ async def test_a_known_device_logs_in_from_another_address_after_a_typo(world: W
         assert (await attempt(world, roaming, OFFICER, RIGHT, device=morsel.value))[0] == 200
 
 
+async def test_the_device_cookie_is_secure_behind_an_https_public_url(tmp_path: Path) -> None:
+    """With an https public URL the known-device cookie is marked Secure."""
+    async for world in build_world(tmp_path, public_url="https://visit.example.go.id",
+                                   login_address_failures=FEW):  # fmt: skip
+        await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+        async with source("127.0.0.3") as desk:
+            resp = await post_login(world, desk, OFFICER, RIGHT)
+        assert resp.cookies[DEVICE_COOKIE]["secure"]
+
+
 async def test_a_known_device_is_not_refused_for_its_addresss_failures(world: World) -> None:
     """A guesser behind the officer's NAT address gets that address refused; the officer's
     browser there, with its known-device cookie, still logs in."""
@@ -147,8 +157,8 @@ async def test_a_known_device_is_not_refused_for_its_addresss_failures(world: Wo
 
 
 def test_a_device_cookie_counts_for_its_own_account_and_time_only() -> None:
-    """A known-device cookie is good for the account it was issued for, until it expires; a
-    forged, altered or oversized one is nobody's."""
+    """A known-device cookie is good for the account it was issued for, until it expires, under
+    the same key (a restart keeps it); a forged, altered or oversized one is nobody's."""
     known = KnownSources(b"k" * 32, known_for_s=100.0, limit=10)
     cookie = known.remember("petugas", "127.0.0.3", "", now=1000.0)
     device, issued, mac = cookie.split(".")
@@ -160,6 +170,8 @@ def test_a_device_cookie_counts_for_its_own_account_and_time_only() -> None:
     assert known.device("petugas", f"{device}.{int(issued) + 50}.{mac}", 1050.0) == ""
     assert known.device("petugas", cookie + "0" * 200, 1050.0) == ""
     assert KnownSources(b"x" * 32, 100.0, 10).device("petugas", cookie, 1050.0) == ""
+    restarted = KnownSources(b"k" * 32, 100.0, 10)  # the same key: good after a restart
+    assert restarted.device("petugas", cookie, 1050.0) == device
 
 
 def test_known_addresses_are_bounded() -> None:
