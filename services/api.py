@@ -16,6 +16,7 @@ from services.audit import public_hex
 from services.clock import Clock
 from services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from services.http import json_body, query_int, respond
+from services.known_sources import COOKIE_PATH, DEVICE_COOKIE
 from services.model import EndReason, Role, Visit, VisitKind, VisitorId
 from services.openapi import OPENAPI
 from services.revocation import Revocations
@@ -97,9 +98,17 @@ class Api:
         if not isinstance(username, str) or not isinstance(password, str):
             raise BadRequest("`username` and `password` are required strings")
         source = request.remote or ""  # the client, when a trusted proxy forwarded it
-        token, staff = await self._visits.login(username[:100], password[:200], source)
+        device = request.cookies.get(DEVICE_COOKIE, "")
+        token, staff, cookie = await self._visits.login(
+            username[:100], password[:200], source, device
+        )
         await self._revocations.check_staff(staff.id)  # a disabled account gets no token
-        return respond({"token": token, "role": staff.role.value, "staff_id": staff.id})
+        resp = respond({"token": token, "role": staff.role.value, "staff_id": staff.id})
+        # Lets this browser past the name's backoff next time (services.logins).
+        known_s = int(self._visits.logins.limits.known_for_s)
+        resp.set_cookie(DEVICE_COOKIE, cookie, max_age=known_s, path=COOKIE_PATH, httponly=True,
+                        samesite="Strict", secure=self._base_url.startswith("https:"))  # fmt: skip
+        return resp
 
     async def join(self, request: web.Request) -> web.Response:
         """A family or teacher link → a token for the websocket, valid until the visit ends."""

@@ -181,23 +181,28 @@ class VisitService:
             raise Unauthorized("terminal credentials invalid")
         return terminal
 
-    async def login(self, username: str, password: str, source: str = "") -> tuple[str, Staff]:
-        """A staff token for a right password. argon2 runs on the login guard's own small pool
-        (it takes ~0.1 s and 64 MiB on purpose); an unknown name costs the same as a wrong
-        password, so timing does not tell which names exist. Failures are throttled per
-        ``source`` address and per name (see services.logins)."""
-        self.logins.admit(username, source, self._clock.now())
+    async def login(
+        self, username: str, password: str, source: str = "", device: str = ""
+    ) -> tuple[str, Staff, str]:
+        """A staff token for a right password, and the "known device" cookie value to set.
+        argon2 runs on the login guard's own small pool (it takes ~0.1 s and 64 MiB on purpose);
+        an unknown name costs the same as a wrong password, so timing does not tell which names
+        exist. Failures are throttled per ``source`` address (or ``device`` cookie) and per
+        name (see services.logins)."""
+        who = self.logins.source(username, source, device, self._clock.now())
+        self.logins.admit(username, who, self._clock.now())
         staff = await self._store.get_staff_by_username(username)
         stored = staff.password_hash if staff is not None else _DUMMY_HASH
-        ok = await self.logins.check(source, check_password, stored, password)
+        ok = await self.logins.check(who, check_password, stored, password)
         if staff is None or not ok:
-            self.logins.failed(username, source, self._clock.now())
+            self.logins.failed(username, who, self._clock.now())
             raise Unauthorized("wrong username or password")
+        cookie = self.logins.succeeded(username, who, self._clock.now())
         token, _ = self._tokens.issue(
             sub=staff.id, role=staff.role, visit="", now=self._clock.now(), ttl_s=self._staff_ttl,
             facility=staff.facility_id or "",
         )  # fmt: skip
-        return token, staff
+        return token, staff, cookie
 
     async def monitor_token(self, officer: Claims, visit_id: str) -> str:
         """An officer's receive-only seat in one visit."""

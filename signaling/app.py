@@ -24,7 +24,7 @@ from signaling.deadlines import DeadlineScheduler
 from signaling.endpoint import Endpoint
 from signaling.hub import Hub
 from signaling.socket_index import RevocationWatch, SocketIndex
-from signaling.socket_limits import ConnectionCap, handler_args, install_cap
+from signaling.socket_limits import ConnectionCap, handler_args, install_cap, warn_untrusted_proxy
 
 log = structlog.get_logger("tatap.app")
 
@@ -50,7 +50,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     bus = create_bus(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
     logins = LoginGuard(LoginLimits(workers=settings.login_workers, queue=settings.login_queue,
-                                    address_failures=settings.login_address_failures))  # fmt: skip
+                                    address_failures=settings.login_address_failures),
+                        key=next(iter(settings.token_keys.values()), None))  # fmt: skip
     visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s,
                           logins)  # fmt: skip
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
@@ -72,6 +73,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await watch.start()
         revoked = asyncio.create_task(watch.run(), name="revocations")
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
+        warn_untrusted_proxy(settings)
         yield
         # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
         # let pending audit writes finish, then close the store.

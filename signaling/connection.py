@@ -6,8 +6,11 @@ every frame to the client is one transport write. A client that stops reading is
 for: once more than ``MAX_BUFFERED`` bytes wait in the transport for it, past what the kernel
 took (every write counts, pongs too), it is disconnected (1013) and may reconnect. A socket
 dropped for abuse or slowness is aborted at once: nothing more is flushed to a client that does
-not read. Before ``serve`` at most ``MAX_PENDING`` messages wait, and pings share the message
-rate limit, so an unauthenticated socket can make the server hold or do only a bounded amount.
+not read. Before ``serve`` the messages a socket sends (its hello among them) may hold
+``UNSERVED_BYTES`` in all, a frame still being read no more than that either, and be at most
+``MAX_PENDING``; pings share the message rate limit. So an unauthenticated socket can make the
+server hold or do only a little: a hello needs under 5 KiB, while the served limit (256 KiB)
+times hundreds of sockets per address would be most of the node's memory.
 The socket's own task only waits for the end.
 """
 
@@ -24,6 +27,7 @@ import structlog
 
 from services.model import Role, Terminal
 from signaling.frames import (
+    CLOSE_TOO_BIG,
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -44,6 +48,7 @@ CLOSE_SLOW = 1013  # "try again later": the client did not read its messages
 MAX_BUFFERED = 512 * 1024  # bytes waiting for a client before it counts as not reading
 CLOSE_WAIT_S = 2.0  # how long a close frame waits for the client's answer
 MAX_PENDING = 16  # messages a socket may send before it is served (its hello among them)
+UNSERVED_BYTES = 8 * 1024  # what those messages may hold in all; more closes 1009
 
 # on_message(is_text, payload) for whole data messages once the connection is being served.
 Handler = Callable[[bool, bytes], None]
@@ -58,7 +63,10 @@ class Connection:
 
     def __init__(self, transport: asyncio.Transport, max_size: int, remote: str = "") -> None:
         self.transport = transport
-        self.reader = FrameReader(self._frame, self._broken, self._eof, max_size)
+        # Raised to max_size by serve(): until then a bigger frame closes 1009 from its header.
+        self.reader = FrameReader(
+            self._frame, self._broken, self._eof, min(max_size, UNSERVED_BYTES)
+        )
         self._handler: Handler | None = None
         self._pending: deque[tuple[bool, bytes]] = deque()  # messages before serve()
         self._pending_bytes = 0
@@ -115,8 +123,11 @@ class Connection:
     def _hold(self, is_text: bool, payload: bytes) -> None:
         """Keep a message that came before ``serve``, within bounds."""
         self._pending_bytes += len(payload)
-        if len(self._pending) >= MAX_PENDING or self._pending_bytes > self._max_size:
-            self.drop(CLOSE_POLICY, "too much before hello")
+        if self._pending_bytes > UNSERVED_BYTES:
+            self.drop(CLOSE_TOO_BIG, "too much before hello")
+            return
+        if len(self._pending) >= MAX_PENDING:
+            self.drop(CLOSE_POLICY, "too many messages before hello")
             return
         self._pending.append((is_text, payload))
         if self._waiter is not None and not self._waiter.done():
@@ -158,6 +169,7 @@ class Connection:
         self._pending_bytes = 0
         if not self._closing:
             self._handler = handler
+            self.reader.raise_limit(self._max_size)
 
     async def closed(self) -> None:
         await asyncio.shield(self._done)

@@ -59,7 +59,7 @@ class Endpoint:
         if transport is None:
             return ws
         # Frames up to 4× our limit are read and answered with `too_large`; bigger ones close
-        # the socket with 1009 before they are buffered.
+        # the socket with 1009 before they are buffered (until hello is answered: 8 KiB).
         conn = Connection(transport, self._settings.max_frame_bytes * 4, request.remote or "")
         ws.attach(conn)
         self._live.add(conn)

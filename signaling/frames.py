@@ -116,6 +116,10 @@ class FrameReader:
         self._utf8: codecs.IncrementalDecoder | None = None  # for a fragmented text message
         self._done = False
 
+    def raise_limit(self, max_size: int) -> None:
+        """From now on messages may hold up to ``max_size`` (a socket that proved who it is)."""
+        self._max = max(self._max, max_size)
+
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
         """aiohttp's parser interface: returns (eof, tail)."""
         if self._done:

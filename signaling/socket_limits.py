@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import structlog
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
@@ -29,7 +30,23 @@ from aiohttp.web_server import Server
 from services.addresses import Network, is_trusted, limit_key
 from services.settings import Settings
 
+log = structlog.get_logger("tatap.edge")
 LINGER_S = 2.0  # after a response, how long an unread request body is read and dropped
+
+
+def warn_untrusted_proxy(settings: Settings) -> bool:
+    """Log ``node.proxy_not_trusted`` when a proxy is evident but not trusted; True if so.
+
+    Tatap speaks plain http, so an https public URL means a proxy (nginx) terminates TLS in front
+    of it. With no TATAP_TRUSTED_PROXIES every client then has the proxy's address: one
+    connection cap (256) and one login throttle for all of them."""
+    https = settings.public_url.strip().lower().startswith("https://")
+    if not https or settings.trusted_proxies:
+        return False
+    log.warning("node.proxy_not_trusted", public_url=settings.base_url,
+                fix="set TATAP_TRUSTED_PROXIES to the proxy's address (127.0.0.1 for nginx on "
+                    "this host); until then every client counts as the proxy")  # fmt: skip
+    return True
 
 
 def handler_args(settings: Settings) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pytest
 
 from services.addresses import client_address, limit_key, parse_networks
 from services.admin import Admin
+from services.known_sources import DEVICE_COOKIE, KnownSources
 from services.model import Role
 from tests.conftest import World, build_world
 from tests.served import tatap_serve
@@ -42,16 +43,44 @@ async def source(address: str) -> AsyncIterator[aiohttp.ClientSession]:
 
 async def attempt(
     world: World, session: aiohttp.ClientSession, username: str, password: str,
-    forwarded_for: str | None = None,
+    forwarded_for: str | None = None, device: str = "",
 ) -> tuple[int, str]:  # fmt: skip
+    resp = await post_login(world, session, username, password, forwarded_for, device)
+    body = await resp.json()
+    return resp.status, body.get("error", {}).get("code", "")
+
+
+async def post_login(
+    world: World, session: aiohttp.ClientSession, username: str, password: str,
+    forwarded_for: str | None = None, device: str = "",
+) -> aiohttp.ClientResponse:  # fmt: skip
+    """The login's response; ``device`` is sent as the known-device cookie (the client's cookie
+    jar keeps none for an IP address)."""
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    if device:
+        headers["Cookie"] = f"{DEVICE_COOKIE}={device}"
     resp = await session.post(
         world.client.make_url("/api/v1/auth/login"),
         json={"username": username, "password": password},
         headers=headers,
     )
-    body = await resp.json()
-    return resp.status, body.get("error", {}).get("code", "")
+    await resp.read()
+    return resp
+
+
+async def known_device(world: World, address: str) -> str:
+    """The officer logs in from ``address``: the known-device cookie they are given."""
+    async with source(address) as officer:
+        resp = await post_login(world, officer, OFFICER, RIGHT)
+    assert resp.status == 200
+    cookie = resp.cookies.get(DEVICE_COOKIE)
+    return cookie.value if cookie is not None else ""
+
+
+async def backoff(world: World, first: int = 2, last: int = 6) -> None:
+    """Strangers at 127.0.0.first … last fail once each for the officer: the name's backoff."""
+    for i in range(first, last + 1):
+        assert await guesses(world, f"127.0.0.{i}", [OFFICER]) == [401]
 
 
 async def login(world: World, username: str, password: str) -> tuple[int, str]:
@@ -70,12 +99,89 @@ async def guesses(world: World, address: str, names: list[str]) -> list[int]:
 
 async def test_wrong_guesses_from_one_address_do_not_lock_out_another(world: World) -> None:
     """Many wrong guesses for an officer from one address get that address refused, and the
-    officer's right password from another address still logs in."""
+    officer's right password from their usual address still logs in."""
     await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    await known_device(world, "127.0.0.3")
     statuses = await guesses(world, "127.0.0.2", [OFFICER] * (FEW + 2))
     assert statuses[-1] == 429
     async with source("127.0.0.3") as officer:
         assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+
+
+async def test_an_officers_typo_does_not_lock_their_usual_address_out(world: World) -> None:
+    """An officer mistypes once at their usual address while strangers fail for the name from
+    many addresses and keep polling: the officer's right password there still logs in."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    await known_device(world, "127.0.0.3")
+    async with source("127.0.0.3") as officer:
+        assert (await attempt(world, officer, OFFICER, "typo"))[0] == 401
+        await backoff(world, last=5)  # the typo was the name's first failure
+        assert await guesses(world, "127.0.0.2", [OFFICER] * 3) == [429] * 3
+        assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+
+
+async def test_a_known_device_logs_in_from_another_address_after_a_typo(world: World) -> None:
+    """The officer's browser, with its known-device cookie (HttpOnly, SameSite=Strict, sent to
+    the login route only), mistypes once at a new address during the name's backoff and then
+    logs in there."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    async with source("127.0.0.3") as desk:
+        resp = await post_login(world, desk, OFFICER, RIGHT)
+    morsel = resp.cookies[DEVICE_COOKIE]
+    assert morsel["httponly"] and morsel["samesite"] == "Strict"
+    assert morsel["path"] == "/api/v1/auth"
+    await backoff(world)
+    async with source("127.0.0.9") as roaming:
+        assert (await attempt(world, roaming, OFFICER, "typo", device=morsel.value))[0] == 401
+        assert (await attempt(world, roaming, OFFICER, RIGHT, device=morsel.value))[0] == 200
+
+
+async def test_the_device_cookie_is_secure_behind_an_https_public_url(tmp_path: Path) -> None:
+    """With an https public URL the known-device cookie is marked Secure."""
+    async for world in build_world(tmp_path, public_url="https://visit.example.go.id",
+                                   login_address_failures=FEW):  # fmt: skip
+        await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+        async with source("127.0.0.3") as desk:
+            resp = await post_login(world, desk, OFFICER, RIGHT)
+        assert resp.cookies[DEVICE_COOKIE]["secure"]
+
+
+async def test_a_known_device_is_not_refused_for_its_addresss_failures(world: World) -> None:
+    """A guesser behind the officer's NAT address gets that address refused; the officer's
+    browser there, with its known-device cookie, still logs in."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    device = await known_device(world, "127.0.0.3")
+    assert (await guesses(world, "127.0.0.3", [f"x{i}" for i in range(FEW + 1)]))[-1] == 429
+    async with source("127.0.0.3") as officer:
+        assert (await attempt(world, officer, OFFICER, RIGHT, device=device))[0] == 200
+
+
+def test_a_device_cookie_counts_for_its_own_account_and_time_only() -> None:
+    """A known-device cookie is good for the account it was issued for, until it expires, under
+    the same key (a restart keeps it); a forged, altered or oversized one is nobody's."""
+    known = KnownSources(b"k" * 32, known_for_s=100.0, limit=10)
+    cookie = known.remember("petugas", "127.0.0.3", "", now=1000.0)
+    device, issued, mac = cookie.split(".")
+    assert known.device("petugas", cookie, 1050.0) == device
+    assert known.device("other", cookie, 1050.0) == ""
+    assert known.device("petugas", cookie, 1100.0) == ""
+    assert known.device("petugas", f"{device}.{issued}.{mac[::-1]}", 1050.0) == ""
+    assert known.device("petugas", f"evil.{issued}.{mac}", 1050.0) == ""
+    assert known.device("petugas", f"{device}.{int(issued) + 50}.{mac}", 1050.0) == ""
+    assert known.device("petugas", cookie + "0" * 200, 1050.0) == ""
+    assert KnownSources(b"x" * 32, 100.0, 10).device("petugas", cookie, 1050.0) == ""
+    restarted = KnownSources(b"k" * 32, 100.0, 10)  # the same key: good after a restart
+    assert restarted.device("petugas", cookie, 1050.0) == device
+
+
+def test_known_addresses_are_bounded() -> None:
+    """Only so many account-address pairs are remembered: the stalest is forgotten first."""
+    known = KnownSources(b"k" * 32, known_for_s=100.0, limit=2)
+    for i in range(3):
+        known.remember("petugas", f"127.0.0.{i}", "", now=float(i))
+    assert len(known) == 2
+    assert not known.address_known("petugas", "127.0.0.0", 3.0)
+    assert known.address_known("petugas", "127.0.0.2", 3.0)
 
 
 async def test_spraying_names_from_one_address_is_refused(world: World) -> None:
@@ -99,29 +205,60 @@ async def test_a_throttled_address_is_logged_once(world: World) -> None:
 
 
 async def test_failed_address_waits_out_the_name_backoff(world: World) -> None:
-    """After failures for one name from several addresses, a failing address must wait before
-    its next try for that name (429 with Retry-After), and gets in once it has waited."""
+    """After failures for one name from several addresses, a failing address that never logged
+    into it must wait before its next try (429 with Retry-After), and gets in once it has
+    waited."""
     await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
-    for i in range(2, 8):
-        assert await guesses(world, f"127.0.0.{i}", [OFFICER]) == [401]
+    await backoff(world)
     async with source("127.0.0.2") as retry:
-        resp = await retry.post(
-            world.client.make_url("/api/v1/auth/login"),
-            json={"username": OFFICER, "password": RIGHT},
-        )
+        resp = await post_login(world, retry, OFFICER, RIGHT)
         assert resp.status == 429
         await world.advance(int(resp.headers["Retry-After"]))
         assert (await attempt(world, retry, OFFICER, RIGHT))[0] == 200
 
 
-async def test_clean_address_logs_in_during_the_name_backoff(world: World) -> None:
-    """Failures for a name from many addresses never refuse its right password from an address
-    that has not failed."""
+async def test_a_fresh_address_waits_out_the_name_backoff(world: World) -> None:
+    """Rotating addresses buys no guesses: during the name's backoff an address that has never
+    failed, nor logged into the name, waits too (429 with Retry-After)."""
     await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
-    for i in range(2, 9):
-        await guesses(world, f"127.0.0.{i}", [OFFICER])
-    async with source("127.0.0.20") as officer:
-        assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+    await backoff(world)
+    async with source("127.0.0.20") as fresh:
+        resp = await post_login(world, fresh, OFFICER, RIGHT)
+        assert resp.status == 429
+        await world.advance(int(resp.headers["Retry-After"]))
+        assert (await attempt(world, fresh, OFFICER, RIGHT))[0] == 200
+
+
+async def test_strangers_sent_together_as_the_backoff_ends_get_one_guess(world: World) -> None:
+    """Eight fresh addresses try the name at once when its backoff has passed: one is let
+    through, the other seven get 429, so rotating addresses in parallel buys no more guesses."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    await backoff(world)
+    await world.advance(1)
+    assert await guesses(world, "127.0.0.8", [OFFICER]) == [401]  # the sixth failure
+    await world.advance(3)  # past its backoff of about 2 s
+    sessions = [source(f"127.0.0.{i}") for i in range(30, 38)]
+    clients = [await s.__aenter__() for s in sessions]
+    try:
+        results = await asyncio.gather(*(attempt(world, c, OFFICER, "salah") for c in clients))
+    finally:
+        for s in sessions:
+            await s.__aexit__(None, None, None)
+    assert sorted(status for status, _ in results) == [401] + [429] * 7
+
+
+async def test_refused_tries_do_not_lengthen_the_name_backoff(world: World) -> None:
+    """Strangers polling during the backoff are refused without restarting it: once the first
+    Retry-After has passed, the next try is let through."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    await backoff(world)
+    async with source("127.0.0.20") as fresh:
+        resp = await post_login(world, fresh, OFFICER, "salah")
+        assert resp.status == 429
+        for i in range(21, 26):
+            assert await guesses(world, f"127.0.0.{i}", [OFFICER]) == [429]
+        await world.advance(int(resp.headers["Retry-After"]))
+        assert (await attempt(world, fresh, OFFICER, RIGHT))[0] == 200
 
 
 async def test_login_flood_is_bounded_and_a_real_login_gets_through(world: World) -> None:
@@ -158,6 +295,35 @@ async def test_login_flood_from_many_addresses_is_refused_beyond_the_queue(
         statuses = [status for status, _ in results]
         assert set(statuses) == {401, 429}
         assert statuses.count(401) <= 3 * 3  # queue + worker, refilled at most twice meanwhile
+
+
+async def test_a_known_address_logs_in_fast_during_a_flood_from_many_addresses(
+    world: World,
+) -> None:
+    """32 parallel fake logins from 32 addresses fill the password queue; the officer's login
+    from their usual address meanwhile gets a place and is answered in under a second."""
+    await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
+    await known_device(world, "127.0.0.3")
+    guard = world.visits.logins
+    sessions = [source(f"127.0.1.{i}") for i in range(1, 33)]
+    clients = [await s.__aenter__() for s in sessions]
+    try:
+        flood = [
+            asyncio.create_task(attempt(world, c, f"fake{i}", "salah"))
+            for i, c in enumerate(clients)
+        ]
+        async with asyncio.timeout(5):  # until the strangers' queue is full
+            while guard.pending < guard.limits.workers + guard.limits.queue:
+                await asyncio.sleep(0.001)
+        async with source("127.0.0.3") as officer:
+            started = time.monotonic()
+            assert (await attempt(world, officer, OFFICER, RIGHT))[0] == 200
+            took = time.monotonic() - started
+        await asyncio.gather(*flood)
+    finally:
+        for s in sessions:
+            await s.__aexit__(None, None, None)
+    assert took < 1.0
 
 
 def peak_rss_mib(pid: int) -> float:

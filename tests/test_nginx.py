@@ -48,8 +48,11 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def site_config(directory: Path, upstream: int, http_port: int, https_port: int) -> str:
-    """The shipped site with this test's ports, certificate and log file."""
+def site_config(
+    directory: Path, upstream: int, http_port: int, https_port: int, front_proxy: str = ""
+) -> str:
+    """The shipped site with this test's ports, certificate and log file; with ``front_proxy``,
+    its commented lines for a proxy in front of nginx are switched on for that address."""
     cert, key = self_signed(directory)
     text = CONF.read_text()
     text = re.sub(r"^\s*listen \[::\].*\n", "", text, flags=re.M)
@@ -59,15 +62,23 @@ def site_config(directory: Path, upstream: int, http_port: int, https_port: int)
     text = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", text)
     text = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", text)
     text = text.replace("/var/log/nginx/tatap.access.log", str(directory / "access.log"))
+    if front_proxy:
+        text = text.replace("#   set_real_ip_from 10.0.0.5;", f"set_real_ip_from {front_proxy};")
+        text = text.replace("#   real_ip_header", "real_ip_header")
+        text = text.replace("#   real_ip_recursive", "real_ip_recursive")
+        assert f"set_real_ip_from {front_proxy};" in text
     assert f"127.0.0.1:{https_port}" in text and str(cert) in text
     return text
 
 
 @asynccontextmanager
-async def nginx_in_front(directory: Path, node: Served) -> AsyncIterator[int]:
+async def nginx_in_front(
+    directory: Path, node: Served, front_proxy: str = ""
+) -> AsyncIterator[int]:
     """nginx in the foreground, one process, all its files in ``directory``; its https port."""
     https_port = free_port()
-    (directory / "site.conf").write_text(site_config(directory, node.port, free_port(), https_port))
+    site = site_config(directory, node.port, free_port(), https_port, front_proxy)
+    (directory / "site.conf").write_text(site)
     temp = {k: directory / k for k in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     (directory / "nginx.conf").write_text(
         f"daemon off;\nmaster_process off;\npid {directory / 'nginx.pid'};\n"
@@ -125,3 +136,34 @@ async def test_behind_nginx_each_client_is_throttled_on_its_own(tmp_path: Path) 
             other = await login_from("127.0.0.3", https_port)
     assert first == [(401, "unauthorized")] * 3 + [(429, "rate_limited")]
     assert other == (401, "unauthorized")
+
+
+async def login_status(https_port: int, username: str, forwarded_for: str) -> int:
+    """A failed login through nginx as a front proxy at 127.0.0.1 forwards it."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as session:
+        async with session.post(
+            f"https://127.0.0.1:{https_port}/api/v1/auth/login",
+            json={"username": username, "password": "x"},
+            headers={"X-Forwarded-For": forwarded_for},
+        ) as resp:
+            await resp.read()
+            return resp.status
+
+
+async def test_behind_nginx_an_ipv6_client_is_limited_by_its_64(tmp_path: Path) -> None:
+    """nginx's login rate limit counts an IPv6 client by its /64: logins from 30 addresses of
+    one /64 are refused (429) once past the burst of 20, while a client in another /64 still
+    reaches Tatap. (A front proxy at 127.0.0.1 names the clients, as deploy/README describes.)"""
+    async with tatap_serve(tmp_path / "node", trusted_proxies="127.0.0.1",
+                           login_address_failures="1000") as node:  # fmt: skip
+        (tmp_path / "nginx").mkdir()
+        async with nginx_in_front(tmp_path / "nginx", node, front_proxy="127.0.0.1") as port:
+            roaming = [
+                await login_status(port, f"u{i}", f"2001:db8:1:2::{i:x}") for i in range(1, 31)
+            ]
+            other = await login_status(port, "v", "2001:db8:1:3::1")
+    assert roaming[:21] == [401] * 21  # the first, then a burst of 20
+    assert roaming.count(429) >= 5  # 30 a minute: at most a few more in the seconds this takes
+    assert other == 401
