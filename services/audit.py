@@ -142,6 +142,10 @@ class VerifyResult:
     problem: str = ""
     # A live node's events after its last checkpoint (signed within 10 s): reported, not failed.
     unsigned_from: int | None = None
+    # (key id, pinned_seq) of every key the file pins. The file names them itself, so they prove
+    # nothing until compared with a record kept elsewhere: ``anchor`` says which one, if any.
+    pinned_keys: tuple[tuple[str, int], ...] = ()
+    anchor: str = ""  # "" when the pinned keys were checked against no outside record
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -151,6 +155,8 @@ class VerifyResult:
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "unsigned_from": self.unsigned_from,
+            "pinned_keys": [{"key_id": k, "pinned_seq": s} for k, s in self.pinned_keys],
+            "anchor": self.anchor or None,
         }
 
 

@@ -28,6 +28,7 @@ from services.audit import (
     VerifyResult,
     verify_chain,
 )
+from services.audit_anchor import Anchor, anchor_problem
 from services.audit_keys import insert_pin, load_pinned, pin_event, pin_problem, trust_first_key
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
@@ -538,22 +539,31 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
 
 
 def verify_file(
-    path: Path, data_dir: Path, *, live: bool = False, witnessed: Sequence[tuple[int, str]] = ()
+    path: Path,
+    data_dir: Path,
+    *,
+    live: bool = False,
+    witnessed: Sequence[tuple[int, str]] = (),
+    anchors: Sequence[Anchor] = (),
 ) -> VerifyResult:
     """Check the whole chain of a database file, offline (``live``: by the node writing it).
 
     Only keys pinned in the file's ``audit_keys`` are trusted, never a key file that appears in
-    ``data_dir``. ``witnessed`` are (seq, hash) heads a witness saw: each must still be there.
-    A file whose audit tables cannot be read (dropped, or not a database) fails verification:
-    the log cannot be shown intact.
+    ``data_dir``; and those pins prove something only when each of ``anchors`` (records kept
+    outside the file) trusts every one of them. ``witnessed`` are (seq, hash) heads a witness
+    saw: each must still be there. A file whose audit tables cannot be read (dropped, or not a
+    database) fails verification: the log cannot be shown intact.
     """
     try:
-        return _verify_conn(path, live, witnessed)
+        result = _verify_conn(path, live, witnessed, anchors)
     except sqlite3.DatabaseError as exc:
-        return VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
+        result = VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
+    return replace(result, anchor=", ".join(a.source for a in anchors))
 
 
-def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -> VerifyResult:
+def _verify_conn(
+    path: Path, live: bool, witnessed: Sequence[tuple[int, str]], anchors: Sequence[Anchor]
+) -> VerifyResult:
     # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
@@ -578,15 +588,20 @@ def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -
             ).fetchone()
             return orjson.dumps(list(row[:8])) if row else b""
 
-        result = verify_chain(rows, cps, keys, recheck, live=live)
+        pinned = tuple(sorted(((k.key_id, k.pinned_seq) for k in keys.values()),
+                              key=lambda k: (k[1], k[0])))  # fmt: skip
+        result = replace(verify_chain(rows, cps, keys, recheck, live=live), pinned_keys=pinned)
         if not result.ok:
             return result
+
         def event_at(seq: int) -> tuple[str, str] | None:
             sql = "SELECT action, details FROM audit_events WHERE seq = ?"
             row = conn.execute(sql, (seq,)).fetchone()
             return (row[0], row[1]) if row else None
 
         bad = pin_problem(keys, event_at)
+        if bad is None:
+            bad = anchor_problem(keys, anchors)
         if bad is None:
             bad = _witness_problem(conn, result.events, witnessed)
         if bad is not None:

@@ -224,3 +224,88 @@ async def test_a_key_pinned_today_cannot_vouch_for_older_checkpoints(log: Path) 
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == 1000
     assert f"pinned only at seq {EVENTS + 1}" in report["problem"]
+
+
+def _replace_first_key(db: Path) -> Ed25519PrivateKey:
+    """The whole insider attack on a log with one key: empty the pinned list, pin an own key as
+    the log's first, rewrite event 17, rehash to the end, re-sign every checkpoint."""
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    tamper(db, ("DELETE FROM audit_keys", ()),
+           ("INSERT INTO audit_keys VALUES (?,?,0,0)", (key_id(key.public_key()), raw.hex())),
+           *rehash_from(db, 17, '{"n":0}'))  # fmt: skip
+    tamper(db, *_resign(db, key))
+    return key
+
+
+def _first_key(db: Path) -> str:
+    ((kid,),) = rows(db, "SELECT key_id FROM audit_keys WHERE pinned_seq = 0")
+    return str(kid)
+
+
+async def test_a_replaced_first_key_is_refused_by_the_auditors_own_key_id(log: Path) -> None:
+    """The file's own key list proves nothing once replaced: with the node's key id kept by the
+    auditor (`--trust KEYID`), verify fails and names the key the file now pins."""
+    kid = _first_key(log)
+    forged = key_id(_replace_first_key(log).public_key())
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--trust", kid)
+    report = orjson.loads(proc.stdout)
+    assert proc.returncode == 1 and report["first_bad_seq"] == 0
+    assert f"pinned key {forged}" in report["problem"] and "--trust" in report["problem"]
+
+
+async def test_a_replaced_first_key_is_refused_by_the_auditors_own_key_file(
+    log: Path, tmp_path: Path
+) -> None:
+    """`--trust KEYFILE`: the node's public key PEM, copied away at set-up, works as its id."""
+    saved = tmp_path / "kept-elsewhere.pub.pem"
+    saved.write_bytes((log.parent / "audit-signing.pub.pem").read_bytes())
+    _replace_first_key(log)
+    proc = run_cli(log.parent, "audit", "verify", "--trust", str(saved))
+    assert proc.returncode == 1 and "TAMPERED: first bad row seq=0: pinned key" in proc.stdout
+
+
+async def test_a_replaced_first_key_is_refused_by_a_witness_trust(
+    log: Path, tmp_path: Path
+) -> None:
+    """`--witness FILE`: every pinned key must be one the witness's operator trusts."""
+    raw = _first_key_public_hex(log)
+    store = tmp_path / "heads.jsonl"
+    store.write_text(orjson.dumps({"type": "key", "public_key": raw, "ts_ms": 0}).decode() + "\n")
+    _replace_first_key(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--witness", str(store))
+    report = orjson.loads(proc.stdout)
+    assert proc.returncode == 1 and report["first_bad_seq"] == 0
+    assert f"witness {store} trusts" in report["problem"]
+
+
+def _first_key_public_hex(db: Path) -> str:
+    ((raw,),) = rows(db, "SELECT public_key FROM audit_keys WHERE pinned_seq = 0")
+    return str(raw)
+
+
+async def test_without_an_anchor_verify_shows_the_pinned_keys_and_says_it_could_not_check(
+    log: Path,
+) -> None:
+    """A replaced first key passes every check inside the file, so plain verify cannot fail on
+    it: it prints the ids the file pins and says they were not checked, for the auditor to
+    compare with their own record."""
+    forged = key_id(_replace_first_key(log).public_key())
+    proc = run_cli(log.parent, "audit", "verify")
+    assert proc.returncode == 0 and f"  {forged}  0" in proc.stdout
+    assert "NOT CHECKED" in proc.stdout
+    code, report = verify(log.parent)
+    assert report["pinned_keys"] == [{"key_id": forged, "pinned_seq": 0}]
+    assert report["anchor"] is None
+
+
+async def test_an_intact_log_passes_with_its_key_trusted(log: Path) -> None:
+    """The node's own key id as the anchor: the untouched log verifies and says who vouched."""
+    proc = run_cli(log.parent, "audit", "verify", "--trust", _first_key(log))
+    assert proc.returncode == 0 and "trusted by: --trust" in proc.stdout
+
+
+async def test_a_trust_value_that_is_neither_id_nor_file_is_a_clear_error(log: Path) -> None:
+    """A mistyped `--trust` is refused in one line, not taken as trusting nothing."""
+    proc = run_cli(log.parent, "audit", "verify", "--trust", "not-a-key")
+    assert proc.returncode == 1 and "neither a key id" in proc.stderr and not proc.stdout
