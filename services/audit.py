@@ -32,6 +32,9 @@ GENESIS = "0" * 64
 CHECKPOINT_EVERY = (
     1000  # events between signed checkpoints (and one at least every 10 s, and at shutdown)
 )
+# How old the oldest event after the last checkpoint may be in a running node's file (the writer
+# signs it at 10 s; the rest is margin for a busy disk). Older, and `verify --live` fails.
+LIVE_UNSIGNED_S = 30.0
 
 # Every action the log knows; an append with another action is a bug.
 ACTIONS = frozenset(

@@ -571,7 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
                         " every key the file pins must be one of them")
     p.add_argument("--live", action="store_true",
                    help="the node is running: report events after the last checkpoint (it signs"
-                        " them within 10 s) instead of failing on them")
+                        " them within 10 s) instead of failing on them, while the oldest is at"
+                        " most 30 s old")
     p.set_defaults(func=cmd_audit_verify)
     p = ausub.add_parser("pin-key", help="trust the current signing key from now on (audited)")
     _common(p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from services.audit import (
+    LIVE_UNSIGNED_S,
     AuditEvent,
     AuditRecord,
     ChainRow,
@@ -57,7 +59,7 @@ from services.model import (
     VisitStatus,
 )
 from services.revocation import Key, Revocation, RevocationKind
-from services.sqlite_writer import Chain, GroupCommitWriter
+from services.sqlite_writer import CHECKPOINT_INTERVAL_S, Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange
 
 T = TypeVar("T")
@@ -121,18 +123,24 @@ def _s(ms: int | None) -> float | None:
 
 class SqliteStore:
     def __init__(
-        self, path: Path, signer: Signer, now: Callable[[], float], data_dir: Path
+        self,
+        path: Path,
+        signer: Signer,
+        now: Callable[[], float],
+        data_dir: Path,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._data_dir = data_dir
+        self._now = now
         conn = connect(path)
         try:
             migrate(conn)
             trust_first_key(conn, signer, int(now() * 1000))
         finally:
             conn.close()
-        self._writer = GroupCommitWriter(lambda: connect(path), signer, now)
+        self._writer = GroupCommitWriter(lambda: connect(path), signer, now, checkpoint_interval_s)
         self._reader_conn = connect(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
         self._closed = False
@@ -476,7 +484,9 @@ class SqliteStore:
         return await self._read(lambda c: audit_search(c, query))
 
     async def audit_verify(self, facility_id: str = "") -> VerifyResult:
-        result = await asyncio.to_thread(verify_file, self._path, self._data_dir, live=True)
+        result = await asyncio.to_thread(
+            verify_file, self._path, self._data_dir, live=True, now=self._now
+        )
         if not facility_id:
             return result
 
@@ -545,17 +555,22 @@ def verify_file(
     live: bool = False,
     witnessed: Sequence[tuple[int, str]] = (),
     anchors: Sequence[Anchor] = (),
+    now: Callable[[], float] = time.time,
 ) -> VerifyResult:
     """Check the whole chain of a database file, offline (``live``: by the node writing it).
 
     Only keys pinned in the file's ``audit_keys`` are trusted, never a key file that appears in
     ``data_dir``; and those pins prove something only when each of ``anchors`` (records kept
     outside the file) trusts every one of them. ``witnessed`` are (seq, hash) heads a witness
-    saw: each must still be there. A file whose audit tables cannot be read (dropped, or not a
-    database) fails verification: the log cannot be shown intact.
+    saw: each must still be there. ``live`` accepts events after the last checkpoint only while
+    the oldest of them is at most ``LIVE_UNSIGNED_S`` old by ``now``: the node signs them sooner.
+    A file whose audit tables cannot be read (dropped, or not a database) fails verification:
+    the log cannot be shown intact.
     """
     try:
         result = _verify_conn(path, live, witnessed, anchors)
+        if result.ok and live and result.unsigned_from is not None:
+            result = _stale_tail(path, result, now)
     except sqlite3.DatabaseError as exc:
         result = VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
     return replace(result, anchor=", ".join(a.source for a in anchors))
@@ -609,6 +624,23 @@ def _verify_conn(
         return result
     finally:
         conn.close()
+
+
+def _stale_tail(path: Path, result: VerifyResult, now: Callable[[], float]) -> VerifyResult:
+    """``result`` failed if its unsigned tail is older than a running node leaves one."""
+    seq = result.unsigned_from
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        conn.close()
+    age_s = now() - row[0] / 1000 if row else float("inf")
+    if age_s <= LIVE_UNSIGNED_S:
+        return result
+    return replace(result, ok=False, first_bad_seq=seq, problem=(
+        f"events {seq}-{result.events} follow the last signed checkpoint and the oldest is"
+        f" {age_s:.0f} s old: a running node signs within {CHECKPOINT_INTERVAL_S:.0f} s, so"
+        " these come from a stopped or stuck node, or were added by hand"))  # fmt: skip
 
 
 def _witness_problem(

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import structlog
+
 from services.audit import (
     CHECKPOINT_EVERY,
     GENESIS,
@@ -30,6 +32,7 @@ from services.audit import (
 )
 
 T = TypeVar("T")
+log = structlog.get_logger("tatap.audit")
 MAX_BATCH = 1024
 CHECKPOINT_INTERVAL_S = 10.0
 
@@ -104,17 +107,27 @@ _STOP = object()
 
 
 class GroupCommitWriter:
+    """The writer thread. Besides jobs, it signs the head once the oldest event no checkpoint
+    covers is ``interval_s`` old, whether or not another job comes: an idle node must not leave
+    its last events unsigned (and editable unseen) until the next write."""
+
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], signer: Signer, now: Callable[[], float]
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        signer: Signer,
+        now: Callable[[], float],
+        interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
         self._connect = connect
         self._signer = signer
         self._now = now
+        self._interval_s = interval_s
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._started = False
         self._closed = False
-        self._last_cp_time = time.monotonic()
+        # When (time.monotonic) this writer first left events unsigned; None: its head is signed.
+        self._unsigned_since: float | None = None
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -152,7 +165,11 @@ class GroupCommitWriter:
         conn = self._connect()
         stopping = False
         while not stopping:
-            batch = [self._jobs.get()]
+            try:
+                batch = [self._jobs.get(timeout=self._until_due())]
+            except queue.Empty:  # no job came, and the unsigned tail is due
+                self._timed_checkpoint(conn)
+                continue
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._jobs.get_nowait())
@@ -188,6 +205,7 @@ class GroupCommitWriter:
                     results.append((False, exc))
             self._maybe_checkpoint(conn, chain)
             conn.execute("COMMIT")
+            self._track(chain)
         except Exception as exc:  # SQLite, or a checkpoint that could not be signed
             # The whole batch is undone and every caller hears why; the thread lives on (if it
             # died, every later write would wait forever).
@@ -198,19 +216,41 @@ class GroupCommitWriter:
             with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody to tell
                 loop.call_soon_threadsafe(_resolve, fut, ok, value)
 
-    def _maybe_checkpoint(self, conn: sqlite3.Connection, chain: Chain) -> None:
-        """Events older than ``CHECKPOINT_INTERVAL_S`` without a checkpoint get one now (the
-        count-based ones were signed as the events were appended)."""
-        if time.monotonic() - self._last_cp_time >= CHECKPOINT_INTERVAL_S:
-            chain.checkpoint(conn)
-            self._last_cp_time = time.monotonic()
+    def _until_due(self) -> float | None:
+        """Seconds until the unsigned tail must be signed; None (wait for a job) if none is."""
+        if self._unsigned_since is None:
+            return None
+        return max(0.0, self._unsigned_since + self._interval_s - time.monotonic())
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """A last checkpoint at shutdown, so a clean stop leaves no unsigned tail."""
+    def _track(self, chain: Chain) -> None:
+        """Note, after a commit, whether the head is signed and since when it is not."""
+        if chain.seq <= chain.signed_seq:
+            self._unsigned_since = None
+        elif self._unsigned_since is None:
+            self._unsigned_since = time.monotonic()
+
+    def _maybe_checkpoint(self, conn: sqlite3.Connection, chain: Chain) -> None:
+        """A busy writer's unsigned tail that is due gets its checkpoint inside the batch (the
+        count-based ones were signed as the events were appended)."""
+        if self._until_due() == 0.0:
+            chain.checkpoint(conn)
+
+    def _timed_checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:
+            self._track(self._checkpoint(conn))
+        except Exception:  # a locked or damaged file: try again after another interval
+            log.exception("audit.checkpoint_failed")
+            self._unsigned_since = time.monotonic()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> Chain:
+        """Sign the head now (when due, and at shutdown, so a clean stop leaves no unsigned
+        tail); the chain as it then stands."""
         conn.execute("BEGIN IMMEDIATE")
         try:
-            Chain.at_head(conn, self._now, self._signer).checkpoint(conn)
+            chain = Chain.at_head(conn, self._now, self._signer)
+            chain.checkpoint(conn)
             conn.execute("COMMIT")
+            return chain
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from pathlib import Path
 
 import orjson
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
+from services.clock import FakeClock
 from tests.helpers_audit import open_store, rows, run_cli, tamper, verify
 
 EVENTS = 2500
@@ -184,9 +186,9 @@ async def test_a_forged_event_after_the_last_checkpoint_is_named(log: Path) -> N
 async def test_live_verify_reports_the_unsigned_tail_of_a_running_node(log: Path) -> None:
     """While a node runs, its newest events wait (at most 10 s or 1,000 events) for a checkpoint:
     `verify --live` reports where the unsigned run starts and passes; plain verify fails on it."""
-    store = open_store(log.parent)
+    store = open_store(log.parent, FakeClock(time.time()))
     try:
-        await store.append([_event(i) for i in range(5)])
+        await store.append([AuditEvent("notice", "officer", "s_1") for _ in range(5)])
         code, report = verify(log.parent)
         assert code != 0 and report["first_bad_seq"] == EVENTS + 1
         proc = run_cli(log.parent, "audit", "verify", "--json", "--live")
