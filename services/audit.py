@@ -221,7 +221,7 @@ def verify_chain(
             return VerifyResult(
                 False, count, len(cps), count + 1, f"log truncated: checkpoint at {cp.seq}"
             )
-        problem = _signature_problem(cp, keys)
+        problem = signature_problem(cp, keys)
         if problem:
             return VerifyResult(False, count, len(cps), cp.seq, problem)
         if cp.seq - signed > CHECKPOINT_EVERY:
@@ -241,7 +241,7 @@ def checkpoint_message(seq: int, digest: str) -> bytes:
     return f"tatap-audit-checkpoint:{seq}:{digest}".encode()
 
 
-def _signature_problem(cp: Checkpoint, keys: dict[str, PinnedKey]) -> str:
+def signature_problem(cp: Checkpoint, keys: dict[str, PinnedKey]) -> str:
     """Why a checkpoint's signature cannot be trusted, or "" if it can."""
     key = keys.get(cp.key_id)
     if key is None:

@@ -29,7 +29,9 @@ from services.audit import (
     Checkpoint,
     Signer,
     seal,
+    signature_problem,
 )
+from services.audit_keys import load_pinned
 
 T = TypeVar("T")
 log = structlog.get_logger("tatap.audit")
@@ -55,6 +57,7 @@ class Chain:
     def append(self, conn: sqlite3.Connection, events: list[AuditEvent]) -> list[AuditRecord]:
         records = []
         due: list[Checkpoint] = []
+        signed_before = self.signed_seq
         for event in events:
             ts = event.ts if event.ts is not None else self.now()
             record = seal(event, self.seq + 1, int(ts * 1000), self.hash)
@@ -72,23 +75,37 @@ class Chain:
                 for r in records
             ],
         )  # fmt: skip
-        for cp in due:
-            self._insert(conn, cp)
+        if due:
+            signed = [cp.seq for cp in due if self._insert(conn, cp)]
+            # A seq taken by a bogus row stays unsigned: the next event gets the checkpoint.
+            self.signed_seq = signed[-1] if signed else signed_before
         return records
 
     def checkpoint(self, conn: sqlite3.Connection) -> None:
         """Sign the head now, if events follow the last checkpoint."""
         if self.signer is not None and self.seq > self.signed_seq:
-            self._insert(conn, self.signer.sign(self.seq, self.hash))
-            self.signed_seq = self.seq
+            if self._insert(conn, self.signer.sign(self.seq, self.hash)):
+                self.signed_seq = self.seq
 
-    def _insert(self, conn: sqlite3.Connection, cp: Checkpoint) -> None:
-        # OR IGNORE: another process may have signed this same head already.
-        conn.execute(
+    def _insert(self, conn: sqlite3.Connection, cp: Checkpoint) -> bool:
+        """Store ``cp``; False if another row holds its seq and is not this same checkpoint."""
+        # OR IGNORE: another process may have signed this same head already (Ed25519 signatures
+        # are deterministic, so with the same key its row is identical).
+        cur = conn.execute(
             "INSERT OR IGNORE INTO audit_checkpoints (seq, hash, key_id, signature, ts_ms)"
             " VALUES (?,?,?,?,?)",
             (cp.seq, cp.hash, cp.key_id, cp.signature, int(self.now() * 1000)),
         )
+        if cur.rowcount == 1:
+            return True
+        row = conn.execute(
+            "SELECT hash, key_id, signature FROM audit_checkpoints WHERE seq = ?", (cp.seq,)
+        ).fetchone()
+        if row == (cp.hash, cp.key_id, cp.signature):
+            return True
+        log.error("audit.checkpoint_bogus", seq=cp.seq, key_id=row[1] if row else None,
+                  why="a row nobody here signed holds the seq of this checkpoint")  # fmt: skip
+        return False
 
     @classmethod
     def at_head(
@@ -98,9 +115,42 @@ class Chain:
         head = conn.execute(
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        signed = conn.execute("SELECT max(seq) FROM audit_checkpoints").fetchone()[0] or 0
         seq, digest = head if head else (0, GENESIS)
-        return cls(seq, digest, now, signer, signed)
+        return cls(seq, digest, now, signer, signed_position(conn, seq))
+
+
+# Rows looked at, newest first, for the last genuine checkpoint; past them the writer signs anew.
+MAX_BOGUS_SCAN = 64
+
+
+def signed_position(conn: sqlite3.Connection, head: int) -> int:
+    """The seq of the newest checkpoint at or below ``head`` that a pinned key really signed
+    over the row there (0 if none).
+
+    A checkpoint row only claims a position: anyone who can write the file can insert one
+    (the triggers stop updates and deletes only). Trusting max(seq) let one row far above the
+    head stop all signing. Rows that fail are logged loudly (``audit.checkpoint_bogus``) and
+    passed over; verification names them too.
+    """
+    above = conn.execute(
+        "SELECT seq, key_id FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT 1", (head,)
+    ).fetchone()
+    if above is not None:
+        log.error("audit.checkpoint_bogus", seq=above[0], key_id=above[1], head=head,
+                  why="checkpoint beyond the last event")  # fmt: skip
+    keys = load_pinned(conn)
+    rows = conn.execute(
+        "SELECT c.seq, c.hash, c.key_id, c.signature, e.hash FROM audit_checkpoints c"
+        " LEFT JOIN audit_events e ON e.seq = c.seq WHERE c.seq <= ? ORDER BY c.seq DESC LIMIT ?",
+        (head, MAX_BOGUS_SCAN),
+    )
+    for seq, digest, kid, signature, event_hash in rows:
+        cp = Checkpoint(seq, digest, kid, signature)
+        if digest == event_hash and not signature_problem(cp, keys):
+            return int(seq)
+        log.error("audit.checkpoint_bogus", seq=seq, key_id=kid, head=head,
+                  why="signature or hash does not match a pinned key and the row")  # fmt: skip
+    return 0
 
 
 _STOP = object()

@@ -311,3 +311,51 @@ async def test_a_trust_value_that_is_neither_id_nor_file_is_a_clear_error(log: P
     """A mistyped `--trust` is refused in one line, not taken as trusting nothing."""
     proc = run_cli(log.parent, "audit", "verify", "--trust", "not-a-key")
     assert proc.returncode == 1 and "neither a key id" in proc.stderr and not proc.stdout
+
+
+def _bogus_checkpoint(db: Path, seq: int) -> None:
+    """One checkpoint row inserted by hand (inserts pass the triggers), signed by nobody."""
+    tamper(db, ("INSERT INTO audit_checkpoints VALUES (?,?,?,?,0)",
+                (seq, "ab" * 32, "0123456789abcdef", "cd" * 64)))  # fmt: skip
+
+
+async def test_a_checkpoint_inserted_far_beyond_the_head_does_not_stop_signing(log: Path) -> None:
+    """One row at seq 10^9 used to pass for the signed position, so the node never signed
+    again. The writer now signs at its cadence as before (3500, and 3700 at shutdown) and logs
+    the bogus row loudly."""
+    from structlog.testing import capture_logs
+
+    _bogus_checkpoint(log, 10**9)
+    with capture_logs() as logs:
+        await _fill_more(log.parent, 1200)
+    assert _cps(log) == [1000, 2000, 2500, 3500, 3700, 10**9]
+    assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9 for e in logs)
+    code, report = verify(log.parent)
+    assert code != 0 and "checkpoint at 1000000000" in report["problem"]
+
+
+async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_on(
+    log: Path,
+) -> None:
+    """A bogus row at head+1 takes the seq the shutdown checkpoint needs: the writer sees the
+    row is not its own, logs it and does not count it as signed, so the next event is signed;
+    verify names the bogus row."""
+    from structlog.testing import capture_logs
+
+    _bogus_checkpoint(log, EVENTS + 1)
+    with capture_logs() as logs:
+        await _fill_more(log.parent, 1)
+        await _fill_more(log.parent, 1)
+    assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == EVENTS + 1 for e in logs)
+    assert _cps(log)[-2:] == [EVENTS + 1, EVENTS + 2]
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == EVENTS + 1
+
+
+async def _fill_more(data_dir: Path, count: int) -> None:
+    store = open_store(data_dir)
+    try:
+        for start in range(0, count, 50):
+            await store.append([_event(i) for i in range(start, min(start + 50, count))])
+    finally:
+        await store.aclose()
