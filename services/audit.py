@@ -184,6 +184,7 @@ def verify_chain(
     recheck: Callable[[int], bytes] | None = None,
     *,
     live: bool = False,
+    legacy_head: int = 0,
 ) -> VerifyResult:
     """The chain walk over rows whose canonical event is already built (by the database, for
     speed). A row that does not match is rebuilt with ``recheck`` (from its columns, here in
@@ -193,7 +194,8 @@ def verify_chain(
     than ``CHECKPOINT_EVERY`` events after the one before, and none past the end. Events after the
     last checkpoint fail the check: a stopped node signs its head, so they come from a crash or a
     hand. ``live`` (the running node verifying its own file) reports them instead, as the writer
-    signs them within seconds."""
+    signs them within seconds. Checkpoints up to ``legacy_head`` (a log begun by an older
+    writer, see ``services.audit_upgrade``) are held to no cadence."""
     cps = {cp.seq: cp for cp in checkpoints}
     prev = GENESIS
     expected_seq = 1
@@ -224,7 +226,7 @@ def verify_chain(
         problem = signature_problem(cp, keys)
         if problem:
             return VerifyResult(False, count, len(cps), cp.seq, problem)
-        if cp.seq - signed > CHECKPOINT_EVERY:
+        if cp.seq - max(signed, legacy_head) > CHECKPOINT_EVERY:
             return VerifyResult(False, count, len(cps), signed + 1, (
                 f"no signed checkpoint for events {signed + 1}-{cp.seq - 1} (one is signed at"
                 f" least every {CHECKPOINT_EVERY} events): checkpoints were removed"))  # fmt: skip

@@ -32,6 +32,7 @@ from services.audit import (
 )
 from services.audit_anchor import Anchor, anchor_problem
 from services.audit_keys import insert_pin, load_pinned, pin_event, pin_problem, trust_first_key
+from services.audit_upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
 from services.model import (
@@ -137,6 +138,7 @@ class SqliteStore:
         conn = connect(path)
         try:
             migrate(conn)
+            pin_legacy_keys(conn, data_dir, signer, now)
             trust_first_key(conn, signer, int(now() * 1000))
         finally:
             conn.close()
@@ -590,6 +592,7 @@ def _verify_conn(
             )
         ]
         keys = load_pinned(conn)
+        legacy = legacy_head(conn)
         # SQLite builds each canonical event itself (json_array writes exactly what
         # orjson.dumps does for these columns), which halves the time of a large log.
         rows: Iterator[ChainRow] = conn.execute(
@@ -603,18 +606,19 @@ def _verify_conn(
             ).fetchone()
             return orjson.dumps(list(row[:8])) if row else b""
 
-        pinned = tuple(sorted(((k.key_id, k.pinned_seq) for k in keys.values()),
-                              key=lambda k: (k[1], k[0])))  # fmt: skip
-        result = replace(verify_chain(rows, cps, keys, recheck, live=live), pinned_keys=pinned)
-        if not result.ok:
-            return result
-
         def event_at(seq: int) -> tuple[str, str] | None:
             sql = "SELECT action, details FROM audit_events WHERE seq = ?"
             row = conn.execute(sql, (seq,)).fetchone()
             return (row[0], row[1]) if row else None
 
-        bad = pin_problem(keys, event_at)
+        pinned = tuple(sorted(((k.key_id, k.pinned_seq) for k in keys.values()),
+                              key=lambda k: (k[1], k[0])))  # fmt: skip
+        signers = trust_legacy(keys, legacy, event_at)
+        result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
+        result = replace(result, pinned_keys=pinned)
+        if not result.ok:
+            return result
+        bad = legacy_problem(legacy, event_at) or pin_problem(keys, event_at)
         if bad is None:
             bad = anchor_problem(keys, anchors)
         if bad is None:
