@@ -287,10 +287,14 @@ class GroupCommitWriter:
 
     def _timed_checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            self._track(self._checkpoint(conn))
+            chain = self._checkpoint(conn)
         except Exception:  # a locked or damaged file: try again after another interval
             log.exception("audit.checkpoint_failed")
             self._unsigned_since = time.monotonic()
+            return
+        # Still unsigned (a bogus row holds the head's seq): try again after another interval,
+        # not at once and forever.
+        self._unsigned_since = time.monotonic() if chain.seq > chain.signed_seq else None
 
     def _checkpoint(self, conn: sqlite3.Connection) -> Chain:
         """Sign the head now (when due, and at shutdown, so a clean stop leaves no unsigned

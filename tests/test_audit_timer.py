@@ -105,3 +105,23 @@ async def test_live_verify_accepts_a_young_unsigned_tail(tmp_path: Path) -> None
     proc = run_cli(tmp_path, "audit", "verify", "--json", "--live")
     report = orjson.loads(proc.stdout)
     assert proc.returncode == 0 and report["unsigned_from"] == seq
+
+
+async def test_a_bogus_row_at_the_head_does_not_spin_the_timer(tmp_path: Path) -> None:
+    """A checkpoint row inserted by hand at the seq the timer must sign makes that signature
+    fail; the writer tries again once per interval (logging each), not in a tight loop."""
+    from structlog.testing import capture_logs
+
+    store = _store(tmp_path, interval_s=0.2)
+    try:
+        await store.append([AuditEvent("notice", "officer", "s_1")])
+        db = tmp_path / "tatap.db"
+        tamper(db, ("INSERT INTO audit_checkpoints VALUES (2, ?, '0123456789abcdef', ?, 0)",
+                    ("ab" * 32, "cd" * 64)))  # fmt: skip
+        with capture_logs() as logs:
+            await store.append([AuditEvent("notice", "officer", "s_1")])
+            await asyncio.sleep(1.0)  # five intervals
+        bogus = [e for e in logs if e["event"] == "audit.checkpoint_bogus" and e["seq"] == 2]
+        assert 1 <= len(bogus) <= 20
+    finally:
+        await store.aclose()
