@@ -10,6 +10,7 @@ import argparse
 import fcntl
 import logging
 import secrets
+import shlex
 import socket
 import struct
 from pathlib import Path
@@ -117,4 +118,8 @@ def _banner(args: argparse.Namespace, local: str, links: dict[str, str],
         print(f"    {username:8} {password}")
     print(f"\n  terminal: test pattern, display {args.display}; "
           f"credentials in {Path(args.data_dir) / 'terminal.json'}")  # fmt: skip
+    data = shlex.quote(str(args.data_dir))
+    print("\n  this demo's audit log (--live while the demo runs; without it once stopped):")
+    print(f"    tatap audit verify --live --data-dir {data}")
+    print(f"    tatap audit export --format csv --data-dir {data}")
     print("  Ctrl-C stops everything.\n", flush=True)

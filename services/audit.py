@@ -43,7 +43,8 @@ ACTIONS = frozenset(
         "connected", "warned", "reconnected", "monitor-joined", "terminated", "ended",
         "recording-stored", "survey", "notice", "token-revoked", "facility-created",
         "room-created", "terminal-created", "staff-created", "inmates-imported",
-        "participant-revoked", "staff-disabled", "audit-key-pinned",
+        "participant-revoked", "staff-disabled", "audit-key-pinned", "visitor-revoked",
+        "staff-enabled",
     }
 )  # fmt: skip
 

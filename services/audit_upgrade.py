@@ -2,7 +2,7 @@
 
 Such a log has checkpoints signed by keys nobody pinned (the writer of those days trusted any
 ``*.pub.pem`` in the data directory, and a replaced key's public half was kept there as
-``audit-signing-<key id>.pub.pem``), at gaps of up to 1,000 events plus one batch. Migration 4
+``audit-signing-<key id>.pub.pem``), at gaps of up to 1,000 events plus one batch. Migration 5
 records the head at upgrade (``audit_legacy``). On the first start after it, the store pins every
 key whose public file is there at that moment and verifies each existing checkpoint it signed
 (plus the node's own key), each with an ``audit-key-pinned`` event whose reason is "upgrade",

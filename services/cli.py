@@ -156,8 +156,12 @@ def cmd_terminal_create(args: argparse.Namespace) -> int:
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
+    if args.disable and args.enable:
+        raise BadRequest("name either --disable USER or --enable USER")
     if args.disable:
         return _disable_staff(args)
+    if args.enable:
+        return _enable_staff(args)
     if not args.username or not args.role:
         raise BadRequest("a new staff user needs --username and --role (or use --disable USER)")
     password = os.environ.get(args.password_env, "") if args.password_env else ""
@@ -181,6 +185,18 @@ def _disable_staff(args: argparse.Namespace) -> int:
             args.disable, ADMIN_ACTOR, args.reason
         )
         _print({"disabled": args.disable, "staff_id": revocation.subject})
+        return 0
+
+    return _with_store(args, run)
+
+
+def _enable_staff(args: argparse.Namespace) -> int:
+    """The account may log in again; the tokens it held before stay refused."""
+    from services.revocation import Revocations
+
+    async def run(store: Store, _: Settings) -> int:
+        await Revocations(store, SystemClock()).enable_staff(args.enable, ADMIN_ACTOR, args.reason)
+        _print({"enabled": args.enable})
         return 0
 
     return _with_store(args, run)
@@ -294,12 +310,13 @@ def cmd_visit_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    """Revoke one token, or shut one participant out (every link and token of that seat). Open
-    sockets close within a second: each node polls for new revocations."""
+    """Revoke one token, or shut one participant out (every link and token of that seat, and of
+    every seat of the visitor behind it), or one visitor. Open sockets close within a second:
+    each node polls for new revocations."""
     from services.revocation import Revocations
 
-    if bool(args.token) == bool(args.participant):
-        raise BadRequest("name either a token or --participant ID")
+    if [bool(args.token), bool(args.participant), bool(args.visitor)].count(True) != 1:
+        raise BadRequest("name either a token, --participant ID or --visitor ID")
 
     async def run(store: Store, settings: Settings) -> int:
         revocations = Revocations(store, SystemClock())
@@ -307,6 +324,10 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             revocation = await revocations.revoke_participant(args.participant, ADMIN_ACTOR,
                                                               args.reason)  # fmt: skip
             _print({"revoked_participant": revocation.subject})
+            return 0
+        if args.visitor:
+            revocation = await revocations.revoke_visitor(args.visitor, ADMIN_ACTOR, args.reason)
+            _print({"revoked_visitor": revocation.subject})
             return 0
         # The signature is enough: an expired (or not yet valid) token may be revoked too.
         claims = TokenService(settings.token_keys).decode(args.token, None)
@@ -502,13 +523,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--credentials", required=True, help="file to write")
     p.add_argument("--server", help="server URL the terminal connects to")
     p.set_defaults(func=cmd_terminal_create)
-    p = asub.add_parser("staff", help="create a staff user, or disable one")
+    p = asub.add_parser("staff", help="create a staff user, or disable or enable one")
     _common(p)
     p.add_argument("--username")
     p.add_argument("--role", choices=["officer", "auditor", "admin"])
     p.add_argument("--facility")
     p.add_argument("--password-env", help="read the password from this environment variable")
     p.add_argument("--disable", metavar="USER", help="disable this account: no login, no token")
+    p.add_argument("--enable", metavar="USER", help="let a disabled account log in again")
     p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_staff)
     p = asub.add_parser("import-inmates", help="import inmates from an SDP CSV export")
@@ -524,10 +546,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--relationship", default="")
     p.add_argument("--priority", action="store_true")
     p.set_defaults(func=cmd_visitor)
-    p = asub.add_parser("revoke", help="revoke a token, or shut a participant out")
+    p = asub.add_parser("revoke", help="revoke a token, or shut a participant or visitor out")
     _common(p)
     p.add_argument("token", nargs="?", default="")
-    p.add_argument("--participant", metavar="ID", help="every link and token of this seat")
+    p.add_argument("--participant", metavar="ID", help="this seat, and its visitor's other seats")
+    p.add_argument("--visitor", metavar="ID", help="every seat of this visitor, in every visit")
     p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_revoke)
 

@@ -98,7 +98,28 @@ STEPS: tuple[str, ...] = (
     CREATE TRIGGER audit_keys_no_delete BEFORE DELETE ON audit_keys
         BEGIN SELECT RAISE(ABORT, 'audit_keys is append-only'); END;
     """,
-    # 4: a log begun before step 3 (events, but no pinned key: steps 3 and 4 run together) keeps
+    # 4: a visitor (the person behind seats in many visits) can be revoked, everywhere or in one
+    # facility; a disabled staff account can be enabled again (`lifted_ms`: tokens issued before
+    # its disabling stay refused); expired token revocations are pruned, by `exp_ms`. SQLite
+    # cannot change a CHECK, so the table is rebuilt, keeping every seq and the AUTOINCREMENT
+    # counter (a node polls by seq, and a pruned seq must never be handed out again).
+    """
+    CREATE TABLE revocations_v4 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('token', 'participant', 'staff', 'visitor')),
+        subject TEXT NOT NULL, ts_ms INTEGER NOT NULL, exp_ms INTEGER, lifted_ms INTEGER,
+        UNIQUE (kind, subject)
+    );
+    INSERT INTO revocations_v4 (seq, kind, subject, ts_ms, exp_ms)
+        SELECT seq, kind, subject, ts_ms, exp_ms FROM revocations;
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'revocations_v4', seq FROM sqlite_sequence WHERE name = 'revocations'
+        AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'revocations_v4');
+    DROP TABLE revocations;
+    ALTER TABLE revocations_v4 RENAME TO revocations;
+    CREATE INDEX revocations_token_exp ON revocations(exp_ms) WHERE kind = 'token';
+    """,
+    # 5: a log begun before step 3 (events, but no pinned key: steps 3 to 5 run together) keeps
     # its head at upgrade. The writer of those days signed up to a batch late, so verification
     # holds events up to it to no cadence; services.audit_upgrade pins the keys that signed them.
     """

@@ -64,7 +64,8 @@ OPENAPI: dict[str, Any] = {
             "post": _op("Receive-only monitor token (officer)", params=["visit_id"])
         },
         "/api/v1/participants/{participant_id}/revoke": {
-            "post": _op("Shut a participant out of its visit (officer, admin)",
+            "post": _op("Shut a participant out of its visit, and its registered visitor out of"
+                        " every visit (officer: that facility's visits; admin)",
                         params=["participant_id"])
         },
         "/api/v1/audit/events": {

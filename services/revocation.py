@@ -1,5 +1,5 @@
-"""Revocation: shutting out one token, one participant (whatever link or token they use), or one
-staff account, and checking every token against that.
+"""Revocation: shutting out one token, one participant (whatever link or token they use), one
+visitor (every seat that person holds), or one staff account, and checking every token against that.
 
 A revocation is a row in the store, numbered in the order written, with its audit event in the
 same transaction. Whoever revoked tells the sockets of its own node at once (``on_revoked``); every
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from services.audit import AuditEvent
-from services.errors import AccessRevoked, BadRequest, NotFound, TokenRevoked
+from services.errors import AccessRevoked, BadRequest, Conflict, NotFound, TokenRevoked
 from services.model import Role
 from services.tokens import Claims, staff_of
 
@@ -28,13 +28,16 @@ class RevocationKind(enum.StrEnum):
     TOKEN = "token"  # one token (its jti); the link may mint another
     PARTICIPANT = "participant"  # one seat of a visit: its link, and every token for it
     STAFF = "staff"  # a staff account: its logins, staff tokens and monitor tokens
+    # A registered visitor: every seat booked for that person, in every visit (subject: the
+    # visitor id) or in one facility's visits (``visitor_subject``, revoked by its officers).
+    VISITOR = "visitor"
 
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
     seq: int  # order of writing: a node polls for the ones after the last it applied
     kind: RevocationKind
-    subject: str  # jti, participant id or staff id
+    subject: str  # jti, participant id, staff id or ``visitor_subject``
 
     @property
     def error(self) -> TokenRevoked | AccessRevoked:
@@ -47,6 +50,14 @@ class Revocation:
 
 
 Key = tuple[RevocationKind, str]
+# What to record: kind, subject, the token's expiry (token revocations only) and its audit event.
+NewRevocation = tuple[RevocationKind, str, float | None, AuditEvent]
+
+
+def visitor_subject(visitor_id: str, facility_id: str = "") -> str:
+    """A visitor revoked everywhere (no facility) or in one facility's visits only. Generated ids
+    hold no ``@``, so the two never collide."""
+    return f"{visitor_id}@{facility_id}" if facility_id else visitor_id
 
 
 def keys_of(claims: Claims) -> tuple[Key, ...]:
@@ -54,7 +65,14 @@ def keys_of(claims: Claims) -> tuple[Key, ...]:
     staff = staff_of(claims)
     if staff:
         return ((RevocationKind.TOKEN, claims.jti), (RevocationKind.STAFF, staff))
-    return ((RevocationKind.TOKEN, claims.jti), (RevocationKind.PARTICIPANT, claims.sub))
+    keys = ((RevocationKind.TOKEN, claims.jti), (RevocationKind.PARTICIPANT, claims.sub))
+    if not claims.visitor:  # a guest typed in by hand is shut out seat by seat
+        return keys
+    return (
+        *keys,
+        (RevocationKind.VISITOR, visitor_subject(claims.visitor)),
+        (RevocationKind.VISITOR, visitor_subject(claims.visitor, claims.facility)),
+    )
 
 
 MAX_REASON = 200
@@ -75,12 +93,12 @@ class Revocations:
 
     async def check(self, claims: Claims) -> None:
         """Raise the revocation's error if any revocation shuts this token out."""
-        found = await self._store.find_revocation(keys_of(claims))
+        found = await self._store.find_revocation(keys_of(claims), issued_at=claims.iat)
         if found is not None:
             raise found.error
 
     async def check_staff(self, staff_id: str) -> None:
-        """Raise AccessRevoked if this staff account is disabled."""
+        """Raise AccessRevoked if this staff account is disabled (now: not if enabled again)."""
         found = await self._store.find_revocation(((RevocationKind.STAFF, staff_id),))
         if found is not None:
             raise found.error
@@ -90,15 +108,17 @@ class Revocations:
             "token-revoked", actor[0], actor[1], claims.facility, claims.visit,
             {"jti": claims.jti, "role": claims.role.value}, ts=self._clock.now(),
         )  # fmt: skip
-        return await self._revoke(RevocationKind.TOKEN, claims.jti, claims.exp, event)
+        return (await self._revoke((RevocationKind.TOKEN, claims.jti, claims.exp, event)))[0]
 
     async def revoke_participant(
         self, participant_id: str, actor: tuple[str, str], reason: str = "",
         facility_id: str = "",
     ) -> Revocation:  # fmt: skip
-        """Shut one guest (family member, teacher) out of its visit; with ``facility_id``, only
-        one of that facility's (anything else is "no such participant", so existence does not
-        leak)."""
+        """Shut one guest (family member, teacher) out of its visit, and the registered visitor
+        behind the seat (if any) out of every other seat too: everywhere, or with
+        ``facility_id`` (an officer's scope) in that facility's visits. With ``facility_id`` only
+        that facility's participants can be named (anything else is "no such participant", so
+        existence does not leak)."""
         _check_reason(reason)
         found = await self._store.find_participant(participant_id) if participant_id else None
         if found is None or (facility_id and found[0].facility_id != facility_id):
@@ -112,7 +132,32 @@ class Revocations:
             {"participant": participant.id, "role": participant.role.value, "reason": reason},
             ts=self._clock.now(),
         )  # fmt: skip
-        return await self._revoke(RevocationKind.PARTICIPANT, participant.id, None, event)
+        seat: NewRevocation = (RevocationKind.PARTICIPANT, participant.id, None, event)
+        if not participant.visitor_id:
+            return (await self._revoke(seat))[0]
+        person = self._visitor_revocation(participant.visitor_id, actor, reason, facility_id)
+        return (await self._revoke(seat, person))[0]
+
+    async def revoke_visitor(
+        self, visitor_id: str, actor: tuple[str, str], reason: str = "", facility_id: str = ""
+    ) -> Revocation:
+        """Shut a registered visitor out of every seat booked for them, now and later: in every
+        facility, or with ``facility_id`` in that facility's visits only."""
+        _check_reason(reason)
+        if not visitor_id or await self._store.get_visitor(visitor_id) is None:
+            raise NotFound("no such visitor")
+        return (await self._revoke(self._visitor_revocation(visitor_id, actor, reason,
+                                                            facility_id)))[0]  # fmt: skip
+
+    def _visitor_revocation(
+        self, visitor_id: str, actor: tuple[str, str], reason: str, facility_id: str
+    ) -> NewRevocation:
+        event = AuditEvent(
+            "visitor-revoked", actor[0], actor[1], facility_id, "",
+            {"visitor": visitor_id, "facility": facility_id or "*", "reason": reason},
+            ts=self._clock.now(),
+        )  # fmt: skip
+        return (RevocationKind.VISITOR, visitor_subject(visitor_id, facility_id), None, event)
 
     async def disable_staff(
         self, username: str, actor: tuple[str, str], reason: str = ""
@@ -126,14 +171,28 @@ class Revocations:
             "staff-disabled", actor[0], actor[1], staff.facility_id or "", "",
             {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
         )  # fmt: skip
-        return await self._revoke(RevocationKind.STAFF, staff.id, None, event)
+        return (await self._revoke((RevocationKind.STAFF, staff.id, None, event)))[0]
 
-    async def _revoke(
-        self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
-    ) -> Revocation:
-        revocation = await self._store.add_revocation(kind, subject, exp, event)
-        self._on_revoked(revocation)
-        return revocation
+    async def enable_staff(self, username: str, actor: tuple[str, str], reason: str = "") -> None:
+        """A disabled staff account may log in again. The tokens it held stay refused: its
+        holder logs in again for new ones."""
+        _check_reason(reason)
+        staff = await self._store.get_staff_by_username(username) if username else None
+        if staff is None:
+            raise NotFound("no such staff user")
+        event = AuditEvent(
+            "staff-enabled", actor[0], actor[1], staff.facility_id or "", "",
+            {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
+        )  # fmt: skip
+        if not await self._store.lift_revocation(RevocationKind.STAFF, staff.id, event):
+            raise Conflict("this staff account is not disabled")
+
+    async def _revoke(self, *new: NewRevocation) -> list[Revocation]:
+        """Record these in one transaction (all or none), then close this node's sockets."""
+        revocations = await self._store.add_revocations(new)
+        for revocation in revocations:
+            self._on_revoked(revocation)
+        return revocations
 
 
 def _check_reason(reason: str) -> None:
@@ -141,4 +200,7 @@ def _check_reason(reason: str) -> None:
         raise BadRequest(f"a reason is at most {MAX_REASON} characters")
 
 
-__all__ = ["Key", "Revocation", "RevocationKind", "Revocations", "keys_of"]
+__all__ = [
+    "Key", "NewRevocation", "Revocation", "RevocationKind", "Revocations", "keys_of",
+    "visitor_subject",
+]  # fmt: skip

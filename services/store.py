@@ -28,7 +28,7 @@ from services.model import (
 )
 
 if TYPE_CHECKING:
-    from services.revocation import Key, Revocation, RevocationKind
+    from services.revocation import Key, NewRevocation, Revocation, RevocationKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +111,36 @@ class Store(Protocol):
         """Record a revocation with its audit event (none if it was recorded already)."""
         ...
 
-    async def find_revocation(self, keys: Sequence[Key]) -> Revocation | None: ...
+    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+        """Record several in one transaction, each with its audit event (none for one recorded
+        already), in the order given."""
+        ...
+
+    async def find_revocation(
+        self, keys: Sequence[Key], issued_at: float | None = None
+    ) -> Revocation | None:
+        """The oldest revocation under one of ``keys`` that holds. A lifted one (a staff account
+        enabled again) holds only for a token issued (``issued_at``) no later than the
+        revocation; without ``issued_at`` (is the account disabled now?) it does not hold."""
+        ...
+
+    async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:
+        """Lift a revocation in force, with its audit event; False (and no event) if there is
+        none. Revoking the same subject again writes a new revocation (a new seq)."""
+        ...
+
     async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
         """Revocations written after ``seq``, oldest first (a node's poll). ``seq`` must grow in
         commit order, or a poll could step over a row committed late (SQLite: one writer)."""
         ...
 
     async def revocation_head(self) -> int:
-        """The seq of the newest revocation (0 when there is none)."""
+        """The highest seq ever given to a revocation, pruned or not (0 when there is none)."""
+        ...
+
+    async def prune_revocations(self, expired_before: float, limit: int) -> int:
+        """Delete up to ``limit`` token revocations whose token expired before
+        ``expired_before`` (their audit events stay); returns how many."""
         ...
 
     # Audit.

@@ -29,6 +29,8 @@ class Claims:
     jti: str
     exp: float
     facility: str = ""
+    visitor: str = ""  # the registered visitor behind a guest's seat, if any (a revocable person)
+    iat: float = 0.0  # issued at: a re-enabled staff account's older tokens stay refused
 
 
 class TokenService:
@@ -48,22 +50,28 @@ class TokenService:
         ttl_s: float,
         not_after: float | None = None,
         facility: str = "",
+        visitor: str = "",
     ) -> tuple[str, Claims]:
         """A token for ``ttl_s`` seconds, cut back to ``not_after`` (visit end + grace)."""
         if not visit and role not in STAFF_ROLES:
             raise ValueError(f"a {role.value} token must name its visit")
         exp = now + ttl_s if not_after is None else min(now + ttl_s, not_after)
-        claims = Claims(sub, role, visit, secrets.token_urlsafe(12), exp, facility)
-        payload = {
+        # Milliseconds (RFC 7519 allows a fraction): whether a token predates a staff account's
+        # disabling is decided on the store's millisecond timestamps.
+        iat = round(now, 3)
+        claims = Claims(sub, role, visit, secrets.token_urlsafe(12), exp, facility, visitor, iat)
+        payload: dict[str, object] = {
             "iss": ISSUER,
             "sub": sub,
             "role": role.value,
             "visit": visit,
             "fac": facility,
             "jti": claims.jti,
-            "iat": int(now),
+            "iat": iat,
             "exp": int(exp),
         }
+        if visitor:  # carried, so that `hello` needs no lookup to check the person's revocation
+            payload["vis"] = visitor
         token = jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
         return token, claims
 
@@ -114,6 +122,8 @@ class TokenService:
             jti=str(payload["jti"]),
             exp=float(payload["exp"]),
             facility=str(payload.get("fac") or ""),
+            visitor=str(payload.get("vis") or ""),
+            iat=float(payload["iat"]),
         )
 
 

@@ -161,7 +161,7 @@ class VisitService:
         token, claims = self._tokens.issue(
             sub=participant.id, role=participant.role, visit=visit.id, now=self._clock.now(),
             ttl_s=visit.end - self._clock.now() + self._grace, not_after=visit.end + self._grace,
-            facility=visit.facility_id,
+            facility=visit.facility_id, visitor=participant.visitor_id or "",
         )  # fmt: skip
         return token, claims, visit, participant
 
@@ -171,7 +171,7 @@ class VisitService:
         token, _ = self._tokens.issue(
             sub=participant.id, role=participant.role, visit=visit.id, now=now,
             ttl_s=max(visit.end - now, 0) + self._grace, not_after=visit.end + self._grace,
-            facility=visit.facility_id,
+            facility=visit.facility_id, visitor=participant.visitor_id or "",
         )  # fmt: skip
         return token
 

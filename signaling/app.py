@@ -59,7 +59,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     revocations = Revocations(store, clock, sockets.close_revoked)
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock, revocations, sockets)
     api = Api(store, tokens, visits, clock, hub, settings.base_url, revocations)
-    watch = RevocationWatch(store, sockets, settings.revocation_poll_s)
+    watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
     app.router.add_get("/ws", endpoint.handle)
     app.router.add_routes(api.routes())
     app.router.add_routes(page_routes())

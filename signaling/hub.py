@@ -221,8 +221,10 @@ class Hub:
             self.end(room, EndReason.NO_SHOW)
 
     def _check_media(self, room: VisitRoom) -> None:
-        if not room.media_up:
-            self.end(room, EndReason.FAILED)
+        # Durable: a restarted node does not re-arm the media timeout of a live visit, so this
+        # `failed` could not be recomputed. One visit's timeout, never a burst of them.
+        if not room.media_up and not room.ended:
+            self.end_for_good(room, EndReason.FAILED, self._system)
 
     # ---- joining ----------------------------------------------------------------------------
 
@@ -252,6 +254,7 @@ class Hub:
                 except BaseException:
                     self._vacate(room, pid)
                     raise
+            await _settled(room)  # an end begun meanwhile may yet fail and reopen the room
             if room.ended:  # it ended while the event was being written
                 raise VisitOver("this visit is over")
             if conn.closing or not self.devices.still_connected(conn):
@@ -296,13 +299,16 @@ class Hub:
     def _flush_folded(self, room: VisitRoom, pid: str) -> None:
         """The fold window of a participant has passed: write what was folded, as one event."""
         rejoins = room.rejoins.get(pid)
-        if rejoins is None or room.ended:
+        if rejoins is None:
             return
         rejoins.flush = None
+        if room.ended:  # the end writes what is folded; should that fail, `_reopen` re-arms this
+            return
         if not rejoins.due(self._clock.now()):  # it came or went again meanwhile
             self._arm_fold_flush(room, pid)
             return
         event = self._folded_event(room, pid, rejoins)
+        rejoins.written()
         if event is not None:
             self.tasks.spawn(self._store.append([event]), name="audit-folded")
 
@@ -482,8 +488,14 @@ class Hub:
         if seat is None or seat.conn is not conn:
             return
         seat.conn = None
-        if room.ended:  # its end is being written; should that fail, `_reopen` judges the seat
+        if room.ended:  # its end is being written; should that fail, `_reopen` tells of this
+            seat.dropped_unheard = True
             return
+        self._seat_left(room, seat)
+
+    def _seat_left(self, room: VisitRoom, seat: Seat) -> None:
+        """A seat's socket is gone: the others hear of it, the log says so, the seat waits."""
+        pid, seat.dropped_unheard = seat.participant_id, False
         self._vacate(room, pid)
         reason = "left" if seat.role is Role.OFFICER else "dropped"
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
@@ -590,27 +602,42 @@ class Hub:
         devices = self._let_go(room, self._close_room(room, reason))
         self._forget(room)
         log.info("visit.ended", visit_id=visit.id, reason=reason.value)
-        await self.devices.reseat(devices)
+        # The terminal's next visit is its own business: whoever ended this one is not kept
+        # waiting for it, nor told of its errors (a failed reseat is logged by the task set).
+        self.tasks.spawn(self.devices.reseat(devices), name="reseat")
         return reason
 
     def _reopen(self, room: VisitRoom) -> None:
         """An end that could not be written, and that nobody was told of: the visit goes on.
         What came due while the room looked ended was skipped, so it is judged again now: an
         empty seat gets a fresh reconnect grace (a failed hangup is retried when it runs out),
-        a missed tick resumes, and a missed scheduled end, media timeout or no-show ends it."""
+        a missed tick resumes, a seat whose socket went meanwhile is announced and logged as
+        left, what is folded is flushed, and a missed scheduled end, media timeout or no-show
+        ends it (a media timeout whose own `failed` failed to be written: after a fresh one)."""
+        failed = room.reason
         room.ended, room.reason, room.ending = False, None, None
         now = self._clock.now()
         for seat in list(room.seats.values()):
-            if seat.conn is None and (seat.grace is None or seat.grace.when <= now):
+            if seat.conn is None and seat.dropped_unheard:
+                self._seat_left(room, seat)
+            elif seat.conn is None and (seat.grace is None or seat.grace.when <= now):
                 seat.grace = None
                 self._vacate(room, seat.participant_id)
+        for pid, rejoins in room.rejoins.items():  # a fold flush that found the room ended
+            if rejoins.pending() and rejoins.flush is None:
+                self._arm_fold_flush(room, pid)
         if room.tick is None or room.tick.when <= now:
             self._tick(room)
         connect = room.connect_deadline
         if now >= room.visit.end:
             self._end_on_time(room)
         elif connect is not None and connect.when <= now and not connect.cancelled:
-            self._check_media(room)
+            if failed is EndReason.FAILED:  # this very check failed to write: retry it later
+                room.connect_deadline = self._scheduler.at(
+                    now + room.rules.connect_timeout_s, functools.partial(self._check_media, room)
+                )
+            else:
+                self._check_media(room)
         elif now >= room.visit.start + room.rules.join_grace_s:
             self._check_no_show(room)
 

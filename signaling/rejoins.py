@@ -72,17 +72,22 @@ class Rejoins:
         return now >= self.fold_until
 
     def folded(self, present: bool) -> tuple[str, dict[str, object]] | None:
-        """The one event that stands for what was folded (then forgotten), or None."""
+        """The one event that stands for what was folded, or None. Nothing is forgotten here:
+        the caller calls `written` once that event is on its way (a visit's end may fail to be
+        written, and the folded facts must then still be there for the next try)."""
         if self.unwritten and present:
-            event: tuple[str, dict[str, object]] | None = (
-                "reconnected", {"reconnects": self.reconnects}
-            )  # fmt: skip
-        elif self.reconnects and not present:
-            event = ("left", {"reason": "dropped", "reconnects": self.reconnects})
-        else:
-            event = None
+            return ("reconnected", {"reconnects": self.reconnects})
+        if self.reconnects and not present:
+            return ("left", {"reason": "dropped", "reconnects": self.reconnects})
+        return None
+
+    def written(self) -> None:
+        """What was folded has been handed to the log: start counting afresh."""
         self.reconnects, self.unwritten = 0, False
-        return event
+
+    def pending(self) -> bool:
+        """Something is folded and not yet written."""
+        return self.unwritten or self.reconnects > 0
 
     def idle(self, now: float) -> bool:
         """Nothing to remember: a full bucket and nothing folded."""

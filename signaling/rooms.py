@@ -26,6 +26,9 @@ class Seat:
     role: Role
     conn: Connection | None
     grace: Deadline | None = None  # while the participant is away and may still come back
+    # The socket went while the visit's end was being written: nobody was told and nothing was
+    # logged; if that write fails, the reopened room does both (see Hub._reopen).
+    dropped_unheard: bool = False
 
 
 @dataclass(slots=True)

@@ -1,5 +1,6 @@
-"""This node's open sockets by what can revoke them (token id, participant, staff account), and
-the poll that closes them when a revocation is written anywhere.
+"""This node's open sockets by what can revoke them (token id, participant, visitor, staff
+account), and the poll that closes them when a revocation is written anywhere (and, once a
+minute, prunes token revocations whose token has long expired).
 
 A socket is indexed before its token is checked against the store, so a revocation written while
 a `hello` is being admitted is either seen by that check or finds the socket here afterwards.
@@ -13,6 +14,7 @@ import asyncio
 
 import structlog
 
+from services.clock import Clock
 from services.revocation import Key, Revocation, keys_of
 from services.store import Store
 from services.tokens import Claims
@@ -22,6 +24,11 @@ from signaling.connection import Connection
 log = structlog.get_logger("tatap.revocation")
 
 POLL_BATCH = 1000  # revocations read per poll query; a longer backlog is read in turns
+# A token revocation is kept until its token has been expired this long: an expired token is
+# refused anyway (5 s leeway), and the margin covers skew between the nodes' clocks.
+PRUNE_GRACE_S = 3600.0
+PRUNE_EVERY_S = 60.0  # node's clock; every node prunes, so the table shrinks while any node runs
+PRUNE_BATCH = 1000  # rows deleted per prune: one write never holds the store for long
 
 
 class SocketIndex:
@@ -66,11 +73,13 @@ class SocketIndex:
 class RevocationWatch:
     """Polls the store for revocations written after the last one applied here."""
 
-    def __init__(self, store: Store, sockets: SocketIndex, interval_s: float) -> None:
+    def __init__(self, store: Store, sockets: SocketIndex, interval_s: float, clock: Clock) -> None:
         self._store = store
         self._sockets = sockets
         self._interval = interval_s
+        self._clock = clock
         self._seen = 0
+        self._pruned_at = float("-inf")
 
     async def start(self) -> None:
         """Called before the node accepts sockets: older revocations need no closing, since
@@ -82,6 +91,7 @@ class RevocationWatch:
             await asyncio.sleep(self._interval)  # a poll period, not a visit's time: real time
             try:
                 await self.poll()
+                await self.prune()
             except Exception:  # a failed read is retried at the next poll
                 log.exception("revocation.poll_failed")
 
@@ -95,3 +105,16 @@ class RevocationWatch:
                 self._seen = revocation.seq
             if len(batch) < POLL_BATCH:
                 return closed
+
+    async def prune(self) -> int:
+        """At most once a minute, delete up to PRUNE_BATCH token revocations whose token expired
+        over PRUNE_GRACE_S ago; returns how many. Their audit events stay, and the poll is not
+        disturbed: seqs are never handed out again and the head is the highest ever given."""
+        now = self._clock.now()
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return 0
+        self._pruned_at = now
+        pruned = await self._store.prune_revocations(now - PRUNE_GRACE_S, PRUNE_BATCH)
+        if pruned:
+            log.info("revocation.pruned", rows=pruned)
+        return pruned

@@ -27,7 +27,7 @@ import pytest
 from services.admin import Admin
 from services.clock import SystemClock
 from services.factory import create_store
-from services.model import Role, VisitKind
+from services.model import FacilityRules, Role, VisitKind
 from services.settings import Settings
 from services.tokens import TokenService
 from services.visits import GuestSpec, VisitService
@@ -53,7 +53,9 @@ class Site:
     visits: list[Seats]
 
 
-async def _provision(data_dir: Path, count: int, start_in: float) -> Site:
+async def _provision(
+    data_dir: Path, count: int, start_in: float, rules: FacilityRules | None = None
+) -> Site:
     settings = Settings.from_env(data_dir=data_dir)
     clock = SystemClock()
     store = create_store(settings, clock)
@@ -61,7 +63,7 @@ async def _provision(data_dir: Path, count: int, start_in: float) -> Site:
     try:
         admin = Admin(store)
         visits = VisitService(store, tokens, clock, settings.token_grace_s)
-        facility = await admin.facility("Lapas Cilegon")
+        facility = await admin.facility("Lapas Cilegon", rules=rules)
         room = await admin.room(facility.id, "Ruang 1")
         await admin.import_inmates(facility.id, "number,name\nB-1234,Budi\n")
         inmate = await store.find_inmate(facility.id, "B-1234")
@@ -255,6 +257,48 @@ async def test_hangup_survives_sigkill(tmp_path: Path, serve: Callable[[Path], N
         return told is not None and told["reason"] == "hangup"
 
     await _assert_durable(serve, site, end, "ended", "hangup", "ended")
+
+
+async def test_media_timeout_failure_survives_sigkill(
+    tmp_path: Path, serve: Callable[[Path], Node]
+) -> None:
+    """Every visit whose terminal was told `ended {failed}` because media never came up within
+    the media timeout is `ended`/`failed` after a SIGKILL at the last such `ended`: a restarted
+    node does not re-arm that timeout, so it could not recompute the end."""
+    site = await _provision(tmp_path, VISITS, start_in=0, rules=FacilityRules(connect_timeout_s=3))
+
+    async def end(_: object, __: object, ___: Seats, term: aiohttp.ClientWebSocketResponse,
+                  *____: object) -> bool:  # fmt: skip
+        told = await _next(term, "ended")
+        return told is not None and told["reason"] == "failed"
+
+    await _assert_durable(serve, site, end, "ended", "failed", "ended")
+
+
+async def test_no_show_is_recomputed_after_sigkill(
+    tmp_path: Path, serve: Callable[[Path], Node]
+) -> None:
+    """A `no_show` at the join grace is sent before it is written; after a SIGKILL at the last
+    one the restarted node reaches the same end: it refuses the family and records `no_show`."""
+    site = await _provision(tmp_path, VISITS, start_in=0, rules=FacilityRules(join_grace_s=3))
+    node = serve(site.data_dir)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        families = [await _hello(http, node, seats.family) for seats in site.visits]
+        for fam in families:
+            assert await _next(fam, "welcome")
+
+        async def told(fam: aiohttp.ClientWebSocketResponse) -> bool:
+            ended = await _next(fam, "ended")
+            return ended is not None and ended["reason"] == "no_show"
+
+        assert await _kill_on_last(node, [told(fam) for fam in families]) == VISITS
+        node = serve(site.data_dir)
+        for seats in site.visits:
+            await _refused_after_restart(node, http, seats)
+        async with asyncio.timeout(10):
+            for seats in site.visits:
+                while _state(site, seats.visit_id)[:2] != ("ended", "no_show"):
+                    await asyncio.sleep(0.05)
 
 
 async def test_cancel_survives_sigkill(tmp_path: Path, serve: Callable[[Path], Node]) -> None:

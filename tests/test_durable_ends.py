@@ -138,3 +138,115 @@ async def test_a_hangup_after_the_grace_is_told_only_once_written(world: World) 
     visit = await world.store.get_visit(visit_id)
     assert visit is not None and visit.end_reason is not None
     assert visit.end_reason.value == "hangup"
+
+
+async def _device_in_visit(world: World) -> tuple[Peer, str]:
+    """The terminal's device session seated in an open visit: its socket and the visit id."""
+    visit = await world.schedule(length_s=900)
+    term = await world.connect(device={"id": world.creds.terminal_id,
+                                       "secret": world.creds.secret})  # fmt: skip
+    await term.expect("welcome")
+    return term, visit.visit.id
+
+
+def _failing_next_visit(world: World) -> None:
+    """Seating the terminal in its next visit fails from now on (its lookup hits a disk error)."""
+
+    async def broken(*_: object) -> Visit | None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    world.store.terminal_visit = broken  # type: ignore[method-assign]
+
+
+async def test_rest_terminate_is_answered_whatever_the_terminal_does_next(world: World) -> None:
+    """A terminate on disk is answered 202 even when seating the terminal in its next visit
+    fails afterwards: that failure is the terminal's, not the officer's (it used to be a 500)."""
+    term, visit_id = await _device_in_visit(world)
+    _failing_next_visit(world)
+    token, _ = TokenService(KEYS).issue(sub="s_off", role=Role.OFFICER, visit="",
+                                        now=world.clock.now(), ttl_s=3600)  # fmt: skip
+    resp = await world.client.post(f"/api/v1/visits/{visit_id}/terminate", json={"reason": "x"},
+                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert resp.status == 202, await resp.text()
+    assert (await term.until("ended"))["reason"] == "terminated"
+
+
+
+async def test_a_media_timeout_is_told_only_once_written(world: World) -> None:
+    """When media never comes up within the facility's timeout, nobody gets `ended {failed}`
+    until that end is on disk: a restarted node would not recompute it (the visit is live and its
+    media timeout is not re-armed)."""
+    term, fam, visit_id = await pair(world, media=False)
+    held = HeldEnds(world)
+    await world.advance(120)
+    await held.entered.wait()
+    for peer in (term, fam):
+        await peer.send({"type": "ping", "id": 1})
+        await peer.until("pong")
+        assert all(m["type"] != "ended" for m in peer.seen)
+    held.released.set()
+    for peer in (term, fam):
+        assert (await peer.until("ended"))["reason"] == "failed"
+    visit = await world.store.get_visit(visit_id)
+    assert visit is not None and visit.end_reason is not None
+    assert visit.end_reason.value == "failed"
+
+
+async def test_a_media_timeout_that_cannot_be_written_is_tried_again(world: World) -> None:
+    """A media-timeout `failed` whose write fails is not told; the visit goes on and the check
+    runs again after a fresh timeout (not at once, in a loop), then ends the visit `failed`."""
+    term, fam, visit_id = await pair(world, media=False)
+    held = HeldEnds(world, fail=True)
+    held.released.set()
+    await world.advance(120)
+    await held.entered.wait()
+    held.entered.clear()
+    await fam.send({"type": "ping", "id": 1})
+    await fam.until("pong")
+    assert all(m["type"] != "ended" for m in fam.seen)
+    assert not held.entered.is_set()
+    await world.advance(120)
+    assert (await fam.until("ended"))["reason"] == "failed"
+
+
+class HeldJoins:
+    """Holds the audit write of every `joined` until released; ``written`` is set once the held
+    write has gone through (the join then goes on in the same step of its task)."""
+
+    def __init__(self, world: World) -> None:
+        self.entered = asyncio.Event()
+        self.released = asyncio.Event()
+        self.written = asyncio.Event()
+        self._append = world.store.append
+        world.store.append = self._held  # type: ignore[method-assign]
+
+    async def _held(self, events: Sequence[AuditEvent]) -> None:
+        if not any(event.action == "joined" for event in events):
+            await self._append(events)
+            return
+        self.entered.set()
+        await self.released.wait()
+        await self._append(events)
+        self.written.set()
+
+
+async def test_a_join_written_during_a_failed_end_is_seated(world: World) -> None:
+    """A family whose join is being written when a terminate starts is not told `visit_over`
+    before that end is on disk: the terminate's write fails, the room reopens, and the family is
+    welcomed (it used to be closed 4410, "do not reconnect", for an end that never happened)."""
+    visit = await world.schedule(length_s=900)
+    term = await world.connect(await world.token(visit, Role.TERMINAL))
+    await term.expect("welcome")
+    mon = await officer(world, visit.visit.id)
+    await mon.expect("welcome")
+    joins = HeldJoins(world)
+    fam = await world.connect(await world.token(visit, Role.FAMILY))
+    await joins.entered.wait()
+    ends = HeldEnds(world, fail=True)
+    await mon.send({"type": "terminate", "reason": "rules broken"})
+    await ends.entered.wait()
+    joins.released.set()
+    await joins.written.wait()
+    ends.released.set()
+    assert (await mon.until("error"))["code"] == "not_recorded"
+    assert (await fam.expect("welcome"))["visit"]["id"] == visit.visit.id

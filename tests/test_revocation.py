@@ -14,12 +14,13 @@ import pytest
 
 from services.admin import Admin
 from services.migrations import STEPS
-from services.model import ParticipantId, Role
+from services.model import ParticipantId, Role, VisitKind, VisitorId
 from services.revocation import Revocations
 from services.store import AuditQuery
 from services.tokens import TokenService
-from services.visits import ScheduledVisit
+from services.visits import GuestSpec, ScheduledVisit
 from signaling.app import TOKENS
+from signaling.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
 from tests.conftest import KEYS, Peer, World, build_world
 from tests.helpers_audit import open_store, run_cli
 from tests.test_deadlines import pair
@@ -273,11 +274,15 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [(("admin", "revoke"), "either a token or --participant"),
-     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token or --participant"),
+    [(("admin", "revoke"), "either a token, --participant ID or --visitor ID"),
+     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token, --participant"),
+     (("admin", "revoke", "--participant", "p_1", "--visitor", "vis_1"), "either a token"),
+     (("admin", "revoke", "--visitor", "vis_nobody"), "no such visitor"),
      (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
      (("admin", "revoke", "not-a-token"), "token"),
-     (("admin", "staff", "--disable", "nobody"), "no such staff user")],
+     (("admin", "staff", "--disable", "nobody"), "no such staff user"),
+     (("admin", "staff", "--enable", "nobody"), "no such staff user"),
+     (("admin", "staff", "--enable", "a", "--disable", "a"), "either --disable USER or --enable")],
 )  # fmt: skip
 def test_cli_revoke_refusals_are_one_line_errors(tmp_path: Path, args: tuple[str, ...],
                                                  says: str) -> None:  # fmt: skip
@@ -311,3 +316,263 @@ async def test_terminal_seat_is_not_revoked_as_a_participant(world: World) -> No
                                    headers=bearer(officer_token(world)))  # fmt: skip
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
     assert await actions(world, "participant-revoked") == []
+
+
+# ---- a person, not a seat: the visitor behind a revoked participant ------------------------------
+
+
+async def booked(world: World, visitor: VisitorId, start_in: float = 0.0,
+                 where: tuple[str, str] | None = None) -> ScheduledVisit:  # fmt: skip
+    """A regular visit whose family seat is booked for ``visitor``; ``where`` is another
+    facility's (terminal id, inmate id)."""
+    terminal, inmate = where or (world.terminal.id, world.inmate_id)
+    return await world.visits.schedule(
+        terminal_id=terminal, inmate_id=inmate, kind=VisitKind.REGULAR,
+        start=world.clock.now() + start_in, guests=[GuestSpec(Role.FAMILY, "Siti", visitor)],
+        actor=(Role.OFFICER, "s_test"), length_s=900,
+    )  # fmt: skip
+
+
+async def a_visitor(world: World) -> VisitorId:
+    return (await Admin(world.store).visitor("Siti", "3604012345678901")).id
+
+
+async def other_facility(world: World) -> tuple[str, str, str]:
+    """A second facility with a terminal and an inmate: (facility, terminal, inmate)."""
+    admin = Admin(world.store)
+    facility = await admin.facility("Lapas Serang")
+    room = await admin.room(facility.id, "Ruang 1")
+    terminal, _ = await admin.terminal(room.id, "PC", "http://test")
+    await admin.import_inmates(facility.id, "number,name,block\nC-1,Andi,B\n")
+    inmate = await world.store.find_inmate(facility.id, "C-1")
+    assert inmate is not None
+    return facility.id, terminal.id, inmate.id
+
+
+async def join(world: World, scheduled: ScheduledVisit) -> tuple[int, Any]:
+    """The family link of this visit exchanged for a token: (status, body)."""
+    link = scheduled.links[family_seat(scheduled)]
+    resp = await world.client.post("/api/v1/join", json={"link": link})
+    return resp.status, await resp.json()
+
+
+async def test_revoked_participant_visitor_link_in_another_visit_mints_no_token(
+    world: World,
+) -> None:
+    """Revoking a seat booked for a registered visitor shuts that person out of their other
+    visits too: the other visit's link answers 403 `access_revoked`."""
+    visitor = await a_visitor(world)
+    first, other = await booked(world, visitor), await booked(world, visitor, start_in=2000)
+    assert (await join(world, other))[0] == 200
+    await cli(world, "admin", "revoke", "--participant", family_seat(first))
+    status, body = await join(world, other)
+    assert status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_revoked_participant_visitor_open_socket_in_another_visit_closes(
+    world: World,
+) -> None:
+    """The visitor's open socket in another visit gets `access_revoked` and closes 4403 within
+    a second of `tatap admin revoke --participant` returning."""
+    visitor = await a_visitor(world)
+    first, other = await booked(world, visitor, start_in=2000), await booked(world, visitor)
+    _, body = await join(world, other)
+    fam = await world.connect(body["token"])
+    await fam.expect("welcome")
+    await cli(world, "admin", "revoke", "--participant", family_seat(first))
+    await shut_out(fam, "access_revoked", 4403, within=1.0)
+
+
+async def test_revoked_participant_without_visitor_leaves_other_seats_alone(
+    world: World,
+) -> None:
+    """A guest typed in by hand (no visitor id) is shut out of that seat only: another visit's
+    hand-typed family seat still exchanges its link."""
+    first, other = await world.schedule(start_in=2000), await world.schedule()
+    await cli(world, "admin", "revoke", "--participant", family_seat(first))
+    assert (await join(world, first))[0] == 403
+    assert (await join(world, other))[0] == 200
+
+
+async def test_officer_revocation_of_a_visitor_stays_in_the_officers_facility(
+    world: World,
+) -> None:
+    """An officer revoking a participant shuts its visitor out of the officer's facility's
+    visits only; the same visitor's visit in another facility still opens."""
+    visitor = await a_visitor(world)
+    _, terminal, inmate = await other_facility(world)
+    first, here = await booked(world, visitor), await booked(world, visitor, start_in=2000)
+    elsewhere = await booked(world, visitor, where=(terminal, inmate))
+    resp = await world.client.post(f"/api/v1/participants/{family_seat(first)}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 200
+    assert (await join(world, here))[0] == 403
+    assert (await join(world, elsewhere))[0] == 200
+
+
+async def test_cli_visitor_revoke_shuts_every_seat_everywhere(world: World) -> None:
+    """`tatap admin revoke --visitor ID` refuses that visitor's links in every facility, and
+    records one `visitor-revoked` event naming the visitor."""
+    visitor = await a_visitor(world)
+    _, terminal, inmate = await other_facility(world)
+    here = await booked(world, visitor)
+    elsewhere = await booked(world, visitor, where=(terminal, inmate))
+    await cli(world, "admin", "revoke", "--visitor", visitor, "--reason", "smuggling")
+    assert (await join(world, here))[0] == 403
+    assert (await join(world, elsewhere))[0] == 403
+    [event] = await actions(world, "visitor-revoked")
+    assert event.to_json()["details"] == {"visitor": visitor, "facility": "*",
+                                          "reason": "smuggling"}  # fmt: skip
+
+
+async def test_participant_revoke_records_the_seat_and_the_visitor(world: World) -> None:
+    """Revoking a visitor's seat writes two audit events: `participant-revoked` for the seat
+    and `visitor-revoked` scoped to the officer's facility."""
+    visitor = await a_visitor(world)
+    seat = family_seat(await booked(world, visitor))
+    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
+                                   headers=bearer(officer_token(world)))  # fmt: skip
+    assert resp.status == 200
+    [part] = await actions(world, "participant-revoked")
+    [person] = await actions(world, "visitor-revoked")
+    assert part.to_json()["details"]["participant"] == seat
+    assert person.facility_id == world.facility_id
+    assert person.to_json()["details"]["facility"] == world.facility_id
+
+
+async def test_visitor_seat_booked_after_the_revocation_mints_no_token(world: World) -> None:
+    """A visit booked for a visitor after `tatap admin revoke --visitor`: its link answers 403
+    `access_revoked`."""
+    visitor = await a_visitor(world)
+    await cli(world, "admin", "revoke", "--visitor", visitor)
+    status, body = await join(world, await booked(world, visitor))
+    assert status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_revoked_visitor_token_of_another_seat_is_refused_at_hello(world: World) -> None:
+    """A token minted for the visitor's seat before the visitor was revoked takes no seat at
+    `hello`: `access_revoked`, close 4403."""
+    visitor = await a_visitor(world)
+    scheduled = await booked(world, visitor)
+    token = await world.token(scheduled, Role.FAMILY)
+    await Revocations(world.store, world.clock).revoke_visitor(visitor, ("admin", "test"))
+    peer = await world.connect(token)
+    assert (await peer.expect("error"))["code"] == "access_revoked"
+    assert await peer.closed() == 4403
+
+
+# ---- a disabled staff account enabled again -----------------------------------------------------
+
+
+async def test_cli_enabled_staff_logs_in_again(world: World) -> None:
+    """`tatap admin staff --enable USER` after `--disable USER`: the right password gets a
+    token again, and that token opens the API."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    await cli(world, "admin", "staff", "--disable", "petugas")
+    assert (await login(world, "petugas"))[0] == 403
+    await cli(world, "admin", "staff", "--enable", "petugas", "--reason", "cleared")
+    status, body = await login(world, "petugas")
+    assert status == 200
+    visit = await world.schedule()
+    resp = await world.client.get(f"/api/v1/visits/{visit.visit.id}", headers=bearer(body["token"]))
+    assert resp.status == 200
+
+
+async def test_enabled_staff_old_token_stays_refused(world: World) -> None:
+    """A token issued before the account was disabled stays refused (403 `access_revoked`)
+    after the account is enabled again: its holder must log in again."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, body = await login(world, "petugas")
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    visit = await world.schedule()
+    resp = await world.client.get(f"/api/v1/visits/{visit.visit.id}", headers=bearer(body["token"]))
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
+
+
+async def test_staff_disabled_again_after_enabling_is_refused(world: World) -> None:
+    """Disabling an account that was enabled again takes effect: no login."""
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    assert (await login(world, "petugas"))[0] == 200
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    status, body = await login(world, "petugas")
+    assert status == 403 and body["error"]["code"] == "access_revoked"
+
+
+async def test_enabling_staff_is_an_audit_event(world: World) -> None:
+    """Enabling records `staff-enabled` with the actor and the reason; enabling an account that
+    is not disabled is a one-line error and records nothing."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    await cli(world, "admin", "staff", "--disable", "petugas")
+    await cli(world, "admin", "staff", "--enable", "petugas", "--reason", "cleared")
+    proc = await asyncio.to_thread(run_cli, world.settings.data_dir, "admin", "staff", "--enable",
+                                   "petugas", env=CLI_ENV)  # fmt: skip
+    assert proc.returncode == 1 and "not disabled" in proc.stderr
+    [event] = await actions(world, "staff-enabled")
+    assert (event.actor_role, event.actor_id) == ("admin", "cli")
+    assert event.to_json()["details"] == {"staff": staff.id, "role": "officer",
+                                          "reason": "cleared"}  # fmt: skip
+
+
+# ---- pruning token revocations whose token expired long ago ------------------------------------
+
+
+async def revoke_staff_token(world: World, ttl_s: float, issued_ago: float = 0.0) -> str:
+    """Revoke a fresh staff token living ``ttl_s`` from ``issued_ago`` seconds back; its jti."""
+    claims = TokenService(KEYS).issue(sub="s_x", role=Role.OFFICER, visit="", ttl_s=ttl_s,
+                                      now=world.clock.now() - issued_ago)[1]  # fmt: skip
+    await Revocations(world.store, world.clock).revoke_token(claims, ("admin", "test"))
+    return claims.jti
+
+
+def pruner(world: World) -> RevocationWatch:
+    """A revocation watch on the node's own store and clock, driven by the test."""
+    return RevocationWatch(world.store, SocketIndex(), 60.0, world.clock)
+
+
+async def test_watch_prunes_only_long_expired_token_revocations(world: World) -> None:
+    """A token revocation whose token expired over an hour ago is deleted; one whose token
+    expired less long ago, and a participant's revocation, stay; the audit events all stay."""
+    expired = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S + 100)
+    live = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S - 100)
+    scheduled = await world.schedule()
+    await Revocations(world.store, world.clock).revoke_participant(family_seat(scheduled),
+                                                                   ("admin", "test"))  # fmt: skip
+    assert await pruner(world).prune() == 1
+    assert not await world.store.is_revoked(expired)
+    assert await world.store.is_revoked(live)
+    assert (await join(world, scheduled))[0] == 403
+    assert len(await actions(world, "token-revoked")) == 2
+
+
+async def test_prune_runs_at_most_once_a_minute(world: World) -> None:
+    """A second prune within a minute of the node's clock deletes nothing; a minute later it
+    deletes what expired meanwhile."""
+    watch = pruner(world)
+    await revoke_staff_token(world, 60, issued_ago=2 * PRUNE_GRACE_S)
+    assert await watch.prune() == 1
+    await revoke_staff_token(world, 60, issued_ago=2 * PRUNE_GRACE_S)
+    assert await watch.prune() == 0
+    await world.advance(60)
+    assert await watch.prune() == 1
+
+
+async def test_pruning_the_newest_revocation_keeps_the_sequence(world: World) -> None:
+    """After the newest revocation is pruned, the head stays where it was, the next revocation
+    is numbered after the pruned one (a node that saw it polls past it), and the node's watch
+    still closes the socket that next revocation shuts out."""
+    fam, _, token = await family_in_visit(world)
+    await revoke_staff_token(world, 60, issued_ago=2 * PRUNE_GRACE_S)
+    head = await world.store.revocation_head()
+    assert await pruner(world).prune() == 1
+    assert await world.store.revocation_head() == head
+    await cli(world, "admin", "revoke", token)
+    [after] = await world.store.revocations_after(head)
+    assert after.seq > head
+    await shut_out(fam, "token_revoked", 4401, within=1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.sdp import SdpError, lines, sends_media
+from signaling.sdp import SdpError, check, lines, sends_media
 
 AUDIO = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 VIDEO = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
@@ -43,3 +43,18 @@ def test_control_character_is_refused(hidden: str) -> None:
     sdp = "v=0\r\n" + AUDIO + f"a=x-note:1{hidden}a=recvonly\r\n"
     with pytest.raises(SdpError):
         sends_media(sdp)
+
+
+@pytest.mark.parametrize("hidden", ["\x0b", "\x85", "\r", "\x00", "\x9f"])
+def test_control_character_is_refused_in_non_ascii_sdp_too(hidden: str) -> None:
+    """An SDP with non-ASCII text (which takes the slower check) is refused for the same control
+    characters, C1 controls included."""
+    sdp = "v=0\r\ns=Lapas Cilegon — Ruang 1\r\n" + AUDIO + f"a=x-note:1{hidden}a=recvonly\r\n"
+    with pytest.raises(SdpError):
+        sends_media(sdp)
+
+
+def test_line_breaks_are_not_control_characters() -> None:
+    """CRLF and LF line breaks, ASCII or not, pass the check."""
+    for text in ("v=0\r\n" + AUDIO, "v=0\n" + AUDIO.replace("\r\n", "\n"), "s=Ruang — 1\r\n"):
+        check(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def free_port() -> int:
 @pytest.mark.timeout(60)
 async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_path: Path) -> None:
     """The printed family link opens a call with the demo terminal's test pattern, the staff
-    logins are printed, and Ctrl-C stops everything cleanly."""
+    logins are printed, Ctrl-C stops everything cleanly, and the audit commands it prints for
+    its own log work (the log verifies once the demo has stopped)."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli", "demo", "--host", "127.0.0.1", "--port", str(port),
@@ -56,3 +58,14 @@ async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_p
             proc.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(proc.wait(), timeout=15)
     assert code == 0
+    printed = [line.split() for line in lines if line.strip().startswith("tatap audit")]
+    assert [words[:3] for words in printed] == [["tatap", "audit", "verify"],
+                                                ["tatap", "audit", "export"]]  # fmt: skip
+    verify = [w for w in printed[0][1:] if w != "--live"]  # the demo has stopped: no live tail
+    for argv in (verify, printed[1][1:]):
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "services.cli", *argv], cwd=ROOT,
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert ",joined," in done.stdout  # the call the browser made is in the export
