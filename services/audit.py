@@ -32,6 +32,9 @@ GENESIS = "0" * 64
 CHECKPOINT_EVERY = (
     1000  # events between signed checkpoints (and one at least every 10 s, and at shutdown)
 )
+# How old the oldest event after the last checkpoint may be in a running node's file (the writer
+# signs it at 10 s; the rest is margin for a busy disk). Older, and `verify --live` fails.
+LIVE_UNSIGNED_S = 30.0
 
 # Every action the log knows; an append with another action is a bug.
 ACTIONS = frozenset(
@@ -143,6 +146,10 @@ class VerifyResult:
     problem: str = ""
     # A live node's events after its last checkpoint (signed within 10 s): reported, not failed.
     unsigned_from: int | None = None
+    # (key id, pinned_seq) of every key the file pins. The file names them itself, so they prove
+    # nothing until compared with a record kept elsewhere: ``anchor`` says which one, if any.
+    pinned_keys: tuple[tuple[str, int], ...] = ()
+    anchor: str = ""  # "" when the pinned keys were checked against no outside record
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -152,6 +159,8 @@ class VerifyResult:
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "unsigned_from": self.unsigned_from,
+            "pinned_keys": [{"key_id": k, "pinned_seq": s} for k, s in self.pinned_keys],
+            "anchor": self.anchor or None,
         }
 
 
@@ -176,6 +185,7 @@ def verify_chain(
     recheck: Callable[[int], bytes] | None = None,
     *,
     live: bool = False,
+    legacy_head: int = 0,
 ) -> VerifyResult:
     """The chain walk over rows whose canonical event is already built (by the database, for
     speed). A row that does not match is rebuilt with ``recheck`` (from its columns, here in
@@ -185,7 +195,8 @@ def verify_chain(
     than ``CHECKPOINT_EVERY`` events after the one before, and none past the end. Events after the
     last checkpoint fail the check: a stopped node signs its head, so they come from a crash or a
     hand. ``live`` (the running node verifying its own file) reports them instead, as the writer
-    signs them within seconds."""
+    signs them within seconds. Checkpoints up to ``legacy_head`` (a log begun by an older
+    writer, see ``services.audit_upgrade``) are held to no cadence."""
     cps = {cp.seq: cp for cp in checkpoints}
     prev = GENESIS
     expected_seq = 1
@@ -213,10 +224,10 @@ def verify_chain(
             return VerifyResult(
                 False, count, len(cps), count + 1, f"log truncated: checkpoint at {cp.seq}"
             )
-        problem = _signature_problem(cp, keys)
+        problem = signature_problem(cp, keys)
         if problem:
             return VerifyResult(False, count, len(cps), cp.seq, problem)
-        if cp.seq - signed > CHECKPOINT_EVERY:
+        if cp.seq - max(signed, legacy_head) > CHECKPOINT_EVERY:
             return VerifyResult(False, count, len(cps), signed + 1, (
                 f"no signed checkpoint for events {signed + 1}-{cp.seq - 1} (one is signed at"
                 f" least every {CHECKPOINT_EVERY} events): checkpoints were removed"))  # fmt: skip
@@ -233,7 +244,7 @@ def checkpoint_message(seq: int, digest: str) -> bytes:
     return f"tatap-audit-checkpoint:{seq}:{digest}".encode()
 
 
-def _signature_problem(cp: Checkpoint, keys: dict[str, PinnedKey]) -> str:
+def signature_problem(cp: Checkpoint, keys: dict[str, PinnedKey]) -> str:
     """Why a checkpoint's signature cannot be trusted, or "" if it can."""
     key = keys.get(cp.key_id)
     if key is None:

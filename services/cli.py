@@ -361,14 +361,21 @@ def _offline_db(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from services.audit_anchor import Anchor, anchor_report, trusted_key_ids
     from services.witness import read_store
 
     path, data_dir = _offline_db(args)
-    heads = [(h.seq, h.hash) for w in args.witness for h in read_store(w).heads]
-    result = verify_file(path, data_dir, live=args.live, witnessed=heads)
+    anchors = [Anchor("--trust", trusted_key_ids(args.trust))] if args.trust else []
+    heads = []
+    for source in args.witness:
+        state = read_store(source)
+        heads += [(h.seq, h.hash) for h in state.heads]
+        anchors.append(Anchor(f"witness {source}", frozenset(state.keys)))
+    result = verify_file(path, data_dir, live=args.live, witnessed=heads, anchors=anchors)
     if args.json:
         _print({**result.to_json(), "witnessed": len(heads)})
-    elif result.ok:
+        return 0 if result.ok else 1
+    if result.ok:
         seen = f", {len(heads)} witnessed heads match" if args.witness else ""
         tail = f", unsigned from seq {result.unsigned_from}" if result.unsigned_from else ""
         print(f"OK: {result.events} events, {result.checkpoints} signed checkpoints{seen}{tail}")
@@ -376,6 +383,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"TAMPERED: {result.problem}")
     else:
         print(f"TAMPERED: first bad row seq={result.first_bad_seq}: {result.problem}")
+    print("\n".join(anchor_report(result)))
     return 0 if result.ok else 1
 
 
@@ -581,9 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--witness", action="append", default=[], metavar="FILE|URL",
                    help="a witness's store: each head it saw must still be in the log")
+    p.add_argument("--trust", action="append", default=[], metavar="KEYID|KEYFILE",
+                   help="a signing key you know from elsewhere (key id or public key PEM);"
+                        " every key the file pins must be one of them")
     p.add_argument("--live", action="store_true",
                    help="the node is running: report events after the last checkpoint (it signs"
-                        " them within 10 s) instead of failing on them")
+                        " them within 10 s) instead of failing on them, while the oldest is at"
+                        " most 30 s old")
     p.set_defaults(func=cmd_audit_verify)
     p = ausub.add_parser("pin-key", help="trust the current signing key from now on (audited)")
     _common(p)

@@ -119,4 +119,19 @@ STEPS: tuple[str, ...] = (
     ALTER TABLE revocations_v4 RENAME TO revocations;
     CREATE INDEX revocations_token_exp ON revocations(exp_ms) WHERE kind = 'token';
     """,
+    # 5: a log begun before step 3 (events, but no pinned key: steps 3 to 5 run together) keeps
+    # its head at upgrade. The writer of those days signed up to a batch late, so verification
+    # holds events up to it to no cadence; services.audit_upgrade pins the keys that signed them.
+    """
+    CREATE TABLE audit_legacy (head_seq INTEGER NOT NULL);
+    INSERT INTO audit_legacy (head_seq)
+        SELECT seq FROM audit_events WHERE NOT EXISTS (SELECT 1 FROM audit_keys)
+        ORDER BY seq DESC LIMIT 1;
+    CREATE TRIGGER audit_legacy_no_insert BEFORE INSERT ON audit_legacy
+        BEGIN SELECT RAISE(ABORT, 'audit_legacy is written once, at upgrade'); END;
+    CREATE TRIGGER audit_legacy_no_update BEFORE UPDATE ON audit_legacy
+        BEGIN SELECT RAISE(ABORT, 'audit_legacy is append-only'); END;
+    CREATE TRIGGER audit_legacy_no_delete BEFORE DELETE ON audit_legacy
+        BEGIN SELECT RAISE(ABORT, 'audit_legacy is append-only'); END;
+    """,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from services.audit import (
+    LIVE_UNSIGNED_S,
     AuditEvent,
     AuditRecord,
     ChainRow,
@@ -28,7 +30,9 @@ from services.audit import (
     VerifyResult,
     verify_chain,
 )
+from services.audit_anchor import Anchor, anchor_problem
 from services.audit_keys import insert_pin, load_pinned, pin_event, pin_problem, trust_first_key
+from services.audit_upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
 from services.model import (
@@ -56,7 +60,7 @@ from services.model import (
     VisitStatus,
 )
 from services.revocation import Key, NewRevocation, Revocation, RevocationKind
-from services.sqlite_writer import Chain, GroupCommitWriter
+from services.sqlite_writer import CHECKPOINT_INTERVAL_S, Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange
 
 T = TypeVar("T")
@@ -142,18 +146,25 @@ def _s(ms: int | None) -> float | None:
 
 class SqliteStore:
     def __init__(
-        self, path: Path, signer: Signer, now: Callable[[], float], data_dir: Path
+        self,
+        path: Path,
+        signer: Signer,
+        now: Callable[[], float],
+        data_dir: Path,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._data_dir = data_dir
+        self._now = now
         conn = connect(path)
         try:
             migrate(conn)
+            pin_legacy_keys(conn, data_dir, signer, now)
             trust_first_key(conn, signer, int(now() * 1000))
         finally:
             conn.close()
-        self._writer = GroupCommitWriter(lambda: connect(path), signer, now)
+        self._writer = GroupCommitWriter(lambda: connect(path), signer, now, checkpoint_interval_s)
         self._reader_conn = connect(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
         self._closed = False
@@ -525,7 +536,9 @@ class SqliteStore:
         return await self._read(lambda c: audit_search(c, query))
 
     async def audit_verify(self, facility_id: str = "") -> VerifyResult:
-        result = await asyncio.to_thread(verify_file, self._path, self._data_dir, live=True)
+        result = await asyncio.to_thread(
+            verify_file, self._path, self._data_dir, live=True, now=self._now
+        )
         if not facility_id:
             return result
 
@@ -588,22 +601,36 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
 
 
 def verify_file(
-    path: Path, data_dir: Path, *, live: bool = False, witnessed: Sequence[tuple[int, str]] = ()
+    path: Path,
+    data_dir: Path,
+    *,
+    live: bool = False,
+    witnessed: Sequence[tuple[int, str]] = (),
+    anchors: Sequence[Anchor] = (),
+    now: Callable[[], float] = time.time,
 ) -> VerifyResult:
     """Check the whole chain of a database file, offline (``live``: by the node writing it).
 
     Only keys pinned in the file's ``audit_keys`` are trusted, never a key file that appears in
-    ``data_dir``. ``witnessed`` are (seq, hash) heads a witness saw: each must still be there.
+    ``data_dir``; and those pins prove something only when each of ``anchors`` (records kept
+    outside the file) trusts every one of them. ``witnessed`` are (seq, hash) heads a witness
+    saw: each must still be there. ``live`` accepts events after the last checkpoint only while
+    the oldest of them is at most ``LIVE_UNSIGNED_S`` old by ``now``: the node signs them sooner.
     A file whose audit tables cannot be read (dropped, or not a database) fails verification:
     the log cannot be shown intact.
     """
     try:
-        return _verify_conn(path, live, witnessed)
+        result = _verify_conn(path, live, witnessed, anchors)
+        if result.ok and live and result.unsigned_from is not None:
+            result = _stale_tail(path, result, now)
     except sqlite3.DatabaseError as exc:
-        return VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
+        result = VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
+    return replace(result, anchor=", ".join(a.source for a in anchors))
 
 
-def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -> VerifyResult:
+def _verify_conn(
+    path: Path, live: bool, witnessed: Sequence[tuple[int, str]], anchors: Sequence[Anchor]
+) -> VerifyResult:
     # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
@@ -615,6 +642,7 @@ def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -
             )
         ]
         keys = load_pinned(conn)
+        legacy = legacy_head(conn)
         # SQLite builds each canonical event itself (json_array writes exactly what
         # orjson.dumps does for these columns), which halves the time of a large log.
         rows: Iterator[ChainRow] = conn.execute(
@@ -628,15 +656,21 @@ def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -
             ).fetchone()
             return orjson.dumps(list(row[:8])) if row else b""
 
-        result = verify_chain(rows, cps, keys, recheck, live=live)
-        if not result.ok:
-            return result
         def event_at(seq: int) -> tuple[str, str] | None:
             sql = "SELECT action, details FROM audit_events WHERE seq = ?"
             row = conn.execute(sql, (seq,)).fetchone()
             return (row[0], row[1]) if row else None
 
-        bad = pin_problem(keys, event_at)
+        pinned = tuple(sorted(((k.key_id, k.pinned_seq) for k in keys.values()),
+                              key=lambda k: (k[1], k[0])))  # fmt: skip
+        signers = trust_legacy(keys, legacy, event_at)
+        result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
+        result = replace(result, pinned_keys=pinned)
+        if not result.ok:
+            return result
+        bad = legacy_problem(legacy, event_at) or pin_problem(keys, event_at)
+        if bad is None:
+            bad = anchor_problem(keys, anchors)
         if bad is None:
             bad = _witness_problem(conn, result.events, witnessed)
         if bad is not None:
@@ -644,6 +678,23 @@ def _verify_conn(path: Path, live: bool, witnessed: Sequence[tuple[int, str]]) -
         return result
     finally:
         conn.close()
+
+
+def _stale_tail(path: Path, result: VerifyResult, now: Callable[[], float]) -> VerifyResult:
+    """``result`` failed if its unsigned tail is older than a running node leaves one."""
+    seq = result.unsigned_from
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        conn.close()
+    age_s = now() - row[0] / 1000 if row else float("inf")
+    if age_s <= LIVE_UNSIGNED_S:
+        return result
+    return replace(result, ok=False, first_bad_seq=seq, problem=(
+        f"events {seq}-{result.events} follow the last signed checkpoint and the oldest is"
+        f" {age_s:.0f} s old: a running node signs within {CHECKPOINT_INTERVAL_S:.0f} s, so"
+        " these come from a stopped or stuck node, or were added by hand"))  # fmt: skip
 
 
 def _witness_problem(

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import structlog
+
 from services.audit import (
     CHECKPOINT_EVERY,
     GENESIS,
@@ -27,9 +29,12 @@ from services.audit import (
     Checkpoint,
     Signer,
     seal,
+    signature_problem,
 )
+from services.audit_keys import load_pinned
 
 T = TypeVar("T")
+log = structlog.get_logger("tatap.audit")
 MAX_BATCH = 1024
 CHECKPOINT_INTERVAL_S = 10.0
 
@@ -52,6 +57,7 @@ class Chain:
     def append(self, conn: sqlite3.Connection, events: list[AuditEvent]) -> list[AuditRecord]:
         records = []
         due: list[Checkpoint] = []
+        signed_before = self.signed_seq
         for event in events:
             ts = event.ts if event.ts is not None else self.now()
             record = seal(event, self.seq + 1, int(ts * 1000), self.hash)
@@ -69,23 +75,37 @@ class Chain:
                 for r in records
             ],
         )  # fmt: skip
-        for cp in due:
-            self._insert(conn, cp)
+        if due:
+            signed = [cp.seq for cp in due if self._insert(conn, cp)]
+            # A seq taken by a bogus row stays unsigned: the next event gets the checkpoint.
+            self.signed_seq = signed[-1] if signed else signed_before
         return records
 
     def checkpoint(self, conn: sqlite3.Connection) -> None:
         """Sign the head now, if events follow the last checkpoint."""
         if self.signer is not None and self.seq > self.signed_seq:
-            self._insert(conn, self.signer.sign(self.seq, self.hash))
-            self.signed_seq = self.seq
+            if self._insert(conn, self.signer.sign(self.seq, self.hash)):
+                self.signed_seq = self.seq
 
-    def _insert(self, conn: sqlite3.Connection, cp: Checkpoint) -> None:
-        # OR IGNORE: another process may have signed this same head already.
-        conn.execute(
+    def _insert(self, conn: sqlite3.Connection, cp: Checkpoint) -> bool:
+        """Store ``cp``; False if another row holds its seq and is not this same checkpoint."""
+        # OR IGNORE: another process may have signed this same head already (Ed25519 signatures
+        # are deterministic, so with the same key its row is identical).
+        cur = conn.execute(
             "INSERT OR IGNORE INTO audit_checkpoints (seq, hash, key_id, signature, ts_ms)"
             " VALUES (?,?,?,?,?)",
             (cp.seq, cp.hash, cp.key_id, cp.signature, int(self.now() * 1000)),
         )
+        if cur.rowcount == 1:
+            return True
+        row = conn.execute(
+            "SELECT hash, key_id, signature FROM audit_checkpoints WHERE seq = ?", (cp.seq,)
+        ).fetchone()
+        if row == (cp.hash, cp.key_id, cp.signature):
+            return True
+        log.error("audit.checkpoint_bogus", seq=cp.seq, key_id=row[1] if row else None,
+                  why="a row nobody here signed holds the seq of this checkpoint")  # fmt: skip
+        return False
 
     @classmethod
     def at_head(
@@ -95,26 +115,69 @@ class Chain:
         head = conn.execute(
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        signed = conn.execute("SELECT max(seq) FROM audit_checkpoints").fetchone()[0] or 0
         seq, digest = head if head else (0, GENESIS)
-        return cls(seq, digest, now, signer, signed)
+        return cls(seq, digest, now, signer, signed_position(conn, seq))
+
+
+# Rows looked at, newest first, for the last genuine checkpoint; past them the writer signs anew.
+MAX_BOGUS_SCAN = 64
+
+
+def signed_position(conn: sqlite3.Connection, head: int) -> int:
+    """The seq of the newest checkpoint at or below ``head`` that a pinned key really signed
+    over the row there (0 if none).
+
+    A checkpoint row only claims a position: anyone who can write the file can insert one
+    (the triggers stop updates and deletes only). Trusting max(seq) let one row far above the
+    head stop all signing. Rows that fail are logged loudly (``audit.checkpoint_bogus``) and
+    passed over; verification names them too.
+    """
+    above = conn.execute(
+        "SELECT seq, key_id FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT 1", (head,)
+    ).fetchone()
+    if above is not None:
+        log.error("audit.checkpoint_bogus", seq=above[0], key_id=above[1], head=head,
+                  why="checkpoint beyond the last event")  # fmt: skip
+    keys = load_pinned(conn)
+    rows = conn.execute(
+        "SELECT c.seq, c.hash, c.key_id, c.signature, e.hash FROM audit_checkpoints c"
+        " LEFT JOIN audit_events e ON e.seq = c.seq WHERE c.seq <= ? ORDER BY c.seq DESC LIMIT ?",
+        (head, MAX_BOGUS_SCAN),
+    )
+    for seq, digest, kid, signature, event_hash in rows:
+        cp = Checkpoint(seq, digest, kid, signature)
+        if digest == event_hash and not signature_problem(cp, keys):
+            return int(seq)
+        log.error("audit.checkpoint_bogus", seq=seq, key_id=kid, head=head,
+                  why="signature or hash does not match a pinned key and the row")  # fmt: skip
+    return 0
 
 
 _STOP = object()
 
 
 class GroupCommitWriter:
+    """The writer thread. Besides jobs, it signs the head once the oldest event no checkpoint
+    covers is ``interval_s`` old, whether or not another job comes: an idle node must not leave
+    its last events unsigned (and editable unseen) until the next write."""
+
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], signer: Signer, now: Callable[[], float]
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        signer: Signer,
+        now: Callable[[], float],
+        interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
         self._connect = connect
         self._signer = signer
         self._now = now
+        self._interval_s = interval_s
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._started = False
         self._closed = False
-        self._last_cp_time = time.monotonic()
+        # When (time.monotonic) this writer first left events unsigned; None: its head is signed.
+        self._unsigned_since: float | None = None
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -152,7 +215,11 @@ class GroupCommitWriter:
         conn = self._connect()
         stopping = False
         while not stopping:
-            batch = [self._jobs.get()]
+            try:
+                batch = [self._jobs.get(timeout=self._until_due())]
+            except queue.Empty:  # no job came, and the unsigned tail is due
+                self._timed_checkpoint(conn)
+                continue
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._jobs.get_nowait())
@@ -188,6 +255,7 @@ class GroupCommitWriter:
                     results.append((False, exc))
             self._maybe_checkpoint(conn, chain)
             conn.execute("COMMIT")
+            self._track(chain)
         except Exception as exc:  # SQLite, or a checkpoint that could not be signed
             # The whole batch is undone and every caller hears why; the thread lives on (if it
             # died, every later write would wait forever).
@@ -198,19 +266,45 @@ class GroupCommitWriter:
             with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody to tell
                 loop.call_soon_threadsafe(_resolve, fut, ok, value)
 
-    def _maybe_checkpoint(self, conn: sqlite3.Connection, chain: Chain) -> None:
-        """Events older than ``CHECKPOINT_INTERVAL_S`` without a checkpoint get one now (the
-        count-based ones were signed as the events were appended)."""
-        if time.monotonic() - self._last_cp_time >= CHECKPOINT_INTERVAL_S:
-            chain.checkpoint(conn)
-            self._last_cp_time = time.monotonic()
+    def _until_due(self) -> float | None:
+        """Seconds until the unsigned tail must be signed; None (wait for a job) if none is."""
+        if self._unsigned_since is None:
+            return None
+        return max(0.0, self._unsigned_since + self._interval_s - time.monotonic())
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """A last checkpoint at shutdown, so a clean stop leaves no unsigned tail."""
+    def _track(self, chain: Chain) -> None:
+        """Note, after a commit, whether the head is signed and since when it is not."""
+        if chain.seq <= chain.signed_seq:
+            self._unsigned_since = None
+        elif self._unsigned_since is None:
+            self._unsigned_since = time.monotonic()
+
+    def _maybe_checkpoint(self, conn: sqlite3.Connection, chain: Chain) -> None:
+        """A busy writer's unsigned tail that is due gets its checkpoint inside the batch (the
+        count-based ones were signed as the events were appended)."""
+        if self._until_due() == 0.0:
+            chain.checkpoint(conn)
+
+    def _timed_checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:
+            chain = self._checkpoint(conn)
+        except Exception:  # a locked or damaged file: try again after another interval
+            log.exception("audit.checkpoint_failed")
+            self._unsigned_since = time.monotonic()
+            return
+        # Still unsigned (a bogus row holds the head's seq): try again after another interval,
+        # not at once and forever.
+        self._unsigned_since = time.monotonic() if chain.seq > chain.signed_seq else None
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> Chain:
+        """Sign the head now (when due, and at shutdown, so a clean stop leaves no unsigned
+        tail); the chain as it then stands."""
         conn.execute("BEGIN IMMEDIATE")
         try:
-            Chain.at_head(conn, self._now, self._signer).checkpoint(conn)
+            chain = Chain.at_head(conn, self._now, self._signer)
+            chain.checkpoint(conn)
             conn.execute("COMMIT")
+            return chain
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

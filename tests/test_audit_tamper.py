@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from pathlib import Path
 
 import orjson
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
+from services.clock import FakeClock
 from tests.helpers_audit import open_store, rows, run_cli, tamper, verify
 
 EVENTS = 2500
@@ -184,9 +186,9 @@ async def test_a_forged_event_after_the_last_checkpoint_is_named(log: Path) -> N
 async def test_live_verify_reports_the_unsigned_tail_of_a_running_node(log: Path) -> None:
     """While a node runs, its newest events wait (at most 10 s or 1,000 events) for a checkpoint:
     `verify --live` reports where the unsigned run starts and passes; plain verify fails on it."""
-    store = open_store(log.parent)
+    store = open_store(log.parent, FakeClock(time.time()))
     try:
-        await store.append([_event(i) for i in range(5)])
+        await store.append([AuditEvent("notice", "officer", "s_1") for _ in range(5)])
         code, report = verify(log.parent)
         assert code != 0 and report["first_bad_seq"] == EVENTS + 1
         proc = run_cli(log.parent, "audit", "verify", "--json", "--live")
@@ -224,3 +226,136 @@ async def test_a_key_pinned_today_cannot_vouch_for_older_checkpoints(log: Path) 
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == 1000
     assert f"pinned only at seq {EVENTS + 1}" in report["problem"]
+
+
+def _replace_first_key(db: Path) -> Ed25519PrivateKey:
+    """The whole insider attack on a log with one key: empty the pinned list, pin an own key as
+    the log's first, rewrite event 17, rehash to the end, re-sign every checkpoint."""
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    tamper(db, ("DELETE FROM audit_keys", ()),
+           ("INSERT INTO audit_keys VALUES (?,?,0,0)", (key_id(key.public_key()), raw.hex())),
+           *rehash_from(db, 17, '{"n":0}'))  # fmt: skip
+    tamper(db, *_resign(db, key))
+    return key
+
+
+def _first_key(db: Path) -> str:
+    ((kid,),) = rows(db, "SELECT key_id FROM audit_keys WHERE pinned_seq = 0")
+    return str(kid)
+
+
+async def test_a_replaced_first_key_is_refused_by_the_auditors_own_key_id(log: Path) -> None:
+    """The file's own key list proves nothing once replaced: with the node's key id kept by the
+    auditor (`--trust KEYID`), verify fails and names the key the file now pins."""
+    kid = _first_key(log)
+    forged = key_id(_replace_first_key(log).public_key())
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--trust", kid)
+    report = orjson.loads(proc.stdout)
+    assert proc.returncode == 1 and report["first_bad_seq"] == 0
+    assert f"pinned key {forged}" in report["problem"] and "--trust" in report["problem"]
+
+
+async def test_a_replaced_first_key_is_refused_by_the_auditors_own_key_file(
+    log: Path, tmp_path: Path
+) -> None:
+    """`--trust KEYFILE`: the node's public key PEM, copied away at set-up, works as its id."""
+    saved = tmp_path / "kept-elsewhere.pub.pem"
+    saved.write_bytes((log.parent / "audit-signing.pub.pem").read_bytes())
+    _replace_first_key(log)
+    proc = run_cli(log.parent, "audit", "verify", "--trust", str(saved))
+    assert proc.returncode == 1 and "TAMPERED: first bad row seq=0: pinned key" in proc.stdout
+
+
+async def test_a_replaced_first_key_is_refused_by_a_witness_trust(
+    log: Path, tmp_path: Path
+) -> None:
+    """`--witness FILE`: every pinned key must be one the witness's operator trusts."""
+    raw = _first_key_public_hex(log)
+    store = tmp_path / "heads.jsonl"
+    store.write_text(orjson.dumps({"type": "key", "public_key": raw, "ts_ms": 0}).decode() + "\n")
+    _replace_first_key(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--witness", str(store))
+    report = orjson.loads(proc.stdout)
+    assert proc.returncode == 1 and report["first_bad_seq"] == 0
+    assert f"witness {store} trusts" in report["problem"]
+
+
+def _first_key_public_hex(db: Path) -> str:
+    ((raw,),) = rows(db, "SELECT public_key FROM audit_keys WHERE pinned_seq = 0")
+    return str(raw)
+
+
+async def test_without_an_anchor_verify_shows_the_pinned_keys_and_says_it_could_not_check(
+    log: Path,
+) -> None:
+    """A replaced first key passes every check inside the file, so plain verify cannot fail on
+    it: it prints the ids the file pins and says they were not checked, for the auditor to
+    compare with their own record."""
+    forged = key_id(_replace_first_key(log).public_key())
+    proc = run_cli(log.parent, "audit", "verify")
+    assert proc.returncode == 0 and f"  {forged}  0" in proc.stdout
+    assert "NOT CHECKED" in proc.stdout
+    code, report = verify(log.parent)
+    assert report["pinned_keys"] == [{"key_id": forged, "pinned_seq": 0}]
+    assert report["anchor"] is None
+
+
+async def test_an_intact_log_passes_with_its_key_trusted(log: Path) -> None:
+    """The node's own key id as the anchor: the untouched log verifies and says who vouched."""
+    proc = run_cli(log.parent, "audit", "verify", "--trust", _first_key(log))
+    assert proc.returncode == 0 and "trusted by: --trust" in proc.stdout
+
+
+async def test_a_trust_value_that_is_neither_id_nor_file_is_a_clear_error(log: Path) -> None:
+    """A mistyped `--trust` is refused in one line, not taken as trusting nothing."""
+    proc = run_cli(log.parent, "audit", "verify", "--trust", "not-a-key")
+    assert proc.returncode == 1 and "neither a key id" in proc.stderr and not proc.stdout
+
+
+def _bogus_checkpoint(db: Path, seq: int) -> None:
+    """One checkpoint row inserted by hand (inserts pass the triggers), signed by nobody."""
+    tamper(db, ("INSERT INTO audit_checkpoints VALUES (?,?,?,?,0)",
+                (seq, "ab" * 32, "0123456789abcdef", "cd" * 64)))  # fmt: skip
+
+
+async def test_a_checkpoint_inserted_far_beyond_the_head_does_not_stop_signing(log: Path) -> None:
+    """One row at seq 10^9 used to pass for the signed position, so the node never signed
+    again. The writer now signs at its cadence as before (3500, and 3700 at shutdown) and logs
+    the bogus row loudly."""
+    from structlog.testing import capture_logs
+
+    _bogus_checkpoint(log, 10**9)
+    with capture_logs() as logs:
+        await _fill_more(log.parent, 1200)
+    assert _cps(log) == [1000, 2000, 2500, 3500, 3700, 10**9]
+    assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9 for e in logs)
+    code, report = verify(log.parent)
+    assert code != 0 and "checkpoint at 1000000000" in report["problem"]
+
+
+async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_on(
+    log: Path,
+) -> None:
+    """A bogus row at head+1 takes the seq the shutdown checkpoint needs: the writer sees the
+    row is not its own, logs it and does not count it as signed, so the next event is signed;
+    verify names the bogus row."""
+    from structlog.testing import capture_logs
+
+    _bogus_checkpoint(log, EVENTS + 1)
+    with capture_logs() as logs:
+        await _fill_more(log.parent, 1)
+        await _fill_more(log.parent, 1)
+    assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == EVENTS + 1 for e in logs)
+    assert _cps(log)[-2:] == [EVENTS + 1, EVENTS + 2]
+    code, report = verify(log.parent)
+    assert code != 0 and report["first_bad_seq"] == EVENTS + 1
+
+
+async def _fill_more(data_dir: Path, count: int) -> None:
+    store = open_store(data_dir)
+    try:
+        for start in range(0, count, 50):
+            await store.append([_event(i) for i in range(start, min(start + 50, count))])
+    finally:
+        await store.aclose()
