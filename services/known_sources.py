@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections import OrderedDict
 
 DEVICE_COOKIE = "tatap_device"
 COOKIE_PATH = "/api/v1/auth"
 MAX_COOKIE_CHARS = 128  # ours are about 70; a longer one is not looked at
+# device.issued.mac as we write them (ASCII only: a cookie is the client's to forge, and a non-ASCII
+# or odd digit must be refused here, not raise in the comparison or in int()).
+_COOKIE = re.compile(r"([A-Za-z0-9_-]{1,32})\.([0-9]{1,12})\.([0-9a-f]{32})", re.ASCII)
 
 
 class KnownSources:
@@ -42,10 +46,10 @@ class KnownSources:
         """The device id of a valid cookie issued for ``account``, or ""."""
         if not cookie or len(cookie) > MAX_COOKIE_CHARS:
             return ""
-        device, _, rest = cookie.partition(".")
-        issued, _, mac = rest.partition(".")
-        if not device or not issued.isdigit() or len(issued) > 12:
+        parts = _COOKIE.fullmatch(cookie)
+        if parts is None:
             return ""
+        device, issued, mac = parts.groups()
         if not hmac.compare_digest(mac, self._mac(account, device, issued)):
             return ""
         age = now - int(issued)

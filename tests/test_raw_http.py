@@ -68,3 +68,17 @@ async def test_non_ascii_websocket_handshake_header_is_400(world: World, header:
     status, body = await raw(world, request("/ws", headers))
     assert status == 400, body
     assert orjson.loads(body)["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "value", [b"a.1.\xc3\xa9\xc3\xa9", b"\xff.1.00", b"a.\xc2\xb2.0", b"a.\xd9\xa1.0"]
+)
+async def test_a_hostile_device_cookie_is_ignored_at_login(world: World, value: bytes) -> None:
+    """A `tatap_device` cookie with non-ASCII bytes or non-ASCII digits is ignored: the login
+    answers as it would without it (a wrong password is a 401), never a 500."""
+    body = orjson.dumps({"username": "nobody", "password": "wrong"})
+    head = [b"POST /api/v1/auth/login HTTP/1.1", b"Host: localhost",
+            b"Content-Type: application/json", b"Content-Length: " + str(len(body)).encode(),
+            b"Cookie: tatap_device=" + value]  # fmt: skip
+    status, answer = await raw(world, b"\r\n".join(head) + b"\r\n\r\n" + body)
+    assert status == 401, answer
