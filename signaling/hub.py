@@ -759,11 +759,15 @@ def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
 
 
 async def _settled(room: VisitRoom) -> None:
-    """Wait for an end being written: until it commits, telling a joiner the visit is over
-    could be untrue (a failed write reopens the room)."""
-    if room.ending is not None:
+    """Wait until no end is being written: until one commits, telling a joiner the visit is over
+    could be untrue (a failed write reopens the room, and the reopening may at once begin
+    another end, a media timeout that came due meanwhile: that one is waited for too)."""
+    while room.ending is not None:
+        ending = room.ending
         with contextlib.suppress(NotRecorded):
-            await asyncio.shield(room.ending)
+            await asyncio.shield(ending)
+        if room.ending is ending:  # never spin on an end that is over but still marked
+            return
 
 
 def _tell_if_not_recorded(conn: Connection, ending: asyncio.Future[EndReason]) -> None:

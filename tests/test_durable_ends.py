@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.audit import AuditEvent
-from services.model import Role, Visit, VisitStatus
+from services.model import Role, Visit, VisitKind, VisitStatus
 from services.store import VisitChange
 from services.tokens import TokenService
 from tests.conftest import KEYS, Peer, World
@@ -250,3 +250,52 @@ async def test_a_join_written_during_a_failed_end_is_seated(world: World) -> Non
     ends.released.set()
     assert (await mon.until("error"))["code"] == "not_recorded"
     assert (await fam.expect("welcome"))["visit"]["id"] == visit.visit.id
+
+
+class FailingEnds(HeldEnds):
+    """Holds the first end until ``released`` and the second until ``released_again``; both
+    fail (a disk that stays broken)."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.entered_again = asyncio.Event()
+        self.released_again = asyncio.Event()
+
+    async def _held(self, change: VisitChange, events: Sequence[AuditEvent]) -> Visit:
+        if change.to is not VisitStatus.ENDED:
+            return await self._change(change, events)
+        if not self.entered.is_set():
+            self.entered.set()
+            await self.released.wait()
+        else:
+            self.entered_again.set()
+            await self.released_again.wait()
+        raise sqlite3.OperationalError("disk I/O error")
+
+
+async def test_a_join_waits_out_an_end_begun_by_a_reopening(world: World) -> None:
+    """A failed terminate reopens the room, and the reopening at once begins another end (the
+    media timeout came due meanwhile). A join waiting on the first end waits on that one too:
+    it fails as well, the room reopens again, and the child is welcomed instead of being told
+    `visit_over` (4410) for an end that never reached the disk."""
+    visit = await world.schedule(kind=VisitKind.EDUCATION, length_s=900)
+    term = await world.connect(await world.token(visit, Role.TERMINAL))
+    await term.expect("welcome")
+    teacher = await world.connect(await world.token(visit, Role.TEACHER))
+    await teacher.expect("welcome")  # both sides present: the media timeout is armed
+    mon = await officer(world, visit.visit.id)
+    await mon.expect("welcome")
+    joins = HeldJoins(world)
+    child = await world.connect(await world.token(visit, Role.FAMILY))
+    await joins.entered.wait()
+    ends = FailingEnds(world)
+    await mon.send({"type": "terminate", "reason": "rules broken"})
+    await ends.entered.wait()
+    joins.released.set()
+    await joins.written.wait()
+    await world.advance(121)  # the media timeout comes due while the terminate is written
+    ends.released.set()
+    assert (await mon.until("error"))["code"] == "not_recorded"
+    await ends.entered_again.wait()  # the reopened room's media-timeout `failed` is written
+    ends.released_again.set()
+    assert (await child.expect("welcome"))["visit"]["id"] == visit.visit.id
