@@ -492,6 +492,40 @@ async def test_enabled_staff_old_token_stays_refused(world: World) -> None:
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
 
 
+async def test_monitor_token_minted_while_disabled_stays_refused_after_enable(
+    world: World,
+) -> None:
+    """A monitor token minted after the disabling (in the race between the API's revocation
+    check and the disable) takes no seat once the account is enabled again: `access_revoked`,
+    close 4403. Only tokens issued after the enabling are good."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, _, visit_id = await pair(world)
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    raced = TokenService(KEYS).issue(sub=staff.id, role=Role.OFFICER, visit="",
+                                     now=world.clock.now(), ttl_s=3600)[1]  # fmt: skip
+    monitor = await world.visits.monitor_token(raced, visit_id)
+    await world.advance(1.0)
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    mon = await world.connect(monitor)
+    assert (await mon.expect("error"))["code"] == "access_revoked"
+    assert await mon.closed() == 4403
+
+
+async def test_monitor_token_minted_after_enable_takes_its_seat(world: World) -> None:
+    """A monitor token minted after the account is enabled again is welcomed, though the
+    account was disabled before: the lift, not the disabling, is the boundary."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, _, visit_id = await pair(world)
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    mon = await officer(world, visit_id, staff_id=staff.id)
+    await mon.expect("welcome")
+
+
 async def test_staff_disabled_again_after_enabling_is_refused(world: World) -> None:
     """Disabling an account that was enabled again takes effect: no login."""
     await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
