@@ -461,6 +461,37 @@ async def test_revoked_visitor_token_of_another_seat_is_refused_at_hello(world: 
     assert await peer.closed() == 4403
 
 
+def token_without_vis(world: World, scheduled: ScheduledVisit) -> str:
+    """A family token for the visitor's seat as tokens were issued before the `vis` claim
+    existed: built by hand, naming the seat and visit but not the visitor."""
+    seat = family_seat(scheduled)
+    assert next(p for p in scheduled.visit.participants if p.id == seat).visitor_id
+    return TokenService(KEYS).issue(sub=seat, role=Role.FAMILY, visit=scheduled.visit.id,
+                                    now=world.clock.now(), ttl_s=3600,
+                                    facility=world.facility_id)[0]  # fmt: skip
+
+
+async def test_revoked_visitor_token_without_vis_is_refused_at_hello(world: World) -> None:
+    """A token of the visitor's seat that carries no `vis` claim takes no seat at `hello` once
+    the visitor is revoked: `access_revoked`, close 4403 (its seat names the visitor)."""
+    visitor = await a_visitor(world)
+    token = token_without_vis(world, await booked(world, visitor))
+    await Revocations(world.store, world.clock).revoke_visitor(visitor, ("admin", "test"))
+    peer = await world.connect(token)
+    assert (await peer.expect("error"))["code"] == "access_revoked"
+    assert await peer.closed() == 4403
+
+
+async def test_cli_visitor_revoke_closes_socket_of_token_without_vis(world: World) -> None:
+    """`tatap admin revoke --visitor ID` closes the open socket of a token without `vis` for
+    that visitor's seat within a second: `access_revoked`, close 4403."""
+    visitor = await a_visitor(world)
+    peer = await world.connect(token_without_vis(world, await booked(world, visitor)))
+    await peer.expect("welcome")
+    await cli(world, "admin", "revoke", "--visitor", visitor)
+    await shut_out(peer, "access_revoked", 4403, within=1.0)
+
+
 # ---- a disabled staff account enabled again -----------------------------------------------------
 
 
