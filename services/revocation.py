@@ -9,6 +9,7 @@ and other nodes revoke from other processes.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,22 @@ class Revocations:
         found = await self._store.find_revocation(keys_of(claims), issued_at=claims.iat)
         if found is not None:
             raise found.error
+
+    async def with_seat_visitor(self, claims: Claims) -> Claims:
+        """A guest token without ``vis`` (issued before tokens named their visitor) with its
+        seat's registered visitor filled in, so that revoking that person refuses it at
+        ``hello`` and closes its socket, as for a token with the claim. Any other token as is."""
+        if claims.visitor or claims.role not in (Role.FAMILY, Role.TEACHER):
+            return claims
+        found = await self._store.find_participant(claims.sub)
+        if found is None or found[0].id != claims.visit:
+            return claims
+        visit, seat = found
+        if not seat.visitor_id:
+            return claims  # a guest typed in by hand is shut out seat by seat
+        return dataclasses.replace(
+            claims, visitor=seat.visitor_id, facility=claims.facility or visit.facility_id
+        )
 
     async def check_staff(self, staff_id: str) -> None:
         """Raise AccessRevoked if this staff account is disabled (now: not if enabled again)."""

@@ -472,7 +472,10 @@ class SqliteStore:
             if issued_at is None:
                 holds = "lifted_ms IS NULL"
             else:
-                holds = "(lifted_ms IS NULL OR ts_ms >= ?)"
+                # A lifted revocation (a staff account enabled again) still refuses every token
+                # issued before the lift, those minted while disabled included (a monitor token
+                # in the race with the disable): no honest token is issued while disabled.
+                holds = "(lifted_ms IS NULL OR lifted_ms > ?)"
                 args.append(_ms(issued_at))
             row = conn.execute(
                 f"SELECT seq, kind, subject FROM revocations WHERE ({where}) AND {holds}"

@@ -120,8 +120,8 @@ class Store(Protocol):
         self, keys: Sequence[Key], issued_at: float | None = None
     ) -> Revocation | None:
         """The oldest revocation under one of ``keys`` that holds. A lifted one (a staff account
-        enabled again) holds only for a token issued (``issued_at``) no later than the
-        revocation; without ``issued_at`` (is the account disabled now?) it does not hold."""
+        enabled again) holds only for a token issued (``issued_at``) before the lift; without
+        ``issued_at`` (is the account disabled now?) it does not hold."""
         ...
 
     async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:

@@ -30,7 +30,7 @@ class Claims:
     exp: float
     facility: str = ""
     visitor: str = ""  # the registered visitor behind a guest's seat, if any (a revocable person)
-    iat: float = 0.0  # issued at: a re-enabled staff account's older tokens stay refused
+    iat: float = 0.0  # issued at: tokens issued before a staff account is enabled stay refused
 
 
 class TokenService:
@@ -56,8 +56,8 @@ class TokenService:
         if not visit and role not in STAFF_ROLES:
             raise ValueError(f"a {role.value} token must name its visit")
         exp = now + ttl_s if not_after is None else min(now + ttl_s, not_after)
-        # Milliseconds (RFC 7519 allows a fraction): whether a token predates a staff account's
-        # disabling is decided on the store's millisecond timestamps.
+        # Milliseconds (RFC 7519 allows a fraction): whether a token predates the enabling of
+        # a staff account is decided on the store's millisecond timestamps.
         iat = round(now, 3)
         claims = Claims(sub, role, visit, secrets.token_urlsafe(12), exp, facility, visitor, iat)
         payload: dict[str, object] = {

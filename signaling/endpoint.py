@@ -150,6 +150,7 @@ class Endpoint:
         claims = self._tokens.decode(hello.token, self._clock.now())
         if claims.role not in JOINABLE or not claims.visit:
             raise Unauthorized("this token does not open a visit")
+        claims = await self._revocations.with_seat_visitor(claims)
         # Indexed before the check, so a revocation written meanwhile still finds this socket.
         self._sockets.add(conn, claims)
         await self._revocations.check(claims)

@@ -461,6 +461,37 @@ async def test_revoked_visitor_token_of_another_seat_is_refused_at_hello(world: 
     assert await peer.closed() == 4403
 
 
+def token_without_vis(world: World, scheduled: ScheduledVisit) -> str:
+    """A family token for the visitor's seat as tokens were issued before the `vis` claim
+    existed: built by hand, naming the seat and visit but not the visitor."""
+    seat = family_seat(scheduled)
+    assert next(p for p in scheduled.visit.participants if p.id == seat).visitor_id
+    return TokenService(KEYS).issue(sub=seat, role=Role.FAMILY, visit=scheduled.visit.id,
+                                    now=world.clock.now(), ttl_s=3600,
+                                    facility=world.facility_id)[0]  # fmt: skip
+
+
+async def test_revoked_visitor_token_without_vis_is_refused_at_hello(world: World) -> None:
+    """A token of the visitor's seat that carries no `vis` claim takes no seat at `hello` once
+    the visitor is revoked: `access_revoked`, close 4403 (its seat names the visitor)."""
+    visitor = await a_visitor(world)
+    token = token_without_vis(world, await booked(world, visitor))
+    await Revocations(world.store, world.clock).revoke_visitor(visitor, ("admin", "test"))
+    peer = await world.connect(token)
+    assert (await peer.expect("error"))["code"] == "access_revoked"
+    assert await peer.closed() == 4403
+
+
+async def test_cli_visitor_revoke_closes_socket_of_token_without_vis(world: World) -> None:
+    """`tatap admin revoke --visitor ID` closes the open socket of a token without `vis` for
+    that visitor's seat within a second: `access_revoked`, close 4403."""
+    visitor = await a_visitor(world)
+    peer = await world.connect(token_without_vis(world, await booked(world, visitor)))
+    await peer.expect("welcome")
+    await cli(world, "admin", "revoke", "--visitor", visitor)
+    await shut_out(peer, "access_revoked", 4403, within=1.0)
+
+
 # ---- a disabled staff account enabled again -----------------------------------------------------
 
 
@@ -490,6 +521,40 @@ async def test_enabled_staff_old_token_stays_refused(world: World) -> None:
     visit = await world.schedule()
     resp = await world.client.get(f"/api/v1/visits/{visit.visit.id}", headers=bearer(body["token"]))
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
+
+
+async def test_monitor_token_minted_while_disabled_stays_refused_after_enable(
+    world: World,
+) -> None:
+    """A monitor token minted after the disabling (in the race between the API's revocation
+    check and the disable) takes no seat once the account is enabled again: `access_revoked`,
+    close 4403. Only tokens issued after the enabling are good."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, _, visit_id = await pair(world)
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    raced = TokenService(KEYS).issue(sub=staff.id, role=Role.OFFICER, visit="",
+                                     now=world.clock.now(), ttl_s=3600)[1]  # fmt: skip
+    monitor = await world.visits.monitor_token(raced, visit_id)
+    await world.advance(1.0)
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    mon = await world.connect(monitor)
+    assert (await mon.expect("error"))["code"] == "access_revoked"
+    assert await mon.closed() == 4403
+
+
+async def test_monitor_token_minted_after_enable_takes_its_seat(world: World) -> None:
+    """A monitor token minted after the account is enabled again is welcomed, though the
+    account was disabled before: the lift, not the disabling, is the boundary."""
+    staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    _, _, visit_id = await pair(world)
+    revocations = Revocations(world.store, world.clock)
+    await revocations.disable_staff("petugas", ("admin", "test"))
+    await world.advance(1.0)
+    await revocations.enable_staff("petugas", ("admin", "test"))
+    mon = await officer(world, visit_id, staff_id=staff.id)
+    await mon.expect("welcome")
 
 
 async def test_staff_disabled_again_after_enabling_is_refused(world: World) -> None:
