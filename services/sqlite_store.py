@@ -31,7 +31,14 @@ from services.audit import (
     verify_chain,
 )
 from services.audit_anchor import Anchor, anchor_problem
-from services.audit_keys import insert_pin, load_pinned, pin_event, pin_problem, trust_first_key
+from services.audit_keys import (
+    insert_pin,
+    key_row_problem,
+    load_pinned,
+    pin_event,
+    pin_problem,
+    trust_first_key,
+)
 from services.audit_upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
@@ -666,6 +673,9 @@ def _verify_conn(
         signers = trust_legacy(keys, legacy, event_at)
         result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
         result = replace(result, pinned_keys=pinned)
+        forged = key_row_problem(conn)
+        if forged is not None:  # it explains whatever else fails: checkpoints signed by that key
+            return replace(result, ok=False, first_bad_seq=forged[0], problem=forged[1])
         if not result.ok:
             return result
         bad = legacy_problem(legacy, event_at) or pin_problem(keys, event_at)

@@ -286,6 +286,68 @@ def _first_key_public_hex(db: Path) -> str:
     return str(raw)
 
 
+def _forge_under_the_real_id(db: Path) -> str:
+    """The attack on the key list without the signing key: keep the pinned row's honest key_id,
+    put an own public key in it, rewrite event 17, rehash, and re-sign every checkpoint with the
+    own key labelled with the honest id. Returns that id."""
+    kid = _first_key(db)
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    tamper(db, ("UPDATE audit_keys SET public_key = ? WHERE key_id = ?", (raw.hex(), kid)),
+           *rehash_from(db, 17, '{"n":0}'))  # fmt: skip
+    hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
+    tamper(db, *[("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
+                  (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s))
+                 for s in _cps(db)])  # fmt: skip
+    return kid
+
+
+def _assert_forged_row_named(proc_stdout: str, kid: str) -> None:
+    report = orjson.loads(proc_stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == 0
+    assert f"pinned key row {kid} (pinned at seq 0) holds the public key of" in report["problem"]
+
+
+async def test_a_forged_key_under_the_real_id_fails_trust_by_id(log: Path) -> None:
+    """`--trust KEYID` matches the id derived from the pinned public key, not the id column: a
+    forged key stored under the honest id, with every checkpoint re-signed, fails verify."""
+    kid = _forge_under_the_real_id(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--trust", kid)
+    assert proc.returncode == 1
+    _assert_forged_row_named(proc.stdout, kid)
+
+
+async def test_a_forged_key_under_the_real_id_fails_trust_by_key_file(
+    log: Path, tmp_path: Path
+) -> None:
+    """`--trust KEYFILE` is the key itself, not reduced to its id: the forged key fails."""
+    saved = tmp_path / "kept-elsewhere.pub.pem"
+    saved.write_bytes((log.parent / "audit-signing.pub.pem").read_bytes())
+    kid = _forge_under_the_real_id(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--trust", str(saved))
+    assert proc.returncode == 1
+    _assert_forged_row_named(proc.stdout, kid)
+
+
+async def test_a_forged_key_under_the_real_id_fails_a_witness(log: Path, tmp_path: Path) -> None:
+    """`--witness FILE` compares the witness's public keys with the pinned ones: the forged key
+    under the honest id fails."""
+    store = tmp_path / "heads.jsonl"
+    store.write_text(orjson.dumps({"type": "key", "public_key": _first_key_public_hex(log),
+                                   "ts_ms": 0}).decode() + "\n")  # fmt: skip
+    kid = _forge_under_the_real_id(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--witness", str(store))
+    assert proc.returncode == 1
+    _assert_forged_row_named(proc.stdout, kid)
+
+
+async def test_a_forged_key_under_the_real_id_fails_even_without_an_anchor(log: Path) -> None:
+    """A row whose id is not its key's id is tampering in itself: plain verify names it."""
+    kid = _forge_under_the_real_id(log)
+    code, report = verify(log.parent)
+    assert code == 1 and report["first_bad_seq"] == 0 and f"row {kid}" in report["problem"]
+
+
 async def test_without_an_anchor_verify_shows_the_pinned_keys_and_says_it_could_not_check(
     log: Path,
 ) -> None:
@@ -359,3 +421,13 @@ async def _fill_more(data_dir: Path, count: int) -> None:
             await store.append([_event(i) for i in range(start, min(start + 50, count))])
     finally:
         await store.aclose()
+
+
+async def test_a_node_refuses_to_sign_for_a_forged_key_under_its_own_id(log: Path) -> None:
+    """The node compares its public key with the pinned ones, not its id with the id column: a
+    row holding another key under the node's id does not let it start and sign on top."""
+    from services.errors import ConfigError
+
+    _forge_under_the_real_id(log)
+    with pytest.raises(ConfigError, match="not pinned"):
+        open_store(log.parent)
