@@ -623,20 +623,24 @@ def verify_file(
     outside the file) trusts every one of them. ``witnessed`` are (seq, hash) heads a witness
     saw: each must still be there. ``live`` accepts events after the last checkpoint only while
     the oldest of them is at most ``LIVE_UNSIGNED_S`` old by ``now``: the node signs them sooner.
+    That age is measured at the snapshot the walk reads, not after the walk (seconds per million
+    events), which would call a large healthy log's young tail stale.
     A file whose audit tables cannot be read (dropped, or not a database) fails verification:
     the log cannot be shown intact.
     """
     try:
-        result = _verify_conn(path, live, witnessed, anchors)
-        if result.ok and live and result.unsigned_from is not None:
-            result = _stale_tail(path, result, now)
+        result = _verify_conn(path, live, witnessed, anchors, now)
     except sqlite3.DatabaseError as exc:
         result = VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
     return replace(result, anchor=", ".join(a.source for a in anchors))
 
 
 def _verify_conn(
-    path: Path, live: bool, witnessed: Sequence[tuple[int, str]], anchors: Sequence[Anchor]
+    path: Path,
+    live: bool,
+    witnessed: Sequence[tuple[int, str]],
+    anchors: Sequence[Anchor],
+    now: Callable[[], float],
 ) -> VerifyResult:
     # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -648,6 +652,7 @@ def _verify_conn(
                 "SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq"
             )
         ]
+        snapshot_s = now()  # the first read began the snapshot: the tail's age is as of now
         keys = load_pinned(conn)
         legacy = legacy_head(conn)
         # SQLite builds each canonical event itself (json_array writes exactly what
@@ -685,20 +690,19 @@ def _verify_conn(
             bad = _witness_problem(conn, result.events, witnessed)
         if bad is not None:
             return replace(result, ok=False, first_bad_seq=bad[0], problem=bad[1])
+        if live and result.unsigned_from is not None:
+            return _stale_tail(conn, result, snapshot_s)
         return result
     finally:
         conn.close()
 
 
-def _stale_tail(path: Path, result: VerifyResult, now: Callable[[], float]) -> VerifyResult:
-    """``result`` failed if its unsigned tail is older than a running node leaves one."""
+def _stale_tail(conn: sqlite3.Connection, result: VerifyResult, now_s: float) -> VerifyResult:
+    """``result`` failed if its unsigned tail was older at ``now_s`` (the snapshot's time) than
+    a running node leaves one. ``conn`` is still in that snapshot."""
     seq = result.unsigned_from
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
-    finally:
-        conn.close()
-    age_s = now() - row[0] / 1000 if row else float("inf")
+    row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+    age_s = now_s - row[0] / 1000 if row else float("inf")
     if age_s <= LIVE_UNSIGNED_S:
         return result
     return replace(result, ok=False, first_bad_seq=seq, problem=(
