@@ -45,6 +45,7 @@ ACTIONS = frozenset(
         "room-created", "terminal-created", "staff-created", "inmates-imported",
         "participant-revoked", "staff-disabled", "audit-key-pinned", "visitor-revoked",
         "staff-enabled",
+        "audit-unsigned-tail",
     }
 )  # fmt: skip
 

@@ -39,6 +39,7 @@ from services.audit_keys import (
     pin_problem,
     trust_first_key,
 )
+from services.audit_restart import OpenLock, record_unsigned_tail
 from services.audit_upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
@@ -169,6 +170,9 @@ class SqliteStore:
             migrate(conn)
             pin_legacy_keys(conn, data_dir, signer, now)
             trust_first_key(conn, signer, int(now() * 1000))
+            self._open_lock = OpenLock(path)
+            if self._open_lock.alone:  # else the other process's tail is not yet due, not lost
+                record_unsigned_tail(conn, signer, now)
         finally:
             conn.close()
         self._writer = GroupCommitWriter(lambda: connect(path), signer, now, checkpoint_interval_s)
@@ -183,6 +187,7 @@ class SqliteStore:
         await asyncio.to_thread(self._writer.close)
         self._reader.shutdown(wait=True)
         self._reader_conn.close()
+        self._open_lock.close()
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()

@@ -400,8 +400,8 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
     log: Path,
 ) -> None:
     """A bogus row at head+1 takes the seq the shutdown checkpoint needs: the writer sees the
-    row is not its own, logs it and does not count it as signed, so the next event is signed;
-    verify names the bogus row."""
+    row is not its own, logs it and does not count it as signed, so the next start records the
+    unsigned event (`audit-unsigned-tail`) and signs that; verify names the bogus row."""
     from structlog.testing import capture_logs
 
     _bogus_checkpoint(log, EVENTS + 1)
@@ -409,7 +409,10 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
         await _fill_more(log.parent, 1)
         await _fill_more(log.parent, 1)
     assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == EVENTS + 1 for e in logs)
-    assert _cps(log)[-2:] == [EVENTS + 1, EVENTS + 2]
+    assert _cps(log)[-3:] == [EVENTS + 1, EVENTS + 2, EVENTS + 3]
+    assert rows(log, "SELECT action FROM audit_events WHERE seq = ?", (EVENTS + 2,)) == [
+        ("audit-unsigned-tail",)
+    ]
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == EVENTS + 1
 
