@@ -21,20 +21,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.audit import AuditEvent, Signer
-from services.sqlite_writer import Chain
+from services.sqlite_writer import BogusRows, Chain
 
 UNSIGNED_TAIL_ACTION = "audit-unsigned-tail"
 RESTART_ACTOR = ("admin", "restart")  # the node's own action, as the upgrade's pins are
 
 
 def record_unsigned_tail(
-    conn: sqlite3.Connection, signer: Signer, now: Callable[[], float]
+    conn: sqlite3.Connection, signer: Signer, now: Callable[[], float], bogus: BogusRows
 ) -> int | None:
     """Append and sign the record of an unsigned tail left by the last run, if there is one;
     the record's seq, else None."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        chain = Chain.at_head(conn, now, signer)
+        chain = Chain.at_head(conn, now, signer, bogus=bogus)
         if chain.seq <= chain.signed_seq:
             conn.execute("COMMIT")
             return None

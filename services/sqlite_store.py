@@ -68,7 +68,7 @@ from services.model import (
     VisitStatus,
 )
 from services.revocation import Key, NewRevocation, Revocation, RevocationKind
-from services.sqlite_writer import CHECKPOINT_INTERVAL_S, Chain, GroupCommitWriter
+from services.sqlite_writer import CHECKPOINT_INTERVAL_S, BogusRows, Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange
 
 T = TypeVar("T")
@@ -165,6 +165,7 @@ class SqliteStore:
         self._path = path
         self._data_dir = data_dir
         self._now = now
+        bogus = BogusRows()  # one report per bogus checkpoint row for this store's life
         conn = connect(path)
         try:
             migrate(conn)
@@ -172,10 +173,12 @@ class SqliteStore:
             trust_first_key(conn, signer, int(now() * 1000))
             self._open_lock = OpenLock(path)
             if self._open_lock.alone:  # else the other process's tail is not yet due, not lost
-                record_unsigned_tail(conn, signer, now)
+                record_unsigned_tail(conn, signer, now, bogus)
         finally:
             conn.close()
-        self._writer = GroupCommitWriter(lambda: connect(path), signer, now, checkpoint_interval_s)
+        self._writer = GroupCommitWriter(
+            lambda: connect(path), signer, now, checkpoint_interval_s, bogus
+        )
         self._reader_conn = connect(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
         self._closed = False

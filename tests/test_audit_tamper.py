@@ -13,6 +13,7 @@ import hashlib
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -434,3 +435,47 @@ async def test_a_node_refuses_to_sign_for_a_forged_key_under_its_own_id(log: Pat
     _forge_under_the_real_id(log)
     with pytest.raises(ConfigError, match="not pinned"):
         open_store(log.parent)
+
+
+async def test_a_bogus_checkpoint_above_the_head_is_logged_once_not_per_commit(
+    log: Path,
+) -> None:
+    """The signed position is read when the node starts and then kept: forty commits over a row
+    inserted far above the head give one `audit.checkpoint_bogus` line, not forty."""
+    from structlog.testing import capture_logs
+
+    _bogus_checkpoint(log, 10**9)
+    with capture_logs() as logs:
+        store = open_store(log.parent)
+        try:
+            for i in range(40):
+                await store.append([_event(i)])
+        finally:
+            await store.aclose()
+    bogus = [e for e in logs if e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9]
+    assert len(bogus) == 1
+
+
+async def test_the_signed_position_is_not_reread_on_every_commit(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the signed position reloads the pinned keys and verifies signatures; a running
+    writer does it once, not once per batch: forty commits, one read at store open and one
+    when the writer starts."""
+    from services import sqlite_writer
+
+    calls: list[int] = []
+    real = sqlite_writer.signed_position
+
+    def counted(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite_writer, "signed_position", counted)
+    store = open_store(log.parent)
+    try:
+        for i in range(40):
+            await store.append([_event(i)])
+    finally:
+        await store.aclose()
+    assert len(calls) <= 2
