@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-from cryptography.exceptions import InvalidSignature
+import structlog
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from services.files import create_secret_file
+
+log = structlog.get_logger("tatap.audit")
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = (
@@ -45,6 +48,7 @@ ACTIONS = frozenset(
         "room-created", "terminal-created", "staff-created", "inmates-imported",
         "participant-revoked", "staff-disabled", "audit-key-pinned", "visitor-revoked",
         "staff-enabled",
+        "audit-unsigned-tail",
     }
 )  # fmt: skip
 
@@ -320,8 +324,8 @@ def _write_public_key(data_dir: Path, public: Ed25519PublicKey) -> None:
         current = path.read_bytes()
         if current == pem:
             return
-        old = serialization.load_pem_public_key(current)
-        old_id = key_id(old) if isinstance(old, Ed25519PublicKey) else secrets.token_hex(8)
+        old = _load_public_pem(path, current)
+        old_id = key_id(old) if old is not None else secrets.token_hex(8)
         with contextlib.suppress(FileNotFoundError):  # another process moved it already
             os.replace(path, data_dir / f"audit-signing-{old_id}.pub.pem")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
@@ -339,10 +343,24 @@ def load_public_keys(data_dir: Path) -> dict[str, Ed25519PublicKey]:
     (anyone with write access could add one); they are what an admin pins or gives a witness."""
     keys: dict[str, Ed25519PublicKey] = {}
     for path in sorted(data_dir.glob("*.pub.pem")):
-        key = serialization.load_pem_public_key(path.read_bytes())
-        if isinstance(key, Ed25519PublicKey):
+        key = _load_public_pem(path, path.read_bytes())
+        if key is not None:
             keys[key_id(key)] = key
     return keys
+
+
+def _load_public_pem(path: Path, pem: bytes) -> Ed25519PublicKey | None:
+    """The Ed25519 key in a ``*.pub.pem``; None, with a loud warning, for anything else. A
+    damaged or foreign file beside the database must not keep the node from starting."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        log.warning("audit.public_key_file_unreadable", path=str(path), error=str(exc))
+        return None
+    if not isinstance(key, Ed25519PublicKey):
+        log.warning("audit.public_key_file_unreadable", path=str(path), error="not Ed25519")
+        return None
+    return key
 
 
 def public_hex(public: Ed25519PublicKey) -> str:

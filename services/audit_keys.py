@@ -14,34 +14,57 @@ from collections.abc import Callable
 
 import orjson
 
-from services.audit import AuditEvent, PinnedKey, Signer, public_from_hex, public_hex
+from services.audit import AuditEvent, PinnedKey, Signer, key_id, public_from_hex, public_hex
 from services.errors import ConfigError
 
 PIN_ACTION = "audit-key-pinned"
 
 
 def load_pinned(conn: sqlite3.Connection) -> dict[str, PinnedKey]:
-    """The pinned keys by id; a row that is no Ed25519 key is left out (its checkpoints fail)."""
+    """The pinned keys by the id derived from each key, never by the row's ``key_id`` label: a
+    forged key stored under an honest id must not pass for it (``key_row_problem`` names such a
+    row). A row that is no Ed25519 key is left out (its checkpoints fail)."""
     keys: dict[str, PinnedKey] = {}
-    for kid, text, seq in conn.execute("SELECT key_id, public_key, pinned_seq FROM audit_keys"):
+    for _label, text, seq in conn.execute("SELECT key_id, public_key, pinned_seq FROM audit_keys"):
         try:
-            keys[kid] = PinnedKey(kid, public_from_hex(text), seq)
+            public = public_from_hex(text)
         except ValueError:
             continue
+        kid = key_id(public)
+        keys[kid] = PinnedKey(kid, public, seq)
     return keys
 
 
+def key_row_problem(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    """The first pinned row whose ``key_id`` is not the id of its own public key: (its
+    pinned_seq, why), else None. Nobody writes such a row but a hand replacing a key."""
+    sql = "SELECT key_id, public_key, pinned_seq FROM audit_keys ORDER BY pinned_seq, key_id"
+    for label, text, seq in conn.execute(sql):
+        try:
+            real = key_id(public_from_hex(text))
+        except ValueError:
+            continue
+        if real != label:
+            return seq, (
+                f"pinned key row {label} (pinned at seq {seq}) holds the public key of {real}:"
+                " the key list was changed by hand"
+            )
+    return None
+
+
 def trust_first_key(conn: sqlite3.Connection, signer: Signer, now_ms: int) -> None:
-    """Pin the signer's key if the log has none yet; refuse a signer that is not pinned."""
+    """Pin the signer's key if the log has none yet; refuse a signer that is not pinned.
+
+    The public keys are compared, not their ids: the id column is only a label."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        pinned = {row[0] for row in conn.execute("SELECT key_id FROM audit_keys")}
+        pinned = {row[0] for row in conn.execute("SELECT public_key FROM audit_keys")}
         if not pinned:
             conn.execute(
                 "INSERT INTO audit_keys (key_id, public_key, pinned_seq, ts_ms) VALUES (?,?,0,?)",
                 (signer.key_id, public_hex(signer.public_key), now_ms),
             )
-        elif signer.key_id not in pinned:
+        elif public_hex(signer.public_key) not in pinned:
             raise ConfigError(
                 f"the audit signing key {signer.key_id} is not pinned; if it replaces a lost key"
                 " on purpose, pin it with `tatap audit pin-key`"

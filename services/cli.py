@@ -361,16 +361,18 @@ def _offline_db(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from services.audit_anchor import Anchor, anchor_report, trusted_key_ids
+    from services.audit import public_hex
+    from services.audit_anchor import Anchor, anchor_report, trust_anchor
     from services.witness import read_store
 
     path, data_dir = _offline_db(args)
-    anchors = [Anchor("--trust", trusted_key_ids(args.trust))] if args.trust else []
+    anchors = [trust_anchor(args.trust)] if args.trust else []
     heads = []
     for source in args.witness:
         state = read_store(source)
         heads += [(h.seq, h.hash) for h in state.heads]
-        anchors.append(Anchor(f"witness {source}", frozenset(state.keys)))
+        publics = frozenset(public_hex(k) for k in state.keys.values())
+        anchors.append(Anchor(f"witness {source}", frozenset(), publics))
     result = verify_file(path, data_dir, live=args.live, witnessed=heads, anchors=anchors)
     if args.json:
         _print({**result.to_json(), "witnessed": len(heads)})

@@ -31,7 +31,15 @@ from services.audit import (
     verify_chain,
 )
 from services.audit_anchor import Anchor, anchor_problem
-from services.audit_keys import insert_pin, load_pinned, pin_event, pin_problem, trust_first_key
+from services.audit_keys import (
+    insert_pin,
+    key_row_problem,
+    load_pinned,
+    pin_event,
+    pin_problem,
+    trust_first_key,
+)
+from services.audit_restart import OpenLock, record_unsigned_tail
 from services.audit_upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
 from services.errors import Conflict, NotFound
 from services.migrations import STEPS
@@ -60,7 +68,7 @@ from services.model import (
     VisitStatus,
 )
 from services.revocation import Key, NewRevocation, Revocation, RevocationKind
-from services.sqlite_writer import CHECKPOINT_INTERVAL_S, Chain, GroupCommitWriter
+from services.sqlite_writer import CHECKPOINT_INTERVAL_S, BogusRows, Chain, GroupCommitWriter
 from services.store import AuditQuery, VisitChange
 
 T = TypeVar("T")
@@ -157,14 +165,20 @@ class SqliteStore:
         self._path = path
         self._data_dir = data_dir
         self._now = now
+        bogus = BogusRows()  # one report per bogus checkpoint row for this store's life
         conn = connect(path)
         try:
             migrate(conn)
             pin_legacy_keys(conn, data_dir, signer, now)
             trust_first_key(conn, signer, int(now() * 1000))
+            self._open_lock = OpenLock(path)
+            if self._open_lock.alone:  # else the other process's tail is not yet due, not lost
+                record_unsigned_tail(conn, signer, now, bogus)
         finally:
             conn.close()
-        self._writer = GroupCommitWriter(lambda: connect(path), signer, now, checkpoint_interval_s)
+        self._writer = GroupCommitWriter(
+            lambda: connect(path), signer, now, checkpoint_interval_s, bogus
+        )
         self._reader_conn = connect(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
         self._closed = False
@@ -176,6 +190,7 @@ class SqliteStore:
         await asyncio.to_thread(self._writer.close)
         self._reader.shutdown(wait=True)
         self._reader_conn.close()
+        self._open_lock.close()
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -619,20 +634,24 @@ def verify_file(
     outside the file) trusts every one of them. ``witnessed`` are (seq, hash) heads a witness
     saw: each must still be there. ``live`` accepts events after the last checkpoint only while
     the oldest of them is at most ``LIVE_UNSIGNED_S`` old by ``now``: the node signs them sooner.
+    That age is measured at the snapshot the walk reads, not after the walk (seconds per million
+    events), which would call a large healthy log's young tail stale.
     A file whose audit tables cannot be read (dropped, or not a database) fails verification:
     the log cannot be shown intact.
     """
     try:
-        result = _verify_conn(path, live, witnessed, anchors)
-        if result.ok and live and result.unsigned_from is not None:
-            result = _stale_tail(path, result, now)
+        result = _verify_conn(path, live, witnessed, anchors, now)
     except sqlite3.DatabaseError as exc:
         result = VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
     return replace(result, anchor=", ".join(a.source for a in anchors))
 
 
 def _verify_conn(
-    path: Path, live: bool, witnessed: Sequence[tuple[int, str]], anchors: Sequence[Anchor]
+    path: Path,
+    live: bool,
+    witnessed: Sequence[tuple[int, str]],
+    anchors: Sequence[Anchor],
+    now: Callable[[], float],
 ) -> VerifyResult:
     # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -644,6 +663,7 @@ def _verify_conn(
                 "SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq"
             )
         ]
+        snapshot_s = now()  # the first read began the snapshot: the tail's age is as of now
         keys = load_pinned(conn)
         legacy = legacy_head(conn)
         # SQLite builds each canonical event itself (json_array writes exactly what
@@ -669,6 +689,9 @@ def _verify_conn(
         signers = trust_legacy(keys, legacy, event_at)
         result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
         result = replace(result, pinned_keys=pinned)
+        forged = key_row_problem(conn)
+        if forged is not None:  # it explains whatever else fails: checkpoints signed by that key
+            return replace(result, ok=False, first_bad_seq=forged[0], problem=forged[1])
         if not result.ok:
             return result
         bad = legacy_problem(legacy, event_at) or pin_problem(keys, event_at)
@@ -678,20 +701,19 @@ def _verify_conn(
             bad = _witness_problem(conn, result.events, witnessed)
         if bad is not None:
             return replace(result, ok=False, first_bad_seq=bad[0], problem=bad[1])
+        if live and result.unsigned_from is not None:
+            return _stale_tail(conn, result, snapshot_s)
         return result
     finally:
         conn.close()
 
 
-def _stale_tail(path: Path, result: VerifyResult, now: Callable[[], float]) -> VerifyResult:
-    """``result`` failed if its unsigned tail is older than a running node leaves one."""
+def _stale_tail(conn: sqlite3.Connection, result: VerifyResult, now_s: float) -> VerifyResult:
+    """``result`` failed if its unsigned tail was older at ``now_s`` (the snapshot's time) than
+    a running node leaves one. ``conn`` is still in that snapshot."""
     seq = result.unsigned_from
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
-    finally:
-        conn.close()
-    age_s = now() - row[0] / 1000 if row else float("inf")
+    row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
+    age_s = now_s - row[0] / 1000 if row else float("inf")
     if age_s <= LIVE_UNSIGNED_S:
         return result
     return replace(result, ok=False, first_bad_seq=seq, problem=(

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
@@ -39,6 +39,24 @@ MAX_BATCH = 1024
 CHECKPOINT_INTERVAL_S = 10.0
 
 
+class BogusRows:
+    """Logs ``audit.checkpoint_bogus`` once per seq: a row a hand inserted must be loud, but not
+    on every commit from then on. Remembers at most ``LIMIT`` seqs (then starts afresh)."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def error(self, seq: int, **fields: Any) -> None:
+        if seq in self._seen:
+            return
+        if len(self._seen) >= self.LIMIT:
+            self._seen.clear()
+        self._seen.add(seq)
+        log.error("audit.checkpoint_bogus", seq=seq, **fields)
+
+
 @dataclass(slots=True)
 class Chain:
     """The head of the audit chain inside the current transaction.
@@ -53,6 +71,9 @@ class Chain:
     now: Callable[[], float]
     signer: Signer | None = None
     signed_seq: int = 0  # the last checkpoint's seq
+    bogus: BogusRows = field(default_factory=BogusRows)
+    # A checkpoint's seq was held by a row not its own: the signed position must be read anew.
+    conflict: bool = False
 
     def append(self, conn: sqlite3.Connection, events: list[AuditEvent]) -> list[AuditRecord]:
         records = []
@@ -103,27 +124,38 @@ class Chain:
         ).fetchone()
         if row == (cp.hash, cp.key_id, cp.signature):
             return True
-        log.error("audit.checkpoint_bogus", seq=cp.seq, key_id=row[1] if row else None,
-                  why="a row nobody here signed holds the seq of this checkpoint")  # fmt: skip
+        self.conflict = True
+        why = "a row nobody here signed holds the seq of this checkpoint"
+        self.bogus.error(cp.seq, key_id=row[1] if row else None, why=why)
         return False
 
     @classmethod
     def at_head(
-        cls, conn: sqlite3.Connection, now: Callable[[], float], signer: Signer | None
+        cls,
+        conn: sqlite3.Connection,
+        now: Callable[[], float],
+        signer: Signer | None,
+        signed: int | None = None,
+        bogus: BogusRows | None = None,
     ) -> Chain:
-        """The chain as the database holds it (read inside the write transaction)."""
+        """The chain as the database holds it (read inside the write transaction). ``signed``:
+        the signed position as the caller last knew it; None, or past the head (the file was
+        cut), reads it from the checkpoints, verifying their signatures."""
         head = conn.execute(
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         seq, digest = head if head else (0, GENESIS)
-        return cls(seq, digest, now, signer, signed_position(conn, seq))
+        bogus = bogus or BogusRows()
+        if signed is None or signed > seq:
+            signed = signed_position(conn, seq, bogus)
+        return cls(seq, digest, now, signer, signed, bogus)
 
 
 # Rows looked at, newest first, for the last genuine checkpoint; past them the writer signs anew.
 MAX_BOGUS_SCAN = 64
 
 
-def signed_position(conn: sqlite3.Connection, head: int) -> int:
+def signed_position(conn: sqlite3.Connection, head: int, bogus: BogusRows) -> int:
     """The seq of the newest checkpoint at or below ``head`` that a pinned key really signed
     over the row there (0 if none).
 
@@ -136,8 +168,7 @@ def signed_position(conn: sqlite3.Connection, head: int) -> int:
         "SELECT seq, key_id FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT 1", (head,)
     ).fetchone()
     if above is not None:
-        log.error("audit.checkpoint_bogus", seq=above[0], key_id=above[1], head=head,
-                  why="checkpoint beyond the last event")  # fmt: skip
+        bogus.error(above[0], key_id=above[1], head=head, why="checkpoint beyond the last event")
     keys = load_pinned(conn)
     rows = conn.execute(
         "SELECT c.seq, c.hash, c.key_id, c.signature, e.hash FROM audit_checkpoints c"
@@ -148,8 +179,8 @@ def signed_position(conn: sqlite3.Connection, head: int) -> int:
         cp = Checkpoint(seq, digest, kid, signature)
         if digest == event_hash and not signature_problem(cp, keys):
             return int(seq)
-        log.error("audit.checkpoint_bogus", seq=seq, key_id=kid, head=head,
-                  why="signature or hash does not match a pinned key and the row")  # fmt: skip
+        bogus.error(seq, key_id=kid, head=head,
+                    why="signature or hash does not match a pinned key and the row")  # fmt: skip
     return 0
 
 
@@ -159,7 +190,12 @@ _STOP = object()
 class GroupCommitWriter:
     """The writer thread. Besides jobs, it signs the head once the oldest event no checkpoint
     covers is ``interval_s`` old, whether or not another job comes: an idle node must not leave
-    its last events unsigned (and editable unseen) until the next write."""
+    its last events unsigned (and editable unseen) until the next write.
+
+    The signed position is read from the checkpoints (verifying signatures) when the writer
+    starts, and kept in memory from then on: read anew only when a checkpoint could not be
+    stored (a row not its own holds the seq), a batch was rolled back, or the file is shorter
+    than it (cut). Another process signing meanwhile only makes it sign a little early."""
 
     def __init__(
         self,
@@ -167,6 +203,7 @@ class GroupCommitWriter:
         signer: Signer,
         now: Callable[[], float],
         interval_s: float = CHECKPOINT_INTERVAL_S,
+        bogus: BogusRows | None = None,
     ) -> None:
         self._connect = connect
         self._signer = signer
@@ -178,6 +215,8 @@ class GroupCommitWriter:
         self._closed = False
         # When (time.monotonic) this writer first left events unsigned; None: its head is signed.
         self._unsigned_since: float | None = None
+        self._signed: int | None = None  # the signed position; None: read it at the next write
+        self._bogus = bogus or BogusRows()
 
     def _ensure_started(self) -> None:
         if not self._started:
@@ -241,7 +280,7 @@ class GroupCommitWriter:
         results: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            chain = Chain.at_head(conn, self._now, self._signer)
+            chain = self._at_head(conn)
             for job, _, _ in batch:
                 saved = (chain.seq, chain.hash, chain.signed_seq)
                 conn.execute("SAVEPOINT job")
@@ -259,6 +298,7 @@ class GroupCommitWriter:
         except Exception as exc:  # SQLite, or a checkpoint that could not be signed
             # The whole batch is undone and every caller hears why; the thread lives on (if it
             # died, every later write would wait forever).
+            self._signed = None  # its checkpoints were undone too
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             results = [(False, exc)] * len(batch)
@@ -272,8 +312,12 @@ class GroupCommitWriter:
             return None
         return max(0.0, self._unsigned_since + self._interval_s - time.monotonic())
 
+    def _at_head(self, conn: sqlite3.Connection) -> Chain:
+        return Chain.at_head(conn, self._now, self._signer, self._signed, self._bogus)
+
     def _track(self, chain: Chain) -> None:
         """Note, after a commit, whether the head is signed and since when it is not."""
+        self._signed = None if chain.conflict else chain.signed_seq
         if chain.seq <= chain.signed_seq:
             self._unsigned_since = None
         elif self._unsigned_since is None:
@@ -301,12 +345,14 @@ class GroupCommitWriter:
         tail); the chain as it then stands."""
         conn.execute("BEGIN IMMEDIATE")
         try:
-            chain = Chain.at_head(conn, self._now, self._signer)
+            chain = self._at_head(conn)
             chain.checkpoint(conn)
             conn.execute("COMMIT")
+            self._signed = None if chain.conflict else chain.signed_seq
             return chain
         finally:
             if conn.in_transaction:
+                self._signed = None
                 conn.execute("ROLLBACK")
 
 

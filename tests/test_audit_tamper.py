@@ -13,6 +13,7 @@ import hashlib
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -286,6 +287,68 @@ def _first_key_public_hex(db: Path) -> str:
     return str(raw)
 
 
+def _forge_under_the_real_id(db: Path) -> str:
+    """The attack on the key list without the signing key: keep the pinned row's honest key_id,
+    put an own public key in it, rewrite event 17, rehash, and re-sign every checkpoint with the
+    own key labelled with the honest id. Returns that id."""
+    kid = _first_key(db)
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    tamper(db, ("UPDATE audit_keys SET public_key = ? WHERE key_id = ?", (raw.hex(), kid)),
+           *rehash_from(db, 17, '{"n":0}'))  # fmt: skip
+    hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
+    tamper(db, *[("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
+                  (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s))
+                 for s in _cps(db)])  # fmt: skip
+    return kid
+
+
+def _assert_forged_row_named(proc_stdout: str, kid: str) -> None:
+    report = orjson.loads(proc_stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == 0
+    assert f"pinned key row {kid} (pinned at seq 0) holds the public key of" in report["problem"]
+
+
+async def test_a_forged_key_under_the_real_id_fails_trust_by_id(log: Path) -> None:
+    """`--trust KEYID` matches the id derived from the pinned public key, not the id column: a
+    forged key stored under the honest id, with every checkpoint re-signed, fails verify."""
+    kid = _forge_under_the_real_id(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--trust", kid)
+    assert proc.returncode == 1
+    _assert_forged_row_named(proc.stdout, kid)
+
+
+async def test_a_forged_key_under_the_real_id_fails_trust_by_key_file(
+    log: Path, tmp_path: Path
+) -> None:
+    """`--trust KEYFILE` is the key itself, not reduced to its id: the forged key fails."""
+    saved = tmp_path / "kept-elsewhere.pub.pem"
+    saved.write_bytes((log.parent / "audit-signing.pub.pem").read_bytes())
+    kid = _forge_under_the_real_id(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--trust", str(saved))
+    assert proc.returncode == 1
+    _assert_forged_row_named(proc.stdout, kid)
+
+
+async def test_a_forged_key_under_the_real_id_fails_a_witness(log: Path, tmp_path: Path) -> None:
+    """`--witness FILE` compares the witness's public keys with the pinned ones: the forged key
+    under the honest id fails."""
+    store = tmp_path / "heads.jsonl"
+    store.write_text(orjson.dumps({"type": "key", "public_key": _first_key_public_hex(log),
+                                   "ts_ms": 0}).decode() + "\n")  # fmt: skip
+    kid = _forge_under_the_real_id(log)
+    proc = run_cli(log.parent, "audit", "verify", "--json", "--witness", str(store))
+    assert proc.returncode == 1
+    _assert_forged_row_named(proc.stdout, kid)
+
+
+async def test_a_forged_key_under_the_real_id_fails_even_without_an_anchor(log: Path) -> None:
+    """A row whose id is not its key's id is tampering in itself: plain verify names it."""
+    kid = _forge_under_the_real_id(log)
+    code, report = verify(log.parent)
+    assert code == 1 and report["first_bad_seq"] == 0 and f"row {kid}" in report["problem"]
+
+
 async def test_without_an_anchor_verify_shows_the_pinned_keys_and_says_it_could_not_check(
     log: Path,
 ) -> None:
@@ -338,8 +401,8 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
     log: Path,
 ) -> None:
     """A bogus row at head+1 takes the seq the shutdown checkpoint needs: the writer sees the
-    row is not its own, logs it and does not count it as signed, so the next event is signed;
-    verify names the bogus row."""
+    row is not its own, logs it and does not count it as signed, so the next start records the
+    unsigned event (`audit-unsigned-tail`) and signs that; verify names the bogus row."""
     from structlog.testing import capture_logs
 
     _bogus_checkpoint(log, EVENTS + 1)
@@ -347,7 +410,10 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
         await _fill_more(log.parent, 1)
         await _fill_more(log.parent, 1)
     assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == EVENTS + 1 for e in logs)
-    assert _cps(log)[-2:] == [EVENTS + 1, EVENTS + 2]
+    assert _cps(log)[-3:] == [EVENTS + 1, EVENTS + 2, EVENTS + 3]
+    assert rows(log, "SELECT action FROM audit_events WHERE seq = ?", (EVENTS + 2,)) == [
+        ("audit-unsigned-tail",)
+    ]
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == EVENTS + 1
 
@@ -359,3 +425,57 @@ async def _fill_more(data_dir: Path, count: int) -> None:
             await store.append([_event(i) for i in range(start, min(start + 50, count))])
     finally:
         await store.aclose()
+
+
+async def test_a_node_refuses_to_sign_for_a_forged_key_under_its_own_id(log: Path) -> None:
+    """The node compares its public key with the pinned ones, not its id with the id column: a
+    row holding another key under the node's id does not let it start and sign on top."""
+    from services.errors import ConfigError
+
+    _forge_under_the_real_id(log)
+    with pytest.raises(ConfigError, match="not pinned"):
+        open_store(log.parent)
+
+
+async def test_a_bogus_checkpoint_above_the_head_is_logged_once_not_per_commit(
+    log: Path,
+) -> None:
+    """The signed position is read when the node starts and then kept: forty commits over a row
+    inserted far above the head give one `audit.checkpoint_bogus` line, not forty."""
+    from structlog.testing import capture_logs
+
+    _bogus_checkpoint(log, 10**9)
+    with capture_logs() as logs:
+        store = open_store(log.parent)
+        try:
+            for i in range(40):
+                await store.append([_event(i)])
+        finally:
+            await store.aclose()
+    bogus = [e for e in logs if e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9]
+    assert len(bogus) == 1
+
+
+async def test_the_signed_position_is_not_reread_on_every_commit(
+    log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the signed position reloads the pinned keys and verifies signatures; a running
+    writer does it once, not once per batch: forty commits, one read at store open and one
+    when the writer starts."""
+    from services import sqlite_writer
+
+    calls: list[int] = []
+    real = sqlite_writer.signed_position
+
+    def counted(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite_writer, "signed_position", counted)
+    store = open_store(log.parent)
+    try:
+        for i in range(40):
+            await store.append([_event(i)])
+    finally:
+        await store.aclose()
+    assert len(calls) <= 2

@@ -11,10 +11,12 @@ import asyncio
 import hashlib
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
-from services.audit import AuditEvent, Ed25519Signer
+from services.audit import AuditEvent, Ed25519Signer, VerifyResult
 from services.clock import FakeClock
 from services.sqlite_store import SqliteStore
 from tests.helpers_audit import rows, run_cli, tamper
@@ -125,3 +127,26 @@ async def test_a_bogus_row_at_the_head_does_not_spin_the_timer(tmp_path: Path) -
         assert 1 <= len(bogus) <= 20
     finally:
         await store.aclose()
+
+
+async def test_live_verify_measures_the_tail_age_when_its_snapshot_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chain walk of a large log takes seconds (about 4 s per million events); a tail 5 s old
+    when verify began is young, however long the walk then took. The injected clock moves 60 s
+    during the walk: `--live` still passes and reports the tail."""
+    from services import sqlite_store
+
+    db = await _signed_log(tmp_path)
+    ts_s = time.time() - 5
+    seq = _append_forged(db, int(ts_s * 1000))
+    clock = [ts_s + 5]
+    walk = sqlite_store.verify_chain
+
+    def slow_walk(*args: Any, **kwargs: Any) -> VerifyResult:
+        clock[0] += 60  # the walk of a log of some fifteen million events
+        return walk(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite_store, "verify_chain", slow_walk)
+    result = sqlite_store.verify_file(db, tmp_path, live=True, now=lambda: clock[0])
+    assert result.ok and result.unsigned_from == seq

@@ -114,3 +114,20 @@ async def test_an_upgrade_head_recorded_by_hand_fails(tmp_path: Path) -> None:
     tamper(tmp_path / "tatap.db", ("INSERT INTO audit_legacy VALUES (10)", ()))
     code, report = verify(tmp_path)
     assert code == 1 and report["first_bad_seq"] == 11 and "by hand" in report["problem"]
+
+
+async def test_a_malformed_key_file_is_skipped_loudly_at_upgrade(tmp_path: Path) -> None:
+    """A damaged `*.pub.pem` in the data directory (and a damaged `audit-signing.pub.pem`) does
+    not keep the node from starting after the upgrade: each is skipped with a warning naming it,
+    and the keys that signed the old log are pinned as ever."""
+    from structlog.testing import capture_logs
+
+    kids = _old_database(tmp_path)
+    (tmp_path / "audit-signing-broken.pub.pem").write_bytes(b"-----BEGIN PUBLIC KEY-----\nxx\n")
+    (tmp_path / "audit-signing.pub.pem").write_bytes(b"not a pem at all")
+    with capture_logs() as logs:
+        await _upgrade(tmp_path)
+    warned = {e["path"] for e in logs if e["event"] == "audit.public_key_file_unreadable"}
+    assert {Path(p).name for p in warned} >= {"audit-signing-broken.pub.pem"}
+    pinned = {r[0] for r in rows(tmp_path / "tatap.db", "SELECT key_id FROM audit_keys")}
+    assert pinned == set(kids.values())
