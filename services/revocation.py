@@ -180,29 +180,29 @@ class Revocations:
         self, username: str, actor: tuple[str, str], reason: str = ""
     ) -> Revocation:
         """A staff account can no longer log in, and every token it holds stops working."""
-        _check_reason(reason)
-        staff = await self._store.get_staff_by_username(username) if username else None
-        if staff is None:
-            raise NotFound("no such staff user")
-        event = AuditEvent(
-            "staff-disabled", actor[0], actor[1], staff.facility_id or "", "",
-            {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
-        )  # fmt: skip
-        return (await self._revoke((RevocationKind.STAFF, staff.id, None, event)))[0]
+        staff_id, event = await self._staff_event("staff-disabled", username, actor, reason)
+        return (await self._revoke((RevocationKind.STAFF, staff_id, None, event)))[0]
 
     async def enable_staff(self, username: str, actor: tuple[str, str], reason: str = "") -> None:
         """A disabled staff account may log in again. The tokens it held stay refused: its
         holder logs in again for new ones."""
+        staff_id, event = await self._staff_event("staff-enabled", username, actor, reason)
+        if not await self._store.lift_revocation(RevocationKind.STAFF, staff_id, event):
+            raise Conflict("this staff account is not disabled")
+
+    async def _staff_event(
+        self, action: str, username: str, actor: tuple[str, str], reason: str
+    ) -> tuple[str, AuditEvent]:
+        """The staff account named (or NotFound) and the audit event of disabling or enabling it."""
         _check_reason(reason)
         staff = await self._store.get_staff_by_username(username) if username else None
         if staff is None:
             raise NotFound("no such staff user")
         event = AuditEvent(
-            "staff-enabled", actor[0], actor[1], staff.facility_id or "", "",
+            action, actor[0], actor[1], staff.facility_id or "", "",
             {"staff": staff.id, "role": staff.role.value, "reason": reason}, ts=self._clock.now(),
         )  # fmt: skip
-        if not await self._store.lift_revocation(RevocationKind.STAFF, staff.id, event):
-            raise Conflict("this staff account is not disabled")
+        return staff.id, event
 
     async def _revoke(self, *new: NewRevocation) -> list[Revocation]:
         """Record these in one transaction (all or none), then close this node's sockets."""

@@ -24,7 +24,6 @@ import fcntl
 import json
 import os
 import re
-import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -41,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.audit import checkpoint_message, key_id, public_from_hex, public_hex
 from services.errors import BadRequest, Unauthorized, WitnessRefused
+from services.files import replace_file
 
 PAGE = 1000  # checkpoints asked for per request
 MAX_PAGES = 10_000  # per pull: ten million checkpoints, far beyond any real log
@@ -122,25 +122,11 @@ def _locked(store: Path) -> Iterator[None]:
 
 
 def _append(store: Path, old: bytes, items: list[dict[str, Any]]) -> None:
-    """Old content plus new lines, fsynced, renamed into place: never a partial file."""
+    """Old content plus new lines, replaced whole and durably: never a partial file."""
     if not items:
         return
     data = old + b"".join(json.dumps(i, separators=(",", ":")).encode() + b"\n" for i in items)
-    tmp = store.with_name(f".{store.name}.{secrets.token_hex(6)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, store)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(store.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)
+    replace_file(store, data)
 
 
 @dataclass(frozen=True, slots=True)
