@@ -8,9 +8,11 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from services.audit import AuditEvent
 from services.clock import Clock, FakeClock
 from services.factory import create_store
 from services.settings import Settings
@@ -55,6 +57,20 @@ def settings_for(data_dir: Path) -> Settings:
 def open_store(data_dir: Path, clock: Clock | None = None) -> Store:
     """A store on ``<data_dir>/tatap.db``, its signing key in ``data_dir`` (made on first use)."""
     return create_store(settings_for(data_dir), clock or FakeClock())
+
+
+async def fill(
+    data_dir: Path, count: int, event: Callable[[int], AuditEvent], batch: int = 10
+) -> Path:
+    """``count`` events (``event(i)``) appended in batches, then the store closed (which signs
+    the tail); returns the database file."""
+    store = open_store(data_dir)
+    try:
+        for start in range(0, count, batch):
+            await store.append([event(i) for i in range(start, min(start + batch, count))])
+    finally:
+        await store.aclose()
+    return data_dir / "tatap.db"
 
 
 def tamper(db: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:

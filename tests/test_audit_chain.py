@@ -32,7 +32,7 @@ from services.audit import (
 from services.clock import FakeClock
 from services.sqlite_store import verify_file
 from services.store import AuditQuery
-from tests.helpers_audit import REPO, open_store, rows, run_cli, tamper, verify
+from tests.helpers_audit import REPO, fill, open_store, rows, run_cli, tamper, verify
 
 ACTIONS = ["scheduled", "joined", "connected", "warned", "left", "ended"]
 
@@ -46,12 +46,7 @@ def _event(i: int) -> AuditEvent:
 
 async def _fill(data_dir: Path, count: int, batch: int = 10) -> None:
     """``count`` events appended in batches, then the store closed (which signs the tail)."""
-    store = open_store(data_dir)
-    try:
-        for start in range(0, count, batch):
-            await store.append([_event(i) for i in range(start, min(start + batch, count))])
-    finally:
-        await store.aclose()
+    await fill(data_dir, count, _event, batch)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
 from services.clock import FakeClock
-from tests.helpers_audit import open_store, rows, run_cli, tamper, verify
+from tests.helpers_audit import fill, open_store, rows, run_cli, tamper, verify
 
 EVENTS = 2500
 COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
@@ -34,13 +34,7 @@ def _event(i: int) -> AuditEvent:
 
 
 async def _fill(data_dir: Path, count: int, batch: int = 50) -> Path:
-    store = open_store(data_dir)
-    try:
-        for start in range(0, count, batch):
-            await store.append([_event(i) for i in range(start, min(start + batch, count))])
-    finally:
-        await store.aclose()
-    return data_dir / "tatap.db"
+    return await fill(data_dir, count, _event, batch)
 
 
 @pytest.fixture
