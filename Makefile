@@ -22,11 +22,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check services signaling media tests
+	$(BIN)/ruff format --check services signaling media tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check services signaling media tests
+	$(BIN)/ruff format --check services signaling media tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

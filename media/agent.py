@@ -29,8 +29,10 @@ log = structlog.get_logger("tatap.terminal")
 
 # Close codes after which reconnecting cannot help: another agent holds this terminal's seat, or
 # we sent something the server calls a bug.
-FATAL_CLOSES = {protocol.CLOSE_REPLACED: "another agent connected with these credentials",
-                protocol.CLOSE_ABUSE: "the server refused too many of our messages"}  # fmt: skip
+FATAL_CLOSES = {
+    protocol.CLOSE_REPLACED: "another agent connected with these credentials",
+    protocol.CLOSE_ABUSE: "the server refused too many of our messages",
+}
 
 
 OUTBOX = 64  # messages waiting for the socket; a terminal sends a handful per visit
@@ -147,8 +149,10 @@ class TerminalAgent:
         async with handshake as ws:
             self.connects += 1
             outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX)
-            hello = {"type": "hello", "device": {"id": self.creds.terminal_id,
-                                                 "secret": self.creds.secret}}  # fmt: skip
+            hello = {
+                "type": "hello",
+                "device": {"id": self.creds.terminal_id, "secret": self.creds.secret},
+            }
             outbox.put_nowait(protocol.dumps(hello))
             writer = asyncio.create_task(_write_loop(ws, outbox), name="terminal-writer")
             self._ws, self._outbox = ws, outbox
@@ -222,8 +226,14 @@ class TerminalAgent:
             session = None
         if session is None:
             self.source.resume()
-            session = VisitSession(msg, ice_servers(msg.get("ice_servers")), self.source,
-                                   self.display, self._send, self._grace)  # fmt: skip
+            session = VisitSession(
+                msg,
+                ice_servers(msg.get("ice_servers")),
+                self.source,
+                self.display,
+                self._send,
+                self._grace,
+            )
             self.session = session
             self.sessions.append(session)
             self.visits_served += 1

@@ -35,8 +35,12 @@ def _media_options(p: argparse.ArgumentParser) -> None:
         "--source", default="testpattern", help="testpattern, v4l2:/dev/video0, or a media file"
     )
     p.add_argument("--mic", default="", help="with a camera: alsa:default or pulse:default")
-    p.add_argument("--display", default="none", choices=["window", "none"],
-                   help="window: the family full screen; none: headless (default)")  # fmt: skip
+    p.add_argument(
+        "--display",
+        default="none",
+        choices=["window", "none"],
+        help="window: the family full screen; none: headless (default)",
+    )
     p.add_argument("--size", default="640x360", help="test pattern / camera size, WxH")
     p.add_argument("--fps", type=int, default=15)
 
@@ -117,7 +121,7 @@ def cmd_terminal(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import shutil
 
-    from media.demo import run_demo
+    from signaling.demo import run_demo
 
     data_dir = Path(args.data_dir)
     if data_dir.exists():  # demo data only: every demo starts from scratch

@@ -37,8 +37,11 @@ def ice_servers(raw: list[dict[str, Any]] | None) -> list[RTCIceServer]:
     for item in raw or []:
         urls = item.get("urls")
         if urls:
-            servers.append(RTCIceServer(urls=urls, username=item.get("username"),
-                                        credential=item.get("credential")))  # fmt: skip
+            servers.append(
+                RTCIceServer(
+                    urls=urls, username=item.get("username"), credential=item.get("credential")
+                )
+            )
     return servers
 
 

@@ -74,8 +74,9 @@ class VisitSession:
             self.roles[pid] = p["role"]
             peer = self.peers.get(pid)
             stale = peer is None or peer.state in ("failed", "closed") or pid in self._unsent
-            if p.get("present") and (stale or (resumed and peer is not None
-                                               and peer.state != "connected")):  # fmt: skip
+            if p.get("present") and (
+                stale or (resumed and peer is not None and peer.state != "connected")
+            ):
                 self._spawn(self._locked(pid, partial(self._offer, pid)), "offer")
         # The server counts `connected` only while both sides are present, and our last one may
         # have been sent into a dead socket: say it again on every welcome (recorded once).
@@ -112,8 +113,15 @@ class VisitSession:
     # ---- negotiation --------------------------------------------------------------------
 
     def _new_peer(self, pid: str) -> Peer:
-        peer = Peer(pid, self.roles.get(pid, ""), self._servers, self._source, self._display,
-                    self._media_up, self._failed)  # fmt: skip
+        peer = Peer(
+            pid,
+            self.roles.get(pid, ""),
+            self._servers,
+            self._source,
+            self._display,
+            self._media_up,
+            self._failed,
+        )
         self.peers[pid] = peer
         if len(self.history) == self.history.maxlen:
             self._frames_gone += self.history[0].frames.video

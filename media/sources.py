@@ -33,8 +33,16 @@ AUDIO_RATE = 48_000
 AUDIO_PTIME = 0.020
 
 # BT.601 studio-range Y, U, V of the classic eight colour bars.
-BARS = [(235, 128, 128), (210, 16, 146), (170, 166, 16), (145, 54, 34),
-        (106, 202, 222), (81, 90, 240), (41, 240, 110), (16, 128, 128)]  # fmt: skip
+BARS = [
+    (235, 128, 128),
+    (210, 16, 146),
+    (170, 166, 16),
+    (145, 54, 34),
+    (106, 202, 222),
+    (81, 90, 240),
+    (41, 240, 110),
+    (16, 128, 128),
+]
 
 
 @functools.lru_cache(maxsize=16)
@@ -130,8 +138,9 @@ class LiveTrack(MediaStreamTrack):
     timestamps stay monotonic across reopenings. ``pause()`` releases the device and makes
     ``recv()`` wait (the relay's reader then costs nothing) until ``resume()``."""
 
-    def __init__(self, kind: str, open_track: Callable[[], MediaStreamTrack],
-                 backoff: Backoff | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, kind: str, open_track: Callable[[], MediaStreamTrack], backoff: Backoff | None = None
+    ) -> None:
         super().__init__()
         self.kind = kind
         self.reopened = 0  # device reopenings after an error
@@ -172,8 +181,11 @@ class LiveTrack(MediaStreamTrack):
         now = time.monotonic()
         if self._base is None:
             self._first = frame.pts
-            gap = 0 if self._last is None else self._last[0] + max(
-                1, round((now - self._last[1]) / frame.time_base))
+            gap = (
+                0
+                if self._last is None
+                else self._last[0] + max(1, round((now - self._last[1]) / frame.time_base))
+            )
             self._base = gap
         frame.pts = self._base + frame.pts - self._first
         self._last = (frame.pts, now)
@@ -268,14 +280,17 @@ class Source:
                 track.stop()
 
 
-def open_source(spec: str = "testpattern", mic: str = "", size: tuple[int, int] = (640, 360),
-                fps: int = 15) -> Source:  # fmt: skip
+def open_source(
+    spec: str = "testpattern", mic: str = "", size: tuple[int, int] = (640, 360), fps: int = 15
+) -> Source:
     """``testpattern``, ``v4l2:/dev/video0`` (camera; ``mic`` like ``alsa:default`` or
     ``pulse:default`` adds a microphone), or a media file path (played in a loop). A device that
     cannot be opened raises here."""
     if spec == "testpattern":
-        return Source(LiveTrack("video", lambda: TestPatternTrack(*size, fps=fps)),
-                      LiveTrack("audio", ToneTrack))  # fmt: skip
+        return Source(
+            LiveTrack("video", lambda: TestPatternTrack(*size, fps=fps)),
+            LiveTrack("audio", ToneTrack),
+        )
     if spec.startswith("v4l2:"):
         options = {"video_size": f"{size[0]}x{size[1]}", "framerate": str(fps)}
         device = spec.removeprefix("v4l2:")

@@ -57,8 +57,13 @@ def _load_keys(spec: str, data_dir: Path) -> dict[str, bytes]:
 
 def _check_limits(settings: Settings) -> None:
     """A zero or negative limit would switch a protection off, or refuse everyone: say so."""
-    for name in ("header_timeout_s", "body_timeout_s", "max_conns_per_address",
-                 "login_workers", "login_address_failures"):  # fmt: skip
+    for name in (
+        "header_timeout_s",
+        "body_timeout_s",
+        "max_conns_per_address",
+        "login_workers",
+        "login_address_failures",
+    ):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be above zero")
     if settings.login_queue < 0:
@@ -99,9 +104,9 @@ class Settings:
     # A participant may join this long before the scheduled start.
     early_join_s: int = 300
     ice_servers: tuple[dict[str, object], ...] = ()
-    # The HTTP edge (see signaling/socket_limits.py). A connection must send a complete request head
-    # this soon after it opens or after its previous response (idle keep-alive ends then too),
-    # and a request body must arrive whole within body_timeout_s.
+    # The HTTP edge (see signaling/transport/socket_limits.py). A connection must send a complete
+    # request head this soon after it opens or after its previous response (idle keep-alive ends
+    # then too), and a request body must arrive whole within body_timeout_s.
     header_timeout_s: float = 5.0
     body_timeout_s: float = 10.0
     # TCP connections, websockets included, from one address; more are closed at accept time.

@@ -8,23 +8,28 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from services.api import Api
+from services.access.logins import LoginGuard, LoginLimits
+from services.access.revocation import Revocations
+from services.access.tokens import TokenService
+from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
-from services.factory import create_store
-from services.http import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
-from services.logins import LoginGuard, LoginLimits
-from services.pages import page_routes
-from services.revocation import Revocations
+from services.http.api import Api
+from services.http.pages import page_routes
+from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
 from services.settings import Settings
-from services.store import Store
-from services.tokens import TokenService
-from services.visits import VisitService
-from signaling.bus import create_bus
-from signaling.deadlines import DeadlineScheduler
+from services.store.factory import create_store
+from services.store.protocols import Store
+from signaling.cluster.bus import create_bus
 from signaling.endpoint import Endpoint
-from signaling.hub import Hub
-from signaling.socket_index import RevocationWatch, SocketIndex
-from signaling.socket_limits import ConnectionCap, handler_args, install_cap, warn_untrusted_proxy
+from signaling.runtime.deadlines import DeadlineScheduler
+from signaling.transport.socket_index import RevocationWatch, SocketIndex
+from signaling.transport.socket_limits import (
+    ConnectionCap,
+    handler_args,
+    install_cap,
+    warn_untrusted_proxy,
+)
+from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.app")
 
@@ -49,11 +54,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
 
     bus = create_bus(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
-    logins = LoginGuard(LoginLimits(workers=settings.login_workers, queue=settings.login_queue,
-                                    address_failures=settings.login_address_failures),
-                        key=next(iter(settings.token_keys.values()), None))  # fmt: skip
-    visits = VisitService(store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s,
-                          logins)  # fmt: skip
+    logins = LoginGuard(
+        LoginLimits(
+            workers=settings.login_workers,
+            queue=settings.login_queue,
+            address_failures=settings.login_address_failures,
+        ),
+        key=next(iter(settings.token_keys.values()), None),
+    )
+    visits = VisitService(
+        store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s, logins
+    )
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
     sockets = SocketIndex()

@@ -10,18 +10,18 @@ from typing import Any, cast
 import structlog
 from aiohttp import web
 
+from services.access.revocation import Revocations
+from services.access.tokens import TokenService
+from services.booking.scheduling import VisitService
 from services.clock import Clock
+from services.domain.model import Role
 from services.errors import BadRequest, TatapError, Unauthorized
-from services.model import Role
-from services.revocation import Revocations
 from services.settings import Settings
-from services.store import Store
-from services.tokens import TokenService
-from services.visits import VisitService
+from services.store.protocols import Store
 from signaling import protocol
-from signaling.connection import Connection
-from signaling.hub import Hub
-from signaling.socket_index import SocketIndex
+from signaling.transport.connection import Connection
+from signaling.transport.socket_index import SocketIndex
+from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.ws")
 
@@ -230,8 +230,14 @@ class _Upgrade(web.WebSocketResponse):
 
 
 # The headers aiohttp reads (and may quote in its own error text) during the opening handshake.
-HANDSHAKE_HEADERS = ("Connection", "Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
-                     "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions")  # fmt: skip
+HANDSHAKE_HEADERS = (
+    "Connection",
+    "Upgrade",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+)
 
 
 def _check_handshake(request: web.Request) -> None:

@@ -15,12 +15,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.admin import Admin, TerminalCredentials
+from services.admin.provision import Admin, TerminalCredentials
+from services.booking.scheduling import GuestSpec, ScheduledVisit, VisitService
 from services.clock import FakeClock
-from services.model import FacilityRules, Role, Terminal, VisitKind
+from services.domain.model import FacilityRules, Role, Terminal, VisitKind
 from services.settings import Settings
-from services.store import Store
-from services.visits import GuestSpec, ScheduledVisit, VisitService
+from services.store.protocols import Store
 from signaling.app import HUB, STORE, VISITS, create_app
 
 KEYS = {"k1": b"test-signing-key-0123456789abcdef"}
@@ -74,10 +74,14 @@ class World:
         if kind is VisitKind.EDUCATION:
             guests.append(GuestSpec(Role.TEACHER, "Bu Guru"))
         return await self.visits.schedule(
-            terminal_id=self.terminal.id, inmate_id=self.inmate_id, kind=kind,
-            start=self.clock.now() + start_in, guests=guests, actor=(Role.OFFICER, "s_test"),
+            terminal_id=self.terminal.id,
+            inmate_id=self.inmate_id,
+            kind=kind,
+            start=self.clock.now() + start_in,
+            guests=guests,
+            actor=(Role.OFFICER, "s_test"),
             length_s=length_s,
-        )  # fmt: skip
+        )
 
     async def token(self, scheduled: ScheduledVisit, role: Role) -> str:
         seat = next(p for p in scheduled.visit.participants if p.role is role)
@@ -153,9 +157,12 @@ class Peer:
         await self.ws.close()
 
 
-async def build_world(tmp_path: Path, rules: FacilityRules | None = None,
-                      clock: FakeClock | None = None,
-                      **overrides: Any) -> AsyncIterator[World]:  # fmt: skip
+async def build_world(
+    tmp_path: Path,
+    rules: FacilityRules | None = None,
+    clock: FakeClock | None = None,
+    **overrides: Any,
+) -> AsyncIterator[World]:
     clock = clock or FakeClock()
     settings = make_settings(tmp_path, **overrides)
     app = create_app(settings, clock)

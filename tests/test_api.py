@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from services.admin import Admin
-from services.audit import AuditEvent
-from services.model import Role, VisitKind, VisitorId
-from services.visits import GuestSpec, ScheduledVisit
+from services.admin.provision import Admin
+from services.audit.chain import AuditEvent
+from services.booking.scheduling import GuestSpec, ScheduledVisit
+from services.domain.model import Role, VisitKind, VisitorId
 from signaling.app import TOKENS
 from tests.conftest import World
-from tests.helpers_audit import rows, tamper
+from tests.helpers.audit import rows, tamper
 
 PASSWORD = "correct horse battery"
 NIK = "3201234567890123"
@@ -43,9 +43,13 @@ async def staff(world: World) -> dict[str, str]:
     tokens = {}
     for role in ("officer", "auditor", "admin"):
         tokens[role], _ = world.app[TOKENS].issue(
-            sub=f"s_{role}", role=Role(role), visit="", now=world.clock.now(), ttl_s=3600,
+            sub=f"s_{role}",
+            role=Role(role),
+            visit="",
+            now=world.clock.now(),
+            ttl_s=3600,
             facility=world.facility_id,
-        )  # fmt: skip
+        )
     return tokens
 
 
@@ -71,28 +75,39 @@ async def test_login_with_the_right_password_gives_a_working_token(
     world: World, auditor_account: str
 ) -> None:
     """A good login returns the role and a bearer token that the API accepts."""
-    resp = await world.client.post("/api/v1/auth/login",
-                                   json={"username": "auditor1", "password": PASSWORD})  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/auth/login", json={"username": "auditor1", "password": PASSWORD}
+    )
     body = await _json(resp)
     assert resp.status == 200 and body["role"] == "auditor" and body["staff_id"]
     check = await world.client.get("/api/v1/audit/verify", headers=_auth(body["token"]))
     assert check.status == 200
 
 
-@pytest.mark.parametrize(("username", "password"), [("auditor1", "wrong password"),
-                                                    ("nobody", PASSWORD), ("auditor1", "")])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("auditor1", "wrong password"), ("nobody", PASSWORD), ("auditor1", "")],
+)
 async def test_login_with_bad_credentials_is_401(
     world: World, auditor_account: str, username: str, password: str
 ) -> None:
     """A wrong password or an unknown user gets the same 401, and no token."""
-    resp = await world.client.post("/api/v1/auth/login",
-                                   json={"username": username, "password": password})  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
     err = await _error(resp, 401, "unauthorized")
     assert err["message"] == "wrong username or password"
 
 
-@pytest.mark.parametrize("body", [{}, {"username": "auditor1"}, {"username": 5, "password": "x"},
-                                  {"username": ["a"], "password": {"b": 1}}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "auditor1"},
+        {"username": 5, "password": "x"},
+        {"username": ["a"], "password": {"b": 1}},
+    ],
+)
 async def test_login_with_missing_or_mistyped_fields_is_400(
     world: World, body: dict[str, Any]
 ) -> None:
@@ -150,8 +165,9 @@ async def _two_visits(world: World) -> tuple[ScheduledVisit, ScheduledVisit]:
 
 
 async def _search(world: World, token: str, **params: Any) -> tuple[int, Any]:
-    resp = await world.client.get("/api/v1/audit/events", headers=_auth(token),
-                                  params={k: str(v) for k, v in params.items()})  # fmt: skip
+    resp = await world.client.get(
+        "/api/v1/audit/events", headers=_auth(token), params={k: str(v) for k, v in params.items()}
+    )
     return resp.status, await _json(resp)
 
 
@@ -166,13 +182,17 @@ async def test_auditor_search_filter_returns_exactly_the_matches(
     both = {first.visit.id, second.visit.id}
     params, wanted = {
         "visit": ({"visit": first.visit.id}, [s for s, _, v, _ in table if v == first.visit.id]),
-        "inmate": ({"inmate": second.visit.inmate_id},
-                   [s for s, _, v, _ in table if v == second.visit.id]),
+        "inmate": (
+            {"inmate": second.visit.inmate_id},
+            [s for s, _, v, _ in table if v == second.visit.id],
+        ),
         "action": ({"action": "cancelled"}, [s for s, _, _, a in table if a == "cancelled"]),
-        "facility": ({"facility": world.facility_id},
-                     [s for s, f, _, _ in table if f == world.facility_id]),
+        "facility": (
+            {"facility": world.facility_id},
+            [s for s, f, _, _ in table if f == world.facility_id],
+        ),
         "terminal": ({"terminal": world.terminal.id}, [s for s, _, v, _ in table if v in both]),
-    }[name]  # fmt: skip
+    }[name]
     status, body = await _search(world, staff["auditor"], **params)
     assert status == 200
     assert [e["seq"] for e in body["events"]] == wanted and wanted
@@ -182,12 +202,15 @@ async def test_auditor_search_by_time_range(world: World, staff: dict[str, str])
     """``since_ms`` includes its bound, ``until_ms`` excludes it."""
     base = world.clock.now()
     recs = await world.store.append(
-        [AuditEvent("notice", "admin", "cli", world.facility_id, "", {"i": i}, ts=base + i * 10)
-         for i in range(5)]
-    )  # fmt: skip
+        [
+            AuditEvent("notice", "admin", "cli", world.facility_id, "", {"i": i}, ts=base + i * 10)
+            for i in range(5)
+        ]
+    )
     since, until = recs[1].ts_ms, recs[4].ts_ms
-    status, body = await _search(world, staff["auditor"], since_ms=since, until_ms=until,
-                                 action="notice")  # fmt: skip
+    status, body = await _search(
+        world, staff["auditor"], since_ms=since, until_ms=until, action="notice"
+    )
     assert status == 200 and [e["seq"] for e in body["events"]] == [r.seq for r in recs[1:4]]
 
 
@@ -195,9 +218,13 @@ async def test_auditor_search_by_visitor(world: World, staff: dict[str, str]) ->
     """The visitor filter finds the visits a registered visitor took part in."""
     visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
     scheduled = await world.visits.schedule(
-        terminal_id=world.terminal.id, inmate_id=world.inmate_id, kind=_regular(),
-        start=world.clock.now() + 60, guests=[_guest(visitor.id)], actor=(Role.OFFICER, "s"),
-    )  # fmt: skip
+        terminal_id=world.terminal.id,
+        inmate_id=world.inmate_id,
+        kind=_regular(),
+        start=world.clock.now() + 60,
+        guests=[_guest(visitor.id)],
+        actor=(Role.OFFICER, "s"),
+    )
     await world.schedule(start_in=7200)  # someone else's visit
     status, body = await _search(world, staff["auditor"], visitor=visitor.id)
     assert status == 200
@@ -239,23 +266,33 @@ async def test_last_partial_page_has_no_next_after(world: World, staff: dict[str
     assert status == 200 and body["next_after"] is None and body["events"]
 
 
-@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "1001"}, {"limit": "ten"},
-                                    {"after": "-1"}, {"since_ms": "yesterday"},
-                                    {"visit": "v" * 65}])  # fmt: skip
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "0"},
+        {"limit": "1001"},
+        {"limit": "ten"},
+        {"after": "-1"},
+        {"since_ms": "yesterday"},
+        {"visit": "v" * 65},
+    ],
+)
 async def test_bad_search_parameters_are_400(
     world: World, staff: dict[str, str], params: dict[str, str]
 ) -> None:
     """Search parameters are validated: typed 400, never a 500."""
-    resp = await world.client.get("/api/v1/audit/events", headers=_auth(staff["auditor"]),
-                                  params=params)  # fmt: skip
+    resp = await world.client.get(
+        "/api/v1/audit/events", headers=_auth(staff["auditor"]), params=params
+    )
     await _error(resp, 400, "bad_request")
 
 
 async def test_auditor_reads_one_visits_timeline(world: World, staff: dict[str, str]) -> None:
     """A visit's timeline lists its events in order, with the visit's current state."""
     first, _ = await _two_visits(world)
-    resp = await world.client.get(f"/api/v1/audit/visits/{first.visit.id}",
-                                  headers=_auth(staff["auditor"]))  # fmt: skip
+    resp = await world.client.get(
+        f"/api/v1/audit/visits/{first.visit.id}", headers=_auth(staff["auditor"])
+    )
     body = await _json(resp)
     assert resp.status == 200
     assert body["visit"]["status"] == "cancelled"
@@ -281,8 +318,10 @@ async def test_auditor_verify_names_a_tampered_row(world: World, staff: dict[str
     """After a row is edited behind the server's back, verify reports it by seq."""
     await _two_visits(world)
     target = _count(world) - 1
-    tamper(world.settings.sqlite_path,
-           ("UPDATE audit_events SET details = '{}' WHERE seq = ?", (target,)))  # fmt: skip
+    tamper(
+        world.settings.sqlite_path,
+        ("UPDATE audit_events SET details = '{}' WHERE seq = ?", (target,)),
+    )
     resp = await world.client.get("/api/v1/audit/verify", headers=_auth(staff["auditor"]))
     body = await _json(resp)
     assert resp.status == 200 and body["ok"] is False and body["first_bad_seq"] == target
@@ -292,12 +331,19 @@ async def test_audit_responses_hold_no_unmasked_nik(world: World, staff: dict[st
     """A registered visitor's NIK and phone appear nowhere in what an auditor can read."""
     visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
     scheduled = await world.visits.schedule(
-        terminal_id=world.terminal.id, inmate_id=world.inmate_id, kind=_regular(),
-        start=world.clock.now() + 60, guests=[_guest(visitor.id)], actor=(Role.OFFICER, "s"),
-    )  # fmt: skip
+        terminal_id=world.terminal.id,
+        inmate_id=world.inmate_id,
+        kind=_regular(),
+        start=world.clock.now() + 60,
+        guests=[_guest(visitor.id)],
+        actor=(Role.OFFICER, "s"),
+    )
     texts = []
-    for path in ("/api/v1/audit/events", f"/api/v1/audit/visits/{scheduled.visit.id}",
-                 f"/api/v1/visits/{scheduled.visit.id}"):  # fmt: skip
+    for path in (
+        "/api/v1/audit/events",
+        f"/api/v1/audit/visits/{scheduled.visit.id}",
+        f"/api/v1/visits/{scheduled.visit.id}",
+    ):
         resp = await world.client.get(path, headers=_auth(staff["auditor"]))
         assert resp.status == 200
         texts.append(await resp.text())
@@ -314,9 +360,12 @@ async def test_officer_cannot_read_the_audit_log(world: World, staff: dict[str, 
 
 
 def _writes(visit_id: str, world: World) -> list[tuple[str, dict[str, Any] | None]]:
-    new_visit = {"terminal_id": world.terminal.id, "inmate_id": world.inmate_id,
-                 "start_ms": int((world.clock.now() + 7200) * 1000),
-                 "guests": [{"role": "family", "name": "Siti"}]}  # fmt: skip
+    new_visit = {
+        "terminal_id": world.terminal.id,
+        "inmate_id": world.inmate_id,
+        "start_ms": int((world.clock.now() + 7200) * 1000),
+        "guests": [{"role": "family", "name": "Siti"}],
+    }
     return [
         ("/api/v1/visits", new_visit),
         (f"/api/v1/visits/{visit_id}/cancel", {"reason": "x"}),
@@ -342,43 +391,63 @@ async def test_auditor_gets_403_on_every_write(
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/v1/audit/events"), ("GET", "/api/v1/audit/visits/v_x"),
-     ("GET", "/api/v1/audit/verify"), ("GET", "/api/v1/visits/v_x"),
-     ("POST", "/api/v1/visits"), ("POST", "/api/v1/visits/v_x/cancel"),
-     ("POST", "/api/v1/visits/v_x/terminate"), ("POST", "/api/v1/visits/v_x/monitor")],
-)  # fmt: skip
+    [
+        ("GET", "/api/v1/audit/events"),
+        ("GET", "/api/v1/audit/visits/v_x"),
+        ("GET", "/api/v1/audit/verify"),
+        ("GET", "/api/v1/visits/v_x"),
+        ("POST", "/api/v1/visits"),
+        ("POST", "/api/v1/visits/v_x/cancel"),
+        ("POST", "/api/v1/visits/v_x/terminate"),
+        ("POST", "/api/v1/visits/v_x/monitor"),
+    ],
+)
 async def test_no_token_is_401(world: World, method: str, path: str) -> None:
     """Every staff endpoint wants a bearer token."""
     resp = await world.client.request(method, path, json={})
     await _error(resp, 401, "unauthorized")
 
 
-@pytest.mark.parametrize("header", ["Bearer not-a-jwt", "Basic YWRtaW46YWRtaW4=", "Bearer ",
-                                    "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ."])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer not-a-jwt",
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer ",
+        "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.",
+    ],
+)
 async def test_bad_authorization_header_is_401(world: World, header: str) -> None:
     """A malformed, foreign-scheme or unsigned token is refused."""
     resp = await world.client.get("/api/v1/audit/events", headers={"Authorization": header})
     await _error(resp, 401)
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/audit/events"),
-                                              ("GET", "/api/v1/audit/verify"),
-                                              ("GET", "/api/v1/visits/{v}"),
-                                              ("POST", "/api/v1/visits/{v}/cancel")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/audit/events"),
+        ("GET", "/api/v1/audit/verify"),
+        ("GET", "/api/v1/visits/{v}"),
+        ("POST", "/api/v1/visits/{v}/cancel"),
+    ],
+)
 async def test_visit_token_is_403_on_staff_endpoints(world: World, method: str, path: str) -> None:
     """A family's visit token opens its own visit's websocket, not the staff API."""
     scheduled = await world.schedule(start_in=600)
     token = await world.token(scheduled, Role.FAMILY)
-    resp = await world.client.request(method, path.format(v=scheduled.visit.id), json={},
-                                      headers=_auth(token))  # fmt: skip
+    resp = await world.client.request(
+        method, path.format(v=scheduled.visit.id), json={}, headers=_auth(token)
+    )
     await _error(resp, 403, "forbidden")
 
 
 async def test_revoked_staff_token_is_401(world: World, staff: dict[str, str]) -> None:
     """A revoked token stops working at once."""
     claims = world.app[TOKENS].decode(staff["auditor"], world.clock.now())
-    await world.store.revoke(claims.jti, claims.exp,
-                             AuditEvent("token-revoked", "admin", "cli", "", "", {}))  # fmt: skip
+    await world.store.revoke(
+        claims.jti, claims.exp, AuditEvent("token-revoked", "admin", "cli", "", "", {})
+    )
     resp = await world.client.get("/api/v1/audit/events", headers=_auth(staff["auditor"]))
     await _error(resp, 401, "token_revoked")
 
@@ -390,34 +459,54 @@ async def test_officer_schedules_a_visit(world: World, staff: dict[str, str]) ->
     out = await _json(resp)
     assert resp.status == 201 and out["status"] == "scheduled"
     assert len(out["links"]) == 1 and all("/v/" in link for link in out["links"].values())
-    table = rows(world.settings.sqlite_path,
-                 "SELECT action, actor_role FROM audit_events WHERE visit_id = ?", (out["id"],))
+    table = rows(
+        world.settings.sqlite_path,
+        "SELECT action, actor_role FROM audit_events WHERE visit_id = ?",
+        (out["id"],),
+    )
     assert table == [("scheduled", "officer")]
 
 
 # ---- malformed input --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe",
-                                 b'{"a": 1', b"null"])
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe", b'{"a": 1', b"null"]
+)
 async def test_malformed_json_is_400(world: World, raw: bytes) -> None:
     """A body that is not a JSON object is a typed 400."""
-    resp = await world.client.post("/api/v1/auth/login", data=raw,
-                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/auth/login", data=raw, headers={"Content-Type": "application/json"}
+    )
     await _error(resp, 400, "bad_request")
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"start_ms": "tomorrow"}, {"start_ms": 1.5}, {"start_ms": True}, {"start_ms": -5},
-     {"kind": "picnic"}, {"kind": ["regular"]}, {"guests": "Siti"}, {"guests": []},
-     {"guests": [{"role": "officer", "name": "x"}]}, {"guests": [{"role": "family"}]},
-     {"guests": ["Siti"]}, {"guests": [{"role": "family", "name": "S", "visitor_id": 5}]},
-     {"terminal_id": 7}, {"inmate_id": None}, {"length_s": "long"}, {"length_s": 10},
-     {"terminal_id": "t" * 65}, {"start_ms": 2**62}, {"start_ms": 1_000},
-     {"start_ms": 1_800_000_000_000 - 2 * 3_600_000},
-     {"start_ms": 1_800_000_000_000 + 400 * 86_400_000}],
-)  # fmt: skip
+    [
+        {"start_ms": "tomorrow"},
+        {"start_ms": 1.5},
+        {"start_ms": True},
+        {"start_ms": -5},
+        {"kind": "picnic"},
+        {"kind": ["regular"]},
+        {"guests": "Siti"},
+        {"guests": []},
+        {"guests": [{"role": "officer", "name": "x"}]},
+        {"guests": [{"role": "family"}]},
+        {"guests": ["Siti"]},
+        {"guests": [{"role": "family", "name": "S", "visitor_id": 5}]},
+        {"terminal_id": 7},
+        {"inmate_id": None},
+        {"length_s": "long"},
+        {"length_s": 10},
+        {"terminal_id": "t" * 65},
+        {"start_ms": 2**62},
+        {"start_ms": 1_000},
+        {"start_ms": 1_800_000_000_000 - 2 * 3_600_000},
+        {"start_ms": 1_800_000_000_000 + 400 * 86_400_000},
+    ],
+)
 async def test_wrong_types_on_create_are_400_and_create_nothing(
     world: World, staff: dict[str, str], change: dict[str, Any]
 ) -> None:
@@ -425,8 +514,9 @@ async def test_wrong_types_on_create_are_400_and_create_nothing(
     _, body = _writes("-", world)[0]
     assert body is not None
     before = _count(world)
-    resp = await world.client.post("/api/v1/visits", json={**body, **change},
-                                   headers=_auth(staff["officer"]))  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/visits", json={**body, **change}, headers=_auth(staff["officer"])
+    )
     await _error(resp, 400, "bad_request")
     assert _count(world) == before
     assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
@@ -436,8 +526,9 @@ async def test_unknown_terminal_on_create_is_404(world: World, staff: dict[str, 
     """A well-formed request naming a terminal that does not exist is a typed 404."""
     _, body = _writes("-", world)[0]
     assert body is not None
-    resp = await world.client.post("/api/v1/visits", json={**body, "terminal_id": "t_none"},
-                                   headers=_auth(staff["officer"]))  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/visits", json={**body, "terminal_id": "t_none"}, headers=_auth(staff["officer"])
+    )
     await _error(resp, 404, "not_found")
 
 
@@ -453,8 +544,9 @@ async def test_overlapping_visit_is_409(world: World, staff: dict[str, str]) -> 
 async def test_oversized_body_is_413(world: World) -> None:
     """A body over 64 KiB is refused with a typed 413."""
     big = json.dumps({"username": "a" * 70_000, "password": "x"})
-    resp = await world.client.post("/api/v1/auth/login", data=big,
-                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/auth/login", data=big, headers={"Content-Type": "application/json"}
+    )
     await _error(resp, 413, "too_large")
 
 
@@ -465,8 +557,9 @@ async def test_oversized_chunked_body_is_413(world: World) -> None:
         for _ in range(20):
             yield b" " * 8192
 
-    resp = await world.client.post("/api/v1/join", data=chunks(),
-                                   headers={"Content-Type": "application/json"})  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/join", data=chunks(), headers={"Content-Type": "application/json"}
+    )
     await _error(resp, 413, "too_large")
 
 
@@ -501,7 +594,8 @@ async def test_openapi_lists_every_api_route(world: World) -> None:
     served = {
         (r.method.lower(), r.resource.canonical)
         for r in world.app.router.routes()
-        if r.resource is not None and r.resource.canonical.startswith("/api/v1/")
+        if r.resource is not None
+        and r.resource.canonical.startswith("/api/v1/")
         and r.method != "HEAD"
     }
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
@@ -515,8 +609,9 @@ async def test_cancel_with_a_bad_reason_is_400_and_cancels_nothing(
 ) -> None:
     """The cancel reason is validated like every other field; the visit stays scheduled."""
     scheduled = await world.schedule(start_in=600)
-    resp = await world.client.post(f"/api/v1/visits/{scheduled.visit.id}/cancel", json=body,
-                                   headers=_auth(staff["officer"]))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/visits/{scheduled.visit.id}/cancel", json=body, headers=_auth(staff["officer"])
+    )
     await _error(resp, 400, "bad_request")
     visit = await world.store.get_visit(scheduled.visit.id)
     assert visit is not None and visit.status.value == "scheduled"
@@ -525,14 +620,19 @@ async def test_cancel_with_a_bad_reason_is_400_and_cancels_nothing(
 async def test_officer_cancels_a_visit_with_its_reason(world: World, staff: dict[str, str]) -> None:
     """A cancel by an officer ends the visit `cancelled` and logs the reason."""
     scheduled = await world.schedule(start_in=600)
-    resp = await world.client.post(f"/api/v1/visits/{scheduled.visit.id}/cancel",
-                                   json={"reason": "family asked"},
-                                   headers=_auth(staff["officer"]))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/visits/{scheduled.visit.id}/cancel",
+        json={"reason": "family asked"},
+        headers=_auth(staff["officer"]),
+    )
     body = await _json(resp)
     assert resp.status == 200 and body["status"] == "cancelled"
     assert body["end_reason"] == "cancelled"
-    assert rows(world.settings.sqlite_path, "SELECT details FROM audit_events WHERE visit_id = ?"
-                " AND action = 'cancelled'", (scheduled.visit.id,)) == [('{"why":"family asked"}',)]
+    assert rows(
+        world.settings.sqlite_path,
+        "SELECT details FROM audit_events WHERE visit_id = ? AND action = 'cancelled'",
+        (scheduled.visit.id,),
+    ) == [('{"why":"family asked"}',)]
 
 
 async def test_openapi_refs_resolve_and_path_parameters_are_declared(world: World) -> None:
@@ -555,8 +655,9 @@ async def test_openapi_refs_resolve_and_path_parameters_are_declared(world: Worl
     for path, ops in doc["paths"].items():
         names = {seg[1:-1] for seg in path.split("/") if seg.startswith("{")}
         for op in ops.values():
-            declared = {p["name"] for p in op.get("parameters", [])
-                        if p["in"] == "path" and p["required"]}  # fmt: skip
+            declared = {
+                p["name"] for p in op.get("parameters", []) if p["in"] == "path" and p["required"]
+            }
             assert names <= declared, (path, names, declared)
 
 
@@ -568,7 +669,7 @@ async def test_unexpected_error_is_a_typed_500_and_logs_no_link_secret(
     from aiohttp import web
     from structlog.testing import capture_logs
 
-    from services.http import errors_middleware
+    from services.http.plumbing import errors_middleware
 
     async def crash(request: web.Request) -> web.Response:
         raise RuntimeError("secret internals 3201234567890123")
@@ -591,8 +692,9 @@ async def test_unknown_visitor_on_create_is_404(world: World, staff: dict[str, s
     _, body = _writes("-", world)[0]
     assert body is not None
     guests = [{"role": "family", "name": "Siti", "visitor_id": "vis_nope"}]
-    resp = await world.client.post("/api/v1/visits", json={**body, "guests": guests},
-                                   headers=_auth(staff["officer"]))  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/visits", json={**body, "guests": guests}, headers=_auth(staff["officer"])
+    )
     await _error(resp, 404, "not_found")
     assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
 
@@ -629,15 +731,19 @@ async def _other_facility(world: World) -> ScheduledVisit:
     inmate = await world.store.find_inmate(facility.id, "X-1")
     assert inmate is not None
     return await world.visits.schedule(
-        terminal_id=terminal.id, inmate_id=inmate.id, kind=VisitKind.REGULAR,
-        start=world.clock.now() + 600, guests=[GuestSpec(Role.FAMILY, "Ani")],
+        terminal_id=terminal.id,
+        inmate_id=inmate.id,
+        kind=VisitKind.REGULAR,
+        start=world.clock.now() + 600,
+        guests=[GuestSpec(Role.FAMILY, "Ani")],
         actor=(Role.OFFICER, "s_other"),
-    )  # fmt: skip
+    )
 
 
 def _unscoped(world: World, role: Role) -> str:
-    token, _ = world.app[TOKENS].issue(sub=f"s_{role.value}_all", role=role, visit="",
-                                       now=world.clock.now(), ttl_s=3600)  # fmt: skip
+    token, _ = world.app[TOKENS].issue(
+        sub=f"s_{role.value}_all", role=role, visit="", now=world.clock.now(), ttl_s=3600
+    )
     return token
 
 
@@ -658,8 +764,9 @@ async def test_facility_auditor_asking_for_another_facility_is_403(
 ) -> None:
     """Asking for another facility's log is refused outright."""
     await _other_facility(world)
-    resp = await world.client.get("/api/v1/audit/events", params={"facility": "f_other"},
-                                  headers=_auth(staff["auditor"]))  # fmt: skip
+    resp = await world.client.get(
+        "/api/v1/audit/events", params={"facility": "f_other"}, headers=_auth(staff["auditor"])
+    )
     await _error(resp, 403, "forbidden")
 
 
@@ -679,8 +786,9 @@ async def test_officer_cannot_act_on_another_facilitys_visit(
 ) -> None:
     """An officer bound to a facility cannot cancel, end or watch a visit elsewhere."""
     other = await _other_facility(world)
-    resp = await world.client.post(f"/api/v1/visits/{other.visit.id}/{action}", json={},
-                                   headers=_auth(staff["officer"]))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/visits/{other.visit.id}/{action}", json={}, headers=_auth(staff["officer"])
+    )
     await _error(resp, 404, "not_found")
     visit = await world.store.get_visit(other.visit.id)
     assert visit is not None and visit.status.value == "scheduled"
@@ -695,9 +803,10 @@ async def test_officer_cannot_book_another_facilitys_terminal(
     assert body is not None
     before = _count(world)
     resp = await world.client.post(
-        "/api/v1/visits", headers=_auth(staff["officer"]),
+        "/api/v1/visits",
+        headers=_auth(staff["officer"]),
         json={**body, "terminal_id": other.visit.terminal_id, "inmate_id": other.visit.inmate_id},
-    )  # fmt: skip
+    )
     await _error(resp, 404, "not_found")
     assert _count(world) == before
 

@@ -8,7 +8,7 @@ import pytest
 
 from services.errors import ConfigError
 from signaling.app import create_app
-from signaling.bus import LocalBus
+from signaling.cluster.bus import LocalBus
 from tests.conftest import make_settings
 
 
@@ -44,9 +44,9 @@ async def test_shutdown_closes_websockets_with_1012_at_once(tmp_path: Path) -> N
     import aiohttp
     from aiohttp import web
 
-    from services.admin import Admin
-    from services.model import Role, VisitKind
-    from services.visits import GuestSpec
+    from services.admin.provision import Admin
+    from services.booking.scheduling import GuestSpec
+    from services.domain.model import Role, VisitKind
     from signaling.app import STORE, VISITS
 
     app = create_app(make_settings(tmp_path))
@@ -63,9 +63,13 @@ async def test_shutdown_closes_websockets_with_1012_at_once(tmp_path: Path) -> N
     inmate = await app[STORE].find_inmate(facility.id, "1")
     assert inmate is not None
     visit = await app[VISITS].schedule(
-        terminal_id=terminal.id, inmate_id=inmate.id, kind=VisitKind.REGULAR,
-        start=time.time(), guests=[GuestSpec(Role.FAMILY, "S")], actor=(Role.ADMIN, "t"),
-    )  # fmt: skip
+        terminal_id=terminal.id,
+        inmate_id=inmate.id,
+        kind=VisitKind.REGULAR,
+        start=time.time(),
+        guests=[GuestSpec(Role.FAMILY, "S")],
+        actor=(Role.ADMIN, "t"),
+    )
     seat = next(p for p in visit.visit.participants if p.role is Role.FAMILY)
     token = await app[VISITS].participant_token(visit.visit, seat)
     async with aiohttp.ClientSession() as session:

@@ -20,7 +20,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit import (
+from services.audit.chain import (
     CHECKPOINT_EVERY,
     GENESIS,
     AuditEvent,
@@ -30,18 +30,23 @@ from services.audit import (
     load_public_keys,
 )
 from services.clock import FakeClock
-from services.sqlite_store import verify_file
-from services.store import AuditQuery
-from tests.helpers_audit import REPO, fill, open_store, rows, run_cli, tamper, verify
+from services.store.protocols import AuditQuery
+from services.store.sqlite.store import verify_file
+from tests.helpers.audit import REPO, fill, open_store, rows, run_cli, tamper, verify
 
 ACTIONS = ["scheduled", "joined", "connected", "warned", "left", "ended"]
 
 
 def _event(i: int) -> AuditEvent:
     return AuditEvent(
-        ACTIONS[i % len(ACTIONS)], "terminal", f"t{i % 3}", "f_1", f"v_{i // len(ACTIONS)}",
-        {"n": i, "note": f"event {i}"}, ts=1_800_000_000 + i,
-    )  # fmt: skip
+        ACTIONS[i % len(ACTIONS)],
+        "terminal",
+        f"t{i % 3}",
+        "f_1",
+        f"v_{i // len(ACTIONS)}",
+        {"n": i, "note": f"event {i}"},
+        ts=1_800_000_000 + i,
+    )
 
 
 async def _fill(data_dir: Path, count: int, batch: int = 10) -> None:
@@ -84,9 +89,14 @@ async def test_triggers_refuse_update_and_delete(chain: Path) -> None:
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("details", '{"n":17,"note":"nothing happened"}'), ("action", "cancelled"),
-     ("ts_ms", 1_700_000_000_000), ("actor_id", "someone-else"), ("visit_id", "v_other")],
-)  # fmt: skip
+    [
+        ("details", '{"n":17,"note":"nothing happened"}'),
+        ("action", "cancelled"),
+        ("ts_ms", 1_700_000_000_000),
+        ("actor_id", "someone-else"),
+        ("visit_id", "v_other"),
+    ],
+)
 async def test_editing_one_field_names_that_row(chain: Path, column: str, value: object) -> None:
     """Changing any field of row 17 fails verification, and row 17 is named."""
     tamper(chain, (f"UPDATE audit_events SET {column} = ? WHERE seq = 17", (value,)))
@@ -196,16 +206,25 @@ def _rewrite_from(db: Path, seq: int, key: Ed25519PrivateKey | None) -> None:
         canonical = orjson.dumps([s, ts, fac, visit, role, actor, action, details])
         digest = hashlib.sha256(bytes.fromhex(prev) + canonical).hexdigest()
         if s >= seq:
-            statements.append(("UPDATE audit_events SET details = ?, prev_hash = ?, hash = ?"
-                               " WHERE seq = ?", (details, prev, digest, s)))  # fmt: skip
+            statements.append(
+                (
+                    "UPDATE audit_events SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    (details, prev, digest, s),
+                )
+            )
         hashes[s] = digest
         prev = digest
     if key is not None:
         kid = key_id(key.public_key())
         for (cp_seq,) in rows(db, "SELECT seq FROM audit_checkpoints"):
             sig = key.sign(checkpoint_message(cp_seq, hashes[cp_seq])).hex()
-            statements.append(("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ?"
-                               " WHERE seq = ?", (hashes[cp_seq], kid, sig, cp_seq)))  # fmt: skip
+            statements.append(
+                (
+                    "UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ?"
+                    " WHERE seq = ?",
+                    (hashes[cp_seq], kid, sig, cp_seq),
+                )
+            )
     tamper(db, *statements)
 
 
@@ -276,8 +295,8 @@ def test_acknowledged_append_survives_process_death(tmp_path: Path) -> None:
         f"""
         import asyncio, os, sys
         from pathlib import Path
-        from services.audit import AuditEvent
-        from tests.helpers_audit import open_store
+        from services.audit.chain import AuditEvent
+        from tests.helpers.audit import open_store
 
         async def main():
             store = open_store(Path({str(tmp_path)!r}))
@@ -289,8 +308,14 @@ def test_acknowledged_append_survives_process_death(tmp_path: Path) -> None:
         asyncio.run(main())
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                          text=True, timeout=60, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     seq, digest = proc.stdout.split()
     db = tmp_path / "tatap.db"
     assert rows(db, "SELECT hash FROM audit_events WHERE seq = ?", (int(seq),)) == [(digest,)]
@@ -339,8 +364,9 @@ def test_first_start_by_several_processes_agrees_on_one_signing_key(tmp_path: Pa
             t.join()
         assert len(set(ids)) == 1 and set(ids) == set(load_public_keys(data_dir))
         assert sorted(p.name for p in data_dir.iterdir()) == [
-            "audit-signing.pem", "audit-signing.pub.pem"
-        ]  # fmt: skip
+            "audit-signing.pem",
+            "audit-signing.pub.pem",
+        ]
         assert stat.S_IMODE((data_dir / "audit-signing.pem").stat().st_mode) == 0o600
 
 
@@ -366,8 +392,10 @@ async def test_replaced_signing_key_must_be_pinned_on_purpose(tmp_path: Path) ->
     proc = run_cli(tmp_path, "audit", "pin-key", "--reason", "old key lost with the disk")
     assert proc.returncode == 0, proc.stderr
     new_id = Ed25519Signer.from_data_dir(tmp_path).key_id
-    (pin,) = rows(tmp_path / "tatap.db", "SELECT seq, action, details FROM audit_events"
-                  " WHERE action = 'audit-key-pinned'")  # fmt: skip
+    (pin,) = rows(
+        tmp_path / "tatap.db",
+        "SELECT seq, action, details FROM audit_events WHERE action = 'audit-key-pinned'",
+    )
     assert pin[0] == 31 and orjson.loads(pin[2])["key_id"] == new_id
     store = open_store(tmp_path)
     try:
@@ -375,7 +403,8 @@ async def test_replaced_signing_key_must_be_pinned_on_purpose(tmp_path: Path) ->
     finally:
         await store.aclose()
     assert {r[0] for r in rows(tmp_path / "tatap.db", "SELECT key_id FROM audit_checkpoints")} == {
-        old_id, new_id
+        old_id,
+        new_id,
     }
     code, report = verify(tmp_path)
     assert code == 0 and report["events"] == 41
@@ -384,7 +413,7 @@ async def test_replaced_signing_key_must_be_pinned_on_purpose(tmp_path: Path) ->
 async def test_a_failing_write_in_a_batch_loses_no_other_write(tmp_path: Path) -> None:
     """Writes refused (a duplicate facility) while many appends share their commit: the refused
     ones fail alone, every other append lands, and the chain has no gap."""
-    from services.admin import Admin
+    from services.admin.provision import Admin
     from services.errors import Conflict
 
     store = open_store(tmp_path)
@@ -443,7 +472,7 @@ async def test_a_checkpoint_that_cannot_be_signed_fails_the_write_not_the_writer
 ) -> None:
     """If signing a checkpoint fails, the writes of that batch fail with the error (nothing half
     written); the writer keeps serving, and later writes land once signing works again."""
-    from services.sqlite_store import SqliteStore
+    from services.store.sqlite.store import SqliteStore
 
     signer = _FlakySigner(tmp_path)
     store = SqliteStore(tmp_path / "tatap.db", signer, FakeClock().now, tmp_path)  # type: ignore[arg-type]
@@ -472,4 +501,3 @@ async def test_deleting_a_row_and_renumbering_the_rest_names_it(chain: Path) -> 
     assert rows(chain, "SELECT max(seq), count(*) FROM audit_events") == [(39, 39)]
     code, report = verify(chain.parent)
     assert code != 0 and report["first_bad_seq"] == 23
-

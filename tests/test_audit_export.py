@@ -20,19 +20,30 @@ from pathlib import Path
 
 import pytest
 
-from services.admin import Admin
-from services.audit import AuditEvent
+from services.access.tokens import TokenService
+from services.admin.provision import Admin
+from services.audit.chain import AuditEvent
+from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import FakeClock
-from services.model import Role, VisitKind, VisitorId
-from services.tokens import TokenService
-from services.visits import GuestSpec, VisitService
-from tests.helpers_audit import KEYS, REPO, open_store, rows, run_cli
+from services.domain.model import Role, VisitKind, VisitorId
+from tests.helpers.audit import KEYS, REPO, open_store, rows, run_cli
 
 NIKS = ("3201234567890123", "3174000011112222")
 PHONES = ("081234567890", "085699998888")
 DAY0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
-CSV_HEADER = ["seq", "ts_ms", "facility_id", "visit_id", "actor_role", "actor_id", "action",
-              "details", "prev_hash", "hash", "time_utc"]  # fmt: skip
+CSV_HEADER = [
+    "seq",
+    "ts_ms",
+    "facility_id",
+    "visit_id",
+    "actor_role",
+    "actor_id",
+    "action",
+    "details",
+    "prev_hash",
+    "hash",
+    "time_utc",
+]
 
 
 @dataclass
@@ -68,11 +79,13 @@ async def _build(data_dir: Path) -> Dataset:
 
         async def visit(fac: str, inmate: str, visitor: str) -> str:
             scheduled = await service.schedule(
-                terminal_id=terminals[fac].id, inmate_id=inmates[inmate],
-                kind=VisitKind.REGULAR, start=clock.now() + 3600,
+                terminal_id=terminals[fac].id,
+                inmate_id=inmates[inmate],
+                kind=VisitKind.REGULAR,
+                start=clock.now() + 3600,
                 guests=[GuestSpec(Role.FAMILY, "Siti", VisitorId(visitor))],
                 actor=(Role.OFFICER, "s_1"),
-            )  # fmt: skip
+            )
             return scheduled.visit.id
 
         visits = {"v1": await visit("f_a", "A-1", visitors[0])}  # day 0
@@ -117,8 +130,10 @@ def _expected(data: Dataset, name: str) -> tuple[list[str], set[int]]:
         return ["--visit", v["v2"]], {s for s, _, _, vis in table if vis == v["v2"]}
     if name == "dates":
         lo, hi = _day_ms("2027-01-16"), _day_ms("2027-01-17")
-        return (["--since", "2027-01-16", "--until", "2027-01-16"],
-                {s for s, ts, _, _ in table if lo <= ts < hi})  # fmt: skip
+        return (
+            ["--since", "2027-01-16", "--until", "2027-01-16"],
+            {s for s, ts, _, _ in table if lo <= ts < hi},
+        )
     raise AssertionError(name)
 
 
@@ -175,15 +190,17 @@ def test_iso_time_bounds_are_half_open(data: Dataset) -> None:
 
 def test_jsonl_rows_are_whole_events(data: Dataset) -> None:
     """A JSON line carries the row with its hash and parsed details, the same as the table."""
-    proc = run_cli(data.data_dir, "audit", "export", "--format", "jsonl", "--visit",
-                   data.visits["v2"])  # fmt: skip
+    proc = run_cli(
+        data.data_dir, "audit", "export", "--format", "jsonl", "--visit", data.visits["v2"]
+    )
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [e["action"] for e in events] == ["scheduled", "cancelled"]
     assert events[1]["details"] == {"why": "family asked"}
     assert events[0]["actor"] == {"role": "officer", "id": "s_1"}
     for event in events:
-        stored = rows(data.db, "SELECT prev_hash, hash FROM audit_events WHERE seq = ?",
-                      (event["seq"],))  # fmt: skip
+        stored = rows(
+            data.db, "SELECT prev_hash, hash FROM audit_events WHERE seq = ?", (event["seq"],)
+        )
         assert stored == [(event["prev_hash"], event["hash"])]
 
 
@@ -191,8 +208,9 @@ def test_csv_rows_match_the_table(data: Dataset) -> None:
     """Every CSV column holds the stored value (details as its canonical JSON text)."""
     _, out = _export(data, "csv", "--visit", data.visits["v3"])
     exported = [r[:10] for r in list(csv.reader(io.StringIO(out)))[1:]]
-    stored = rows(data.db, "SELECT * FROM audit_events WHERE visit_id = ? ORDER BY seq",
-                  (data.visits["v3"],))  # fmt: skip
+    stored = rows(
+        data.db, "SELECT * FROM audit_events WHERE visit_id = ? ORDER BY seq", (data.visits["v3"],)
+    )
     assert exported == [[str(c) for c in r] for r in stored]
 
 
@@ -220,8 +238,9 @@ def test_export_leaves_the_chain_intact(data: Dataset) -> None:
     assert proc.returncode == 0 and json.loads(proc.stdout)["events"] == before
 
 
-@pytest.mark.parametrize("flags", [["--since", "yesterday"], ["--until", "2027-13-45"],
-                                   ["--visit", "v" * 100]])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags", [["--since", "yesterday"], ["--until", "2027-13-45"], ["--visit", "v" * 100]]
+)
 def test_bad_filter_is_a_clear_error(data: Dataset, flags: list[str]) -> None:
     """A malformed filter exits non-zero with a message, not a stack trace."""
     proc = run_cli(data.data_dir, "audit", "export", *flags)
@@ -240,8 +259,9 @@ def test_export_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
 async def _many(data_dir: Path, count: int) -> None:
     store = open_store(data_dir)
     try:
-        await store.append([AuditEvent("notice", "admin", "cli", "f_a", "", {"i": i})
-                            for i in range(count)])  # fmt: skip
+        await store.append(
+            [AuditEvent("notice", "admin", "cli", "f_a", "", {"i": i}) for i in range(count)]
+        )
     finally:
         await store.aclose()
 
@@ -252,11 +272,23 @@ def test_reader_closing_the_pipe_early_is_quiet(tmp_path: Path) -> None:
     asyncio.run(_many(tmp_path, 3000))  # ~900 KB of JSON lines
     env = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "audit", "export", "--format", "jsonl",
-         "--data-dir", str(tmp_path)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         bufsize=0,
-    )  # fmt: skip
+    )
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.read(10)
     proc.stdout.close()  # like head: read a little, then go away
@@ -267,14 +299,15 @@ def test_reader_closing_the_pipe_early_is_quiet(tmp_path: Path) -> None:
     assert "error" not in stderr
 
 
-FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 
 
 async def _formulas(data_dir: Path) -> None:
     store = open_store(data_dir)
     try:
-        await store.append([AuditEvent("notice", "admin", text, text, text, {})
-                            for text in FORMULAS])  # fmt: skip
+        await store.append(
+            [AuditEvent("notice", "admin", text, text, text, {}) for text in FORMULAS]
+        )
     finally:
         await store.aclose()
 

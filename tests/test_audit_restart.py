@@ -1,5 +1,5 @@
 """A node killed with events no checkpoint covers records that tail in the log when it starts
-again, before it signs anything (``services.audit_restart``)."""
+again, before it signs anything (``services.audit.restart``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from pathlib import Path
 
 import orjson
 
-from tests.helpers_audit import REPO, open_store, rows, verify
+from tests.helpers.audit import REPO, open_store, rows, verify
 
 # A node that appends five events, says so, and waits to be killed before it can sign them
 # (its timer would sign after 10 s; the test kills it at once).
 _CRASHING_NODE = """
 import asyncio, sys
 from pathlib import Path
-from services.audit import AuditEvent
-from tests.helpers_audit import open_store
+from services.audit.chain import AuditEvent
+from tests.helpers.audit import open_store
 
 async def main():
     store = open_store(Path(sys.argv[1]))
@@ -32,14 +32,19 @@ asyncio.run(main())
 
 async def _crashed_log(data_dir: Path) -> None:
     """Three signed events (a clean stop), then five more by a node killed with SIGKILL."""
-    from services.audit import AuditEvent
+    from services.audit.chain import AuditEvent
 
     store = open_store(data_dir)
     await store.append([AuditEvent("notice", "officer", "s_1") for _ in range(3)])
     await store.aclose()
     node = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _CRASHING_NODE, str(data_dir), cwd=REPO,
-        stdout=asyncio.subprocess.PIPE)  # fmt: skip
+        sys.executable,
+        "-c",
+        _CRASHING_NODE,
+        str(data_dir),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         assert node.stdout is not None and await node.stdout.readline() == b"appended\n"
     finally:
@@ -67,7 +72,7 @@ async def test_a_restart_records_the_crash_tail_before_signing_it(tmp_path: Path
 
 async def test_a_clean_restart_records_nothing(tmp_path: Path) -> None:
     """A node stopped cleanly signed its head: the next start appends no event."""
-    from services.audit import AuditEvent
+    from services.audit.chain import AuditEvent
 
     store = open_store(tmp_path)
     await store.append([AuditEvent("notice", "officer", "s_1") for _ in range(3)])

@@ -20,17 +20,18 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
 from services.clock import FakeClock
-from tests.helpers_audit import fill, open_store, rows, run_cli, tamper, verify
+from tests.helpers.audit import fill, open_store, rows, run_cli, tamper, verify
 
 EVENTS = 2500
 COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
 
 
 def _event(i: int) -> AuditEvent:
-    return AuditEvent("notice", "officer", f"s_{i % 7}", "f_1", f"v_{i // 5}", {"n": i},
-                      ts=1_800_000_000 + i)  # fmt: skip
+    return AuditEvent(
+        "notice", "officer", f"s_{i % 7}", "f_1", f"v_{i // 5}", {"n": i}, ts=1_800_000_000 + i
+    )
 
 
 async def _fill(data_dir: Path, count: int, batch: int = 50) -> Path:
@@ -81,9 +82,12 @@ async def test_checkpoints_and_pinned_keys_refuse_update_and_delete(log: Path) -
     """Through SQL, checkpoints and pinned keys are append-only like the events."""
     conn = sqlite3.connect(log)
     try:
-        for sql in ("UPDATE audit_checkpoints SET hash = '' WHERE seq = 1000",
-                    "DELETE FROM audit_checkpoints WHERE seq = 2500",
-                    "UPDATE audit_keys SET pinned_seq = 5", "DELETE FROM audit_keys"):  # fmt: skip
+        for sql in (
+            "UPDATE audit_checkpoints SET hash = '' WHERE seq = 1000",
+            "DELETE FROM audit_checkpoints WHERE seq = 2500",
+            "UPDATE audit_keys SET pinned_seq = 5",
+            "DELETE FROM audit_keys",
+        ):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 conn.execute(sql)
     finally:
@@ -93,8 +97,11 @@ async def test_checkpoints_and_pinned_keys_refuse_update_and_delete(log: Path) -
 async def test_cutting_the_tail_with_its_checkpoints_names_the_unsigned_events(log: Path) -> None:
     """Attack 1: events after 2,300 and the checkpoint above them deleted. What is left is a valid
     chain, but events 2001-2300 follow the last checkpoint: verify names 2001."""
-    tamper(log, ("DELETE FROM audit_events WHERE seq > 2300", ()),
-           ("DELETE FROM audit_checkpoints WHERE seq > 2300", ()))  # fmt: skip
+    tamper(
+        log,
+        ("DELETE FROM audit_events WHERE seq > 2300", ()),
+        ("DELETE FROM audit_checkpoints WHERE seq > 2300", ()),
+    )
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == 2001
     assert "events 2001-2300 follow the last signed checkpoint" in report["problem"]
@@ -103,8 +110,11 @@ async def test_cutting_the_tail_with_its_checkpoints_names_the_unsigned_events(l
 async def test_rewrite_with_later_checkpoints_deleted_names_the_unsigned_run(log: Path) -> None:
     """Attack 2: event 1,500 rewritten, every later hash recomputed, the checkpoints that no
     longer match (2,000 and 2,500) deleted. Nothing vouches for 1,001 on: verify names 1001."""
-    tamper(log, *rehash_from(log, 1500, '{"n":0}'),
-           ("DELETE FROM audit_checkpoints WHERE seq > 1500", ()))  # fmt: skip
+    tamper(
+        log,
+        *rehash_from(log, 1500, '{"n":0}'),
+        ("DELETE FROM audit_checkpoints WHERE seq > 1500", ()),
+    )
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == 1001
     assert "events 1001-2500" in report["problem"]
@@ -133,9 +143,13 @@ def _resign(db: Path, key: Ed25519PrivateKey) -> list[tuple[str, tuple[object, .
     """Statements re-signing every checkpoint over the (rehashed) rows with ``key``."""
     kid = key_id(key.public_key())
     hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
-    return [("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
-             (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s))
-            for s in _cps(db)]  # fmt: skip
+    return [
+        (
+            "UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
+            (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s),
+        )
+        for s in _cps(db)
+    ]
 
 
 async def test_resigning_with_a_key_dropped_into_the_data_dir_fails(log: Path) -> None:
@@ -158,9 +172,14 @@ async def test_pinning_the_new_key_by_hand_fails_without_its_event(
     key = _attacker_key(log.parent)
     tamper(log, *rehash_from(log, 17, '{"n":0}'))
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    tamper(log, *_resign(log, key),
-           ("INSERT INTO audit_keys VALUES (?,?,?,0)",
-            (key_id(key.public_key()), raw.hex(), pinned_seq)))  # fmt: skip
+    tamper(
+        log,
+        *_resign(log, key),
+        (
+            "INSERT INTO audit_keys VALUES (?,?,?,0)",
+            (key_id(key.public_key()), raw.hex(), pinned_seq),
+        ),
+    )
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == named and "pinned" in report["problem"]
 
@@ -171,8 +190,13 @@ async def test_a_forged_event_after_the_last_checkpoint_is_named(log: Path) -> N
     (head,) = rows(log, "SELECT hash FROM audit_events WHERE seq = ?", (EVENTS,))
     fields = [EVENTS + 1, 1_800_000_000_000, "f_1", "v_1", "officer", "s_1", "notice", "{}"]
     digest = hashlib.sha256(bytes.fromhex(head[0]) + orjson.dumps(fields)).hexdigest()
-    tamper(log, (f"INSERT INTO audit_events ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                 (*fields, head[0], digest)))  # fmt: skip
+    tamper(
+        log,
+        (
+            f"INSERT INTO audit_events ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (*fields, head[0], digest),
+        ),
+    )
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == EVENTS + 1
     assert f"events {EVENTS + 1}-{EVENTS + 1} follow" in report["problem"]
@@ -228,9 +252,12 @@ def _replace_first_key(db: Path) -> Ed25519PrivateKey:
     the log's first, rewrite event 17, rehash to the end, re-sign every checkpoint."""
     key = Ed25519PrivateKey.generate()
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    tamper(db, ("DELETE FROM audit_keys", ()),
-           ("INSERT INTO audit_keys VALUES (?,?,0,0)", (key_id(key.public_key()), raw.hex())),
-           *rehash_from(db, 17, '{"n":0}'))  # fmt: skip
+    tamper(
+        db,
+        ("DELETE FROM audit_keys", ()),
+        ("INSERT INTO audit_keys VALUES (?,?,0,0)", (key_id(key.public_key()), raw.hex())),
+        *rehash_from(db, 17, '{"n":0}'),
+    )
     tamper(db, *_resign(db, key))
     return key
 
@@ -288,12 +315,22 @@ def _forge_under_the_real_id(db: Path) -> str:
     kid = _first_key(db)
     key = Ed25519PrivateKey.generate()
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    tamper(db, ("UPDATE audit_keys SET public_key = ? WHERE key_id = ?", (raw.hex(), kid)),
-           *rehash_from(db, 17, '{"n":0}'))  # fmt: skip
+    tamper(
+        db,
+        ("UPDATE audit_keys SET public_key = ? WHERE key_id = ?", (raw.hex(), kid)),
+        *rehash_from(db, 17, '{"n":0}'),
+    )
     hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
-    tamper(db, *[("UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
-                  (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s))
-                 for s in _cps(db)])  # fmt: skip
+    tamper(
+        db,
+        *[
+            (
+                "UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
+                (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s),
+            )
+            for s in _cps(db)
+        ],
+    )
     return kid
 
 
@@ -328,8 +365,10 @@ async def test_a_forged_key_under_the_real_id_fails_a_witness(log: Path, tmp_pat
     """`--witness FILE` compares the witness's public keys with the pinned ones: the forged key
     under the honest id fails."""
     store = tmp_path / "heads.jsonl"
-    store.write_text(orjson.dumps({"type": "key", "public_key": _first_key_public_hex(log),
-                                   "ts_ms": 0}).decode() + "\n")  # fmt: skip
+    store.write_text(
+        orjson.dumps({"type": "key", "public_key": _first_key_public_hex(log), "ts_ms": 0}).decode()
+        + "\n"
+    )
     kid = _forge_under_the_real_id(log)
     proc = run_cli(log.parent, "audit", "verify", "--json", "--witness", str(store))
     assert proc.returncode == 1
@@ -372,8 +411,13 @@ async def test_a_trust_value_that_is_neither_id_nor_file_is_a_clear_error(log: P
 
 def _bogus_checkpoint(db: Path, seq: int) -> None:
     """One checkpoint row inserted by hand (inserts pass the triggers), signed by nobody."""
-    tamper(db, ("INSERT INTO audit_checkpoints VALUES (?,?,?,?,0)",
-                (seq, "ab" * 32, "0123456789abcdef", "cd" * 64)))  # fmt: skip
+    tamper(
+        db,
+        (
+            "INSERT INTO audit_checkpoints VALUES (?,?,?,?,0)",
+            (seq, "ab" * 32, "0123456789abcdef", "cd" * 64),
+        ),
+    )
 
 
 async def test_a_checkpoint_inserted_far_beyond_the_head_does_not_stop_signing(log: Path) -> None:
@@ -456,7 +500,7 @@ async def test_the_signed_position_is_not_reread_on_every_commit(
     """Reading the signed position reloads the pinned keys and verifies signatures; a running
     writer does it once, not once per batch: forty commits, one read at store open and one
     when the writer starts."""
-    from services import sqlite_writer
+    from services.store.sqlite import writer as sqlite_writer
 
     calls: list[int] = []
     real = sqlite_writer.signed_position

@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 import pytest
 
-from services.audit import AuditEvent, Ed25519Signer, VerifyResult
+from services.audit.chain import AuditEvent, Ed25519Signer, VerifyResult
 from services.clock import FakeClock
-from services.sqlite_store import SqliteStore
-from tests.helpers_audit import rows, run_cli, tamper
+from services.store.sqlite.store import SqliteStore
+from tests.helpers.audit import rows, run_cli, tamper
 
 INTERVAL_S = 0.5
 COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
@@ -27,8 +27,13 @@ COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details
 
 def _store(data_dir: Path, interval_s: float = INTERVAL_S) -> SqliteStore:
     signer = Ed25519Signer.from_data_dir(data_dir)
-    return SqliteStore(data_dir / "tatap.db", signer, FakeClock(time.time()).now, data_dir,
-                       checkpoint_interval_s=interval_s)  # fmt: skip
+    return SqliteStore(
+        data_dir / "tatap.db",
+        signer,
+        FakeClock(time.time()).now,
+        data_dir,
+        checkpoint_interval_s=interval_s,
+    )
 
 
 def _signed_head(db: Path) -> int:
@@ -77,8 +82,13 @@ def _append_forged(db: Path, ts_ms: int) -> int:
     ((seq, head),) = rows(db, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
     fields = [seq + 1, ts_ms, "f_1", "v_1", "officer", "s_1", "notice", "{}"]
     digest = hashlib.sha256(bytes.fromhex(head) + orjson.dumps(fields)).hexdigest()
-    tamper(db, (f"INSERT INTO audit_events ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (*fields, head, digest)))  # fmt: skip
+    tamper(
+        db,
+        (
+            f"INSERT INTO audit_events ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (*fields, head, digest),
+        ),
+    )
     return int(seq + 1)
 
 
@@ -118,8 +128,13 @@ async def test_a_bogus_row_at_the_head_does_not_spin_the_timer(tmp_path: Path) -
     try:
         await store.append([AuditEvent("notice", "officer", "s_1")])
         db = tmp_path / "tatap.db"
-        tamper(db, ("INSERT INTO audit_checkpoints VALUES (2, ?, '0123456789abcdef', ?, 0)",
-                    ("ab" * 32, "cd" * 64)))  # fmt: skip
+        tamper(
+            db,
+            (
+                "INSERT INTO audit_checkpoints VALUES (2, ?, '0123456789abcdef', ?, 0)",
+                ("ab" * 32, "cd" * 64),
+            ),
+        )
         with capture_logs() as logs:
             await store.append([AuditEvent("notice", "officer", "s_1")])
             await asyncio.sleep(1.0)  # five intervals
@@ -135,7 +150,7 @@ async def test_live_verify_measures_the_tail_age_when_its_snapshot_starts(
     """A chain walk of a large log takes seconds (about 4 s per million events); a tail 5 s old
     when verify began is young, however long the walk then took. The injected clock moves 60 s
     during the walk: `--live` still passes and reports the tail."""
-    from services import sqlite_store
+    from services.store.sqlite import store as sqlite_store
 
     db = await _signed_log(tmp_path)
     ts_s = time.time() - 5

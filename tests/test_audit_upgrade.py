@@ -16,9 +16,9 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit import GENESIS, AuditEvent, Ed25519Signer, key_id, seal
-from services.migrations import STEPS
-from tests.helpers_audit import open_store, rows, run_cli, tamper, verify
+from services.audit.chain import GENESIS, AuditEvent, Ed25519Signer, key_id, seal
+from services.store.sqlite.migrations import STEPS
+from tests.helpers.audit import open_store, rows, run_cli, tamper, verify
 
 OLD_EVENTS = 2600
 OLD_CHECKPOINTS = {1030: "old", 2080: "current", 2600: "current"}
@@ -50,14 +50,28 @@ def _old_database(data_dir: Path) -> dict[str, str]:
         for seq in range(1, OLD_EVENTS + 1):
             event = AuditEvent("notice", "officer", "s_1", "f_1", f"v_{seq // 5}", {"n": seq})
             r = seal(event, seq, 1_700_000_000_000 + seq, prev)
-            conn.execute("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (r.seq, r.ts_ms, r.facility_id, r.visit_id, r.actor_role, r.actor_id,
-                          r.action, r.details, r.prev_hash, r.hash))  # fmt: skip
+            conn.execute(
+                "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    r.seq,
+                    r.ts_ms,
+                    r.facility_id,
+                    r.visit_id,
+                    r.actor_role,
+                    r.actor_id,
+                    r.action,
+                    r.details,
+                    r.prev_hash,
+                    r.hash,
+                ),
+            )
             prev = r.hash
             if seq in OLD_CHECKPOINTS:
                 cp = signers[OLD_CHECKPOINTS[seq]].sign(seq, r.hash)
-                conn.execute("INSERT INTO audit_checkpoints VALUES (?,?,?,?,?)",
-                             (cp.seq, cp.hash, cp.key_id, cp.signature, r.ts_ms))  # fmt: skip
+                conn.execute(
+                    "INSERT INTO audit_checkpoints VALUES (?,?,?,?,?)",
+                    (cp.seq, cp.hash, cp.key_id, cp.signature, r.ts_ms),
+                )
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -74,8 +88,9 @@ async def test_an_old_log_verifies_after_the_upgrade(tmp_path: Path) -> None:
     upgrade, verify passes, with both keys trusted by the auditor's own record."""
     kids = _old_database(tmp_path)
     await _upgrade(tmp_path)
-    proc = run_cli(tmp_path, "audit", "verify", "--json", "--trust", kids["old"],
-                   "--trust", kids["current"])  # fmt: skip
+    proc = run_cli(
+        tmp_path, "audit", "verify", "--json", "--trust", kids["old"], "--trust", kids["current"]
+    )
     report = orjson.loads(proc.stdout)
     assert proc.returncode == 0, report
     assert {k["key_id"] for k in report["pinned_keys"]} == set(kids.values())

@@ -18,10 +18,22 @@ REPO = Path(__file__).resolve().parents[1]
 
 def smoke(name: str, out: Path) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.bench", name, "--smoke", "--out", str(out),
-         "--work", str(out / "work")],
-        cwd=REPO, capture_output=True, text=True, timeout=110,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            name,
+            "--smoke",
+            "--out",
+            str(out),
+            "--work",
+            str(out / "work"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "NOT RUN" not in proc.stdout, proc.stdout
     assert (out / "RESULTS.md").exists()
@@ -34,8 +46,10 @@ def test_audit_smoke(tmp_path: Path) -> None:
     assert "durable appends/s" in out and "verify 1,000,000 events" in out
 
 
-@pytest.mark.skipif(shutil.which("npm") is None or shutil.which("node") is None,
-                    reason="the PeerJS half needs node and npm (npm install peer@1)")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("npm") is None or shutil.which("node") is None,
+    reason="the PeerJS half needs node and npm (npm install peer@1)",
+)
 def test_relay_smoke(tmp_path: Path) -> None:
     """tatap serve and the PeerJS server both relay the generator's traffic; a ratio comes out."""
     out = smoke("relay", tmp_path)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from services.admin import Admin
-from services.tokens import hash_secret
-from services.visits import check_password
-from tests.helpers_audit import cli_json, open_store, rows, run_cli
+from services.access.tokens import hash_secret
+from services.admin.provision import Admin
+from services.booking.scheduling import check_password
+from tests.helpers.audit import cli_json, open_store, rows, run_cli
 
 PASSWORD = "a long enough secret"
 
@@ -68,8 +68,20 @@ def _count(db: Path, table: str) -> int:
 
 def test_facility_is_created_with_its_rules(tmp_path: Path) -> None:
     """`admin facility` stores the facility with the rules given on the command line."""
-    out = cli_json(tmp_path, "admin", "facility", "--name", "Lapas Dua", "--id", "f_2",
-                   "--length-regular", "600", "--warnings", "60", "300")  # fmt: skip
+    out = cli_json(
+        tmp_path,
+        "admin",
+        "facility",
+        "--name",
+        "Lapas Dua",
+        "--id",
+        "f_2",
+        "--length-regular",
+        "600",
+        "--warnings",
+        "60",
+        "300",
+    )
     assert out["id"] == "f_2" and out["rules"]["length_s"]["regular"] == 600
     assert out["rules"]["warnings_s"] == [300, 60]
     (stored,) = rows(tmp_path / "tatap.db", "SELECT name, rules FROM facilities WHERE id = 'f_2'")
@@ -101,14 +113,26 @@ def test_terminal_credentials_file_is_written_mode_600(site: Site) -> None:
     """`admin terminal` writes server, id and secret to a file only its owner can read, and the
     secret matches what the server stores."""
     creds = site.data_dir / "creds" / "t2.json"
-    out = cli_json(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 2",
-                   "--credentials", str(creds), "--server", "https://visit.example")  # fmt: skip
+    out = cli_json(
+        site.data_dir,
+        "admin",
+        "terminal",
+        "--room",
+        site.room,
+        "--name",
+        "PC 2",
+        "--credentials",
+        str(creds),
+        "--server",
+        "https://visit.example",
+    )
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     data = json.loads(creds.read_text())
     assert data["server"] == "https://visit.example" and data["terminal_id"] == out["id"]
     assert len(data["secret"]) >= 32
-    (stored,) = rows(site.db, "SELECT secret_hash, facility_id FROM terminals WHERE id = ?",
-                     (out["id"],))  # fmt: skip
+    (stored,) = rows(
+        site.db, "SELECT secret_hash, facility_id FROM terminals WHERE id = ?", (out["id"],)
+    )
     assert stored == (hash_secret(data["secret"]), site.facility)
     assert data["secret"] not in out.__repr__()
 
@@ -118,8 +142,17 @@ def test_terminal_credentials_never_overwrite_a_file(site: Site) -> None:
     terminal is created without its credentials."""
     creds = site.data_dir / "t1.json"
     creds.write_text("the first terminal's secret")
-    proc = run_cli(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 3",
-                   "--credentials", str(creds))  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "terminal",
+        "--room",
+        site.room,
+        "--name",
+        "PC 3",
+        "--credentials",
+        str(creds),
+    )
     assert "exists already" in _error(proc)
     assert creds.read_text() == "the first terminal's secret"
     assert _count(site.db, "terminals") == 1
@@ -128,8 +161,17 @@ def test_terminal_credentials_never_overwrite_a_file(site: Site) -> None:
 def test_unwritable_credentials_path_creates_no_terminal(site: Site) -> None:
     """If the credentials file cannot be written, the terminal is not created either."""
     creds = site.db / "inside-a-file.json"  # the parent is a file: nothing can be written there
-    proc = run_cli(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 4",
-                   "--credentials", str(creds))  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "terminal",
+        "--room",
+        site.room,
+        "--name",
+        "PC 4",
+        "--credentials",
+        str(creds),
+    )
     _error(proc)
     assert _count(site.db, "terminals") == 1
 
@@ -137,8 +179,19 @@ def test_unwritable_credentials_path_creates_no_terminal(site: Site) -> None:
 def test_refused_terminal_leaves_no_credentials_file(site: Site) -> None:
     """A terminal refused by the store (its id is taken) leaves no credentials file behind."""
     creds = site.data_dir / "dup.json"
-    proc = run_cli(site.data_dir, "admin", "terminal", "--room", site.room, "--name", "PC 5",
-                   "--id", site.terminal, "--credentials", str(creds))  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "terminal",
+        "--room",
+        site.room,
+        "--name",
+        "PC 5",
+        "--id",
+        site.terminal,
+        "--credentials",
+        str(creds),
+    )
     _error(proc)
     assert not creds.exists() and _count(site.db, "terminals") == 1
 
@@ -146,8 +199,19 @@ def test_refused_terminal_leaves_no_credentials_file(site: Site) -> None:
 def test_terminal_in_an_unknown_room_writes_nothing(site: Site) -> None:
     """No room, no terminal, and no credentials file."""
     creds = site.data_dir / "nope.json"
-    err = _error(run_cli(site.data_dir, "admin", "terminal", "--room", "r_nope", "--name", "PC",
-                         "--credentials", str(creds)))  # fmt: skip
+    err = _error(
+        run_cli(
+            site.data_dir,
+            "admin",
+            "terminal",
+            "--room",
+            "r_nope",
+            "--name",
+            "PC",
+            "--credentials",
+            str(creds),
+        )
+    )
     assert "no such room" in err and not creds.exists() and _count(site.db, "terminals") == 1
 
 
@@ -159,16 +223,28 @@ def test_staff_user_is_created_with_role_and_password(site: Site, role: str) -> 
     """`admin staff` stores the user with its role and an argon2 hash of the password."""
     out = _staff(site, f"{role}1", role)
     assert out["role"] == role
-    (stored,) = rows(site.db, "SELECT role, password_hash FROM staff WHERE username = ?",
-                     (f"{role}1",))  # fmt: skip
+    (stored,) = rows(
+        site.db, "SELECT role, password_hash FROM staff WHERE username = ?", (f"{role}1",)
+    )
     assert stored[0] == role and PASSWORD not in stored[1]
     assert check_password(stored[1], PASSWORD) and not check_password(stored[1], "guess")
 
 
 def _staff(site: Site, username: str, role: str) -> dict[str, object]:
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", username, "--role", role,
-                   "--facility", site.facility, "--password-env", "PW",
-                   env={"PW": PASSWORD})  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        username,
+        "--role",
+        role,
+        "--facility",
+        site.facility,
+        "--password-env",
+        "PW",
+        env={"PW": PASSWORD},
+    )
     assert proc.returncode == 0, proc.stderr
     assert PASSWORD not in proc.stdout + proc.stderr
     out: dict[str, object] = json.loads(proc.stdout)
@@ -177,8 +253,16 @@ def _staff(site: Site, username: str, role: str) -> dict[str, object]:
 
 def test_staff_password_from_standard_input(site: Site) -> None:
     """Without a terminal, the password is read from standard input (for scripts)."""
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", "piped", "--role", "officer",
-                   stdin=PASSWORD + "\n")  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        "piped",
+        "--role",
+        "officer",
+        stdin=PASSWORD + "\n",
+    )
     assert proc.returncode == 0, proc.stderr
     (stored,) = rows(site.db, "SELECT password_hash FROM staff WHERE username = 'piped'")
     assert check_password(stored[0], PASSWORD)
@@ -193,24 +277,54 @@ def test_staff_without_any_password_is_a_clear_error(site: Site) -> None:
 @pytest.mark.parametrize("role", ["family", "terminal", "root"])
 def test_staff_role_must_be_a_staff_role(site: Site, role: str) -> None:
     """Only officer, auditor and admin are staff roles."""
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", role,
-                   "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        "x",
+        "--role",
+        role,
+        "--password-env",
+        "PW",
+        env={"PW": PASSWORD},
+    )
     _error(proc, 2)
     assert _count(site.db, "staff") == 0
 
 
 def test_staff_short_password_is_refused(site: Site) -> None:
     """A password under 8 characters is refused with a message."""
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", "officer",
-                   "--password-env", "PW", env={"PW": "short"})  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        "x",
+        "--role",
+        "officer",
+        "--password-env",
+        "PW",
+        env={"PW": "short"},
+    )
     assert "8 characters" in _error(proc) and _count(site.db, "staff") == 0
 
 
 def test_duplicate_username_is_refused(site: Site) -> None:
     """A username is unique; the second user is refused and the first kept."""
     _staff(site, "budi", "officer")
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", "budi", "--role", "admin",
-                   "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        "budi",
+        "--role",
+        "admin",
+        "--password-env",
+        "PW",
+        env={"PW": PASSWORD},
+    )
     _error(proc)
     assert rows(site.db, "SELECT role FROM staff WHERE username = 'budi'") == [("officer",)]
 
@@ -247,13 +361,16 @@ def test_reimport_updates_names(site: Site) -> None:
 
 @pytest.mark.parametrize(
     ("text", "says"),
-    [("nomor,nama\nX-1,Budi\n", "header"), ("", "header"),
-     ("number,name\nX-1,Budi\nX-2,\nX-3,Joko\n", "line 3"),
-     ("number,name\nX-1,Budi\n,Joko\n", "line 3"),
-     ("number,name\nX-1,Budi\nX-1,Joko\n", "X-1"),
-     (b"number,name\nX-1,B\xe9di\n", "UTF-8"),
-     ("number,name\nX-1," + "x" * 200_000 + "\n", "not valid CSV")],
-)  # fmt: skip
+    [
+        ("nomor,nama\nX-1,Budi\n", "header"),
+        ("", "header"),
+        ("number,name\nX-1,Budi\nX-2,\nX-3,Joko\n", "line 3"),
+        ("number,name\nX-1,Budi\n,Joko\n", "line 3"),
+        ("number,name\nX-1,Budi\nX-1,Joko\n", "X-1"),
+        (b"number,name\nX-1,B\xe9di\n", "UTF-8"),
+        ("number,name\nX-1," + "x" * 200_000 + "\n", "not valid CSV"),
+    ],
+)
 def test_bad_csv_is_refused_whole(site: Site, text: str | bytes, says: str) -> None:
     """A bad CSV fails with a message naming the problem and imports nothing at all."""
     before = _inmates(site)
@@ -265,8 +382,14 @@ def test_bad_csv_is_refused_whole(site: Site, text: str | bytes, says: str) -> N
 
 def test_missing_csv_file_is_a_clear_error(site: Site) -> None:
     """A CSV path that does not exist is reported, not a stack trace."""
-    proc = run_cli(site.data_dir, "admin", "import-inmates", "--facility", site.facility,
-                   str(site.data_dir / "missing.csv"))  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "import-inmates",
+        "--facility",
+        site.facility,
+        str(site.data_dir / "missing.csv"),
+    )
     assert "missing.csv" in _error(proc)
 
 
@@ -280,8 +403,18 @@ def test_import_into_an_unknown_facility_is_refused(site: Site) -> None:
 
 def test_visitor_is_registered_and_shown_masked(site: Site) -> None:
     """`admin visitor` stores the NIK whole but prints only its last four digits."""
-    proc = run_cli(site.data_dir, "admin", "visitor", "--name", "Siti", "--nik",
-                   "3201234567890123", "--phone", "081234567890", "--priority")  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "visitor",
+        "--name",
+        "Siti",
+        "--nik",
+        "3201234567890123",
+        "--phone",
+        "081234567890",
+        "--priority",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["nik"] == "************0123" and out["phone"].endswith("7890")
@@ -302,9 +435,21 @@ def test_visitor_with_a_bad_nik_is_refused(site: Site, nik: str) -> None:
 
 
 def _visit(site: Site, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(site.data_dir, "visit", "create", "--terminal", site.terminal,
-                   "--inmate-number", "B-1234", "--family", "Siti", "--json",
-                   "--public-url", "https://visit.example", *extra)  # fmt: skip
+    return run_cli(
+        site.data_dir,
+        "visit",
+        "create",
+        "--terminal",
+        site.terminal,
+        "--inmate-number",
+        "B-1234",
+        "--family",
+        "Siti",
+        "--json",
+        "--public-url",
+        "https://visit.example",
+        *extra,
+    )
 
 
 def _ok(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
@@ -325,10 +470,14 @@ def test_visit_create_prints_the_visit_as_json(site: Site) -> None:
     prefix = "https://visit.example/v/"
     assert links["family"].startswith(prefix)
     secret = links["family"].removeprefix(prefix)
-    assert rows(site.db, "SELECT p.role FROM participants p WHERE p.link_hash = ? AND"
-                " p.visit_id = ?", (hash_secret(secret), out["id"])) == [("family",)]  # fmt: skip
-    assert rows(site.db, "SELECT action, actor_role FROM audit_events WHERE visit_id = ?",
-                (out["id"],)) == [("scheduled", "admin")]  # fmt: skip
+    assert rows(
+        site.db,
+        "SELECT p.role FROM participants p WHERE p.link_hash = ? AND p.visit_id = ?",
+        (hash_secret(secret), out["id"]),
+    ) == [("family",)]
+    assert rows(
+        site.db, "SELECT action, actor_role FROM audit_events WHERE visit_id = ?", (out["id"],)
+    ) == [("scheduled", "admin")]
 
 
 def test_education_visit_has_a_teacher_link(site: Site) -> None:
@@ -348,15 +497,33 @@ def test_education_visit_without_a_teacher_is_refused(site: Site) -> None:
 
 def test_visit_on_an_unknown_terminal_is_refused(site: Site) -> None:
     """A visit needs an existing terminal."""
-    proc = run_cli(site.data_dir, "visit", "create", "--terminal", "t_nope", "--inmate",
-                   site.inmate, "--family", "Siti")  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "visit",
+        "create",
+        "--terminal",
+        "t_nope",
+        "--inmate",
+        site.inmate,
+        "--family",
+        "Siti",
+    )
     assert "no such terminal" in _error(proc) and _count(site.db, "visits") == 0
 
 
 def test_visit_for_an_unknown_inmate_number_is_refused(site: Site) -> None:
     """An inmate number that is not in the facility is refused."""
-    proc = run_cli(site.data_dir, "visit", "create", "--terminal", site.terminal,
-                   "--inmate-number", "Z-0000", "--family", "Siti")  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "visit",
+        "create",
+        "--terminal",
+        site.terminal,
+        "--inmate-number",
+        "Z-0000",
+        "--family",
+        "Siti",
+    )
     assert "inmate" in _error(proc) and _count(site.db, "visits") == 0
 
 
@@ -390,7 +557,8 @@ def test_cancelled_visit_frees_its_slot(site: Site) -> None:
     assert cancel.returncode == 0, cancel.stderr
     _ok(_visit(site, "--start", "2030-01-02T03:00:00"))
     assert rows(site.db, "SELECT status FROM visits ORDER BY created_ms, rowid") == [
-        ("cancelled",), ("scheduled",)
+        ("cancelled",),
+        ("scheduled",),
     ]
 
 
@@ -402,23 +570,50 @@ def test_admin_commands_leave_a_verifiable_log(site: Site) -> None:
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["ok"]
     actions = [r[0] for r in rows(site.db, "SELECT action FROM audit_events ORDER BY seq")]
-    assert actions == ["facility-created", "room-created", "terminal-created",
-                       "inmates-imported", "staff-created", "scheduled"]  # fmt: skip
+    assert actions == [
+        "facility-created",
+        "room-created",
+        "terminal-created",
+        "inmates-imported",
+        "staff-created",
+        "scheduled",
+    ]
 
 
 @pytest.mark.parametrize("username", ["", " ", "two words", "x" * 65])
 def test_staff_username_must_be_usable(site: Site, username: str) -> None:
     """An empty, spaced or overlong username is refused before anything is stored."""
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", username, "--role", "officer",
-                   "--password-env", "PW", env={"PW": PASSWORD})  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        username,
+        "--role",
+        "officer",
+        "--password-env",
+        "PW",
+        env={"PW": PASSWORD},
+    )
     assert "username" in _error(proc) and _count(site.db, "staff") == 0
 
 
 def test_staff_in_an_unknown_facility_is_refused(site: Site) -> None:
     """A staff user's facility must exist; the error says so."""
-    proc = run_cli(site.data_dir, "admin", "staff", "--username", "x", "--role", "officer",
-                   "--facility", "f_nope", "--password-env", "PW",
-                   env={"PW": PASSWORD})  # fmt: skip
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "staff",
+        "--username",
+        "x",
+        "--role",
+        "officer",
+        "--facility",
+        "f_nope",
+        "--password-env",
+        "PW",
+        env={"PW": PASSWORD},
+    )
     assert "no such facility" in _error(proc) and _count(site.db, "staff") == 0
 
 
@@ -428,15 +623,30 @@ def test_commands_racing_on_a_fresh_data_dir_share_one_log(tmp_path: Path) -> No
     import os
     import sys
 
-    from tests.helpers_audit import REPO, verify
+    from tests.helpers.audit import REPO, verify
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
     procs = [
-        subprocess.Popen([sys.executable, "-m", "services.cli", "admin", "facility", "--name",
-                          f"F{i}", "--data-dir", str(tmp_path)], cwd=REPO, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.cli.main",
+                "admin",
+                "facility",
+                "--name",
+                f"F{i}",
+                "--data-dir",
+                str(tmp_path),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(6)
-    ]  # fmt: skip
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
@@ -452,16 +662,27 @@ def test_visit_for_an_unknown_visitor_is_refused(site: Site) -> None:
 
 def test_visit_for_a_registered_visitor_records_them(site: Site) -> None:
     """A visit booked for a registered visitor links the family seat to them."""
-    visitor = _ok(run_cli(site.data_dir, "admin", "visitor", "--name", "Siti", "--nik",
-                          "3201234567890123"))  # fmt: skip
+    visitor = _ok(
+        run_cli(site.data_dir, "admin", "visitor", "--name", "Siti", "--nik", "3201234567890123")
+    )
     out = _ok(_visit(site, "--visitor", str(visitor["id"])))
-    assert rows(site.db, "SELECT visitor_id FROM participants WHERE visit_id = ? AND"
-                " role = 'family'", (out["id"],)) == [(visitor["id"],)]  # fmt: skip
+    assert rows(
+        site.db,
+        "SELECT visitor_id FROM participants WHERE visit_id = ? AND role = 'family'",
+        (out["id"],),
+    ) == [(visitor["id"],)]
 
 
-@pytest.mark.parametrize("flags", [["--length-regular", "0"], ["--length-legal", "-60"],
-                                   ["--warnings", "300", "-5"], ["--warnings", "900"],
-                                   ["--join-grace", "-1"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--length-regular", "0"],
+        ["--length-legal", "-60"],
+        ["--warnings", "300", "-5"],
+        ["--warnings", "900"],
+        ["--join-grace", "-1"],
+    ],
+)
 def test_facility_with_impossible_rules_is_refused(tmp_path: Path, flags: list[str]) -> None:
     """Rules that cannot work (no length, a warning outside the visit, negative grace) are
     refused with a message, and no facility is made."""

@@ -24,15 +24,15 @@ import aiohttp
 import orjson
 import pytest
 
-from services.admin import Admin
+from services.access.tokens import TokenService
+from services.admin.provision import Admin
+from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import SystemClock
-from services.factory import create_store
-from services.model import FacilityRules, Role, VisitKind
+from services.domain.model import FacilityRules, Role, VisitKind
 from services.settings import Settings
-from services.tokens import TokenService
-from services.visits import GuestSpec, VisitService
+from services.store.factory import create_store
 from tests.bench.common import free_port
-from tests.helpers_audit import rows
+from tests.helpers.audit import rows
 
 VISITS = 10
 pytestmark = pytest.mark.timeout(60)
@@ -70,24 +70,35 @@ async def _provision(
         assert inmate is not None
         officer = await admin.staff("petugas", Role.OFFICER, "a long password", facility.id)
         staff_token, _ = tokens.issue(
-            sub=officer.id, role=Role.OFFICER, visit="", now=clock.now(), ttl_s=3600,
+            sub=officer.id,
+            role=Role.OFFICER,
+            visit="",
+            now=clock.now(),
+            ttl_s=3600,
             facility=facility.id,
-        )  # fmt: skip
+        )
         out = []
         for i in range(count):
             terminal, _ = await admin.terminal(room.id, f"PC {i}", settings.base_url)
             scheduled = await visits.schedule(
-                terminal_id=terminal.id, inmate_id=inmate.id, kind=VisitKind.REGULAR,
-                start=clock.now() + start_in, guests=[GuestSpec(Role.FAMILY, f"Siti {i}")],
-                actor=(Role.ADMIN, "test"), length_s=900,
-            )  # fmt: skip
+                terminal_id=terminal.id,
+                inmate_id=inmate.id,
+                kind=VisitKind.REGULAR,
+                start=clock.now() + start_in,
+                guests=[GuestSpec(Role.FAMILY, f"Siti {i}")],
+                actor=(Role.ADMIN, "test"),
+                length_s=900,
+            )
             visit = scheduled.visit
             seat = {p.role: p for p in visit.participants}
-            out.append(Seats(
-                visit.id, scheduled.links[seat[Role.FAMILY].id],
-                await visits.participant_token(visit, seat[Role.FAMILY]),
-                await visits.participant_token(visit, seat[Role.TERMINAL]),
-            ))  # fmt: skip
+            out.append(
+                Seats(
+                    visit.id,
+                    scheduled.links[seat[Role.FAMILY].id],
+                    await visits.participant_token(visit, seat[Role.FAMILY]),
+                    await visits.participant_token(visit, seat[Role.TERMINAL]),
+                )
+            )
         return Site(data_dir, staff_token, out)
     finally:
         await store.aclose()
@@ -112,8 +123,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[[Path], Node]]:
     def start(data_dir: Path) -> Node:
         port = free_port()
         tatap = Path(sys.executable).with_name("tatap")
-        argv = [str(tatap), "serve", "--host", "127.0.0.1", "--port", str(port),
-                "--data-dir", str(data_dir)]  # fmt: skip
+        argv = [
+            str(tatap),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ]
         clean = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
         with open(tmp_path / f"serve-{len(started)}.log", "wb") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean)
@@ -171,8 +190,12 @@ def _state(site: Site, visit_id: str) -> tuple[str, str | None, list[str]]:
     db = site.data_dir / "tatap.db"
     sql = "SELECT status, end_reason FROM visits WHERE id = ?"
     ((status, reason),) = rows(db, sql, (visit_id,))
-    actions = [a for (a,) in rows(db, "SELECT action FROM audit_events WHERE visit_id = ?"
-                                      " ORDER BY seq", (visit_id,))]  # fmt: skip
+    actions = [
+        a
+        for (a,) in rows(
+            db, "SELECT action FROM audit_events WHERE visit_id = ? ORDER BY seq", (visit_id,)
+        )
+    ]
     return status, reason, actions
 
 
@@ -207,8 +230,9 @@ async def _crash_after(
     return site.visits
 
 
-async def test_rest_terminate_survives_sigkill(tmp_path: Path,
-                                               serve: Callable[[Path], Node]) -> None:  # fmt: skip
+async def test_rest_terminate_survives_sigkill(
+    tmp_path: Path, serve: Callable[[Path], Node]
+) -> None:
     """Every terminate answered 202 is `ended`/`terminated` with its `terminated` and `ended`
     events after a SIGKILL at the last 202, and the restarted node refuses the family."""
     site = await _provision(tmp_path, VISITS, start_in=0)
@@ -224,8 +248,7 @@ async def test_rest_terminate_survives_sigkill(tmp_path: Path,
     await _assert_durable(serve, site, end, "ended", "terminated", "terminated")
 
 
-async def test_ws_terminate_survives_sigkill(tmp_path: Path,
-                                             serve: Callable[[Path], Node]) -> None:  # fmt: skip
+async def test_ws_terminate_survives_sigkill(tmp_path: Path, serve: Callable[[Path], Node]) -> None:
     """Every visit whose officer monitor got `ended` after sending `terminate` on /ws is
     `ended`/`terminated` with its events after a SIGKILL at the last `ended`."""
     site = await _provision(tmp_path, VISITS, start_in=0)
@@ -250,8 +273,13 @@ async def test_hangup_survives_sigkill(tmp_path: Path, serve: Callable[[Path], N
     `ended`/`hangup` with its `ended` event after a SIGKILL at the last such `ended`."""
     site = await _provision(tmp_path, VISITS, start_in=0)
 
-    async def end(_: object, __: object, seats: Seats, term: aiohttp.ClientWebSocketResponse,
-                  fam: aiohttp.ClientWebSocketResponse) -> bool:  # fmt: skip
+    async def end(
+        _: object,
+        __: object,
+        seats: Seats,
+        term: aiohttp.ClientWebSocketResponse,
+        fam: aiohttp.ClientWebSocketResponse,
+    ) -> bool:
         await fam.send_str('{"type":"leave"}')
         told = await _next(term, "ended")
         return told is not None and told["reason"] == "hangup"
@@ -267,8 +295,9 @@ async def test_media_timeout_failure_survives_sigkill(
     node does not re-arm that timeout, so it could not recompute the end."""
     site = await _provision(tmp_path, VISITS, start_in=0, rules=FacilityRules(connect_timeout_s=3))
 
-    async def end(_: object, __: object, ___: Seats, term: aiohttp.ClientWebSocketResponse,
-                  *____: object) -> bool:  # fmt: skip
+    async def end(
+        _: object, __: object, ___: Seats, term: aiohttp.ClientWebSocketResponse, *____: object
+    ) -> bool:
         told = await _next(term, "ended")
         return told is not None and told["reason"] == "failed"
 
@@ -326,9 +355,13 @@ async def test_cancel_survives_sigkill(tmp_path: Path, serve: Callable[[Path], N
 
 
 async def _assert_durable(
-    serve: Callable[[Path], Node], site: Site, end: Callable[..., Awaitable[bool]],
-    status: str, reason: str, action: str,
-) -> None:  # fmt: skip
+    serve: Callable[[Path], Node],
+    site: Site,
+    end: Callable[..., Awaitable[bool]],
+    status: str,
+    reason: str,
+    action: str,
+) -> None:
     acked = await _crash_after(serve, site, end)
     for seats in acked:
         got_status, got_reason, actions = _state(site, seats.visit_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from services.model import Role, VisitKind, VisitStatus
-from services.store import AuditQuery
+from services.domain.model import Role, VisitKind, VisitStatus
+from services.store.protocols import AuditQuery
 from tests.conftest import Peer, World
 
 
@@ -170,7 +170,7 @@ async def test_media_up_is_recorded_once_and_stops_the_timeout(world: World) -> 
 async def test_two_hundred_visits_ending_in_the_same_second(world: World) -> None:
     """200 visits scheduled to end together: all 400 participants get `ended` at that moment."""
     # Each visit on its own terminal (a terminal has one visit at a time).
-    from services.admin import Admin
+    from services.admin.provision import Admin
 
     admin = Admin(world.store)
     room = await admin.room(world.facility_id, "Ruang besar")

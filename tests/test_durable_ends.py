@@ -10,10 +10,10 @@ import asyncio
 import sqlite3
 from collections.abc import Sequence
 
-from services.audit import AuditEvent
-from services.model import Role, Visit, VisitKind, VisitStatus
-from services.store import VisitChange
-from services.tokens import TokenService
+from services.access.tokens import TokenService
+from services.audit.chain import AuditEvent
+from services.domain.model import Role, Visit, VisitKind, VisitStatus
+from services.store.protocols import VisitChange
 from tests.conftest import KEYS, Peer, World
 from tests.test_deadlines import actions, pair
 from tests.test_roles import officer
@@ -110,10 +110,14 @@ async def test_rest_terminate_that_cannot_be_written_answers_503(world: World) -
     term, fam, visit_id = await pair(world)
     held = HeldEnds(world, fail=True)
     held.released.set()
-    token, _ = TokenService(KEYS).issue(sub="s_off", role=Role.OFFICER, visit="",
-                                        now=world.clock.now(), ttl_s=3600)  # fmt: skip
-    resp = await world.client.post(f"/api/v1/visits/{visit_id}/terminate", json={"reason": "x"},
-                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    token, _ = TokenService(KEYS).issue(
+        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
+    )
+    resp = await world.client.post(
+        f"/api/v1/visits/{visit_id}/terminate",
+        json={"reason": "x"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert resp.status == 503
     assert (await resp.json())["error"]["code"] == "not_recorded"
     await fam.send({"type": "ping", "id": 1})
@@ -143,8 +147,7 @@ async def test_a_hangup_after_the_grace_is_told_only_once_written(world: World) 
 async def _device_in_visit(world: World) -> tuple[Peer, str]:
     """The terminal's device session seated in an open visit: its socket and the visit id."""
     visit = await world.schedule(length_s=900)
-    term = await world.connect(device={"id": world.creds.terminal_id,
-                                       "secret": world.creds.secret})  # fmt: skip
+    term = await world.connect(device={"id": world.creds.terminal_id, "secret": world.creds.secret})
     await term.expect("welcome")
     return term, visit.visit.id
 
@@ -163,13 +166,16 @@ async def test_rest_terminate_is_answered_whatever_the_terminal_does_next(world:
     fails afterwards: that failure is the terminal's, not the officer's (it used to be a 500)."""
     term, visit_id = await _device_in_visit(world)
     _failing_next_visit(world)
-    token, _ = TokenService(KEYS).issue(sub="s_off", role=Role.OFFICER, visit="",
-                                        now=world.clock.now(), ttl_s=3600)  # fmt: skip
-    resp = await world.client.post(f"/api/v1/visits/{visit_id}/terminate", json={"reason": "x"},
-                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    token, _ = TokenService(KEYS).issue(
+        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
+    )
+    resp = await world.client.post(
+        f"/api/v1/visits/{visit_id}/terminate",
+        json={"reason": "x"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert resp.status == 202, await resp.text()
     assert (await term.until("ended"))["reason"] == "terminated"
-
 
 
 async def test_a_media_timeout_is_told_only_once_written(world: World) -> None:

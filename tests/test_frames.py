@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from signaling.frames import (
+from signaling.transport.frames import (
     MAX_FRAGMENTS,
     OP_BINARY,
     OP_CLOSE,
@@ -18,7 +18,7 @@ from signaling.frames import (
     encode,
     unmask,
 )
-from tests.raw_ws import client_frame
+from tests.helpers.raw_ws import client_frame
 
 Got = list[tuple[int, bytes]]
 
@@ -31,8 +31,11 @@ def reader(max_size: int = 1 << 20) -> tuple[FrameReader, Got, list[bool]]:
     def error(code: int, reason: str) -> None:
         got.append((OP_CLOSE, code.to_bytes(2, "big")))
 
-    return FrameReader(lambda op, p: got.append((op, p)), error, lambda: eof.append(True),
-                       max_size), got, eof  # fmt: skip
+    return (
+        FrameReader(lambda op, p: got.append((op, p)), error, lambda: eof.append(True), max_size),
+        got,
+        eof,
+    )
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 4000, 65535, 65536, 200_000])
@@ -48,8 +51,12 @@ def test_messages_of_every_length_arrive_whole(size: int) -> None:
 
 def test_fragments_are_joined_and_controls_pass_between() -> None:
     r, got, _ = reader()
-    r.feed_data(client_frame(OP_TEXT, b"hel", fin=False) + client_frame(OP_PING, b"x")
-                + client_frame(0, b"lo", fin=False) + client_frame(0, b"!"))  # fmt: skip
+    r.feed_data(
+        client_frame(OP_TEXT, b"hel", fin=False)
+        + client_frame(OP_PING, b"x")
+        + client_frame(0, b"lo", fin=False)
+        + client_frame(0, b"!")
+    )
     assert got == [(OP_PING, b"x"), (OP_TEXT, b"hello!")]
 
 

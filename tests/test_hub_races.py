@@ -7,8 +7,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.model import Role, VisitKind, VisitStatus
-from services.tokens import TokenService
+from services.access.tokens import TokenService
+from services.domain.model import Role, VisitKind, VisitStatus
 from signaling.app import create_app
 from tests.conftest import KEYS, Peer, World, make_settings
 from tests.test_deadlines import actions, pair
@@ -54,8 +54,9 @@ async def test_cancel_of_an_armed_visit_refuses_later_joins(world: World) -> Non
     visit = await world.schedule(start_in=200)
     await world.hub.sweep()  # the window is open: the sweeper loads and arms the room
     assert visit.visit.id in world.hub.rooms
-    resp = await world.client.post(f"/api/v1/visits/{visit.visit.id}/cancel",
-                                   headers=await as_officer(world))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/visits/{visit.visit.id}/cancel", headers=await as_officer(world)
+    )
     assert resp.status == 200
     assert visit.visit.id not in world.hub.rooms
     late = await world.connect(await world.token(visit, Role.FAMILY))
@@ -121,8 +122,9 @@ async def test_officer_connected_does_not_count_as_media(world: World) -> None:
 
 async def test_terminate_of_a_future_visit_is_refused(world: World) -> None:
     visit = await world.schedule(start_in=7 * 86400)
-    resp = await world.client.post(f"/api/v1/visits/{visit.visit.id}/terminate",
-                                   headers=await as_officer(world))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/visits/{visit.visit.id}/terminate", headers=await as_officer(world)
+    )
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "visit_not_open"
     current = await world.store.get_visit(visit.visit.id)
@@ -177,8 +179,9 @@ async def test_idle_terminal_reconnects_keep_one_wakeup(world: World) -> None:
     before = world.hub.pending_deadlines
     peers: list[Peer] = []
     for _ in range(20):
-        peer = await world.connect(device={"id": world.creds.terminal_id,
-                                           "secret": world.creds.secret})  # fmt: skip
+        peer = await world.connect(
+            device={"id": world.creds.terminal_id, "secret": world.creds.secret}
+        )
         await peer.until("idle")
         peers.append(peer)
     await asyncio.sleep(0.05)

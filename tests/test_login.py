@@ -18,12 +18,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from services.access.known_sources import DEVICE_COOKIE, KnownSources
 from services.addresses import client_address, limit_key, parse_networks
-from services.admin import Admin
-from services.known_sources import DEVICE_COOKIE, KnownSources
-from services.model import Role
+from services.admin.provision import Admin
+from services.domain.model import Role
 from tests.conftest import World, build_world
-from tests.served import tatap_serve
+from tests.helpers.served import tatap_serve
 
 OFFICER, RIGHT = "petugas", "benar-sekali-123"
 FEW = 5  # failures an address may bank here: each wrong guess costs a real argon2 check
@@ -44,18 +44,26 @@ async def source(address: str) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def attempt(
-    world: World, session: aiohttp.ClientSession, username: str, password: str,
-    forwarded_for: str | None = None, device: str = "",
-) -> tuple[int, str]:  # fmt: skip
+    world: World,
+    session: aiohttp.ClientSession,
+    username: str,
+    password: str,
+    forwarded_for: str | None = None,
+    device: str = "",
+) -> tuple[int, str]:
     resp = await post_login(world, session, username, password, forwarded_for, device)
     body = await resp.json()
     return resp.status, body.get("error", {}).get("code", "")
 
 
 async def post_login(
-    world: World, session: aiohttp.ClientSession, username: str, password: str,
-    forwarded_for: str | None = None, device: str = "",
-) -> aiohttp.ClientResponse:  # fmt: skip
+    world: World,
+    session: aiohttp.ClientSession,
+    username: str,
+    password: str,
+    forwarded_for: str | None = None,
+    device: str = "",
+) -> aiohttp.ClientResponse:
     """The login's response; ``device`` is sent as the known-device cookie (the client's cookie
     jar keeps none for an IP address)."""
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
@@ -140,8 +148,9 @@ async def test_a_known_device_logs_in_from_another_address_after_a_typo(world: W
 
 async def test_the_device_cookie_is_secure_behind_an_https_public_url(tmp_path: Path) -> None:
     """With an https public URL the known-device cookie is marked Secure."""
-    async for world in build_world(tmp_path, public_url="https://visit.example.go.id",
-                                   login_address_failures=FEW):  # fmt: skip
+    async for world in build_world(
+        tmp_path, public_url="https://visit.example.go.id", login_address_failures=FEW
+    ):
         await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
         async with source("127.0.0.3") as desk:
             resp = await post_login(world, desk, OFFICER, RIGHT)
@@ -201,9 +210,13 @@ async def test_a_throttled_address_is_logged_once(world: World) -> None:
         await guesses(world, "127.0.0.2", [f"staff{i}" for i in range(FEW + 3)])
     throttled = [e for e in logs if e["event"] == "login.address_throttled"]
     assert throttled == [
-        {"event": "login.address_throttled", "address": "127.0.0.2", "failures": FEW,
-         "log_level": "warning"}
-    ]  # fmt: skip
+        {
+            "event": "login.address_throttled",
+            "address": "127.0.0.2",
+            "failures": FEW,
+            "log_level": "warning",
+        }
+    ]
 
 
 async def test_failed_address_waits_out_the_name_backoff(world: World) -> None:
@@ -345,10 +358,14 @@ async def test_login_flood_keeps_a_served_node_small(tmp_path: Path) -> None:
         sessions = [source(f"127.0.2.{i}") for i in range(1, 33)]
         clients = [await s.__aenter__() for s in sessions]
         try:
-            replies = await asyncio.gather(*(
-                c.post(node.url("/api/v1/auth/login"), json={"username": f"u{i}", "password": "x"})
-                for i, c in enumerate(clients)
-            ))  # fmt: skip
+            replies = await asyncio.gather(
+                *(
+                    c.post(
+                        node.url("/api/v1/auth/login"), json={"username": f"u{i}", "password": "x"}
+                    )
+                    for i, c in enumerate(clients)
+                )
+            )
             statuses = [r.status for r in replies]
         finally:
             for s in sessions:
@@ -416,8 +433,11 @@ async def test_unknown_names_are_refused_like_wrong_passwords(world: World) -> N
 def test_no_command_pays_for_the_unknown_name_hash_at_import() -> None:
     """Importing the CLI computes no argon2 hash (0.1 s and 64 MiB each): the stand-in hash an
     unknown name is checked against is made on the first such login."""
-    probe = ("import services.cli, services.visits as v; "
-             "print(v._dummy_hash.cache_info().currsize)")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=30, check=True)  # fmt: skip
+    probe = (
+        "import services.cli.main, services.booking.scheduling as v; "
+        "print(v._dummy_hash.cache_info().currsize)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, check=True
+    )
     assert done.stdout.strip() == "0"

@@ -8,7 +8,7 @@ import pytest
 import structlog
 from structlog.testing import LogCapture
 
-from services.model import Role
+from services.domain.model import Role
 from tests.conftest import World
 
 

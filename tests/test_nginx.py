@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.served import Served, free_port, tatap_serve
+from tests.helpers.served import Served, free_port, tatap_serve
 
 CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "tatap.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -35,16 +35,24 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "visit.example.go.id")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -90,9 +98,14 @@ async def nginx_in_front(
     )
     assert NGINX is not None
     proc = await asyncio.create_subprocess_exec(
-        NGINX, "-p", str(directory), "-c", str(directory / "nginx.conf"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        NGINX,
+        "-p",
+        str(directory),
+        "-c",
+        str(directory / "nginx.conf"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         async with asyncio.timeout(10):
             while True:
@@ -128,8 +141,9 @@ async def login_from(address: str, https_port: int) -> tuple[int, str]:
 async def test_behind_nginx_each_client_is_throttled_on_its_own(tmp_path: Path) -> None:
     """Through the shipped nginx site (TATAP_TRUSTED_PROXIES=127.0.0.1), one client's failed
     logins get that client refused, and another client behind the same nginx is not."""
-    async with tatap_serve(tmp_path / "node", trusted_proxies="127.0.0.1",
-                           login_address_failures="3") as node:  # fmt: skip
+    async with tatap_serve(
+        tmp_path / "node", trusted_proxies="127.0.0.1", login_address_failures="3"
+    ) as node:
         (tmp_path / "nginx").mkdir()
         async with nginx_in_front(tmp_path / "nginx", node) as https_port:
             first = [await login_from("127.0.0.2", https_port) for _ in range(4)]
@@ -156,8 +170,9 @@ async def test_behind_nginx_an_ipv6_client_is_limited_by_its_64(tmp_path: Path) 
     """nginx's login rate limit counts an IPv6 client by its /64: logins from 30 addresses of
     one /64 are refused (429) once past the burst of 20, while a client in another /64 still
     reaches Tatap. (A front proxy at 127.0.0.1 names the clients, as deploy/README describes.)"""
-    async with tatap_serve(tmp_path / "node", trusted_proxies="127.0.0.1",
-                           login_address_failures="1000") as node:  # fmt: skip
+    async with tatap_serve(
+        tmp_path / "node", trusted_proxies="127.0.0.1", login_address_failures="1000"
+    ) as node:
         (tmp_path / "nginx").mkdir()
         async with nginx_in_front(tmp_path / "nginx", node, front_proxy="127.0.0.1") as port:
             roaming = [

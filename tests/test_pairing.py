@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.model import Role
+from services.domain.model import Role
 from tests.conftest import World
 
 OFFER = {"sdp": {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 600}}

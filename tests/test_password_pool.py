@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from services.access.password_pool import PasswordPool
 from services.errors import RateLimited
-from services.password_pool import PasswordPool
 
 
 class Gate:

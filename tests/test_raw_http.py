@@ -27,8 +27,14 @@ async def raw(world: World, request: bytes) -> tuple[int, bytes]:
         writer.write(request)
         async with asyncio.timeout(5):
             head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
             body = await reader.readexactly(length)
     finally:
         writer.close()
@@ -77,8 +83,12 @@ async def test_a_hostile_device_cookie_is_ignored_at_login(world: World, value: 
     """A `tatap_device` cookie with non-ASCII bytes or non-ASCII digits is ignored: the login
     answers as it would without it (a wrong password is a 401), never a 500."""
     body = orjson.dumps({"username": "nobody", "password": "wrong"})
-    head = [b"POST /api/v1/auth/login HTTP/1.1", b"Host: localhost",
-            b"Content-Type: application/json", b"Content-Length: " + str(len(body)).encode(),
-            b"Cookie: tatap_device=" + value]  # fmt: skip
+    head = [
+        b"POST /api/v1/auth/login HTTP/1.1",
+        b"Host: localhost",
+        b"Content-Type: application/json",
+        b"Content-Length: " + str(len(body)).encode(),
+        b"Cookie: tatap_device=" + value,
+    ]
     status, answer = await raw(world, b"\r\n".join(head) + b"\r\n\r\n" + body)
     assert status == 401, answer

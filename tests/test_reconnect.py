@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.model import Role
+from services.domain.model import Role
 from tests.conftest import Peer, World
 from tests.test_deadlines import actions, pair
 
@@ -105,8 +105,9 @@ async def test_a_silent_client_is_dropped_and_its_seat_waits(tmp_path) -> None: 
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
         token = await world.visits.participant_token(visit, seat)
         assert world.session is not None
-        mute = await world.session.ws_connect(world.client.make_url(f"/ws?token={token}"),
-                                              autoping=False)  # fmt: skip
+        mute = await world.session.ws_connect(
+            world.client.make_url(f"/ws?token={token}"), autoping=False
+        )
         await term.until("peer-joined")
         left = await term.until("peer-left", timeout=5)
         assert left["reason"] == "dropped"

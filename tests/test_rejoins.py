@@ -7,9 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-from services.model import Role
-from services.store import AuditQuery
-from signaling.rejoins import FOLD_WINDOW_S, REJOIN_BURST, REJOIN_EVERY_S
+from services.domain.model import Role
+from services.store.protocols import AuditQuery
+from signaling.visits.rejoins import FOLD_WINDOW_S, REJOIN_BURST, REJOIN_EVERY_S
 from tests.conftest import Peer, World
 
 

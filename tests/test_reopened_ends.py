@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.model import Role
+from services.domain.model import Role
 from tests.conftest import Peer, World
 from tests.test_durable_ends import HeldEnds
 from tests.test_rejoins import _drop, _family_log, _join, _seated

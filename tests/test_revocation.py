@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
-from services.admin import Admin
-from services.migrations import STEPS
-from services.model import ParticipantId, Role, VisitKind, VisitorId
-from services.revocation import Revocations
-from services.store import AuditQuery
-from services.tokens import TokenService
-from services.visits import GuestSpec, ScheduledVisit
+from services.access.revocation import Revocations
+from services.access.tokens import TokenService
+from services.admin.provision import Admin
+from services.booking.scheduling import GuestSpec, ScheduledVisit
+from services.domain.model import ParticipantId, Role, VisitKind, VisitorId
+from services.store.protocols import AuditQuery
+from services.store.sqlite.migrations import STEPS
 from signaling.app import TOKENS
-from signaling.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
+from signaling.transport.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
 from tests.conftest import KEYS, Peer, World, build_world
-from tests.helpers_audit import open_store, run_cli
+from tests.helpers.audit import open_store, run_cli
 from tests.test_deadlines import pair
 from tests.test_roles import officer
 
@@ -60,9 +60,13 @@ async def family_in_visit(world: World) -> tuple[Peer, ScheduledVisit, str]:
 
 def officer_token(world: World, facility: str | None = None, sub: str = "s_officer") -> str:
     token, _ = world.app[TOKENS].issue(
-        sub=sub, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600,
+        sub=sub,
+        role=Role.OFFICER,
+        visit="",
+        now=world.clock.now(),
+        ttl_s=3600,
         facility=world.facility_id if facility is None else facility,
-    )  # fmt: skip
+    )
     return token
 
 
@@ -137,8 +141,9 @@ async def test_revoking_one_participant_leaves_the_others_in(world: World) -> No
     visit = await world.store.get_visit(visit_id)
     assert visit is not None
     seat = next(p.id for p in visit.participants if p.role is Role.FAMILY)
-    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
-                                   headers=bearer(officer_token(world)))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/participants/{seat}/revoke", headers=bearer(officer_token(world))
+    )
     assert resp.status == 200
     await shut_out(fam, "access_revoked", 4403, within=1.0)
     assert (await term.until("peer-left"))["peer"]["id"] == seat
@@ -162,17 +167,24 @@ async def test_api_participant_revoke_closes_the_socket_at_once(slow_poll: World
     world = slow_poll
     fam, scheduled, _ = await family_in_visit(world)
     seat = family_seat(scheduled)
-    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke", json={"reason": "x"},
-                                   headers=bearer(officer_token(world)))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/participants/{seat}/revoke",
+        json={"reason": "x"},
+        headers=bearer(officer_token(world)),
+    )
     assert resp.status == 200 and (await resp.json())["participant_id"] == seat
     await shut_out(fam, "access_revoked", 4403, within=0.5)
 
 
 @pytest.mark.parametrize(
     ("who", "status", "code"),
-    [("other-facility officer", 404, "not_found"), ("auditor", 403, "forbidden"),
-     ("family", 403, "forbidden"), ("nobody", 401, "unauthorized")],
-)  # fmt: skip
+    [
+        ("other-facility officer", 404, "not_found"),
+        ("auditor", 403, "forbidden"),
+        ("family", 403, "forbidden"),
+        ("nobody", 401, "unauthorized"),
+    ],
+)
 async def test_api_participant_revoke_refuses_others(
     world: World, who: str, status: int, code: str
 ) -> None:
@@ -182,10 +194,11 @@ async def test_api_participant_revoke_refuses_others(
     seat = family_seat(scheduled)
     tokens = {
         "other-facility officer": officer_token(world, facility="f_other"),
-        "auditor": world.app[TOKENS].issue(sub="s_a", role=Role.AUDITOR, visit="",
-                                           now=world.clock.now(), ttl_s=600)[0],
+        "auditor": world.app[TOKENS].issue(
+            sub="s_a", role=Role.AUDITOR, visit="", now=world.clock.now(), ttl_s=600
+        )[0],
         "family": await world.token(scheduled, Role.FAMILY),
-    }  # fmt: skip
+    }
     headers = bearer(tokens[who]) if who in tokens else {}
     resp = await world.client.post(f"/api/v1/participants/{seat}/revoke", headers=headers)
     body = await resp.json()
@@ -196,8 +209,9 @@ async def test_api_participant_revoke_refuses_others(
 
 async def test_api_unknown_participant_is_404(world: World) -> None:
     """Revoking a participant that does not exist is a typed 404 and records nothing."""
-    resp = await world.client.post("/api/v1/participants/p_nobody/revoke",
-                                   headers=bearer(officer_token(world)))  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/participants/p_nobody/revoke", headers=bearer(officer_token(world))
+    )
     assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
     assert await actions(world, "participant-revoked") == []
 
@@ -206,8 +220,9 @@ async def test_api_unknown_participant_is_404(world: World) -> None:
 
 
 async def login(world: World, username: str) -> Any:
-    resp = await world.client.post("/api/v1/auth/login",
-                                   json={"username": username, "password": PASSWORD})  # fmt: skip
+    resp = await world.client.post(
+        "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+    )
     return resp.status, await resp.json()
 
 
@@ -236,8 +251,9 @@ async def test_disabled_staff_monitor_token_is_refused_at_hello(world: World) ->
     """A monitor token minted before the account was disabled takes no seat: close 4403."""
     staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     scheduled = await world.schedule()
-    claims = TokenService(KEYS).issue(sub=staff.id, role=Role.OFFICER, visit="",
-                                      now=world.clock.now(), ttl_s=600)[1]  # fmt: skip
+    claims = TokenService(KEYS).issue(
+        sub=staff.id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=600
+    )[1]
     monitor = await world.visits.monitor_token(claims, scheduled.visit.id)
     await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
     peer = await world.connect(monitor)
@@ -264,8 +280,7 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
     [dis] = await actions(world, "staff-disabled")
     assert (tok.actor_role, tok.actor_id, tok.visit_id) == ("admin", "cli", scheduled.visit.id)
     assert part.visit_id == scheduled.visit.id and part.facility_id == world.facility_id
-    assert part.to_json()["details"] == {"participant": seat, "role": "family",
-                                         "reason": "threats"}  # fmt: skip
+    assert part.to_json()["details"] == {"participant": seat, "role": "family", "reason": "threats"}
     assert dis.to_json()["details"]["staff"] == staff.id
 
 
@@ -274,18 +289,24 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [(("admin", "revoke"), "either a token, --participant ID or --visitor ID"),
-     (("admin", "revoke", "tok", "--participant", "p_1"), "either a token, --participant"),
-     (("admin", "revoke", "--participant", "p_1", "--visitor", "vis_1"), "either a token"),
-     (("admin", "revoke", "--visitor", "vis_nobody"), "no such visitor"),
-     (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
-     (("admin", "revoke", "not-a-token"), "token"),
-     (("admin", "staff", "--disable", "nobody"), "no such staff user"),
-     (("admin", "staff", "--enable", "nobody"), "no such staff user"),
-     (("admin", "staff", "--enable", "a", "--disable", "a"), "either --disable USER or --enable")],
-)  # fmt: skip
-def test_cli_revoke_refusals_are_one_line_errors(tmp_path: Path, args: tuple[str, ...],
-                                                 says: str) -> None:  # fmt: skip
+    [
+        (("admin", "revoke"), "either a token, --participant ID or --visitor ID"),
+        (("admin", "revoke", "tok", "--participant", "p_1"), "either a token, --participant"),
+        (("admin", "revoke", "--participant", "p_1", "--visitor", "vis_1"), "either a token"),
+        (("admin", "revoke", "--visitor", "vis_nobody"), "no such visitor"),
+        (("admin", "revoke", "--participant", "p_nobody"), "no such participant"),
+        (("admin", "revoke", "not-a-token"), "token"),
+        (("admin", "staff", "--disable", "nobody"), "no such staff user"),
+        (("admin", "staff", "--enable", "nobody"), "no such staff user"),
+        (
+            ("admin", "staff", "--enable", "a", "--disable", "a"),
+            "either --disable USER or --enable",
+        ),
+    ],
+)
+def test_cli_revoke_refusals_are_one_line_errors(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
     """A revoke naming nothing, two things, or someone unknown exits 1 with a message."""
     proc = run_cli(tmp_path, *args, env=CLI_ENV)
     assert proc.returncode == 1 and says in proc.stderr and "Traceback" not in proc.stderr
@@ -312,8 +333,9 @@ async def test_terminal_seat_is_not_revoked_as_a_participant(world: World) -> No
     nothing is recorded."""
     scheduled = await world.schedule()
     seat = next(p.id for p in scheduled.visit.participants if p.role is Role.TERMINAL)
-    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
-                                   headers=bearer(officer_token(world)))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/participants/{seat}/revoke", headers=bearer(officer_token(world))
+    )
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
     assert await actions(world, "participant-revoked") == []
 
@@ -321,16 +343,21 @@ async def test_terminal_seat_is_not_revoked_as_a_participant(world: World) -> No
 # ---- a person, not a seat: the visitor behind a revoked participant ------------------------------
 
 
-async def booked(world: World, visitor: VisitorId, start_in: float = 0.0,
-                 where: tuple[str, str] | None = None) -> ScheduledVisit:  # fmt: skip
+async def booked(
+    world: World, visitor: VisitorId, start_in: float = 0.0, where: tuple[str, str] | None = None
+) -> ScheduledVisit:
     """A regular visit whose family seat is booked for ``visitor``; ``where`` is another
     facility's (terminal id, inmate id)."""
     terminal, inmate = where or (world.terminal.id, world.inmate_id)
     return await world.visits.schedule(
-        terminal_id=terminal, inmate_id=inmate, kind=VisitKind.REGULAR,
-        start=world.clock.now() + start_in, guests=[GuestSpec(Role.FAMILY, "Siti", visitor)],
-        actor=(Role.OFFICER, "s_test"), length_s=900,
-    )  # fmt: skip
+        terminal_id=terminal,
+        inmate_id=inmate,
+        kind=VisitKind.REGULAR,
+        start=world.clock.now() + start_in,
+        guests=[GuestSpec(Role.FAMILY, "Siti", visitor)],
+        actor=(Role.OFFICER, "s_test"),
+        length_s=900,
+    )
 
 
 async def a_visitor(world: World) -> VisitorId:
@@ -403,8 +430,9 @@ async def test_officer_revocation_of_a_visitor_stays_in_the_officers_facility(
     _, terminal, inmate = await other_facility(world)
     first, here = await booked(world, visitor), await booked(world, visitor, start_in=2000)
     elsewhere = await booked(world, visitor, where=(terminal, inmate))
-    resp = await world.client.post(f"/api/v1/participants/{family_seat(first)}/revoke",
-                                   headers=bearer(officer_token(world)))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/participants/{family_seat(first)}/revoke", headers=bearer(officer_token(world))
+    )
     assert resp.status == 200
     assert (await join(world, here))[0] == 403
     assert (await join(world, elsewhere))[0] == 200
@@ -421,8 +449,11 @@ async def test_cli_visitor_revoke_shuts_every_seat_everywhere(world: World) -> N
     assert (await join(world, here))[0] == 403
     assert (await join(world, elsewhere))[0] == 403
     [event] = await actions(world, "visitor-revoked")
-    assert event.to_json()["details"] == {"visitor": visitor, "facility": "*",
-                                          "reason": "smuggling"}  # fmt: skip
+    assert event.to_json()["details"] == {
+        "visitor": visitor,
+        "facility": "*",
+        "reason": "smuggling",
+    }
 
 
 async def test_participant_revoke_records_the_seat_and_the_visitor(world: World) -> None:
@@ -430,8 +461,9 @@ async def test_participant_revoke_records_the_seat_and_the_visitor(world: World)
     and `visitor-revoked` scoped to the officer's facility."""
     visitor = await a_visitor(world)
     seat = family_seat(await booked(world, visitor))
-    resp = await world.client.post(f"/api/v1/participants/{seat}/revoke",
-                                   headers=bearer(officer_token(world)))  # fmt: skip
+    resp = await world.client.post(
+        f"/api/v1/participants/{seat}/revoke", headers=bearer(officer_token(world))
+    )
     assert resp.status == 200
     [part] = await actions(world, "participant-revoked")
     [person] = await actions(world, "visitor-revoked")
@@ -466,9 +498,14 @@ def token_without_vis(world: World, scheduled: ScheduledVisit) -> str:
     existed: built by hand, naming the seat and visit but not the visitor."""
     seat = family_seat(scheduled)
     assert next(p for p in scheduled.visit.participants if p.id == seat).visitor_id
-    return TokenService(KEYS).issue(sub=seat, role=Role.FAMILY, visit=scheduled.visit.id,
-                                    now=world.clock.now(), ttl_s=3600,
-                                    facility=world.facility_id)[0]  # fmt: skip
+    return TokenService(KEYS).issue(
+        sub=seat,
+        role=Role.FAMILY,
+        visit=scheduled.visit.id,
+        now=world.clock.now(),
+        ttl_s=3600,
+        facility=world.facility_id,
+    )[0]
 
 
 async def test_revoked_visitor_token_without_vis_is_refused_at_hello(world: World) -> None:
@@ -534,8 +571,9 @@ async def test_monitor_token_minted_while_disabled_stays_refused_after_enable(
     revocations = Revocations(world.store, world.clock)
     await revocations.disable_staff("petugas", ("admin", "test"))
     await world.advance(1.0)
-    raced = TokenService(KEYS).issue(sub=staff.id, role=Role.OFFICER, visit="",
-                                     now=world.clock.now(), ttl_s=3600)[1]  # fmt: skip
+    raced = TokenService(KEYS).issue(
+        sub=staff.id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
+    )[1]
     monitor = await world.visits.monitor_token(raced, visit_id)
     await world.advance(1.0)
     await revocations.enable_staff("petugas", ("admin", "test"))
@@ -576,13 +614,13 @@ async def test_enabling_staff_is_an_audit_event(world: World) -> None:
     staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     await cli(world, "admin", "staff", "--disable", "petugas")
     await cli(world, "admin", "staff", "--enable", "petugas", "--reason", "cleared")
-    proc = await asyncio.to_thread(run_cli, world.settings.data_dir, "admin", "staff", "--enable",
-                                   "petugas", env=CLI_ENV)  # fmt: skip
+    proc = await asyncio.to_thread(
+        run_cli, world.settings.data_dir, "admin", "staff", "--enable", "petugas", env=CLI_ENV
+    )
     assert proc.returncode == 1 and "not disabled" in proc.stderr
     [event] = await actions(world, "staff-enabled")
     assert (event.actor_role, event.actor_id) == ("admin", "cli")
-    assert event.to_json()["details"] == {"staff": staff.id, "role": "officer",
-                                          "reason": "cleared"}  # fmt: skip
+    assert event.to_json()["details"] == {"staff": staff.id, "role": "officer", "reason": "cleared"}
 
 
 # ---- pruning token revocations whose token expired long ago ------------------------------------
@@ -590,8 +628,9 @@ async def test_enabling_staff_is_an_audit_event(world: World) -> None:
 
 async def revoke_staff_token(world: World, ttl_s: float, issued_ago: float = 0.0) -> str:
     """Revoke a fresh staff token living ``ttl_s`` from ``issued_ago`` seconds back; its jti."""
-    claims = TokenService(KEYS).issue(sub="s_x", role=Role.OFFICER, visit="", ttl_s=ttl_s,
-                                      now=world.clock.now() - issued_ago)[1]  # fmt: skip
+    claims = TokenService(KEYS).issue(
+        sub="s_x", role=Role.OFFICER, visit="", ttl_s=ttl_s, now=world.clock.now() - issued_ago
+    )[1]
     await Revocations(world.store, world.clock).revoke_token(claims, ("admin", "test"))
     return claims.jti
 
@@ -607,8 +646,9 @@ async def test_watch_prunes_only_long_expired_token_revocations(world: World) ->
     expired = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S + 100)
     live = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S - 100)
     scheduled = await world.schedule()
-    await Revocations(world.store, world.clock).revoke_participant(family_seat(scheduled),
-                                                                   ("admin", "test"))  # fmt: skip
+    await Revocations(world.store, world.clock).revoke_participant(
+        family_seat(scheduled), ("admin", "test")
+    )
     assert await pruner(world).prune() == 1
     assert not await world.store.is_revoked(expired)
     assert await world.store.is_revoked(live)

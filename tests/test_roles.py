@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from services.model import Role
-from services.tokens import TokenService
+from services.access.tokens import TokenService
+from services.domain.model import Role
 from tests.conftest import KEYS, Peer, World
 from tests.test_deadlines import actions, pair
 
 
 async def officer(world: World, visit_id: str, staff_id: str = "s_officer") -> Peer:
-    staff = TokenService(KEYS).issue(sub=staff_id, role=Role.OFFICER, visit="",
-                                     now=world.clock.now(), ttl_s=3600)[1]  # fmt: skip
+    staff = TokenService(KEYS).issue(
+        sub=staff_id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
+    )[1]
     token = await world.visits.monitor_token(staff, visit_id)
     return await world.connect(token)
 
@@ -53,11 +54,14 @@ async def test_monitor_may_not_send_media(world: World) -> None:
 async def test_rest_terminate_ends_the_visit(world: World) -> None:
     """An officer ending a visit through the API ends it for everyone in the room."""
     term, fam, visit_id = await pair(world)
-    token, _ = TokenService(KEYS).issue(sub="s_off", role=Role.OFFICER, visit="",
-                                        now=world.clock.now(), ttl_s=3600)  # fmt: skip
-    resp = await world.client.post(f"/api/v1/visits/{visit_id}/terminate",
-                                   json={"reason": "test"},
-                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    token, _ = TokenService(KEYS).issue(
+        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
+    )
+    resp = await world.client.post(
+        f"/api/v1/visits/{visit_id}/terminate",
+        json={"reason": "test"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert resp.status == 202
     assert (await fam.expect("ended"))["reason"] == "terminated"
 
@@ -77,8 +81,7 @@ async def test_terminal_device_session_waits_then_serves(world: World) -> None:
     """A terminal logged in with its credentials idles until its visit opens, then is seated,
     and after the end goes back to idle on the same socket."""
     visit = await world.schedule(start_in=900, length_s=300)
-    term = await world.connect(device={"id": world.creds.terminal_id,
-                                       "secret": world.creds.secret})  # fmt: skip
+    term = await world.connect(device={"id": world.creds.terminal_id, "secret": world.creds.secret})
     idle = await term.expect("idle")
     assert idle["next"]["id"] == visit.visit.id
     await world.advance(900 - 300 + 1.5)  # the window opens 5 min early; the sweeper notices

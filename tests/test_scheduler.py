@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from services.clock import FakeClock
-from signaling.deadlines import DeadlineScheduler
+from signaling.runtime.deadlines import DeadlineScheduler
 
 
 async def test_deadlines_fire_in_time_order_once() -> None:

@@ -15,15 +15,16 @@ import aiohttp
 import pytest
 
 from tests.conftest import World, build_world
-from tests.served import tatap_serve
+from tests.helpers.served import tatap_serve
 
 DRIP_EVERY_S = 0.3
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async for w in build_world(tmp_path, header_timeout_s=1.0, body_timeout_s=1.0,
-                               max_conns_per_address=3):  # fmt: skip
+    async for w in build_world(
+        tmp_path, header_timeout_s=1.0, body_timeout_s=1.0, max_conns_per_address=3
+    ):
         yield w
 
 

@@ -8,10 +8,10 @@ import json
 import jwt
 import pytest
 
-from services.audit import AuditEvent
+from services.access.tokens import TokenService
+from services.audit.chain import AuditEvent
+from services.domain.model import Role
 from services.errors import TokenExpired, Unauthorized
-from services.model import Role
-from services.tokens import TokenService
 from tests.conftest import KEYS, World
 
 
@@ -54,11 +54,11 @@ async def test_wrong_role_is_refused(world: World) -> None:
     visit = await world.schedule()
     seat = next(p for p in visit.visit.participants if p.role is Role.FAMILY)
     svc = TokenService(KEYS)
-    as_teacher, _ = svc.issue(sub=seat.id, role=Role.TEACHER, visit=visit.visit.id,
-                              now=world.clock.now(), ttl_s=600)  # fmt: skip
+    as_teacher, _ = svc.issue(
+        sub=seat.id, role=Role.TEACHER, visit=visit.visit.id, now=world.clock.now(), ttl_s=600
+    )
     assert await refused(world, as_teacher) == ("forbidden", 4403)
-    auditor, _ = svc.issue(sub="s_1", role=Role.AUDITOR, visit="", now=world.clock.now(),
-                           ttl_s=600)  # fmt: skip
+    auditor, _ = svc.issue(sub="s_1", role=Role.AUDITOR, visit="", now=world.clock.now(), ttl_s=600)
     assert await refused(world, auditor) == ("unauthorized", 4401)
 
 
@@ -67,10 +67,18 @@ async def test_forged_and_malformed_tokens_are_refused(world: World) -> None:
     visit = await world.schedule()
     seat = next(p for p in visit.visit.participants if p.role is Role.FAMILY)
     now = int(world.clock.now())
-    payload = {"iss": "tatap", "sub": seat.id, "role": "family", "visit": visit.visit.id,
-               "jti": "x", "iat": now, "exp": now + 600}  # fmt: skip
-    wrong_key = jwt.encode(payload, b"another-key-another-key-12345678", "HS256",
-                           headers={"kid": "k1"})  # fmt: skip
+    payload = {
+        "iss": "tatap",
+        "sub": seat.id,
+        "role": "family",
+        "visit": visit.visit.id,
+        "jti": "x",
+        "iat": now,
+        "exp": now + 600,
+    }
+    wrong_key = jwt.encode(
+        payload, b"another-key-another-key-12345678", "HS256", headers={"kid": "k1"}
+    )
     unknown_kid = jwt.encode(payload, KEYS["k1"], "HS256", headers={"kid": "k9"})
     header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "kid": "k1"}).encode())
     body = base64.urlsafe_b64encode(json.dumps(payload).encode())
@@ -82,8 +90,9 @@ async def test_forged_and_malformed_tokens_are_refused(world: World) -> None:
 def test_token_never_outlives_the_visit() -> None:
     """`exp` is cut back to the visit's end plus grace whatever ttl is asked."""
     svc = TokenService(KEYS)
-    _, claims = svc.issue(sub="p", role=Role.FAMILY, visit="v", now=1000.0, ttl_s=86400,
-                          not_after=1900.0)  # fmt: skip
+    _, claims = svc.issue(
+        sub="p", role=Role.FAMILY, visit="v", now=1000.0, ttl_s=86400, not_after=1900.0
+    )
     assert claims.exp == 1900.0
 
 

@@ -29,7 +29,10 @@ async def test_https_public_url_without_trusted_proxy_warns(tmp_path: Path) -> N
 
 async def test_a_trusted_proxy_or_plain_http_does_not_warn(tmp_path: Path) -> None:
     """With the proxy trusted, or with no proxy evident, start-up logs no such warning."""
-    trusted = await startup_events(tmp_path / "a", public_url="https://visit.example.go.id",
-                                   trusted_proxies=(ip_network("127.0.0.1/32"),))  # fmt: skip
+    trusted = await startup_events(
+        tmp_path / "a",
+        public_url="https://visit.example.go.id",
+        trusted_proxies=(ip_network("127.0.0.1/32"),),
+    )
     plain = await startup_events(tmp_path / "b")
     assert "node.proxy_not_trusted" not in trusted + plain

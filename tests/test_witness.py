@@ -17,18 +17,19 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.admin import Admin
-from services.audit import AuditEvent
-from services.model import Role
+from services.admin.provision import Admin
+from services.audit.chain import AuditEvent
+from services.domain.model import Role
 from signaling.app import TOKENS
 from tests.conftest import World
-from tests.helpers_audit import REPO, rows, run_cli, tamper
+from tests.helpers.audit import REPO, rows, run_cli, tamper
 from tests.test_audit_tamper import _resign, rehash_from
 
 
 def _token(world: World, role: Role = Role.AUDITOR) -> str:
-    token, _ = world.app[TOKENS].issue(sub="s_witness", role=role, visit="",
-                                       now=world.clock.now(), ttl_s=3600)  # fmt: skip
+    token, _ = world.app[TOKENS].issue(
+        sub="s_witness", role=role, visit="", now=world.clock.now(), ttl_s=3600
+    )
     return token
 
 
@@ -41,10 +42,20 @@ async def witness(
     if token is not None:
         env["TATAP_WITNESS_TOKEN"] = token or _token(world)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "witness", "--pull", str(world.client.make_url("/")),
-        "--store", str(store), *flags, cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "witness",
+        "--pull",
+        str(world.client.make_url("/")),
+        "--store",
+        str(store),
+        *flags,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert b"Traceback" not in err, err.decode()
     assert proc.returncode is not None
@@ -110,8 +121,11 @@ async def test_a_checkpoint_signed_by_an_untrusted_key_is_refused(
     """Trusting another key than the node's: the node's checkpoints are refused, naming the key."""
     await _grow(world, 1000)
     other = tmp_path / "other.pub.pem"
-    other.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
+    other.write_bytes(
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     store = tmp_path / "heads.jsonl"
     code, _, err = await witness(world, store, "--trust", str(other))
     assert code != 0 and "does not trust" in err and _heads(store) == []
@@ -138,8 +152,11 @@ async def test_a_node_with_a_lower_head_is_refused(witnessed: tuple[World, Path]
     witnessed head 2,000, and the witness says so."""
     world, store = witnessed
     db = world.settings.sqlite_path
-    tamper(db, ("DELETE FROM audit_events WHERE seq > 1500", ()),
-           ("DELETE FROM audit_checkpoints WHERE seq > 1500", ()))  # fmt: skip
+    tamper(
+        db,
+        ("DELETE FROM audit_events WHERE seq > 1500", ()),
+        ("DELETE FROM audit_checkpoints WHERE seq > 1500", ()),
+    )
     code, _, err = await witness(world, store)
     assert code != 0 and "no longer shows the witnessed head 2000" in err
 
@@ -166,8 +183,16 @@ async def test_the_witness_logs_in_with_a_password_from_a_file(
     secret = tmp_path / "password"
     secret.write_text("correct horse battery\n")
     store = tmp_path / "heads.jsonl"
-    code, out, err = await witness(world, store, *_trust(world), "--login", "witness1",
-                                   "--password-file", str(secret), token=None)  # fmt: skip
+    code, out, err = await witness(
+        world,
+        store,
+        *_trust(world),
+        "--login",
+        "witness1",
+        "--password-file",
+        str(secret),
+        token=None,
+    )
     assert code == 0, err
     assert _heads(store) == [1000]
 
@@ -227,13 +252,21 @@ async def test_a_cut_back_to_a_checkpoint_is_caught_only_by_the_witness(
     head that is gone, whether the witness's file is read from disk or over HTTP."""
     world, store = witnessed
     db = await _stopped(world)
-    tamper(db, ("DELETE FROM audit_events WHERE seq > 1000", ()),
-           ("DELETE FROM audit_checkpoints WHERE seq > 1000", ()))  # fmt: skip
+    tamper(
+        db,
+        ("DELETE FROM audit_events WHERE seq > 1000", ()),
+        ("DELETE FROM audit_checkpoints WHERE seq > 1000", ()),
+    )
     assert _verify(world)[0] == 0
     proc = await asyncio.to_thread(
-        run_cli, world.settings.data_dir, "audit", "verify", "--json",
-        "--witness", str(store) if source == "file" else served,
-    )  # fmt: skip
+        run_cli,
+        world.settings.data_dir,
+        "audit",
+        "verify",
+        "--json",
+        "--witness",
+        str(store) if source == "file" else served,
+    )
     report = json.loads(proc.stdout)
     assert proc.returncode != 0 and report["first_bad_seq"] == 2000
     assert "witnessed head 2000 is gone" in str(report["problem"])
@@ -283,16 +316,23 @@ async def test_checkpoints_api_is_for_auditors_and_admins(
 async def test_facility_auditor_verify_counts_its_own_facility_only(world: World) -> None:
     """Item 9d: the whole chain is verified, but a facility's auditor is told the number of its
     own facility's events, not the whole log's; an auditor over every facility gets the total."""
-    await world.store.append([AuditEvent("notice", "admin", "cli", "f_elsewhere", "", {"n": i})
-                              for i in range(7)])  # fmt: skip
+    await world.store.append(
+        [AuditEvent("notice", "admin", "cli", "f_elsewhere", "", {"n": i}) for i in range(7)]
+    )
     db = world.settings.sqlite_path
     own = rows(db, "SELECT count(*) FROM audit_events WHERE facility_id = ?", (world.facility_id,))
     total = rows(db, "SELECT count(*) FROM audit_events")[0][0]
-    scoped, _ = world.app[TOKENS].issue(sub="s_a", role=Role.AUDITOR, visit="",
-                                        now=world.clock.now(), ttl_s=60,
-                                        facility=world.facility_id)  # fmt: skip
-    resp = await world.client.get("/api/v1/audit/verify",
-                                  headers={"Authorization": f"Bearer {scoped}"})  # fmt: skip
+    scoped, _ = world.app[TOKENS].issue(
+        sub="s_a",
+        role=Role.AUDITOR,
+        visit="",
+        now=world.clock.now(),
+        ttl_s=60,
+        facility=world.facility_id,
+    )
+    resp = await world.client.get(
+        "/api/v1/audit/verify", headers={"Authorization": f"Bearer {scoped}"}
+    )
     body = await resp.json()
     assert body["ok"] is True and body["events"] == own[0][0] != total
     assert body["facility_id"] == world.facility_id
@@ -310,8 +350,9 @@ async def test_a_key_pinned_on_the_node_is_refused_until_the_witness_trusts_it(
     signed by the new key is refused, naming the key, until its operator trusts it with --trust."""
     world, store = witnessed
     (world.settings.data_dir / "audit-signing.pem").unlink()
-    proc = await asyncio.to_thread(run_cli, world.settings.data_dir, "audit", "pin-key",
-                                   "--reason", "disk replaced")  # fmt: skip
+    proc = await asyncio.to_thread(
+        run_cli, world.settings.data_dir, "audit", "pin-key", "--reason", "disk replaced"
+    )
     assert proc.returncode == 0, proc.stderr
     new_key = json.loads(proc.stdout)["pinned"]
     code, _, err = await witness(world, store)

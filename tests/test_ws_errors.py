@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import orjson
 
-from services.model import Role
+from services.domain.model import Role
 from tests.conftest import World
 from tests.test_deadlines import pair
 
@@ -100,8 +100,10 @@ async def test_garbage_never_kills_the_server(world: World) -> None:
     import random
 
     rng = random.Random(7)
-    junk = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))).decode("latin-1")
-            for _ in range(50)]  # fmt: skip
+    junk = [
+        bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))).decode("latin-1")
+        for _ in range(50)
+    ]
     term, fam, _ = await pair(world)
     for frame in junk[:9]:
         await fam.send(frame)
@@ -117,7 +119,7 @@ async def test_garbage_never_kills_the_server(world: World) -> None:
 
 async def test_signals_stay_inside_their_visit(world: World) -> None:
     """A participant cannot address someone in another visit, even knowing the id."""
-    from services.admin import Admin
+    from services.admin.provision import Admin
 
     visit_a = await world.schedule()
     room = await Admin(world.store).room(world.facility_id, "Ruang 2")
@@ -128,8 +130,7 @@ async def test_signals_stay_inside_their_visit(world: World) -> None:
     await a_fam.expect("welcome")
     b_term = await world.connect(await world.token(visit_b, Role.TERMINAL))
     b_welcome = await b_term.expect("welcome")
-    await a_fam.send({"type": "signal", "to": b_welcome["you"]["id"],
-                      "data": {"candidate": None}})  # fmt: skip
+    await a_fam.send({"type": "signal", "to": b_welcome["you"]["id"], "data": {"candidate": None}})
     assert (await a_fam.expect("error"))["code"] == "unknown_target"
     await b_term.send({"type": "ping"})
     assert (await b_term.expect("pong"))["type"] == "pong"

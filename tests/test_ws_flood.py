@@ -14,15 +14,16 @@ import orjson
 import pytest
 
 from services.clock import FakeClock
-from services.model import Role
-from signaling.frames import OP_CONTINUATION, OP_TEXT
+from services.domain.model import Role
+from signaling.transport.frames import OP_CONTINUATION, OP_TEXT
 from tests.conftest import World, build_world
-from tests.raw_ws import RawSocket, client_frame
+from tests.helpers.raw_ws import RawSocket, client_frame
 from tests.test_deadlines import pair
 
 # The attack of issue 7: about 115 KiB of empty continuation frames froze the node for 8-10 s.
-FLOOD = (client_frame(OP_TEXT, b"", fin=False)
-         + client_frame(OP_CONTINUATION, b"", fin=False) * 30_000)  # fmt: skip
+FLOOD = (
+    client_frame(OP_TEXT, b"", fin=False) + client_frame(OP_CONTINUATION, b"", fin=False) * 30_000
+)
 # How late another visit's `ended` may be (timer and scheduling noise on a shared machine).
 LATE_MS = 50.0
 

@@ -9,10 +9,17 @@ import os
 import orjson
 import pytest
 
-from services.model import Role
-from signaling.frames import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT
+from services.domain.model import Role
+from signaling.transport.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+)
 from tests.conftest import World
-from tests.raw_ws import RawSocket, client_frame
+from tests.helpers.raw_ws import RawSocket, client_frame
 
 
 def close_frame(code: int, reason: bytes = b"") -> bytes:
@@ -33,8 +40,13 @@ async def close_code_for(world: World, data: bytes) -> int | None:
         raw.close()
 
 
-NOT_UTF8 = {"ff": b"\xff", "truncated": b"caf\xc3", "surrogate": b"\xed\xa0\x80",
-            "overlong": b"\xc0\xaf", "above-10ffff": b"ok\xf4\x90\x80\x80"}  # fmt: skip
+NOT_UTF8 = {
+    "ff": b"\xff",
+    "truncated": b"caf\xc3",
+    "surrogate": b"\xed\xa0\x80",
+    "overlong": b"\xc0\xaf",
+    "above-10ffff": b"ok\xf4\x90\x80\x80",
+}
 
 
 @pytest.mark.parametrize("payload", NOT_UTF8.values(), ids=NOT_UTF8.keys())
@@ -46,9 +58,11 @@ async def test_text_that_is_not_utf8_closes_1007(world: World, payload: bytes) -
 async def test_fragmented_text_that_is_not_utf8_closes_1007(world: World) -> None:
     """UTF-8 is checked over the whole message: a sequence cut short at the last fragment fails,
     although each fragment alone could be the start of valid text."""
-    data = (client_frame(OP_TEXT, b"caf", fin=False)
-            + client_frame(OP_CONTINUATION, b"\xc3", fin=False)
-            + client_frame(OP_CONTINUATION, b""))  # fmt: skip
+    data = (
+        client_frame(OP_TEXT, b"caf", fin=False)
+        + client_frame(OP_CONTINUATION, b"\xc3", fin=False)
+        + client_frame(OP_CONTINUATION, b"")
+    )
     assert await close_code_for(world, data) == 1007
 
 
@@ -117,12 +131,20 @@ async def test_fragmented_hello_with_a_ping_between_and_long_lengths_joins(world
     hello = orjson.dumps({"type": "hello", "token": await world.token(visit, Role.TERMINAL)})
     mask = os.urandom(4)
     middle = hello[5:20]
-    long_form = (bytes((OP_CONTINUATION, 0x80 | 127)) + len(middle).to_bytes(8, "big") + mask
-                 + bytes(b ^ mask[i % 4] for i, b in enumerate(middle)))  # fmt: skip
+    long_form = (
+        bytes((OP_CONTINUATION, 0x80 | 127))
+        + len(middle).to_bytes(8, "big")
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(middle))
+    )
     raw = await RawSocket.open(world)
     try:
-        raw.send(client_frame(OP_TEXT, hello[:5], fin=False) + client_frame(OP_PING, b"mid")
-                 + long_form + client_frame(OP_CONTINUATION, hello[20:]))  # fmt: skip
+        raw.send(
+            client_frame(OP_TEXT, hello[:5], fin=False)
+            + client_frame(OP_PING, b"mid")
+            + long_form
+            + client_frame(OP_CONTINUATION, hello[20:])
+        )
         assert await raw.frame() == (OP_PONG, b"mid")
         opcode, payload = await raw.frame()
         assert opcode == OP_TEXT and orjson.loads(payload)["type"] == "welcome"

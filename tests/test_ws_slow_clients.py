@@ -13,13 +13,13 @@ import orjson
 import pytest
 from aiohttp import web
 
-from services.model import Role
-from signaling import connection
-from signaling.connection import Connection
+from services.domain.model import Role
 from signaling.endpoint import Endpoint
-from signaling.frames import OP_PING, OP_TEXT
+from signaling.transport import connection
+from signaling.transport.connection import Connection
+from signaling.transport.frames import OP_PING, OP_TEXT
 from tests.conftest import World, build_world
-from tests.raw_ws import RawSocket, client_frame
+from tests.helpers.raw_ws import RawSocket, client_frame
 
 PING = client_frame(OP_PING, b"p" * 125)  # the biggest ping: each pong is 127 bytes
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from signaling.connection import UNSERVED_BYTES
-from signaling.frames import OP_TEXT
+from signaling.transport.connection import UNSERVED_BYTES
+from signaling.transport.frames import OP_TEXT
 from tests.conftest import World
-from tests.raw_ws import RawSocket, client_frame
+from tests.helpers.raw_ws import RawSocket, client_frame
 from tests.test_deadlines import pair
 
 

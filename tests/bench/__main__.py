@@ -25,12 +25,17 @@ ORDER = ("audit", "relay", "connections", "deadlines", "join")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="name",
-                        help=f"benchmarks to run (default: all of {', '.join(ORDER)})")  # fmt: skip
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="name",
+        help=f"benchmarks to run (default: all of {', '.join(ORDER)})",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the machinery")
     parser.add_argument("--out", type=Path, help="where RESULTS.md and latency.png go")
-    parser.add_argument("--work", type=Path, help="data directories and server logs "
-                        "(default tests/bench/work)")  # fmt: skip
+    parser.add_argument(
+        "--work", type=Path, help="data directories and server logs (default tests/bench/work)"
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in ORDER]
     if unknown:
@@ -56,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             failed = True
             result = Result(name, name)
-            result.verdicts.append(Verdict(name, None, f"benchmark failed: {type(exc).__name__}: "
-                                                       f"{exc}"))  # fmt: skip
+            result.verdicts.append(
+                Verdict(name, None, f"benchmark failed: {type(exc).__name__}: {exc}")
+            )
         result.seconds = time.monotonic() - t0
         results.append(result)
         for verdict in result.verdicts:

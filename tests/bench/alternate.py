@@ -37,8 +37,16 @@ FIGURES = {
 def one_pass(tree: Path, name: str, side: str, n: int, smoke: bool) -> list[str]:
     """Run one benchmark from ``tree``; its verdict lines (or the reason it failed)."""
     out = WORK / "alternate" / f"{name}-{side}-{n}"
-    argv = [sys.executable, "-m", "tests.bench", name, "--out", str(out),
-            "--work", str(out / "work")] + (["--smoke"] if smoke else [])  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.bench",
+        name,
+        "--out",
+        str(out),
+        "--work",
+        str(out / "work"),
+    ] + (["--smoke"] if smoke else [])
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, timeout=1800)
     (out / "stdout.log").parent.mkdir(parents=True, exist_ok=True)
@@ -61,8 +69,9 @@ def figure(name: str, lines: list[str]) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.alternate",
-                                     description=__doc__.splitlines()[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench.alternate", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path, nargs="?", default=REPO)
     parser.add_argument("--names", nargs="+", default=["relay", "deadlines"])
@@ -102,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _commit(tree: Path) -> str:
-    proc = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short=12", "HEAD"],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True
+    )
     status = ["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no"]
     dirty = subprocess.run(status, capture_output=True, text=True).stdout.strip()
     return (proc.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.audit import CHECKPOINT_EVERY, GENESIS, AuditEvent, Ed25519Signer
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, Ed25519Signer
 from services.clock import SystemClock
-from services.sqlite_store import SqliteStore, connect, verify_file
-from services.sqlite_writer import Chain
+from services.store.sqlite.store import SqliteStore, connect, verify_file
+from services.store.sqlite.writer import Chain
 from tests.bench.common import fresh_dir
 from tests.bench.report import Result, Verdict, percentile
 
@@ -40,16 +40,23 @@ class Params:
 
 
 def _event(i: int) -> AuditEvent:
-    return AuditEvent("warned", "admin", "system:bench", "f_bench", f"v_{i % 5000:05d}",
-                      {"remaining_s": 60, "node": "node-bench"})  # fmt: skip
+    return AuditEvent(
+        "warned",
+        "admin",
+        "system:bench",
+        "f_bench",
+        f"v_{i % 5000:05d}",
+        {"remaining_s": 60, "node": "node-bench"},
+    )
 
 
 async def _appends(
     data_dir: Path, appenders: int, seconds: float
 ) -> tuple[int, float, list[float]]:
     clock = SystemClock()
-    store = SqliteStore(data_dir / "tatap.db", Ed25519Signer.from_data_dir(data_dir), clock.now,
-                        data_dir)  # fmt: skip
+    store = SqliteStore(
+        data_dir / "tatap.db", Ed25519Signer.from_data_dir(data_dir), clock.now, data_dir
+    )
     latencies: list[float] = []
     count = 0
     try:
@@ -106,14 +113,21 @@ def run(p: Params) -> Result:
     data_dir = fresh_dir("audit-append")
     count, elapsed, lat = asyncio.run(_appends(data_dir, p.appenders, p.seconds))
     rate = count / elapsed
-    one_count, one_elapsed, one_lat = asyncio.run(_appends(fresh_dir("audit-one"), 1,
-                                                           min(p.seconds, 3.0)))  # fmt: skip
-    result.add(f"durable appends/s, {p.appenders} concurrent appenders",
-               f"**{rate:,.0f}/s** ({count:,} events in {elapsed:.1f} s)")  # fmt: skip
-    result.add("ack latency p50 / p99 (concurrent)",
-               f"{percentile(lat, 50):.1f} ms / {percentile(lat, 99):.1f} ms")  # fmt: skip
-    result.add("durable appends/s, one appender (a commit and fsync each)",
-               f"{one_count / one_elapsed:,.0f}/s (p50 {percentile(one_lat, 50):.2f} ms)")
+    one_count, one_elapsed, one_lat = asyncio.run(
+        _appends(fresh_dir("audit-one"), 1, min(p.seconds, 3.0))
+    )
+    result.add(
+        f"durable appends/s, {p.appenders} concurrent appenders",
+        f"**{rate:,.0f}/s** ({count:,} events in {elapsed:.1f} s)",
+    )
+    result.add(
+        "ack latency p50 / p99 (concurrent)",
+        f"{percentile(lat, 50):.1f} ms / {percentile(lat, 99):.1f} ms",
+    )
+    result.add(
+        "durable appends/s, one appender (a commit and fsync each)",
+        f"{one_count / one_elapsed:,.0f}/s (p50 {percentile(one_lat, 50):.2f} ms)",
+    )
     result.latencies[f"append ack, {p.appenders} appenders"] = lat
 
     verify_dir = fresh_dir("audit-verify")
@@ -124,19 +138,29 @@ def run(p: Params) -> Result:
     if not verdict.ok or verdict.events != p.verify_events:
         raise RuntimeError(f"verify failed on an untouched log: {verdict}")
     size_mb = (verify_dir / "tatap.db").stat().st_size / 1e6
-    result.add(f"verify {p.verify_events:,} events ({verdict.checkpoints:,} signed checkpoints, "
-               f"{size_mb:.0f} MB file)",
-               f"**{verify_s:.2f} s** ({p.verify_events / verify_s:,.0f} events/s; "
-               f"log built in {build_s:.0f} s)")  # fmt: skip
+    result.add(
+        f"verify {p.verify_events:,} events ({verdict.checkpoints:,} signed checkpoints, "
+        f"{size_mb:.0f} MB file)",
+        f"**{verify_s:.2f} s** ({p.verify_events / verify_s:,.0f} events/s; "
+        f"log built in {build_s:.0f} s)",
+    )
     result.notes.append(
         "Appends: each counted event was acknowledged only after its group's COMMIT returned "
         "with synchronous=FULL (fsync of the WAL). Verify: the file was just written, so it "
         "was in the page cache; the time is CPU, not disk."
     )
-    result.verdicts.append(Verdict(f"audit ≥ {TARGET_APPENDS:,} durable appends/s",
-                                   rate >= TARGET_APPENDS, f"{rate:,.0f}/s"))  # fmt: skip
-    result.verdicts.append(Verdict(f"verify 1,000,000 events ≤ {TARGET_VERIFY_S:.0f} s",
-                                   verify_s * 1_000_000 / p.verify_events <= TARGET_VERIFY_S
-                                   if p.verify_events else None,
-                                   f"{verify_s:.2f} s for {p.verify_events:,} events"))  # fmt: skip
+    result.verdicts.append(
+        Verdict(
+            f"audit ≥ {TARGET_APPENDS:,} durable appends/s",
+            rate >= TARGET_APPENDS,
+            f"{rate:,.0f}/s",
+        )
+    )
+    result.verdicts.append(
+        Verdict(
+            f"verify 1,000,000 events ≤ {TARGET_VERIFY_S:.0f} s",
+            verify_s * 1_000_000 / p.verify_events <= TARGET_VERIFY_S if p.verify_events else None,
+            f"{verify_s:.2f} s for {p.verify_events:,} events",
+        )
+    )
     return result

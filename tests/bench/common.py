@@ -143,12 +143,24 @@ def tatap_server(
     ``env`` adds environment variables (a before/after comparison points PYTHONPATH elsewhere)."""
     port = free_port()
     tatap = Path(sys.executable).with_name("tatap")
-    argv = [str(tatap), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(data_dir)]  # fmt: skip
+    argv = [
+        str(tatap),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     with open(run_dir() / log_name, "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **LOADGEN_ENV, **(env or {})},
-                                preexec_fn=_die_with_parent)  # fmt: skip
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **LOADGEN_ENV, **(env or {})},
+            preexec_fn=_die_with_parent,
+        )
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", proc, 30)
         yield Server("tatap", proc.pid, port, proc)
@@ -173,8 +185,12 @@ def install_peerjs() -> Path:
     with open(WORK / ".npm-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once install once
         if peerjs_installed() is None:
-            subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent",
-                            PEERJS_VERSION], cwd=WORK, check=True, timeout=300)  # fmt: skip
+            subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--silent", PEERJS_VERSION],
+                cwd=WORK,
+                check=True,
+                timeout=300,
+            )
     script = peerjs_installed()
     if script is None:
         raise RuntimeError("npm install peer@1 did not produce dist/bin/peerjs.js")
@@ -189,11 +205,20 @@ def peerjs_server() -> Iterator[Server]:
     if node is None:
         raise RuntimeError("node is not installed")
     port = free_port()
-    argv = [node, str(script), "--port", str(port), "--host", "127.0.0.1",
-            "--concurrent_limit", "20000"]  # fmt: skip
+    argv = [
+        node,
+        str(script),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--concurrent_limit",
+        "20000",
+    ]
     with open(run_dir() / "peerjs.log", "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=WORK,
-                                preexec_fn=_die_with_parent)  # fmt: skip
+        proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, cwd=WORK, preexec_fn=_die_with_parent
+        )
     try:
         _wait_http(f"http://127.0.0.1:{port}/", proc, 30)
         yield Server("peerjs", proc.pid, port, proc)

@@ -30,9 +30,11 @@ def main() -> None:
     seats = {k: provision(d, p.pairs * p.passes, time.time(), 3600) for k, d in dirs.items()}
     passes: dict[str, list[relay.Pass]] = {"before": [], "after": [], "peerjs": []}
     env = {"PYTHONPATH": str(args.before.resolve())}
-    with common.tatap_server(dirs["before"], "compare-before.log", env=env) as old, \
-            common.tatap_server(dirs["after"], "compare-after.log") as new, \
-            common.peerjs_server() as peerjs:  # fmt: skip
+    with (
+        common.tatap_server(dirs["before"], "compare-before.log", env=env) as old,
+        common.tatap_server(dirs["after"], "compare-after.log") as new,
+        common.peerjs_server() as peerjs,
+    ):
         for n in range(p.passes):
             for name, server in (("before", old), ("after", new), ("peerjs", peerjs)):
                 if name == "peerjs":
@@ -45,9 +47,11 @@ def main() -> None:
     for name, mine in passes.items():
         msgs = sum(x.messages for x in mine)
         rtts = [r for x in mine for r in x.rtt_ms]
-        print(f"{name:7} {sum(x.cpu_s for x in mine) / msgs * 10_000:.3f} s CPU per 10,000 messages"
-              f" ({msgs:,} messages), round trip p50 {percentile(rtts, 50):.2f} ms,"
-              f" p99 {percentile(rtts, 99):.2f} ms")  # fmt: skip
+        print(
+            f"{name:7} {sum(x.cpu_s for x in mine) / msgs * 10_000:.3f} s CPU per 10,000 messages"
+            f" ({msgs:,} messages), round trip p50 {percentile(rtts, 50):.2f} ms,"
+            f" p99 {percentile(rtts, 99):.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -41,16 +41,21 @@ def run(p: Params) -> Result:
     rest_pct = (cpu1 - cpu0) / elapsed * 100
     result.add("visits scheduled / sockets joined", f"{p.visits:,} / {sockets:,}")
     result.add("time to schedule the visits (CLI path, group commit)", f"{held.provision_s:.1f} s")
-    result.add("time to join every socket (hello, token, seat, audit)",
-               f"{held.connect_s:.1f} s from {p.procs} client processes")  # fmt: skip
+    result.add(
+        "time to join every socket (hello, token, seat, audit)",
+        f"{held.connect_s:.1f} s from {p.procs} client processes",
+    )
     result.add("server RSS, rooms loaded, no socket", f"{held.baseline_rss_mb:.0f} MB")
-    result.add(f"server RSS, {sockets:,} sockets at rest",
-               f"**{rss:.0f} MB** ({rss_settled:.0f} MB right after joining; "
-               f"{per_kb:.1f} KB per socket)")  # fmt: skip
+    result.add(
+        f"server RSS, {sockets:,} sockets at rest",
+        f"**{rss:.0f} MB** ({rss_settled:.0f} MB right after joining; {per_kb:.1f} KB per socket)",
+    )
     result.add("server CPU at rest", f"{rest_pct:.1f}% of one core over {elapsed:.0f} s")
-    result.verdicts.append(Verdict(
-        f"{p.visits * 2:,} connections, RSS ≤ {TARGET_RSS_MB:.0f} MB",
-        rss <= TARGET_RSS_MB and sockets == p.visits * 2 and alive,
-        f"{rss:.0f} MB with {sockets:,} sockets, {rest_pct:.1f}% CPU at rest",
-    ))  # fmt: skip
+    result.verdicts.append(
+        Verdict(
+            f"{p.visits * 2:,} connections, RSS ≤ {TARGET_RSS_MB:.0f} MB",
+            rss <= TARGET_RSS_MB and sockets == p.visits * 2 and alive,
+            f"{rss:.0f} MB with {sockets:,} sockets, {rest_pct:.1f}% CPU at rest",
+        )
+    )
     return result

@@ -30,8 +30,10 @@ def run(p: Params) -> Result:
     with held_visits("deadlines", p.visits, p.procs, length_s=p.lead_s) as held:
         end_s = held.seats[0].end_ms / 1000
         if time.time() >= end_s - 1:
-            raise RuntimeError(f"joining took too long: the visits ended {time.time() - end_s:.1f}"
-                               " s before every seat was in; raise lead_s")  # fmt: skip
+            raise RuntimeError(
+                f"joining took too long: the visits ended {time.time() - end_s:.1f}"
+                " s before every seat was in; raise lead_s"
+            )
         slack = end_s - time.time()
         held.fleet.send("go", end_s + 15)
         outcomes = held.fleet.gather("done", timeout=p.lead_s + 120)
@@ -44,20 +46,23 @@ def run(p: Params) -> Result:
     within = sum(1 for x in late_ms if 0 <= x <= TARGET_MS)
     early = sum(1 for x in late_ms if x < 0)
     result.latencies["deadline → ended received"] = late_ms
-    result.add("visits / sockets", f"{p.visits:,} / {sockets:,} (distinct end instants: "
-                                   f"{len(ends)})")  # fmt: skip
+    result.add(
+        "visits / sockets", f"{p.visits:,} / {sockets:,} (distinct end instants: {len(ends)})"
+    )
     result.add("all seats joined with this much time to spare", f"{slack:.0f} s")
-    result.add("`ended` received after the deadline: p50 / p99 / max",
-               f"{percentile(late_ms, 50):.0f} / {percentile(late_ms, 99):.0f} / "
-               f"**{worst:.0f} ms**")  # fmt: skip
-    result.add("within 500 ms / early / never received",
-               f"{within:,} / {early:,} / {missing:,}")  # fmt: skip
+    result.add(
+        "`ended` received after the deadline: p50 / p99 / max",
+        f"{percentile(late_ms, 50):.0f} / {percentile(late_ms, 99):.0f} / **{worst:.0f} ms**",
+    )
+    result.add("within 500 ms / early / never received", f"{within:,} / {early:,} / {missing:,}")
     result.add("server CPU from start to the last end", f"{cpu_end:.1f} s")
-    result.verdicts.append(Verdict(
-        f"{p.visits:,} visits ending together all get `ended` within {TARGET_MS:.0f} ms",
-        within == sockets and missing == 0,
-        f"slowest {worst:.0f} ms after the deadline (p50 {percentile(late_ms, 50):.0f} ms, "
-        f"p99 {percentile(late_ms, 99):.0f} ms), {within:,}/{sockets:,} within, "
-        f"{missing} missing",
-    ))  # fmt: skip
+    result.verdicts.append(
+        Verdict(
+            f"{p.visits:,} visits ending together all get `ended` within {TARGET_MS:.0f} ms",
+            within == sockets and missing == 0,
+            f"slowest {worst:.0f} ms after the deadline (p50 {percentile(late_ms, 50):.0f} ms, "
+            f"p99 {percentile(late_ms, 99):.0f} ms), {within:,}/{sockets:,} within, "
+            f"{missing} missing",
+        )
+    )
     return result

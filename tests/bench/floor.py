@@ -83,10 +83,16 @@ def main() -> None:
         return
     common.raise_nofile()
     p = relay.Params(passes=args.passes)
-    passes: dict[str, list[relay.Pass]] = {"aiohttp, awaited send": [],
-                                           "aiohttp, direct write": [], "PeerJS": []}  # fmt: skip
-    with bare_relay("await") as awaited, bare_relay("direct") as direct, \
-            common.peerjs_server() as peerjs:  # fmt: skip
+    passes: dict[str, list[relay.Pass]] = {
+        "aiohttp, awaited send": [],
+        "aiohttp, direct write": [],
+        "PeerJS": [],
+    }
+    with (
+        bare_relay("await") as awaited,
+        bare_relay("direct") as direct,
+        common.peerjs_server() as peerjs,
+    ):
         servers = dict(zip(passes, (awaited, direct, peerjs), strict=True))
         for n in range(p.passes):
             for k, (name, server) in enumerate(servers.items()):
@@ -95,8 +101,10 @@ def main() -> None:
     for name, mine in passes.items():
         msgs = sum(x.messages for x in mine)
         rtts = [r for x in mine for r in x.rtt_ms]
-        print(f"{name:22} {sum(x.cpu_s for x in mine) / msgs * 10_000:.3f} s CPU per 10,000 "
-              f"messages ({msgs:,}), round trip p50 {percentile(rtts, 50):.2f} ms")  # fmt: skip
+        print(
+            f"{name:22} {sum(x.cpu_s for x in mine) / msgs * 10_000:.3f} s CPU per 10,000 "
+            f"messages ({msgs:,}), round trip p50 {percentile(rtts, 50):.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -48,14 +48,22 @@ def held_visits(name: str, visits: int, procs: int, length_s: int) -> Iterator[H
             time.sleep(0.5)
         time.sleep(1)
         baseline_rss, baseline_cpu = server.rss(), server.cpu()
-        jobs = [HoldJob(server.port, [(s.terminal_token, s.family_token) for s in chunk])
-                for chunk in split(seats, procs)]  # fmt: skip
+        jobs = [
+            HoldJob(server.port, [(s.terminal_token, s.family_token) for s in chunk])
+            for chunk in split(seats, procs)
+        ]
         with Fleet(hold_worker, jobs) as fleet:
             ready = fleet.gather("ready", timeout=600)
             failures = [f for _, failed, _ in ready for f in failed]
             if failures:
                 raise RuntimeError(f"{len(failures)}+ visits failed to join: {failures[:3]}")
             yield Held(
-                server, fleet, seats, sum(c for c, _, _ in ready), max(s for _, _, s in ready),
-                baseline_rss, baseline_cpu, provision_s,
-            )  # fmt: skip
+                server,
+                fleet,
+                seats,
+                sum(c for c, _, _ in ready),
+                max(s for _, _, s in ready),
+                baseline_rss,
+                baseline_cpu,
+                provision_s,
+            )

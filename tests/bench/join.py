@@ -36,10 +36,13 @@ def unavailable() -> str:
     """Why the benchmark cannot run here, or '' when it can."""
     if not shutil.which(CHROMIUM) and not shutil.which("chromium"):
         return f"Chromium not installed ({CHROMIUM})"
-    for module, what in (("playwright", "playwright"), ("media.agent", "terminal agent"),
-                         ("tests.e2e.measure_join", "join measurement of the browser tests")):
+    for module, what in (
+        ("playwright", "playwright"),
+        ("media.agent", "terminal agent"),
+        ("tests.e2e.measure_join", "join measurement of the browser tests"),
+    ):
         if importlib.util.find_spec(module) is None:
-            return f"{what} not available ({module})"  # fmt: skip
+            return f"{what} not available ({module})"
     return ""
 
 
@@ -59,22 +62,33 @@ def run(p: Params) -> Result:
         raise RuntimeError(f"{len(runs) - len(first)} of {len(runs)} runs showed no remote frame")
     median, p90 = statistics.median(first), percentile(first, 90)
     result.latencies["link opened → first remote frame"] = first
-    result.add("runs", f"{len(runs)} (a fresh visit and browser context each; terminal test "
-                       f"pattern {p.size[0]}×{p.size[1]} at 15 fps)")  # fmt: skip
-    result.add("link opened → first remote frame: median / p90 / max",
-               f"**{median:.0f} ms** / {p90:.0f} ms / {max(first):.0f} ms")  # fmt: skip
+    result.add(
+        "runs",
+        f"{len(runs)} (a fresh visit and browser context each; terminal test "
+        f"pattern {p.size[0]}×{p.size[1]} at 15 fps)",
+    )
+    result.add(
+        "link opened → first remote frame: median / p90 / max",
+        f"**{median:.0f} ms** / {p90:.0f} ms / {max(first):.0f} ms",
+    )
     for step in STEPS:
         values = [r[step] for r in runs if step in r]
         if values:
-            result.add(f"milestone `{step}` (median, ms since the link was opened)",
-                       f"{statistics.median(values):.0f}")  # fmt: skip
+            result.add(
+                f"milestone `{step}` (median, ms since the link was opened)",
+                f"{statistics.median(values):.0f}",
+            )
     result.notes.append(
         "Milestones come from the page (window.tatap.marks, performance.now() since navigation "
         "start); `first_frame` is the first of requestVideoFrameCallback / loadeddata / resize "
         "on the remote video. The node and the agent share one process here (the browser-test "
         "stack); media flows over this machine's own interface address."
     )
-    result.verdicts.append(Verdict(target, median <= TARGET_MS,
-                                   f"median {median:.0f} ms, p90 {p90:.0f} ms over "
-                                   f"{len(first)} runs"))  # fmt: skip
+    result.verdicts.append(
+        Verdict(
+            target,
+            median <= TARGET_MS,
+            f"median {median:.0f} ms, p90 {p90:.0f} ms over {len(first)} runs",
+        )
+    )
     return result

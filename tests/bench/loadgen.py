@@ -170,8 +170,10 @@ async def _relay_main(job: RelayJob, pipe: Connection) -> None:
         cpu0, wall0 = _cpu(), time.perf_counter()
 
         async def responder(ws: aiohttp.ClientWebSocketResponse, i_id: str) -> None:
-            replies = {"offer": frame_of("answer", i_id, ANSWER),
-                       "candidate": frame_of("candidate", i_id, CANDIDATES[0])}  # fmt: skip
+            replies = {
+                "offer": frame_of("answer", i_id, ANSWER),
+                "candidate": frame_of("candidate", i_id, CANDIDATES[0]),
+            }
             async for msg in ws:
                 if msg.type is not aiohttp.WSMsgType.TEXT:
                     break
@@ -209,8 +211,9 @@ async def _relay_main(job: RelayJob, pipe: Connection) -> None:
 
         readers = [asyncio.ensure_future(responder(rws, i_id)) for _, rws, i_id, _ in setups]
         try:
-            await asyncio.gather(*(initiator(n, iws, r_id)
-                                   for n, (iws, _, _, r_id) in enumerate(setups)))  # fmt: skip
+            await asyncio.gather(
+                *(initiator(n, iws, r_id) for n, (iws, _, _, r_id) in enumerate(setups))
+            )
         except Exception as exc:  # reported, so the benchmark fails loudly rather than hangs
             out.errors.append(f"{type(exc).__name__}: {exc}")
         out.cpu_s, out.wall_s = _cpu() - cpu0, time.perf_counter() - wall0

@@ -113,15 +113,26 @@ a=msid-semantic: WMS {stream}
 
 
 def _sdp(setup: str, answer: bool) -> str:
-    fields = {"ufrag": "sXk3", "pwd": "Zr6pVq9LmN2wT8yB4cF1hJ0k", "setup": setup,
-              "direction": "sendrecv", "stream": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
-              "fingerprint": _FINGERPRINT}  # fmt: skip
+    fields = {
+        "ufrag": "sXk3",
+        "pwd": "Zr6pVq9LmN2wT8yB4cF1hJ0k",
+        "setup": setup,
+        "direction": "sendrecv",
+        "stream": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        "fingerprint": _FINGERPRINT,
+    }
     video = _VIDEO
     if answer:  # an answer keeps only the codecs it picked
-        video = "\n".join(
-            line for line in video.splitlines() if not any(f":{pt} " in line or f":{pt}\n" in line
-                                                            for pt in ("104", "105", "39", "40"))
-        ) + "\n"  # fmt: skip
+        video = (
+            "\n".join(
+                line
+                for line in video.splitlines()
+                if not any(
+                    f":{pt} " in line or f":{pt}\n" in line for pt in ("104", "105", "39", "40")
+                )
+            )
+            + "\n"
+        )
     text = (_HEAD + _AUDIO + video).format(**fields)
     return text.replace("\n", "\r\n")
 
@@ -129,10 +140,16 @@ def _sdp(setup: str, answer: bool) -> str:
 OFFER: dict[str, Any] = {"sdp": {"type": "offer", "sdp": _sdp("actpass", answer=False)}}
 ANSWER: dict[str, Any] = {"sdp": {"type": "answer", "sdp": _sdp("active", answer=True)}}
 CANDIDATES: list[dict[str, Any]] = [
-    {"candidate": {
-        "candidate": f"candidate:{842163049 + i} 1 udp {2122260223 - i * 256} 192.168.1.{23 + i}"
-                     f" {53705 + i} typ host generation 0 ufrag sXk3 network-id {i + 1}"
-                     " network-cost 10",
-        "sdpMid": str(i % 2), "sdpMLineIndex": i % 2, "usernameFragment": "sXk3"}}
+    {
+        "candidate": {
+            "candidate": f"candidate:{842163049 + i} 1 udp {2122260223 - i * 256}"
+            f" 192.168.1.{23 + i}"
+            f" {53705 + i} typ host generation 0 ufrag sXk3 network-id {i + 1}"
+            " network-cost 10",
+            "sdpMid": str(i % 2),
+            "sdpMLineIndex": i % 2,
+            "usernameFragment": "sXk3",
+        }
+    }
     for i in range(4)
-]  # fmt: skip
+]

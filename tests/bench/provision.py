@@ -12,13 +12,13 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.admin import Admin
+from services.access.tokens import TokenService
+from services.admin.provision import Admin
+from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import SystemClock
-from services.factory import create_store
-from services.model import FacilityRules, Role, VisitKind
+from services.domain.model import FacilityRules, Role, VisitKind
 from services.settings import Settings
-from services.tokens import TokenService
-from services.visits import GuestSpec, VisitService
+from services.store.factory import create_store
 
 CHUNK = 250
 
@@ -47,8 +47,9 @@ async def _provision(
     store = create_store(settings, clock)
     try:
         admin = Admin(store)
-        visits = VisitService(store, TokenService(settings.token_keys), clock,
-                              settings.token_grace_s)  # fmt: skip
+        visits = VisitService(
+            store, TokenService(settings.token_keys), clock, settings.token_grace_s
+        )
         facility = await admin.facility("Bench facility", rules=rules)
         room = await admin.room(facility.id, "Bench room")
         await admin.import_inmates(facility.id, "number,name,block\nB-0001,Bench Inmate,A\n")
@@ -58,17 +59,22 @@ async def _provision(
         async def one(i: int) -> VisitSeats:
             terminal, _ = await admin.terminal(room.id, f"PC {i}", settings.base_url)
             scheduled = await visits.schedule(
-                terminal_id=terminal.id, inmate_id=inmate.id, kind=VisitKind.REGULAR,
-                start=start, guests=[GuestSpec(Role.FAMILY, f"Family {i}")],
-                actor=(Role.ADMIN, "bench"), length_s=length_s,
-            )  # fmt: skip
+                terminal_id=terminal.id,
+                inmate_id=inmate.id,
+                kind=VisitKind.REGULAR,
+                start=start,
+                guests=[GuestSpec(Role.FAMILY, f"Family {i}")],
+                actor=(Role.ADMIN, "bench"),
+                length_s=length_s,
+            )
             visit = scheduled.visit
             seat = {p.role: p for p in visit.participants}
             return VisitSeats(
-                visit.id, int(visit.end * 1000),
+                visit.id,
+                int(visit.end * 1000),
                 await visits.participant_token(visit, seat[Role.TERMINAL]),
                 await visits.participant_token(visit, seat[Role.FAMILY]),
-            )  # fmt: skip
+            )
 
         out: list[VisitSeats] = []
         for first in range(0, count, CHUNK):

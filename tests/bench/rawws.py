@@ -139,8 +139,9 @@ class RawWebSocket:
         return buf
 
 
-async def connect(host: str, port: int, path: str,
-                  on_text: Callable[[bytes, float], None]) -> RawWebSocket:  # fmt: skip
+async def connect(
+    host: str, port: int, path: str, on_text: Callable[[bytes, float], None]
+) -> RawWebSocket:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
@@ -152,8 +153,12 @@ async def connect(host: str, port: int, path: str,
         raise
     ws = RawWebSocket(sock, on_text)
     key = base64.b64encode(os.urandom(16)).decode()
-    ws.start((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-              f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-              "Sec-WebSocket-Version: 13\r\n\r\n").encode())  # fmt: skip
+    ws.start(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     await ws.opened
     return ws

@@ -134,8 +134,9 @@ def plot(results: list[Result], path: Path) -> bool:
     return True
 
 
-def write_markdown(results: list[Result], out_dir: Path, command: str, started: dt.datetime,
-                   extra: list[str]) -> Path:  # fmt: skip
+def write_markdown(
+    results: list[Result], out_dir: Path, command: str, started: dt.datetime, extra: list[str]
+) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / "latency.png"
     has_plot = plot(results, png)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from playwright.async_api import Browser
 
+from services.domain.model import Role
 from services.logs import configure
-from services.model import Role
 from tests.e2e.stack import Stack, chromium, open_page, running_stack, until
 
 STEPS = ["joined", "camera", "socket", "welcome", "offer", "connected", "first_frame"]

@@ -20,10 +20,10 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from media.agent import Credentials, TerminalAgent
 from media.display import NullDisplay
 from media.sources import open_source
-from services.admin import Admin
-from services.model import FacilityRules, Role, VisitKind
-from services.store import AuditQuery
-from services.visits import GuestSpec, ScheduledVisit
+from services.admin.provision import Admin
+from services.booking.scheduling import GuestSpec, ScheduledVisit
+from services.domain.model import FacilityRules, Role, VisitKind
+from services.store.protocols import AuditQuery
 from signaling.app import STORE, VISITS, create_app
 from tests.conftest import make_settings
 
@@ -37,8 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHORT_RULES = FacilityRules(warnings_s=(10,), join_grace_s=60, reconnect_grace_s=15,
-                            connect_timeout_s=30)  # fmt: skip
+SHORT_RULES = FacilityRules(
+    warnings_s=(10,), join_grace_s=60, reconnect_grace_s=15, connect_timeout_s=30
+)
 
 
 @dataclass
@@ -61,10 +62,14 @@ class Stack:
         if kind is VisitKind.EDUCATION:
             guests.append(GuestSpec(Role.TEACHER, "Bu Guru"))
         return await self.app[VISITS].schedule(
-            terminal_id=self.terminal_id, inmate_id=self.inmate_id, kind=kind,
+            terminal_id=self.terminal_id,
+            inmate_id=self.inmate_id,
+            kind=kind,
             start=time.time() + start_in,
-            guests=guests, actor=(Role.OFFICER, "s_test"), length_s=length_s,
-        )  # fmt: skip
+            guests=guests,
+            actor=(Role.OFFICER, "s_test"),
+            length_s=length_s,
+        )
 
     def link(self, scheduled: ScheduledVisit, role: Role) -> str:
         seat = next(p for p in scheduled.visit.participants if p.role is role)

@@ -50,8 +50,7 @@ def _agent(server: str, **kwargs: object) -> TerminalAgent:
 async def test_agent_gives_up_on_an_upgrade_that_never_comes(mute_server: int) -> None:
     """A server that accepts TCP and never answers the websocket upgrade is a failed attempt:
     the agent times the handshake out and keeps trying, instead of hanging for ever."""
-    agent = _agent(f"http://127.0.0.1:{mute_server}", handshake_s=0.3,
-                   backoff=Backoff(0.05, 0.1))  # fmt: skip
+    agent = _agent(f"http://127.0.0.1:{mute_server}", handshake_s=0.3, backoff=Backoff(0.05, 0.1))
     agent.start()
     try:
         await until(lambda: _async(agent.attempts >= 3), 8, "three connection attempts")
@@ -62,10 +61,15 @@ async def test_agent_gives_up_on_an_upgrade_that_never_comes(mute_server: int) -
 
 def _welcome(n: int) -> dict[str, object]:
     now_ms = int(time.time() * 1000)
-    return {"type": "welcome", "protocol": 1, "resumed": False, "ice_servers": [],
-            "visit": {"id": f"v_{n}", "kind": "regular", "start_ms": now_ms,
-                      "end_ms": now_ms + 60_000},
-            "you": {"id": "p_term", "role": "terminal"}, "peers": []}  # fmt: skip
+    return {
+        "type": "welcome",
+        "protocol": 1,
+        "resumed": False,
+        "ice_servers": [],
+        "visit": {"id": f"v_{n}", "kind": "regular", "start_ms": now_ms, "end_ms": now_ms + 60_000},
+        "you": {"id": "p_term", "role": "terminal"},
+        "peers": [],
+    }
 
 
 @pytest.mark.timeout(20)

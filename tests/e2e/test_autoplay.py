@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import Stack, frames_flowing, until
 
 pytestmark = pytest.mark.browser

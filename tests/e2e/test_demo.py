@@ -32,10 +32,21 @@ async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_p
     its own log work (the log verifies once the demo has stopped)."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "demo", "--host", "127.0.0.1", "--port", str(port),
-        "--data-dir", str(tmp_path / "demo"), "--minutes", "2",
-        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path / "demo"),
+        "--minutes",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     try:
@@ -59,13 +70,19 @@ async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_p
         code = await asyncio.wait_for(proc.wait(), timeout=15)
     assert code == 0
     printed = [line.split() for line in lines if line.strip().startswith("tatap audit")]
-    assert [words[:3] for words in printed] == [["tatap", "audit", "verify"],
-                                                ["tatap", "audit", "export"]]  # fmt: skip
+    assert [words[:3] for words in printed] == [
+        ["tatap", "audit", "verify"],
+        ["tatap", "audit", "export"],
+    ]
     verify = [w for w in printed[0][1:] if w != "--live"]  # the demo has stopped: no live tail
     for argv in (verify, printed[1][1:]):
         done = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "services.cli", *argv], cwd=ROOT,
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            subprocess.run,
+            [sys.executable, "-m", "services.cli.main", *argv],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     assert ",joined," in done.stdout  # the call the browser made is in the export

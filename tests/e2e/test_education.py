@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser
 
-from services.model import Role, VisitKind
+from services.domain.model import Role, VisitKind
 from tests.e2e.stack import REMOTE_WIDTHS_JS, Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import (
     REMOTE_WIDTHS_JS,
     Stack,
@@ -74,8 +74,9 @@ async def test_short_visit_runs_to_completed(
     assert session.history and all(p.pc.connectionState == "closed" for p in session.history)
 
     async def logged() -> list[str] | None:
-        actions = first_of_each(await stack.actions(visit.visit.id),
-                                ["joined", "connected", "warned", "ended"])  # fmt: skip
+        actions = first_of_each(
+            await stack.actions(visit.visit.id), ["joined", "connected", "warned", "ended"]
+        )
         return actions if len(actions) == 4 else None
 
     assert await until(logged, 5, "the audit events") == ["joined", "connected", "warned", "ended"]

@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser
 
-from services.admin import Admin
-from services.model import Role
+from services.admin.provision import Admin
+from services.domain.model import Role
 from signaling.app import STORE, VISITS
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
@@ -29,8 +29,9 @@ async def test_notice_is_translated_and_termination_is_explained(
     await frames_flowing(page, peers=1)
 
     async with aiohttp.ClientSession(stack.base_url) as http:
-        login = await http.post("/api/v1/auth/login",
-                                json={"username": "petugas", "password": PASSWORD})  # fmt: skip
+        login = await http.post(
+            "/api/v1/auth/login", json={"username": "petugas", "password": PASSWORD}
+        )
         auth = {"Authorization": f"Bearer {(await login.json())['token']}"}
         monitor = await http.post(f"/api/v1/visits/{visit.visit.id}/monitor", headers=auth)
         async with http.ws_connect("/ws") as ws:
@@ -40,8 +41,9 @@ async def test_notice_is_translated_and_termination_is_explained(
             await page.wait_for_selector("#banner:not([hidden])", timeout=5000)
             assert await page.inner_text("#banner") == "Pesan petugas: mohon berpakaian sopan."
 
-            ended = await http.post(f"/api/v1/visits/{visit.visit.id}/terminate", headers=auth,
-                                    json={"reason": "uji"})  # fmt: skip
+            ended = await http.post(
+                f"/api/v1/visits/{visit.visit.id}/terminate", headers=auth, json={"reason": "uji"}
+            )
             assert ended.status == 202
 
     await until(lambda: page.evaluate("window.tatap.state === 'ended'"), 10, "the ended screen")

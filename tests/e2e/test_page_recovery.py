@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, Route, WebSocketRoute
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import Stack, frames_flowing, until
 
 pytestmark = pytest.mark.browser
@@ -61,8 +61,9 @@ class SocketTap:
         server.on_close(server_closed)
 
 
-async def call_up(stack: Stack, browser: Browser, length_s: int, init: str = "",
-                  tap: SocketTap | None = None) -> tuple[Any, Page, Any]:  # fmt: skip
+async def call_up(
+    stack: Stack, browser: Browser, length_s: int, init: str = "", tap: SocketTap | None = None
+) -> tuple[Any, Page, Any]:
     visit = await stack.schedule(length_s=length_s)
     context = await browser.new_context(locale="en-US", viewport={"width": 960, "height": 600})
     if init:
@@ -132,8 +133,11 @@ async def test_page_ends_on_time_behind_a_silent_socket(stack: Stack, browser: B
     context, page, visit = await call_up(stack, browser, 10, "window.tatapPingMs = 600000;", tap)
     tap.silent.add(0)
     end = visit.visit.end
-    await until(lambda: page.evaluate("window.tatap.state === 'ended'"), end - time.time() + 9,
-                "the page to end the visit")  # fmt: skip
+    await until(
+        lambda: page.evaluate("window.tatap.state === 'ended'"),
+        end - time.time() + 9,
+        "the page to end the visit",
+    )
     assert time.time() >= end + 4
     assert await page.evaluate("window.tatap.endedReason") == "completed"
     assert len(tap.routes) == 1
@@ -167,8 +171,11 @@ async def test_too_early_page_joins_by_the_servers_clock(stack: Stack, browser: 
     })();""")
     page = await context.new_page()
     await page.goto(stack.link(visit, Role.FAMILY))
-    await until(lambda: page.evaluate("window.tatap.errorCode === 'visit_not_open'"), 10,
-                "the page to be told it is early")  # fmt: skip
+    await until(
+        lambda: page.evaluate("window.tatap.errorCode === 'visit_not_open'"),
+        10,
+        "the page to be told it is early",
+    )
     assert await page.is_visible("#wait-note")
     await until(lambda: page.evaluate("window.tatap.welcomes.length === 1"), 15, "the welcome")
     assert await page.evaluate("window.tatap.state") == "call"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser
@@ -100,8 +100,11 @@ async def test_page_comes_back_after_its_network_drops(stack: Stack, browser: Br
     await frames_flowing(page, peers=1)
 
     await context.set_offline(True)
-    await until(lambda: page.evaluate("window.tatap.state === 'reconnecting'"), 10,
-                "the page to notice the drop")  # fmt: skip
+    await until(
+        lambda: page.evaluate("window.tatap.state === 'reconnecting'"),
+        10,
+        "the page to notice the drop",
+    )
     await context.set_offline(False)
     await until(lambda: page.evaluate("window.tatap.welcomes.length === 2"), 15, "a second welcome")
     assert await page.evaluate("window.tatap.welcomes[1].resumed") is True

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import Stack, frames_flowing, make_agent, open_page, until
 
 pytestmark = pytest.mark.browser
@@ -84,10 +84,13 @@ async def test_both_sides_offering_at_once_converge(stack: Stack, browser: Brows
     await page.evaluate(GLARE_JS, terminal_id)
 
     async def new_connection_up() -> bool:
-        return bool(await page.evaluate(
-            "(id) => { const pc = window.tatap.pcs[id];"
-            " return !!pc && pc._tag !== 'old' && pc.connectionState === 'connected'; }",
-            terminal_id))  # fmt: skip
+        return bool(
+            await page.evaluate(
+                "(id) => { const pc = window.tatap.pcs[id];"
+                " return !!pc && pc._tag !== 'old' && pc.connectionState === 'connected'; }",
+                terminal_id,
+            )
+        )
 
     await until(new_connection_up, 15, "the page's new connection to come up")
     await frames_flowing(page, peers=1)

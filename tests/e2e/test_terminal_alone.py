@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.async_api import Browser
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser
 
 from media.display import WindowDisplay
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
 pytestmark = [
@@ -36,10 +36,18 @@ async def xserver() -> AsyncIterator[str]:
     """A private X server; its display name (``:N``) is read back from Xvfb itself."""
     read, write = os.pipe()
     proc = await asyncio.create_subprocess_exec(
-        "Xvfb", "-displayfd", str(write), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-        "-nolisten", "tcp", pass_fds=(write,),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        "Xvfb",
+        "-displayfd",
+        str(write),
+        "-screen",
+        "0",
+        f"{SCREEN[0]}x{SCREEN[1]}x24",
+        "-nolisten",
+        "tcp",
+        pass_fds=(write,),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     os.close(write)
     try:
         number = await asyncio.wait_for(asyncio.to_thread(os.read, read, 16), timeout=10)
@@ -70,13 +78,29 @@ async def test_window_shows_the_family_full_screen(
     family's camera (Chromium's fake one: green) during it, and exits cleanly on SIGTERM."""
     await stack.agent.aclose()  # this test's terminal is the command below
     creds = tmp_path / "terminal.json"
-    creds.write_text(json.dumps({"server": stack.base_url, "terminal_id": stack.creds.terminal_id,
-                                 "secret": stack.creds.secret}))  # fmt: skip
+    creds.write_text(
+        json.dumps(
+            {
+                "server": stack.base_url,
+                "terminal_id": stack.creds.terminal_id,
+                "secret": stack.creds.secret,
+            }
+        )
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "terminal", "--credentials", str(creds),
-        "--display", "window", "--size", "320x240",
-        env={**os.environ, "DISPLAY": xserver}, cwd=ROOT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "terminal",
+        "--credentials",
+        str(creds),
+        "--display",
+        "window",
+        "--size",
+        "320x240",
+        env={**os.environ, "DISPLAY": xserver},
+        cwd=ROOT,
+    )
     try:
         visit = await stack.schedule(length_s=60)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from services.model import Role
+from services.domain.model import Role
 from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser

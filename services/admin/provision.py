@@ -1,0 +1,230 @@
+"""Administration: facilities, rooms, terminals and their credentials, staff, inmates, visitors.
+
+Used by ``tatap admin`` and ``tatap demo``; every change is written with its audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.access.tokens import hash_secret
+from services.audit.chain import AuditEvent
+from services.booking.scheduling import hash_password, new_id
+from services.domain.model import (
+    STAFF_ROLES,
+    Facility,
+    FacilityId,
+    FacilityRules,
+    Inmate,
+    InmateId,
+    Role,
+    Room,
+    RoomId,
+    Staff,
+    StaffId,
+    Terminal,
+    TerminalId,
+    Visitor,
+    VisitorId,
+)
+from services.domain.pii import mask, valid_nik
+from services.errors import BadRequest, Conflict, NotFound
+from services.store.protocols import Store
+
+ADMIN_ACTOR = ("admin", "cli")
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalCredentials:
+    server: str
+    terminal_id: str
+    secret: str
+
+    def write(self, path: Path, *, exclusive: bool = False) -> None:
+        """Write the file, readable by its owner only; ``exclusive``: refuse to replace a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = (
+            json.dumps(
+                {"server": self.server, "terminal_id": self.terminal_id, "secret": self.secret},
+                indent=2,
+            )
+            + "\n"
+        )
+        # Created 0600 (not chmod-ed afterwards), so the secret is never readable by others,
+        # not even for a moment; fchmod tightens a file that existed already.
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError as exc:
+            raise Conflict(
+                f"{path} exists already (another terminal's credentials?); "
+                "choose another path or remove it"
+            ) from exc
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(text)
+
+    @classmethod
+    def read(cls, path: Path) -> TerminalCredentials:
+        data = json.loads(path.read_text())
+        return cls(str(data.get("server", "")), str(data["terminal_id"]), str(data["secret"]))
+
+
+class Admin:
+    def __init__(self, store: Store, actor: tuple[str, str] = ADMIN_ACTOR) -> None:
+        self._store = store
+        self._actor = actor
+
+    def _event(self, action: str, facility: str, details: dict[str, object]) -> AuditEvent:
+        return AuditEvent(action, self._actor[0], self._actor[1], facility, "", details)
+
+    async def facility(
+        self,
+        name: str,
+        timezone: str = "Asia/Jakarta",
+        rules: FacilityRules | None = None,
+        facility_id: str | None = None,
+    ) -> Facility:
+        facility = Facility(
+            FacilityId(facility_id or new_id("f")), name, timezone, rules or FacilityRules()
+        )
+        await self._store.add_facility(
+            facility, self._event("facility-created", facility.id, {"name": name})
+        )
+        return facility
+
+    async def room(self, facility_id: str, name: str, room_id: str | None = None) -> Room:
+        if await self._store.get_facility(facility_id) is None:
+            raise NotFound("no such facility")
+        room = Room(RoomId(room_id or new_id("r")), FacilityId(facility_id), name)
+        event = self._event("room-created", facility_id, {"room": room.id})
+        await self._store.add_room(room, event)
+        return room
+
+    async def terminal(
+        self,
+        room_id: str,
+        name: str,
+        server: str,
+        terminal_id: str | None = None,
+        credentials: Path | None = None,
+    ) -> tuple[Terminal, TerminalCredentials]:
+        """A new terminal and its credentials; with ``credentials``, the file is written first
+        (never over an existing one) and removed again if the terminal cannot be stored, so a
+        terminal never exists without its file nor a file without its terminal."""
+        room = await self._store.get_room(room_id)
+        if room is None:
+            raise NotFound("no such room")
+        secret = secrets.token_urlsafe(32)
+        terminal = Terminal(
+            TerminalId(terminal_id or new_id("t")),
+            room.facility_id,
+            room.id,
+            name,
+            hash_secret(secret),
+        )
+        event = self._event("terminal-created", room.facility_id, {"terminal": terminal.id})
+        creds = TerminalCredentials(server, terminal.id, secret)
+        if credentials is not None:
+            creds.write(credentials, exclusive=True)
+        try:
+            await self._store.add_terminal(terminal, event)
+        except BaseException:
+            if credentials is not None:
+                credentials.unlink(missing_ok=True)  # noqa: ASYNC240 (one tiny local file)
+            raise
+        return terminal, creds
+
+    async def staff(
+        self, username: str, role: Role, password: str, facility_id: str | None = None
+    ) -> Staff:
+        if role not in STAFF_ROLES:
+            raise BadRequest("staff role must be officer, auditor or admin")
+        if not 0 < len(username) <= 64 or username != username.strip() or " " in username:
+            raise BadRequest("a username is 1 to 64 characters without spaces")
+        if len(password) < 8:
+            raise BadRequest("a password needs at least 8 characters")
+        if facility_id and await self._store.get_facility(facility_id) is None:
+            raise NotFound("no such facility")
+        staff = Staff(
+            StaffId(new_id("s")),
+            username,
+            role,
+            hash_password(password),
+            FacilityId(facility_id) if facility_id else None,
+        )
+        event = self._event(
+            "staff-created", facility_id or "", {"staff": staff.id, "role": role.value}
+        )
+        await self._store.add_staff(staff, event)
+        return staff
+
+    async def import_inmates(self, facility_id: str, text: str) -> int:
+        """Inmates from an SDP export: CSV with a header holding ``number`` and ``name``
+        (``block`` optional). Re-importing updates names and blocks."""
+        if await self._store.get_facility(facility_id) is None:
+            raise NotFound("no such facility")
+        inmates = _parse_inmates(FacilityId(facility_id), text)
+        event = self._event("inmates-imported", facility_id, {"rows": len(inmates)})
+        await self._store.add_inmates(inmates, event)
+        return len(inmates)
+
+    async def visitor(
+        self, name: str, nik: str, phone: str = "", relationship: str = "", priority: bool = False
+    ) -> Visitor:
+        if not valid_nik(nik):
+            raise BadRequest("a NIK is 16 digits")
+        visitor = Visitor(VisitorId(new_id("vis")), name, nik, phone, relationship, priority)
+        await self._store.add_visitor(visitor)
+        return visitor
+
+
+def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
+    """Every row of the CSV, or BadRequest naming the first bad line (then nothing is imported)."""
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        if not {"number", "name"} <= fields:
+            raise BadRequest("the CSV needs a header with at least: number,name[,block]")
+        inmates = []
+        seen: dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            if not row.get("number") or not row.get("name"):
+                raise BadRequest(f"line {line}: number and name are required")
+            # Two rows for one number would silently keep the last: the export is wrong somewhere.
+            if row["number"] in seen:
+                raise BadRequest(
+                    f"line {line}: number {row['number']} is also on line {seen[row['number']]}"
+                )
+            seen[row["number"]] = line
+            inmates.append(
+                Inmate(
+                    InmateId(new_id("i")),
+                    facility_id,
+                    row["number"],
+                    row["name"],
+                    row.get("block", ""),
+                )
+            )
+    except csv.Error as exc:
+        raise BadRequest(f"not valid CSV: {exc}") from exc
+    return inmates
+
+
+def visitor_json(visitor: Visitor, *, admin: bool = False) -> dict[str, object]:
+    return {
+        "id": visitor.id,
+        "name": visitor.name,
+        "nik": visitor.nik if admin else mask(visitor.nik),
+        "phone": visitor.phone if admin else mask(visitor.phone),
+        "relationship": visitor.relationship,
+        "priority": visitor.priority,
+    }

@@ -1,0 +1,161 @@
+"""The store seam: every record Tatap keeps, and the audit chain, behind one protocol.
+
+``SqliteStore`` is the embedded default; a PostgreSQL store implements the same protocol. Every
+write that changes a visit carries its audit events and commits with them, so the log can never
+miss a state change that happened, nor record one that did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.domain.model import (
+    EndReason,
+    Facility,
+    Inmate,
+    Participant,
+    Room,
+    Staff,
+    Terminal,
+    TerminalId,
+    Visit,
+    VisitId,
+    Visitor,
+    VisitStatus,
+)
+
+if TYPE_CHECKING:
+    from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters shared by the audit REST API and ``tatap audit export``; empty means any."""
+
+    facility_id: str = ""
+    inmate_id: str = ""
+    visitor_id: str = ""
+    terminal_id: str = ""
+    visit_id: str = ""
+    action: str = ""
+    since_ms: int | None = None
+    until_ms: int | None = None
+    after_seq: int = 0  # pagination: rows with seq > after_seq
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class VisitChange:
+    """A status change of one visit, refused unless the visit is in one of ``expect``."""
+
+    visit_id: VisitId
+    to: VisitStatus
+    expect: frozenset[VisitStatus]
+    at: float
+    reason: EndReason | None = None
+
+
+class Store(Protocol):
+    async def aclose(self) -> None: ...
+
+    # Administration: each add commits with its audit event.
+    async def add_facility(self, facility: Facility, event: AuditEvent) -> None: ...
+    async def get_facility(self, facility_id: str) -> Facility | None: ...
+    async def add_room(self, room: Room, event: AuditEvent) -> None: ...
+    async def get_room(self, room_id: str) -> Room | None: ...
+    async def add_terminal(self, terminal: Terminal, event: AuditEvent) -> None: ...
+    async def get_terminal(self, terminal_id: str) -> Terminal | None: ...
+    async def add_staff(self, staff: Staff, event: AuditEvent) -> None: ...
+    async def get_staff_by_username(self, username: str) -> Staff | None: ...
+    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> int: ...
+    async def get_inmate(self, inmate_id: str) -> Inmate | None: ...
+    async def find_inmate(self, facility_id: str, number: str) -> Inmate | None: ...
+    async def add_visitor(self, visitor: Visitor) -> None: ...
+    async def get_visitor(self, visitor_id: str) -> Visitor | None: ...
+
+    # Visits.
+    async def add_visit(
+        self, visit: Visit, link_hashes: dict[str, str], events: Sequence[AuditEvent]
+    ) -> None:
+        """Insert a visit and its participants; Conflict if its terminal is booked then."""
+        ...
+
+    async def get_visit(self, visit_id: str) -> Visit | None: ...
+    async def find_link(self, link_hash: str) -> tuple[Visit, Participant] | None: ...
+    async def terminal_visit(
+        self, terminal_id: TerminalId, now: float, early_s: float
+    ) -> Visit | None:
+        """The visit a terminal serves at ``now``: open (or opening within ``early_s``)."""
+        ...
+
+    async def next_terminal_visit(self, terminal_id: TerminalId, now: float) -> Visit | None: ...
+    async def due_visit_ids(self, now: float, horizon_s: float) -> list[str]:
+        """Visits scheduled or live whose window opens before ``now + horizon_s``."""
+        ...
+
+    async def change_visit(self, change: VisitChange, events: Sequence[AuditEvent]) -> Visit:
+        """Apply a status change with its audit events; Conflict if the visit moved on already."""
+        ...
+
+    async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None: ...
+
+    # Revocations (see services.access.revocation).
+    async def revoke(self, jti: str, exp: float, event: AuditEvent) -> None: ...
+    async def is_revoked(self, jti: str) -> bool: ...
+    async def add_revocation(
+        self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
+    ) -> Revocation:
+        """Record a revocation with its audit event (none if it was recorded already)."""
+        ...
+
+    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+        """Record several in one transaction, each with its audit event (none for one recorded
+        already), in the order given."""
+        ...
+
+    async def find_revocation(
+        self, keys: Sequence[Key], issued_at: float | None = None
+    ) -> Revocation | None:
+        """The oldest revocation under one of ``keys`` that holds. A lifted one (a staff account
+        enabled again) holds only for a token issued (``issued_at``) before the lift; without
+        ``issued_at`` (is the account disabled now?) it does not hold."""
+        ...
+
+    async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:
+        """Lift a revocation in force, with its audit event; False (and no event) if there is
+        none. Revoking the same subject again writes a new revocation (a new seq)."""
+        ...
+
+    async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
+        """Revocations written after ``seq``, oldest first (a node's poll). ``seq`` must grow in
+        commit order, or a poll could step over a row committed late (SQLite: one writer)."""
+        ...
+
+    async def revocation_head(self) -> int:
+        """The highest seq ever given to a revocation, pruned or not (0 when there is none)."""
+        ...
+
+    async def prune_revocations(self, expired_before: float, limit: int) -> int:
+        """Delete up to ``limit`` token revocations whose token expired before
+        ``expired_before`` (their audit events stay); returns how many."""
+        ...
+
+    # Audit.
+    async def append(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+        """Append events durably; returns once they are on disk."""
+        ...
+
+    async def audit_search(self, query: AuditQuery) -> list[AuditRecord]: ...
+    async def audit_verify(self, facility_id: str = "") -> VerifyResult:
+        """The whole chain checked (integrity is global); with ``facility_id``, ``events``
+        counts that facility's events only."""
+        ...
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[tuple[Checkpoint, int]]:
+        """Signed checkpoints after ``after_seq``, oldest first, each with its time (ms)."""
+        ...
+
+    async def audit_keys(self) -> list[PinnedKey]: ...

@@ -1,0 +1,137 @@
+"""Schema migrations, applied in order; ``schema_version`` records how far a database has come.
+
+Times are integer milliseconds since the Unix epoch (UTC). Never edit a released step: add one.
+"""
+
+from __future__ import annotations
+
+STEPS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE facilities (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL, rules TEXT NOT NULL
+    );
+    CREATE TABLE rooms (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id), name TEXT NOT NULL
+    );
+    CREATE TABLE terminals (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id),
+        room_id TEXT NOT NULL REFERENCES rooms(id), name TEXT NOT NULL, secret_hash TEXT NOT NULL
+    );
+    CREATE TABLE staff (
+        id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+        password_hash TEXT NOT NULL, facility_id TEXT REFERENCES facilities(id)
+    );
+    CREATE TABLE inmates (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id),
+        number TEXT NOT NULL, name TEXT NOT NULL, block TEXT NOT NULL DEFAULT '',
+        UNIQUE (facility_id, number)
+    );
+    CREATE TABLE visitors (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, nik TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '',
+        relationship TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX visitors_nik ON visitors(nik);
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE,
+        facility_id TEXT NOT NULL REFERENCES facilities(id), room_id TEXT NOT NULL,
+        terminal_id TEXT NOT NULL REFERENCES terminals(id), inmate_id TEXT NOT NULL,
+        kind TEXT NOT NULL, status TEXT NOT NULL,
+        start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+        started_ms INTEGER, ended_ms INTEGER, end_reason TEXT, created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX visits_terminal_start ON visits(terminal_id, start_ms);
+    CREATE INDEX visits_status_start ON visits(status, start_ms);
+    CREATE INDEX visits_inmate ON visits(inmate_id);
+    CREATE TABLE participants (
+        id TEXT PRIMARY KEY, visit_id TEXT NOT NULL REFERENCES visits(id), role TEXT NOT NULL,
+        name TEXT NOT NULL, visitor_id TEXT REFERENCES visitors(id), link_hash TEXT UNIQUE
+    );
+    CREATE INDEX participants_visit ON participants(visit_id);
+    CREATE INDEX participants_visitor ON participants(visitor_id);
+    CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, exp_ms INTEGER NOT NULL);
+    CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, facility_id TEXT NOT NULL,
+        visit_id TEXT NOT NULL, actor_role TEXT NOT NULL, actor_id TEXT NOT NULL,
+        action TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_visit ON audit_events(visit_id, seq);
+    CREATE INDEX audit_facility_ts ON audit_events(facility_id, ts_ms);
+    CREATE INDEX audit_ts ON audit_events(ts_ms);
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL,
+        ts_ms INTEGER NOT NULL
+    );
+    -- The log is append-only: the database itself refuses edits and deletes through SQL.
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+    """,
+    # 2: one table for every revocation (tokens, participants, staff accounts), numbered so that
+    # every node can poll for the ones it has not applied yet (another process, such as the CLI,
+    # may have written them).
+    """
+    CREATE TABLE revocations (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('token', 'participant', 'staff')),
+        subject TEXT NOT NULL, ts_ms INTEGER NOT NULL, exp_ms INTEGER,
+        UNIQUE (kind, subject)
+    );
+    INSERT INTO revocations (kind, subject, ts_ms, exp_ms)
+        SELECT 'token', jti, 0, exp_ms FROM revoked_tokens;
+    DROP TABLE revoked_tokens;
+    """,
+    # 3: checkpoints are append-only too; verification trusts only the public keys pinned here,
+    # each (but the log's first) pinned by an `audit-key-pinned` event at `pinned_seq`.
+    """
+    CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+    CREATE TABLE audit_keys (
+        key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, pinned_seq INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL
+    );
+    CREATE TRIGGER audit_keys_no_update BEFORE UPDATE ON audit_keys
+        BEGIN SELECT RAISE(ABORT, 'audit_keys is append-only'); END;
+    CREATE TRIGGER audit_keys_no_delete BEFORE DELETE ON audit_keys
+        BEGIN SELECT RAISE(ABORT, 'audit_keys is append-only'); END;
+    """,
+    # 4: a visitor (the person behind seats in many visits) can be revoked, everywhere or in one
+    # facility; a disabled staff account can be enabled again (`lifted_ms`: tokens issued before
+    # its disabling stay refused); expired token revocations are pruned, by `exp_ms`. SQLite
+    # cannot change a CHECK, so the table is rebuilt, keeping every seq and the AUTOINCREMENT
+    # counter (a node polls by seq, and a pruned seq must never be handed out again).
+    """
+    CREATE TABLE revocations_v4 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('token', 'participant', 'staff', 'visitor')),
+        subject TEXT NOT NULL, ts_ms INTEGER NOT NULL, exp_ms INTEGER, lifted_ms INTEGER,
+        UNIQUE (kind, subject)
+    );
+    INSERT INTO revocations_v4 (seq, kind, subject, ts_ms, exp_ms)
+        SELECT seq, kind, subject, ts_ms, exp_ms FROM revocations;
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'revocations_v4', seq FROM sqlite_sequence WHERE name = 'revocations'
+        AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'revocations_v4');
+    DROP TABLE revocations;
+    ALTER TABLE revocations_v4 RENAME TO revocations;
+    CREATE INDEX revocations_token_exp ON revocations(exp_ms) WHERE kind = 'token';
+    """,
+    # 5: a log begun before step 3 (events, but no pinned key: steps 3 to 5 run together) keeps
+    # its head at upgrade. The writer of those days signed up to a batch late, so verification
+    # holds events up to it to no cadence; services.audit.upgrade pins the keys that signed them.
+    """
+    CREATE TABLE audit_legacy (head_seq INTEGER NOT NULL);
+    INSERT INTO audit_legacy (head_seq)
+        SELECT seq FROM audit_events WHERE NOT EXISTS (SELECT 1 FROM audit_keys)
+        ORDER BY seq DESC LIMIT 1;
+    CREATE TRIGGER audit_legacy_no_insert BEFORE INSERT ON audit_legacy
+        BEGIN SELECT RAISE(ABORT, 'audit_legacy is written once, at upgrade'); END;
+    CREATE TRIGGER audit_legacy_no_update BEFORE UPDATE ON audit_legacy
+        BEGIN SELECT RAISE(ABORT, 'audit_legacy is append-only'); END;
+    CREATE TRIGGER audit_legacy_no_delete BEFORE DELETE ON audit_legacy
+        BEGIN SELECT RAISE(ABORT, 'audit_legacy is append-only'); END;
+    """,
+)

@@ -1,0 +1,143 @@
+"""Terminals' device sessions: one socket per visit-room PC that outlives its visits.
+
+A terminal logs in with its credentials, not a visit token. It is seated in the visit open on it
+now, or told `idle` with its next visit and seated when that one's window opens (its own deadline,
+or the sweeper loading the room, whichever comes first). After a visit ends the same socket waits
+for the next one.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import structlog
+
+from services.clock import Clock
+from services.domain.model import Role, Terminal
+from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
+from services.store.protocols import Store
+from signaling import protocol
+from signaling.runtime.deadlines import Deadline, DeadlineScheduler
+from signaling.transport.connection import Connection
+
+if TYPE_CHECKING:
+    from signaling.visits.hub import Hub
+    from signaling.visits.room import VisitRoom
+
+log = structlog.get_logger("tatap.devices")
+
+
+class DeviceSessions:
+    def __init__(
+        self,
+        hub: Hub,
+        store: Store,
+        clock: Clock,
+        scheduler: DeadlineScheduler,
+        early_join_s: float,
+    ) -> None:
+        self._hub = hub
+        self._store = store
+        self._clock = clock
+        self._scheduler = scheduler
+        self._early = early_join_s
+        self.sessions: dict[str, Connection] = {}  # terminal id → its one socket
+        self._wakeups: dict[str, Deadline] = {}  # terminal id → when its next window opens
+        self._seating: set[Connection] = set()
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    async def connect(self, conn: Connection, terminal: Terminal) -> None:
+        """A terminal logged in: it replaces an older socket of the same terminal."""
+        conn.terminal = terminal
+        old = self.sessions.get(terminal.id)
+        if old is not None and old is not conn:
+            old.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
+        self.sessions[terminal.id] = conn
+        await self._seat(conn)
+
+    def still_connected(self, conn: Connection) -> bool:
+        """False for a device socket that was replaced or closed; True for any other socket."""
+        return conn.terminal is None or self.sessions.get(conn.terminal.id) is conn
+
+    def disconnected(self, conn: Connection) -> None:
+        terminal = conn.terminal
+        if terminal is not None and self.sessions.get(terminal.id) is conn:
+            del self.sessions[terminal.id]
+            wakeup = self._wakeups.pop(terminal.id, None)
+            if wakeup is not None:
+                wakeup.cancel()
+
+    def room_opened(self, room: VisitRoom) -> None:
+        """A visit's room was loaded: seat its terminal now if it is waiting."""
+        conn = self.sessions.get(room.visit.terminal_id)
+        if conn is not None and conn.room is None:
+            self._hub.tasks.spawn(self._seat(conn), name="seat-terminal")
+
+    async def reseat(self, conns: list[Connection]) -> None:
+        """After a visit ended: each terminal goes on to its next visit, or idles."""
+        for conn in conns:
+            await self._seat(conn)
+
+    def close_all(self, code: int, reason: str) -> None:
+        for conn in list(self.sessions.values()):
+            conn.close(code, reason)
+
+    async def _seat(self, conn: Connection) -> None:
+        terminal = conn.terminal
+        if terminal is None or conn.closing or conn.room is not None or conn in self._seating:
+            return
+        if not self.still_connected(conn):
+            return
+        self._seating.add(conn)  # the sweeper and the terminal's own wake-up may race
+        try:
+            await self._find_visit(conn, terminal)
+        finally:
+            self._seating.discard(conn)
+
+    async def _find_visit(self, conn: Connection, terminal: Terminal) -> None:
+        now = self._clock.now()
+        visit = await self._store.terminal_visit(terminal.id, now, self._early)
+        if visit is not None:
+            seat = next(p for p in visit.participants if p.role is Role.TERMINAL)
+            try:
+                await self._hub.join(conn, visit.id, seat.id, Role.TERMINAL)
+                if conn.room is not None:
+                    return
+            except (VisitOver, VisitNotOpen, NotFound, Conflict) as exc:
+                # Never close a device session over one visit: it waits for the next instead.
+                log.info("terminal.visit_unavailable", visit_id=visit.id, why=exc.code)
+        if conn.closing or not self.still_connected(conn):
+            return
+        nxt = await self._store.next_terminal_visit(terminal.id, now)
+        old = self._wakeups.pop(terminal.id, None)
+        if old is not None:
+            old.cancel()
+        if nxt is not None:
+            # Seat the terminal as soon as the next window opens, without waiting for the sweeper.
+            opens = max(nxt.start - self._early, now + 5.0)
+            self._wakeups[terminal.id] = self._scheduler.at(
+                opens, functools.partial(self._wake, conn)
+            )
+        conn.send(
+            protocol.dumps(
+                {
+                    "type": "idle",
+                    "next": None
+                    if nxt is None
+                    else {
+                        "id": nxt.id,
+                        "start_ms": int(nxt.start * 1000),
+                        "end_ms": int(nxt.end * 1000),
+                    },
+                }
+            )
+        )
+
+    def _wake(self, conn: Connection) -> None:
+        if conn.terminal is not None:
+            self._wakeups.pop(conn.terminal.id, None)
+        if not conn.closing and conn.room is None:
+            self._hub.tasks.spawn(self._seat(conn), name="seat-terminal")
