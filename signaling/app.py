@@ -19,7 +19,7 @@ from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_mi
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import Store
-from signaling.cluster.bus import create_bus
+from signaling.cluster.factory import create_cluster
 from signaling.endpoint import Endpoint
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.transport.socket_index import RevocationWatch, SocketIndex
@@ -52,7 +52,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     tokens = TokenService(settings.token_keys)
     app[TOKENS] = tokens
 
-    bus = create_bus(settings)  # first: a refused configuration must not leave a store open
+    cluster = create_cluster(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
     logins = LoginGuard(
         LoginLimits(
@@ -65,7 +65,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     visits = VisitService(
         store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s, logins
     )
-    hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
+    hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster)
     app[STORE], app[VISITS], app[HUB] = store, visits, hub
     sockets = SocketIndex()
     revocations = Revocations(store, clock, sockets.close_revoked)
@@ -91,7 +91,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()
-        await bus.aclose()
+        await cluster.aclose()
         await store.aclose()
         await logins.aclose()
         log.info("node.stopped", node_id=settings.node_id)

@@ -3,7 +3,17 @@
 On one node (`LocalBus`) a visit's subscriber is its room on this node, and publishing is a direct
 call. With several nodes, a Redis-backed bus implements the same protocol: a node subscribes to the
 visits it holds sockets for, and a frame published anywhere reaches every node holding one of the
-visit's participants, which delivers it to its own sockets. The hub only ever publishes.
+visit's participants, which delivers it to its own sockets.
+
+Why `publish`, `subscribe` and `unsubscribe` are not coroutines although the seam crosses nodes:
+they run where order matters and awaiting would cost. A visit's frames (`time`, `warning`,
+`peer-joined`, `ended`) must reach a socket in the order the hub decided them, interleaved with
+what the hub sends that socket directly (`welcome`, `ended`); a coroutine per publish would cost
+a task each and could reorder them. So a bus delivers to this node's sockets at once and puts what
+crosses nodes on one ordered, bounded outgoing queue that its own writer task drains (a full queue
+fails fast: the visit's frames are late, never reordered). What needs an answer from another node
+before going on is async: `aclose` here, ownership and presence lookups in
+``signaling.cluster.presence``.
 """
 
 from __future__ import annotations
@@ -11,17 +21,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from services.errors import ConfigError
-from services.settings import Settings
-
 # deliver(frame, to, skip): to one participant (`to`), or to all but `skip` when `to` is empty.
 Deliver = Callable[[str, str, str], None]
 
 
 class Bus(Protocol):
-    def publish(self, visit_id: str, frame: str, *, to: str = "", skip: str = "") -> None: ...
-    def subscribe(self, visit_id: str, deliver: Deliver) -> None: ...
+    """Frames for a visit's participants, delivered wherever their sockets are."""
+
+    def publish(self, visit_id: str, frame: str, *, to: str = "", skip: str = "") -> None:
+        """Deliver on this node now; queue for the other nodes holding the visit (never blocks)."""
+        ...
+
+    def subscribe(self, visit_id: str, deliver: Deliver) -> None:
+        """Frames published for the visit, anywhere, are handed to `deliver` on this node."""
+        ...
+
     def unsubscribe(self, visit_id: str) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -44,11 +60,3 @@ class LocalBus:
 
     async def aclose(self) -> None:
         self._subscribers.clear()
-
-
-def create_bus(settings: Settings) -> Bus:
-    if settings.redis_url:
-        raise ConfigError(
-            "this version runs one node only: the Redis bus for several nodes is not built yet"
-        )
-    return LocalBus()

@@ -21,7 +21,6 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -37,9 +36,6 @@ from signaling.transport.frames import (
     close_payload,
     encode,
 )
-
-if TYPE_CHECKING:
-    from signaling.visits.room import VisitRoom
 
 log = structlog.get_logger("tatap.connection")
 
@@ -65,7 +61,6 @@ class Connection:
         "_done",
         "participant_id",
         "role",
-        "room",
         "terminal",
         "errors",
         "_tokens",
@@ -92,7 +87,6 @@ class Connection:
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.participant_id = ""
         self.role: Role | None = None
-        self.room: VisitRoom | None = None
         self.terminal: Terminal | None = None  # set for a terminal's device session
         self.errors = 0
         # Token bucket: bursts of 200 messages, 100 a second sustained.

@@ -9,7 +9,7 @@ for the next one.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -19,25 +19,32 @@ from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
 from services.store.protocols import Store
 from signaling import protocol
 from signaling.runtime.deadlines import Deadline, DeadlineScheduler
+from signaling.runtime.tasks import TaskSet
 from signaling.transport.connection import Connection
-
-if TYPE_CHECKING:
-    from signaling.visits.hub import Hub
-    from signaling.visits.room import VisitRoom
+from signaling.visits.room import Seated, VisitRoom
 
 log = structlog.get_logger("tatap.devices")
 
+# join(conn, visit_id, subject, role): seat a socket in a visit (the hub's join).
+Join = Callable[[Connection, str, str, Role], Awaitable[object]]
+
 
 class DeviceSessions:
+    """The device sessions of the terminals connected to this node."""
+
     def __init__(
         self,
-        hub: Hub,
+        join: Join,
+        tasks: TaskSet,
+        seated: Seated,
         store: Store,
         clock: Clock,
         scheduler: DeadlineScheduler,
         early_join_s: float,
     ) -> None:
-        self._hub = hub
+        self._join = join
+        self._tasks = tasks
+        self._seated = seated
         self._store = store
         self._clock = clock
         self._scheduler = scheduler
@@ -73,8 +80,8 @@ class DeviceSessions:
     def room_opened(self, room: VisitRoom) -> None:
         """A visit's room was loaded: seat its terminal now if it is waiting."""
         conn = self.sessions.get(room.visit.terminal_id)
-        if conn is not None and conn.room is None:
-            self._hub.tasks.spawn(self._seat(conn), name="seat-terminal")
+        if conn is not None and conn not in self._seated:
+            self._tasks.spawn(self._seat(conn), name="seat-terminal")
 
     async def reseat(self, conns: list[Connection]) -> None:
         """After a visit ended: each terminal goes on to its next visit, or idles."""
@@ -87,7 +94,7 @@ class DeviceSessions:
 
     async def _seat(self, conn: Connection) -> None:
         terminal = conn.terminal
-        if terminal is None or conn.closing or conn.room is not None or conn in self._seating:
+        if terminal is None or conn.closing or conn in self._seated or conn in self._seating:
             return
         if not self.still_connected(conn):
             return
@@ -103,8 +110,8 @@ class DeviceSessions:
         if visit is not None:
             seat = next(p for p in visit.participants if p.role is Role.TERMINAL)
             try:
-                await self._hub.join(conn, visit.id, seat.id, Role.TERMINAL)
-                if conn.room is not None:
+                await self._join(conn, visit.id, seat.id, Role.TERMINAL)
+                if conn in self._seated:
                     return
             except (VisitOver, VisitNotOpen, NotFound, Conflict) as exc:
                 # Never close a device session over one visit: it waits for the next instead.
@@ -139,5 +146,5 @@ class DeviceSessions:
     def _wake(self, conn: Connection) -> None:
         if conn.terminal is not None:
             self._wakeups.pop(conn.terminal.id, None)
-        if not conn.closing and conn.room is None:
-            self._hub.tasks.spawn(self._seat(conn), name="seat-terminal")
+        if not conn.closing and conn not in self._seated:
+            self._tasks.spawn(self._seat(conn), name="seat-terminal")

@@ -27,7 +27,7 @@ class Seat:
     conn: Connection | None
     grace: Deadline | None = None  # while the participant is away and may still come back
     # The socket went while the visit's end was being written: nobody was told and nothing was
-    # logged; if that write fails, the reopened room does both (see Hub._reopen).
+    # logged; if that write fails, the reopened room does both (see visits.reopen).
     dropped_unheard: bool = False
 
 
@@ -114,3 +114,8 @@ class VisitRoom:
         for rejoins in self.rejoins.values():
             if rejoins.flush is not None:
                 rejoins.flush.cancel()
+
+
+# Which room each socket sits in on this node. Kept by the visits, not on the socket: the
+# transport knows nothing of visits.
+Seated = dict[Connection, VisitRoom]

@@ -1,0 +1,72 @@
+"""What participants send each other through a visit: signaling (offers, answers, candidates)
+relayed to one participant wherever its socket is, and word that media flows."""
+
+from __future__ import annotations
+
+from services.domain.model import Role
+from signaling import protocol
+from signaling.cluster.factory import Cluster
+from signaling.sdp import sends_media
+from signaling.transport.connection import Connection
+from signaling.visits.journal import Journal
+from signaling.visits.room import Seated
+
+
+class Relay:
+    """Relays signaling between the seats of a visit, and notes when media is up."""
+
+    def __init__(self, cluster: Cluster, journal: Journal, seated: Seated) -> None:
+        self._node = cluster.node_id
+        self._bus = cluster.bus
+        self._presence = cluster.presence
+        self._journal = journal
+        self._seated = seated
+
+    def relay(self, conn: Connection, to: str, data: dict[str, object]) -> None:
+        """Hand a signal to participant `to` of the sender's visit (the hot path: one message
+        of every offer, answer and candidate passes here)."""
+        room = self._seated.get(conn)
+        if room is None:
+            raise protocol.ProtocolError(protocol.E_NOT_JOINED, "not in a visit")
+        if room.ended:  # its end is being written: `ended` follows, nothing more goes through
+            return
+        node = self._presence.where(room.visit.id, to)
+        target: Connection | None = None
+        if node == self._node:
+            # Here: straight to the socket, no bus. A publish would find the same socket
+            # through the visit's subscriber, at the cost of two more calls per message.
+            seat = room.seats.get(to)
+            target = seat.conn if seat is not None else None
+            node = node if target is not None else None
+        if node is None or to == conn.participant_id:
+            raise protocol.ProtocolError(protocol.E_UNKNOWN_TARGET, "no such participant here")
+        if conn.role is Role.OFFICER and _offers_media(data):
+            raise protocol.ProtocolError(protocol.E_NOT_ALLOWED, "a monitor only receives media")
+        frame = protocol.relayed_signal(conn.participant_id, data)
+        if target is not None:
+            target.send(frame)
+        else:  # on another node: the bus takes it there
+            self._bus.publish(room.visit.id, frame, to=to)
+
+    def media_up(self, conn: Connection) -> None:
+        """A participant says its media flows. Media counts as up (recorded `connected`, once)
+        when the terminal and a guest have both said so while both were present: a family alone
+        cannot turn a visit whose media never flowed into `completed` (an officer's word does not
+        count at all)."""
+        room, role = self._seated.get(conn), conn.role
+        if room is None or room.media_up or room.ended or role is None or role is Role.OFFICER:
+            return
+        if not room.both_sides_present():
+            return
+        room.media_reports.add(role)
+        if not room.both_sides_reported_media():
+            return
+        room.media_up = True
+        if room.connect_deadline is not None:
+            room.connect_deadline.cancel()
+        self._journal.audit(room, "connected", (role.value, conn.participant_id), {})
+
+
+def _offers_media(data: dict[str, object]) -> bool:
+    sdp = data.get("sdp")
+    return isinstance(sdp, dict) and sends_media(str(sdp.get("sdp", "")))
