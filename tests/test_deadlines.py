@@ -61,7 +61,7 @@ async def test_warnings_come_at_the_facility_points(world: World) -> None:
     warning = await fam.expect("warning")
     assert warning["remaining_ms"] == 60_000
     assert (await term.expect("warning"))["remaining_ms"] == 300_000
-    await asyncio.sleep(0.1)
+    await world.hub.tasks.idle()
     assert (await actions(world, visit_id)).count("warned") == 2
 
 
@@ -163,7 +163,7 @@ async def test_media_up_is_recorded_once_and_stops_the_timeout(world: World) -> 
     assert not [m for m in fam.seen if m["type"] == "ended"]
     await world.advance(100)
     assert (await _next_ended(fam))["reason"] == "completed"
-    await asyncio.sleep(0.1)
+    await world.hub.tasks.idle()
     assert (await actions(world, visit_id)).count("connected") == 1
 
 

@@ -138,7 +138,7 @@ async def test_two_sockets_racing_with_one_token_log_one_join(world: World) -> N
     a, b = await asyncio.gather(world.connect(token), world.connect(token))
     first = await asyncio.gather(a.recv(), b.recv())
     assert sorted(m["resumed"] for m in first) == [False, True]
-    await asyncio.sleep(0.05)
+    await world.hub.tasks.idle()
     log = await actions(world, visit.visit.id)
     assert log.count("joined") == 1 and log.count("reconnected") == 1
 

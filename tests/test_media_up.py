@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.conftest import Peer, World
@@ -25,7 +23,7 @@ async def test_one_side_alone_cannot_bring_media_up(world: World, side: str) -> 
     await _say_connected(fam if side == "family" else term)
     await world.advance(121)
     assert (await term.until("ended"))["reason"] == "failed"
-    await asyncio.sleep(0.05)  # the end's bookkeeping runs on the next loop turn
+    await world.hub.tasks.idle()  # the end's bookkeeping runs in the background
     assert "connected" not in await actions(world, visit_id)
 
 
@@ -38,6 +36,6 @@ async def test_both_sides_bring_media_up_once(world: World) -> None:
     await _say_connected(fam)  # said again (after a reconnect, say): still recorded once
     await world.advance(300)
     assert (await fam.until("ended"))["reason"] == "completed"
-    await asyncio.sleep(0.05)
+    await world.hub.tasks.idle()
     rows = await actions(world, visit_id)
     assert rows.count("connected") == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.access.tokens import TokenService
 from services.domain.model import Role
 from tests.conftest import KEYS, Peer, World
@@ -30,7 +28,7 @@ async def test_officer_monitors_and_terminates(world: World) -> None:
     await mon.send({"type": "terminate", "reason": "rules broken"})
     for peer in (term, fam, mon):
         assert (await peer.until("ended"))["reason"] == "terminated"
-    await asyncio.sleep(0.1)
+    await world.hub.tasks.idle()
     log = await actions(world, visit_id)
     assert log[-3:] == ["notice", "terminated", "ended"]
     assert "monitor-joined" in log
