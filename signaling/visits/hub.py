@@ -46,55 +46,56 @@ class Hub:
     ) -> None:
         self._scheduler = scheduler
         self.tasks = TaskSet()
-        seated: Seated = {}
-        journal = Journal(store, clock, self.tasks, settings.node_id)
-        folding = Folding(clock, scheduler, journal)
+        self._seated: Seated = {}
+        self._journal = Journal(store, clock, self.tasks, settings.node_id)
+        self._folding = Folding(clock, scheduler, self._journal)
         self._registry = Registry(store, cluster, self._opened)
         self.rooms = self._registry.rooms
         self.devices = DeviceSessions(
-            self.join, self.tasks, seated, store, clock, scheduler, settings.early_join_s
+            self.join, self.tasks, self._seated, store, clock, scheduler, settings.early_join_s
         )
         self._endings = Endings(
             store,
             clock,
             self.tasks,
-            journal,
-            folding,
+            self._journal,
+            self._folding,
             self._registry,
-            seated,
+            self._seated,
             self.devices.reseat,
             self._reopen,
         )
         self._timers = Timers(
-            clock, scheduler, cluster.bus, journal, self._endings, settings.time_interval_s
+            clock, scheduler, cluster.bus, self._journal, self._endings, settings.time_interval_s
         )
+        self._build_actions(settings, store, clock, cluster)
+
+    def _build_actions(
+        self, settings: Settings, store: Store, clock: Clock, cluster: Cluster
+    ) -> None:
+        """The parts that act on rooms, over the ones `__init__` made."""
+        journal, endings, seated = self._journal, self._endings, self._seated
         self._seating = Seating(
             settings,
             clock,
-            scheduler,
+            self._scheduler,
             store,
             cluster,
             journal,
-            folding,
-            self._endings,
+            self._folding,
+            endings,
             self._timers,
             seated,
             self.devices.still_connected,
         )
-        self._reopening = Reopening(clock, self._seating, folding, self._timers)
+        self._reopening = Reopening(clock, self._seating, self._folding, self._timers)
         self._relay = Relay(cluster, journal, seated)
         self._officers = Officers(
-            clock, cluster.bus, journal, self._endings, seated, settings.early_join_s
+            clock, cluster.bus, journal, endings, seated, settings.early_join_s
         )
         self._sweeper = Sweeper(
-            store,
-            clock,
-            self._registry,
-            self._endings,
-            settings.sweep_interval_s,
-            settings.early_join_s,
+            store, clock, self._registry, endings, settings.sweep_interval_s, settings.early_join_s
         )
-        self._seated = seated
 
     # ---- lifecycle --------------------------------------------------------------------------
 

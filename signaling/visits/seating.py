@@ -4,7 +4,7 @@ seat over from an older socket, the reconnect grace of an empty seat, and leavin
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from services.audit.chain import AuditEvent
 from services.clock import Clock
@@ -141,7 +141,7 @@ class Seating:
         conn.participant_id, conn.role = pid, role
         self._presence.arrive(room.visit.id, pid)
         now, visit = self._clock.now(), room.visit
-        conn.send(self._welcome(room, pid, role, returning))
+        conn.send(_welcome(room, pid, role, returning, self._settings.ice_servers))
         conn.send(protocol.time_left(int((visit.end - now) * 1000), room.end_ms))
         joined = {
             "type": "peer-joined",
@@ -151,30 +151,6 @@ class Seating:
         self._bus.publish(visit.id, protocol.dumps(joined), skip=pid)
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
             self._timers.arm_media_check(room, now)
-
-    def _welcome(self, room: VisitRoom, pid: str, role: Role, returning: bool) -> str:
-        visit = room.visit
-        peers = [
-            {"id": s.participant_id, "role": s.role.value, "present": s.conn is not None}
-            for s in room.seats.values()
-            if s.participant_id != pid
-        ]
-        return protocol.dumps(
-            {
-                "type": "welcome",
-                "protocol": protocol.VERSION,
-                "visit": {
-                    "id": visit.id,
-                    "kind": visit.kind.value,
-                    "start_ms": int(visit.start * 1000),
-                    "end_ms": room.end_ms,
-                },
-                "you": {"id": pid, "role": role.value},
-                "peers": peers,
-                "resumed": returning,
-                "ice_servers": list(self._settings.ice_servers),
-            }
-        )
 
     def vacate(self, room: VisitRoom, pid: str) -> None:
         """A seat without a socket: an officer's goes; a participant's waits out the grace."""
@@ -229,6 +205,34 @@ class Seating:
         left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
         self._bus.publish(room.visit.id, protocol.dumps(left))
         self._folding.left(room, seat.role, pid, reason)
+
+
+def _welcome(
+    room: VisitRoom, pid: str, role: Role, returning: bool, ice_servers: Sequence[object]
+) -> str:
+    """The `welcome` a socket gets on taking its seat: the visit, its seat, the others."""
+    visit = room.visit
+    peers = [
+        {"id": s.participant_id, "role": s.role.value, "present": s.conn is not None}
+        for s in room.seats.values()
+        if s.participant_id != pid
+    ]
+    return protocol.dumps(
+        {
+            "type": "welcome",
+            "protocol": protocol.VERSION,
+            "visit": {
+                "id": visit.id,
+                "kind": visit.kind.value,
+                "start_ms": int(visit.start * 1000),
+                "end_ms": room.end_ms,
+            },
+            "you": {"id": pid, "role": role.value},
+            "peers": peers,
+            "resumed": returning,
+            "ice_servers": list(ice_servers),
+        }
+    )
 
 
 def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
