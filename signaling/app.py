@@ -13,9 +13,10 @@ from services.access.revocation import Revocations
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
-from services.http.api import Api
+from services.http.api.context import ApiContext
 from services.http.pages import page_routes
-from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
+from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware
+from services.http.routes import api_routes
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import Store
@@ -70,11 +71,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     sockets = SocketIndex()
     revocations = Revocations(store, clock, sockets.close_revoked)
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock, revocations, sockets)
-    api = Api(store, tokens, visits, clock, hub, settings.base_url, revocations)
+    api = ApiContext(
+        store, tokens, visits, clock, hub, settings.base_url, revocations, settings.node_id
+    )
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
-    app.router.add_get("/ws", endpoint.handle)
-    app.router.add_routes(api.routes())
-    app.router.add_routes(page_routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await hub.start()
@@ -104,17 +104,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     # first, so a node with live visits stops at once and its clients know to reconnect.
     app.on_shutdown.append(close_sockets)
 
-    async def healthz(request: web.Request) -> web.Response:
-        return respond({"status": "ok", "node_id": settings.node_id})
-
-    async def readyz(request: web.Request) -> web.Response:
-        try:
-            await app[STORE].get_facility("-")
-        except Exception:
-            log.exception("readyz.store_failed")
-            return respond({"status": "store unavailable"}, status=503)
-        return respond({"status": "ready", "rooms": len(app[HUB].rooms)})
-
     async def metrics(request: web.Request) -> web.Response:
         """Prometheus text format: what this node holds right now."""
         hub = app[HUB]
@@ -133,7 +122,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         lines += [f"# TYPE {name} counter", f'{name}{{node="{settings.node_id}"}} {cap.refused}']
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/readyz", readyz)
+    app.router.add_routes(api_routes(api, {"/ws": endpoint.handle, "/metrics": metrics}))
+    app.router.add_routes(page_routes())
     return app
