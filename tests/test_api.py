@@ -877,3 +877,80 @@ async def test_staff_without_a_facility_see_every_facility(world: World) -> None
     assert {e["facility_id"] for e in body["events"]} >= {world.facility_id, "f_other"}
     resp = await world.client.get(f"/api/v1/audit/visits/{other.visit.id}", headers=_auth(token))
     assert resp.status == 200
+
+
+ID_MESSAGE = "is required (a string of at most 64 characters)"
+FAMILY = {"role": "family", "name": "Siti"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "party"}, "`kind` must be regular, education or legal"),
+        ({"kind": None}, "`kind` must be regular, education or legal"),
+        ({"start_ms": True}, "`start_ms` must be a positive integer (ms since the epoch)"),
+        ({"start_ms": "1"}, "`start_ms` must be a positive integer (ms since the epoch)"),
+        ({"start_ms": 1}, "`start_ms` must lie between an hour ago and a year from now"),
+        ({"guests": []}, "`guests` must be a list of 1 to 3 entries"),
+        ({"guests": [FAMILY] * 4}, "`guests` must be a list of 1 to 3 entries"),
+        ({"guests": [FAMILY, "x"]}, "each guest is an object {role, name, visitor_id?}"),
+        ({"guests": [{"role": "officer", "name": "x"}]}, "a guest's role is family or teacher"),
+        ({"guests": [{"name": "x"}, 5]}, "a guest's role is family or teacher"),
+        ({"guests": [{**FAMILY, "visitor_id": 5}]}, "`visitor_id` must be a string"),
+        ({"guests": [{"role": "family", "name": ""}]}, f"`name` {ID_MESSAGE}"),
+        ({"length_s": 59}, "`length_s` must be an integer between 60 and 14400"),
+        ({"length_s": "600"}, "`length_s` must be an integer between 60 and 14400"),
+        ({"terminal_id": "t" * 65}, f"`terminal_id` {ID_MESSAGE}"),
+        ({"inmate_id": None}, f"`inmate_id` {ID_MESSAGE}"),
+    ],
+)
+async def test_new_visit_body_errors_name_the_field(
+    world: World, staff: dict[str, str], change: dict[str, Any], message: str
+) -> None:
+    """A malformed new-visit body is a 400 whose message names the first wrong field and what
+    it must be; nothing is scheduled."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    resp = await world.client.post(
+        "/api/v1/visits", json={**body, **change}, headers=_auth(staff["officer"])
+    )
+    assert (await _error(resp, 400, "bad_request"))["message"] == message
+    assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api/v1/auth/login", {"username": "a"}, "`username` and `password` are required strings"),
+        (
+            "/api/v1/auth/login",
+            {"username": 1, "password": "p"},
+            "`username` and `password` are required strings",
+        ),
+        ("/api/v1/join", {"link": 5}, "`link` is required"),
+        ("/api/v1/join", {}, "`link` is required"),
+    ],
+)
+async def test_login_and_join_body_errors(
+    world: World, path: str, body: dict[str, Any], message: str
+) -> None:
+    """Login and link exchange refuse a body without its strings, saying which."""
+    resp = await world.client.post(path, json=body)
+    assert (await _error(resp, 400, "bad_request"))["message"] == message
+
+
+@pytest.mark.parametrize("visitor_id", [None, ""])
+async def test_new_visit_accepts_defaults_and_empty_optionals(
+    world: World, staff: dict[str, str], visitor_id: str | None
+) -> None:
+    """`kind` defaults to regular; a null `length_s` and a null or empty `visitor_id` mean none."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    resp = await world.client.post(
+        "/api/v1/visits",
+        json={**body, "length_s": None, "guests": [{**FAMILY, "visitor_id": visitor_id}]},
+        headers=_auth(staff["officer"]),
+    )
+    created = await _json(resp)
+    assert resp.status == 201 and created["kind"] == "regular", created
+    assert len(created["links"]) == 1

@@ -62,11 +62,12 @@ class Text:
         value = body.get(key)
         if value is None and self.nullable:
             return self.default
-        if not isinstance(value, str) or not self.min_len <= len(value) <= (
-            self.max_len or len(value)
-        ):
+        if not isinstance(value, str) or not self._fits(value):
             raise BadRequest(self.message.format(key=key))
         return value
+
+    def _fits(self, value: str) -> bool:
+        return self.min_len <= len(value) and (self.max_len is None or len(value) <= self.max_len)
 
     def schema(self, ref: Ref) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "string"}

@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import types
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 from services.http.fields import SPEC, rules
@@ -66,14 +67,13 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
 
 
 def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
-    ok: dict[str, Any] = {"description": "OK"}
-    if route.content:
-        media = {"schema": schema_of(route.response, schemas)} if route.response else {}
-        ok["content"] = {route.content: media}
+    answers = [(route.status, route.response), *route.other]
     op: dict[str, Any] = {
         "summary": route.summary,
-        "responses": {str(route.status): ok, **{s: ERROR_REF for s in ERROR_STATUSES}},
+        "responses": {str(s): _answer(route.content, s, t, schemas) for s, t in answers},
     }
+    if route.errors:
+        op["responses"].update({status: ERROR_REF for status in ERROR_STATUSES})
     if route.auth:
         op["security"] = [{"bearer": []}]
     if route.limited:  # with a Retry-After header
@@ -89,6 +89,13 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     return op
+
+
+def _answer(content: str, status: int, hint: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+    if content:
+        out["content"] = {content: {"schema": schema_of(hint, schemas)} if hint else {}}
+    return out
 
 
 def _param(name: str, where: str) -> dict[str, Any]:

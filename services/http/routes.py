@@ -16,7 +16,7 @@ from aiohttp import web
 
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.context import ApiContext
-from services.http.api.health import Alive, HealthApi, Ready
+from services.http.api.health import Alive, HealthApi, NotReady, Ready
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.participants import ParticipantsApi, Revoked
 from services.http.api.staff import LoggedIn, Login, StaffApi
@@ -68,7 +68,9 @@ class Route:
     auth: bool = True  # a staff bearer token
     query: tuple[str, ...] = ()
     limited: bool = False  # may answer 429 with Retry-After
-    content: str = "application/json"
+    content: str = "application/json"  # of the success ("": none, a websocket)
+    errors: bool = True  # may answer a typed error (``services.errors``)
+    other: tuple[tuple[int, Any], ...] = ()  # further (status, response type) it may answer
 
 
 def _openapi(areas: Areas) -> Handler:
@@ -79,7 +81,15 @@ def _openapi(areas: Areas) -> Handler:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", "Liveness", lambda a: a.health.alive, response=Alive, auth=False),
+    Route(
+        "GET",
+        "/healthz",
+        "Liveness",
+        lambda a: a.health.alive,
+        response=Alive,
+        auth=False,
+        errors=False,
+    ),
     Route(
         "GET",
         "/readyz",
@@ -87,6 +97,8 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.health.ready,
         response=Ready,
         auth=False,
+        errors=False,
+        other=((503, NotReady),),
     ),
     Route(
         "GET",
@@ -95,6 +107,7 @@ ROUTES: tuple[Route, ...] = (
         None,
         auth=False,
         content="text/plain",
+        errors=False,
     ),
     Route(
         "GET",
@@ -104,6 +117,7 @@ ROUTES: tuple[Route, ...] = (
         status=101,
         auth=False,
         content="",
+        errors=False,
     ),
     Route(
         "GET",
