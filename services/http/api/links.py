@@ -16,7 +16,9 @@ from services.http.plumbing import json_body, respond
 class Join:
     """A link secret; one that is not 20 to 128 characters is refused 401 like an unknown one."""
 
-    link: str = spec(Text("`link` is required", max_len=None, min_len=0))
+    link: str = spec(
+        Text("`link` is required", max_len=None, min_len=0, description="20 to 128 characters")
+    )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ class Guest:
         Choice("a guest's role is family or teacher", Role, allowed=(Role.FAMILY, Role.TEACHER))
     )
     visitor_id: str | None = spec(
-        Text("`visitor_id` must be a string", None, 0, required=False, nullable=True)
+        Text(
+            "`visitor_id` must be a string", max_len=None, min_len=0, required=False, nullable=True
+        )
     )
     name: str = spec(Text(ID))
 
@@ -51,7 +53,7 @@ class NewVisit:
     start_ms: int = spec(
         Integer(
             "`start_ms` must be a positive integer (ms since the epoch)",
-            1,
+            lo=1,
             description="ms since the epoch; from an hour ago to a year ahead",
         )
     )
@@ -63,7 +65,9 @@ class NewVisit:
         )
     )
     length_s: int | None = spec(
-        Integer("`length_s` must be an integer between 60 and 14400", 60, 4 * 3600, False)
+        Integer(
+            "`length_s` must be an integer between 60 and 14400", lo=60, hi=4 * 3600, required=False
+        )
     )
     terminal_id: str = spec(Text(ID))
     inmate_id: str = spec(Text(ID))
@@ -74,7 +78,13 @@ class Reason:
     """Why staff acted, kept in the audit log."""
 
     reason: str = spec(
-        Text("`reason` must be a string of at most 200 characters", 200, 0, False, default="")
+        Text(
+            "`reason` must be a string of at most 200 characters",
+            max_len=200,
+            min_len=0,
+            required=False,
+            default="",
+        )
     )
 
 
