@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from services.access.staff import check_password
 from services.access.tokens import hash_secret
 from services.admin.provision import Admin
-from services.booking.scheduling import check_password
 from tests.helpers.audit import cli_json, open_store, rows, run_cli
 
 PASSWORD = "a long enough secret"

@@ -12,23 +12,27 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from services.access.guard import Guard, in_scope
 from services.access.known_sources import COOKIE_PATH, DEVICE_COOKIE
+from services.access.links import VisitLinks
 from services.access.revocation import Revocations
-from services.access.tokens import Claims, TokenService
+from services.access.staff import StaffLogin
+from services.access.tokens import Claims
 from services.audit.chain import public_hex
 from services.booking.scheduling import GuestSpec, VisitService, visit_json
 from services.clock import Clock
-from services.domain.model import EndReason, Role, Visit, VisitKind, VisitorId
+from services.domain.model import EndReason, Role, Visit, VisitKind
 from services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from services.http.openapi import OPENAPI
 from services.http.plumbing import json_body, query_int, respond
+from services.ids import Actor, InmateId, VisitorId
 from services.store.protocols import AuditQuery, Store
 
 
 class LiveVisits(Protocol):
     """What the API asks of the node holding the live sessions (the signaling hub)."""
 
-    async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None: ...
+    async def terminate(self, visit_id: str, actor: Actor, reason: str) -> None: ...
     def drop(self, visit_id: str, reason: EndReason) -> None: ...
 
 
@@ -44,16 +48,20 @@ class Api:
     def __init__(
         self,
         store: Store,
-        tokens: TokenService,
+        guard: Guard,
         visits: VisitService,
+        links: VisitLinks,
+        staff: StaffLogin,
         clock: Clock,
         live: LiveVisits,
         base_url: str,
         revocations: Revocations,
     ) -> None:
         self._store = store
-        self._tokens = tokens
+        self._guard = guard
         self._visits = visits
+        self._links = links
+        self._staff_login = staff
         self._clock = clock
         self._live = live
         self._base_url = base_url
@@ -81,13 +89,7 @@ class Api:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send `Authorization: Bearer <token>`")
-        claims = self._tokens.decode(token.strip(), self._clock.now())
-        if claims.visit:
-            raise Forbidden("a visit token cannot use the staff API")
-        await self._revocations.check(claims)
-        if claims.role not in roles:
-            raise Forbidden(f"this needs one of: {', '.join(r.value for r in roles)}")
-        return claims
+        return await self._guard.staff(token.strip(), roles)
 
     async def openapi(self, request: web.Request) -> web.Response:
         return respond(OPENAPI)
@@ -99,13 +101,13 @@ class Api:
             raise BadRequest("`username` and `password` are required strings")
         source = request.remote or ""  # the client, when a trusted proxy forwarded it
         device = request.cookies.get(DEVICE_COOKIE, "")
-        token, staff, cookie = await self._visits.login(
+        token, staff, cookie = await self._staff_login.login(
             username[:100], password[:200], source, device
         )
         await self._revocations.check_staff(staff.id)  # a disabled account gets no token
         resp = respond({"token": token, "role": staff.role.value, "staff_id": staff.id})
         # Lets this browser past the name's backoff next time (services.access.logins).
-        known_s = int(self._visits.logins.limits.known_for_s)
+        known_s = int(self._staff_login.logins.limits.known_for_s)
         resp.set_cookie(
             DEVICE_COOKIE,
             cookie,
@@ -123,7 +125,7 @@ class Api:
         link = body.get("link")
         if not isinstance(link, str):
             raise BadRequest("`link` is required")
-        token, claims, visit, participant = await self._visits.open_link(link)
+        token, claims, visit, participant = await self._links.open_link(link)
         await self._revocations.check(claims)  # a revoked participant's link opens nothing
         return respond(
             {
@@ -156,15 +158,15 @@ class Api:
         if length is not None and (not isinstance(length, int) or not 60 <= length <= 4 * 3600):
             raise BadRequest("`length_s` must be an integer between 60 and 14400")
         terminal = await self._store.get_terminal(_str(body, "terminal_id"))
-        if terminal is None or not _in_scope(claims, terminal.facility_id):
+        if terminal is None or not in_scope(claims, terminal.facility_id):
             raise NotFound("no such terminal")
         scheduled = await self._visits.schedule(
             terminal_id=terminal.id,
-            inmate_id=_str(body, "inmate_id"),
+            inmate_id=InmateId(_str(body, "inmate_id")),
             kind=kind,
             start=start_ms / 1000,
             guests=guests,
-            actor=(claims.role, claims.sub),
+            actor=Actor(claims.role, claims.sub),
             length_s=length,
         )
         out = visit_json(scheduled.visit, staff=True)
@@ -178,7 +180,7 @@ class Api:
         its existence does not leak either. Staff without a facility see every facility.
         """
         visit = await self._store.get_visit(request.match_info["visit_id"])
-        if visit is None or not _in_scope(claims, visit.facility_id):
+        if visit is None or not in_scope(claims, visit.facility_id):
             raise NotFound("no such visit")
         return visit
 
@@ -191,7 +193,7 @@ class Api:
         body = await json_body(request, required=False)
         reason = _reason(body)
         target = await self._visit(claims, request)
-        visit = await self._visits.cancel(target.id, (claims.role, claims.sub), reason)
+        visit = await self._visits.cancel(target.id, Actor(claims.role, claims.sub), reason)
         self._live.drop(visit.id, EndReason.CANCELLED)  # anyone waiting early is told and let go
         return respond(visit_json(visit, staff=True))
 
@@ -200,13 +202,13 @@ class Api:
         body = await json_body(request, required=False)
         reason = _reason(body)
         visit = await self._visit(claims, request)
-        await self._live.terminate(visit.id, (Role.OFFICER.value, claims.sub), reason)
+        await self._live.terminate(visit.id, Actor(Role.OFFICER, claims.sub), reason)
         return respond({"visit_id": visit.id, "ended": "terminated"}, status=202)
 
     async def monitor_visit(self, request: web.Request) -> web.Response:
         claims = await self._staff(request, Role.OFFICER)
         visit = await self._visit(claims, request)
-        token = await self._visits.monitor_token(claims, visit.id)
+        token = await self._links.monitor_token(claims, visit.id)
         return respond({"token": token})
 
     async def revoke_participant(self, request: web.Request) -> web.Response:
@@ -215,7 +217,7 @@ class Api:
         reason = _reason(await json_body(request, required=False))
         revocation = await self._revocations.revoke_participant(
             request.match_info["participant_id"],
-            (claims.role.value, claims.sub),
+            Actor(claims.role, claims.sub),
             reason,
             facility_id=claims.facility,
         )
@@ -303,10 +305,6 @@ def audit_query(params: Any) -> AuditQuery:
         after_seq=query_int(params, "after", 0, 0, 2**62) or 0,
         limit=query_int(params, "limit", 100, 1, 1000) or 100,
     )
-
-
-def _in_scope(claims: Claims, facility_id: str) -> bool:
-    return not claims.facility or claims.facility == facility_id
 
 
 def _str(body: dict[str, Any], key: str) -> str:
