@@ -104,21 +104,7 @@ class VisitService:
             participants=_seats(visit_id, terminal.name, guests),
         )
         links = {p.id: new_link_token() for p in visit.participants if p.role is not Role.TERMINAL}
-        event = AuditEvent(
-            "scheduled",
-            actor.role,
-            actor.id,
-            facility.id,
-            visit_id,
-            {
-                "kind": kind.value,
-                "start_ms": int(start * 1000),
-                "end_ms": int(visit.end * 1000),
-                "terminal": terminal.id,
-                "inmate": inmate.id,
-                "guests": [{"role": g.role.value, "visitor": g.visitor_id or ""} for g in guests],
-            },
-        )
+        event = _scheduled_event(visit, guests, actor)
         hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
         await self._store.add_visit(visit, hashed, [event])
         return ScheduledVisit(visit, links)
@@ -150,6 +136,25 @@ class VisitService:
             ),
             [event],
         )
+
+
+def _scheduled_event(visit: Visit, guests: list[GuestSpec], actor: Actor) -> AuditEvent:
+    """What the log keeps of a new visit: when, where, for whom; guests by visitor id, not name."""
+    return AuditEvent(
+        "scheduled",
+        actor.role,
+        actor.id,
+        visit.facility_id,
+        visit.id,
+        {
+            "kind": visit.kind.value,
+            "start_ms": int(visit.start * 1000),
+            "end_ms": int(visit.end * 1000),
+            "terminal": visit.terminal_id,
+            "inmate": visit.inmate_id,
+            "guests": [{"role": g.role.value, "visitor": g.visitor_id or ""} for g in guests],
+        },
+    )
 
 
 def _seats(visit_id: VisitId, terminal: str, guests: list[GuestSpec]) -> tuple[Participant, ...]:
