@@ -19,7 +19,7 @@ from services.access.tokens import Claims, staff_of
 from services.audit.chain import AuditEvent
 from services.domain.model import Role
 from services.errors import AccessRevoked, BadRequest, Conflict, NotFound, TokenRevoked
-from services.ids import Actor
+from services.ids import Actor, ParticipantId, StaffId, VisitorId
 
 if TYPE_CHECKING:
     from services.clock import Clock
@@ -115,7 +115,7 @@ class Revocations:
             claims, visitor=seat.visitor_id, facility=claims.facility or visit.facility_id
         )
 
-    async def check_staff(self, staff_id: str) -> None:
+    async def check_staff(self, staff_id: StaffId) -> None:
         """Raise AccessRevoked if this staff account is disabled (now: not if enabled again)."""
         found = await self._store.find_revocation(((RevocationKind.STAFF, staff_id),))
         if found is not None:
@@ -135,7 +135,7 @@ class Revocations:
 
     async def revoke_participant(
         self,
-        participant_id: str,
+        participant_id: ParticipantId,
         actor: Actor,
         reason: str = "",
         facility_id: str = "",
@@ -169,7 +169,7 @@ class Revocations:
         return (await self._revoke(seat, person))[0]
 
     async def revoke_visitor(
-        self, visitor_id: str, actor: Actor, reason: str = "", facility_id: str = ""
+        self, visitor_id: VisitorId, actor: Actor, reason: str = "", facility_id: str = ""
     ) -> Revocation:
         """Shut a registered visitor out of every seat booked for them, now and later: in every
         facility, or with ``facility_id`` in that facility's visits only."""

@@ -25,7 +25,7 @@ from services.booking.scheduling import GuestSpec, VisitService, visit_json
 from services.clock import SystemClock
 from services.domain.model import FacilityRules, Role, VisitKind
 from services.errors import BadRequest, NotFound, TatapError
-from services.ids import CLI_ACTOR, VisitId, VisitorId
+from services.ids import CLI_ACTOR, ParticipantId, VisitId, VisitorId
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import AuditQuery, Store
@@ -348,12 +348,14 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         revocations = Revocations(store, SystemClock())
         if args.participant:
             revocation = await revocations.revoke_participant(
-                args.participant, CLI_ACTOR, args.reason
+                ParticipantId(args.participant), CLI_ACTOR, args.reason
             )
             _print({"revoked_participant": revocation.subject})
             return 0
         if args.visitor:
-            revocation = await revocations.revoke_visitor(args.visitor, CLI_ACTOR, args.reason)
+            revocation = await revocations.revoke_visitor(
+                VisitorId(args.visitor), CLI_ACTOR, args.reason
+            )
             _print({"revoked_visitor": revocation.subject})
             return 0
         # The signature is enough: an expired (or not yet valid) token may be revoked too.

@@ -25,7 +25,7 @@ from services.domain.model import EndReason, Role, Visit, VisitKind
 from services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from services.http.openapi import OPENAPI
 from services.http.plumbing import json_body, query_int, respond
-from services.ids import Actor, InmateId, VisitorId
+from services.ids import Actor, InmateId, ParticipantId, VisitorId
 from services.store.protocols import AuditQuery, Store
 
 
@@ -216,7 +216,7 @@ class Api:
         claims = await self._staff(request, Role.OFFICER, Role.ADMIN)
         reason = _reason(await json_body(request, required=False))
         revocation = await self._revocations.revoke_participant(
-            request.match_info["participant_id"],
+            ParticipantId(request.match_info["participant_id"]),
             Actor(claims.role, claims.sub),
             reason,
             facility_id=claims.facility,
