@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from services.access.guard import Guard
+from services.access.links import VisitLinks
 from services.access.logins import LoginGuard, LoginLimits
 from services.access.revocation import Revocations
+from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
@@ -37,6 +40,8 @@ log = structlog.get_logger("tatap.app")
 STORE = web.AppKey("store", Store)
 HUB = web.AppKey("hub", Hub)
 VISITS = web.AppKey("visits", VisitService)
+LINKS = web.AppKey("links", VisitLinks)
+STAFF = web.AppKey("staff", StaffLogin)
 TOKENS = web.AppKey("tokens", TokenService)
 
 
@@ -63,16 +68,26 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         ),
         key=next(iter(settings.token_keys.values()), None),
     )
-    visits = VisitService(
-        store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s, logins
-    )
+    visits = VisitService(store, clock)
+    links = VisitLinks(store, tokens, clock, settings.token_grace_s)
+    staff = StaffLogin(store, tokens, clock, settings.staff_token_ttl_s, logins)
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
-    app[STORE], app[VISITS], app[HUB] = store, visits, hub
+    app[STORE], app[VISITS], app[LINKS], app[STAFF], app[HUB] = store, visits, links, staff, hub
     sockets = SocketIndex()
     revocations = Revocations(store, clock, sockets.close_revoked)
-    endpoint = Endpoint(settings, hub, tokens, visits, store, clock, revocations, sockets)
+    guard = Guard(tokens, revocations, clock)
+    endpoint = Endpoint(settings, hub, guard, store, sockets)
     api = ApiContext(
-        store, tokens, visits, clock, hub, settings.base_url, revocations, settings.node_id
+        store,
+        guard,
+        visits,
+        links,
+        staff,
+        clock,
+        hub,
+        settings.base_url,
+        revocations,
+        settings.node_id,
     )
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
 

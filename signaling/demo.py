@@ -22,6 +22,7 @@ from services.admin.provision import Admin
 from services.booking.scheduling import GuestSpec
 from services.clock import SystemClock
 from services.domain.model import FacilityRules, Role, VisitKind
+from services.ids import Actor
 from services.logs import configure
 from services.settings import Settings
 from signaling.app import STORE, VISITS, create_app
@@ -105,7 +106,7 @@ async def _fill(
         kind=kind,
         start=SystemClock().now(),
         guests=guests,
-        actor=(Role.ADMIN, "demo"),
+        actor=Actor(Role.ADMIN, "demo"),
         length_s=args.minutes * 60,
     )
     links = {

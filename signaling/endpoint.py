@@ -10,12 +10,9 @@ from typing import Any, cast
 import structlog
 from aiohttp import web
 
-from services.access.revocation import Revocations
-from services.access.tokens import TokenService
-from services.booking.scheduling import VisitService
-from services.clock import Clock
-from services.domain.model import Role
-from services.errors import BadRequest, TatapError, Unauthorized
+from services.access.guard import Guard
+from services.access.terminals import authenticate_terminal
+from services.errors import BadRequest, TatapError
 from services.settings import Settings
 from services.store.protocols import Store
 from signaling import protocol
@@ -25,28 +22,20 @@ from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.ws")
 
-JOINABLE = frozenset({Role.FAMILY, Role.TEACHER, Role.TERMINAL, Role.OFFICER})
-
 
 class Endpoint:
     def __init__(
         self,
         settings: Settings,
         hub: Hub,
-        tokens: TokenService,
-        visits: VisitService,
+        guard: Guard,
         store: Store,
-        clock: Clock,
-        revocations: Revocations,
         sockets: SocketIndex,
     ) -> None:
         self._settings = settings
         self._hub = hub
-        self._tokens = tokens
-        self._visits = visits
-        self._store = store
-        self._clock = clock
-        self._revocations = revocations
+        self._guard = guard
+        self._store = store  # for terminals' credentials
         self._sockets = sockets  # sockets by token, participant and staff account, for revoking
         self._live: set[Connection] = set()  # every open socket, for the keepalive
 
@@ -141,19 +130,14 @@ class Endpoint:
 
     async def _admit(self, conn: Connection, hello: protocol.Hello) -> None:
         if hello.device_id:
-            terminal = await self._visits.authenticate_terminal(
-                hello.device_id, hello.device_secret
+            terminal = await authenticate_terminal(
+                self._store, hello.device_id, hello.device_secret
             )
             structlog.contextvars.bind_contextvars(role="terminal", terminal_id=terminal.id)
             await self._hub.devices.connect(conn, terminal)
             return
-        claims = self._tokens.decode(hello.token, self._clock.now())
-        if claims.role not in JOINABLE or not claims.visit:
-            raise Unauthorized("this token does not open a visit")
-        claims = await self._revocations.with_seat_visitor(claims)
-        # Indexed before the check, so a revocation written meanwhile still finds this socket.
-        self._sockets.add(conn, claims)
-        await self._revocations.check(claims)
+        # Indexed before the revocation check, so a revocation written meanwhile finds it.
+        claims = await self._guard.seat(hello.token, lambda c: self._sockets.add(conn, c))
         structlog.contextvars.bind_contextvars(visit_id=claims.visit, role=claims.role.value)
         await self._hub.join(conn, claims.visit, claims.sub, claims.role)
         log.info("ws.joined")

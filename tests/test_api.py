@@ -11,7 +11,8 @@ from aiohttp import ClientResponse
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.scheduling import GuestSpec, ScheduledVisit
-from services.domain.model import Role, VisitKind, VisitorId
+from services.domain.model import Role, VisitKind
+from services.ids import Actor, VisitorId
 from signaling.app import TOKENS
 from tests.conftest import World
 from tests.helpers.audit import rows, tamper
@@ -151,7 +152,7 @@ async def test_join_without_a_string_link_is_400(world: World, body: dict[str, A
 async def _two_visits(world: World) -> tuple[ScheduledVisit, ScheduledVisit]:
     """Visit A scheduled then cancelled; visit B scheduled for another inmate an hour later."""
     first = await world.schedule(start_in=600)
-    await world.visits.cancel(first.visit.id, (Role.OFFICER, "s_test"), "ill")
+    await world.visits.cancel(first.visit.id, Actor(Role.OFFICER, "s_test"), "ill")
     await Admin(world.store).import_inmates(world.facility_id, "number,name\nB-9999,Joko\n")
     other = await world.store.find_inmate(world.facility_id, "B-9999")
     assert other is not None
@@ -223,7 +224,7 @@ async def test_auditor_search_by_visitor(world: World, staff: dict[str, str]) ->
         kind=_regular(),
         start=world.clock.now() + 60,
         guests=[_guest(visitor.id)],
-        actor=(Role.OFFICER, "s"),
+        actor=Actor(Role.OFFICER, "s"),
     )
     await world.schedule(start_in=7200)  # someone else's visit
     status, body = await _search(world, staff["auditor"], visitor=visitor.id)
@@ -336,7 +337,7 @@ async def test_audit_responses_hold_no_unmasked_nik(world: World, staff: dict[st
         kind=_regular(),
         start=world.clock.now() + 60,
         guests=[_guest(visitor.id)],
-        actor=(Role.OFFICER, "s"),
+        actor=Actor(Role.OFFICER, "s"),
     )
     texts = []
     for path in (
@@ -792,7 +793,7 @@ async def _other_facility(world: World) -> ScheduledVisit:
         kind=VisitKind.REGULAR,
         start=world.clock.now() + 600,
         guests=[GuestSpec(Role.FAMILY, "Ani")],
-        actor=(Role.OFFICER, "s_other"),
+        actor=Actor(Role.OFFICER, "s_other"),
     )
 
 

@@ -18,12 +18,14 @@ from typing import Any
 
 import orjson
 
+from services.access.links import VisitLinks
 from services.access.tokens import TokenService
-from services.admin.provision import ADMIN_ACTOR, Admin, visitor_json
+from services.admin.provision import Admin, visitor_json
 from services.booking.scheduling import GuestSpec, VisitService, visit_json
 from services.clock import SystemClock
-from services.domain.model import FacilityRules, Role, VisitKind, VisitorId
+from services.domain.model import FacilityRules, Role, VisitKind
 from services.errors import BadRequest, NotFound, TatapError
+from services.ids import CLI_ACTOR, ParticipantId, VisitId, VisitorId
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import AuditQuery, Store
@@ -192,7 +194,7 @@ def _disable_staff(args: argparse.Namespace) -> int:
 
     async def run(store: Store, _: Settings) -> int:
         revocation = await Revocations(store, SystemClock()).disable_staff(
-            args.disable, ADMIN_ACTOR, args.reason
+            args.disable, CLI_ACTOR, args.reason
         )
         _print({"disabled": args.disable, "staff_id": revocation.subject})
         return 0
@@ -205,7 +207,7 @@ def _enable_staff(args: argparse.Namespace) -> int:
     from services.access.revocation import Revocations
 
     async def run(store: Store, _: Settings) -> int:
-        await Revocations(store, SystemClock()).enable_staff(args.enable, ADMIN_ACTOR, args.reason)
+        await Revocations(store, SystemClock()).enable_staff(args.enable, CLI_ACTOR, args.reason)
         _print({"enabled": args.enable})
         return 0
 
@@ -271,9 +273,7 @@ def parse_start(text: str, now: float) -> float:
 def cmd_visit_create(args: argparse.Namespace) -> int:
     async def run(store: Store, settings: Settings) -> int:
         clock = SystemClock()
-        service = VisitService(
-            store, TokenService(settings.token_keys), clock, settings.token_grace_s
-        )
+        service = VisitService(store, clock)
         inmate_id = args.inmate
         if args.inmate_number:
             terminal = await store.get_terminal(args.terminal)
@@ -294,7 +294,7 @@ def cmd_visit_create(args: argparse.Namespace) -> int:
             kind=VisitKind(args.kind),
             start=parse_start(args.start, clock.now()),
             guests=guests,
-            actor=(Role.ADMIN, "cli"),
+            actor=CLI_ACTOR,
             length_s=args.length,
         )
         out = visit_json(scheduled.visit, staff=True)
@@ -305,8 +305,11 @@ def cmd_visit_create(args: argparse.Namespace) -> int:
         }
         out["links"] = links
         if args.tokens:
+            minter = VisitLinks(
+                store, TokenService(settings.token_keys), clock, settings.token_grace_s
+            )
             out["tokens"] = {
-                p.role.value: await service.participant_token(scheduled.visit, p)
+                p.role.value: await minter.participant_token(scheduled.visit, p)
                 for p in scheduled.visit.participants
             }
         if args.json:
@@ -324,8 +327,8 @@ def cmd_visit_create(args: argparse.Namespace) -> int:
 
 def cmd_visit_cancel(args: argparse.Namespace) -> int:
     async def run(store: Store, settings: Settings) -> int:
-        service = VisitService(store, TokenService(settings.token_keys), SystemClock(), 60)
-        visit = await service.cancel(args.visit, (Role.ADMIN, "cli"), args.reason)
+        service = VisitService(store, SystemClock())
+        visit = await service.cancel(VisitId(args.visit), CLI_ACTOR, args.reason)
         _print(visit_json(visit, staff=True))
         return 0
 
@@ -345,17 +348,19 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         revocations = Revocations(store, SystemClock())
         if args.participant:
             revocation = await revocations.revoke_participant(
-                args.participant, ADMIN_ACTOR, args.reason
+                ParticipantId(args.participant), CLI_ACTOR, args.reason
             )
             _print({"revoked_participant": revocation.subject})
             return 0
         if args.visitor:
-            revocation = await revocations.revoke_visitor(args.visitor, ADMIN_ACTOR, args.reason)
+            revocation = await revocations.revoke_visitor(
+                VisitorId(args.visitor), CLI_ACTOR, args.reason
+            )
             _print({"revoked_visitor": revocation.subject})
             return 0
         # The signature is enough: an expired (or not yet valid) token may be revoked too.
         claims = TokenService(settings.token_keys).decode(args.token, None)
-        revocation = await revocations.revoke_token(claims, ADMIN_ACTOR)
+        revocation = await revocations.revoke_token(claims, CLI_ACTOR)
         _print({"revoked": revocation.subject})
         return 0
 

@@ -42,7 +42,7 @@ class Areas:
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
         """Every area over the same services and the same staff check."""
-        auth = StaffAuth(ctx.tokens, ctx.clock, ctx.revocations)
+        auth = StaffAuth(ctx.guard)
         return cls(
             health=HealthApi(ctx),
             staff=StaffApi(ctx),

@@ -1,18 +1,13 @@
-"""The one place the REST API checks a staff bearer token and its role.
-
-TODO: when ``services.access.guard`` (token -> claims, revocation, role, facility) lands, this
-module becomes a thin call into it; handlers keep calling ``StaffAuth.require``.
-"""
+"""The REST API's side of the one guard: the bearer header read, then ``services.access.guard``."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from services.access.revocation import Revocations
-from services.access.tokens import Claims, TokenService
-from services.clock import Clock
+from services.access.guard import Guard, in_scope
+from services.access.tokens import Claims
 from services.domain.model import Role, Visit
-from services.errors import Forbidden, NotFound, Unauthorized
+from services.errors import NotFound, Unauthorized
 from services.store.protocols import Store
 
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
@@ -23,10 +18,8 @@ VISIT_READERS = (Role.OFFICER, Role.ADMIN, Role.AUDITOR)
 class StaffAuth:
     """Bearer token -> claims of a staff member holding one of the roles a handler names."""
 
-    def __init__(self, tokens: TokenService, clock: Clock, revocations: Revocations) -> None:
-        self._tokens = tokens
-        self._clock = clock
-        self._revocations = revocations
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
 
     async def require(self, request: web.Request, *roles: Role) -> Claims:
         """The caller's claims, or 401 (no or bad token) / 403 (visit token, wrong role)."""
@@ -34,18 +27,7 @@ class StaffAuth:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send `Authorization: Bearer <token>`")
-        claims = self._tokens.decode(token.strip(), self._clock.now())
-        if claims.visit:
-            raise Forbidden("a visit token cannot use the staff API")
-        await self._revocations.check(claims)
-        if claims.role not in roles:
-            raise Forbidden(f"this needs one of: {', '.join(r.value for r in roles)}")
-        return claims
-
-
-def in_scope(claims: Claims, facility_id: str) -> bool:
-    """Staff bound to a facility reach only its records; staff without one reach every one."""
-    return not claims.facility or claims.facility == facility_id
+        return await self._guard.staff(token.strip(), roles)
 
 
 async def scoped_visit(store: Store, claims: Claims, request: web.Request) -> Visit:

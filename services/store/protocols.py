@@ -20,12 +20,11 @@ from services.domain.model import (
     Room,
     Staff,
     Terminal,
-    TerminalId,
     Visit,
-    VisitId,
     Visitor,
     VisitStatus,
 )
+from services.ids import TerminalId, VisitId
 
 if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind

@@ -15,6 +15,7 @@ import structlog
 
 from services.clock import Clock
 from services.domain.model import Role, Terminal
+from services.domain.rules import opens_at
 from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
 from services.store.protocols import Store
 from signaling import protocol
@@ -117,7 +118,7 @@ class DeviceSessions:
             old.cancel()
         if nxt is not None:
             # Seat the terminal as soon as the next window opens, without waiting for the sweeper.
-            opens = max(nxt.start - self._early, now + 5.0)
+            opens = max(opens_at(nxt, self._early), now + 5.0)
             self._wakeups[terminal.id] = self._scheduler.at(
                 opens, functools.partial(self._wake, conn)
             )

@@ -18,14 +18,8 @@ import structlog
 
 from services.audit.chain import AuditEvent
 from services.clock import Clock
-from services.domain.model import (
-    EndReason,
-    FacilityRules,
-    ParticipantId,
-    Role,
-    Visit,
-    VisitStatus,
-)
+from services.domain.model import EndReason, FacilityRules, Role, Visit, VisitStatus
+from services.domain.rules import check_open, is_open_yet
 from services.errors import (
     Conflict,
     Forbidden,
@@ -36,6 +30,7 @@ from services.errors import (
     VisitNotOpen,
     VisitOver,
 )
+from services.ids import Actor, ParticipantId
 from services.settings import Settings
 from services.store.protocols import AuditQuery, Store, VisitChange
 from signaling import protocol
@@ -68,7 +63,7 @@ class Hub:
         self._clock = clock
         self._scheduler = scheduler
         self._bus = bus
-        self._system = (Role.ADMIN.value, f"system:{settings.node_id}")
+        self._system = Actor.system(settings.node_id)
         self.rooms: dict[str, VisitRoom] = {}
         self._loading: dict[str, asyncio.Future[VisitRoom]] = {}
         self._rules: dict[str, FacilityRules] = {}
@@ -326,11 +321,9 @@ class Hub:
         return self._event(room, folded[0], (participant.role.value, pid), folded[1])
 
     def _check_open(self, room: VisitRoom) -> None:
-        now, visit = self._clock.now(), room.visit
-        if room.ended or now >= visit.end:
+        if room.ended:
             raise VisitOver("this visit is over")
-        if now < visit.start - self._settings.early_join_s:
-            raise VisitNotOpen("this visit has not opened yet", start_ms=int(visit.start * 1000))
+        check_open(room.visit, self._clock.now(), self._settings.early_join_s)
 
     async def _record_join(self, room: VisitRoom, role: Role, event: AuditEvent) -> None:
         if room.live or role is Role.OFFICER:
@@ -473,7 +466,9 @@ class Hub:
         """An officer ends a visit from the REST API (one not yet open is cancelled instead).
         Returns once the end is on disk; VisitOver if another end came first."""
         room = await self.room(visit_id)
-        if not room.live and self._clock.now() < room.visit.start - self._settings.early_join_s:
+        if not room.live and not is_open_yet(
+            room.visit, self._clock.now(), self._settings.early_join_s
+        ):
             raise VisitNotOpen("this visit has not opened yet: cancel it instead")
         # Shielded: a caller that goes away does not interrupt the write (the end task owns it).
         ending = self.end_for_good(room, EndReason.TERMINATED, actor, reason)

@@ -6,11 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.access.guard import Guard
+from services.access.links import VisitLinks
 from services.access.revocation import Revocations
-from services.access.tokens import TokenService
+from services.access.staff import StaffLogin
 from services.booking.scheduling import VisitService
 from services.clock import Clock
 from services.domain.model import EndReason
+from services.ids import Actor
 from services.store.protocols import Store
 
 
@@ -22,7 +25,7 @@ class LiveVisits(Protocol):
         """The visits live on this node, by id."""
         ...
 
-    async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None: ...
+    async def terminate(self, visit_id: str, actor: Actor, reason: str) -> None: ...
     def drop(self, visit_id: str, reason: EndReason) -> None: ...
 
 
@@ -32,8 +35,10 @@ class ApiContext:
     ``node_id`` names this node in health answers."""
 
     store: Store
-    tokens: TokenService
+    guard: Guard
     visits: VisitService
+    links: VisitLinks
+    staff: StaffLogin
     clock: Clock
     live: LiveVisits
     base_url: str

@@ -49,7 +49,7 @@ class LinksApi:
     async def join(self, request: web.Request) -> web.Response:
         """A family or teacher link -> a token for the websocket, valid until the visit ends."""
         body = parse_body(Join, await json_body(request))
-        token, claims, visit, participant = await self._ctx.visits.open_link(body.link)
+        token, claims, visit, participant = await self._ctx.links.open_link(body.link)
         await self._ctx.revocations.check(claims)  # a revoked participant's link opens nothing
         joined = Joined(
             token=token,

@@ -12,6 +12,7 @@ from services.http.api.visits import Reason
 from services.http.fields import parse_body
 from services.http.plumbing import json_body, respond
 from services.http.staff_auth import StaffAuth
+from services.ids import Actor, ParticipantId
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class ParticipantsApi:
         claims = await self._auth.require(request, Role.OFFICER, Role.ADMIN)
         body = parse_body(Reason, await json_body(request, required=False))
         revocation = await self._ctx.revocations.revoke_participant(
-            request.match_info["participant_id"],
-            (claims.role.value, claims.sub),
+            ParticipantId(request.match_info["participant_id"]),
+            Actor(claims.role, claims.sub),
             body.reason,
             facility_id=claims.facility,
         )

@@ -42,13 +42,13 @@ class StaffApi:
         body = parse_body(Login, await json_body(request))
         source = request.remote or ""  # the client, when a trusted proxy forwarded it
         device = request.cookies.get(DEVICE_COOKIE, "")
-        token, staff, cookie = await self._ctx.visits.login(
+        token, staff, cookie = await self._ctx.staff.login(
             body.username[:100], body.password[:200], source, device
         )
         await self._ctx.revocations.check_staff(staff.id)  # a disabled account gets no token
         resp = respond(LoggedIn(token=token, role=staff.role.value, staff_id=staff.id))
         # Lets this browser past the name's backoff next time (services.access.logins).
-        known_s = int(self._ctx.visits.logins.limits.known_for_s)
+        known_s = int(self._ctx.staff.logins.limits.known_for_s)
         resp.set_cookie(
             DEVICE_COOKIE,
             cookie,

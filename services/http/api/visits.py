@@ -7,13 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
+from services.access.guard import in_scope
 from services.booking.scheduling import GuestSpec, VisitService, visit_json
-from services.domain.model import EndReason, Role, VisitKind, VisitorId
+from services.domain.model import EndReason, Role, VisitKind
 from services.errors import BadRequest, NotFound
 from services.http.api.context import ApiContext
 from services.http.fields import Choice, Integer, Objects, Text, parse_body, spec
 from services.http.plumbing import json_body, respond
-from services.http.staff_auth import SCHEDULERS, VISIT_READERS, StaffAuth, in_scope, scoped_visit
+from services.http.staff_auth import SCHEDULERS, VISIT_READERS, StaffAuth, scoped_visit
+from services.ids import Actor, InmateId, VisitorId
 
 # How far from now a new visit may start: a little in the past (clock skew, a visit booked as it
 # begins), at most a year ahead; anything else is a typo or garbage.
@@ -129,11 +131,11 @@ class VisitsApi:
             raise NotFound("no such terminal")
         scheduled = await self._visits.schedule(
             terminal_id=terminal.id,
-            inmate_id=body.inmate_id,
+            inmate_id=InmateId(body.inmate_id),
             kind=body.kind,
             start=body.start_ms / 1000,
             guests=[guest.to_spec() for guest in body.guests],
-            actor=(claims.role, claims.sub),
+            actor=Actor(claims.role, claims.sub),
             length_s=body.length_s,
         )
         out: dict[str, Any] = visit_json(scheduled.visit, staff=True)
@@ -151,7 +153,7 @@ class VisitsApi:
         claims = await self._auth.require(request, *SCHEDULERS)
         body = parse_body(Reason, await json_body(request, required=False))
         target = await scoped_visit(self._ctx.store, claims, request)
-        visit = await self._visits.cancel(target.id, (claims.role, claims.sub), body.reason)
+        visit = await self._visits.cancel(target.id, Actor(claims.role, claims.sub), body.reason)
         self._ctx.live.drop(visit.id, EndReason.CANCELLED)
         return respond(visit_json(visit, staff=True))
 
@@ -160,11 +162,11 @@ class VisitsApi:
         claims = await self._auth.require(request, Role.OFFICER)
         body = parse_body(Reason, await json_body(request, required=False))
         visit = await scoped_visit(self._ctx.store, claims, request)
-        await self._ctx.live.terminate(visit.id, (Role.OFFICER.value, claims.sub), body.reason)
+        await self._ctx.live.terminate(visit.id, Actor(Role.OFFICER, claims.sub), body.reason)
         return respond(Terminated(visit_id=visit.id, ended="terminated"), status=202)
 
     async def monitor(self, request: web.Request) -> web.Response:
         """A receive-only token for an officer to watch the visit."""
         claims = await self._auth.require(request, Role.OFFICER)
         visit = await scoped_visit(self._ctx.store, claims, request)
-        return respond(MonitorToken(token=await self._visits.monitor_token(claims, visit.id)))
+        return respond(MonitorToken(token=await self._ctx.links.monitor_token(claims, visit.id)))

@@ -46,27 +46,29 @@ from services.domain.model import (
     VISIT_TRANSITIONS,
     EndReason,
     Facility,
-    FacilityId,
     FacilityRules,
     Inmate,
-    InmateId,
     Participant,
-    ParticipantId,
     Role,
     Room,
-    RoomId,
     Staff,
-    StaffId,
     Terminal,
-    TerminalId,
     Visit,
-    VisitId,
     VisitKind,
     Visitor,
-    VisitorId,
     VisitStatus,
 )
 from services.errors import Conflict, NotFound
+from services.ids import (
+    FacilityId,
+    InmateId,
+    ParticipantId,
+    RoomId,
+    StaffId,
+    TerminalId,
+    VisitId,
+    VisitorId,
+)
 from services.store.protocols import AuditQuery, VisitChange
 from services.store.sqlite.migrations import STEPS
 from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, BogusRows, Chain, GroupCommitWriter
