@@ -23,12 +23,8 @@ from signaling.cluster.bus import create_bus
 from signaling.endpoint import Endpoint
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.transport.socket_index import RevocationWatch, SocketIndex
-from signaling.transport.socket_limits import (
-    ConnectionCap,
-    handler_args,
-    install_cap,
-    warn_untrusted_proxy,
-)
+from signaling.transport.socket_limits import ConnectionCap, handler_args, warn_untrusted_proxy
+from signaling.transport.upgrade import install_cap
 from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.app")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from typing import Any, cast
+from typing import cast
 
 import structlog
 from aiohttp import web
@@ -21,6 +21,7 @@ from services.store.protocols import Store
 from signaling import protocol
 from signaling.transport.connection import Connection
 from signaling.transport.socket_index import SocketIndex
+from signaling.transport.upgrade import Upgrade
 from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.ws")
@@ -52,7 +53,7 @@ class Endpoint:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         _check_handshake(request)
-        ws = _Upgrade(compress=False)  # see _Upgrade: frames are read and written by us
+        ws = Upgrade(compress=False)  # see Upgrade: frames are read and written by us
         await ws.prepare(request)
         # An asyncio or uvloop transport (uvloop's do not subclass asyncio.Transport).
         transport = cast(asyncio.Transport, request.transport)
@@ -61,7 +62,7 @@ class Endpoint:
         # Frames up to 4× our limit are read and answered with `too_large`; bigger ones close
         # the socket with 1009 before they are buffered (until hello is answered: 8 KiB).
         conn = Connection(transport, self._settings.max_frame_bytes * 4, request.remote or "")
-        ws.attach(conn)
+        ws.attach(conn.reader, conn)
         self._live.add(conn)
         structlog.contextvars.bind_contextvars(node_id=self._settings.node_id)
         try:
@@ -201,32 +202,6 @@ class Endpoint:
         if conn.errors >= self._settings.max_errors:
             log.warning("ws.abuse", errors=conn.errors)
             conn.drop(protocol.CLOSE_ABUSE, "too many errors")
-
-
-class _Upgrade(web.WebSocketResponse):
-    """aiohttp does the opening handshake; the bytes that follow go to our FrameReader.
-
-    ``_post_start`` is where aiohttp would install its own reader and queue; ``close`` is ours
-    (the Connection closes the socket), so aiohttp's end-of-response does nothing more.
-    """
-
-    _conn: Connection | None = None
-
-    def attach(self, conn: Connection) -> None:
-        self._conn = conn
-        request = self._req
-        assert request is not None and request.protocol is not None
-        request.protocol.set_parser(conn.reader)  # type: ignore[arg-type]
-
-    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
-        self._ws_protocol = protocol
-        self._writer = writer
-        request.protocol.keep_alive(False)
-
-    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
-        if self._conn is not None:
-            self._conn.close(code, message.decode(errors="replace"))
-        return False
 
 
 # The headers aiohttp reads (and may quote in its own error text) during the opening handshake.
