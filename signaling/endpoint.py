@@ -78,12 +78,12 @@ class Endpoint:
             raise
         except Exception:
             log.exception("ws.handler_failed")
-            conn.close(1011, "internal error")
+            conn.close(protocol.Close.INTERNAL, "internal error")
         finally:
             self._live.discard(conn)
             self._sockets.discard(conn)
             self._hub.disconnected(conn)
-            conn.close(1000, "")
+            conn.close(protocol.Close.NORMAL, "")
             structlog.contextvars.clear_contextvars()
         return ws
 
@@ -111,8 +111,8 @@ class Endpoint:
             first = await conn.first_message(self._settings.hello_timeout_s)
             if first is None:
                 if not conn.closing:
-                    conn.send(protocol.error("unauthorized", "no hello in time"))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "no hello")
+                    conn.send(protocol.error(protocol.E_UNAUTHORIZED, "no hello in time"))
+                conn.close(protocol.Close.UNAUTHORIZED, "no hello")
                 return False
             is_text, data = first
             try:
@@ -121,22 +121,19 @@ class Endpoint:
                 parsed = self._parse(data)
             except protocol.ProtocolError as exc:
                 conn.send(protocol.error(exc.code, exc.message))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "hello expected")
+                conn.close(protocol.Close.UNAUTHORIZED, "hello expected")
                 return False
             if not isinstance(parsed, protocol.Hello):
                 conn.send(protocol.error(protocol.E_NOT_JOINED, "the first message must be hello"))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "hello expected")
+                conn.close(protocol.Close.UNAUTHORIZED, "hello expected")
                 return False
             hello = parsed
         try:
             await self._admit(conn, hello)
         except TatapError as exc:
             log.info("ws.refused", code=exc.code)
-            refusal: dict[str, object] = {"type": "error", "code": exc.code, "message": exc.message}
-            if exc.details:
-                refusal["details"] = exc.details
-            conn.send(protocol.dumps(refusal))
-            conn.close(exc.close_code, exc.code)
+            conn.send(protocol.error(exc.code, exc.message, exc.details))
+            conn.close(protocol.close_for(exc.code), exc.code)
             return False
         return True
 
@@ -176,7 +173,7 @@ class Endpoint:
             self._reject(conn, exc.code, exc.message)
         except Exception:  # a bug must cost this socket, never the read loop of the node
             log.exception("ws.message_failed")
-            conn.close(1011, "internal error")
+            conn.close(protocol.Close.INTERNAL, "internal error")
 
     def _dispatch(self, conn: Connection, message: protocol.Inbound) -> None:
         hub = self._hub
@@ -184,7 +181,7 @@ class Endpoint:
             case protocol.Signal(to=to, data=data):
                 hub.relay(conn, to, data)
             case protocol.Ping(id=ref):
-                conn.send(protocol.dumps({"type": "pong", "id": ref}))
+                conn.send(protocol.pong(ref))
             case protocol.MediaUp():
                 hub.media_up(conn)
             case protocol.Leave():
@@ -201,7 +198,7 @@ class Endpoint:
         conn.send(protocol.error(code, message))
         if conn.errors >= self._settings.max_errors:
             log.warning("ws.abuse", errors=conn.errors)
-            conn.drop(protocol.CLOSE_ABUSE, "too many errors")
+            conn.drop(protocol.Close.TOO_MANY_ERRORS, "too many errors")
 
 
 # The headers aiohttp reads (and may quote in its own error text) during the opening handshake.
