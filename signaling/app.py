@@ -21,6 +21,7 @@ from services.store.factory import create_store
 from services.store.protocols import Store
 from signaling.cluster.bus import create_bus
 from signaling.endpoint import Endpoint
+from signaling.protocol import facts as protocol_facts
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.transport.socket_index import RevocationWatch, SocketIndex
 from signaling.transport.socket_limits import ConnectionCap, handler_args, warn_untrusted_proxy
@@ -70,6 +71,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
     app.router.add_get("/ws", endpoint.handle)
     app.router.add_routes(api.routes())
+    app.router.add_routes([protocol_facts.route(settings.early_join_s)])  # before /static
     app.router.add_routes(page_routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
