@@ -201,7 +201,7 @@ class TerminalAgent:
                 self._backoff.reset()
                 if session is not None:  # the visit ended while we were away
                     await self._end(session, "idle")
-                log.info("terminal.idle", next=upcoming and upcoming.id)
+                log.info("terminal.idle", next=msgspec.to_builtins(upcoming))
             case protocol.Error(code=code, message=message) if session is None:
                 log.warning("terminal.error", code=code, message=message)
             case _ if session is None:
