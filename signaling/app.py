@@ -25,14 +25,11 @@ from services.store.factory import create_store
 from services.store.protocols import Store
 from signaling.cluster.bus import create_bus
 from signaling.endpoint import Endpoint
+from signaling.protocol import facts as protocol_facts
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.transport.socket_index import RevocationWatch, SocketIndex
-from signaling.transport.socket_limits import (
-    ConnectionCap,
-    handler_args,
-    install_cap,
-    warn_untrusted_proxy,
-)
+from signaling.transport.socket_limits import ConnectionCap, handler_args, warn_untrusted_proxy
+from signaling.transport.upgrade import install_cap
 from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.app")
@@ -138,5 +135,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     app.router.add_routes(api_routes(api, {"/ws": endpoint.handle, "/metrics": metrics}))
+    app.router.add_routes([protocol_facts.route(settings.early_join_s)])  # before /static
     app.router.add_routes(page_routes())
     return app

@@ -64,7 +64,7 @@ class SocketIndex:
         for conn in conns:
             self.discard(conn)
             conn.send(protocol.error(error.code, error.message))
-            conn.close(error.close_code, error.code)
+            conn.close(protocol.close_for(error.code), error.code)
         if conns:
             log.info("ws.revoked", kind=revocation.kind.value, sockets=len(conns))
         return len(conns)

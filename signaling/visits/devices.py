@@ -55,7 +55,7 @@ class DeviceSessions:
         conn.terminal = terminal
         old = self.sessions.get(terminal.id)
         if old is not None and old is not conn:
-            old.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
+            old.close(protocol.Close.REPLACED, "connected again elsewhere")
         self.sessions[terminal.id] = conn
         await self._seat(conn)
 

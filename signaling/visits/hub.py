@@ -92,8 +92,8 @@ class Hub:
         for room in list(self.rooms.values()):
             for seat in room.present():
                 assert seat.conn is not None
-                seat.conn.close(protocol.CLOSE_SHUTDOWN, "server restarting")
-        self.devices.close_all(protocol.CLOSE_SHUTDOWN, "server restarting")
+                seat.conn.close(protocol.Close.SHUTDOWN, "server restarting")
+        self.devices.close_all(protocol.Close.SHUTDOWN, "server restarting")
 
     async def aclose(self) -> None:
         """Close what is left, stop the deadlines (nothing new is started), then let every
@@ -345,7 +345,7 @@ class Hub:
         seat = room.seats.get(pid)
         if seat is not None and seat.conn is not None and seat.conn is not conn:
             seat.conn.room = None
-            seat.conn.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
+            seat.conn.close(protocol.Close.REPLACED, "connected again elsewhere")
             seat.conn = None
 
     def _take_seat(
@@ -686,7 +686,7 @@ class Hub:
             if conn.terminal is not None:
                 devices.append(conn)
             else:
-                conn.close(protocol.CLOSE_ENDED, "visit ended")
+                conn.close(protocol.Close.ENDED, "visit ended")
         return devices
 
     async def _persist_end(
