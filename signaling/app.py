@@ -8,16 +8,14 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from services.access.logins import LoginGuard, LoginLimits
-from services.access.revocation import Revocations
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
+from services.core import create_core
 from services.http.api import Api
 from services.http.pages import page_routes
 from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
 from services.settings import Settings
-from services.store.factory import create_store
 from services.store.protocols import Store
 from signaling.cluster.bus import create_bus
 from signaling.endpoint import Endpoint
@@ -40,6 +38,11 @@ TOKENS = web.AppKey("tokens", TokenService)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """One node: every backend chosen once from ``settings``, and the order it all stops in.
+
+    The ``tatap`` CLI and ``tatap demo`` assemble nothing of their own: the demo runs this app,
+    and the CLI's visit commands build the same services through ``services.core.create_core``.
+    """
     clock = clock or SystemClock()
     app = web.Application(
         middlewares=[errors_middleware, forwarded_middleware(settings.trusted_proxies)],
@@ -49,28 +52,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[BODY_TIMEOUT] = settings.body_timeout_s
     cap = ConnectionCap(settings.max_conns_per_address, settings.trusted_proxies)
     install_cap(app, cap)
-    tokens = TokenService(settings.token_keys)
-    app[TOKENS] = tokens
 
     bus = create_bus(settings)  # first: a refused configuration must not leave a store open
-    store = create_store(settings, clock)
-    logins = LoginGuard(
-        LoginLimits(
-            workers=settings.login_workers,
-            queue=settings.login_queue,
-            address_failures=settings.login_address_failures,
-        ),
-        key=next(iter(settings.token_keys.values()), None),
-    )
-    visits = VisitService(
-        store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s, logins
-    )
-    hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
-    app[STORE], app[VISITS], app[HUB] = store, visits, hub
     sockets = SocketIndex()
-    revocations = Revocations(store, clock, sockets.close_revoked)
-    endpoint = Endpoint(settings, hub, tokens, visits, store, clock, revocations, sockets)
-    api = Api(store, tokens, visits, clock, hub, settings.base_url, revocations)
+    core = create_core(settings, clock, sockets.close_revoked)
+    store, tokens, visits = core.store, core.tokens, core.visits
+    hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
+    app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
+    endpoint = Endpoint(settings, hub, tokens, visits, store, clock, core.revocations, sockets)
+    api = Api(store, tokens, visits, clock, hub, settings.base_url, core.revocations)
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
     app.router.add_get("/ws", endpoint.handle)
     app.router.add_routes(api.routes())
@@ -86,14 +76,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         warn_untrusted_proxy(settings)
         yield
-        # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
-        # let pending audit writes finish, then close the store.
+        # Shutdown order: stop the timers that reach into visits and sockets; stop finding
+        # visits and close sockets (clients reconnect elsewhere); leave the bus, which other
+        # nodes reach this one through; then let pending audit writes finish and close the store
+        # (``core.aclose``), and last drop the logins still waiting for a password check.
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()
         await bus.aclose()
-        await store.aclose()
-        await logins.aclose()
+        await core.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 
     async def close_sockets(app: web.Application) -> None:
@@ -103,6 +94,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
     # first, so a node with live visits stops at once and its clients know to reconnect.
     app.on_shutdown.append(close_sockets)
+    _add_probes(app, settings, cap)
+    return app
+
+
+def _add_probes(app: web.Application, settings: Settings, cap: ConnectionCap) -> None:
+    """``/healthz`` (the process answers), ``/readyz`` (its store answers), ``/metrics``."""
 
     async def healthz(request: web.Request) -> web.Response:
         return respond({"status": "ok", "node_id": settings.node_id})
@@ -136,4 +133,3 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/readyz", readyz)
-    return app
