@@ -689,3 +689,28 @@ def test_facility_with_impossible_rules_is_refused(tmp_path: Path, flags: list[s
     proc = run_cli(tmp_path, "admin", "facility", "--name", "Lapas", *flags)
     _error(proc)
     assert not (tmp_path / "tatap.db").exists() or _count(tmp_path / "tatap.db", "facilities") == 0
+
+
+def test_help_lists_every_verb_in_its_order_and_each_answers() -> None:
+    """`tatap --help` names every verb, registered by its own layer, in the order it always had,
+    and each verb's own help works (its registration loads)."""
+    import re
+    import sys
+
+    from tests.helpers.audit import REPO
+
+    def tatap(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    verbs = re.findall(r"^    (\w+) ", tatap("--help"), re.MULTILINE)
+    assert verbs == ["serve", "demo", "terminal", "admin", "visit", "witness", "audit"]
+    for verb in verbs:
+        assert tatap(verb, "--help").startswith(f"usage: tatap {verb}")
