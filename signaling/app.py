@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
@@ -11,13 +11,13 @@ from aiohttp import web
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
-from services.core import create_core
+from services.core import Core, create_core
 from services.http.api import Api
 from services.http.pages import page_routes
 from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
 from services.settings import Settings
 from services.store.protocols import Store
-from signaling.cluster.bus import create_bus
+from signaling.cluster.bus import Bus, create_bus
 from signaling.endpoint import Endpoint
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.transport.socket_index import RevocationWatch, SocketIndex
@@ -66,6 +66,28 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_routes(api.routes())
     app.router.add_routes(page_routes())
 
+    app.cleanup_ctx.append(_lifecycle(settings, core, bus, hub, endpoint, watch))
+
+    async def close_sockets(app: web.Application) -> None:
+        await hub.close_connections()
+
+    # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
+    # first, so a node with live visits stops at once and its clients know to reconnect.
+    app.on_shutdown.append(close_sockets)
+    _add_probes(app, settings, cap)
+    return app
+
+
+def _lifecycle(
+    settings: Settings,
+    core: Core,
+    bus: Bus,
+    hub: Hub,
+    endpoint: Endpoint,
+    watch: RevocationWatch,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Start the node's background work; on the way out, stop everything in a fixed order."""
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await hub.start()
         keepalive = asyncio.create_task(
@@ -87,15 +109,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         await core.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 
-    async def close_sockets(app: web.Application) -> None:
-        await hub.close_connections()
-
-    app.cleanup_ctx.append(lifecycle)
-    # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
-    # first, so a node with live visits stops at once and its clients know to reconnect.
-    app.on_shutdown.append(close_sockets)
-    _add_probes(app, settings, cap)
-    return app
+    return lifecycle
 
 
 def _add_probes(app: web.Application, settings: Settings, cap: ConnectionCap) -> None:
