@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from aiohttp import web
@@ -12,9 +12,10 @@ from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
 from services.core import Core, create_core
-from services.http.api import Api
+from services.http.api.context import ApiContext
 from services.http.pages import page_routes
-from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
+from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware
+from services.http.routes import api_routes
 from services.settings import Settings
 from services.store.protocols import Store
 from signaling.cluster.bus import Bus, create_bus
@@ -60,10 +61,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), bus)
     app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
     endpoint = Endpoint(settings, hub, tokens, visits, store, clock, core.revocations, sockets)
-    api = Api(store, tokens, visits, clock, hub, settings.base_url, core.revocations)
+    api = ApiContext(
+        store, tokens, visits, clock, hub, settings.base_url, core.revocations, settings.node_id
+    )
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
-    app.router.add_get("/ws", endpoint.handle)
-    app.router.add_routes(api.routes())
+    served = {"/ws": endpoint.handle, "/metrics": _metrics(app, settings, cap)}
+    app.router.add_routes(api_routes(api, served))
     app.router.add_routes(page_routes())
 
     app.cleanup_ctx.append(_lifecycle(settings, core, bus, hub, endpoint, watch))
@@ -74,7 +77,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
     # first, so a node with live visits stops at once and its clients know to reconnect.
     app.on_shutdown.append(close_sockets)
-    _add_probes(app, settings, cap)
     return app
 
 
@@ -112,22 +114,12 @@ def _lifecycle(
     return lifecycle
 
 
-def _add_probes(app: web.Application, settings: Settings, cap: ConnectionCap) -> None:
-    """``/healthz`` (the process answers), ``/readyz`` (its store answers), ``/metrics``."""
-
-    async def healthz(request: web.Request) -> web.Response:
-        return respond({"status": "ok", "node_id": settings.node_id})
-
-    async def readyz(request: web.Request) -> web.Response:
-        try:
-            await app[STORE].get_facility("-")
-        except Exception:
-            log.exception("readyz.store_failed")
-            return respond({"status": "store unavailable"}, status=503)
-        return respond({"status": "ready", "rooms": len(app[HUB].rooms)})
+def _metrics(
+    app: web.Application, settings: Settings, cap: ConnectionCap
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``/metrics``: what this node holds right now, in the Prometheus text format."""
 
     async def metrics(request: web.Request) -> web.Response:
-        """Prometheus text format: what this node holds right now."""
         hub = app[HUB]
         gauges = {
             "tatap_rooms": len(hub.rooms),
@@ -144,6 +136,4 @@ def _add_probes(app: web.Application, settings: Settings, cap: ConnectionCap) ->
         lines += [f"# TYPE {name} counter", f'{name}{{node="{settings.node_id}"}} {cap.refused}']
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/readyz", readyz)
+    return metrics

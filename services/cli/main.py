@@ -143,7 +143,7 @@ def _fields(query: AuditQuery) -> dict[str, Any]:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    from services.http.api import audit_query
+    from services.http.api.audit import audit_query
 
     path, _ = _offline_db(args)
     params = {
