@@ -706,3 +706,28 @@ def test_visit_tokens_open_their_own_seat_until_the_end_plus_grace(site: Site) -
         claims = tokens.decode(token, None)
         assert (claims.sub, claims.role.value, claims.visit) == (seats[role], role, out["id"])
         assert claims.exp == int(str(out["end_ms"])) // 1000 + settings.token_grace_s
+
+
+def test_help_lists_every_verb_in_its_order_and_each_answers() -> None:
+    """`tatap --help` names every verb, registered by its own layer, in the order it always had,
+    and each verb's own help works (its registration loads)."""
+    import re
+    import sys
+
+    from tests.helpers.audit import REPO
+
+    def tatap(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    verbs = re.findall(r"^    (\w+) ", tatap("--help"), re.MULTILINE)
+    assert verbs == ["serve", "demo", "terminal", "admin", "visit", "witness", "audit"]
+    for verb in verbs:
+        assert tatap(verb, "--help").startswith(f"usage: tatap {verb}")
