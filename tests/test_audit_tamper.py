@@ -20,7 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message
+from services.audit.signing import key_id
 from services.clock import FakeClock
 from tests.helpers.audit import fill, open_store, rows, run_cli, tamper, verify
 

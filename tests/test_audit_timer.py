@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
-from services.audit.chain import AuditEvent, Ed25519Signer, VerifyResult
+from services.audit.chain import AuditEvent, VerifyResult
+from services.audit.signing import Ed25519Signer
 from services.clock import FakeClock
 from services.store.sqlite.store import SqliteStore
 from tests.helpers.audit import rows, run_cli, tamper

@@ -20,7 +20,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from services.audit.chain import AuditEvent, Signer
+from services.audit.chain import AuditEvent
+from services.audit.signing import Signer
 from services.store.sqlite.writer import BogusRows, Chain
 
 UNSIGNED_TAIL_ACTION = "audit-unsigned-tail"

@@ -388,7 +388,7 @@ def _offline_db(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.audit.anchor import Anchor, anchor_report, trust_anchor
-    from services.audit.chain import public_hex
+    from services.audit.signing import public_hex
     from services.audit.witness import read_store
 
     path, data_dir = _offline_db(args)
@@ -417,7 +417,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_audit_pin_key(args: argparse.Namespace) -> int:
     """Trust the data directory's current signing key from now on, with an audit event."""
-    from services.audit.chain import Ed25519Signer
+    from services.audit.signing import Ed25519Signer
     from services.store.sqlite.store import pin_signing_key
 
     path, data_dir = _offline_db(args)

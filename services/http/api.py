@@ -15,7 +15,7 @@ from aiohttp import web
 from services.access.known_sources import COOKIE_PATH, DEVICE_COOKIE
 from services.access.revocation import Revocations
 from services.access.tokens import Claims, TokenService
-from services.audit.chain import public_hex
+from services.audit.signing import public_hex
 from services.booking.scheduling import GuestSpec, VisitService, visit_json
 from services.clock import Clock
 from services.domain.model import EndReason, Role, Visit, VisitKind, VisitorId

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.audit.chain import Ed25519Signer
+from services.audit.signing import Ed25519Signer
 from services.clock import Clock
 from services.errors import ConfigError
 from services.settings import Settings

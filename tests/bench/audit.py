@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, Ed25519Signer
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent
+from services.audit.signing import Ed25519Signer
 from services.clock import SystemClock
 from services.store.sqlite.store import SqliteStore, connect, verify_file
 from services.store.sqlite.writer import Chain

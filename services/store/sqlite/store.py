@@ -28,7 +28,6 @@ from services.audit.chain import (
     ChainRow,
     Checkpoint,
     PinnedKey,
-    Signer,
     VerifyResult,
     verify_chain,
 )
@@ -41,6 +40,7 @@ from services.audit.keys import (
     trust_first_key,
 )
 from services.audit.restart import OpenLock, record_unsigned_tail
+from services.audit.signing import Signer
 from services.audit.upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
 from services.domain.model import (
     VISIT_TRANSITIONS,

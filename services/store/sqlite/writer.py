@@ -27,11 +27,11 @@ from services.audit.chain import (
     AuditEvent,
     AuditRecord,
     Checkpoint,
-    Signer,
     seal,
     signature_problem,
 )
 from services.audit.keys import load_pinned
+from services.audit.signing import Signer
 
 T = TypeVar("T")
 log = structlog.get_logger("tatap.audit")
