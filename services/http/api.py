@@ -15,6 +15,7 @@ from aiohttp import web
 from services.access.known_sources import COOKIE_PATH, DEVICE_COOKIE
 from services.access.revocation import Revocations
 from services.access.tokens import Claims, TokenService
+from services.audit.query import AuditQuery, audit_query
 from services.audit.signing import public_hex
 from services.booking.scheduling import GuestSpec, VisitService, visit_json
 from services.clock import Clock
@@ -22,7 +23,7 @@ from services.domain.model import EndReason, Role, Visit, VisitKind, VisitorId
 from services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from services.http.openapi import OPENAPI
 from services.http.plumbing import json_body, query_int, respond
-from services.store.protocols import AuditQuery, Store
+from services.store.protocols import Store
 
 
 class LiveVisits(Protocol):
@@ -280,29 +281,6 @@ class Api:
                 ],
             }
         )
-
-
-def audit_query(params: Any) -> AuditQuery:
-    """Filters from query parameters (REST) or CLI flags, validated the same way for both."""
-
-    def text(name: str) -> str:
-        value = params.get(name) or ""
-        if len(value) > 64:
-            raise BadRequest(f"`{name}` is too long")
-        return str(value)
-
-    return AuditQuery(
-        facility_id=text("facility"),
-        inmate_id=text("inmate"),
-        visitor_id=text("visitor"),
-        terminal_id=text("terminal"),
-        visit_id=text("visit"),
-        action=text("action"),
-        since_ms=query_int(params, "since_ms", None, 0, 2**53),
-        until_ms=query_int(params, "until_ms", None, 0, 2**53),
-        after_seq=query_int(params, "after", 0, 0, 2**62) or 0,
-        limit=query_int(params, "limit", 100, 1, 1000) or 100,
-    )
 
 
 def _in_scope(claims: Claims, facility_id: str) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -20,28 +19,13 @@ from typing import Any, TypeVar
 import orjson
 
 from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
-from services.audit.anchor import Anchor, anchor_problem
-from services.audit.chain import (
-    LIVE_UNSIGNED_S,
-    AuditEvent,
-    AuditRecord,
-    ChainRow,
-    Checkpoint,
-    PinnedKey,
-    VerifyResult,
-    verify_chain,
-)
-from services.audit.keys import (
-    insert_pin,
-    key_row_problem,
-    load_pinned,
-    pin_event,
-    pin_problem,
-    trust_first_key,
-)
+from services.audit.anchor import Anchor
+from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.audit.keys import insert_pin, pin_event, trust_first_key
+from services.audit.query import AuditQuery
 from services.audit.restart import OpenLock, record_unsigned_tail
 from services.audit.signing import Signer
-from services.audit.upgrade import legacy_head, legacy_problem, pin_legacy_keys, trust_legacy
+from services.audit.upgrade import pin_legacy_keys
 from services.domain.model import (
     VISIT_TRANSITIONS,
     EndReason,
@@ -67,7 +51,14 @@ from services.domain.model import (
     VisitStatus,
 )
 from services.errors import Conflict, NotFound
-from services.store.protocols import AuditQuery, VisitChange
+from services.store.protocols import VisitChange
+from services.store.sqlite.audit import (
+    audit_checkpoints,
+    audit_keys,
+    audit_search,
+    facility_events,
+    verify_file,
+)
 from services.store.sqlite.migrations import STEPS
 from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, BogusRows, Chain, GroupCommitWriter
 
@@ -75,9 +66,6 @@ T = TypeVar("T")
 VISIT_COLS = (
     "id, code, facility_id, room_id, terminal_id, inmate_id, kind, status, start_ms, end_ms,"
     " started_ms, ended_ms, end_reason"
-)
-AUDIT_COLS = (
-    "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
 )
 
 
@@ -592,197 +580,32 @@ class SqliteStore:
     async def audit_search(self, query: AuditQuery) -> list[AuditRecord]:
         return await self._read(lambda c: audit_search(c, query))
 
-    async def audit_verify(self, facility_id: str = "") -> VerifyResult:
+    async def audit_verify(
+        self,
+        facility_id: str = "",
+        *,
+        live: bool = True,
+        witnessed: Sequence[tuple[int, str]] = (),
+        anchors: Sequence[Anchor] = (),
+    ) -> VerifyResult:
         result = await asyncio.to_thread(
-            verify_file, self._path, self._data_dir, live=True, now=self._now
+            verify_file,
+            self._path,
+            self._data_dir,
+            live=live,
+            witnessed=witnessed,
+            anchors=anchors,
+            now=self._now,
         )
         if not facility_id:
             return result
-
-        def count(conn: sqlite3.Connection) -> int:
-            return int(
-                conn.execute(
-                    "SELECT count(*) FROM audit_events WHERE facility_id = ?", (facility_id,)
-                ).fetchone()[0]
-            )
-
-        return replace(result, events=await self._read(count))
+        return replace(result, events=await self._read(lambda c: facility_events(c, facility_id)))
 
     async def audit_checkpoints(self, after_seq: int, limit: int) -> list[tuple[Checkpoint, int]]:
-        def q(conn: sqlite3.Connection) -> list[tuple[Checkpoint, int]]:
-            rows = conn.execute(
-                "SELECT seq, hash, key_id, signature, ts_ms FROM audit_checkpoints WHERE seq > ?"
-                " ORDER BY seq LIMIT ?",
-                (after_seq, limit),
-            )
-            return [(Checkpoint(*row[:4]), row[4]) for row in rows]
-
-        return await self._read(q)
+        return await self._read(lambda c: audit_checkpoints(c, after_seq, limit))
 
     async def audit_keys(self) -> list[PinnedKey]:
-        return await self._read(
-            lambda c: sorted(load_pinned(c).values(), key=lambda k: k.pinned_seq)
-        )
-
-
-def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecord]:
-    """Rows matching every given filter, oldest first, after ``query.after_seq``."""
-    where = ["a.seq > ?"]
-    args: list[Any] = [query.after_seq]
-    simple = {
-        "a.facility_id": query.facility_id,
-        "a.visit_id": query.visit_id,
-        "a.action": query.action,
-    }
-    for column, value in simple.items():
-        if value:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if query.inmate_id:
-        where.append("a.visit_id IN (SELECT id FROM visits WHERE inmate_id = ?)")
-        args.append(query.inmate_id)
-    if query.terminal_id:
-        where.append("a.visit_id IN (SELECT id FROM visits WHERE terminal_id = ?)")
-        args.append(query.terminal_id)
-    if query.visitor_id:
-        where.append("a.visit_id IN (SELECT visit_id FROM participants WHERE visitor_id = ?)")
-        args.append(query.visitor_id)
-    if query.since_ms is not None:
-        where.append("a.ts_ms >= ?")
-        args.append(query.since_ms)
-    if query.until_ms is not None:
-        where.append("a.ts_ms < ?")
-        args.append(query.until_ms)
-    sql = (
-        f"SELECT {', '.join('a.' + c.strip() for c in AUDIT_COLS.split(','))}"
-        f" FROM audit_events a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?"
-    )
-    args.append(query.limit)
-    return [AuditRecord(*row) for row in conn.execute(sql, args)]
-
-
-def verify_file(
-    path: Path,
-    data_dir: Path,
-    *,
-    live: bool = False,
-    witnessed: Sequence[tuple[int, str]] = (),
-    anchors: Sequence[Anchor] = (),
-    now: Callable[[], float] = time.time,
-) -> VerifyResult:
-    """Check the whole chain of a database file, offline (``live``: by the node writing it).
-
-    Only keys pinned in the file's ``audit_keys`` are trusted, never a key file that appears in
-    ``data_dir``; and those pins prove something only when each of ``anchors`` (records kept
-    outside the file) trusts every one of them. ``witnessed`` are (seq, hash) heads a witness
-    saw: each must still be there. ``live`` accepts events after the last checkpoint only while
-    the oldest of them is at most ``LIVE_UNSIGNED_S`` old by ``now``: the node signs them sooner.
-    That age is measured at the snapshot the walk reads, not after the walk (seconds per million
-    events), which would call a large healthy log's young tail stale.
-    A file whose audit tables cannot be read (dropped, or not a database) fails verification:
-    the log cannot be shown intact.
-    """
-    try:
-        result = _verify_conn(path, live, witnessed, anchors, now)
-    except sqlite3.DatabaseError as exc:
-        result = VerifyResult(False, 0, 0, None, f"audit tables unreadable: {exc}")
-    return replace(result, anchor=", ".join(a.source for a in anchors))
-
-
-def _verify_conn(
-    path: Path,
-    live: bool,
-    witnessed: Sequence[tuple[int, str]],
-    anchors: Sequence[Anchor],
-    now: Callable[[], float],
-) -> VerifyResult:
-    # as_uri() percent-encodes the path: a `?` or `#` in a directory name cannot cut it short.
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        conn.execute("BEGIN")  # one snapshot: a live writer appending meanwhile changes nothing
-        cps = [
-            Checkpoint(*row)
-            for row in conn.execute(
-                "SELECT seq, hash, key_id, signature FROM audit_checkpoints ORDER BY seq"
-            )
-        ]
-        snapshot_s = now()  # the first read began the snapshot: the tail's age is as of now
-        keys = load_pinned(conn)
-        legacy = legacy_head(conn)
-        # SQLite builds each canonical event itself (json_array writes exactly what
-        # orjson.dumps does for these columns), which halves the time of a large log.
-        rows: Iterator[ChainRow] = conn.execute(
-            "SELECT seq, prev_hash, hash, CAST(json_array(seq, ts_ms, facility_id, visit_id,"
-            " actor_role, actor_id, action, details) AS BLOB) FROM audit_events ORDER BY seq"
-        )
-
-        def recheck(seq: int) -> bytes:
-            row = conn.execute(
-                f"SELECT {AUDIT_COLS} FROM audit_events WHERE seq = ?", (seq,)
-            ).fetchone()
-            return orjson.dumps(list(row[:8])) if row else b""
-
-        def event_at(seq: int) -> tuple[str, str] | None:
-            sql = "SELECT action, details FROM audit_events WHERE seq = ?"
-            row = conn.execute(sql, (seq,)).fetchone()
-            return (row[0], row[1]) if row else None
-
-        pinned = tuple(
-            sorted(((k.key_id, k.pinned_seq) for k in keys.values()), key=lambda k: (k[1], k[0]))
-        )
-        signers = trust_legacy(keys, legacy, event_at)
-        result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
-        result = replace(result, pinned_keys=pinned)
-        forged = key_row_problem(conn)
-        if forged is not None:  # it explains whatever else fails: checkpoints signed by that key
-            return replace(result, ok=False, first_bad_seq=forged[0], problem=forged[1])
-        if not result.ok:
-            return result
-        bad = legacy_problem(legacy, event_at) or pin_problem(keys, event_at)
-        if bad is None:
-            bad = anchor_problem(keys, anchors)
-        if bad is None:
-            bad = _witness_problem(conn, result.events, witnessed)
-        if bad is not None:
-            return replace(result, ok=False, first_bad_seq=bad[0], problem=bad[1])
-        if live and result.unsigned_from is not None:
-            return _stale_tail(conn, result, snapshot_s)
-        return result
-    finally:
-        conn.close()
-
-
-def _stale_tail(conn: sqlite3.Connection, result: VerifyResult, now_s: float) -> VerifyResult:
-    """``result`` failed if its unsigned tail was older at ``now_s`` (the snapshot's time) than
-    a running node leaves one. ``conn`` is still in that snapshot."""
-    seq = result.unsigned_from
-    row = conn.execute("SELECT ts_ms FROM audit_events WHERE seq = ?", (seq,)).fetchone()
-    age_s = now_s - row[0] / 1000 if row else float("inf")
-    if age_s <= LIVE_UNSIGNED_S:
-        return result
-    return replace(
-        result,
-        ok=False,
-        first_bad_seq=seq,
-        problem=(
-            f"events {seq}-{result.events} follow the last signed checkpoint and the oldest is"
-            f" {age_s:.0f} s old: a running node signs within {CHECKPOINT_INTERVAL_S:.0f} s, so"
-            " these come from a stopped or stuck node, or were added by hand"
-        ),
-    )
-
-
-def _witness_problem(
-    conn: sqlite3.Connection, events: int, witnessed: Sequence[tuple[int, str]]
-) -> tuple[int, str] | None:
-    """The first witnessed head the database no longer holds, or holds with another hash."""
-    for seq, digest in sorted(witnessed):
-        if seq > events:
-            return seq, f"witnessed head {seq} is gone: the log ends at {events} (cut off)"
-        row = conn.execute("SELECT hash FROM audit_events WHERE seq = ?", (seq,)).fetchone()
-        if row is None or row[0] != digest:
-            return seq, f"seq {seq} differs from the head a witness saw (rewritten)"
-    return None
+        return await self._read(audit_keys)
 
 
 def pin_signing_key(path: Path, signer: Signer, now: Callable[[], float], reason: str) -> int:
