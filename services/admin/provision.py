@@ -35,7 +35,7 @@ from services.domain.model import (
 )
 from services.domain.pii import mask, valid_nik
 from services.errors import BadRequest, Conflict, NotFound
-from services.store.protocols import Store
+from services.store.protocols import FacilityStore
 
 ADMIN_ACTOR = ("admin", "cli")
 
@@ -77,7 +77,7 @@ class TerminalCredentials:
 
 
 class Admin:
-    def __init__(self, store: Store, actor: tuple[str, str] = ADMIN_ACTOR) -> None:
+    def __init__(self, store: FacilityStore, actor: tuple[str, str] = ADMIN_ACTOR) -> None:
         self._store = store
         self._actor = actor
 

@@ -16,7 +16,7 @@ import structlog
 from services.clock import Clock
 from services.domain.model import Role, Terminal
 from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
-from services.store.protocols import Store
+from services.store.protocols import VisitStore
 from signaling import protocol
 from signaling.runtime.deadlines import Deadline, DeadlineScheduler
 from signaling.transport.connection import Connection
@@ -32,7 +32,7 @@ class DeviceSessions:
     def __init__(
         self,
         hub: Hub,
-        store: Store,
+        store: VisitStore,
         clock: Clock,
         scheduler: DeadlineScheduler,
         early_join_s: float,

@@ -1,7 +1,9 @@
 """``SqliteAuditReader``: a database file's audit log opened read-only, for offline commands.
 
-Opening it creates, migrates and writes nothing (``mode=ro``): an auditor may run it on a copy
-that must stay as it was handed over, or beside a running node.
+Opening it creates no database, migrates nothing and writes nothing to the file (``mode=ro``):
+an auditor may run it on a copy that must stay as it was handed over, or beside a running node.
+(SQLite itself leaves an empty ``-wal`` and a ``-shm`` index beside a WAL file, as for any
+reader; the database's bytes stay as they were.)
 """
 
 from __future__ import annotations
