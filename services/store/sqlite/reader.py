@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,23 +27,14 @@ from services.store.sqlite.audit import (
     facility_events,
     verify_file,
 )
+from services.store.sqlite.base import SqliteReads
 
 T = TypeVar("T")
 
 
-class SqliteAuditReader:
-    """Implements ``AuditReader`` on one existing SQLite file (``open_audit_reader`` checks)."""
-
-    def __init__(self, path: Path, data_dir: Path) -> None:
-        self._path = path
-        self._data_dir = data_dir
-        self._conn = connect_readonly(path)
-
-    async def aclose(self) -> None:
-        self._conn.close()
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(fn, self._conn)
+class SqliteAuditReads(SqliteReads):
+    """The ``AuditReader`` role on one SQLite file, for ``SqliteStore`` and
+    ``SqliteAuditReader`` alike (each brings its own ``_read``)."""
 
     async def audit_search(self, query: AuditQuery) -> list[AuditRecord]:
         return await self._read(lambda c: audit_search(c, query))
@@ -56,7 +48,13 @@ class SqliteAuditReader:
         anchors: Sequence[Anchor] = (),
     ) -> VerifyResult:
         result = await asyncio.to_thread(
-            verify_file, self._path, self._data_dir, live=live, witnessed=witnessed, anchors=anchors
+            verify_file,
+            self._path,
+            self._data_dir,
+            live=live,
+            witnessed=witnessed,
+            anchors=anchors,
+            now=self._now,
         )
         if not facility_id:
             return result
@@ -67,3 +65,19 @@ class SqliteAuditReader:
 
     async def audit_keys(self) -> list[PinnedKey]:
         return await self._read(audit_keys)
+
+
+class SqliteAuditReader(SqliteAuditReads):
+    """Implements ``AuditReader`` on one existing SQLite file (``open_audit_reader`` checks)."""
+
+    def __init__(self, path: Path, data_dir: Path) -> None:
+        self._path = path
+        self._data_dir = data_dir
+        self._now = time.time
+        self._conn = connect_readonly(path)
+
+    async def aclose(self) -> None:
+        self._conn.close()
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(fn, self._conn)
