@@ -21,9 +21,9 @@ from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent
 from services.audit.signing import Ed25519Signer
 from services.clock import SystemClock
 from services.store.sqlite.audit import verify_file
+from services.store.sqlite.chain_head import Chain
 from services.store.sqlite.connection import connect
 from services.store.sqlite.store import SqliteStore
-from services.store.sqlite.writer import Chain
 from tests.bench.common import fresh_dir
 from tests.bench.report import Result, Verdict, percentile
 

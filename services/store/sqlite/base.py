@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from services.errors import Conflict
-from services.store.sqlite.writer import Chain, GroupCommitWriter
+from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.writer import GroupCommitWriter
 
 T = TypeVar("T")
 

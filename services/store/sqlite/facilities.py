@@ -27,7 +27,7 @@ from services.domain.model import (
     VisitorId,
 )
 from services.store.sqlite.base import SqliteBase, translate
-from services.store.sqlite.writer import Chain
+from services.store.sqlite.chain_head import Chain
 
 
 class SqliteFacilities(SqliteBase):

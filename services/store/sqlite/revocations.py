@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
 from services.audit.chain import AuditEvent
 from services.store.sqlite.base import SqliteBase, ms
-from services.store.sqlite.writer import Chain
+from services.store.sqlite.chain_head import Chain
 
 
 def _add_revocation(

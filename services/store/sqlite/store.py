@@ -19,12 +19,13 @@ from services.audit.restart import OpenLock, record_unsigned_tail
 from services.audit.signing import Signer
 from services.audit.upgrade import pin_legacy_keys
 from services.errors import Conflict
+from services.store.sqlite.chain_head import BogusRows, Chain
 from services.store.sqlite.connection import connect, migrate
 from services.store.sqlite.facilities import SqliteFacilities
 from services.store.sqlite.reader import SqliteAuditReads
 from services.store.sqlite.revocations import SqliteRevocations
 from services.store.sqlite.visits import SqliteVisits
-from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, BogusRows, Chain, GroupCommitWriter
+from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, GroupCommitWriter
 
 
 class SqliteStore(SqliteFacilities, SqliteVisits, SqliteRevocations, SqliteAuditReads):

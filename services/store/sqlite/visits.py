@@ -27,7 +27,7 @@ from services.domain.model import (
 from services.errors import Conflict, NotFound
 from services.store.protocols import VisitChange
 from services.store.sqlite.base import SqliteBase, ms, s_or_none, translate
-from services.store.sqlite.writer import Chain
+from services.store.sqlite.chain_head import Chain
 
 VISIT_COLS = (
     "id, code, facility_id, room_id, terminal_id, inmate_id, kind, status, start_ms, end_ms,"
