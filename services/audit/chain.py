@@ -228,6 +228,16 @@ def verify_chain(
     signs them within seconds. Checkpoints up to ``legacy_head`` (a log begun by an older
     writer, see ``services.audit.upgrade``) are held to no cadence."""
     cps = {cp.seq: cp for cp in checkpoints}
+    walked = _walk(rows, cps, recheck)
+    if isinstance(walked, VerifyResult):
+        return walked
+    return _check_checkpoints(cps, keys, walked, live, legacy_head)
+
+
+def _walk(
+    rows: Iterable[ChainRow], cps: dict[int, Checkpoint], recheck: Callable[[int], bytes] | None
+) -> int | VerifyResult:
+    """How many rows chain up from genesis, each matching its checkpoint; or the first bad one."""
     prev = GENESIS
     expected_seq = 1
     count = 0
@@ -248,6 +258,14 @@ def verify_chain(
         prev = digest
         expected_seq += 1
         count += 1
+    return count
+
+
+def _check_checkpoints(
+    cps: dict[int, Checkpoint], keys: dict[str, PinnedKey], count: int, live: bool, legacy_head: int
+) -> VerifyResult:
+    """The checkpoints over ``count`` intact rows: signed by pinned keys, at the cadence, the last
+    one at the end (or, ``live``, soon before it)."""
     signed = 0
     for cp in sorted(cps.values(), key=lambda c: c.seq):
         if cp.seq > count:

@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -147,35 +148,13 @@ def _verify_conn(
         snapshot_s = now()  # the first read began the snapshot: the tail's age is as of now
         keys = load_pinned(conn)
         legacy = legacy_head(conn)
-        # SQLite builds each canonical event itself (json_array writes exactly what
-        # orjson.dumps does for these columns), which halves the time of a large log.
-        rows: Iterator[ChainRow] = conn.execute(
-            "SELECT seq, prev_hash, hash, CAST(json_array(seq, ts_ms, facility_id, visit_id,"
-            " actor_role, actor_id, action, details) AS BLOB) FROM audit_events ORDER BY seq"
-        )
-
-        def recheck(seq: int) -> bytes:
-            row = conn.execute(
-                f"SELECT {AUDIT_COLS} FROM audit_events WHERE seq = ?", (seq,)
-            ).fetchone()
-            return orjson.dumps(list(row[:8])) if row else b""
-
-        def event_at(seq: int) -> tuple[str, str] | None:
-            sql = "SELECT action, details FROM audit_events WHERE seq = ?"
-            row = conn.execute(sql, (seq,)).fetchone()
-            return (row[0], row[1]) if row else None
-
-        pinned = tuple(
-            sorted(((k.key_id, k.pinned_seq) for k in keys.values()), key=lambda k: (k[1], k[0]))
-        )
-        signers = trust_legacy(keys, legacy, event_at)
-        result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
-        result = replace(result, pinned_keys=pinned)
+        result = _walk(conn, cps, keys, legacy, live)
         forged = key_row_problem(conn)
         if forged is not None:  # it explains whatever else fails: checkpoints signed by that key
             return replace(result, ok=False, first_bad_seq=forged[0], problem=forged[1])
         if not result.ok:
             return result
+        event_at = partial(_event_at, conn)
         bad = legacy_problem(legacy, event_at) or pin_problem(keys, event_at)
         if bad is None:
             bad = anchor_problem(keys, anchors)
@@ -188,6 +167,42 @@ def _verify_conn(
         return result
     finally:
         conn.close()
+
+
+def _walk(
+    conn: sqlite3.Connection,
+    cps: list[Checkpoint],
+    keys: dict[str, PinnedKey],
+    legacy: int,
+    live: bool,
+) -> VerifyResult:
+    """The chain walk over every event in ``conn``'s snapshot, naming the keys the file pins."""
+    # SQLite builds each canonical event itself (json_array writes exactly what orjson.dumps
+    # does for these columns), which halves the time of a large log.
+    rows: Iterator[ChainRow] = conn.execute(
+        "SELECT seq, prev_hash, hash, CAST(json_array(seq, ts_ms, facility_id, visit_id,"
+        " actor_role, actor_id, action, details) AS BLOB) FROM audit_events ORDER BY seq"
+    )
+
+    def recheck(seq: int) -> bytes:
+        row = conn.execute(
+            f"SELECT {AUDIT_COLS} FROM audit_events WHERE seq = ?", (seq,)
+        ).fetchone()
+        return orjson.dumps(list(row[:8])) if row else b""
+
+    pinned = tuple(
+        sorted(((k.key_id, k.pinned_seq) for k in keys.values()), key=lambda k: (k[1], k[0]))
+    )
+    signers = trust_legacy(keys, legacy, partial(_event_at, conn))
+    result = verify_chain(rows, cps, signers, recheck, live=live, legacy_head=legacy)
+    return replace(result, pinned_keys=pinned)
+
+
+def _event_at(conn: sqlite3.Connection, seq: int) -> tuple[str, str] | None:
+    """The action and details of the event at ``seq``, if there is one."""
+    sql = "SELECT action, details FROM audit_events WHERE seq = ?"
+    row = conn.execute(sql, (seq,)).fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def _stale_tail(conn: sqlite3.Connection, result: VerifyResult, now_s: float) -> VerifyResult:
