@@ -25,7 +25,7 @@ class SqliteReads:
     _now: Callable[[], float]
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
+        raise NotImplementedError  # each concrete store reads on its own connection
 
 
 class SqliteBase(SqliteReads):
@@ -44,10 +44,12 @@ class SqliteBase(SqliteReads):
 
 
 def ms(t: float | None) -> int | None:
+    """Epoch seconds as the integer milliseconds the columns hold."""
     return None if t is None else int(round(t * 1000))
 
 
 def s_or_none(ms: int | None) -> float | None:
+    """A milliseconds column (NULL: None) as epoch seconds."""
     return None if ms is None else ms / 1000
 
 

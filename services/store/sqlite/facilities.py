@@ -31,6 +31,8 @@ from services.store.sqlite.chain_head import Chain
 
 
 class SqliteFacilities(SqliteBase):
+    """The ``FacilityStore`` role of ``SqliteStore``."""
+
     async def add_facility(self, facility: Facility, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
             conn.execute(

@@ -39,6 +39,8 @@ def _add_revocation(
 
 
 class SqliteRevocations(SqliteBase):
+    """The ``RevocationStore`` role of ``SqliteStore``, and ``AccessStore``'s revoked tokens."""
+
     async def revoke(self, jti: str, exp: float, event: AuditEvent) -> None:
         await self.add_revocation(RevocationKind.TOKEN, jti, exp, event)
 

@@ -3,7 +3,8 @@
 Writes go through the group-commit writer thread; reads through a second connection on a reader
 thread (WAL lets it read while the writer writes). Other processes (the CLI) may write the same
 file: ``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside each write
-transaction.
+transaction. Each role's queries live in a module of their own (facilities, visits, revocations,
+reader for the audit log); this class opens the file and composes them.
 """
 
 from __future__ import annotations

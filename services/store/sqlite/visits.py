@@ -36,6 +36,8 @@ VISIT_COLS = (
 
 
 class SqliteVisits(SqliteBase):
+    """The ``VisitStore`` role of ``SqliteStore``, and ``AccessStore``'s family links."""
+
     async def add_visit(
         self, visit: Visit, link_hashes: dict[str, str], events: Sequence[AuditEvent]
     ) -> None:
