@@ -15,10 +15,10 @@ import pytest
 from services.access.revocation import Revocations
 from services.access.tokens import TokenService
 from services.admin.provision import Admin
+from services.audit.query import AuditQuery
 from services.booking.scheduling import GuestSpec, ScheduledVisit
 from services.domain.model import Role, VisitKind
 from services.ids import Actor, ParticipantId, VisitorId
-from services.store.protocols import AuditQuery
 from services.store.sqlite.migrations import STEPS
 from signaling.app import TOKENS
 from signaling.transport.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex

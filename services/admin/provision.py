@@ -37,13 +37,13 @@ from services.ids import (
     TerminalId,
     VisitorId,
 )
-from services.store.protocols import Store
+from services.store.protocols import FacilityStore
 
 
 class Admin:
     """Provisioning commands; each change is audited as done by ``actor``."""
 
-    def __init__(self, store: Store, actor: Actor = CLI_ACTOR) -> None:
+    def __init__(self, store: FacilityStore, actor: Actor = CLI_ACTOR) -> None:
         self._store = store
         self._actor = actor
 

@@ -17,7 +17,7 @@ from services.clock import Clock
 from services.domain.model import Role, Terminal
 from services.domain.rules import opens_at
 from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
-from services.store.protocols import Store
+from services.store.protocols import VisitStore
 from signaling import protocol
 from signaling.runtime.deadlines import Deadline, DeadlineScheduler
 from signaling.transport.connection import Connection
@@ -33,7 +33,7 @@ class DeviceSessions:
     def __init__(
         self,
         hub: Hub,
-        store: Store,
+        store: VisitStore,
         clock: Clock,
         scheduler: DeadlineScheduler,
         early_join_s: float,

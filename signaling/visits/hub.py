@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import structlog
 
 from services.audit.chain import AuditEvent
+from services.audit.query import AuditQuery
 from services.clock import Clock
 from services.domain.model import EndReason, FacilityRules, Role, Visit, VisitStatus
 from services.domain.rules import check_open, is_open_yet
@@ -32,7 +33,7 @@ from services.errors import (
 )
 from services.ids import Actor, ParticipantId
 from services.settings import Settings
-from services.store.protocols import AuditQuery, Store, VisitChange
+from services.store.protocols import Store, VisitChange
 from signaling import protocol
 from signaling.cluster.bus import Bus
 from signaling.runtime.deadlines import DeadlineScheduler

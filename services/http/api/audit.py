@@ -10,13 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from services.audit.chain import public_hex
+from services.audit.query import AuditQuery, audit_query
+from services.audit.signing import public_hex
 from services.booking.scheduling import visit_json
-from services.errors import BadRequest, Forbidden
+from services.errors import Forbidden
 from services.http.api.context import ApiContext
-from services.http.plumbing import query_int, respond
+from services.http.plumbing import respond
 from services.http.staff_auth import AUDIT_READERS, StaffAuth, scoped_visit
-from services.store.protocols import AuditQuery
+from services.params import query_int
 
 # The query parameters of an audit search (``audit_query``), as the document lists them.
 AUDIT_FILTERS = (
@@ -131,26 +132,3 @@ class AuditApi:
             keys=[WitnessKey(k.key_id, public_hex(k.public_key), k.pinned_seq) for k in keys],
         )
         return respond(out)
-
-
-def audit_query(params: Any) -> AuditQuery:
-    """Filters from query parameters (REST) or CLI flags, validated the same way for both."""
-
-    def text(name: str) -> str:
-        value = params.get(name) or ""
-        if len(value) > 64:
-            raise BadRequest(f"`{name}` is too long")
-        return str(value)
-
-    return AuditQuery(
-        facility_id=text("facility"),
-        inmate_id=text("inmate"),
-        visitor_id=text("visitor"),
-        terminal_id=text("terminal"),
-        visit_id=text("visit"),
-        action=text("action"),
-        since_ms=query_int(params, "since_ms", None, 0, 2**53),
-        until_ms=query_int(params, "until_ms", None, 0, 2**53),
-        after_seq=query_int(params, "after", 0, 0, 2**62) or 0,
-        limit=query_int(params, "limit", 100, 1, 1000) or 100,
-    )
