@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import logging
 import secrets
@@ -130,6 +131,16 @@ def terminal_argv(args: argparse.Namespace, server: str, credentials: Path) -> l
     ]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when the demo dies, even by
+    SIGKILL, so no orphaned terminal keeps reconnecting to a server that is gone."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class TerminalProcess:
     """The demo's terminal agent as a child process, its warnings relayed with a prefix."""
 
@@ -140,7 +151,10 @@ class TerminalProcess:
 
     async def start(self) -> None:
         self._child = await asyncio.create_subprocess_exec(
-            *self._argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+            *self._argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         assert self._child.stdout is not None
         self._relay = asyncio.create_task(_relay(self._child.stdout), name="terminal-output")

@@ -108,3 +108,32 @@ async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_p
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert ",joined," in done.stdout  # the call the browser made is in the export
+
+
+@pytest.mark.timeout(60)
+async def test_a_killed_demo_takes_its_terminal_with_it(tmp_path: Path) -> None:
+    """SIGKILL gives the demo no chance to stop its terminal: the kernel ends the child anyway,
+    so no orphaned terminal keeps reconnecting to a server that is gone."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp_path / "demo"),
+        stdout=asyncio.subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    credentials = tmp_path / "demo" / "terminal.json"
+    async with asyncio.timeout(20):
+        while not processes_using(credentials):
+            await asyncio.sleep(0.1)
+    proc.kill()
+    await proc.wait()
+    async with asyncio.timeout(10):
+        while processes_using(credentials):
+            await asyncio.sleep(0.1)
