@@ -29,6 +29,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check services signaling media tests
 	$(BIN)/ruff format --check services signaling media tests
+	$(BIN)/pytest -q tests/test_layers.py  # the layer contract (make test runs it with the rest)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

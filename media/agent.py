@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import structlog
 
 from media.backoff import Backoff
@@ -29,9 +30,9 @@ log = structlog.get_logger("tatap.terminal")
 
 # Close codes after which reconnecting cannot help: another agent holds this terminal's seat, or
 # we sent something the server calls a bug.
-FATAL_CLOSES = {
-    protocol.CLOSE_REPLACED: "another agent connected with these credentials",
-    protocol.CLOSE_ABUSE: "the server refused too many of our messages",
+FATAL_CLOSES: dict[int, str] = {
+    protocol.Close.REPLACED: "another agent connected with these credentials",
+    protocol.Close.TOO_MANY_ERRORS: "the server refused too many of our messages",
 }
 
 
@@ -85,7 +86,7 @@ class TerminalAgent:
         self.visits_served = 0
         self.attempts = 0  # connection attempts, failed ones included
         self.connects = 0  # sockets opened
-        self.welcomes: deque[dict[str, Any]] = deque(maxlen=KEEP)
+        self.welcomes: deque[protocol.Welcome] = deque(maxlen=KEEP)
         self._frames_past = 0  # video frames decoded in visits that are over
         self._handshake = handshake_s
         self._grace = grace_s
@@ -189,37 +190,38 @@ class TerminalAgent:
         except (ValueError, KeyError, TypeError, protocol.ProtocolError):
             log.warning("terminal.bad_message", exc_info=True)
 
-    async def _handle(self, msg: dict[str, Any]) -> None:
-        kind = msg["type"]
+    async def _handle(self, msg: protocol.ServerMessage) -> None:
         session = self.session
-        if kind == "welcome":
-            self._backoff.reset()
-            self.welcomes.append(msg)
-            await self._welcome(msg)
-        elif kind == "idle":
-            self._backoff.reset()
-            if session is not None:  # the visit ended while we were away
-                await self._end(session, "idle")
-            log.info("terminal.idle", next=msg.get("next"))
-        elif session is None:
-            if kind == "error":
-                log.warning("terminal.error", code=msg.get("code"), message=msg.get("message"))
-            return
-        elif kind == "time":
-            session.time_left(int(msg["remaining_ms"]))
-        elif kind == "signal":
-            session.signal(str(msg["from"]), msg["data"])
-        elif kind == "peer-joined":
-            session.peer_joined(msg["peer"])
-        elif kind == "peer-left":
-            session.peer_left(msg["peer"], str(msg.get("reason", "")))
-        elif kind == "ended":
-            await self._end(session, str(msg.get("reason", "")))
-        elif kind in ("warning", "notice", "error"):
-            log.info(f"terminal.{kind}", **{k: v for k, v in msg.items() if k != "type"})
+        match msg:
+            case protocol.Welcome():
+                self._backoff.reset()
+                self.welcomes.append(msg)
+                await self._welcome(msg)
+            case protocol.Idle(next=upcoming):
+                self._backoff.reset()
+                if session is not None:  # the visit ended while we were away
+                    await self._end(session, "idle")
+                log.info("terminal.idle", next=msgspec.to_builtins(upcoming))
+            case protocol.Error(code=code, message=message) if session is None:
+                log.warning("terminal.error", code=code, message=message)
+            case _ if session is None:
+                return
+            case protocol.TimeLeft(remaining_ms=remaining_ms):
+                session.time_left(remaining_ms)
+            case protocol.SignalFrom(sender=sender, data=data):
+                session.signal(sender, data)
+            case protocol.PeerJoined(peer=peer):
+                session.peer_joined(peer)
+            case protocol.PeerLeft(peer=peer, reason=reason):
+                session.peer_left(peer, reason)
+            case protocol.Ended(reason=reason):
+                await self._end(session, reason)
+            case protocol.Warning() | protocol.NoticeFrom() | protocol.Error():
+                fields = msgspec.structs.asdict(msg)
+                log.info(f"terminal.{type(msg).__struct_config__.tag}", **fields)
 
-    async def _welcome(self, msg: dict[str, Any]) -> None:
-        visit_id = msg["visit"]["id"]
+    async def _welcome(self, msg: protocol.Welcome) -> None:
+        visit_id = msg.visit.id
         session = self.session
         if session is not None and (session.visit_id != visit_id or session.end_reason):
             await self._end(session, "replaced", release=False)
@@ -228,7 +230,7 @@ class TerminalAgent:
             self.source.resume()
             session = VisitSession(
                 msg,
-                ice_servers(msg.get("ice_servers")),
+                ice_servers(msg.ice_servers),
                 self.source,
                 self.display,
                 self._send,
@@ -237,7 +239,7 @@ class TerminalAgent:
             self.session = session
             self.sessions.append(session)
             self.visits_served += 1
-        log.info("terminal.welcome", visit_id=visit_id, resumed=msg.get("resumed"))
+        log.info("terminal.welcome", visit_id=visit_id, resumed=msg.resumed)
         session.welcomed(msg)
 
     async def _end(self, session: VisitSession, reason: str, release: bool = True) -> None:

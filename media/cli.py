@@ -1,4 +1,4 @@
-"""``tatap terminal`` (the visit-room agent) and ``tatap demo`` (a whole visit on this machine)."""
+"""``tatap terminal``: the visit-room agent (``tatap demo`` runs one as a child process too)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,13 @@ from pathlib import Path
 from typing import Any
 
 
-def add_terminal_parser(sub: Any) -> None:
+def register(sub: Any) -> None:
+    """The ``terminal`` command (entry point ``tatap.commands``)."""
     p: argparse.ArgumentParser = sub.add_parser("terminal", help="run a visit-room terminal agent")
     p.add_argument("--server", help="server URL (default: from the credentials file)")
     p.add_argument("--credentials", required=True, help="file from `tatap admin terminal`")
     _media_options(p)
     p.set_defaults(func=cmd_terminal)
-
-
-def add_demo_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("demo", help="a whole visit on this machine")
-    p.add_argument("--host", default="0.0.0.0", help="listen address (default: all addresses)")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--data-dir", default="var/demo", help="wiped and refilled at every start")
-    p.add_argument("--minutes", type=int, default=15, help="length of the demo visit")
-    p.add_argument("--education", action="store_true", help="a three-party visit with a teacher")
-    _media_options(p)
-    p.set_defaults(func=cmd_demo)
 
 
 def _media_options(p: argparse.ArgumentParser) -> None:
@@ -116,14 +106,3 @@ def cmd_terminal(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(main())
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    import shutil
-
-    from signaling.demo import run_demo
-
-    data_dir = Path(args.data_dir)
-    if data_dir.exists():  # demo data only: every demo starts from scratch
-        shutil.rmtree(data_dir)
-    return asyncio.run(run_demo(args))

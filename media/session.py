@@ -22,6 +22,7 @@ from aiortc import RTCIceServer
 from media.display import Display
 from media.peer import Peer
 from media.sources import Source
+from signaling import protocol
 
 log = structlog.get_logger("tatap.session")
 
@@ -33,17 +34,17 @@ HISTORY = 16  # closed connections kept for status and tests; a long visit may r
 class VisitSession:
     def __init__(
         self,
-        welcome: dict[str, Any],
+        welcome: protocol.Welcome,
         servers: list[RTCIceServer],
         source: Source,
         display: Display,
         send: Send,
         grace_s: float = 2.0,
     ) -> None:
-        self.visit_id: str = welcome["visit"]["id"]
-        self.me: str = welcome["you"]["id"]
-        self.end_ms: int = int(welcome["visit"]["end_ms"])
-        self.roles: dict[str, str] = {p["id"]: p["role"] for p in welcome.get("peers", [])}
+        self.visit_id = welcome.visit.id
+        self.me = welcome.you.id
+        self.end_ms = welcome.visit.end_ms
+        self.roles: dict[str, str] = {p.id: p.role for p in welcome.peers}
         self.peers: dict[str, Peer] = {}
         # The latest connections of this visit, closed ones included (bounded; counts survive).
         self.history: deque[Peer] = deque(maxlen=HISTORY)
@@ -63,18 +64,18 @@ class VisitSession:
 
     # ---- from the server ----------------------------------------------------------------
 
-    def welcomed(self, welcome: dict[str, Any]) -> None:
+    def welcomed(self, welcome: protocol.Welcome) -> None:
         """A (re)welcome for this visit. We joined later than everyone present, so we offer to
         each (PROTOCOL.md §7); after a reconnect (``resumed``) to each whose connection is not up,
         since an offer or answer may have been lost while our socket was down. A fresh connection
         each time, as the page does: aiortc cannot restart ICE on a live one."""
-        resumed = bool(welcome.get("resumed"))
-        for p in welcome.get("peers", []):
-            pid = p["id"]
-            self.roles[pid] = p["role"]
+        resumed = welcome.resumed
+        for p in welcome.peers:
+            pid = p.id
+            self.roles[pid] = p.role
             peer = self.peers.get(pid)
             stale = peer is None or peer.state in ("failed", "closed") or pid in self._unsent
-            if p.get("present") and (
+            if p.present and (
                 stale or (resumed and peer is not None and peer.state != "connected")
             ):
                 self._spawn(self._locked(pid, partial(self._offer, pid)), "offer")
@@ -88,13 +89,13 @@ class VisitSession:
         self._deadline = time.monotonic() + remaining_ms / 1000 + self._grace
         self._deadline_moved.set()
 
-    def peer_joined(self, peer: dict[str, Any]) -> None:
-        self.roles[peer["id"]] = peer["role"]  # it joined later: it will send the offer
-        self._unsent.discard(peer["id"])
+    def peer_joined(self, peer: protocol.PeerRef) -> None:
+        self.roles[peer.id] = peer.role  # it joined later: it will send the offer
+        self._unsent.discard(peer.id)
 
-    def peer_left(self, peer: dict[str, Any], reason: str) -> None:
+    def peer_left(self, peer: protocol.PeerRef, reason: str) -> None:
         if reason == "left":
-            pid = peer["id"]
+            pid = peer.id
             self._spawn(self._locked(pid, partial(self._drop, pid)), "drop")
         # "dropped": keep the connection; media may still flow, and a returning page re-offers.
 

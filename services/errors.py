@@ -1,23 +1,26 @@
-"""Every error Tatap reports to a client, with the HTTP status and websocket close code it maps to.
+"""Every error Tatap reports to a client, with the HTTP status it maps to.
 
     TatapError                      500  code "internal"
     ├── ConfigError                      bad settings, raised at start-up only
     ├── BadRequest                  400  "bad_request"     malformed input
     │   └── TooLarge                413  "too_large"
-    ├── Unauthorized                401  "unauthorized"    no or bad credentials  (ws close 4401)
+    ├── Unauthorized                401  "unauthorized"    no or bad credentials
     │   ├── TokenExpired                 "token_expired"
     │   └── TokenRevoked                 "token_revoked"
-    ├── Forbidden                   403  "forbidden"       wrong role or scope    (ws close 4403)
+    ├── Forbidden                   403  "forbidden"       wrong role or scope
     │   └── AccessRevoked                "access_revoked"  participant or staff account revoked
     ├── NotFound                    404  "not_found"
     ├── RequestTimeout              408  "request_timeout" body not sent in time
     ├── Conflict                    409  "conflict"        state forbids it
-    │   ├── VisitFull                    "visit_full"                             (ws close 4409)
-    │   ├── VisitNotOpen                 "visit_not_open"  too early              (ws close 4425)
-    │   ├── VisitOver                    "visit_over"      ended or cancelled     (ws close 4410)
+    │   ├── VisitFull                    "visit_full"
+    │   ├── VisitNotOpen                 "visit_not_open"  too early
+    │   ├── VisitOver                    "visit_over"      ended or cancelled
     │   └── WitnessRefused               "witness_refused" heads that do not extend the held
     ├── RateLimited                 429  "rate_limited"
     └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
+
+A websocket refused or shut out with one of these closes with the code the signaling protocol
+gives its ``code`` (signaling.protocol.close_for; services never import signaling).
 
 Messages are written by us, never copied from untrusted input, so they are safe to send back.
 """
@@ -30,7 +33,6 @@ from typing import ClassVar
 class TatapError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal"
-    close_code: ClassVar[int] = 1011
 
     def __init__(self, message: str = "", **details: object) -> None:
         super().__init__(message or self.code)
@@ -51,7 +53,6 @@ class ConfigError(TatapError):
 class BadRequest(TatapError):
     status = 400
     code = "bad_request"
-    close_code = 4400
 
 
 class TooLarge(BadRequest):
@@ -62,7 +63,6 @@ class TooLarge(BadRequest):
 class Unauthorized(TatapError):
     status = 401
     code = "unauthorized"
-    close_code = 4401
 
 
 class TokenExpired(Unauthorized):
@@ -76,7 +76,6 @@ class TokenRevoked(Unauthorized):
 class Forbidden(TatapError):
     status = 403
     code = "forbidden"
-    close_code = 4403
 
 
 class AccessRevoked(Forbidden):
@@ -89,7 +88,6 @@ class AccessRevoked(Forbidden):
 class NotFound(TatapError):
     status = 404
     code = "not_found"
-    close_code = 4404
 
 
 class RequestTimeout(TatapError):
@@ -100,7 +98,6 @@ class RequestTimeout(TatapError):
 class Conflict(TatapError):
     status = 409
     code = "conflict"
-    close_code = 4409
 
 
 class VisitFull(Conflict):
@@ -109,18 +106,15 @@ class VisitFull(Conflict):
 
 class VisitNotOpen(Conflict):
     code = "visit_not_open"
-    close_code = 4425
 
 
 class VisitOver(Conflict):
     code = "visit_over"
-    close_code = 4410
 
 
 class RateLimited(TatapError):
     status = 429
     code = "rate_limited"
-    close_code = 4429
 
 
 class WitnessRefused(Conflict):

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
-from services.access.logins import LoginGuard, LoginLimits
-from services.access.revocation import Revocations
+from services.access.links import VisitLinks
+from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
-from services.http.api import Api
+from services.core import Core, create_core
+from services.http.api.context import ApiContext
 from services.http.pages import page_routes
-from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware, respond
+from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware
+from services.http.routes import api_routes
 from services.settings import Settings
-from services.store.factory import create_store
 from services.store.protocols import Store
-from signaling.cluster.factory import create_cluster
+from signaling.cluster.factory import Cluster, create_cluster
 from signaling.endpoint import Endpoint
+from signaling.protocol import facts as protocol_facts
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.transport.socket_index import RevocationWatch, SocketIndex
-from signaling.transport.socket_limits import (
-    ConnectionCap,
-    handler_args,
-    install_cap,
-    warn_untrusted_proxy,
-)
+from signaling.transport.socket_limits import ConnectionCap, handler_args, warn_untrusted_proxy
+from signaling.transport.upgrade import install_cap
 from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.app")
@@ -36,10 +34,17 @@ log = structlog.get_logger("tatap.app")
 STORE = web.AppKey("store", Store)
 HUB = web.AppKey("hub", Hub)
 VISITS = web.AppKey("visits", VisitService)
+LINKS = web.AppKey("links", VisitLinks)
+STAFF = web.AppKey("staff", StaffLogin)
 TOKENS = web.AppKey("tokens", TokenService)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """One node: every backend chosen once from ``settings``, and the order it all stops in.
+
+    The ``tatap`` CLI and ``tatap demo`` assemble nothing of their own: the demo runs this app,
+    and the CLI's visit commands build the same services through ``services.core.create_core``.
+    """
     clock = clock or SystemClock()
     app = web.Application(
         middlewares=[errors_middleware, forwarded_middleware(settings.trusted_proxies)],
@@ -49,32 +54,53 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app[BODY_TIMEOUT] = settings.body_timeout_s
     cap = ConnectionCap(settings.max_conns_per_address, settings.trusted_proxies)
     install_cap(app, cap)
-    tokens = TokenService(settings.token_keys)
-    app[TOKENS] = tokens
 
     cluster = create_cluster(settings)  # first: a refused configuration must not leave a store open
-    store = create_store(settings, clock)
-    logins = LoginGuard(
-        LoginLimits(
-            workers=settings.login_workers,
-            queue=settings.login_queue,
-            address_failures=settings.login_address_failures,
-        ),
-        key=next(iter(settings.token_keys.values()), None),
-    )
-    visits = VisitService(
-        store, tokens, clock, settings.token_grace_s, settings.staff_token_ttl_s, logins
-    )
-    hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster)
-    app[STORE], app[VISITS], app[HUB] = store, visits, hub
     sockets = SocketIndex()
-    revocations = Revocations(store, clock, sockets.close_revoked)
-    endpoint = Endpoint(settings, hub, tokens, visits, store, clock, revocations, sockets)
-    api = Api(store, tokens, visits, clock, hub, settings.base_url, revocations)
+    core = create_core(settings, clock, sockets.close_revoked)
+    store, tokens, visits = core.store, core.tokens, core.visits
+    hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster)
+    app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
+    app[LINKS], app[STAFF] = core.links, core.staff
+    endpoint = Endpoint(settings, hub, core.guard, store, sockets)
+    api = ApiContext(
+        store,
+        core.guard,
+        visits,
+        core.links,
+        core.staff,
+        clock,
+        hub,
+        settings.base_url,
+        core.revocations,
+        settings.node_id,
+    )
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
-    app.router.add_get("/ws", endpoint.handle)
-    app.router.add_routes(api.routes())
+    served = {"/ws": endpoint.handle, "/metrics": _metrics(app, settings, cap)}
+    app.router.add_routes(api_routes(api, served))
+    app.router.add_routes([protocol_facts.route(settings.early_join_s)])  # before /static
     app.router.add_routes(page_routes())
+
+    app.cleanup_ctx.append(_lifecycle(settings, core, cluster, hub, endpoint, watch))
+
+    async def close_sockets(app: web.Application) -> None:
+        await hub.close_connections()
+
+    # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
+    # first, so a node with live visits stops at once and its clients know to reconnect.
+    app.on_shutdown.append(close_sockets)
+    return app
+
+
+def _lifecycle(
+    settings: Settings,
+    core: Core,
+    cluster: Cluster,
+    hub: Hub,
+    endpoint: Endpoint,
+    watch: RevocationWatch,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Start the node's background work; on the way out, stop everything in a fixed order."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await hub.start()
@@ -86,37 +112,26 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         warn_untrusted_proxy(settings)
         yield
-        # Shutdown order: stop finding visits and close sockets (clients reconnect elsewhere),
-        # let pending audit writes finish, then close the store.
+        # Shutdown order: stop the timers that reach into visits and sockets; stop finding
+        # visits and close sockets (clients reconnect elsewhere); leave the bus, which other
+        # nodes reach this one through; then let pending audit writes finish and close the store
+        # (``core.aclose``), and last drop the logins still waiting for a password check.
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()
         await cluster.aclose()
-        await store.aclose()
-        await logins.aclose()
+        await core.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 
-    async def close_sockets(app: web.Application) -> None:
-        await hub.close_connections()
+    return lifecycle
 
-    app.cleanup_ctx.append(lifecycle)
-    # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
-    # first, so a node with live visits stops at once and its clients know to reconnect.
-    app.on_shutdown.append(close_sockets)
 
-    async def healthz(request: web.Request) -> web.Response:
-        return respond({"status": "ok", "node_id": settings.node_id})
-
-    async def readyz(request: web.Request) -> web.Response:
-        try:
-            await app[STORE].get_facility("-")
-        except Exception:
-            log.exception("readyz.store_failed")
-            return respond({"status": "store unavailable"}, status=503)
-        return respond({"status": "ready", "rooms": len(app[HUB].rooms)})
+def _metrics(
+    app: web.Application, settings: Settings, cap: ConnectionCap
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``/metrics``: what this node holds right now, in the Prometheus text format."""
 
     async def metrics(request: web.Request) -> web.Response:
-        """Prometheus text format: what this node holds right now."""
         hub = app[HUB]
         gauges = {
             "tatap_rooms": len(hub.rooms),
@@ -133,7 +148,4 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         lines += [f"# TYPE {name} counter", f'{name}{{node="{settings.node_id}"}} {cap.refused}']
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/readyz", readyz)
-    return app
+    return metrics

@@ -1,50 +1,83 @@
-"""``tatap demo``: a server, a facility with a visit starting now, and its terminal, in one process.
+"""``tatap demo``: a server, a facility with a visit starting now, and its terminal, on one machine.
 
 Everything a newcomer needs for a first look: it prints the family link (open it in a browser on
-this machine) and two staff logins. The data directory is demo-only and wiped at every start.
+this machine) and two staff logins. The data directory is demo-only and wiped at every start. The
+server runs in this process, built by the composition root; the terminal is ``tatap terminal`` in
+a child process, as in a visit room, stopped with the demo.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import ctypes
 import fcntl
 import logging
 import secrets
 import shlex
+import shutil
+import signal
 import socket
 import struct
+import sys
 from pathlib import Path
+from typing import Any
 
-from aiohttp import web
+import orjson
 
-from media.cli import build_agent, until_signalled
 from services.admin.provision import Admin
-from services.booking.scheduling import GuestSpec
+from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import SystemClock
 from services.domain.model import FacilityRules, Role, VisitKind
-from services.logs import configure
+from services.ids import Actor
 from services.settings import Settings
-from signaling.app import STORE, VISITS, create_app
+from services.store.protocols import Store
 
-SIOCGIFADDR = 0x8915
+# The terminal's log lines the demo passes on: as for its own, warnings and worse.
+SHOWN_LEVELS = frozenset({"warning", "error", "critical", "exception"})
 
 
-def lan_addresses() -> list[str]:
-    """This machine's IPv4 interface addresses other than loopback (read locally, no traffic)."""
-    found = []
-    for _, name in socket.if_nameindex():
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                raw = fcntl.ioctl(s.fileno(), SIOCGIFADDR, struct.pack("256s", name.encode()[:15]))
-            except OSError:
-                continue
-        address = socket.inet_ntoa(raw[20:24])
-        if not address.startswith("127."):
-            found.append(address)
-    return found
+def register(sub: Any) -> None:
+    """The ``demo`` command (entry point ``tatap.commands``)."""
+    p: argparse.ArgumentParser = sub.add_parser("demo", help="a whole visit on this machine")
+    p.add_argument("--host", default="0.0.0.0", help="listen address (default: all addresses)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--data-dir", default="var/demo", help="wiped and refilled at every start")
+    p.add_argument("--minutes", type=int, default=15, help="length of the demo visit")
+    p.add_argument("--education", action="store_true", help="a three-party visit with a teacher")
+    # Passed on to `tatap terminal`; repeated here because signaling does not import media.
+    p.add_argument(
+        "--source", default="testpattern", help="testpattern, v4l2:/dev/video0, or a media file"
+    )
+    p.add_argument("--mic", default="", help="with a camera: alsa:default or pulse:default")
+    p.add_argument(
+        "--display",
+        default="none",
+        choices=["window", "none"],
+        help="window: the family full screen; none: headless (default)",
+    )
+    p.add_argument("--size", default="640x360", help="test pattern / camera size, WxH")
+    p.add_argument("--fps", type=int, default=15)
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    if data_dir.exists():  # demo data only: every demo starts from scratch
+        shutil.rmtree(data_dir)
+    return asyncio.run(run_demo(args))
 
 
 async def run_demo(args: argparse.Namespace) -> int:
+    """Serve, fill, start the terminal, print the banner; stop on a signal or the terminal's end."""
+    # Imported here, not above: every `tatap` command registers this verb, and aiohttp alone
+    # would double the time `tatap --help` takes.
+    from aiohttp import web
+
+    from services.logs import configure
+    from signaling.app import STORE, VISITS, create_app
+
     configure(None, logging.WARNING)
     data_dir = Path(args.data_dir)
     local = f"http://127.0.0.1:{args.port}"
@@ -63,25 +96,123 @@ async def run_demo(args: argparse.Namespace) -> int:
     except OSError as exc:
         await runner.cleanup()
         raise SystemExit(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
-    agent = None
+    terminal = TerminalProcess(terminal_argv(args, local, data_dir / "terminal.json"))
     try:
-        links, logins = await _fill(app, data_dir, args)
-        agent = build_agent(args, local, data_dir / "terminal.json")
-        agent.start()
+        links, logins = await _fill(app[STORE], app[VISITS], data_dir, args)
+        await terminal.start()
         _banner(args, local, links, logins)
-        await until_signalled()
+        return await terminal.until_signalled()
     finally:
-        if agent is not None:
-            await agent.aclose()
+        await terminal.stop()
         await runner.cleanup()
-    return 0
+
+
+def terminal_argv(args: argparse.Namespace, server: str, credentials: Path) -> list[str]:
+    """``tatap terminal`` with the demo's media options, run as a visit room runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "terminal",
+        "--credentials",
+        str(credentials),
+        "--server",
+        server,
+        "--source",
+        args.source,
+        "--mic",
+        args.mic,
+        "--display",
+        args.display,
+        "--size",
+        args.size,
+        "--fps",
+        str(args.fps),
+    ]
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when the demo dies, even by
+    SIGKILL, so no orphaned terminal keeps reconnecting to a server that is gone."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class TerminalProcess:
+    """The demo's terminal agent as a child process, its warnings relayed with a prefix."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self._argv = argv
+        self._child: asyncio.subprocess.Process | None = None
+        self._relay: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._child = await asyncio.create_subprocess_exec(
+            *self._argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        assert self._child.stdout is not None
+        self._relay = asyncio.create_task(_relay(self._child.stdout), name="terminal-output")
+
+    async def until_signalled(self) -> int:
+        """Wait for SIGINT or SIGTERM (0), or for the terminal to stop by itself (1)."""
+        assert self._child is not None
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        signalled = asyncio.ensure_future(stop.wait())
+        exited = asyncio.ensure_future(self._child.wait())
+        try:
+            await asyncio.wait({signalled, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # A second signal is not caught: a stuck shutdown can still be killed.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            signalled.cancel()
+        # Exit 0 is the terminal's own answer to a Ctrl-C, which reaches the whole process group.
+        if stop.is_set() or exited.result() == 0:
+            return 0
+        print(f"demo: the terminal stopped (exit {exited.result()})", file=sys.stderr)
+        return 1
+
+    async def stop(self) -> None:
+        """SIGTERM, as systemd stops a terminal; killed if it has not ended within 10 s."""
+        child = self._child
+        if child is not None and child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                child.terminate()
+            try:
+                await asyncio.wait_for(child.wait(), timeout=10)
+            except TimeoutError:
+                child.kill()
+                await child.wait()
+        if self._relay is not None:
+            await self._relay  # ends at the pipe's end, once the child has gone
+
+
+async def _relay(stream: asyncio.StreamReader) -> None:
+    """Pass the terminal's warnings and errors (and any line that is not a log event) to stderr."""
+    async for raw in stream:
+        line = raw.decode(errors="replace").rstrip()
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            event = None
+        if isinstance(event, dict) and event.get("level") not in SHOWN_LEVELS:
+            continue
+        print(f"terminal | {line}", file=sys.stderr, flush=True)
 
 
 async def _fill(
-    app: web.Application, data_dir: Path, args: argparse.Namespace
+    store: Store, visits: VisitService, data_dir: Path, args: argparse.Namespace
 ) -> tuple[dict[str, str], dict[str, str]]:
     """A facility, room, terminal, inmate, two staff logins, and a visit starting now."""
-    store, visits = app[STORE], app[VISITS]
     admin = Admin(store)
     facility = await admin.facility("Lapas Demo", rules=FacilityRules(warnings_s=(300, 60)))
     room = await admin.room(facility.id, "Ruang Kunjungan 1")
@@ -105,7 +236,7 @@ async def _fill(
         kind=kind,
         start=SystemClock().now(),
         guests=guests,
-        actor=(Role.ADMIN, "demo"),
+        actor=Actor(Role.ADMIN, "demo"),
         length_s=args.minutes * 60,
     )
     links = {
@@ -114,6 +245,24 @@ async def _fill(
         if p.id in scheduled.links
     }
     return links, logins
+
+
+SIOCGIFADDR = 0x8915  # ioctl: an interface's IPv4 address
+
+
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 interface addresses other than loopback (read locally, no traffic)."""
+    found = []
+    for _, name in socket.if_nameindex():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                raw = fcntl.ioctl(s.fileno(), SIOCGIFADDR, struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue
+        address = socket.inet_ntoa(raw[20:24])
+        if not address.startswith("127."):
+            found.append(address)
+    return found
 
 
 def _banner(

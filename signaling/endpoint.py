@@ -5,27 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
-from typing import Any, cast
+from typing import cast
 
 import structlog
 from aiohttp import web
 
-from services.access.revocation import Revocations
-from services.access.tokens import TokenService
-from services.booking.scheduling import VisitService
-from services.clock import Clock
-from services.domain.model import Role
-from services.errors import BadRequest, TatapError, Unauthorized
+from services.access.guard import Guard
+from services.access.terminals import authenticate_terminal
+from services.errors import BadRequest, TatapError
 from services.settings import Settings
 from services.store.protocols import Store
 from signaling import protocol
 from signaling.transport.connection import Connection
 from signaling.transport.socket_index import SocketIndex
+from signaling.transport.upgrade import Upgrade
 from signaling.visits.hub import Hub
 
 log = structlog.get_logger("tatap.ws")
-
-JOINABLE = frozenset({Role.FAMILY, Role.TEACHER, Role.TERMINAL, Role.OFFICER})
 
 
 class Endpoint:
@@ -33,26 +29,20 @@ class Endpoint:
         self,
         settings: Settings,
         hub: Hub,
-        tokens: TokenService,
-        visits: VisitService,
+        guard: Guard,
         store: Store,
-        clock: Clock,
-        revocations: Revocations,
         sockets: SocketIndex,
     ) -> None:
         self._settings = settings
         self._hub = hub
-        self._tokens = tokens
-        self._visits = visits
-        self._store = store
-        self._clock = clock
-        self._revocations = revocations
+        self._guard = guard
+        self._store = store  # for terminals' credentials
         self._sockets = sockets  # sockets by token, participant and staff account, for revoking
         self._live: set[Connection] = set()  # every open socket, for the keepalive
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         _check_handshake(request)
-        ws = _Upgrade(compress=False)  # see _Upgrade: frames are read and written by us
+        ws = Upgrade(compress=False)  # see Upgrade: frames are read and written by us
         await ws.prepare(request)
         # An asyncio or uvloop transport (uvloop's do not subclass asyncio.Transport).
         transport = cast(asyncio.Transport, request.transport)
@@ -61,7 +51,7 @@ class Endpoint:
         # Frames up to 4× our limit are read and answered with `too_large`; bigger ones close
         # the socket with 1009 before they are buffered (until hello is answered: 8 KiB).
         conn = Connection(transport, self._settings.max_frame_bytes * 4, request.remote or "")
-        ws.attach(conn)
+        ws.attach(conn.reader, conn)
         self._live.add(conn)
         structlog.contextvars.bind_contextvars(node_id=self._settings.node_id)
         try:
@@ -77,12 +67,12 @@ class Endpoint:
             raise
         except Exception:
             log.exception("ws.handler_failed")
-            conn.close(1011, "internal error")
+            conn.close(protocol.Close.INTERNAL, "internal error")
         finally:
             self._live.discard(conn)
             self._sockets.discard(conn)
             self._hub.disconnected(conn)
-            conn.close(1000, "")
+            conn.close(protocol.Close.NORMAL, "")
             structlog.contextvars.clear_contextvars()
         return ws
 
@@ -110,8 +100,8 @@ class Endpoint:
             first = await conn.first_message(self._settings.hello_timeout_s)
             if first is None:
                 if not conn.closing:
-                    conn.send(protocol.error("unauthorized", "no hello in time"))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "no hello")
+                    conn.send(protocol.error(protocol.E_UNAUTHORIZED, "no hello in time"))
+                conn.close(protocol.Close.UNAUTHORIZED, "no hello")
                 return False
             is_text, data = first
             try:
@@ -120,40 +110,32 @@ class Endpoint:
                 parsed = self._parse(data)
             except protocol.ProtocolError as exc:
                 conn.send(protocol.error(exc.code, exc.message))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "hello expected")
+                conn.close(protocol.Close.UNAUTHORIZED, "hello expected")
                 return False
             if not isinstance(parsed, protocol.Hello):
                 conn.send(protocol.error(protocol.E_NOT_JOINED, "the first message must be hello"))
-                conn.close(protocol.CLOSE_UNAUTHORIZED, "hello expected")
+                conn.close(protocol.Close.UNAUTHORIZED, "hello expected")
                 return False
             hello = parsed
         try:
             await self._admit(conn, hello)
         except TatapError as exc:
             log.info("ws.refused", code=exc.code)
-            refusal: dict[str, object] = {"type": "error", "code": exc.code, "message": exc.message}
-            if exc.details:
-                refusal["details"] = exc.details
-            conn.send(protocol.dumps(refusal))
-            conn.close(exc.close_code, exc.code)
+            conn.send(protocol.error(exc.code, exc.message, exc.details))
+            conn.close(protocol.close_for(exc.code), exc.code)
             return False
         return True
 
     async def _admit(self, conn: Connection, hello: protocol.Hello) -> None:
         if hello.device_id:
-            terminal = await self._visits.authenticate_terminal(
-                hello.device_id, hello.device_secret
+            terminal = await authenticate_terminal(
+                self._store, hello.device_id, hello.device_secret
             )
             structlog.contextvars.bind_contextvars(role="terminal", terminal_id=terminal.id)
             await self._hub.devices.connect(conn, terminal)
             return
-        claims = self._tokens.decode(hello.token, self._clock.now())
-        if claims.role not in JOINABLE or not claims.visit:
-            raise Unauthorized("this token does not open a visit")
-        claims = await self._revocations.with_seat_visitor(claims)
-        # Indexed before the check, so a revocation written meanwhile still finds this socket.
-        self._sockets.add(conn, claims)
-        await self._revocations.check(claims)
+        # Indexed before the revocation check, so a revocation written meanwhile finds it.
+        claims = await self._guard.seat(hello.token, lambda c: self._sockets.add(conn, c))
         structlog.contextvars.bind_contextvars(visit_id=claims.visit, role=claims.role.value)
         await self._hub.join(conn, claims.visit, claims.sub, claims.role)
         log.info("ws.joined")
@@ -175,7 +157,7 @@ class Endpoint:
             self._reject(conn, exc.code, exc.message)
         except Exception:  # a bug must cost this socket, never the read loop of the node
             log.exception("ws.message_failed")
-            conn.close(1011, "internal error")
+            conn.close(protocol.Close.INTERNAL, "internal error")
 
     def _dispatch(self, conn: Connection, message: protocol.Inbound) -> None:
         hub = self._hub
@@ -183,7 +165,7 @@ class Endpoint:
             case protocol.Signal(to=to, data=data):
                 hub.relay(conn, to, data)
             case protocol.Ping(id=ref):
-                conn.send(protocol.dumps({"type": "pong", "id": ref}))
+                conn.send(protocol.pong(ref))
             case protocol.MediaUp():
                 hub.media_up(conn)
             case protocol.Leave():
@@ -200,33 +182,7 @@ class Endpoint:
         conn.send(protocol.error(code, message))
         if conn.errors >= self._settings.max_errors:
             log.warning("ws.abuse", errors=conn.errors)
-            conn.drop(protocol.CLOSE_ABUSE, "too many errors")
-
-
-class _Upgrade(web.WebSocketResponse):
-    """aiohttp does the opening handshake; the bytes that follow go to our FrameReader.
-
-    ``_post_start`` is where aiohttp would install its own reader and queue; ``close`` is ours
-    (the Connection closes the socket), so aiohttp's end-of-response does nothing more.
-    """
-
-    _conn: Connection | None = None
-
-    def attach(self, conn: Connection) -> None:
-        self._conn = conn
-        request = self._req
-        assert request is not None and request.protocol is not None
-        request.protocol.set_parser(conn.reader)  # type: ignore[arg-type]
-
-    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
-        self._ws_protocol = protocol
-        self._writer = writer
-        request.protocol.keep_alive(False)
-
-    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
-        if self._conn is not None:
-            self._conn.close(code, message.decode(errors="replace"))
-        return False
+            conn.drop(protocol.Close.TOO_MANY_ERRORS, "too many errors")
 
 
 # The headers aiohttp reads (and may quote in its own error text) during the opening handshake.

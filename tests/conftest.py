@@ -15,13 +15,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.admin.provision import Admin, TerminalCredentials
+from services.access.links import VisitLinks
+from services.access.staff import StaffLogin
+from services.access.terminals import TerminalCredentials
+from services.admin.provision import Admin
 from services.booking.scheduling import GuestSpec, ScheduledVisit, VisitService
 from services.clock import FakeClock
 from services.domain.model import FacilityRules, Role, Terminal, VisitKind
+from services.ids import Actor
 from services.settings import Settings
 from services.store.protocols import Store
-from signaling.app import HUB, STORE, VISITS, create_app
+from signaling.app import HUB, LINKS, STAFF, STORE, VISITS, create_app
 
 KEYS = {"k1": b"test-signing-key-0123456789abcdef"}
 
@@ -64,6 +68,14 @@ class World:
         return self.app[VISITS]
 
     @property
+    def links(self) -> VisitLinks:
+        return self.app[LINKS]
+
+    @property
+    def staff(self) -> StaffLogin:
+        return self.app[STAFF]
+
+    @property
     def hub(self) -> Any:
         return self.app[HUB]
 
@@ -79,13 +91,13 @@ class World:
             kind=kind,
             start=self.clock.now() + start_in,
             guests=guests,
-            actor=(Role.OFFICER, "s_test"),
+            actor=Actor(Role.OFFICER, "s_test"),
             length_s=length_s,
         )
 
     async def token(self, scheduled: ScheduledVisit, role: Role) -> str:
         seat = next(p for p in scheduled.visit.participants if p.role is role)
-        return await self.visits.participant_token(scheduled.visit, seat)
+        return await self.links.participant_token(scheduled.visit, seat)
 
     async def connect(self, token: str | None = None, **hello: Any) -> Peer:
         if self.session is None:

@@ -11,7 +11,8 @@ from aiohttp import ClientResponse
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.scheduling import GuestSpec, ScheduledVisit
-from services.domain.model import Role, VisitKind, VisitorId
+from services.domain.model import Role, VisitKind
+from services.ids import Actor, VisitorId
 from signaling.app import TOKENS
 from tests.conftest import World
 from tests.helpers.audit import rows, tamper
@@ -151,7 +152,7 @@ async def test_join_without_a_string_link_is_400(world: World, body: dict[str, A
 async def _two_visits(world: World) -> tuple[ScheduledVisit, ScheduledVisit]:
     """Visit A scheduled then cancelled; visit B scheduled for another inmate an hour later."""
     first = await world.schedule(start_in=600)
-    await world.visits.cancel(first.visit.id, (Role.OFFICER, "s_test"), "ill")
+    await world.visits.cancel(first.visit.id, Actor(Role.OFFICER, "s_test"), "ill")
     await Admin(world.store).import_inmates(world.facility_id, "number,name\nB-9999,Joko\n")
     other = await world.store.find_inmate(world.facility_id, "B-9999")
     assert other is not None
@@ -223,7 +224,7 @@ async def test_auditor_search_by_visitor(world: World, staff: dict[str, str]) ->
         kind=_regular(),
         start=world.clock.now() + 60,
         guests=[_guest(visitor.id)],
-        actor=(Role.OFFICER, "s"),
+        actor=Actor(Role.OFFICER, "s"),
     )
     await world.schedule(start_in=7200)  # someone else's visit
     status, body = await _search(world, staff["auditor"], visitor=visitor.id)
@@ -336,7 +337,7 @@ async def test_audit_responses_hold_no_unmasked_nik(world: World, staff: dict[st
         kind=_regular(),
         start=world.clock.now() + 60,
         guests=[_guest(visitor.id)],
-        actor=(Role.OFFICER, "s"),
+        actor=Actor(Role.OFFICER, "s"),
     )
     texts = []
     for path in (
@@ -586,8 +587,11 @@ async def test_health_endpoints(world: World, path: str, status: str) -> None:
     assert resp.status == 200 and body["status"] == status
 
 
-async def test_openapi_lists_every_api_route(world: World) -> None:
-    """The OpenAPI document is JSON and describes every /api/v1 route the server has."""
+async def test_openapi_lists_every_route(world: World) -> None:
+    """The OpenAPI document is JSON and describes every route the server has, with its method,
+    and nothing it does not serve; only the pages and their static files are left out."""
+    from aiohttp import web
+
     resp = await world.client.get("/api/v1/openapi.json")
     doc = await _json(resp)
     assert resp.status == 200 and doc["openapi"].startswith("3.")
@@ -595,12 +599,65 @@ async def test_openapi_lists_every_api_route(world: World) -> None:
         (r.method.lower(), r.resource.canonical)
         for r in world.app.router.routes()
         if r.resource is not None
-        and r.resource.canonical.startswith("/api/v1/")
+        and not isinstance(r.resource, web.StaticResource)
+        and not r.resource.canonical.startswith(("/v/", "/static/"))
         and r.method != "HEAD"
     }
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
-    assert served - {("get", "/api/v1/openapi.json")} <= documented
-    assert documented <= served
+    assert ("post", "/api/v1/visits") in served and ("get", "/ws") in served
+    assert served == documented
+
+
+def _expected_type(hint: Any) -> str:
+    """The JSON schema type a request field's annotation stands for."""
+    import enum
+    import types
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType):
+        (hint,) = args
+    if typing.get_origin(hint) in (list, tuple):
+        return "array"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum | str):
+        return "string"
+    return {int: "integer", bool: "boolean"}[hint]
+
+
+async def test_openapi_request_schemas_match_the_body_types(world: World) -> None:
+    """Each operation that takes a body documents the schema of the very type its handler
+    parses: the same fields, the same required ones, and each field's JSON type (nested bodies
+    too)."""
+    import dataclasses
+    import typing
+
+    from services.http.fields import rules
+    from services.http.routes import ROUTES
+
+    doc = await _json(await world.client.get("/api/v1/openapi.json"))
+    schemas = doc["components"]["schemas"]
+    bodies = [r for r in ROUTES if r.body is not None]
+    assert {r.body.__name__ for r in bodies if r.body} >= {"Login", "Join", "NewVisit", "Reason"}
+    seen: list[type] = [r.body for r in bodies if r.body is not None]
+    for body_type in seen:
+        schema = schemas[body_type.__name__]
+        hints = typing.get_type_hints(body_type)
+        fields = [f.name for f in dataclasses.fields(body_type)]
+        assert list(schema["properties"]) == fields, body_type
+        required = [name for name, rule in rules(body_type).items() if rule.required]
+        assert schema.get("required", []) == required, body_type
+        for name in fields:
+            assert schema["properties"][name]["type"] == _expected_type(hints[name]), name
+            items = schema["properties"][name].get("items", {}).get("$ref", "")
+            nested = typing.get_args(hints[name])[:1]
+            if items and nested[0] not in seen:
+                assert items.endswith("/" + nested[0].__name__)
+                seen.append(nested[0])
+    for route in bodies:
+        op = doc["paths"][route.path][route.method.lower()]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == f"#/components/schemas/{route.body.__name__}"
+        assert op["requestBody"]["required"] is route.body_required
 
 
 @pytest.mark.parametrize("body", [{"reason": 5}, {"reason": ["x"]}, {"reason": "x" * 201}])
@@ -736,7 +793,7 @@ async def _other_facility(world: World) -> ScheduledVisit:
         kind=VisitKind.REGULAR,
         start=world.clock.now() + 600,
         guests=[GuestSpec(Role.FAMILY, "Ani")],
-        actor=(Role.OFFICER, "s_other"),
+        actor=Actor(Role.OFFICER, "s_other"),
     )
 
 
@@ -821,3 +878,80 @@ async def test_staff_without_a_facility_see_every_facility(world: World) -> None
     assert {e["facility_id"] for e in body["events"]} >= {world.facility_id, "f_other"}
     resp = await world.client.get(f"/api/v1/audit/visits/{other.visit.id}", headers=_auth(token))
     assert resp.status == 200
+
+
+ID_MESSAGE = "is required (a string of at most 64 characters)"
+FAMILY = {"role": "family", "name": "Siti"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "party"}, "`kind` must be regular, education or legal"),
+        ({"kind": None}, "`kind` must be regular, education or legal"),
+        ({"start_ms": True}, "`start_ms` must be a positive integer (ms since the epoch)"),
+        ({"start_ms": "1"}, "`start_ms` must be a positive integer (ms since the epoch)"),
+        ({"start_ms": 1}, "`start_ms` must lie between an hour ago and a year from now"),
+        ({"guests": []}, "`guests` must be a list of 1 to 3 entries"),
+        ({"guests": [FAMILY] * 4}, "`guests` must be a list of 1 to 3 entries"),
+        ({"guests": [FAMILY, "x"]}, "each guest is an object {role, name, visitor_id?}"),
+        ({"guests": [{"role": "officer", "name": "x"}]}, "a guest's role is family or teacher"),
+        ({"guests": [{"name": "x"}, 5]}, "a guest's role is family or teacher"),
+        ({"guests": [{**FAMILY, "visitor_id": 5}]}, "`visitor_id` must be a string"),
+        ({"guests": [{"role": "family", "name": ""}]}, f"`name` {ID_MESSAGE}"),
+        ({"length_s": 59}, "`length_s` must be an integer between 60 and 14400"),
+        ({"length_s": "600"}, "`length_s` must be an integer between 60 and 14400"),
+        ({"terminal_id": "t" * 65}, f"`terminal_id` {ID_MESSAGE}"),
+        ({"inmate_id": None}, f"`inmate_id` {ID_MESSAGE}"),
+    ],
+)
+async def test_new_visit_body_errors_name_the_field(
+    world: World, staff: dict[str, str], change: dict[str, Any], message: str
+) -> None:
+    """A malformed new-visit body is a 400 whose message names the first wrong field and what
+    it must be; nothing is scheduled."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    resp = await world.client.post(
+        "/api/v1/visits", json={**body, **change}, headers=_auth(staff["officer"])
+    )
+    assert (await _error(resp, 400, "bad_request"))["message"] == message
+    assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api/v1/auth/login", {"username": "a"}, "`username` and `password` are required strings"),
+        (
+            "/api/v1/auth/login",
+            {"username": 1, "password": "p"},
+            "`username` and `password` are required strings",
+        ),
+        ("/api/v1/join", {"link": 5}, "`link` is required"),
+        ("/api/v1/join", {}, "`link` is required"),
+    ],
+)
+async def test_login_and_join_body_errors(
+    world: World, path: str, body: dict[str, Any], message: str
+) -> None:
+    """Login and link exchange refuse a body without its strings, saying which."""
+    resp = await world.client.post(path, json=body)
+    assert (await _error(resp, 400, "bad_request"))["message"] == message
+
+
+@pytest.mark.parametrize("visitor_id", [None, ""])
+async def test_new_visit_accepts_defaults_and_empty_optionals(
+    world: World, staff: dict[str, str], visitor_id: str | None
+) -> None:
+    """`kind` defaults to regular; a null `length_s` and a null or empty `visitor_id` mean none."""
+    _, body = _writes("-", world)[0]
+    assert body is not None
+    resp = await world.client.post(
+        "/api/v1/visits",
+        json={**body, "length_s": None, "guests": [{**FAMILY, "visitor_id": visitor_id}]},
+        headers=_auth(staff["officer"]),
+    )
+    created = await _json(resp)
+    assert resp.status == 201 and created["kind"] == "regular", created
+    assert len(created["links"]) == 1

@@ -47,7 +47,8 @@ async def test_shutdown_closes_websockets_with_1012_at_once(tmp_path: Path) -> N
     from services.admin.provision import Admin
     from services.booking.scheduling import GuestSpec
     from services.domain.model import Role, VisitKind
-    from signaling.app import STORE, VISITS
+    from services.ids import Actor
+    from signaling.app import LINKS, STORE, VISITS
 
     app = create_app(make_settings(tmp_path))
     runner = web.AppRunner(app, shutdown_timeout=10)
@@ -68,10 +69,10 @@ async def test_shutdown_closes_websockets_with_1012_at_once(tmp_path: Path) -> N
         kind=VisitKind.REGULAR,
         start=time.time(),
         guests=[GuestSpec(Role.FAMILY, "S")],
-        actor=(Role.ADMIN, "t"),
+        actor=Actor(Role.ADMIN, "t"),
     )
     seat = next(p for p in visit.visit.participants if p.role is Role.FAMILY)
-    token = await app[VISITS].participant_token(visit.visit, seat)
+    token = await app[LINKS].participant_token(visit.visit, seat)
     async with aiohttp.ClientSession() as session:
         ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws?token={token}")
         assert (await ws.receive_json())["type"] == "welcome"

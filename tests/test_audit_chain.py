@@ -20,18 +20,11 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.chain import (
-    CHECKPOINT_EVERY,
-    GENESIS,
-    AuditEvent,
-    Ed25519Signer,
-    checkpoint_message,
-    key_id,
-    load_public_keys,
-)
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message
+from services.audit.query import AuditQuery
+from services.audit.signing import Ed25519Signer, key_id, load_public_keys
 from services.clock import FakeClock
-from services.store.protocols import AuditQuery
-from services.store.sqlite.store import verify_file
+from services.store.sqlite.audit import verify_file
 from tests.helpers.audit import REPO, fill, open_store, rows, run_cli, tamper, verify
 
 ACTIONS = ["scheduled", "joined", "connected", "warned", "left", "ended"]

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from services.access.tokens import TokenService
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import FakeClock
-from services.domain.model import Role, VisitKind, VisitorId
-from tests.helpers.audit import KEYS, REPO, open_store, rows, run_cli
+from services.domain.model import Role, VisitKind
+from services.ids import Actor, VisitorId
+from tests.helpers.audit import REPO, open_store, rows, run_cli
 
 NIKS = ("3201234567890123", "3174000011112222")
 PHONES = ("081234567890", "085699998888")
@@ -60,7 +60,7 @@ async def _build(data_dir: Path) -> Dataset:
     store = open_store(data_dir, clock)
     try:
         admin = Admin(store)
-        service = VisitService(store, TokenService(KEYS), clock, 60)
+        service = VisitService(store, clock)
         terminals = {}
         inmates: dict[str, str] = {}
         for fac, prefix in (("f_a", "A"), ("f_b", "B")):
@@ -84,7 +84,7 @@ async def _build(data_dir: Path) -> Dataset:
                 kind=VisitKind.REGULAR,
                 start=clock.now() + 3600,
                 guests=[GuestSpec(Role.FAMILY, "Siti", VisitorId(visitor))],
-                actor=(Role.OFFICER, "s_1"),
+                actor=Actor(Role.OFFICER, "s_1"),
             )
             return scheduled.visit.id
 
@@ -92,10 +92,10 @@ async def _build(data_dir: Path) -> Dataset:
         await clock.advance(86_400)
         visits["v2"] = await visit("f_a", "A-2", visitors[1])  # day 1
         visits["v3"] = await visit("f_b", "B-1", visitors[0])
-        await service.cancel(visits["v2"], (Role.OFFICER, "s_1"), "family asked")
+        await service.cancel(visits["v2"], Actor(Role.OFFICER, "s_1"), "family asked")
         await clock.advance(86_400)
         visits["v4"] = await visit("f_a", "A-1", visitors[1])  # day 2
-        await service.cancel(visits["v1"], (Role.OFFICER, "s_1"), "")
+        await service.cancel(visits["v1"], Actor(Role.OFFICER, "s_1"), "")
     finally:
         await store.aclose()
     return Dataset(data_dir, data_dir / "tatap.db", visits, inmates, visitors)

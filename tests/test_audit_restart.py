@@ -63,7 +63,7 @@ async def test_a_restart_records_the_crash_tail_before_signing_it(tmp_path: Path
     ((seq, role, actor, action, details),) = rows(
         db, "SELECT seq, actor_role, actor_id, action, details FROM audit_events WHERE seq > 8"
     )
-    assert (seq, role, actor, action) == (9, "admin", "restart", "audit-unsigned-tail")
+    assert (seq, role, actor, action) == (9, "system", "restart", "audit-unsigned-tail")
     assert orjson.loads(details)["from_seq"] == 4 and orjson.loads(details)["to_seq"] == 8
     assert [r[0] for r in rows(db, "SELECT seq FROM audit_checkpoints ORDER BY seq")] == [3, 9]
     code, report = verify(tmp_path)

@@ -20,7 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message, key_id
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message
+from services.audit.signing import key_id
 from services.clock import FakeClock
 from tests.helpers.audit import fill, open_store, rows, run_cli, tamper, verify
 
@@ -500,16 +501,16 @@ async def test_the_signed_position_is_not_reread_on_every_commit(
     """Reading the signed position reloads the pinned keys and verifies signatures; a running
     writer does it once, not once per batch: forty commits, one read at store open and one
     when the writer starts."""
-    from services.store.sqlite import writer as sqlite_writer
+    from services.store.sqlite import chain_head
 
     calls: list[int] = []
-    real = sqlite_writer.signed_position
+    real = chain_head.signed_position
 
     def counted(*args: Any, **kwargs: Any) -> int:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sqlite_writer, "signed_position", counted)
+    monkeypatch.setattr(chain_head, "signed_position", counted)
     store = open_store(log.parent)
     try:
         for i in range(40):

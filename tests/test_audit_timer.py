@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
-from services.audit.chain import AuditEvent, Ed25519Signer, VerifyResult
+from services.audit.chain import AuditEvent, VerifyResult
+from services.audit.signing import Ed25519Signer
 from services.clock import FakeClock
 from services.store.sqlite.store import SqliteStore
 from tests.helpers.audit import rows, run_cli, tamper
@@ -150,18 +151,18 @@ async def test_live_verify_measures_the_tail_age_when_its_snapshot_starts(
     """A chain walk of a large log takes seconds (about 4 s per million events); a tail 5 s old
     when verify began is young, however long the walk then took. The injected clock moves 60 s
     during the walk: `--live` still passes and reports the tail."""
-    from services.store.sqlite import store as sqlite_store
+    from services.store.sqlite import audit as sqlite_audit
 
     db = await _signed_log(tmp_path)
     ts_s = time.time() - 5
     seq = _append_forged(db, int(ts_s * 1000))
     clock = [ts_s + 5]
-    walk = sqlite_store.verify_chain
+    walk = sqlite_audit.verify_chain
 
     def slow_walk(*args: Any, **kwargs: Any) -> VerifyResult:
         clock[0] += 60  # the walk of a log of some fifteen million events
         return walk(*args, **kwargs)
 
-    monkeypatch.setattr(sqlite_store, "verify_chain", slow_walk)
-    result = sqlite_store.verify_file(db, tmp_path, live=True, now=lambda: clock[0])
+    monkeypatch.setattr(sqlite_audit, "verify_chain", slow_walk)
+    result = sqlite_audit.verify_file(db, tmp_path, live=True, now=lambda: clock[0])
     assert result.ok and result.unsigned_from == seq

@@ -16,7 +16,8 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.chain import GENESIS, AuditEvent, Ed25519Signer, key_id, seal
+from services.audit.chain import GENESIS, AuditEvent, seal
+from services.audit.signing import Ed25519Signer, key_id
 from services.store.sqlite.migrations import STEPS
 from tests.helpers.audit import open_store, rows, run_cli, tamper, verify
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from services.access.tokens import hash_secret
+from services.access.staff import check_password
+from services.access.tokens import TokenService, hash_secret
 from services.admin.provision import Admin
-from services.booking.scheduling import check_password
+from services.settings import Settings
 from tests.helpers.audit import cli_json, open_store, rows, run_cli
 
 PASSWORD = "a long enough secret"
@@ -689,3 +690,44 @@ def test_facility_with_impossible_rules_is_refused(tmp_path: Path, flags: list[s
     proc = run_cli(tmp_path, "admin", "facility", "--name", "Lapas", *flags)
     _error(proc)
     assert not (tmp_path / "tatap.db").exists() or _count(tmp_path / "tatap.db", "facilities") == 0
+
+
+def test_visit_tokens_open_their_own_seat_until_the_end_plus_grace(site: Site) -> None:
+    """`visit create --tokens` prints one token per seat, each naming that seat and its visit and
+    expiring at the visit's end plus the token grace."""
+    out = _ok(_visit(site, "--start", "+1h", "--tokens"))
+    settings = Settings.from_env(data_dir=site.data_dir)
+    tokens = TokenService(settings.token_keys)
+    participants, printed = out["participants"], out["tokens"]
+    assert isinstance(participants, list)
+    seats = {p["role"]: p["id"] for p in participants}
+    assert isinstance(printed, dict) and set(printed) == {"terminal", "family"}
+    for role, token in printed.items():
+        claims = tokens.decode(token, None)
+        assert (claims.sub, claims.role.value, claims.visit) == (seats[role], role, out["id"])
+        assert claims.exp == int(str(out["end_ms"])) // 1000 + settings.token_grace_s
+
+
+def test_help_lists_every_verb_in_its_order_and_each_answers() -> None:
+    """`tatap --help` names every verb, registered by its own layer, in the order it always had,
+    and each verb's own help works (its registration loads)."""
+    import re
+    import sys
+
+    from tests.helpers.audit import REPO
+
+    def tatap(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    verbs = re.findall(r"^    (\w+) ", tatap("--help"), re.MULTILINE)
+    assert verbs == ["serve", "demo", "terminal", "admin", "visit", "witness", "audit"]
+    for verb in verbs:
+        assert tatap(verb, "--help").startswith(f"usage: tatap {verb}")

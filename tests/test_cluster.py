@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.domain.model import NodeId
 from signaling.cluster.factory import create_cluster
-from signaling.cluster.presence import LocalOwnership, LocalPresence
+from signaling.cluster.presence import LocalOwnership, LocalPresence, NodeId
 from tests.conftest import World, make_settings
 from tests.test_deadlines import pair
 

@@ -24,11 +24,13 @@ import aiohttp
 import orjson
 import pytest
 
+from services.access.links import VisitLinks
 from services.access.tokens import TokenService
 from services.admin.provision import Admin
 from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import SystemClock
 from services.domain.model import FacilityRules, Role, VisitKind
+from services.ids import Actor
 from services.settings import Settings
 from services.store.factory import create_store
 from tests.bench.common import free_port
@@ -62,7 +64,8 @@ async def _provision(
     tokens = TokenService(settings.token_keys)
     try:
         admin = Admin(store)
-        visits = VisitService(store, tokens, clock, settings.token_grace_s)
+        visits = VisitService(store, clock)
+        links = VisitLinks(store, tokens, clock, settings.token_grace_s)
         facility = await admin.facility("Lapas Cilegon", rules=rules)
         room = await admin.room(facility.id, "Ruang 1")
         await admin.import_inmates(facility.id, "number,name\nB-1234,Budi\n")
@@ -86,7 +89,7 @@ async def _provision(
                 kind=VisitKind.REGULAR,
                 start=clock.now() + start_in,
                 guests=[GuestSpec(Role.FAMILY, f"Siti {i}")],
-                actor=(Role.ADMIN, "test"),
+                actor=Actor(Role.ADMIN, "test"),
                 length_s=900,
             )
             visit = scheduled.visit
@@ -95,8 +98,8 @@ async def _provision(
                 Seats(
                     visit.id,
                     scheduled.links[seat[Role.FAMILY].id],
-                    await visits.participant_token(visit, seat[Role.FAMILY]),
-                    await visits.participant_token(visit, seat[Role.TERMINAL]),
+                    await links.participant_token(visit, seat[Role.FAMILY]),
+                    await links.participant_token(visit, seat[Role.TERMINAL]),
                 )
             )
         return Site(data_dir, staff_token, out)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from services.audit.query import AuditQuery
 from services.domain.model import Role, VisitKind, VisitStatus
-from services.store.protocols import AuditQuery
 from tests.conftest import Peer, World
 
 

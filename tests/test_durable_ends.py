@@ -61,7 +61,7 @@ async def _family_token(world: World, visit_id: str) -> str:
     visit = await world.store.get_visit(visit_id)
     assert visit is not None
     family = next(p for p in visit.participants if p.role is Role.FAMILY)
-    return await world.visits.participant_token(visit, family)
+    return await world.links.participant_token(visit, family)
 
 
 async def test_nobody_hears_of_a_terminate_until_it_is_written(world: World) -> None:

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.access.tokens import TokenService
 from services.domain.model import Role, VisitKind, VisitStatus
+from services.ids import CLI_ACTOR
 from signaling.app import create_app
 from tests.conftest import KEYS, Peer, World, make_settings
 from tests.test_deadlines import actions, pair
@@ -39,7 +40,7 @@ async def test_a_restart_does_not_end_live_visits_as_no_show(world: World, tmp_p
         visit = await world.store.get_visit(visit_id)
         assert visit is not None and visit.status is VisitStatus.LIVE
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
-        back = await world.connect(await world.visits.participant_token(visit, seat))
+        back = await world.connect(await world.links.participant_token(visit, seat))
         assert (await back.expect("welcome"))["resumed"] is True
     finally:
         if world.session is not None:
@@ -71,7 +72,7 @@ async def test_cancel_from_another_process_is_noticed_by_the_sweeper(world: Worl
     visit = await world.schedule(start_in=200)
     await world.hub.sweep()
     assert visit.visit.id in world.hub.rooms
-    await world.visits.cancel(visit.visit.id, (Role.ADMIN, "cli"))
+    await world.visits.cancel(visit.visit.id, CLI_ACTOR)
     await world.hub.sweep()
     assert visit.visit.id not in world.hub.rooms
     late = await world.connect(await world.token(visit, Role.FAMILY))
@@ -162,7 +163,7 @@ async def test_join_whose_socket_drops_during_the_write_takes_no_seat(world: Wor
     visit = await world.store.get_visit(visit_id)
     assert visit is not None
     seat = next(p for p in visit.participants if p.role is Role.FAMILY)
-    back = await world.connect(await world.visits.participant_token(visit, seat))
+    back = await world.connect(await world.links.participant_token(visit, seat))
     await asyncio.sleep(0.05)
     await back.close()
     gate.set()

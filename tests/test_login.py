@@ -290,7 +290,7 @@ async def test_login_flood_is_bounded_and_a_real_login_gets_through(world: World
         statuses = [status for status, _ in await asyncio.gather(*flood)]
     assert took < 1.0
     assert set(statuses) <= {401, 429}
-    assert statuses.count(429) >= 32 - 2 * world.visits.logins.limits.per_address
+    assert statuses.count(429) >= 32 - 2 * world.staff.logins.limits.per_address
 
 
 async def test_login_flood_from_many_addresses_is_refused_beyond_the_queue(
@@ -319,7 +319,7 @@ async def test_a_known_address_logs_in_fast_during_a_flood_from_many_addresses(
     from their usual address meanwhile gets a place and is answered in under a second."""
     await Admin(world.store).staff(OFFICER, Role.OFFICER, RIGHT)
     await known_device(world, "127.0.0.3")
-    guard = world.visits.logins
+    guard = world.staff.logins
     sessions = [source(f"127.0.1.{i}") for i in range(1, 33)]
     clients = [await s.__aenter__() for s in sessions]
     try:
@@ -434,7 +434,7 @@ def test_no_command_pays_for_the_unknown_name_hash_at_import() -> None:
     """Importing the CLI computes no argon2 hash (0.1 s and 64 MiB each): the stand-in hash an
     unknown name is checked against is made on the first such login."""
     probe = (
-        "import services.cli.main, services.booking.scheduling as v; "
+        "import services.cli.main, services.access.staff as v; "
         "print(v._dummy_hash.cache_info().currsize)"
     )
     done = subprocess.run(

@@ -85,7 +85,7 @@ async def test_reconnect_after_the_end_is_refused(world: World) -> None:
     visit = await world.store.get_visit(visit_id)
     assert visit is not None
     seat = next(p for p in visit.participants if p.role is Role.FAMILY)
-    late = await world.connect(await world.visits.participant_token(visit, seat))
+    late = await world.connect(await world.links.participant_token(visit, seat))
     err = await late.expect("error")
     assert err["code"] == "visit_over"
     assert await late.closed() == 4410
@@ -103,7 +103,7 @@ async def test_a_silent_client_is_dropped_and_its_seat_waits(tmp_path) -> None: 
         visit = await world.store.get_visit(term.seen[0]["visit"]["id"])
         assert visit is not None
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
-        token = await world.visits.participant_token(visit, seat)
+        token = await world.links.participant_token(visit, seat)
         assert world.session is not None
         mute = await world.session.ws_connect(
             world.client.make_url(f"/ws?token={token}"), autoping=False

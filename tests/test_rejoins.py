@@ -7,8 +7,8 @@ import asyncio
 import json
 from typing import Any
 
+from services.audit.query import AuditQuery
 from services.domain.model import Role
-from services.store.protocols import AuditQuery
 from signaling.visits.rejoins import FOLD_WINDOW_S, REJOIN_BURST, REJOIN_EVERY_S
 from tests.conftest import Peer, World
 

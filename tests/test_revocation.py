@@ -15,9 +15,10 @@ import pytest
 from services.access.revocation import Revocations
 from services.access.tokens import TokenService
 from services.admin.provision import Admin
+from services.audit.query import AuditQuery
 from services.booking.scheduling import GuestSpec, ScheduledVisit
-from services.domain.model import ParticipantId, Role, VisitKind, VisitorId
-from services.store.protocols import AuditQuery
+from services.domain.model import Role, VisitKind
+from services.ids import Actor, ParticipantId, VisitorId
 from services.store.sqlite.migrations import STEPS
 from signaling.app import TOKENS
 from signaling.transport.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
@@ -118,7 +119,7 @@ async def test_revoked_participant_link_mints_no_token(world: World) -> None:
     """After a participant is revoked, its link exchange (`/api/v1/join`) answers 403."""
     scheduled = await world.schedule()
     seat = family_seat(scheduled)
-    await Revocations(world.store, world.clock).revoke_participant(seat, ("admin", "test"))
+    await Revocations(world.store, world.clock).revoke_participant(seat, Actor("admin", "test"))
     resp = await world.client.post("/api/v1/join", json={"link": scheduled.links[seat]})
     body = await resp.json()
     assert resp.status == 403 and body["error"]["code"] == "access_revoked"
@@ -128,7 +129,7 @@ async def test_revoked_participant_fresh_token_is_refused_at_hello(world: World)
     """A token minted for the seat after (or before) its revocation is refused: close 4403."""
     scheduled = await world.schedule()
     await Revocations(world.store, world.clock).revoke_participant(
-        family_seat(scheduled), ("admin", "test")
+        family_seat(scheduled), Actor("admin", "test")
     )
     peer = await world.connect(await world.token(scheduled, Role.FAMILY))
     assert (await peer.expect("error"))["code"] == "access_revoked"
@@ -229,7 +230,7 @@ async def login(world: World, username: str) -> Any:
 async def test_disabled_staff_cannot_log_in(world: World) -> None:
     """The right password of a disabled account gets 403 `access_revoked`, and no token."""
     await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
-    await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
+    await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "test"))
     status, body = await login(world, "petugas")
     assert status == 403 and body["error"]["code"] == "access_revoked" and "token" not in body
 
@@ -242,7 +243,7 @@ async def test_disabled_staff_old_token_is_refused_by_the_api(world: World) -> N
     visit = await world.schedule()
     url = f"/api/v1/visits/{visit.visit.id}"
     assert (await world.client.get(url, headers=bearer(body["token"]))).status == 200
-    await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
+    await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "test"))
     resp = await world.client.get(url, headers=bearer(body["token"]))
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
 
@@ -254,8 +255,8 @@ async def test_disabled_staff_monitor_token_is_refused_at_hello(world: World) ->
     claims = TokenService(KEYS).issue(
         sub=staff.id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=600
     )[1]
-    monitor = await world.visits.monitor_token(claims, scheduled.visit.id)
-    await Revocations(world.store, world.clock).disable_staff("petugas", ("admin", "test"))
+    monitor = await world.links.monitor_token(claims, scheduled.visit.id)
+    await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "test"))
     peer = await world.connect(monitor)
     assert (await peer.expect("error"))["code"] == "access_revoked"
     assert await peer.closed() == 4403
@@ -355,7 +356,7 @@ async def booked(
         kind=VisitKind.REGULAR,
         start=world.clock.now() + start_in,
         guests=[GuestSpec(Role.FAMILY, "Siti", visitor)],
-        actor=(Role.OFFICER, "s_test"),
+        actor=Actor(Role.OFFICER, "s_test"),
         length_s=900,
     )
 
@@ -487,7 +488,7 @@ async def test_revoked_visitor_token_of_another_seat_is_refused_at_hello(world: 
     visitor = await a_visitor(world)
     scheduled = await booked(world, visitor)
     token = await world.token(scheduled, Role.FAMILY)
-    await Revocations(world.store, world.clock).revoke_visitor(visitor, ("admin", "test"))
+    await Revocations(world.store, world.clock).revoke_visitor(visitor, Actor("admin", "test"))
     peer = await world.connect(token)
     assert (await peer.expect("error"))["code"] == "access_revoked"
     assert await peer.closed() == 4403
@@ -513,7 +514,7 @@ async def test_revoked_visitor_token_without_vis_is_refused_at_hello(world: Worl
     the visitor is revoked: `access_revoked`, close 4403 (its seat names the visitor)."""
     visitor = await a_visitor(world)
     token = token_without_vis(world, await booked(world, visitor))
-    await Revocations(world.store, world.clock).revoke_visitor(visitor, ("admin", "test"))
+    await Revocations(world.store, world.clock).revoke_visitor(visitor, Actor("admin", "test"))
     peer = await world.connect(token)
     assert (await peer.expect("error"))["code"] == "access_revoked"
     assert await peer.closed() == 4403
@@ -552,9 +553,9 @@ async def test_enabled_staff_old_token_stays_refused(world: World) -> None:
     await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     _, body = await login(world, "petugas")
     revocations = Revocations(world.store, world.clock)
-    await revocations.disable_staff("petugas", ("admin", "test"))
+    await revocations.disable_staff("petugas", Actor("admin", "test"))
     await world.advance(1.0)
-    await revocations.enable_staff("petugas", ("admin", "test"))
+    await revocations.enable_staff("petugas", Actor("admin", "test"))
     visit = await world.schedule()
     resp = await world.client.get(f"/api/v1/visits/{visit.visit.id}", headers=bearer(body["token"]))
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "access_revoked"
@@ -569,14 +570,14 @@ async def test_monitor_token_minted_while_disabled_stays_refused_after_enable(
     staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     _, _, visit_id = await pair(world)
     revocations = Revocations(world.store, world.clock)
-    await revocations.disable_staff("petugas", ("admin", "test"))
+    await revocations.disable_staff("petugas", Actor("admin", "test"))
     await world.advance(1.0)
     raced = TokenService(KEYS).issue(
         sub=staff.id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
     )[1]
-    monitor = await world.visits.monitor_token(raced, visit_id)
+    monitor = await world.links.monitor_token(raced, visit_id)
     await world.advance(1.0)
-    await revocations.enable_staff("petugas", ("admin", "test"))
+    await revocations.enable_staff("petugas", Actor("admin", "test"))
     mon = await world.connect(monitor)
     assert (await mon.expect("error"))["code"] == "access_revoked"
     assert await mon.closed() == 4403
@@ -588,9 +589,9 @@ async def test_monitor_token_minted_after_enable_takes_its_seat(world: World) ->
     staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     _, _, visit_id = await pair(world)
     revocations = Revocations(world.store, world.clock)
-    await revocations.disable_staff("petugas", ("admin", "test"))
+    await revocations.disable_staff("petugas", Actor("admin", "test"))
     await world.advance(1.0)
-    await revocations.enable_staff("petugas", ("admin", "test"))
+    await revocations.enable_staff("petugas", Actor("admin", "test"))
     mon = await officer(world, visit_id, staff_id=staff.id)
     await mon.expect("welcome")
 
@@ -599,11 +600,11 @@ async def test_staff_disabled_again_after_enabling_is_refused(world: World) -> N
     """Disabling an account that was enabled again takes effect: no login."""
     await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     revocations = Revocations(world.store, world.clock)
-    await revocations.disable_staff("petugas", ("admin", "test"))
-    await revocations.enable_staff("petugas", ("admin", "test"))
+    await revocations.disable_staff("petugas", Actor("admin", "test"))
+    await revocations.enable_staff("petugas", Actor("admin", "test"))
     await world.advance(1.0)
     assert (await login(world, "petugas"))[0] == 200
-    await revocations.disable_staff("petugas", ("admin", "test"))
+    await revocations.disable_staff("petugas", Actor("admin", "test"))
     status, body = await login(world, "petugas")
     assert status == 403 and body["error"]["code"] == "access_revoked"
 
@@ -631,7 +632,7 @@ async def revoke_staff_token(world: World, ttl_s: float, issued_ago: float = 0.0
     claims = TokenService(KEYS).issue(
         sub="s_x", role=Role.OFFICER, visit="", ttl_s=ttl_s, now=world.clock.now() - issued_ago
     )[1]
-    await Revocations(world.store, world.clock).revoke_token(claims, ("admin", "test"))
+    await Revocations(world.store, world.clock).revoke_token(claims, Actor("admin", "test"))
     return claims.jti
 
 
@@ -647,7 +648,7 @@ async def test_watch_prunes_only_long_expired_token_revocations(world: World) ->
     live = await revoke_staff_token(world, 60, issued_ago=PRUNE_GRACE_S - 100)
     scheduled = await world.schedule()
     await Revocations(world.store, world.clock).revoke_participant(
-        family_seat(scheduled), ("admin", "test")
+        family_seat(scheduled), Actor("admin", "test")
     )
     assert await pruner(world).prune() == 1
     assert not await world.store.is_revoked(expired)

@@ -12,7 +12,7 @@ async def officer(world: World, visit_id: str, staff_id: str = "s_officer") -> P
     staff = TokenService(KEYS).issue(
         sub=staff_id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
     )[1]
-    token = await world.visits.monitor_token(staff, visit_id)
+    token = await world.links.monitor_token(staff, visit_id)
     return await world.connect(token)
 
 

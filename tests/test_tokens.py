@@ -8,11 +8,13 @@ import json
 import jwt
 import pytest
 
+from services.access.links import issue_visit_token
 from services.access.tokens import TokenService
 from services.audit.chain import AuditEvent
 from services.domain.model import Role
 from services.errors import TokenExpired, Unauthorized
 from tests.conftest import KEYS, World
+from tests.test_rules import VISIT
 
 
 async def refused(world: World, token: str) -> tuple[str, int | None]:
@@ -113,3 +115,16 @@ def test_keys_rotate_by_kid() -> None:
 def test_visit_tokens_need_a_visit() -> None:
     with pytest.raises(ValueError):
         TokenService(KEYS).issue(sub="p", role=Role.FAMILY, visit="", now=0.0, ttl_s=60)
+
+
+def test_every_visit_token_ends_with_its_visit_plus_grace() -> None:
+    """A link's, a seat's and a monitor's token all come from one issuer, scoped to the visit's
+    facility and cut back to its end plus grace, however early they are issued."""
+    tokens = TokenService(KEYS)
+    for now in (VISIT.start - 3600, VISIT.start, VISIT.end - 1):
+        token, claims = issue_visit_token(
+            tokens, VISIT, sub="p_1", role=Role.FAMILY, now=now, grace_s=60, visitor="vis_1"
+        )
+        assert claims.exp == VISIT.end + 60
+        decoded = tokens.decode(token, now)
+        assert (decoded.visit, decoded.facility, decoded.visitor) == ("v_1", "f_1", "vis_1")

@@ -70,11 +70,11 @@ async def test_family_cannot_terminate_or_notice(world: World) -> None:
 
 
 async def test_repeated_abuse_closes_the_socket(world: World) -> None:
-    """Ten refused messages close the socket with 4400; the server keeps serving others."""
+    """Ten refused messages close the socket with 4002; the server keeps serving others."""
     term, fam, _ = await pair(world)
     for _ in range(10):
         await fam.send("garbage")
-    assert await fam.closed() == 4400
+    assert await fam.closed() == 4002
     assert (await term.expect("peer-left"))["reason"] == "dropped"
     await term.send({"type": "ping"})
     await term.expect("pong")

@@ -19,6 +19,7 @@ from services.access.tokens import Claims, staff_of
 from services.audit.chain import AuditEvent
 from services.domain.model import Role
 from services.errors import AccessRevoked, BadRequest, Conflict, NotFound, TokenRevoked
+from services.ids import Actor, ParticipantId, StaffId, VisitorId
 
 if TYPE_CHECKING:
     from services.clock import Clock
@@ -114,17 +115,17 @@ class Revocations:
             claims, visitor=seat.visitor_id, facility=claims.facility or visit.facility_id
         )
 
-    async def check_staff(self, staff_id: str) -> None:
+    async def check_staff(self, staff_id: StaffId) -> None:
         """Raise AccessRevoked if this staff account is disabled (now: not if enabled again)."""
         found = await self._store.find_revocation(((RevocationKind.STAFF, staff_id),))
         if found is not None:
             raise found.error
 
-    async def revoke_token(self, claims: Claims, actor: tuple[str, str]) -> Revocation:
+    async def revoke_token(self, claims: Claims, actor: Actor) -> Revocation:
         event = AuditEvent(
             "token-revoked",
-            actor[0],
-            actor[1],
+            actor.role,
+            actor.id,
             claims.facility,
             claims.visit,
             {"jti": claims.jti, "role": claims.role.value},
@@ -134,8 +135,8 @@ class Revocations:
 
     async def revoke_participant(
         self,
-        participant_id: str,
-        actor: tuple[str, str],
+        participant_id: ParticipantId,
+        actor: Actor,
         reason: str = "",
         facility_id: str = "",
     ) -> Revocation:
@@ -154,8 +155,8 @@ class Revocations:
             raise BadRequest("a terminal's seat is not revoked: terminate or cancel the visit")
         event = AuditEvent(
             "participant-revoked",
-            actor[0],
-            actor[1],
+            actor.role,
+            actor.id,
             visit.facility_id,
             visit.id,
             {"participant": participant.id, "role": participant.role.value, "reason": reason},
@@ -168,7 +169,7 @@ class Revocations:
         return (await self._revoke(seat, person))[0]
 
     async def revoke_visitor(
-        self, visitor_id: str, actor: tuple[str, str], reason: str = "", facility_id: str = ""
+        self, visitor_id: VisitorId, actor: Actor, reason: str = "", facility_id: str = ""
     ) -> Revocation:
         """Shut a registered visitor out of every seat booked for them, now and later: in every
         facility, or with ``facility_id`` in that facility's visits only."""
@@ -180,12 +181,12 @@ class Revocations:
         )[0]
 
     def _visitor_revocation(
-        self, visitor_id: str, actor: tuple[str, str], reason: str, facility_id: str
+        self, visitor_id: str, actor: Actor, reason: str, facility_id: str
     ) -> NewRevocation:
         event = AuditEvent(
             "visitor-revoked",
-            actor[0],
-            actor[1],
+            actor.role,
+            actor.id,
             facility_id,
             "",
             {"visitor": visitor_id, "facility": facility_id or "*", "reason": reason},
@@ -193,14 +194,12 @@ class Revocations:
         )
         return (RevocationKind.VISITOR, visitor_subject(visitor_id, facility_id), None, event)
 
-    async def disable_staff(
-        self, username: str, actor: tuple[str, str], reason: str = ""
-    ) -> Revocation:
+    async def disable_staff(self, username: str, actor: Actor, reason: str = "") -> Revocation:
         """A staff account can no longer log in, and every token it holds stops working."""
         staff_id, event = await self._staff_event("staff-disabled", username, actor, reason)
         return (await self._revoke((RevocationKind.STAFF, staff_id, None, event)))[0]
 
-    async def enable_staff(self, username: str, actor: tuple[str, str], reason: str = "") -> None:
+    async def enable_staff(self, username: str, actor: Actor, reason: str = "") -> None:
         """A disabled staff account may log in again. The tokens it held stay refused: its
         holder logs in again for new ones."""
         staff_id, event = await self._staff_event("staff-enabled", username, actor, reason)
@@ -208,7 +207,7 @@ class Revocations:
             raise Conflict("this staff account is not disabled")
 
     async def _staff_event(
-        self, action: str, username: str, actor: tuple[str, str], reason: str
+        self, action: str, username: str, actor: Actor, reason: str
     ) -> tuple[str, AuditEvent]:
         """The staff account named (or NotFound) and the audit event of disabling or enabling it."""
         _check_reason(reason)
@@ -217,8 +216,8 @@ class Revocations:
             raise NotFound("no such staff user")
         event = AuditEvent(
             action,
-            actor[0],
-            actor[1],
+            actor.role,
+            actor.id,
             staff.facility_id or "",
             "",
             {"staff": staff.id, "role": staff.role.value, "reason": reason},

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import jwt
 
 from services.domain.model import STAFF_ROLES, Role
-from services.errors import Forbidden, TokenExpired, TokenRevoked, Unauthorized
+from services.errors import TokenExpired, Unauthorized
 
 ALGORITHM = "HS256"
 ISSUER = "tatap"
@@ -142,11 +142,6 @@ def staff_of(claims: Claims) -> str:
     return claims.sub.removeprefix(MONITOR_PREFIX) if claims.visit else claims.sub
 
 
-def require_role(claims: Claims, *roles: Role) -> None:
-    if claims.role not in roles:
-        raise Forbidden(f"this needs one of: {', '.join(r.value for r in roles)}")
-
-
 def new_link_token() -> str:
     """An unguessable family link secret: 256 random bits."""
     return secrets.token_urlsafe(32)
@@ -161,10 +156,8 @@ def hash_secret(secret: str) -> str:
 __all__ = [
     "Claims",
     "TokenService",
-    "TokenRevoked",
     "hash_secret",
     "monitor_subject",
     "new_link_token",
-    "require_role",
     "staff_of",
 ]

@@ -7,82 +7,48 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
+from services.access.staff import hash_password
+from services.access.terminals import TerminalCredentials, new_terminal_secret
 from services.access.tokens import hash_secret
 from services.audit.chain import AuditEvent
-from services.booking.scheduling import hash_password, new_id
+from services.booking.scheduling import new_id
 from services.domain.model import (
     STAFF_ROLES,
     Facility,
-    FacilityId,
     FacilityRules,
     Inmate,
-    InmateId,
     Role,
     Room,
-    RoomId,
     Staff,
-    StaffId,
     Terminal,
-    TerminalId,
     Visitor,
-    VisitorId,
 )
 from services.domain.pii import mask, valid_nik
-from services.errors import BadRequest, Conflict, NotFound
-from services.store.protocols import Store
-
-ADMIN_ACTOR = ("admin", "cli")
-
-
-@dataclass(frozen=True, slots=True)
-class TerminalCredentials:
-    server: str
-    terminal_id: str
-    secret: str
-
-    def write(self, path: Path, *, exclusive: bool = False) -> None:
-        """Write the file, readable by its owner only; ``exclusive``: refuse to replace a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = (
-            json.dumps(
-                {"server": self.server, "terminal_id": self.terminal_id, "secret": self.secret},
-                indent=2,
-            )
-            + "\n"
-        )
-        # Created 0600 (not chmod-ed afterwards), so the secret is never readable by others,
-        # not even for a moment; fchmod tightens a file that existed already.
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError as exc:
-            raise Conflict(
-                f"{path} exists already (another terminal's credentials?); "
-                "choose another path or remove it"
-            ) from exc
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(text)
-
-    @classmethod
-    def read(cls, path: Path) -> TerminalCredentials:
-        data = json.loads(path.read_text())
-        return cls(str(data.get("server", "")), str(data["terminal_id"]), str(data["secret"]))
+from services.errors import BadRequest, NotFound
+from services.ids import (
+    CLI_ACTOR,
+    Actor,
+    FacilityId,
+    InmateId,
+    RoomId,
+    StaffId,
+    TerminalId,
+    VisitorId,
+)
+from services.store.protocols import FacilityStore
 
 
 class Admin:
-    def __init__(self, store: Store, actor: tuple[str, str] = ADMIN_ACTOR) -> None:
+    """Provisioning commands; each change is audited as done by ``actor``."""
+
+    def __init__(self, store: FacilityStore, actor: Actor = CLI_ACTOR) -> None:
         self._store = store
         self._actor = actor
 
     def _event(self, action: str, facility: str, details: dict[str, object]) -> AuditEvent:
-        return AuditEvent(action, self._actor[0], self._actor[1], facility, "", details)
+        return AuditEvent(action, self._actor.role, self._actor.id, facility, "", details)
 
     async def facility(
         self,
@@ -121,7 +87,7 @@ class Admin:
         room = await self._store.get_room(room_id)
         if room is None:
             raise NotFound("no such room")
-        secret = secrets.token_urlsafe(32)
+        secret = new_terminal_secret()
         terminal = Terminal(
             TerminalId(terminal_id or new_id("t")),
             room.facility_id,

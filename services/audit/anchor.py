@@ -17,7 +17,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.audit.chain import PinnedKey, VerifyResult, public_hex
+from services.audit.chain import PinnedKey, VerifyResult
+from services.audit.signing import public_hex
 from services.errors import BadRequest
 
 _KEY_ID = re.compile(r"[0-9a-f]{16}")

@@ -6,30 +6,20 @@ deleting or reordering rows breaks the next row's ``prev_hash``; signed checkpoi
 ``seq ‖ hash``, at least one per ``CHECKPOINT_EVERY`` events and one at shutdown) vouch for the
 chain up to them, checked only with public keys pinned on purpose. What they cannot catch (the
 tail cut back to a checkpoint, a log rewritten by someone holding a pinned key) needs a head seen
-elsewhere: see ``services.audit.witness``. Storage lives in the stores; this module has no I/O
-of its own but the signing key file.
+elsewhere: see ``services.audit.witness``. Storage lives in the stores and signing in
+``services.audit.signing``; this module has no I/O of its own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
-import structlog
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from services.files import create_secret_file
-
-log = structlog.get_logger("tatap.audit")
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 GENESIS = "0" * 64
 CHECKPOINT_EVERY = (
@@ -238,6 +228,16 @@ def verify_chain(
     signs them within seconds. Checkpoints up to ``legacy_head`` (a log begun by an older
     writer, see ``services.audit.upgrade``) are held to no cadence."""
     cps = {cp.seq: cp for cp in checkpoints}
+    walked = _walk(rows, cps, recheck)
+    if isinstance(walked, VerifyResult):
+        return walked
+    return _check_checkpoints(cps, keys, walked, live, legacy_head)
+
+
+def _walk(
+    rows: Iterable[ChainRow], cps: dict[int, Checkpoint], recheck: Callable[[int], bytes] | None
+) -> int | VerifyResult:
+    """How many rows chain up from genesis, each matching its checkpoint; or the first bad one."""
     prev = GENESIS
     expected_seq = 1
     count = 0
@@ -258,6 +258,14 @@ def verify_chain(
         prev = digest
         expected_seq += 1
         count += 1
+    return count
+
+
+def _check_checkpoints(
+    cps: dict[int, Checkpoint], keys: dict[str, PinnedKey], count: int, live: bool, legacy_head: int
+) -> VerifyResult:
+    """The checkpoints over ``count`` intact rows: signed by pinned keys, at the cadence, the last
+    one at the end (or, ``live``, soon before it)."""
     signed = 0
     for cp in sorted(cps.values(), key=lambda c: c.seq):
         if cp.seq > count:
@@ -311,117 +319,3 @@ def signature_problem(cp: Checkpoint, keys: dict[str, PinnedKey]) -> str:
     except (InvalidSignature, ValueError):
         return "checkpoint signature invalid"
     return ""
-
-
-class Signer(Protocol):
-    key_id: str
-
-    @property
-    def public_key(self) -> Ed25519PublicKey: ...
-
-    def sign(self, seq: int, digest: str) -> Checkpoint: ...
-
-
-class Ed25519Signer:
-    """Signs checkpoints with a key kept in ``<data_dir>/audit-signing.pem`` (made on first use).
-
-    The public half sits beside it as ``audit-signing.pub.pem``, for an admin to hand a witness.
-    Verification does not read it: it trusts the keys pinned in the database (``audit_keys``).
-    """
-
-    def __init__(self, key: Ed25519PrivateKey, key_id: str) -> None:
-        self._key = key
-        self.key_id = key_id
-
-    @classmethod
-    def from_data_dir(cls, data_dir: Path) -> Ed25519Signer:
-        path = data_dir / "audit-signing.pem"
-        if not path.exists():
-            _create_private_key(path)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(key, Ed25519PrivateKey)
-        _write_public_key(data_dir, key.public_key())
-        return cls(key, key_id(key.public_key()))
-
-    def sign(self, seq: int, digest: str) -> Checkpoint:
-        signature = self._key.sign(checkpoint_message(seq, digest)).hex()
-        return Checkpoint(seq, digest, self.key_id, signature)
-
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        return self._key.public_key()
-
-
-def _create_private_key(path: Path) -> None:
-    """A new signing key, unless another process starting at the same time made one first."""
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    create_secret_file(path, pem)
-
-
-def _write_public_key(data_dir: Path, public: Ed25519PublicKey) -> None:
-    """Put the signing key's public half in ``audit-signing.pub.pem``.
-
-    A public key found there for another (replaced) private key is kept as
-    ``audit-signing-<key id>.pub.pem`` (for reference; the database pins the keys that count).
-    """
-    path = data_dir / "audit-signing.pub.pem"
-    pem = public.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    if path.exists():
-        current = path.read_bytes()
-        if current == pem:
-            return
-        old = _load_public_pem(path, current)
-        old_id = key_id(old) if old is not None else secrets.token_hex(8)
-        with contextlib.suppress(FileNotFoundError):  # another process moved it already
-            os.replace(path, data_dir / f"audit-signing-{old_id}.pub.pem")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-    tmp.write_bytes(pem)
-    os.replace(tmp, path)
-
-
-def key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def load_public_keys(data_dir: Path) -> dict[str, Ed25519PublicKey]:
-    """Every ``*.pub.pem`` in the data directory, by key id. Verification does not use these
-    (anyone with write access could add one); they are what an admin pins or gives a witness."""
-    keys: dict[str, Ed25519PublicKey] = {}
-    for path in sorted(data_dir.glob("*.pub.pem")):
-        key = _load_public_pem(path, path.read_bytes())
-        if key is not None:
-            keys[key_id(key)] = key
-    return keys
-
-
-def _load_public_pem(path: Path, pem: bytes) -> Ed25519PublicKey | None:
-    """The Ed25519 key in a ``*.pub.pem``; None, with a loud warning, for anything else. A
-    damaged or foreign file beside the database must not keep the node from starting."""
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        log.warning("audit.public_key_file_unreadable", path=str(path), error=str(exc))
-        return None
-    if not isinstance(key, Ed25519PublicKey):
-        log.warning("audit.public_key_file_unreadable", path=str(path), error="not Ed25519")
-        return None
-    return key
-
-
-def public_hex(public: Ed25519PublicKey) -> str:
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
-
-
-def public_from_hex(text: str) -> Ed25519PublicKey:
-    """A raw Ed25519 public key from 64 hex digits; ValueError for anything else."""
-    raw = bytes.fromhex(text)
-    if len(raw) != 32:
-        raise ValueError("an Ed25519 public key is 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)

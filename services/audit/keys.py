@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import orjson
 
-from services.audit.chain import AuditEvent, PinnedKey, Signer, key_id, public_from_hex, public_hex
+from services.audit.chain import AuditEvent, PinnedKey
+from services.audit.signing import Signer, key_id, public_from_hex, public_hex
 from services.errors import ConfigError
 
 PIN_ACTION = "audit-key-pinned"

@@ -20,11 +20,13 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from services.audit.chain import AuditEvent, Signer
-from services.store.sqlite.writer import BogusRows, Chain
+from services.audit.chain import AuditEvent
+from services.audit.signing import Signer
+from services.ids import SYSTEM_ROLE, Actor
+from services.store.sqlite.chain_head import BogusRows, Chain
 
 UNSIGNED_TAIL_ACTION = "audit-unsigned-tail"
-RESTART_ACTOR = ("admin", "restart")  # the node's own action, as the upgrade's pins are
+RESTART_ACTOR = Actor(SYSTEM_ROLE, "restart")  # the node's own action, as the upgrade's pins are
 
 
 def record_unsigned_tail(

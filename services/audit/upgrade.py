@@ -21,17 +21,11 @@ from pathlib import Path
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.audit.chain import (
-    AuditEvent,
-    Checkpoint,
-    PinnedKey,
-    Signer,
-    load_public_keys,
-    public_hex,
-    signature_problem,
-)
+from services.audit.chain import AuditEvent, Checkpoint, PinnedKey, signature_problem
 from services.audit.keys import PIN_ACTION
-from services.store.sqlite.writer import Chain
+from services.audit.signing import Signer, load_public_keys, public_hex
+from services.ids import SYSTEM_ROLE
+from services.store.sqlite.chain_head import Chain
 
 UPGRADE = "upgrade"
 
@@ -93,7 +87,7 @@ def _pin(
     events = [
         AuditEvent(
             PIN_ACTION,
-            "admin",
+            SYSTEM_ROLE,
             UPGRADE,
             details={
                 "key_id": kid,

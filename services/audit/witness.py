@@ -38,7 +38,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.audit.chain import checkpoint_message, key_id, public_from_hex, public_hex
+from services.audit.chain import checkpoint_message
+from services.audit.signing import key_id, public_from_hex, public_hex
 from services.errors import BadRequest, Unauthorized, WitnessRefused
 from services.files import replace_file
 

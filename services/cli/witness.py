@@ -21,7 +21,8 @@ TOKEN_ENV = "TATAP_WITNESS_TOKEN"
 PASSWORD_ENV = "TATAP_WITNESS_PASSWORD"
 
 
-def add_witness_parser(sub: Any) -> None:
+def register(sub: Any) -> None:
+    """The ``witness`` command (entry point ``tatap.commands``)."""
     p = sub.add_parser("witness", help="keep nodes' signed audit heads elsewhere")
     p.add_argument(
         "--pull",

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import NewType
 
-FacilityId = NewType("FacilityId", str)
-RoomId = NewType("RoomId", str)
-TerminalId = NewType("TerminalId", str)
-InmateId = NewType("InmateId", str)
-VisitorId = NewType("VisitorId", str)
-VisitId = NewType("VisitId", str)
-ParticipantId = NewType("ParticipantId", str)
-StaffId = NewType("StaffId", str)
-NodeId = NewType("NodeId", str)
+from services.ids import (
+    FacilityId,
+    InmateId,
+    ParticipantId,
+    RoomId,
+    StaffId,
+    TerminalId,
+    VisitId,
+    VisitorId,
+)
 
 
 class VisitKind(enum.StrEnum):

@@ -1,176 +1,145 @@
-"""The OpenAPI document served at ``/api/v1/openapi.json``."""
+"""The OpenAPI 3 document served at ``/api/v1/openapi.json``, written from the route table.
+
+Request schemas come from the rules of each body's fields (``services.http.fields``), so the
+document states the limits the handlers enforce; response schemas come from the fields' types.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import enum
+import types
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
-PATH_PARAMS = ("visit_id", "participant_id")
+from services.http.fields import SPEC, rules
+
+if TYPE_CHECKING:
+    from services.http.routes import Route
+
+ERROR_REF = {"$ref": "#/components/responses/Error"}
+# What any operation may answer besides its success: each a typed error (services.errors).
+ERROR_STATUSES = ("400", "401", "403", "404", "409")
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["code", "message"],
+        }
+    },
+}
+SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    bool: {"type": "boolean"},
+    float: {"type": "number"},
+}
 
 
-def _op(
-    summary: str,
-    *,
-    auth: bool = True,
-    body: str | None = None,
-    params: list[str] | None = None,
-    ok: int = 200,
-    limited: bool = False,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {
-            str(ok): {"description": "OK", "content": {"application/json": {}}},
-            "400": {"$ref": "#/components/responses/Error"},
-            "401": {"$ref": "#/components/responses/Error"},
-            "403": {"$ref": "#/components/responses/Error"},
-            "404": {"$ref": "#/components/responses/Error"},
-            "409": {"$ref": "#/components/responses/Error"},
+def document(routes: Sequence[Route]) -> dict[str, Any]:
+    """The whole document: one operation per route, one component per body type."""
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Tatap API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+            "responses": {
+                "Error": {
+                    "description": "Typed error",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+            },
+            "schemas": schemas,
         },
     }
-    if auth:
+
+
+def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
+    answers = [(route.status, route.response), *route.other]
+    op: dict[str, Any] = {
+        "summary": route.summary,
+        "responses": {str(s): _answer(route.content, s, t, schemas) for s, t in answers},
+    }
+    if route.errors:
+        op["responses"].update({status: ERROR_REF for status in ERROR_STATUSES})
+    if route.auth:
         op["security"] = [{"bearer": []}]
-    if limited:  # with a Retry-After header
-        op["responses"]["429"] = {"$ref": "#/components/responses/Error"}
-    if body:
-        op["responses"]["408"] = {"$ref": "#/components/responses/Error"}  # body too slow
+    if route.limited:  # with a Retry-After header
+        op["responses"]["429"] = ERROR_REF
+    if route.body is not None:
+        op["responses"]["408"] = ERROR_REF  # the body came too slowly
         op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+            "required": route.body_required,
+            "content": {"application/json": {"schema": schema_of(route.body, schemas)}},
         }
+    names = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
+    params = [_param(name, "path") for name in names] + [_param(q, "query") for q in route.query]
     if params:
-        op["parameters"] = [
-            {
-                "name": p,
-                "in": "path" if p in PATH_PARAMS else "query",
-                "required": p in PATH_PARAMS,
-                "schema": {"type": "string"},
-            }
-            for p in params
-        ]
+        op["parameters"] = params
     return op
 
 
-AUDIT_FILTERS = [
-    "facility",
-    "inmate",
-    "visitor",
-    "terminal",
-    "visit",
-    "action",
-    "since_ms",
-    "until_ms",
-    "after",
-    "limit",
-]
+def _answer(content: str, status: int, hint: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+    if content:
+        out["content"] = {content: {"schema": schema_of(hint, schemas)} if hint else {}}
+    return out
 
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Tatap API", "version": "1"},
-    "paths": {
-        "/api/v1/auth/login": {
-            "post": _op("Staff login → bearer token", auth=False, body="Login", limited=True)
-        },
-        "/api/v1/join": {
-            "post": _op("Family/teacher link → websocket token", auth=False, body="Join")
-        },
-        "/api/v1/visits": {
-            "post": _op("Schedule a visit (officer, admin)", body="NewVisit", ok=201)
-        },
-        "/api/v1/visits/{visit_id}": {"get": _op("One visit (staff)", params=["visit_id"])},
-        "/api/v1/visits/{visit_id}/cancel": {
-            "post": _op("Cancel before the start (officer, admin)", params=["visit_id"])
-        },
-        "/api/v1/visits/{visit_id}/terminate": {
-            "post": _op("End a visit now (officer)", params=["visit_id"], ok=202)
-        },
-        "/api/v1/visits/{visit_id}/monitor": {
-            "post": _op("Receive-only monitor token (officer)", params=["visit_id"])
-        },
-        "/api/v1/participants/{participant_id}/revoke": {
-            "post": _op(
-                "Shut a participant out of its visit, and its registered visitor out of"
-                " every visit (officer: that facility's visits; admin)",
-                params=["participant_id"],
-            )
-        },
-        "/api/v1/audit/events": {
-            "get": _op("Search the audit log (auditor, admin)", params=AUDIT_FILTERS)
-        },
-        "/api/v1/audit/visits/{visit_id}": {
-            "get": _op("One visit's timeline (auditor, admin)", params=["visit_id"])
-        },
-        "/api/v1/audit/verify": {
-            "get": _op(
-                "Verify the hash chain (auditor, admin; a facility's auditor is told its own"
-                " facility's event count only)"
-            )
-        },
-        "/api/v1/audit/checkpoints": {
-            "get": _op(
-                "Signed checkpoints after `after` (seq), oldest first, at most `limit`"
-                " (1-1000) a page, and the pinned public keys: what a witness keeps"
-                " (auditor, admin)",
-                params=["after", "limit"],
-            )
-        },
-    },
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        "responses": {
-            "Error": {
-                "description": "Typed error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-        },
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "properties": {
-                    "error": {
-                        "type": "object",
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                        "required": ["code", "message"],
-                    }
-                },
-            },
-            "Login": {
-                "type": "object",
-                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-                "required": ["username", "password"],
-            },
-            "Join": {
-                "type": "object",
-                "properties": {"link": {"type": "string", "minLength": 20, "maxLength": 128}},
-                "required": ["link"],
-            },
-            "NewVisit": {
-                "type": "object",
-                "properties": {
-                    "terminal_id": {"type": "string"},
-                    "inmate_id": {"type": "string"},
-                    "kind": {"type": "string", "enum": ["regular", "education", "legal"]},
-                    "start_ms": {
-                        "type": "integer",
-                        "description": "ms since the epoch; from an hour ago to a year ahead",
-                    },
-                    "length_s": {"type": "integer", "minimum": 60, "maximum": 14400},
-                    "guests": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": 3,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "role": {"type": "string", "enum": ["family", "teacher"]},
-                                "name": {"type": "string"},
-                                "visitor_id": {"type": "string"},
-                            },
-                            "required": ["role", "name"],
-                        },
-                    },
-                },
-                "required": ["terminal_id", "inmate_id", "start_ms", "guests"],
-            },
-        },
-    },
-}
+
+def _param(name: str, where: str) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "schema": {"type": "string"}}
+
+
+def schema_of(hint: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a type: a ``$ref`` for a dataclass (added to ``schemas`` once)."""
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if hint.__name__ not in schemas:
+            schemas[hint.__name__] = {}  # placed first: a type may refer to itself
+            schemas[hint.__name__] = _object(hint, schemas)
+        return {"$ref": f"#/components/schemas/{hint.__name__}"}
+    if hint in SCALARS:
+        return dict(SCALARS[hint])
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return {"type": "string", "enum": [c.value for c in hint]}
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        (inner,) = [a for a in args if a is not type(None)]
+        return {**schema_of(inner, schemas), "nullable": True}
+    if origin in (list, tuple):
+        return {"type": "array", "items": schema_of(args[0], schemas)}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    return {}  # Any, object: any JSON value
+
+
+def _object(cls: type, schemas: dict[str, Any]) -> dict[str, Any]:
+    """A request body from its fields' rules; a response from its fields' types."""
+    fields = dataclasses.fields(cls)
+    out: dict[str, Any] = {"type": "object"}
+    if fields and SPEC in fields[0].metadata:
+        body = rules(cls)
+        out["properties"] = {
+            name: rule.schema(lambda item: schema_of(item, schemas)) for name, rule in body.items()
+        }
+        required = [name for name, rule in body.items() if rule.required]
+    else:
+        hints = get_type_hints(cls)
+        out["properties"] = {f.name: schema_of(hints[f.name], schemas) for f in fields}
+        required = [f.name for f in fields]
+    if required:  # OpenAPI 3.0 forbids an empty list
+        out["required"] = required
+    if cls.__doc__:
+        out["description"] = " ".join(cls.__doc__.split())
+    return out

@@ -93,16 +93,3 @@ async def json_body(request: web.Request, required: bool = True) -> dict[str, An
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     return body
-
-
-def query_int(params: Any, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"`{name}` must be an integer") from exc
-    if not lo <= value <= hi:
-        raise BadRequest(f"`{name}` must be between {lo} and {hi}")
-    return value

@@ -1,17 +1,72 @@
-"""Backends chosen once, from settings: the URL scheme picks the store."""
+"""Backends chosen once, from settings: the URL scheme picks the store.
+
+``create_store`` opens every role for a node (creating and migrating the database);
+``open_audit_reader`` opens the audit log read-only for the offline ``tatap audit`` commands,
+and ``pin_audit_key`` is their one write.
+"""
 
 from __future__ import annotations
 
-from services.audit.chain import Ed25519Signer
+from pathlib import Path
+
+from services.audit.signing import Ed25519Signer
 from services.clock import Clock
-from services.errors import ConfigError
+from services.errors import ConfigError, NotFound
 from services.settings import Settings
-from services.store.protocols import Store
-from services.store.sqlite.store import SqliteStore
+from services.store.protocols import AuditReader, Store
+from services.store.sqlite.reader import SqliteAuditReader
+from services.store.sqlite.store import SqliteStore, pin_signing_key
 
 
 def create_store(settings: Settings, clock: Clock) -> Store:
-    if settings.db_url.startswith("sqlite:///"):
+    """The store a node (or an admin command) works on, of the backend ``settings.db_url`` names."""
+    if _is_sqlite(settings):
         signer = Ed25519Signer.from_data_dir(settings.data_dir)
         return SqliteStore(settings.sqlite_path, signer, clock.now, settings.data_dir)
-    raise ConfigError(f"unsupported database URL scheme: {settings.db_url.split(':', 1)[0]!r}")
+    raise _unsupported(settings)
+
+
+def offline_settings(db_url: str | None, data_dir: str | Path | None) -> Settings:
+    """Settings for an offline audit command: ``db_url`` and ``data_dir`` (None: the environment's,
+    then the defaults).
+
+    Token keys play no part offline; passing a placeholder keeps settings from creating
+    ``token.keys`` in what may be an auditor's read-only copy of the data directory.
+    """
+    return Settings.from_env(
+        data_dir=data_dir, db_url=db_url, token_keys={"offline": b"not-used-offline"}
+    )
+
+
+def open_audit_reader(settings: Settings) -> AuditReader:
+    """The audit log of an existing database, opened read-only: nothing is created, migrated
+    or written. NotFound if there is no database."""
+    if _is_sqlite(settings):
+        return SqliteAuditReader(_existing_file(settings), settings.data_dir)
+    raise _unsupported(settings)
+
+
+def pin_audit_key(settings: Settings, clock: Clock, reason: str) -> tuple[str, int]:
+    """Trust the data directory's signing key from now on, with an ``audit-key-pinned`` event;
+    returns the key id and the event's seq. NotFound if there is no database."""
+    if _is_sqlite(settings):
+        path = _existing_file(settings)
+        signer = Ed25519Signer.from_data_dir(settings.data_dir)
+        return signer.key_id, pin_signing_key(path, signer, clock.now, reason)
+    raise _unsupported(settings)
+
+
+def _is_sqlite(settings: Settings) -> bool:
+    return settings.db_url.startswith("sqlite:///")
+
+
+def _existing_file(settings: Settings) -> Path:
+    """The SQLite file, which an offline command must not create."""
+    path = settings.sqlite_path
+    if not path.is_file():
+        raise NotFound(f"no database at {path} (check --data-dir or --db)")
+    return path
+
+
+def _unsupported(settings: Settings) -> ConfigError:
+    return ConfigError(f"unsupported database URL scheme: {settings.db_url.split(':', 1)[0]!r}")

@@ -1,8 +1,11 @@
-"""The store seam: every record Tatap keeps, and the audit chain, behind one protocol.
+"""The store seam: every record Tatap keeps, and the audit chain, behind one protocol per role.
 
-``SqliteStore`` is the embedded default; a PostgreSQL store implements the same protocol. Every
-write that changes a visit carries its audit events and commits with them, so the log can never
-miss a state change that happened, nor record one that did not.
+A caller takes the narrowest role it uses (``FacilityStore`` for administration,
+``RevocationStore`` for the revocation poll, ``AuditReader`` for offline audit commands);
+``Store``, the union of the roles, is what the composition root opens. ``SqliteStore`` is the
+embedded default and implements every role; a PostgreSQL store implements the same protocols.
+Every write that changes a visit carries its audit events and commits with them, so the log can
+never miss a state change that happened, nor record one that did not.
 """
 
 from __future__ import annotations
@@ -20,31 +23,16 @@ from services.domain.model import (
     Room,
     Staff,
     Terminal,
-    TerminalId,
     Visit,
-    VisitId,
     Visitor,
     VisitStatus,
 )
+from services.ids import TerminalId, VisitId
 
 if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
-
-
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    """Filters shared by the audit REST API and ``tatap audit export``; empty means any."""
-
-    facility_id: str = ""
-    inmate_id: str = ""
-    visitor_id: str = ""
-    terminal_id: str = ""
-    visit_id: str = ""
-    action: str = ""
-    since_ms: int | None = None
-    until_ms: int | None = None
-    after_seq: int = 0  # pagination: rows with seq > after_seq
-    limit: int = 100
+    from services.audit.anchor import Anchor
+    from services.audit.query import AuditQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +46,10 @@ class VisitChange:
     reason: EndReason | None = None
 
 
-class Store(Protocol):
-    async def aclose(self) -> None: ...
+class FacilityStore(Protocol):
+    """Facilities, rooms, terminals, staff, inmates and visitors; each add commits with its
+    audit event."""
 
-    # Administration: each add commits with its audit event.
     async def add_facility(self, facility: Facility, event: AuditEvent) -> None: ...
     async def get_facility(self, facility_id: str) -> Facility | None: ...
     async def add_room(self, room: Room, event: AuditEvent) -> None: ...
@@ -76,7 +64,10 @@ class Store(Protocol):
     async def add_visitor(self, visitor: Visitor) -> None: ...
     async def get_visitor(self, visitor_id: str) -> Visitor | None: ...
 
-    # Visits.
+
+class VisitStore(Protocol):
+    """Visits and their participants, each change with its audit events."""
+
     async def add_visit(
         self, visit: Visit, link_hashes: dict[str, str], events: Sequence[AuditEvent]
     ) -> None:
@@ -84,7 +75,6 @@ class Store(Protocol):
         ...
 
     async def get_visit(self, visit_id: str) -> Visit | None: ...
-    async def find_link(self, link_hash: str) -> tuple[Visit, Participant] | None: ...
     async def terminal_visit(
         self, terminal_id: TerminalId, now: float, early_s: float
     ) -> Visit | None:
@@ -102,9 +92,18 @@ class Store(Protocol):
 
     async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None: ...
 
-    # Revocations (see services.access.revocation).
+
+class AccessStore(Protocol):
+    """What a link or a token opens: the seat behind a family link, revoked token ids."""
+
+    async def find_link(self, link_hash: str) -> tuple[Visit, Participant] | None: ...
     async def revoke(self, jti: str, exp: float, event: AuditEvent) -> None: ...
     async def is_revoked(self, jti: str) -> bool: ...
+
+
+class RevocationStore(Protocol):
+    """Revocations of seats, visitors and staff accounts (see ``services.access.revocation``)."""
+
     async def add_revocation(
         self, kind: RevocationKind, subject: str, exp: float | None, event: AuditEvent
     ) -> Revocation:
@@ -143,19 +142,47 @@ class Store(Protocol):
         ``expired_before`` (their audit events stay); returns how many."""
         ...
 
-    # Audit.
-    async def append(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
-        """Append events durably; returns once they are on disk."""
+
+class AuditReader(Protocol):
+    """The audit log read, never written: what the API's auditors and the offline
+    ``tatap audit`` commands need. ``services.store.factory.open_audit_reader`` opens one
+    read-only."""
+
+    async def aclose(self) -> None: ...
+    async def audit_search(self, query: AuditQuery) -> list[AuditRecord]:
+        """Events matching every filter of ``query``, oldest first, after ``query.after_seq``."""
         ...
 
-    async def audit_search(self, query: AuditQuery) -> list[AuditRecord]: ...
-    async def audit_verify(self, facility_id: str = "") -> VerifyResult:
+    async def audit_verify(
+        self,
+        facility_id: str = "",
+        *,
+        live: bool = True,
+        witnessed: Sequence[tuple[int, str]] = (),
+        anchors: Sequence[Anchor] = (),
+    ) -> VerifyResult:
         """The whole chain checked (integrity is global); with ``facility_id``, ``events``
-        counts that facility's events only."""
+        counts that facility's events only. ``live``: the log's node may be running (its
+        unsigned tail is reported while young); ``witnessed`` (seq, hash) heads must still be
+        there; ``anchors`` must each trust every pinned key."""
         ...
 
     async def audit_checkpoints(self, after_seq: int, limit: int) -> list[tuple[Checkpoint, int]]:
         """Signed checkpoints after ``after_seq``, oldest first, each with its time (ms)."""
         ...
 
-    async def audit_keys(self) -> list[PinnedKey]: ...
+    async def audit_keys(self) -> list[PinnedKey]:
+        """The keys verification trusts, in the order they were pinned."""
+        ...
+
+
+class AuditLog(AuditReader, Protocol):
+    """The audit log, appended to by the node."""
+
+    async def append(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+        """Append events durably; returns once they are on disk."""
+        ...
+
+
+class Store(FacilityStore, VisitStore, AccessStore, RevocationStore, AuditLog, Protocol):
+    """Every role at once: what the composition root opens and closes."""

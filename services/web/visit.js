@@ -3,8 +3,12 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FINAL_CLOSES = { 4001: "replaced", 4400: "other", 4403: "forbidden", 4404: "not_found",
-  4409: "visit_full", 4410: "visit_over" };
+// Close codes and the early-join window come from the server (/static/protocol.js).
+const PROTOCOL = window.TATAP_PROTOCOL;
+const CLOSE = PROTOCOL.close;
+// What to say after a close that must not be retried (PROTOCOL.final), by the close's name.
+const FINAL_TEXTS = { REPLACED: "replaced", FORBIDDEN: "forbidden", NOT_FOUND: "not_found",
+  CONFLICT: "visit_full", VISIT_OVER: "visit_over" };
 const REASONS = ["completed", "terminated", "hangup", "no_show", "failed", "cancelled"];
 
 const tatap = (window.tatap = {
@@ -208,19 +212,19 @@ function closed(ws, code) {
   if (tatap.ws !== ws) return;
   tatap.ws = null;
   if (tatap.state === "ended" || tatap.state === "error") return;
-  if (code === 4000) return ended(tatap.endedReason);
+  if (code === CLOSE.ENDED) return ended(tatap.endedReason);
   // Back just after the end: the visit is over, not refused (we were in it).
-  if (code === 4410 && tatap.welcomes.length) return ended(endReason(lastDetails));
-  if (FINAL_CLOSES[code]) {
+  if (code === CLOSE.VISIT_OVER && tatap.welcomes.length) return ended(endReason(lastDetails));
+  if (PROTOCOL.final.includes(code)) {
     // The `error` that came just before the close says it best, when we have words for it.
-    return fail(lastError && TEXTS.id[`error_${lastError}`] ? lastError : FINAL_CLOSES[code]);
+    return fail(lastError && TEXTS.id[`error_${lastError}`] ? lastError : finalText(code));
   }
-  if (code === 4425) return; // too early: handle() already scheduled the retry
+  if (code === CLOSE.TOO_EARLY) return; // too early: handle() already scheduled the retry
   if (tatap.state === "call") setState("reconnecting");
   status("reconnecting");
   const again = async () => {
     if (tatap.state === "ended" || tatap.state === "error") return;
-    if (code === 4401) { // the token is no good: get a new one
+    if (code === CLOSE.UNAUTHORIZED) { // the token is no good: get a new one
       const joined = await join();
       if (joined === "retry" && tatap.state !== "ended" && tatap.state !== "error") {
         reconnectTimer = setTimeout(again, backoff());
@@ -230,6 +234,11 @@ function closed(ws, code) {
     connect();
   };
   reconnectTimer = setTimeout(again, backoff());
+}
+
+function finalText(code) {
+  const name = Object.keys(CLOSE).find((key) => CLOSE[key] === code);
+  return FINAL_TEXTS[name] || "other";
 }
 
 function endReason(details) {
@@ -261,8 +270,8 @@ function serverError(msg) {
   tatap.errorCode = lastError = msg.code;
   lastDetails = msg.details || null;
   if (msg.code === "visit_not_open" && msg.details && msg.details.start_ms) {
-    // The window opens 5 minutes early (PROTOCOL.md §6), by the server's clock.
-    const at = msg.details.start_ms - 5 * 60 * 1000 - skewMs;
+    // The window opens early (PROTOCOL.md §6), by the server's clock.
+    const at = msg.details.start_ms - PROTOCOL.early_join_ms - skewMs;
     const time = new Date(msg.details.start_ms).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
     say($("wait-note"), "error_visit_not_open", { time });
     $("wait-note").hidden = false;

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.domain.model import NodeId
 from services.errors import ConfigError
 from services.settings import Settings
 from signaling.cluster.bus import Bus, LocalBus
-from signaling.cluster.presence import LocalOwnership, LocalPresence, Ownership, Presence
+from signaling.cluster.presence import (
+    LocalOwnership,
+    LocalPresence,
+    NodeId,
+    Ownership,
+    Presence,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ have to answer.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NewType, Protocol
 
-from services.domain.model import NodeId
+NodeId = NewType("NodeId", str)  # a node of the cluster (settings.node_id)
 
 
 class Presence(Protocol):

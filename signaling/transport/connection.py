@@ -25,8 +25,8 @@ from collections.abc import Callable
 import structlog
 
 from services.domain.model import Role, Terminal
+from signaling.protocol import Close
 from signaling.transport.frames import (
-    CLOSE_TOO_BIG,
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -39,8 +39,6 @@ from signaling.transport.frames import (
 
 log = structlog.get_logger("tatap.connection")
 
-CLOSE_POLICY = 1008  # too many messages before hello, or pings faster than the rate limit
-CLOSE_SLOW = 1013  # "try again later": the client did not read its messages
 MAX_BUFFERED = 512 * 1024  # bytes waiting for a client before it counts as not reading
 CLOSE_WAIT_S = 2.0  # how long a close frame waits for the client's answer
 MAX_PENDING = 16  # messages a socket may send before it is served (its hello among them)
@@ -117,7 +115,7 @@ class Connection:
         elif opcode == OP_PING or opcode == OP_PONG:
             # Each one costs a read (and a ping a write): they take from the message budget.
             if not self.allow():
-                self.drop(CLOSE_POLICY, "too many control frames")
+                self.drop(Close.POLICY, "too many control frames")
             elif opcode == OP_PING:
                 self._write(encode(OP_PONG, payload))
         elif opcode == OP_CLOSE:
@@ -134,10 +132,10 @@ class Connection:
         """Keep a message that came before ``serve``, within bounds."""
         self._pending_bytes += len(payload)
         if self._pending_bytes > UNSERVED_BYTES:
-            self.drop(CLOSE_TOO_BIG, "too much before hello")
+            self.drop(Close.TOO_BIG, "too much before hello")
             return
         if len(self._pending) >= MAX_PENDING:
-            self.drop(CLOSE_POLICY, "too many messages before hello")
+            self.drop(Close.POLICY, "too many messages before hello")
             return
         self._pending.append((is_text, payload))
         if self._waiter is not None and not self._waiter.done():
@@ -202,7 +200,7 @@ class Connection:
         transport.write(frame)
         if transport.get_write_buffer_size() > MAX_BUFFERED:
             log.warning("connection.slow_client", role=self.role)
-            self.drop(CLOSE_SLOW, "too slow")
+            self.drop(Close.SLOW, "too slow")
 
     def close(self, code: int, reason: str) -> None:
         """Send a close frame (after what was sent before it); the socket closes when the client

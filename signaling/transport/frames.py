@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 
+from signaling.protocol import Close
+
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
 OP_BINARY = 0x2
@@ -19,10 +21,6 @@ OP_PING = 0x9
 OP_PONG = 0xA
 # Every other opcode is reserved (RFC 6455 §5.2): 0x3-0x7 and 0xB-0xF.
 KNOWN_OPCODES = frozenset({OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG})
-
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_BAD_DATA = 1007  # a text message that is not UTF-8
-CLOSE_TOO_BIG = 1009
 
 # Browsers send each message as one frame; a message in more pieces than this is an attack on the
 # reader (thousands of empty continuations), refused like a message that is too big.
@@ -74,13 +72,13 @@ def check_close(payload: bytes) -> None:
     if not payload:
         return
     if len(payload) == 1:
-        raise FrameError(CLOSE_PROTOCOL_ERROR, "close payload of one byte")
+        raise FrameError(Close.PROTOCOL_ERROR, "close payload of one byte")
     if not valid_close_code(int.from_bytes(payload[:2], "big")):
-        raise FrameError(CLOSE_PROTOCOL_ERROR, "invalid close code")
+        raise FrameError(Close.PROTOCOL_ERROR, "invalid close code")
     try:
         payload[2:].decode()
     except UnicodeDecodeError:
-        raise FrameError(CLOSE_PROTOCOL_ERROR, "close reason is not UTF-8") from None
+        raise FrameError(Close.PROTOCOL_ERROR, "close reason is not UTF-8") from None
 
 
 # on_message(opcode, payload) for whole text/binary messages and control frames.
@@ -162,12 +160,12 @@ class FrameReader:
         while not self._done and n - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
             if b0 & 0x70:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "no extension was negotiated")
+                raise FrameError(Close.PROTOCOL_ERROR, "no extension was negotiated")
             if not b1 & 0x80:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
+                raise FrameError(Close.PROTOCOL_ERROR, "client frames must be masked")
             opcode, length, head = b0 & 0x0F, b1 & 0x7F, 2
             if opcode not in KNOWN_OPCODES:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved opcode")
+                raise FrameError(Close.PROTOCOL_ERROR, "reserved opcode")
             if length == 126:
                 if n - pos < 4:
                     self._need = 4
@@ -179,10 +177,10 @@ class FrameReader:
                     break
                 length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
                 if length >> 63:
-                    raise FrameError(CLOSE_PROTOCOL_ERROR, "64-bit length with its top bit set")
+                    raise FrameError(Close.PROTOCOL_ERROR, "64-bit length with its top bit set")
             if opcode >= OP_CLOSE:
                 if length > 125 or not b0 & 0x80:
-                    raise FrameError(CLOSE_PROTOCOL_ERROR, "bad control frame")
+                    raise FrameError(Close.PROTOCOL_ERROR, "bad control frame")
             else:
                 self._check_data_header(opcode, length)
             start = pos + head + 4
@@ -198,13 +196,13 @@ class FrameReader:
         """Refuse a data frame from its header alone, before its payload is buffered."""
         if opcode == OP_CONTINUATION:
             if not self._parts:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "continuation without a start")
+                raise FrameError(Close.PROTOCOL_ERROR, "continuation without a start")
             if len(self._parts) >= MAX_FRAGMENTS:
-                raise FrameError(CLOSE_TOO_BIG, "message in too many fragments")
+                raise FrameError(Close.TOO_BIG, "message in too many fragments")
         elif self._parts:
-            raise FrameError(CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one")
+            raise FrameError(Close.PROTOCOL_ERROR, "new message inside a fragmented one")
         if self._part_len + length > self._max:
-            raise FrameError(CLOSE_TOO_BIG, "message too big")
+            raise FrameError(Close.TOO_BIG, "message too big")
 
     def _frame(self, fin: bool, opcode: int, payload: bytes) -> None:
         if opcode >= OP_CLOSE:
@@ -237,7 +235,7 @@ def _check_utf8(payload: bytes) -> None:
     try:
         payload.decode()
     except UnicodeDecodeError:
-        raise FrameError(CLOSE_BAD_DATA, "text is not UTF-8") from None
+        raise FrameError(Close.BAD_DATA, "text is not UTF-8") from None
 
 
 def _feed_utf8(decoder: codecs.IncrementalDecoder, payload: bytes, final: bool) -> None:
@@ -245,4 +243,4 @@ def _feed_utf8(decoder: codecs.IncrementalDecoder, payload: bytes, final: bool) 
     try:
         decoder.decode(payload, final)
     except UnicodeDecodeError:
-        raise FrameError(CLOSE_BAD_DATA, "text is not UTF-8") from None
+        raise FrameError(Close.BAD_DATA, "text is not UTF-8") from None

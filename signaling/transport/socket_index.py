@@ -17,7 +17,7 @@ import structlog
 from services.access.revocation import Key, Revocation, keys_of
 from services.access.tokens import Claims
 from services.clock import Clock
-from services.store.protocols import Store
+from services.store.protocols import RevocationStore
 from signaling import protocol
 from signaling.transport.connection import Connection
 
@@ -64,7 +64,7 @@ class SocketIndex:
         for conn in conns:
             self.discard(conn)
             conn.send(protocol.error(error.code, error.message))
-            conn.close(error.close_code, error.code)
+            conn.close(protocol.close_for(error.code), error.code)
         if conns:
             log.info("ws.revoked", kind=revocation.kind.value, sockets=len(conns))
         return len(conns)
@@ -73,7 +73,9 @@ class SocketIndex:
 class RevocationWatch:
     """Polls the store for revocations written after the last one applied here."""
 
-    def __init__(self, store: Store, sockets: SocketIndex, interval_s: float, clock: Clock) -> None:
+    def __init__(
+        self, store: RevocationStore, sockets: SocketIndex, interval_s: float, clock: Clock
+    ) -> None:
         self._store = store
         self._sockets = sockets
         self._interval = interval_s

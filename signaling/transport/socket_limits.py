@@ -12,20 +12,15 @@ connection may take to send a request head.
 - **Body timeout** is services.http.plumbing.json_body's; after a response, aiohttp reads what
   is left of an unread body for at most ``LINGER_S`` and then closes.
 
-aiohttp has no public hook on its protocol factory, so this is the one module of Tatap that
-touches aiohttp's private API (``Application._make_handler``, ``Server._kwargs``/``_loop``,
-``RequestHandler.connection_made``/``connection_lost``); checked against aiohttp 3.9–3.14.
+aiohttp has no public hook on its protocol factory: the cap is installed by
+signaling.transport.upgrade, the one module that touches aiohttp's private API.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, cast
+from typing import Any
 
 import structlog
-from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
-from aiohttp.web_server import Server
 
 from services.addresses import Network, is_trusted, limit_key
 from services.settings import Settings
@@ -86,58 +81,3 @@ class ConnectionCap:
             self._open[key] = left
         else:
             self._open.pop(key, None)
-
-
-class _CappedHandler(RequestHandler):
-    """aiohttp's protocol for one connection, admitted by the cap before aiohttp sees it."""
-
-    __slots__ = ("_cap", "_address")
-
-    def __init__(self, manager: Server, cap: ConnectionCap, **kwargs: Any) -> None:
-        super().__init__(manager, **kwargs)
-        self._cap = cap
-        self._address: str | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        peer = transport.get_extra_info("peername")
-        address = self._cap.acquire(str(peer[0]) if isinstance(peer, tuple) and peer else "")
-        if address is None:
-            # Abort, not close: nothing is owed to a client over its cap, and no task was started.
-            cast(asyncio.Transport, transport).abort()
-            return
-        self._address = address
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        if self._address is None:
-            return  # refused at accept: aiohttp never took it on
-        self._cap.release(self._address)
-        self._address = None
-        super().connection_lost(exc)
-
-
-class _CappedServer(Server):
-    """aiohttp's protocol factory, making capped handlers."""
-
-    def __init__(self, cap: ConnectionCap, plain: Server) -> None:
-        super().__init__(
-            plain.request_handler,
-            request_factory=plain.request_factory,
-            handler_cancellation=plain.handler_cancellation,
-            loop=plain._loop,
-            **plain._kwargs,
-        )
-        self._cap = cap
-
-    def __call__(self) -> RequestHandler:
-        return _CappedHandler(self, self._cap, loop=self._loop, **self._kwargs)
-
-
-def install_cap(app: web.Application, cap: ConnectionCap) -> None:
-    """Every server built for ``app`` (``run_app``, ``AppRunner``, the test server) is capped."""
-    make = app._make_handler
-
-    def make_capped(**kwargs: Any) -> Server:
-        return _CappedServer(cap, make(**kwargs))
-
-    app._make_handler = make_capped  # type: ignore[method-assign]

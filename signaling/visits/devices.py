@@ -15,8 +15,9 @@ import structlog
 
 from services.clock import Clock
 from services.domain.model import Role, Terminal
+from services.domain.rules import opens_at
 from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
-from services.store.protocols import Store
+from services.store.protocols import VisitStore
 from signaling import protocol
 from signaling.runtime.deadlines import Deadline, DeadlineScheduler
 from signaling.runtime.tasks import TaskSet
@@ -37,7 +38,7 @@ class DeviceSessions:
         join: Join,
         tasks: TaskSet,
         seated: Seated,
-        store: Store,
+        store: VisitStore,
         clock: Clock,
         scheduler: DeadlineScheduler,
         early_join_s: float,
@@ -61,7 +62,7 @@ class DeviceSessions:
         conn.terminal = terminal
         old = self.sessions.get(terminal.id)
         if old is not None and old is not conn:
-            old.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
+            old.close(protocol.Close.REPLACED, "connected again elsewhere")
         self.sessions[terminal.id] = conn
         await self._seat(conn)
 
@@ -124,7 +125,7 @@ class DeviceSessions:
             old.cancel()
         if nxt is not None:
             # Seat the terminal as soon as the next window opens, without waiting for the sweeper.
-            opens = max(nxt.start - self._early, now + 5.0)
+            opens = max(opens_at(nxt, self._early), now + 5.0)
             self._wakeups[terminal.id] = self._scheduler.at(
                 opens, functools.partial(self._wake, conn)
             )

@@ -25,7 +25,7 @@ from signaling import protocol
 from signaling.runtime.tasks import TaskSet
 from signaling.transport.connection import Connection
 from signaling.visits.folding import Folding
-from signaling.visits.journal import Actor, Journal
+from signaling.visits.journal import Journal
 from signaling.visits.registry import Registry
 from signaling.visits.room import Seated, VisitRoom
 
@@ -65,10 +65,16 @@ class Endings:
         self._reseat = reseat
         self._reopen = reopen
         # Visits whose `ended` went out and whose end is still to be written (see `end`).
-        self._ends: list[tuple[VisitRoom, EndReason, Actor, str, float, list[Connection]]] = []
+        self._ends: list[
+            tuple[VisitRoom, EndReason, tuple[str, str], str, float, list[Connection]]
+        ] = []
 
     def end(
-        self, room: VisitRoom, reason: EndReason, actor: Actor | None = None, note: str = ""
+        self,
+        room: VisitRoom,
+        reason: EndReason,
+        actor: tuple[str, str] | None = None,
+        note: str = "",
     ) -> None:
         """End a visit now for a reason the schedule recomputes after a restart (completed,
         no_show, failed): everyone gets `ended`, sockets close, the end is written to the log.
@@ -94,7 +100,7 @@ class Endings:
             self._tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
 
     def _end_events(
-        self, room: VisitRoom, reason: EndReason, actor: Actor, note: str, now: float
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str, now: float
     ) -> list[AuditEvent]:
         visit = room.visit
         details: dict[str, object] = {
@@ -110,7 +116,7 @@ class Endings:
         return events
 
     def end_for_good(
-        self, room: VisitRoom, reason: EndReason, actor: Actor, note: str = ""
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str = ""
     ) -> asyncio.Future[EndReason]:
         """End a visit for a reason nothing could recompute after a crash (terminated, hangup):
         the end is on disk before anyone hears of it.
@@ -132,7 +138,7 @@ class Endings:
         return task
 
     async def _end_durably(
-        self, room: VisitRoom, reason: EndReason, actor: Actor, note: str
+        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str
     ) -> EndReason:
         visit, now = room.visit, self._clock.now()
         change = VisitChange(visit.id, VisitStatus.ENDED, _OPEN, now, reason)
@@ -192,7 +198,7 @@ class Endings:
             if conn.terminal is not None:
                 devices.append(conn)
             else:
-                conn.close(protocol.CLOSE_ENDED, "visit ended")
+                conn.close(protocol.Close.ENDED, "visit ended")
         return devices
 
     async def _persist_end(

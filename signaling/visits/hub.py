@@ -22,7 +22,7 @@ from signaling.transport.connection import Connection
 from signaling.visits.devices import DeviceSessions
 from signaling.visits.endings import Endings
 from signaling.visits.folding import Folding
-from signaling.visits.journal import Actor, Journal
+from signaling.visits.journal import Journal
 from signaling.visits.officers import Officers
 from signaling.visits.registry import Registry
 from signaling.visits.relay import Relay
@@ -111,8 +111,8 @@ class Hub:
         for room in list(self.rooms.values()):
             for seat in room.present():
                 assert seat.conn is not None
-                seat.conn.close(protocol.CLOSE_SHUTDOWN, "server restarting")
-        self.devices.close_all(protocol.CLOSE_SHUTDOWN, "server restarting")
+                seat.conn.close(protocol.Close.SHUTDOWN, "server restarting")
+        self.devices.close_all(protocol.Close.SHUTDOWN, "server restarting")
 
     async def aclose(self) -> None:
         """Close what is left, stop the deadlines (nothing new is started), then let every
@@ -155,7 +155,7 @@ class Hub:
 
     # ---- for the API (services.http.api.LiveVisits) -----------------------------------------
 
-    async def terminate(self, visit_id: str, actor: Actor, reason: str) -> None:
+    async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None:
         """An officer ends a visit from the REST API; see `Officers.terminate`."""
         room = await self._registry.room(visit_id)
         await self._officers.terminate(room, actor, reason)

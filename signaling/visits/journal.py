@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from services.audit.chain import AuditEvent
 from services.clock import Clock
-from services.domain.model import Role
+from services.ids import Actor
 from services.store.protocols import Store
 from signaling.runtime.tasks import TaskSet
 from signaling.visits.room import VisitRoom
-
-Actor = tuple[str, str]  # (role, id) as the audit log names who did something
 
 
 class Journal:
@@ -20,10 +18,10 @@ class Journal:
         self._store = store
         self._clock = clock
         self._tasks = tasks
-        self.system: Actor = (Role.ADMIN.value, f"system:{node_id}")
+        self.system = Actor.system(node_id)
 
     def event(
-        self, room: VisitRoom, action: str, actor: Actor, details: dict[str, object]
+        self, room: VisitRoom, action: str, actor: tuple[str, str], details: dict[str, object]
     ) -> AuditEvent:
         """An event of this visit, now."""
         return AuditEvent(
@@ -40,6 +38,8 @@ class Journal:
         """Append events in the background (a failure is logged by the task set)."""
         self._tasks.spawn(self._store.append(events), name=name)
 
-    def audit(self, room: VisitRoom, action: str, actor: Actor, details: dict[str, object]) -> None:
+    def audit(
+        self, room: VisitRoom, action: str, actor: tuple[str, str], details: dict[str, object]
+    ) -> None:
         """Write one event of this visit in the background."""
         self.write([self.event(room, action, actor, details)], f"audit-{action}")

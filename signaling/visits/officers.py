@@ -8,12 +8,13 @@ import functools
 
 from services.clock import Clock
 from services.domain.model import EndReason, Role
+from services.domain.rules import is_open_yet
 from services.errors import VisitNotOpen, VisitOver
 from signaling import protocol
 from signaling.cluster.bus import Bus
 from signaling.transport.connection import Connection
 from signaling.visits.endings import Endings, tell_if_not_recorded
-from signaling.visits.journal import Actor, Journal
+from signaling.visits.journal import Journal
 from signaling.visits.room import Seated, VisitRoom
 
 
@@ -53,10 +54,10 @@ class Officers:
         ending = self._endings.end_for_good(room, EndReason.TERMINATED, actor, reason)
         ending.add_done_callback(functools.partial(tell_if_not_recorded, conn))
 
-    async def terminate(self, room: VisitRoom, actor: Actor, reason: str) -> None:
+    async def terminate(self, room: VisitRoom, actor: tuple[str, str], reason: str) -> None:
         """An officer ends a visit from the REST API (one not yet open is cancelled instead).
         Returns once the end is on disk; VisitOver if another end came first."""
-        if not room.live and self._clock.now() < room.visit.start - self._early:
+        if not room.live and not is_open_yet(room.visit, self._clock.now(), self._early):
             raise VisitNotOpen("this visit has not opened yet: cancel it instead")
         # Shielded: a caller that goes away does not interrupt the write (the end task owns it).
         ending = self._endings.end_for_good(room, EndReason.TERMINATED, actor, reason)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from services.audit.query import AuditQuery
 from services.domain.model import FacilityRules, VisitStatus
 from services.errors import NotFound, VisitOver
-from services.store.protocols import AuditQuery, Store
+from services.store.protocols import Store
 from signaling.cluster.factory import Cluster
 from signaling.visits.room import VisitRoom
 

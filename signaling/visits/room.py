@@ -5,14 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from services.domain.model import (
-    MAX_PARTICIPANTS,
-    EndReason,
-    FacilityRules,
-    ParticipantId,
-    Role,
-    Visit,
-)
+from services.domain.model import MAX_PARTICIPANTS, EndReason, FacilityRules, Role, Visit
+from services.ids import ParticipantId
 from signaling.runtime.deadlines import Deadline
 from signaling.transport.connection import Connection
 from signaling.visits.rejoins import Rejoins

@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 
 from services.audit.chain import AuditEvent
 from services.clock import Clock
-from services.domain.model import EndReason, ParticipantId, Role, Visit, VisitStatus
-from services.errors import Conflict, Forbidden, VisitFull, VisitNotOpen, VisitOver
+from services.domain.model import EndReason, Role, Visit, VisitStatus
+from services.domain.rules import check_open
+from services.errors import Conflict, Forbidden, VisitFull, VisitOver
+from services.ids import ParticipantId
 from services.settings import Settings
 from services.store.protocols import Store, VisitChange
 from signaling import protocol
@@ -99,11 +101,9 @@ class Seating:
             raise
 
     def _check_open(self, room: VisitRoom) -> None:
-        now, visit = self._clock.now(), room.visit
-        if room.ended or now >= visit.end:
+        if room.ended:
             raise VisitOver("this visit is over")
-        if now < visit.start - self._settings.early_join_s:
-            raise VisitNotOpen("this visit has not opened yet", start_ms=int(visit.start * 1000))
+        check_open(room.visit, self._clock.now(), self._settings.early_join_s)
 
     async def _write_join(self, room: VisitRoom, role: Role, event: AuditEvent) -> None:
         if room.live or role is Role.OFFICER:
@@ -125,7 +125,7 @@ class Seating:
         seat = room.seats.get(pid)
         if seat is not None and seat.conn is not None and seat.conn is not conn:
             self._seated.pop(seat.conn, None)
-            seat.conn.close(protocol.CLOSE_REPLACED, "connected again elsewhere")
+            seat.conn.close(protocol.Close.REPLACED, "connected again elsewhere")
             seat.conn = None
             self._presence.depart(room.visit.id, pid)
 

@@ -17,10 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, Ed25519Signer
+from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent
+from services.audit.signing import Ed25519Signer
 from services.clock import SystemClock
-from services.store.sqlite.store import SqliteStore, connect, verify_file
-from services.store.sqlite.writer import Chain
+from services.store.sqlite.audit import verify_file
+from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.connection import connect
+from services.store.sqlite.store import SqliteStore
 from tests.bench.common import fresh_dir
 from tests.bench.report import Result, Verdict, percentile
 

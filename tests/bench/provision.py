@@ -12,11 +12,13 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.access.links import VisitLinks
 from services.access.tokens import TokenService
 from services.admin.provision import Admin
 from services.booking.scheduling import GuestSpec, VisitService
 from services.clock import SystemClock
 from services.domain.model import FacilityRules, Role, VisitKind
+from services.ids import Actor
 from services.settings import Settings
 from services.store.factory import create_store
 
@@ -47,9 +49,8 @@ async def _provision(
     store = create_store(settings, clock)
     try:
         admin = Admin(store)
-        visits = VisitService(
-            store, TokenService(settings.token_keys), clock, settings.token_grace_s
-        )
+        visits = VisitService(store, clock)
+        links = VisitLinks(store, TokenService(settings.token_keys), clock, settings.token_grace_s)
         facility = await admin.facility("Bench facility", rules=rules)
         room = await admin.room(facility.id, "Bench room")
         await admin.import_inmates(facility.id, "number,name,block\nB-0001,Bench Inmate,A\n")
@@ -64,7 +65,7 @@ async def _provision(
                 kind=VisitKind.REGULAR,
                 start=start,
                 guests=[GuestSpec(Role.FAMILY, f"Family {i}")],
-                actor=(Role.ADMIN, "bench"),
+                actor=Actor(Role.ADMIN, "bench"),
                 length_s=length_s,
             )
             visit = scheduled.visit
@@ -72,8 +73,8 @@ async def _provision(
             return VisitSeats(
                 visit.id,
                 int(visit.end * 1000),
-                await visits.participant_token(visit, seat[Role.TERMINAL]),
-                await visits.participant_token(visit, seat[Role.FAMILY]),
+                await links.participant_token(visit, seat[Role.TERMINAL]),
+                await links.participant_token(visit, seat[Role.FAMILY]),
             )
 
         out: list[VisitSeats] = []

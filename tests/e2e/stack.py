@@ -21,9 +21,10 @@ from media.agent import Credentials, TerminalAgent
 from media.display import NullDisplay
 from media.sources import open_source
 from services.admin.provision import Admin
+from services.audit.query import AuditQuery
 from services.booking.scheduling import GuestSpec, ScheduledVisit
 from services.domain.model import FacilityRules, Role, VisitKind
-from services.store.protocols import AuditQuery
+from services.ids import Actor
 from signaling.app import STORE, VISITS, create_app
 from tests.conftest import make_settings
 
@@ -67,7 +68,7 @@ class Stack:
             kind=kind,
             start=time.time() + start_in,
             guests=guests,
-            actor=(Role.OFFICER, "s_test"),
+            actor=Actor(Role.OFFICER, "s_test"),
             length_s=length_s,
         )
 

@@ -18,6 +18,7 @@ from media.display import NullDisplay
 from media.peer import Peer
 from media.session import HISTORY, VisitSession
 from media.sources import LiveTrack, open_source
+from signaling import protocol
 from tests.e2e.stack import until
 
 
@@ -59,17 +60,16 @@ async def test_agent_gives_up_on_an_upgrade_that_never_comes(mute_server: int) -
         await agent.aclose()
 
 
-def _welcome(n: int) -> dict[str, object]:
+def _welcome(n: int) -> protocol.Welcome:
     now_ms = int(time.time() * 1000)
-    return {
-        "type": "welcome",
-        "protocol": 1,
-        "resumed": False,
-        "ice_servers": [],
-        "visit": {"id": f"v_{n}", "kind": "regular", "start_ms": now_ms, "end_ms": now_ms + 60_000},
-        "you": {"id": "p_term", "role": "terminal"},
-        "peers": [],
-    }
+    return protocol.Welcome(
+        protocol=1,
+        resumed=False,
+        ice_servers=[],
+        visit=protocol.VisitInfo(f"v_{n}", "regular", now_ms, now_ms + 60_000),
+        you=protocol.PeerRef("p_term", "terminal"),
+        peers=[],
+    )
 
 
 @pytest.mark.timeout(20)
@@ -82,7 +82,7 @@ async def test_agent_keeps_only_recent_visits() -> None:
             await agent._handle(_welcome(n))
             session = agent.session
             assert session is not None
-            await agent._handle({"type": "ended", "reason": "completed"})
+            await agent._handle(protocol.Ended("completed"))
             assert session.closed.is_set()
         assert len(agent.sessions) == KEEP and len(agent.welcomes) == KEEP
         assert agent.visits_served == 3 * KEEP
@@ -180,7 +180,7 @@ async def test_source_is_released_between_visits() -> None:
     try:
         await agent._handle(_welcome(1))
         assert (await asyncio.wait_for(video.recv(), 2)) is not None
-        await agent._handle({"type": "ended", "reason": "completed"})
+        await agent._handle(protocol.Ended("completed"))
         assert video.paused
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(video.recv(), 0.3)

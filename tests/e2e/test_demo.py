@@ -18,6 +18,24 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def processes_using(path: Path) -> list[int]:
+    """Ids of the processes whose command line names ``path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or it has just ended
+            continue
+        if str(path).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+def parent_of(pid: int) -> int:
+    # /proc/PID/stat: "pid (name) state ppid ..."; the name may hold spaces, not ")".
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -28,8 +46,9 @@ def free_port() -> int:
 @pytest.mark.timeout(60)
 async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_path: Path) -> None:
     """The printed family link opens a call with the demo terminal's test pattern, the staff
-    logins are printed, Ctrl-C stops everything cleanly, and the audit commands it prints for
-    its own log work (the log verifies once the demo has stopped)."""
+    logins are printed, Ctrl-C stops everything cleanly (the terminal, a child process, too),
+    and the audit commands it prints for its own log work (the log verifies once the demo has
+    stopped)."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -64,11 +83,14 @@ async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_p
         await frames_flowing(page, peers=1)
         assert await page.evaluate("window.tatap.state") == "call"
         await context.close()
+        terminals = processes_using(tmp_path / "demo" / "terminal.json")
+        assert [parent_of(pid) for pid in terminals] == [proc.pid]
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(proc.wait(), timeout=15)
     assert code == 0
+    assert processes_using(tmp_path / "demo" / "terminal.json") == []
     printed = [line.split() for line in lines if line.strip().startswith("tatap audit")]
     assert [words[:3] for words in printed] == [
         ["tatap", "audit", "verify"],
@@ -86,3 +108,32 @@ async def test_demo_prints_a_link_that_opens_a_live_call(browser: Browser, tmp_p
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert ",joined," in done.stdout  # the call the browser made is in the export
+
+
+@pytest.mark.timeout(60)
+async def test_a_killed_demo_takes_its_terminal_with_it(tmp_path: Path) -> None:
+    """SIGKILL gives the demo no chance to stop its terminal: the kernel ends the child anyway,
+    so no orphaned terminal keeps reconnecting to a server that is gone."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp_path / "demo"),
+        stdout=asyncio.subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    credentials = tmp_path / "demo" / "terminal.json"
+    async with asyncio.timeout(20):
+        while not processes_using(credentials):
+            await asyncio.sleep(0.1)
+    proc.kill()
+    await proc.wait()
+    async with asyncio.timeout(10):
+        while processes_using(credentials):
+            await asyncio.sleep(0.1)

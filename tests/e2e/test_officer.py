@@ -8,6 +8,7 @@ from playwright.async_api import Browser
 
 from services.admin.provision import Admin
 from services.domain.model import Role
+from services.ids import Actor
 from signaling.app import STORE, VISITS
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
@@ -65,7 +66,7 @@ async def test_bad_link_and_cancelled_visit_get_a_clear_screen(
     assert "link is invalid" in await page.inner_text("#error-text")
 
     visit = await stack.schedule(length_s=60, start_in=3600)  # not open: nobody can seat it
-    await stack.app[VISITS].cancel(visit.visit.id, (Role.OFFICER, "s_test"), "sakit")
+    await stack.app[VISITS].cancel(visit.visit.id, Actor(Role.OFFICER, "s_test"), "sakit")
     await page.goto(stack.link(visit, Role.FAMILY))
     await until(lambda: page.evaluate("window.tatap.state === 'error'"), 10, "the error screen")
     assert await page.evaluate("window.tatap.errorCode") == "visit_over"

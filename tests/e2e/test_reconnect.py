@@ -69,10 +69,10 @@ async def test_both_ends_come_back_after_the_server_drops_them(
             handler.transport.abort()
 
     async def terminal_back() -> bool:
-        return agent.connects >= 2 and agent.welcomes[-1]["resumed"] is True
+        return agent.connects >= 2 and agent.welcomes[-1].resumed is True
 
     await until(terminal_back, 15, "the terminal to be welcomed back")
-    assert agent.welcomes[-1]["visit"] == agent.welcomes[0]["visit"]
+    assert agent.welcomes[-1].visit == agent.welcomes[0].visit
     await until(lambda: page.evaluate("window.tatap.welcomes.length >= 2"), 15, "the page back")
     assert await page.evaluate("window.tatap.welcomes[1].resumed") is True
 

@@ -56,7 +56,7 @@ async def test_terminal_offers_again_after_its_offer_was_lost(
     await ws.close(code=4999)  # the socket goes; the device session comes back by itself
 
     await until(lambda: _async(len(agent.welcomes) >= 2), 10, "the terminal's second welcome")
-    assert agent.welcomes[-1]["resumed"] is True
+    assert agent.welcomes[-1].resumed is True
     await frames_flowing(page, peers=1)
     assert stuck.pc.connectionState == "closed"
     assert any(m["type"] == "signal" and m["data"]["sdp"]["type"] == "offer" for m in sent)

@@ -1,7 +1,4 @@
-"""The wire protocol (see PROTOCOL.md): pure parse and serialise functions over typed messages.
-
-Nothing here touches a socket, so the terminal agent and the tests use the same code as the server.
-"""
+"""Client → server messages (PROTOCOL.md §3): their types and ``parse``, which checks them."""
 
 from __future__ import annotations
 
@@ -11,29 +8,13 @@ from typing import Any
 import orjson
 
 from signaling import sdp as sdp_text
-
-VERSION = 1
-
-# Close codes (4000–4999 are ours; see PROTOCOL.md).
-CLOSE_ENDED = 4000  # the visit is over; an `ended` message came first
-CLOSE_REPLACED = 4001  # the same participant connected again elsewhere
-CLOSE_ABUSE = 4400  # too many protocol errors
-CLOSE_UNAUTHORIZED = 4401  # no valid token or credentials (or none in time)
-# Refusals close with the code of their error (services.errors: 4403, 4404, 4409, 4410, 4425).
-CLOSE_SHUTDOWN = 1012  # the server is restarting: reconnect (to any node)
-
-# Error codes carried by `error` messages.
-E_BAD_JSON = "bad_json"
-E_BAD_MESSAGE = "bad_message"
-E_UNKNOWN_TYPE = "unknown_type"
-E_TOO_LARGE = "too_large"
-E_NOT_JOINED = "not_joined"
-E_NOT_ALLOWED = "not_allowed"
-E_UNKNOWN_TARGET = "unknown_target"
-E_RATE_LIMITED = "rate_limited"
-
-MAX_ID = 64
-MAX_TEXT = 500
+from signaling.protocol.codes import (
+    E_BAD_JSON,
+    E_BAD_MESSAGE,
+    E_UNKNOWN_TYPE,
+    MAX_ID,
+    MAX_TEXT,
+)
 
 
 class ProtocolError(Exception):
@@ -170,38 +151,3 @@ def _signal_data(data: Any) -> dict[str, Any]:
             raise ProtocolError(E_BAD_MESSAGE, "`data.candidate` must be an object or null")
         return data
     raise ProtocolError(E_BAD_MESSAGE, "signal `data` needs `sdp` or `candidate`")
-
-
-# ---- server → client -----------------------------------------------------------------------
-
-
-def dumps(message: dict[str, Any]) -> str:
-    return orjson.dumps(message).decode()
-
-
-def error(code: str, message: str) -> str:
-    return dumps({"type": "error", "code": code, "message": message})
-
-
-def relayed_signal(sender: str, data: dict[str, Any]) -> str:
-    return dumps({"type": "signal", "from": sender, "data": data})
-
-
-def time_left(remaining_ms: int, end_ms: int) -> str:
-    return dumps({"type": "time", "remaining_ms": max(0, remaining_ms), "end_ms": end_ms})
-
-
-def warning(remaining_ms: int, end_ms: int) -> str:
-    return dumps({"type": "warning", "remaining_ms": max(0, remaining_ms), "end_ms": end_ms})
-
-
-def ended(reason: str) -> str:
-    return dumps({"type": "ended", "reason": reason})
-
-
-def parse_server(raw: str | bytes) -> dict[str, Any]:
-    """Client side: a server frame as a dict with a `type` (clients match on it)."""
-    msg = orjson.loads(raw)
-    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-        raise ProtocolError(E_BAD_MESSAGE, "server frame without a type")
-    return msg

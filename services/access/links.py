@@ -1,0 +1,96 @@
+"""The link exchange and every other visit token: one ``issue_visit_token`` for them all.
+
+A family or teacher holds a link secret (shown once, stored hashed); ``open_link`` trades it for
+a token valid until the visit ends plus a grace. The CLI and tests mint a seat's token directly;
+an officer's monitor seat gets its own. All three are cut back to the visit's end plus grace.
+"""
+
+from __future__ import annotations
+
+from services.access.tokens import Claims, TokenService, hash_secret, monitor_subject
+from services.clock import Clock
+from services.domain.model import Participant, Role, Visit
+from services.domain.rules import check_not_over
+from services.errors import Forbidden, NotFound, Unauthorized
+from services.ids import VisitId
+from services.store.protocols import Store
+
+
+def issue_visit_token(
+    tokens: TokenService,
+    visit: Visit,
+    *,
+    sub: str,
+    role: Role,
+    now: float,
+    grace_s: float,
+    visitor: str = "",
+) -> tuple[str, Claims]:
+    """A token for one seat of ``visit``, valid until its end plus ``grace_s``."""
+    return tokens.issue(
+        sub=sub,
+        role=role,
+        visit=visit.id,
+        now=now,
+        ttl_s=max(visit.end - now, 0) + grace_s,
+        not_after=visit.end + grace_s,
+        facility=visit.facility_id,
+        visitor=visitor,
+    )
+
+
+class VisitLinks:
+    """Tokens for the seats of visits: from a link, for a known seat, or an officer's monitor."""
+
+    def __init__(self, store: Store, tokens: TokenService, clock: Clock, grace_s: int) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._clock = clock
+        self._grace = grace_s
+
+    async def open_link(self, link: str) -> tuple[str, Claims, Visit, Participant]:
+        """Exchange a family/teacher link secret for a token valid until the visit's end."""
+        if not isinstance(link, str) or not 20 <= len(link) <= 128:
+            raise Unauthorized("link invalid")
+        found = await self._store.find_link(hash_secret(link))
+        if found is None:
+            raise Unauthorized("link invalid")
+        visit, participant = found
+        now = self._clock.now()
+        check_not_over(visit, now)
+        token, claims = self._issue(visit, participant)
+        return token, claims, visit, participant
+
+    async def participant_token(self, visit: Visit, participant: Participant) -> str:
+        """A token for one seat of a visit (the CLI prints these for tests and the terminal)."""
+        return self._issue(visit, participant)[0]
+
+    async def monitor_token(self, officer: Claims, visit_id: VisitId) -> str:
+        """An officer's receive-only seat in one visit."""
+        if officer.role is not Role.OFFICER:
+            raise Forbidden("only officers monitor visits")
+        visit = await self._store.get_visit(visit_id)
+        if visit is None:
+            raise NotFound("no such visit")
+        now = self._clock.now()
+        check_not_over(visit, now)
+        token, _ = issue_visit_token(
+            self._tokens,
+            visit,
+            sub=monitor_subject(officer.sub),
+            role=Role.OFFICER,
+            now=now,
+            grace_s=self._grace,
+        )
+        return token
+
+    def _issue(self, visit: Visit, participant: Participant) -> tuple[str, Claims]:
+        return issue_visit_token(
+            self._tokens,
+            visit,
+            sub=participant.id,
+            role=participant.role,
+            now=self._clock.now(),
+            grace_s=self._grace,
+            visitor=participant.visitor_id or "",
+        )

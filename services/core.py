@@ -1,0 +1,67 @@
+"""The services a node runs on (store, tokens, logins, visits, links, staff login, revocations,
+the guard), built from settings.
+
+``signaling.app.create_app`` is the composition root of a node and builds its services here; a
+``tatap`` command that works on visits (``visit create``, ``admin revoke``) builds the same ones
+here, since it cannot import the root above it. So a grace period or a limit is read from settings
+in one place, whoever runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.access.guard import Guard
+from services.access.links import VisitLinks
+from services.access.logins import LoginGuard, LoginLimits
+from services.access.revocation import Revocation, Revocations
+from services.access.staff import StaffLogin
+from services.access.tokens import TokenService
+from services.booking.scheduling import VisitService
+from services.clock import Clock
+from services.settings import Settings
+from services.store.factory import create_store
+from services.store.protocols import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The services one process runs on; ``aclose`` releases them."""
+
+    store: Store
+    tokens: TokenService
+    logins: LoginGuard
+    visits: VisitService
+    links: VisitLinks
+    staff: StaffLogin
+    revocations: Revocations
+    guard: Guard
+
+    async def aclose(self) -> None:
+        """Close the store (pending audit writes finish first), then drop waiting logins."""
+        await self.store.aclose()
+        await self.logins.aclose()
+
+
+def create_core(
+    settings: Settings,
+    clock: Clock,
+    on_revoked: Callable[[Revocation], object] = lambda _: None,
+) -> Core:
+    """Every service from ``settings``; ``on_revoked`` tells this process's sockets at once."""
+    store = create_store(settings, clock)
+    tokens = TokenService(settings.token_keys)
+    logins = LoginGuard(
+        LoginLimits(
+            workers=settings.login_workers,
+            queue=settings.login_queue,
+            address_failures=settings.login_address_failures,
+        ),
+        key=next(iter(settings.token_keys.values()), None),
+    )
+    links = VisitLinks(store, tokens, clock, settings.token_grace_s)
+    staff = StaffLogin(store, tokens, clock, settings.staff_token_ttl_s, logins)
+    revocations = Revocations(store, clock, on_revoked)
+    guard = Guard(tokens, revocations, clock)
+    return Core(store, tokens, logins, VisitService(store, clock), links, staff, revocations, guard)

@@ -1,0 +1,50 @@
+"""What every area of the REST API is built from: the node's services, gathered once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.access.guard import Guard
+from services.access.links import VisitLinks
+from services.access.revocation import Revocations
+from services.access.staff import StaffLogin
+from services.booking.scheduling import VisitService
+from services.clock import Clock
+from services.domain.model import EndReason
+from services.ids import Actor
+from services.store.protocols import Store
+
+
+class LiveVisits(Protocol):
+    """What the API asks of the node holding the live sessions (the signaling hub)."""
+
+    @property
+    def rooms(self) -> Mapping[str, object]:
+        """The visits live on this node, by id."""
+        ...
+
+    async def terminate(self, visit_id: str, actor: Actor, reason: str) -> None: ...
+    def drop(self, visit_id: str, reason: EndReason) -> None: ...
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """The services the REST handlers call; ``base_url`` makes family links and cookie flags,
+    ``node_id`` names this node in health answers."""
+
+    store: Store
+    guard: Guard
+    visits: VisitService
+    links: VisitLinks
+    staff: StaffLogin
+    clock: Clock
+    live: LiveVisits
+    base_url: str
+    revocations: Revocations
+    node_id: str
+
+    def now_ms(self) -> int:
+        """The node's clock in milliseconds, as the API reports and compares times."""
+        return int(self.clock.now() * 1000)

@@ -1,0 +1,247 @@
+"""The route table: every URL a node answers besides its pages, in one place.
+
+Each entry names its handler, its typed request and response bodies and its status, so the
+OpenAPI document (``services.http.openapi``) is written from this table and cannot miss a route.
+The websocket and the metrics are served by the composition root (``signaling.app``), which hands
+their handlers to ``api_routes``; they are listed here all the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
+from services.http.api.context import ApiContext
+from services.http.api.health import Alive, HealthApi, NotReady, Ready
+from services.http.api.links import Join, Joined, LinksApi
+from services.http.api.participants import ParticipantsApi, Revoked
+from services.http.api.staff import LoggedIn, Login, StaffApi
+from services.http.api.visits import MonitorToken, NewVisit, Reason, Terminated, VisitsApi
+from services.http.openapi import document
+from services.http.plumbing import Handler, respond
+from services.http.staff_auth import StaffAuth
+
+VISIT = dict[str, object]  # a visit as ``services.booking.scheduling.visit_json`` shows it
+
+
+@dataclass(frozen=True)
+class Areas:
+    """One handler object per area of the API, built once per node."""
+
+    health: HealthApi
+    staff: StaffApi
+    links: LinksApi
+    visits: VisitsApi
+    participants: ParticipantsApi
+    audit: AuditApi
+
+    @classmethod
+    def create(cls, ctx: ApiContext) -> Areas:
+        """Every area over the same services and the same staff check."""
+        auth = StaffAuth(ctx.guard)
+        return cls(
+            health=HealthApi(ctx),
+            staff=StaffApi(ctx),
+            links=LinksApi(ctx),
+            visits=VisitsApi(ctx, auth),
+            participants=ParticipantsApi(ctx, auth),
+            audit=AuditApi(ctx, auth),
+        )
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: what it takes, what it answers, and which handler serves it."""
+
+    method: str
+    path: str
+    summary: str
+    serve: Callable[[Areas], Handler] | None  # None: served by the composition root
+    body: type | None = None  # the typed request body (``services.http.fields``)
+    body_required: bool = True
+    response: Any = None  # the type the answer is built from (None: not JSON)
+    status: int = 200
+    auth: bool = True  # a staff bearer token
+    query: tuple[str, ...] = ()
+    limited: bool = False  # may answer 429 with Retry-After
+    content: str = "application/json"  # of the success ("": none, a websocket)
+    errors: bool = True  # may answer a typed error (``services.errors``)
+    other: tuple[tuple[int, Any], ...] = ()  # further (status, response type) it may answer
+
+
+def _openapi(areas: Areas) -> Handler:
+    async def openapi(request: web.Request) -> web.Response:
+        return respond(OPENAPI)
+
+    return openapi
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "/healthz",
+        "Liveness",
+        lambda a: a.health.alive,
+        response=Alive,
+        auth=False,
+        errors=False,
+    ),
+    Route(
+        "GET",
+        "/readyz",
+        "Readiness (503: the store does not answer)",
+        lambda a: a.health.ready,
+        response=Ready,
+        auth=False,
+        errors=False,
+        other=((503, NotReady),),
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        "Prometheus gauges and counters of this node",
+        None,
+        auth=False,
+        content="text/plain",
+        errors=False,
+    ),
+    Route(
+        "GET",
+        "/ws",
+        "The signaling websocket (signaling/PROTOCOL.md)",
+        None,
+        status=101,
+        auth=False,
+        content="",
+        errors=False,
+    ),
+    Route(
+        "GET",
+        "/api/v1/openapi.json",
+        "This document",
+        _openapi,
+        response=dict[str, Any],
+        auth=False,
+    ),
+    Route(
+        "POST",
+        "/api/v1/auth/login",
+        "Staff login → bearer token",
+        lambda a: a.staff.login,
+        body=Login,
+        response=LoggedIn,
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/join",
+        "Family/teacher link → websocket token",
+        lambda a: a.links.join,
+        body=Join,
+        response=Joined,
+        auth=False,
+    ),
+    Route(
+        "POST",
+        "/api/v1/visits",
+        "Schedule a visit (officer, admin)",
+        lambda a: a.visits.create,
+        body=NewVisit,
+        response=VISIT,
+        status=201,
+    ),
+    Route(
+        "GET",
+        "/api/v1/visits/{visit_id}",
+        "One visit (staff)",
+        lambda a: a.visits.get,
+        response=VISIT,
+    ),
+    Route(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "Cancel before the start (officer, admin)",
+        lambda a: a.visits.cancel,
+        body=Reason,
+        body_required=False,
+        response=VISIT,
+    ),
+    Route(
+        "POST",
+        "/api/v1/visits/{visit_id}/terminate",
+        "End a visit now (officer)",
+        lambda a: a.visits.terminate,
+        body=Reason,
+        body_required=False,
+        response=Terminated,
+        status=202,
+    ),
+    Route(
+        "POST",
+        "/api/v1/visits/{visit_id}/monitor",
+        "Receive-only monitor token (officer)",
+        lambda a: a.visits.monitor,
+        response=MonitorToken,
+    ),
+    Route(
+        "POST",
+        "/api/v1/participants/{participant_id}/revoke",
+        "Shut a participant out of its visit, and its registered visitor out of every visit"
+        " (officer: that facility's visits; admin)",
+        lambda a: a.participants.revoke,
+        body=Reason,
+        body_required=False,
+        response=Revoked,
+    ),
+    Route(
+        "GET",
+        "/api/v1/audit/events",
+        "Search the audit log (auditor, admin)",
+        lambda a: a.audit.events,
+        response=EventPage,
+        query=AUDIT_FILTERS,
+    ),
+    Route(
+        "GET",
+        "/api/v1/audit/visits/{visit_id}",
+        "One visit's timeline (auditor, admin)",
+        lambda a: a.audit.visit,
+        response=Timeline,
+    ),
+    Route(
+        "GET",
+        "/api/v1/audit/verify",
+        "Verify the hash chain (auditor, admin; a facility's auditor is told its own"
+        " facility's event count only)",
+        lambda a: a.audit.verify,
+        response=dict[str, Any],
+    ),
+    Route(
+        "GET",
+        "/api/v1/audit/checkpoints",
+        "Signed checkpoints after `after` (seq), oldest first, at most `limit` (1-1000) a page,"
+        " and the pinned public keys: what a witness keeps (auditor, admin)",
+        lambda a: a.audit.checkpoints,
+        response=CheckpointPage,
+        query=("after", "limit"),
+    ),
+)
+OPENAPI = document(ROUTES)
+
+
+def api_routes(ctx: ApiContext, served: Mapping[str, Handler]) -> list[web.RouteDef]:
+    """Every route of the table, bound; ``served`` holds the composition root's handlers by
+    path (the websocket, the metrics)."""
+    areas = Areas.create(ctx)
+    out = []
+    for route in ROUTES:
+        handler = route.serve(areas) if route.serve else served.get(route.path)
+        if handler is None:
+            raise ValueError(f"no handler given for {route.path}")
+        out.append(web.route(route.method, route.path, handler))
+    return out

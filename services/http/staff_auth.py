@@ -1,0 +1,42 @@
+"""The REST API's side of the one guard: the bearer header read, then ``services.access.guard``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.access.guard import Guard, in_scope
+from services.access.tokens import Claims
+from services.domain.model import Role, Visit
+from services.errors import NotFound, Unauthorized
+from services.store.protocols import Store
+
+AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
+SCHEDULERS = (Role.OFFICER, Role.ADMIN)
+VISIT_READERS = (Role.OFFICER, Role.ADMIN, Role.AUDITOR)
+
+
+class StaffAuth:
+    """Bearer token -> claims of a staff member holding one of the roles a handler names."""
+
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
+
+    async def require(self, request: web.Request, *roles: Role) -> Claims:
+        """The caller's claims, or 401 (no or bad token) / 403 (visit token, wrong role)."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("send `Authorization: Bearer <token>`")
+        return await self._guard.staff(token.strip(), roles)
+
+
+async def scoped_visit(store: Store, claims: Claims, request: web.Request) -> Visit:
+    """The visit named in the path, if it exists and is in the reader's facility.
+
+    Staff bound to a facility see only its visits; one elsewhere is "no such visit", so that
+    its existence does not leak either. Staff without a facility see every facility.
+    """
+    visit = await store.get_visit(request.match_info["visit_id"])
+    if visit is None or not in_scope(claims, visit.facility_id):
+        raise NotFound("no such visit")
+    return visit
