@@ -132,7 +132,7 @@ def encode(message: ServerMessage) -> str:
 
 
 def dumps(message: dict[str, Any]) -> str:
-    """A message built as a dict (a client's, or one whose builder is not adopted yet)."""
+    """A client's message, built as a dict (the server's each have a builder below)."""
     return orjson.dumps(message).decode()
 
 

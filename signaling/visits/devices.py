@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from services.clock import Clock
-from services.domain.model import Role, Terminal
+from services.domain.model import Role, Terminal, Visit
 from services.domain.rules import opens_at
 from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
 from services.store.protocols import VisitStore
@@ -129,23 +129,17 @@ class DeviceSessions:
             self._wakeups[terminal.id] = self._scheduler.at(
                 opens, functools.partial(self._wake, conn)
             )
-        conn.send(
-            protocol.dumps(
-                {
-                    "type": "idle",
-                    "next": None
-                    if nxt is None
-                    else {
-                        "id": nxt.id,
-                        "start_ms": int(nxt.start * 1000),
-                        "end_ms": int(nxt.end * 1000),
-                    },
-                }
-            )
-        )
+        conn.send(protocol.idle(_next_visit(nxt)))
 
     def _wake(self, conn: Connection) -> None:
         if conn.terminal is not None:
             self._wakeups.pop(conn.terminal.id, None)
         if not conn.closing and conn not in self._seated:
             self._tasks.spawn(self._seat(conn), name="seat-terminal")
+
+
+def _next_visit(visit: Visit | None) -> protocol.NextVisit | None:
+    """What `idle` says of a terminal's next visit."""
+    if visit is None:
+        return None
+    return protocol.NextVisit(visit.id, int(visit.start * 1000), int(visit.end * 1000))

@@ -42,7 +42,7 @@ class Officers:
         room = self._officer_room(conn)
         if room.ended:
             return
-        self._bus.publish(room.visit.id, protocol.dumps({"type": "notice", "code": code}))
+        self._bus.publish(room.visit.id, protocol.notice(code))
         actor = (Role.OFFICER.value, conn.participant_id)
         self._journal.audit(room, "notice", actor, {"code": code})
 

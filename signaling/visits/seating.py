@@ -143,12 +143,8 @@ class Seating:
         now, visit = self._clock.now(), room.visit
         conn.send(_welcome(room, pid, role, returning, self._settings.ice_servers))
         conn.send(protocol.time_left(int((visit.end - now) * 1000), room.end_ms))
-        joined = {
-            "type": "peer-joined",
-            "peer": {"id": pid, "role": role.value},
-            "resumed": returning,
-        }
-        self._bus.publish(visit.id, protocol.dumps(joined), skip=pid)
+        joined = protocol.peer_joined(protocol.PeerRef(pid, role.value), returning)
+        self._bus.publish(visit.id, joined, skip=pid)
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
             self._timers.arm_media_check(room, now)
 
@@ -202,37 +198,23 @@ class Seating:
         pid, seat.dropped_unheard = seat.participant_id, False
         self.vacate(room, pid)
         reason = "left" if seat.role is Role.OFFICER else "dropped"
-        left = {"type": "peer-left", "peer": {"id": pid, "role": seat.role.value}, "reason": reason}
-        self._bus.publish(room.visit.id, protocol.dumps(left))
+        left = protocol.peer_left(protocol.PeerRef(pid, seat.role.value), reason)
+        self._bus.publish(room.visit.id, left)
         self._folding.left(room, seat.role, pid, reason)
 
 
 def _welcome(
-    room: VisitRoom, pid: str, role: Role, returning: bool, ice_servers: Sequence[object]
+    room: VisitRoom, pid: str, role: Role, returning: bool, ice_servers: Sequence[dict[str, object]]
 ) -> str:
     """The `welcome` a socket gets on taking its seat: the visit, its seat, the others."""
     visit = room.visit
+    info = protocol.VisitInfo(visit.id, visit.kind.value, int(visit.start * 1000), room.end_ms)
     peers = [
-        {"id": s.participant_id, "role": s.role.value, "present": s.conn is not None}
+        protocol.PeerState(s.participant_id, s.role.value, s.conn is not None)
         for s in room.seats.values()
         if s.participant_id != pid
     ]
-    return protocol.dumps(
-        {
-            "type": "welcome",
-            "protocol": protocol.VERSION,
-            "visit": {
-                "id": visit.id,
-                "kind": visit.kind.value,
-                "start_ms": int(visit.start * 1000),
-                "end_ms": room.end_ms,
-            },
-            "you": {"id": pid, "role": role.value},
-            "peers": peers,
-            "resumed": returning,
-            "ice_servers": list(ice_servers),
-        }
-    )
+    return protocol.welcome(info, protocol.PeerRef(pid, role.value), peers, returning, ice_servers)
 
 
 def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
