@@ -13,6 +13,7 @@ from aiohttp import web
 from services.access.guard import Guard
 from services.access.terminals import authenticate_terminal
 from services.errors import BadRequest, TatapError
+from services.ids import ParticipantId, VisitId
 from services.settings import Settings
 from services.store.protocols import Store
 from signaling import protocol
@@ -50,7 +51,7 @@ class Endpoint:
             return ws
         # Frames up to 4× our limit are read and answered with `too_large`; bigger ones close
         # the socket with 1009 before they are buffered (until hello is answered: 8 KiB).
-        conn = Connection(transport, self._settings.max_frame_bytes * 4, request.remote or "")
+        conn = Connection(transport, self._settings.max_frame_bytes * 4)
         ws.attach(conn.reader, conn)
         self._live.add(conn)
         structlog.contextvars.bind_contextvars(node_id=self._settings.node_id)
@@ -137,7 +138,7 @@ class Endpoint:
         # Indexed before the revocation check, so a revocation written meanwhile finds it.
         claims = await self._guard.seat(hello.token, lambda c: self._sockets.add(conn, c))
         structlog.contextvars.bind_contextvars(visit_id=claims.visit, role=claims.role.value)
-        await self._hub.join(conn, claims.visit, claims.sub, claims.role)
+        await self._hub.join(conn, VisitId(claims.visit), claims.sub, claims.role)
         log.info("ws.joined")
 
     def _parse(self, data: bytes) -> protocol.Inbound:
@@ -163,7 +164,7 @@ class Endpoint:
         hub = self._hub
         match message:
             case protocol.Signal(to=to, data=data):
-                hub.relay(conn, to, data)
+                hub.relay(conn, ParticipantId(to), data)
             case protocol.Ping(id=ref):
                 conn.send(protocol.pong(ref))
             case protocol.MediaUp():

@@ -21,22 +21,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-# deliver(frame, to, skip): to one participant (`to`), or to all but `skip` when `to` is empty.
-Deliver = Callable[[str, str, str], None]
+from services.ids import ParticipantId, VisitId
+
+# As `to`: every participant; as `skip`: none of them.
+ANYONE = ParticipantId("")
+
+# deliver(frame, to, skip): to one participant (`to`), or to all but `skip` when `to` is ANYONE.
+Deliver = Callable[[str, ParticipantId, ParticipantId], None]
 
 
 class Bus(Protocol):
     """Frames for a visit's participants, delivered wherever their sockets are."""
 
-    def publish(self, visit_id: str, frame: str, *, to: str = "", skip: str = "") -> None:
+    def publish(
+        self,
+        visit_id: VisitId,
+        frame: str,
+        *,
+        to: ParticipantId = ANYONE,
+        skip: ParticipantId = ANYONE,
+    ) -> None:
         """Deliver on this node now; queue for the other nodes holding the visit (never blocks)."""
         ...
 
-    def subscribe(self, visit_id: str, deliver: Deliver) -> None:
+    def subscribe(self, visit_id: VisitId, deliver: Deliver) -> None:
         """Frames published for the visit, anywhere, are handed to `deliver` on this node."""
         ...
 
-    def unsubscribe(self, visit_id: str) -> None: ...
+    def unsubscribe(self, visit_id: VisitId) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -45,17 +57,24 @@ class LocalBus:
     """Every participant is on this node: publishing hands the frame to the room directly."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, Deliver] = {}
+        self._subscribers: dict[VisitId, Deliver] = {}
 
-    def publish(self, visit_id: str, frame: str, *, to: str = "", skip: str = "") -> None:
+    def publish(
+        self,
+        visit_id: VisitId,
+        frame: str,
+        *,
+        to: ParticipantId = ANYONE,
+        skip: ParticipantId = ANYONE,
+    ) -> None:
         deliver = self._subscribers.get(visit_id)
         if deliver is not None:
             deliver(frame, to, skip)
 
-    def subscribe(self, visit_id: str, deliver: Deliver) -> None:
+    def subscribe(self, visit_id: VisitId, deliver: Deliver) -> None:
         self._subscribers[visit_id] = deliver
 
-    def unsubscribe(self, visit_id: str) -> None:
+    def unsubscribe(self, visit_id: VisitId) -> None:
         self._subscribers.pop(visit_id, None)
 
     async def aclose(self) -> None:

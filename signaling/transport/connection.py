@@ -25,6 +25,7 @@ from collections.abc import Callable
 import structlog
 
 from services.domain.model import Role, Terminal
+from services.ids import ParticipantId
 from signaling.protocol import Close
 from signaling.transport.frames import (
     OP_BINARY,
@@ -63,14 +64,13 @@ class Connection:
         "errors",
         "_tokens",
         "_refill_at",
-        "remote",
         "last_seen",
         "pinged",
         "_pending_bytes",
         "_max_size",
     )
 
-    def __init__(self, transport: asyncio.Transport, max_size: int, remote: str = "") -> None:
+    def __init__(self, transport: asyncio.Transport, max_size: int) -> None:
         self.transport = transport
         # Raised to max_size by serve(): until then a bigger frame closes 1009 from its header.
         self.reader = FrameReader(
@@ -83,14 +83,13 @@ class Connection:
         self._waiter: asyncio.Future[None] | None = None
         self._closing = False  # our close frame is out (or the socket is gone)
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.participant_id = ""
+        self.participant_id = ParticipantId("")
         self.role: Role | None = None
         self.terminal: Terminal | None = None  # set for a terminal's device session
         self.errors = 0
         # Token bucket: bursts of 200 messages, 100 a second sustained.
         self._tokens = 200.0
         self._refill_at = time.monotonic()
-        self.remote = remote
         self.last_seen = time.monotonic()
         self.pinged = False
         sock = transport.get_extra_info("socket")

@@ -17,6 +17,7 @@ from services.clock import Clock
 from services.domain.model import Role, Terminal, Visit
 from services.domain.rules import opens_at
 from services.errors import Conflict, NotFound, VisitNotOpen, VisitOver
+from services.ids import TerminalId, VisitId
 from services.store.protocols import VisitStore
 from signaling import protocol
 from signaling.runtime.deadlines import Deadline, DeadlineScheduler
@@ -27,7 +28,7 @@ from signaling.visits.room import Seated, VisitRoom
 log = structlog.get_logger("tatap.devices")
 
 # join(conn, visit_id, subject, role): seat a socket in a visit (the hub's join).
-Join = Callable[[Connection, str, str, Role], Awaitable[object]]
+Join = Callable[[Connection, VisitId, str, Role], Awaitable[object]]
 
 
 class DeviceSessions:
@@ -50,8 +51,8 @@ class DeviceSessions:
         self._clock = clock
         self._scheduler = scheduler
         self._early = early_join_s
-        self.sessions: dict[str, Connection] = {}  # terminal id → its one socket
-        self._wakeups: dict[str, Deadline] = {}  # terminal id → when its next window opens
+        self.sessions: dict[TerminalId, Connection] = {}  # terminal id → its one socket
+        self._wakeups: dict[TerminalId, Deadline] = {}  # terminal id → when its next window opens
         self._seating: set[Connection] = set()
 
     def __len__(self) -> int:

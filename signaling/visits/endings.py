@@ -20,6 +20,7 @@ from services.audit.chain import AuditEvent
 from services.clock import Clock
 from services.domain.model import EndReason, VisitStatus
 from services.errors import Conflict, NotRecorded
+from services.ids import Actor, VisitId
 from services.store.protocols import Store, VisitChange
 from signaling import protocol
 from signaling.runtime.tasks import TaskSet
@@ -65,15 +66,13 @@ class Endings:
         self._reseat = reseat
         self._reopen = reopen
         # Visits whose `ended` went out and whose end is still to be written (see `end`).
-        self._ends: list[
-            tuple[VisitRoom, EndReason, tuple[str, str], str, float, list[Connection]]
-        ] = []
+        self._ends: list[tuple[VisitRoom, EndReason, Actor, str, float, list[Connection]]] = []
 
     def end(
         self,
         room: VisitRoom,
         reason: EndReason,
-        actor: tuple[str, str] | None = None,
+        actor: Actor | None = None,
         note: str = "",
     ) -> None:
         """End a visit now for a reason the schedule recomputes after a restart (completed,
@@ -100,7 +99,7 @@ class Endings:
             self._tasks.spawn(self._persist_end(room, reason, now, events, devices), name="end")
 
     def _end_events(
-        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str, now: float
+        self, room: VisitRoom, reason: EndReason, actor: Actor, note: str, now: float
     ) -> list[AuditEvent]:
         visit = room.visit
         details: dict[str, object] = {
@@ -116,7 +115,7 @@ class Endings:
         return events
 
     def end_for_good(
-        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str = ""
+        self, room: VisitRoom, reason: EndReason, actor: Actor, note: str = ""
     ) -> asyncio.Future[EndReason]:
         """End a visit for a reason nothing could recompute after a crash (terminated, hangup):
         the end is on disk before anyone hears of it.
@@ -138,7 +137,7 @@ class Endings:
         return task
 
     async def _end_durably(
-        self, room: VisitRoom, reason: EndReason, actor: tuple[str, str], note: str
+        self, room: VisitRoom, reason: EndReason, actor: Actor, note: str
     ) -> EndReason:
         visit, now = room.visit, self._clock.now()
         change = VisitChange(visit.id, VisitStatus.ENDED, _OPEN, now, reason)
@@ -165,7 +164,7 @@ class Endings:
         self._tasks.spawn(self._reseat(devices), name="reseat")
         return reason
 
-    def drop(self, visit_id: str, reason: EndReason) -> None:
+    def drop(self, visit_id: VisitId, reason: EndReason) -> None:
         """A visit cancelled or ended elsewhere (the API, the CLI, another node): close its
         sessions here; the record and its audit event were written by whoever ended it."""
         room = self._registry.rooms.get(visit_id)

@@ -10,6 +10,7 @@ from services.audit.chain import AuditEvent
 from services.clock import Clock
 from services.domain.model import Role
 from services.errors import RateLimited
+from services.ids import Actor, ParticipantId
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.visits.journal import Journal
 from signaling.visits.rejoins import MAX_TRACKED, REJOIN_BURST, Rejoins
@@ -24,7 +25,7 @@ class Folding:
         self._scheduler = scheduler
         self._journal = journal
 
-    def admit(self, room: VisitRoom, pid: str) -> None:
+    def admit(self, room: VisitRoom, pid: ParticipantId) -> None:
         """A join of `pid`, or RateLimited if it comes back in a loop."""
         now = self._clock.now()
         rejoins = room.rejoins.get(pid)
@@ -43,23 +44,23 @@ class Folding:
                 "too many joins; try again later", retry_after_ms=math.ceil(wait * 1000)
             )
 
-    def reconnected(self, room: VisitRoom, pid: str) -> bool:
+    def reconnected(self, room: VisitRoom, pid: ParticipantId) -> bool:
         """A participant came back: False if the `reconnected` is folded (written later)."""
         if room.rejoins[pid].reconnected(self._clock.now()):
             return True
         self.arm_flush(room, pid)  # written once the flapping stops
         return False
 
-    def left(self, room: VisitRoom, role: Role, pid: str, reason: str) -> None:
+    def left(self, room: VisitRoom, role: Role, pid: ParticipantId, reason: str) -> None:
         """Log a seat's leaving, unless it cancels a folded reconnect."""
         rejoins = room.rejoins.get(pid)
         if role is not Role.OFFICER and rejoins is not None:
             if not rejoins.dropped(self._clock.now()):
                 self.arm_flush(room, pid)  # it cancels a folded reconnect
                 return
-        self._journal.audit(room, "left", (role.value, pid), {"reason": reason})
+        self._journal.audit(room, "left", Actor(role.value, pid), {"reason": reason})
 
-    def arm_flush(self, room: VisitRoom, pid: str) -> None:
+    def arm_flush(self, room: VisitRoom, pid: ParticipantId) -> None:
         """Write what is folded for `pid` once its fold window has passed."""
         rejoins = room.rejoins[pid]
         if rejoins.flush is None:
@@ -72,7 +73,7 @@ class Folding:
             if rejoins.pending() and rejoins.flush is None:
                 self.arm_flush(room, pid)
 
-    def _flush(self, room: VisitRoom, pid: str) -> None:
+    def _flush(self, room: VisitRoom, pid: ParticipantId) -> None:
         """The fold window of a participant has passed: write what was folded, as one event."""
         rejoins = room.rejoins.get(pid)
         if rejoins is None:
@@ -88,13 +89,16 @@ class Folding:
         if event is not None:
             self._journal.write([event], "audit-folded")
 
-    def folded_event(self, room: VisitRoom, pid: str, rejoins: Rejoins) -> AuditEvent | None:
+    def folded_event(
+        self, room: VisitRoom, pid: ParticipantId, rejoins: Rejoins
+    ) -> AuditEvent | None:
         """What is folded for `pid` and not yet written, as one event (None if nothing is)."""
         seat, participant = room.seats.get(pid), room.visit.participant(pid)
         folded = rejoins.folded(present=seat is not None and seat.conn is not None)
         if folded is None or participant is None:
             return None
-        return self._journal.event(room, folded[0], (participant.role.value, pid), folded[1])
+        actor = Actor(participant.role.value, pid)
+        return self._journal.event(room, folded[0], actor, folded[1])
 
     def unwritten(self, room: VisitRoom) -> list[AuditEvent]:
         """Everything folded in the visit and not yet written (the end writes it first)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from services.clock import Clock
 from services.domain.model import EndReason, Role
+from services.ids import Actor, ParticipantId, VisitId
 from services.settings import Settings
 from services.store.protocols import Store
 from signaling import protocol
@@ -127,13 +128,15 @@ class Hub:
 
     # ---- for the endpoint -------------------------------------------------------------------
 
-    async def join(self, conn: Connection, visit_id: str, subject: str, role: Role) -> VisitRoom:
+    async def join(
+        self, conn: Connection, visit_id: VisitId, subject: str, role: Role
+    ) -> VisitRoom:
         """Seat a socket in a visit (loading the visit's room on first use)."""
         room = await self._registry.room(visit_id)
         await self._seating.join(conn, room, subject, role)
         return room
 
-    def relay(self, conn: Connection, to: str, data: dict[str, object]) -> None:
+    def relay(self, conn: Connection, to: ParticipantId, data: dict[str, object]) -> None:
         self._relay.relay(conn, to, data)
 
     def media_up(self, conn: Connection) -> None:
@@ -155,12 +158,12 @@ class Hub:
 
     # ---- for the API (services.http.api.LiveVisits) -----------------------------------------
 
-    async def terminate(self, visit_id: str, actor: tuple[str, str], reason: str) -> None:
+    async def terminate(self, visit_id: VisitId, actor: Actor, reason: str) -> None:
         """An officer ends a visit from the REST API; see `Officers.terminate`."""
         room = await self._registry.room(visit_id)
         await self._officers.terminate(room, actor, reason)
 
-    def drop(self, visit_id: str, reason: EndReason) -> None:
+    def drop(self, visit_id: VisitId, reason: EndReason) -> None:
         """A visit cancelled or ended elsewhere: close its sessions here."""
         self._endings.drop(visit_id, reason)
 

@@ -21,13 +21,13 @@ class Journal:
         self.system = Actor.system(node_id)
 
     def event(
-        self, room: VisitRoom, action: str, actor: tuple[str, str], details: dict[str, object]
+        self, room: VisitRoom, action: str, actor: Actor, details: dict[str, object]
     ) -> AuditEvent:
         """An event of this visit, now."""
         return AuditEvent(
             action,
-            actor[0],
-            actor[1],
+            actor.role,
+            actor.id,
             room.visit.facility_id,
             room.visit.id,
             details,
@@ -38,8 +38,6 @@ class Journal:
         """Append events in the background (a failure is logged by the task set)."""
         self._tasks.spawn(self._store.append(events), name=name)
 
-    def audit(
-        self, room: VisitRoom, action: str, actor: tuple[str, str], details: dict[str, object]
-    ) -> None:
+    def audit(self, room: VisitRoom, action: str, actor: Actor, details: dict[str, object]) -> None:
         """Write one event of this visit in the background."""
         self.write([self.event(room, action, actor, details)], f"audit-{action}")

@@ -10,6 +10,7 @@ from services.clock import Clock
 from services.domain.model import EndReason, Role
 from services.domain.rules import is_open_yet
 from services.errors import VisitNotOpen, VisitOver
+from services.ids import Actor
 from signaling import protocol
 from signaling.cluster.bus import Bus
 from signaling.transport.connection import Connection
@@ -43,18 +44,18 @@ class Officers:
         if room.ended:
             return
         self._bus.publish(room.visit.id, protocol.notice(code))
-        actor = (Role.OFFICER.value, conn.participant_id)
+        actor = Actor(Role.OFFICER.value, conn.participant_id)
         self._journal.audit(room, "notice", actor, {"code": code})
 
     def terminate_from(self, conn: Connection, reason: str) -> None:
         """An officer's `terminate` on /ws: everyone (the officer too) gets `ended` once the end
         is on disk; if it cannot be written, the officer gets `not_recorded` and may try again."""
         room = self._officer_room(conn)
-        actor = (Role.OFFICER.value, conn.participant_id)
+        actor = Actor(Role.OFFICER.value, conn.participant_id)
         ending = self._endings.end_for_good(room, EndReason.TERMINATED, actor, reason)
         ending.add_done_callback(functools.partial(tell_if_not_recorded, conn))
 
-    async def terminate(self, room: VisitRoom, actor: tuple[str, str], reason: str) -> None:
+    async def terminate(self, room: VisitRoom, actor: Actor, reason: str) -> None:
         """An officer ends a visit from the REST API (one not yet open is cancelled instead).
         Returns once the end is on disk; VisitOver if another end came first."""
         if not room.live and not is_open_yet(room.visit, self._clock.now(), self._early):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from services.audit.query import AuditQuery
 from services.domain.model import FacilityRules, VisitStatus
 from services.errors import NotFound, VisitOver
+from services.ids import FacilityId, VisitId
 from services.store.protocols import Store
 from signaling.cluster.factory import Cluster
 from signaling.visits.room import VisitRoom
@@ -26,11 +27,11 @@ class Registry:
         self._store = store
         self._cluster = cluster
         self._opened = opened
-        self.rooms: dict[str, VisitRoom] = {}
-        self.loading: dict[str, asyncio.Future[VisitRoom]] = {}
-        self._rules: dict[str, FacilityRules] = {}
+        self.rooms: dict[VisitId, VisitRoom] = {}
+        self.loading: dict[VisitId, asyncio.Future[VisitRoom]] = {}
+        self._rules: dict[FacilityId, FacilityRules] = {}
 
-    async def room(self, visit_id: str) -> VisitRoom:
+    async def room(self, visit_id: VisitId) -> VisitRoom:
         """The room of a visit, loading and arming it on first use (once, however many ask)."""
         room = self.rooms.get(visit_id)
         if room is not None:
@@ -56,7 +57,7 @@ class Registry:
         finally:
             del self.loading[visit_id]
 
-    async def _load(self, visit_id: str) -> VisitRoom:
+    async def _load(self, visit_id: VisitId) -> VisitRoom:
         visit = await self._store.get_visit(visit_id)
         if visit is None:
             raise NotFound("no such visit")
@@ -84,8 +85,9 @@ class Registry:
         media came up are in the log, so the grace checks judge it as it really went."""
         rows = await self._store.audit_search(AuditQuery(visit_id=room.visit.id, limit=1000))
         for row in rows:
-            if row.action in JOIN_ACTIONS and room.visit.participant(row.actor_id):
-                room.ever_joined.add(row.actor_id)
+            participant = room.visit.participant(row.actor_id)
+            if row.action in JOIN_ACTIONS and participant is not None:
+                room.ever_joined.add(participant.id)
             elif row.action == "connected":
                 room.media_up = True
 

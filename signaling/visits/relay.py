@@ -4,6 +4,7 @@ relayed to one participant wherever its socket is, and word that media flows."""
 from __future__ import annotations
 
 from services.domain.model import Role
+from services.ids import Actor, ParticipantId
 from signaling import protocol
 from signaling.cluster.factory import Cluster
 from signaling.sdp import sends_media
@@ -22,7 +23,7 @@ class Relay:
         self._journal = journal
         self._seated = seated
 
-    def relay(self, conn: Connection, to: str, data: dict[str, object]) -> None:
+    def relay(self, conn: Connection, to: ParticipantId, data: dict[str, object]) -> None:
         """Hand a signal to participant `to` of the sender's visit (the hot path: one message
         of every offer, answer and candidate passes here)."""
         room = self._seated.get(conn)
@@ -64,7 +65,7 @@ class Relay:
         room.media_up = True
         if room.connect_deadline is not None:
             room.connect_deadline.cancel()
-        self._journal.audit(room, "connected", (role.value, conn.participant_id), {})
+        self._journal.audit(room, "connected", Actor(role.value, conn.participant_id), {})
 
 
 def _offers_media(data: dict[str, object]) -> bool:

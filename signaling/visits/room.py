@@ -29,8 +29,8 @@ class Seat:
 class VisitRoom:
     visit: Visit
     rules: FacilityRules
-    seats: dict[str, Seat] = field(default_factory=dict)
-    ever_joined: set[str] = field(default_factory=set)
+    seats: dict[ParticipantId, Seat] = field(default_factory=dict)
+    ever_joined: set[ParticipantId] = field(default_factory=set)
     live: bool = False
     started_at: float | None = None
     media_up: bool = False
@@ -46,7 +46,7 @@ class VisitRoom:
     deadlines: list[Deadline] = field(default_factory=list)
     connect_deadline: Deadline | None = None
     tick: Deadline | None = None  # the next `time` broadcast
-    rejoins: dict[str, Rejoins] = field(default_factory=dict)  # per participant id
+    rejoins: dict[ParticipantId, Rejoins] = field(default_factory=dict)  # per participant id
     # Joins of one visit take turns while their audit event is written, so that seat counts,
     # the scheduled → live change and "joined or reconnected?" are decided on settled state.
     joining: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -66,7 +66,7 @@ class VisitRoom:
     def present(self) -> list[Seat]:
         return [seat for seat in self.seats.values() if seat.conn is not None]
 
-    def deliver(self, frame: str, to: str, skip: str) -> None:
+    def deliver(self, frame: str, to: ParticipantId, skip: ParticipantId) -> None:
         """Hand a frame from the bus to this node's sockets: one participant, or all but one."""
         if to:
             seat = self.seats.get(to)

@@ -11,7 +11,7 @@ from services.clock import Clock
 from services.domain.model import EndReason, Role, Visit, VisitStatus
 from services.domain.rules import check_open
 from services.errors import Conflict, Forbidden, VisitFull, VisitOver
-from services.ids import ParticipantId
+from services.ids import Actor, ParticipantId
 from services.settings import Settings
 from services.store.protocols import Store, VisitChange
 from signaling import protocol
@@ -82,7 +82,9 @@ class Seating:
                 return
             self._take_seat(room, conn, pid, role, returning)
 
-    async def _record(self, room: VisitRoom, pid: str, role: Role, returning: bool) -> None:
+    async def _record(
+        self, room: VisitRoom, pid: ParticipantId, role: Role, returning: bool
+    ) -> None:
         """Write the join (a flapping reconnect is folded instead); the seat is freed if not."""
         if role is Role.OFFICER:
             action = "monitor-joined"
@@ -93,7 +95,7 @@ class Seating:
         else:
             action = "joined"
         node: dict[str, object] = {"node": self._settings.node_id}
-        event = self._journal.event(room, action, (role.value, pid), node)
+        event = self._journal.event(room, action, Actor(role.value, pid), node)
         try:
             await self._write_join(room, role, event)
         except BaseException:
@@ -119,7 +121,7 @@ class Seating:
             raise VisitOver("this visit was cancelled or has ended") from exc
         room.live, room.started_at = True, now
 
-    def _take_over(self, room: VisitRoom, pid: str, conn: Connection) -> None:
+    def _take_over(self, room: VisitRoom, pid: ParticipantId, conn: Connection) -> None:
         """Detach an older socket of the same participant before the join is written, so that
         its closing is not logged as the participant leaving."""
         seat = room.seats.get(pid)
@@ -148,7 +150,7 @@ class Seating:
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
             self._timers.arm_media_check(room, now)
 
-    def vacate(self, room: VisitRoom, pid: str) -> None:
+    def vacate(self, room: VisitRoom, pid: ParticipantId) -> None:
         """A seat without a socket: an officer's goes; a participant's waits out the grace."""
         seat = room.seats.get(pid)
         if seat is None or seat.conn is not None or room.ended:
@@ -163,7 +165,7 @@ class Seating:
 
     def _grace_over(self, room: VisitRoom, seat: Seat) -> None:
         if seat.conn is None and not room.ended:
-            actor = (seat.role.value, seat.participant_id)
+            actor = Actor(seat.role.value, seat.participant_id)
             self._endings.end_for_good(room, EndReason.HANGUP, actor)
 
     def leave(self, conn: Connection) -> None:
@@ -174,7 +176,7 @@ class Seating:
         if conn.role is Role.OFFICER:
             self.disconnected(conn)
             return
-        actor = (_role(conn), conn.participant_id)
+        actor = Actor(_role(conn), conn.participant_id)
         ending = self._endings.end_for_good(room, EndReason.HANGUP, actor)
         ending.add_done_callback(functools.partial(tell_if_not_recorded, conn))
 
@@ -204,7 +206,11 @@ class Seating:
 
 
 def _welcome(
-    room: VisitRoom, pid: str, role: Role, returning: bool, ice_servers: Sequence[dict[str, object]]
+    room: VisitRoom,
+    pid: ParticipantId,
+    role: Role,
+    returning: bool,
+    ice_servers: Sequence[dict[str, object]],
 ) -> str:
     """The `welcome` a socket gets on taking its seat: the visit, its seat, the others."""
     visit = room.visit

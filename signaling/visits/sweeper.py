@@ -11,6 +11,7 @@ import structlog
 from services.clock import Clock
 from services.domain.model import EndReason, VisitStatus
 from services.errors import NotFound, VisitOver
+from services.ids import VisitId
 from services.store.protocols import Store
 from signaling.visits.endings import Endings
 from signaling.visits.registry import Registry
@@ -61,7 +62,7 @@ class Sweeper:
         """Arm every visit whose window has opened and that this node does not hold yet, and
         drop the rooms of visits that were cancelled or ended elsewhere."""
         now, registry = self._clock.now(), self._registry
-        due = set(await self._store.due_visit_ids(now, self._early))
+        due = {VisitId(v) for v in await self._store.due_visit_ids(now, self._early)}
         for visit_id in due:
             if visit_id not in registry.rooms and visit_id not in registry.loading:
                 try:

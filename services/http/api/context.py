@@ -13,7 +13,7 @@ from services.access.staff import StaffLogin
 from services.booking.scheduling import VisitService
 from services.clock import Clock
 from services.domain.model import EndReason
-from services.ids import Actor
+from services.ids import Actor, VisitId
 from services.store.protocols import Store
 
 
@@ -21,12 +21,12 @@ class LiveVisits(Protocol):
     """What the API asks of the node holding the live sessions (the signaling hub)."""
 
     @property
-    def rooms(self) -> Mapping[str, object]:
+    def rooms(self) -> Mapping[VisitId, object]:
         """The visits live on this node, by id."""
         ...
 
-    async def terminate(self, visit_id: str, actor: Actor, reason: str) -> None: ...
-    def drop(self, visit_id: str, reason: EndReason) -> None: ...
+    async def terminate(self, visit_id: VisitId, actor: Actor, reason: str) -> None: ...
+    def drop(self, visit_id: VisitId, reason: EndReason) -> None: ...
 
 
 @dataclass(frozen=True)
