@@ -89,7 +89,7 @@ class Endpoint:
             for conn in list(self._live):
                 quiet = now - conn.last_seen
                 if conn.pinged and quiet > idle + interval:
-                    log.info("ws.unresponsive", role=_role_of(conn))
+                    log.info("ws.unresponsive", role=conn.role_name)
                     conn.abort()
                 elif quiet > idle and not conn.pinged:
                     conn.ping()
@@ -203,7 +203,3 @@ def _check_handshake(request: web.Request) -> None:
     for name in HANDSHAKE_HEADERS:
         if not request.headers.get(name, "").isascii():
             raise BadRequest("malformed websocket handshake")
-
-
-def _role_of(conn: Connection) -> str:
-    return conn.role.value if conn.role else ""

@@ -13,8 +13,7 @@ const REASONS = ["completed", "terminated", "hangup", "no_show", "failed", "canc
 
 const tatap = (window.tatap = {
   state: "loading", remainingMs: null, endMs: null, endedReason: null, errorCode: null,
-  pcs: {}, peers: {}, me: null, visit: null, welcomes: [], ws: null, firstFrameMs: null,
-  connectedSent: false, marks: {},
+  pcs: {}, peers: {}, me: null, visit: null, welcomes: [], ws: null, firstFrameMs: null, marks: {},
 });
 
 // Milestones of this page load in ms since the link was opened (first time each), for support
@@ -295,7 +294,6 @@ async function welcome(msg) {
   tatap.welcomes.push(msg);
   tatap.me = msg.you;
   tatap.endMs = msg.visit.end_ms;
-  tatap.visitKind = msg.visit.kind;
   for (const p of msg.peers) tatap.peers[p.id] = { role: p.role, present: p.present };
   const stream = await mediaChosen;
   if (tatap.state === "ended" || tatap.state === "error") return;
@@ -311,15 +309,10 @@ async function welcome(msg) {
   status(present.some((p) => p.role !== "officer") ? "connecting_media" : "waiting_inmate");
   // The server counts `connected` only while both sides are present, and the last one may have
   // gone into a dead socket: say it again after every welcome while media flows (recorded once).
-  if (Object.values(peers.pcs).some((pc) => pc.connectionState === "connected")) sendConnected();
+  if (Object.values(peers.pcs).some((pc) => pc.connectionState === "connected")) send({ type: "connected" });
   // We joined later than everyone present (or came back): we offer, replacing any old connection.
   // An officer's silent monitor gets an offer too; it answers receive-only.
   for (const p of present) chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
-}
-
-function sendConnected() {
-  send({ type: "connected" });
-  tatap.connectedSent = true;
 }
 
 function peerLeft(peer, reason) {
@@ -338,7 +331,7 @@ function peerState(peerId, state) {
   if (state === "connected") {
     mark("connected");
     status("");
-    sendConnected();
+    send({ type: "connected" });
   }
 }
 
@@ -408,7 +401,6 @@ function tick() {
   const pad = (n) => String(n).padStart(2, "0");
   $("countdown-value").textContent = (hh ? `${hh}:${pad(mm)}` : `${mm}`) + `:${pad(ss)}`;
   $("countdown").classList.toggle("low", left <= 60000);
-  tatap.shownMs = left;
   // The server ends the visit on time; if it cannot be reached then, the time is up all the same
   // (the terminal hangs up on its own too): stop here instead of reconnecting for ever.
   // In `call` too: behind a half-open socket the server's `ended` cannot arrive either.

@@ -101,6 +101,12 @@ class Connection:
     def closing(self) -> bool:
         return self._closing
 
+    @property
+    def role_name(self) -> str:
+        """The role of the seat this socket holds, as logs and audit rows name it ("" before
+        it has one)."""
+        return self.role.value if self.role else ""
+
     # ---- frames in ------------------------------------------------------------------------
 
     def _frame(self, opcode: int, payload: bytes) -> None:

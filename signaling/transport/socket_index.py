@@ -39,9 +39,6 @@ class SocketIndex:
         self._by_key: dict[Key, set[Connection]] = {}
         self._keys: dict[Connection, tuple[Key, ...]] = {}
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
     def add(self, conn: Connection, claims: Claims) -> None:
         self.discard(conn)
         keys = keys_of(claims)

@@ -55,6 +55,10 @@ class VisitRoom:
     def end_ms(self) -> int:
         return int(self.visit.end * 1000)
 
+    def remaining_ms(self, now: float) -> int:
+        """What is left of the visit at `now`, as `time` and `warning` say it."""
+        return int((self.visit.end - now) * 1000)
+
     @property
     def monitor_seats(self) -> int:
         """Seats left for officers once every participant of the visit has one."""

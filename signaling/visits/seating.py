@@ -144,7 +144,7 @@ class Seating:
         self._presence.arrive(room.visit.id, pid)
         now, visit = self._clock.now(), room.visit
         conn.send(_welcome(room, pid, role, returning, self._settings.ice_servers))
-        conn.send(protocol.time_left(int((visit.end - now) * 1000), room.end_ms))
+        conn.send(protocol.time_left(room.remaining_ms(now), room.end_ms))
         joined = protocol.peer_joined(protocol.PeerRef(pid, role.value), returning)
         self._bus.publish(visit.id, joined, skip=pid)
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
@@ -176,7 +176,7 @@ class Seating:
         if conn.role is Role.OFFICER:
             self.disconnected(conn)
             return
-        actor = Actor(_role(conn), conn.participant_id)
+        actor = Actor(conn.role_name, conn.participant_id)
         ending = self._endings.end_for_good(room, EndReason.HANGUP, actor)
         ending.add_done_callback(functools.partial(tell_if_not_recorded, conn))
 
@@ -231,7 +231,3 @@ def _seat_of(visit: Visit, subject: str, role: Role) -> ParticipantId:
     if participant is None or participant.role is not role:
         raise Forbidden("this token is not for a seat of this visit")
     return participant.id
-
-
-def _role(conn: Connection) -> str:
-    return conn.role.value if conn.role else ""

@@ -57,7 +57,7 @@ class Timers:
         if room.ended:
             return
         now = self._clock.now()
-        frame = protocol.time_left(int((room.visit.end - now) * 1000), room.end_ms)
+        frame = protocol.time_left(room.remaining_ms(now), room.end_ms)
         self._bus.publish(room.visit.id, frame)
         nxt = now + self._interval
         if nxt < room.visit.end:
@@ -66,7 +66,7 @@ class Timers:
     def _warn(self, room: VisitRoom, before_s: int) -> None:
         if room.ended:
             return
-        remaining = int((room.visit.end - self._clock.now()) * 1000)
+        remaining = room.remaining_ms(self._clock.now())
         self._bus.publish(room.visit.id, protocol.warning(remaining, room.end_ms))
         self._journal.audit(room, "warned", self._journal.system, {"remaining_s": before_s})
 
