@@ -48,13 +48,16 @@ class Hub:
         self._scheduler = scheduler
         self.tasks = TaskSet()
         self._seated: Seated = {}
+        # What is recorded: audit events, and a participant's flapping folded into few of them.
         self._journal = Journal(store, clock, self.tasks, settings.node_id)
         self._folding = Folding(clock, scheduler, self._journal)
+        # Where things are: the rooms of visits, and the terminals' device sessions.
         self._registry = Registry(store, cluster, self._opened)
         self.rooms = self._registry.rooms
         self.devices = DeviceSessions(
             self.join, self.tasks, self._seated, store, clock, scheduler, settings.early_join_s
         )
+        # How a visit ends, and the clock that ends it on time.
         self._endings = Endings(
             store,
             clock,
@@ -74,7 +77,8 @@ class Hub:
     def _build_actions(
         self, settings: Settings, store: Store, clock: Clock, cluster: Cluster
     ) -> None:
-        """The parts that act on rooms, over the ones `__init__` made."""
+        """What acts on rooms: seats, an end that failed to be written, signals, officers, and
+        the sweeper that finds visits changed elsewhere."""
         journal, endings, seated = self._journal, self._endings, self._seated
         self._seating = Seating(
             settings,
@@ -91,12 +95,10 @@ class Hub:
         )
         self._reopening = Reopening(clock, self._seating, self._folding, self._timers)
         self._relay = Relay(cluster, journal, seated)
-        self._officers = Officers(
-            clock, cluster.bus, journal, endings, seated, settings.early_join_s
-        )
-        self._sweeper = Sweeper(
-            store, clock, self._registry, endings, settings.sweep_interval_s, settings.early_join_s
-        )
+        early = settings.early_join_s
+        self._officers = Officers(clock, cluster.bus, journal, endings, seated, early)
+        interval = settings.sweep_interval_s
+        self._sweeper = Sweeper(store, clock, self._registry, endings, interval, early)
 
     # ---- lifecycle --------------------------------------------------------------------------
 
