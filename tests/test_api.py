@@ -14,8 +14,8 @@ from services.booking.scheduling import GuestSpec, ScheduledVisit
 from services.domain.model import Role, VisitKind
 from services.ids import Actor, VisitorId
 from signaling.app import TOKENS
-from tests.conftest import World
 from tests.helpers.audit import rows, tamper
+from tests.helpers.world import World
 
 PASSWORD = "correct horse battery"
 NIK = "3201234567890123"

@@ -4,30 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.audit.query import AuditQuery
 from services.domain.model import Role, VisitKind, VisitStatus
-from tests.conftest import Peer, World
-
-
-async def pair(world: World, length_s: int = 900, media: bool = True) -> tuple[Peer, Peer, str]:
-    """Terminal and family joined (and, unless told otherwise, media reported up)."""
-    visit = await world.schedule(length_s=length_s)
-    term = await world.connect(await world.token(visit, Role.TERMINAL))
-    await term.expect("welcome")
-    fam = await world.connect(await world.token(visit, Role.FAMILY))
-    await fam.expect("welcome")
-    await term.expect("peer-joined")
-    if media:  # counted once both sides say so
-        for peer in (term, fam):
-            await peer.send({"type": "connected"})
-            await peer.send({"type": "ping", "id": 1})
-            await peer.until("pong")
-    return term, fam, visit.visit.id
-
-
-async def actions(world: World, visit_id: str) -> list[str]:
-    rows = await world.store.audit_search(AuditQuery(visit_id=visit_id, limit=1000))
-    return [r.action for r in rows]
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import Peer, World
 
 
 async def wait_status(world: World, visit_id: str, status: VisitStatus) -> None:

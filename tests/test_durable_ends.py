@@ -14,29 +14,10 @@ from services.access.tokens import TokenService
 from services.audit.chain import AuditEvent
 from services.domain.model import Role, Visit, VisitKind, VisitStatus
 from services.store.protocols import VisitChange
-from tests.conftest import KEYS, Peer, World
-from tests.test_deadlines import actions, pair
-from tests.test_roles import officer
-
-
-class HeldEnds:
-    """Holds every write that ends a visit until released; ``fail`` makes the next one fail."""
-
-    def __init__(self, world: World, fail: bool = False) -> None:
-        self.entered = asyncio.Event()
-        self.released = asyncio.Event()
-        self.fail = fail
-        self._change = world.store.change_visit
-        world.store.change_visit = self._held  # type: ignore[method-assign]
-
-    async def _held(self, change: VisitChange, events: Sequence[AuditEvent]) -> Visit:
-        if change.to is VisitStatus.ENDED:
-            self.entered.set()
-            await self.released.wait()
-            if self.fail:
-                self.fail = False
-                raise sqlite3.OperationalError("disk I/O error")
-        return await self._change(change, events)
+from tests.helpers.held_ends import HeldEnds
+from tests.helpers.officer import officer
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import KEYS, Peer, World
 
 
 async def _signal_passes(sender: Peer, receiver: Peer, to: str) -> bool:

@@ -11,9 +11,9 @@ from services.access.tokens import TokenService
 from services.domain.model import Role, VisitKind, VisitStatus
 from services.ids import CLI_ACTOR
 from signaling.app import create_app
-from tests.conftest import KEYS, Peer, World, make_settings
-from tests.test_deadlines import actions, pair
-from tests.test_roles import officer
+from tests.helpers.officer import officer
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import KEYS, Peer, World, make_settings
 
 
 async def as_officer(world: World) -> dict[str, str]:

@@ -22,10 +22,10 @@ from services.ids import Actor, ParticipantId, VisitorId
 from services.store.sqlite.migrations import STEPS
 from signaling.app import TOKENS
 from signaling.transport.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
-from tests.conftest import KEYS, Peer, World, build_world
 from tests.helpers.audit import open_store, run_cli
-from tests.test_deadlines import pair
-from tests.test_roles import officer
+from tests.helpers.officer import officer
+from tests.helpers.pair import pair
+from tests.helpers.world import KEYS, Peer, World, build_world
 
 PASSWORD = "correct horse battery"
 CLI_ENV = {"TATAP_TOKEN_KEYS": ",".join(f"{k}:{v.decode()}" for k, v in KEYS.items())}

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from services.access.tokens import TokenService
 from services.domain.model import Role
-from tests.conftest import KEYS, Peer, World
-from tests.test_deadlines import actions, pair
-
-
-async def officer(world: World, visit_id: str, staff_id: str = "s_officer") -> Peer:
-    staff = TokenService(KEYS).issue(
-        sub=staff_id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )[1]
-    token = await world.links.monitor_token(staff, visit_id)
-    return await world.connect(token)
+from tests.helpers.officer import officer
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import KEYS, World
 
 
 async def test_officer_monitors_and_terminates(world: World) -> None:
