@@ -148,12 +148,13 @@ async def test_join_whose_socket_drops_during_the_write_takes_no_seat(world: Wor
     """A participant that disconnects while its join is being written is not left as a ghost:
     the seat waits out the grace and the visit ends `hangup`."""
     term, fam, visit_id = await pair(world)
-    gate = asyncio.Event()
+    gate, writing = asyncio.Event(), asyncio.Event()
     store = world.store
     original = store.append
 
     async def slow_append(events):  # type: ignore[no-untyped-def]
         if events and events[0].action == "reconnected":
+            writing.set()
             await gate.wait()
         return await original(events)
 
@@ -164,10 +165,10 @@ async def test_join_whose_socket_drops_during_the_write_takes_no_seat(world: Wor
     assert visit is not None
     seat = next(p for p in visit.participants if p.role is Role.FAMILY)
     back = await world.connect(await world.links.participant_token(visit, seat))
-    await asyncio.sleep(0.05)
+    await writing.wait()
     await back.close()
     gate.set()
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the server notices the close and finishes the join: no event
     room = world.hub.rooms[visit_id]
     assert room.seats[seat.id].conn is None
     await world.advance(61)
