@@ -7,20 +7,12 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.access.tokens import TokenService
 from services.domain.model import Role, VisitKind, VisitStatus
 from services.ids import CLI_ACTOR
 from signaling.app import create_app
-from tests.helpers.officer import officer
+from tests.helpers.officer import as_officer, officer
 from tests.helpers.pair import actions, pair
-from tests.helpers.world import KEYS, Peer, World, make_settings
-
-
-async def as_officer(world: World) -> dict[str, str]:
-    token, _ = TokenService(KEYS).issue(
-        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers.world import Peer, World, make_settings
 
 
 async def test_a_restart_does_not_end_live_visits_as_no_show(world: World, tmp_path: Path) -> None:
@@ -56,7 +48,7 @@ async def test_cancel_of_an_armed_visit_refuses_later_joins(world: World) -> Non
     await world.hub.sweep()  # the window is open: the sweeper loads and arms the room
     assert visit.visit.id in world.hub.rooms
     resp = await world.client.post(
-        f"/api/v1/visits/{visit.visit.id}/cancel", headers=await as_officer(world)
+        f"/api/v1/visits/{visit.visit.id}/cancel", headers=as_officer(world)
     )
     assert resp.status == 200
     assert visit.visit.id not in world.hub.rooms
@@ -124,7 +116,7 @@ async def test_officer_connected_does_not_count_as_media(world: World) -> None:
 async def test_terminate_of_a_future_visit_is_refused(world: World) -> None:
     visit = await world.schedule(start_in=7 * 86400)
     resp = await world.client.post(
-        f"/api/v1/visits/{visit.visit.id}/terminate", headers=await as_officer(world)
+        f"/api/v1/visits/{visit.visit.id}/terminate", headers=as_officer(world)
     )
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "visit_not_open"
