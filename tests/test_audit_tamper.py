@@ -396,7 +396,7 @@ async def test_a_checkpoint_inserted_far_beyond_the_head_does_not_stop_signing(l
 
     _bogus_checkpoint(log, 10**9)
     with capture_logs() as logs:
-        await _fill_more(log.parent, 1200)
+        await _fill(log.parent, 1200)
     assert checkpoint_seqs(log) == [1000, 2000, 2500, 3500, 3700, 10**9]
     assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9 for e in logs)
     code, report = verify(log.parent)
@@ -413,8 +413,8 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
 
     _bogus_checkpoint(log, EVENTS + 1)
     with capture_logs() as logs:
-        await _fill_more(log.parent, 1)
-        await _fill_more(log.parent, 1)
+        await _fill(log.parent, 1)
+        await _fill(log.parent, 1)
     assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == EVENTS + 1 for e in logs)
     assert checkpoint_seqs(log)[-3:] == [EVENTS + 1, EVENTS + 2, EVENTS + 3]
     assert rows(log, "SELECT action FROM audit_events WHERE seq = ?", (EVENTS + 2,)) == [
@@ -422,15 +422,6 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
     ]
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == EVENTS + 1
-
-
-async def _fill_more(data_dir: Path, count: int) -> None:
-    store = open_store(data_dir)
-    try:
-        for start in range(0, count, 50):
-            await store.append([_event(i) for i in range(start, min(start + 50, count))])
-    finally:
-        await store.aclose()
 
 
 async def test_a_node_refuses_to_sign_for_a_forged_key_under_its_own_id(log: Path) -> None:
@@ -452,12 +443,7 @@ async def test_a_bogus_checkpoint_above_the_head_is_logged_once_not_per_commit(
 
     _bogus_checkpoint(log, 10**9)
     with capture_logs() as logs:
-        store = open_store(log.parent)
-        try:
-            for i in range(40):
-                await store.append([_event(i)])
-        finally:
-            await store.aclose()
+        await _fill(log.parent, 40, batch=1)
     bogus = [e for e in logs if e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9]
     assert len(bogus) == 1
 
@@ -478,10 +464,5 @@ async def test_the_signed_position_is_not_reread_on_every_commit(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(chain_head, "signed_position", counted)
-    store = open_store(log.parent)
-    try:
-        for i in range(40):
-            await store.append([_event(i)])
-    finally:
-        await store.aclose()
+    await _fill(log.parent, 40, batch=1)
     assert len(calls) <= 2
