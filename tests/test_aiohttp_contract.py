@@ -65,6 +65,7 @@ class _Admission:
         self.limit = limit
         self.open = 0
         self.released = 0
+        self.freed = asyncio.Event()
 
     def acquire(self, peer: str) -> str | None:
         if self.open >= self.limit:
@@ -75,6 +76,7 @@ class _Admission:
     def release(self, key: str) -> None:
         self.open -= 1
         self.released += 1
+        self.freed.set()
 
 
 class _Parser:
@@ -136,8 +138,5 @@ async def test_upgrade_and_cap_on_a_real_server() -> None:
         refused_writer.close()
         writer.close()
         await asyncio.wait_for(parser.eof.wait(), 5)
-        for _ in range(100):
-            if admission.released:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(admission.freed.wait(), 5)
         assert admission.released == 1 and admission.open == 0

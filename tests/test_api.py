@@ -11,11 +11,11 @@ from aiohttp import ClientResponse
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.scheduling import GuestSpec, ScheduledVisit
-from services.domain.model import Role, VisitKind
+from services.domain.model import Role, VisitKind, Visitor
 from services.ids import Actor, VisitorId
 from signaling.app import TOKENS
-from tests.conftest import World
 from tests.helpers.audit import rows, tamper
+from tests.helpers.world import World
 
 PASSWORD = "correct horse battery"
 NIK = "3201234567890123"
@@ -217,27 +217,25 @@ async def test_auditor_search_by_time_range(world: World, staff: dict[str, str])
 
 async def test_auditor_search_by_visitor(world: World, staff: dict[str, str]) -> None:
     """The visitor filter finds the visits a registered visitor took part in."""
-    visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
-    scheduled = await world.visits.schedule(
-        terminal_id=world.terminal.id,
-        inmate_id=world.inmate_id,
-        kind=_regular(),
-        start=world.clock.now() + 60,
-        guests=[_guest(visitor.id)],
-        actor=Actor(Role.OFFICER, "s"),
-    )
+    visitor, scheduled = await _visit_with_a_registered_visitor(world)
     await world.schedule(start_in=7200)  # someone else's visit
     status, body = await _search(world, staff["auditor"], visitor=visitor.id)
     assert status == 200
     assert {e["visit_id"] for e in body["events"]} == {scheduled.visit.id}
 
 
-def _regular() -> VisitKind:
-    return VisitKind.REGULAR
-
-
-def _guest(visitor_id: str) -> GuestSpec:
-    return GuestSpec(Role.FAMILY, "Siti", VisitorId(visitor_id))
+async def _visit_with_a_registered_visitor(world: World) -> tuple[Visitor, ScheduledVisit]:
+    """Siti, registered with NIK and phone, as the family guest of a visit a minute away."""
+    visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
+    scheduled = await world.visits.schedule(
+        terminal_id=world.terminal.id,
+        inmate_id=world.inmate_id,
+        kind=VisitKind.REGULAR,
+        start=world.clock.now() + 60,
+        guests=[GuestSpec(Role.FAMILY, "Siti", VisitorId(visitor.id))],
+        actor=Actor(Role.OFFICER, "s"),
+    )
+    return visitor, scheduled
 
 
 async def test_auditor_pages_through_everything_with_next_after(
@@ -330,15 +328,7 @@ async def test_auditor_verify_names_a_tampered_row(world: World, staff: dict[str
 
 async def test_audit_responses_hold_no_unmasked_nik(world: World, staff: dict[str, str]) -> None:
     """A registered visitor's NIK and phone appear nowhere in what an auditor can read."""
-    visitor = await Admin(world.store).visitor("Siti", NIK, "081234567890")
-    scheduled = await world.visits.schedule(
-        terminal_id=world.terminal.id,
-        inmate_id=world.inmate_id,
-        kind=_regular(),
-        start=world.clock.now() + 60,
-        guests=[_guest(visitor.id)],
-        actor=Actor(Role.OFFICER, "s"),
-    )
+    _, scheduled = await _visit_with_a_registered_visitor(world)
     texts = []
     for path in (
         "/api/v1/audit/events",

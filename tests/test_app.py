@@ -9,7 +9,7 @@ import pytest
 from services.errors import ConfigError
 from signaling.app import create_app
 from signaling.cluster.bus import LocalBus
-from tests.conftest import make_settings
+from tests.helpers.world import make_settings
 
 
 def test_redis_url_is_refused_clearly(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ re-signed with a pinned key) is in ``test_witness.py``.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 from pathlib import Path
@@ -20,13 +19,24 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit.chain import CHECKPOINT_EVERY, GENESIS, AuditEvent, checkpoint_message
+from services.audit.chain import CHECKPOINT_EVERY, AuditEvent
 from services.audit.signing import key_id
 from services.clock import FakeClock
-from tests.helpers.audit import fill, open_store, rows, run_cli, tamper, verify
+from tests.helpers.audit import (
+    EVENT_COLUMNS,
+    chained,
+    checkpoint_seqs,
+    fill,
+    open_store,
+    rehash_from,
+    resign,
+    rows,
+    run_cli,
+    tamper,
+    verify,
+)
 
 EVENTS = 2500
-COLS = "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
 
 
 def _event(i: int) -> AuditEvent:
@@ -45,29 +55,9 @@ async def log(tmp_path: Path) -> Path:
     return await _fill(tmp_path, EVENTS)
 
 
-def _cps(db: Path) -> list[int]:
-    return [r[0] for r in rows(db, "SELECT seq FROM audit_checkpoints ORDER BY seq")]
-
-
-def rehash_from(db: Path, seq: int, details: str) -> list[tuple[str, tuple[object, ...]]]:
-    """Statements that give row ``seq`` new details and recompute every hash after it."""
-    out: list[tuple[str, tuple[object, ...]]] = []
-    prev = GENESIS
-    for row in rows(db, f"SELECT {COLS} FROM audit_events ORDER BY seq"):
-        s, fields = row[0], list(row[:8])
-        if s == seq:
-            fields[7] = details
-        digest = hashlib.sha256(bytes.fromhex(prev) + orjson.dumps(fields)).hexdigest()
-        if s >= seq:
-            sql = "UPDATE audit_events SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?"
-            out.append((sql, (fields[7], prev, digest, s)))
-        prev = digest
-    return out
-
-
 async def test_clean_log_has_checkpoints_at_the_promised_cadence(log: Path) -> None:
     """The writer signs every 1,000 events and at shutdown; the untouched log verifies."""
-    assert _cps(log) == [1000, 2000, 2500]
+    assert checkpoint_seqs(log) == [1000, 2000, 2500]
     code, report = verify(log.parent)
     assert code == 0 and report["events"] == EVENTS and report["unsigned_from"] is None
 
@@ -76,7 +66,7 @@ async def test_one_large_append_still_gets_a_checkpoint_per_thousand(tmp_path: P
     """A single write of 2,500 events is signed at 1,000 and 2,000 inside it (and at 2,500 at
     shutdown): no run of more than 1,000 events goes unsigned."""
     db = await _fill(tmp_path, EVENTS, batch=EVENTS)
-    assert _cps(db) == [1000, 2000, 2500]
+    assert checkpoint_seqs(db) == [1000, 2000, 2500]
 
 
 async def test_checkpoints_and_pinned_keys_refuse_update_and_delete(log: Path) -> None:
@@ -140,26 +130,13 @@ def _attacker_key(data_dir: Path) -> Ed25519PrivateKey:
     return key
 
 
-def _resign(db: Path, key: Ed25519PrivateKey) -> list[tuple[str, tuple[object, ...]]]:
-    """Statements re-signing every checkpoint over the (rehashed) rows with ``key``."""
-    kid = key_id(key.public_key())
-    hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
-    return [
-        (
-            "UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
-            (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s),
-        )
-        for s in _cps(db)
-    ]
-
-
 async def test_resigning_with_a_key_dropped_into_the_data_dir_fails(log: Path) -> None:
     """Attack 3: event 17 rewritten, the chain rehashed, every checkpoint re-signed with a new
     key whose public half now sits in the data directory. Verify trusts only pinned keys: the
     first checkpoint (1000) is named."""
     key = _attacker_key(log.parent)
     tamper(log, *rehash_from(log, 17, '{"n":0}'))
-    tamper(log, *_resign(log, key))
+    tamper(log, *resign(log, key))
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == 1000 and "not pinned" in report["problem"]
 
@@ -175,7 +152,7 @@ async def test_pinning_the_new_key_by_hand_fails_without_its_event(
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     tamper(
         log,
-        *_resign(log, key),
+        *resign(log, key),
         (
             "INSERT INTO audit_keys VALUES (?,?,?,0)",
             (key_id(key.public_key()), raw.hex(), pinned_seq),
@@ -190,11 +167,11 @@ async def test_a_forged_event_after_the_last_checkpoint_is_named(log: Path) -> N
     checkpoint covers it (a stopped node signs its head): verify names 2501."""
     (head,) = rows(log, "SELECT hash FROM audit_events WHERE seq = ?", (EVENTS,))
     fields = [EVENTS + 1, 1_800_000_000_000, "f_1", "v_1", "officer", "s_1", "notice", "{}"]
-    digest = hashlib.sha256(bytes.fromhex(head[0]) + orjson.dumps(fields)).hexdigest()
+    digest = chained(head[0], fields)
     tamper(
         log,
         (
-            f"INSERT INTO audit_events ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (*fields, head[0], digest),
         ),
     )
@@ -242,7 +219,7 @@ async def test_a_key_pinned_today_cannot_vouch_for_older_checkpoints(log: Path) 
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, Ed25519PrivateKey)
     tamper(log, *rehash_from(log, 17, '{"n":0}'))
-    tamper(log, *_resign(log, key))
+    tamper(log, *resign(log, key))
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == 1000
     assert f"pinned only at seq {EVENTS + 1}" in report["problem"]
@@ -259,7 +236,7 @@ def _replace_first_key(db: Path) -> Ed25519PrivateKey:
         ("INSERT INTO audit_keys VALUES (?,?,0,0)", (key_id(key.public_key()), raw.hex())),
         *rehash_from(db, 17, '{"n":0}'),
     )
-    tamper(db, *_resign(db, key))
+    tamper(db, *resign(db, key))
     return key
 
 
@@ -321,17 +298,7 @@ def _forge_under_the_real_id(db: Path) -> str:
         ("UPDATE audit_keys SET public_key = ? WHERE key_id = ?", (raw.hex(), kid)),
         *rehash_from(db, 17, '{"n":0}'),
     )
-    hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
-    tamper(
-        db,
-        *[
-            (
-                "UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
-                (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s),
-            )
-            for s in _cps(db)
-        ],
-    )
+    tamper(db, *resign(db, key, kid))
     return kid
 
 
@@ -429,8 +396,8 @@ async def test_a_checkpoint_inserted_far_beyond_the_head_does_not_stop_signing(l
 
     _bogus_checkpoint(log, 10**9)
     with capture_logs() as logs:
-        await _fill_more(log.parent, 1200)
-    assert _cps(log) == [1000, 2000, 2500, 3500, 3700, 10**9]
+        await _fill(log.parent, 1200)
+    assert checkpoint_seqs(log) == [1000, 2000, 2500, 3500, 3700, 10**9]
     assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9 for e in logs)
     code, report = verify(log.parent)
     assert code != 0 and "checkpoint at 1000000000" in report["problem"]
@@ -446,24 +413,15 @@ async def test_a_checkpoint_inserted_at_the_next_seq_is_logged_and_signing_goes_
 
     _bogus_checkpoint(log, EVENTS + 1)
     with capture_logs() as logs:
-        await _fill_more(log.parent, 1)
-        await _fill_more(log.parent, 1)
+        await _fill(log.parent, 1)
+        await _fill(log.parent, 1)
     assert any(e["event"] == "audit.checkpoint_bogus" and e["seq"] == EVENTS + 1 for e in logs)
-    assert _cps(log)[-3:] == [EVENTS + 1, EVENTS + 2, EVENTS + 3]
+    assert checkpoint_seqs(log)[-3:] == [EVENTS + 1, EVENTS + 2, EVENTS + 3]
     assert rows(log, "SELECT action FROM audit_events WHERE seq = ?", (EVENTS + 2,)) == [
         ("audit-unsigned-tail",)
     ]
     code, report = verify(log.parent)
     assert code != 0 and report["first_bad_seq"] == EVENTS + 1
-
-
-async def _fill_more(data_dir: Path, count: int) -> None:
-    store = open_store(data_dir)
-    try:
-        for start in range(0, count, 50):
-            await store.append([_event(i) for i in range(start, min(start + 50, count))])
-    finally:
-        await store.aclose()
 
 
 async def test_a_node_refuses_to_sign_for_a_forged_key_under_its_own_id(log: Path) -> None:
@@ -485,12 +443,7 @@ async def test_a_bogus_checkpoint_above_the_head_is_logged_once_not_per_commit(
 
     _bogus_checkpoint(log, 10**9)
     with capture_logs() as logs:
-        store = open_store(log.parent)
-        try:
-            for i in range(40):
-                await store.append([_event(i)])
-        finally:
-            await store.aclose()
+        await _fill(log.parent, 40, batch=1)
     bogus = [e for e in logs if e["event"] == "audit.checkpoint_bogus" and e["seq"] == 10**9]
     assert len(bogus) == 1
 
@@ -511,10 +464,5 @@ async def test_the_signed_position_is_not_reread_on_every_commit(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(chain_head, "signed_position", counted)
-    store = open_store(log.parent)
-    try:
-        for i in range(40):
-            await store.append([_event(i)])
-    finally:
-        await store.aclose()
+    await _fill(log.parent, 40, batch=1)
     assert len(calls) <= 2

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from signaling.cluster.factory import create_cluster
 from signaling.cluster.presence import LocalOwnership, LocalPresence, NodeId
-from tests.conftest import World, make_settings
-from tests.test_deadlines import pair
+from tests.helpers.pair import pair
+from tests.helpers.world import World, make_settings
 
 
 def test_local_presence_tracks_arrivals_and_departures() -> None:

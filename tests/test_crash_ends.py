@@ -33,8 +33,8 @@ from services.domain.model import FacilityRules, Role, VisitKind
 from services.ids import Actor
 from services.settings import Settings
 from services.store.factory import create_store
-from tests.bench.common import free_port
 from tests.helpers.audit import rows
+from tests.helpers.served import free_port
 
 VISITS = 10
 pytestmark = pytest.mark.timeout(60)

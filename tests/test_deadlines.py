@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from services.audit.query import AuditQuery
 from services.domain.model import Role, VisitKind, VisitStatus
-from tests.conftest import Peer, World
-
-
-async def pair(world: World, length_s: int = 900, media: bool = True) -> tuple[Peer, Peer, str]:
-    """Terminal and family joined (and, unless told otherwise, media reported up)."""
-    visit = await world.schedule(length_s=length_s)
-    term = await world.connect(await world.token(visit, Role.TERMINAL))
-    await term.expect("welcome")
-    fam = await world.connect(await world.token(visit, Role.FAMILY))
-    await fam.expect("welcome")
-    await term.expect("peer-joined")
-    if media:  # counted once both sides say so
-        for peer in (term, fam):
-            await peer.send({"type": "connected"})
-            await peer.send({"type": "ping", "id": 1})
-            await peer.until("pong")
-    return term, fam, visit.visit.id
-
-
-async def actions(world: World, visit_id: str) -> list[str]:
-    rows = await world.store.audit_search(AuditQuery(visit_id=visit_id, limit=1000))
-    return [r.action for r in rows]
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import Peer, World
 
 
 async def wait_status(world: World, visit_id: str, status: VisitStatus) -> None:
+    """Poll: an end no client hears of (no_show) is written after scheduler and sweeper turns
+    the test cannot await."""
     async with asyncio.timeout(5):
         while (v := await world.store.get_visit(visit_id)) is None or v.status is not status:
             await asyncio.sleep(0.01)
@@ -74,9 +55,10 @@ async def test_visit_ends_completed_at_the_scheduled_end(world: World) -> None:
     for peer in (term, fam):
         assert (await peer.expect("ended"))["reason"] == "completed"
         assert await peer.closed() == 4000
-    await wait_status(world, visit_id, VisitStatus.ENDED)
+    await world.hub.tasks.idle()  # the end, spawned as the sockets closed, is written
     visit = await world.store.get_visit(visit_id)
-    assert visit is not None and visit.end_reason is not None
+    assert visit is not None and visit.status is VisitStatus.ENDED
+    assert visit.end_reason is not None
     assert visit.end_reason.value == "completed"
     log = await actions(world, visit_id)
     assert log[0] == "scheduled" and log[-1] == "ended"

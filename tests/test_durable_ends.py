@@ -10,33 +10,13 @@ import asyncio
 import sqlite3
 from collections.abc import Sequence
 
-from services.access.tokens import TokenService
 from services.audit.chain import AuditEvent
 from services.domain.model import Role, Visit, VisitKind, VisitStatus
 from services.store.protocols import VisitChange
-from tests.conftest import KEYS, Peer, World
-from tests.test_deadlines import actions, pair
-from tests.test_roles import officer
-
-
-class HeldEnds:
-    """Holds every write that ends a visit until released; ``fail`` makes the next one fail."""
-
-    def __init__(self, world: World, fail: bool = False) -> None:
-        self.entered = asyncio.Event()
-        self.released = asyncio.Event()
-        self.fail = fail
-        self._change = world.store.change_visit
-        world.store.change_visit = self._held  # type: ignore[method-assign]
-
-    async def _held(self, change: VisitChange, events: Sequence[AuditEvent]) -> Visit:
-        if change.to is VisitStatus.ENDED:
-            self.entered.set()
-            await self.released.wait()
-            if self.fail:
-                self.fail = False
-                raise sqlite3.OperationalError("disk I/O error")
-        return await self._change(change, events)
+from tests.helpers.held_ends import HeldEnds
+from tests.helpers.officer import as_officer, officer
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import Peer, World
 
 
 async def _signal_passes(sender: Peer, receiver: Peer, to: str) -> bool:
@@ -110,13 +90,10 @@ async def test_rest_terminate_that_cannot_be_written_answers_503(world: World) -
     term, fam, visit_id = await pair(world)
     held = HeldEnds(world, fail=True)
     held.released.set()
-    token, _ = TokenService(KEYS).issue(
-        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )
     resp = await world.client.post(
         f"/api/v1/visits/{visit_id}/terminate",
         json={"reason": "x"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=as_officer(world),
     )
     assert resp.status == 503
     assert (await resp.json())["error"]["code"] == "not_recorded"
@@ -166,13 +143,10 @@ async def test_rest_terminate_is_answered_whatever_the_terminal_does_next(world:
     fails afterwards: that failure is the terminal's, not the officer's (it used to be a 500)."""
     term, visit_id = await _device_in_visit(world)
     _failing_next_visit(world)
-    token, _ = TokenService(KEYS).issue(
-        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )
     resp = await world.client.post(
         f"/api/v1/visits/{visit_id}/terminate",
         json={"reason": "x"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=as_officer(world),
     )
     assert resp.status == 202, await resp.text()
     assert (await term.until("ended"))["reason"] == "terminated"

@@ -7,20 +7,12 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.access.tokens import TokenService
 from services.domain.model import Role, VisitKind, VisitStatus
 from services.ids import CLI_ACTOR
 from signaling.app import create_app
-from tests.conftest import KEYS, Peer, World, make_settings
-from tests.test_deadlines import actions, pair
-from tests.test_roles import officer
-
-
-async def as_officer(world: World) -> dict[str, str]:
-    token, _ = TokenService(KEYS).issue(
-        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers.officer import as_officer, officer
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import Peer, World, make_settings
 
 
 async def test_a_restart_does_not_end_live_visits_as_no_show(world: World, tmp_path: Path) -> None:
@@ -56,7 +48,7 @@ async def test_cancel_of_an_armed_visit_refuses_later_joins(world: World) -> Non
     await world.hub.sweep()  # the window is open: the sweeper loads and arms the room
     assert visit.visit.id in world.hub.rooms
     resp = await world.client.post(
-        f"/api/v1/visits/{visit.visit.id}/cancel", headers=await as_officer(world)
+        f"/api/v1/visits/{visit.visit.id}/cancel", headers=as_officer(world)
     )
     assert resp.status == 200
     assert visit.visit.id not in world.hub.rooms
@@ -124,7 +116,7 @@ async def test_officer_connected_does_not_count_as_media(world: World) -> None:
 async def test_terminate_of_a_future_visit_is_refused(world: World) -> None:
     visit = await world.schedule(start_in=7 * 86400)
     resp = await world.client.post(
-        f"/api/v1/visits/{visit.visit.id}/terminate", headers=await as_officer(world)
+        f"/api/v1/visits/{visit.visit.id}/terminate", headers=as_officer(world)
     )
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "visit_not_open"
@@ -148,12 +140,13 @@ async def test_join_whose_socket_drops_during_the_write_takes_no_seat(world: Wor
     """A participant that disconnects while its join is being written is not left as a ghost:
     the seat waits out the grace and the visit ends `hangup`."""
     term, fam, visit_id = await pair(world)
-    gate = asyncio.Event()
+    gate, writing = asyncio.Event(), asyncio.Event()
     store = world.store
     original = store.append
 
     async def slow_append(events):  # type: ignore[no-untyped-def]
         if events and events[0].action == "reconnected":
+            writing.set()
             await gate.wait()
         return await original(events)
 
@@ -164,10 +157,10 @@ async def test_join_whose_socket_drops_during_the_write_takes_no_seat(world: Wor
     assert visit is not None
     seat = next(p for p in visit.participants if p.role is Role.FAMILY)
     back = await world.connect(await world.links.participant_token(visit, seat))
-    await asyncio.sleep(0.05)
+    await writing.wait()
     await back.close()
     gate.set()
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the server notices the close and finishes the join: no event
     room = world.hub.rooms[visit_id]
     assert room.seats[seat.id].conn is None
     await world.advance(61)

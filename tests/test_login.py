@@ -22,8 +22,8 @@ from services.access.known_sources import DEVICE_COOKIE, KnownSources
 from services.addresses import client_address, limit_key, parse_networks
 from services.admin.provision import Admin
 from services.domain.model import Role
-from tests.conftest import World, build_world
 from tests.helpers.served import tatap_serve
+from tests.helpers.world import World, build_world
 
 OFFICER, RIGHT = "petugas", "benar-sekali-123"
 FEW = 5  # failures an address may bank here: each wrong guess costs a real argon2 check

@@ -9,7 +9,7 @@ import structlog
 from structlog.testing import LogCapture
 
 from services.domain.model import Role
-from tests.conftest import World
+from tests.helpers.world import World
 
 
 @pytest.fixture

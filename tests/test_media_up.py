@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Peer, World
-from tests.test_deadlines import actions, pair
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import Peer, World
 
 
 async def _say_connected(peer: Peer) -> None:

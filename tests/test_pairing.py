@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.domain.model import Role
-from tests.conftest import World
+from tests.helpers.world import World
 
 OFFER = {"sdp": {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 600}}
 

@@ -8,7 +8,7 @@ import services.errors as errors
 from signaling import protocol
 from signaling.protocol import Close, close_for
 from signaling.protocol.facts import PATH
-from tests.conftest import World
+from tests.helpers.world import World
 
 
 def _error_classes() -> list[type[errors.TatapError]]:

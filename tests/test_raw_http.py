@@ -10,7 +10,7 @@ import orjson
 import pytest
 from yarl import URL
 
-from tests.conftest import World
+from tests.helpers.world import World
 
 UPGRADE = {
     "Connection": b"Upgrade",

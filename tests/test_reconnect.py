@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.domain.model import Role
-from tests.conftest import Peer, World
-from tests.test_deadlines import actions, pair
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import Peer, World
 
 
 async def next_of(peer: Peer, kind: str) -> dict[str, object]:
@@ -95,7 +95,7 @@ async def test_a_silent_client_is_dropped_and_its_seat_waits(tmp_path) -> None: 
     """A client that stops answering pings (a phone that lost its network, no FIN) is dropped
     by the keepalive; the others see it leave and its reconnect grace starts."""
 
-    from tests.conftest import build_world
+    from tests.helpers.world import build_world
 
     async for world in build_world(tmp_path, ping_idle_s=0.3, ping_interval_s=0.1):
         term, fam, _ = await pair(world)

@@ -22,10 +22,10 @@ from services.ids import Actor, ParticipantId, VisitorId
 from services.store.sqlite.migrations import STEPS
 from signaling.app import TOKENS
 from signaling.transport.socket_index import PRUNE_GRACE_S, RevocationWatch, SocketIndex
-from tests.conftest import KEYS, Peer, World, build_world
 from tests.helpers.audit import open_store, run_cli
-from tests.test_deadlines import pair
-from tests.test_roles import officer
+from tests.helpers.officer import officer, staff_token
+from tests.helpers.pair import pair
+from tests.helpers.world import KEYS, Peer, World, build_world
 
 PASSWORD = "correct horse battery"
 CLI_ENV = {"TATAP_TOKEN_KEYS": ",".join(f"{k}:{v.decode()}" for k, v in KEYS.items())}
@@ -252,9 +252,7 @@ async def test_disabled_staff_monitor_token_is_refused_at_hello(world: World) ->
     """A monitor token minted before the account was disabled takes no seat: close 4403."""
     staff = await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
     scheduled = await world.schedule()
-    claims = TokenService(KEYS).issue(
-        sub=staff.id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=600
-    )[1]
+    claims = staff_token(world, staff.id, ttl_s=600)[1]
     monitor = await world.links.monitor_token(claims, scheduled.visit.id)
     await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "test"))
     peer = await world.connect(monitor)
@@ -572,9 +570,7 @@ async def test_monitor_token_minted_while_disabled_stays_refused_after_enable(
     revocations = Revocations(world.store, world.clock)
     await revocations.disable_staff("petugas", Actor("admin", "test"))
     await world.advance(1.0)
-    raced = TokenService(KEYS).issue(
-        sub=staff.id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )[1]
+    raced = staff_token(world, staff.id)[1]
     monitor = await world.links.monitor_token(raced, visit_id)
     await world.advance(1.0)
     await revocations.enable_staff("petugas", Actor("admin", "test"))

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from services.access.tokens import TokenService
 from services.domain.model import Role
-from tests.conftest import KEYS, Peer, World
-from tests.test_deadlines import actions, pair
-
-
-async def officer(world: World, visit_id: str, staff_id: str = "s_officer") -> Peer:
-    staff = TokenService(KEYS).issue(
-        sub=staff_id, role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )[1]
-    token = await world.links.monitor_token(staff, visit_id)
-    return await world.connect(token)
+from tests.helpers.officer import as_officer, officer
+from tests.helpers.pair import actions, pair
+from tests.helpers.world import World
 
 
 async def test_officer_monitors_and_terminates(world: World) -> None:
@@ -52,13 +44,10 @@ async def test_monitor_may_not_send_media(world: World) -> None:
 async def test_rest_terminate_ends_the_visit(world: World) -> None:
     """An officer ending a visit through the API ends it for everyone in the room."""
     term, fam, visit_id = await pair(world)
-    token, _ = TokenService(KEYS).issue(
-        sub="s_off", role=Role.OFFICER, visit="", now=world.clock.now(), ttl_s=3600
-    )
     resp = await world.client.post(
         f"/api/v1/visits/{visit_id}/terminate",
         json={"reason": "test"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=as_officer(world),
     )
     assert resp.status == 202
     assert (await fam.expect("ended"))["reason"] == "terminated"

@@ -7,24 +7,12 @@ import dataclasses
 
 import pytest
 
-from services.domain.model import EndReason, Visit, VisitKind, VisitStatus
+from services.domain.model import EndReason, VisitStatus
 from services.domain.rules import check_not_over, check_open, is_open_yet, opens_at
 from services.errors import VisitNotOpen, VisitOver
-from services.ids import FacilityId, InmateId, RoomId, TerminalId, VisitId
+from tests.helpers.visit import VISIT
 
 EARLY = 300.0
-VISIT = Visit(
-    VisitId("v_1"),
-    "ABCD2345",
-    FacilityId("f_1"),
-    RoomId("r_1"),
-    TerminalId("t_1"),
-    InmateId("i_1"),
-    VisitKind.REGULAR,
-    VisitStatus.SCHEDULED,
-    start=10_000.0,
-    end=10_900.0,
-)
 
 
 def test_a_visit_opens_early_join_before_its_start() -> None:

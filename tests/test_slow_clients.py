@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import World, build_world
 from tests.helpers.served import tatap_serve
+from tests.helpers.world import World, build_world
 
 DRIP_EVERY_S = 0.3
 

@@ -13,8 +13,8 @@ from services.access.tokens import TokenService
 from services.audit.chain import AuditEvent
 from services.domain.model import Role
 from services.errors import TokenExpired, Unauthorized
-from tests.conftest import KEYS, World
-from tests.test_rules import VISIT
+from tests.helpers.visit import VISIT
+from tests.helpers.world import KEYS, World
 
 
 async def refused(world: World, token: str) -> tuple[str, int | None]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
-from tests.conftest import build_world
+from tests.helpers.world import build_world
 
 
 async def startup_events(tmp_path: Path, **settings: Any) -> list[str]:

@@ -21,9 +21,8 @@ from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.domain.model import Role
 from signaling.app import TOKENS
-from tests.conftest import World
-from tests.helpers.audit import REPO, rows, run_cli, tamper
-from tests.test_audit_tamper import _resign, rehash_from
+from tests.helpers.audit import REPO, rehash_from, resign, rows, run_cli, tamper
+from tests.helpers.world import World
 
 
 def _token(world: World, role: Role = Role.AUDITOR) -> str:
@@ -141,7 +140,7 @@ async def test_a_node_showing_another_hash_at_a_witnessed_head_is_refused(
     db = world.settings.sqlite_path
     before = store.read_bytes()
     tamper(db, *rehash_from(db, 500, '{"n":0}'))
-    tamper(db, *_resign(db, _node_key(world)))
+    tamper(db, *resign(db, _node_key(world)))
     code, _, err = await witness(world, store)
     assert code != 0 and "another hash at the witnessed head 2000" in err
     assert store.read_bytes() == before
@@ -281,7 +280,7 @@ async def test_a_rewrite_resigned_with_the_node_key_is_caught_only_by_the_witnes
     world, store = witnessed
     db = await _stopped(world)
     tamper(db, *rehash_from(db, 500, '{"n":0}'))
-    tamper(db, *_resign(db, _node_key(world)))
+    tamper(db, *resign(db, _node_key(world)))
     assert _verify(world)[0] == 0
     code, report = _verify(world, "--witness", str(store))
     assert code != 0 and report["first_bad_seq"] == 1000 and "rewritten" in str(report["problem"])

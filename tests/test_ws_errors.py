@@ -8,8 +8,8 @@ import aiohttp
 import orjson
 
 from services.domain.model import Role
-from tests.conftest import World
-from tests.test_deadlines import pair
+from tests.helpers.pair import pair
+from tests.helpers.world import World
 
 
 async def test_malformed_frames_get_typed_errors(world: World) -> None:

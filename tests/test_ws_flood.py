@@ -16,9 +16,9 @@ import pytest
 from services.clock import FakeClock
 from services.domain.model import Role
 from signaling.transport.frames import OP_CONTINUATION, OP_TEXT
-from tests.conftest import World, build_world
+from tests.helpers.pair import pair
 from tests.helpers.raw_ws import RawSocket, client_frame
-from tests.test_deadlines import pair
+from tests.helpers.world import World, build_world
 
 # The attack of issue 7: about 115 KiB of empty continuation frames froze the node for 8-10 s.
 FLOOD = (

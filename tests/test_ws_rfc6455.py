@@ -18,8 +18,8 @@ from signaling.transport.frames import (
     OP_PONG,
     OP_TEXT,
 )
-from tests.conftest import World
 from tests.helpers.raw_ws import RawSocket, client_frame
+from tests.helpers.world import World
 
 
 def close_frame(code: int, reason: bytes = b"") -> bytes:

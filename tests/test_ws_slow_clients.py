@@ -18,8 +18,8 @@ from signaling.endpoint import Endpoint
 from signaling.transport import connection
 from signaling.transport.connection import Connection
 from signaling.transport.frames import OP_PING, OP_TEXT
-from tests.conftest import World, build_world
 from tests.helpers.raw_ws import RawSocket, client_frame
+from tests.helpers.world import World, build_world
 
 PING = client_frame(OP_PING, b"p" * 125)  # the biggest ping: each pong is 127 bytes
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from signaling.transport.connection import UNSERVED_BYTES
 from signaling.transport.frames import OP_TEXT
-from tests.conftest import World
+from tests.helpers.pair import pair
 from tests.helpers.raw_ws import RawSocket, client_frame
-from tests.test_deadlines import pair
+from tests.helpers.world import World
 
 
 async def test_a_frame_over_8_kib_before_hello_closes_1009(world: World) -> None:

@@ -26,7 +26,7 @@ from services.booking.scheduling import GuestSpec, ScheduledVisit
 from services.domain.model import FacilityRules, Role, VisitKind
 from services.ids import Actor
 from signaling.app import STORE, VISITS, create_app
-from tests.conftest import make_settings
+from tests.helpers.world import make_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.e2e.stack import frames_flowing, open_page
+from tests.helpers.served import free_port
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,13 +34,6 @@ def processes_using(path: Path) -> list[int]:
 def parent_of(pid: int) -> int:
     # /proc/PID/stat: "pid (name) state ppid ..."; the name may hold spaces, not ")".
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.mark.timeout(60)

@@ -1,8 +1,10 @@
 """Helpers for the audit, CLI and API tests: the real ``tatap`` command run as a subprocess, a store
-on a real SQLite file, and the raw file access an attacker would use to tamper with the log."""
+on a real SQLite file, and the raw file access (and forging) an attacker would use to tamper with
+the log."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -12,14 +14,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.audit.chain import AuditEvent
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.audit.chain import GENESIS, AuditEvent, checkpoint_message
+from services.audit.signing import key_id
 from services.clock import Clock, FakeClock
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import Store
+from tests.helpers.world import KEYS
 
 REPO = Path(__file__).resolve().parents[2]
-KEYS = {"k1": b"test-signing-key-0123456789abcdef"}
+EVENT_COLUMNS = (
+    "seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action, details, prev_hash, hash"
+)
 
 
 def run_cli(
@@ -111,3 +120,45 @@ def rows(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
         return list(conn.execute(sql, args))
     finally:
         conn.close()
+
+
+def checkpoint_seqs(db: Path) -> list[int]:
+    """The seqs the log's checkpoints sign, in order."""
+    return [r[0] for r in rows(db, "SELECT seq FROM audit_checkpoints ORDER BY seq")]
+
+
+def chained(prev: str, fields: list[Any]) -> str:
+    """The hash an event's first eight columns get after the event whose hash is ``prev``."""
+    return hashlib.sha256(bytes.fromhex(prev) + orjson.dumps(fields)).hexdigest()
+
+
+def rehash_from(db: Path, seq: int, details: str) -> list[tuple[str, tuple[object, ...]]]:
+    """Statements that give row ``seq`` new details and recompute every hash after it."""
+    out: list[tuple[str, tuple[object, ...]]] = []
+    prev = GENESIS
+    for row in rows(db, f"SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq"):
+        s, fields = row[0], list(row[:8])
+        if s == seq:
+            fields[7] = details
+        digest = chained(prev, fields)
+        if s >= seq:
+            sql = "UPDATE audit_events SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?"
+            out.append((sql, (fields[7], prev, digest, s)))
+        prev = digest
+    return out
+
+
+def resign(
+    db: Path, key: Ed25519PrivateKey, kid: str | None = None
+) -> list[tuple[str, tuple[object, ...]]]:
+    """Statements re-signing every checkpoint over the (rehashed) rows with ``key``, labelled
+    with its own key id unless ``kid`` names another."""
+    kid = kid or key_id(key.public_key())
+    hashes = dict(rows(db, "SELECT seq, hash FROM audit_events"))
+    return [
+        (
+            "UPDATE audit_checkpoints SET hash = ?, key_id = ?, signature = ? WHERE seq = ?",
+            (hashes[s], kid, key.sign(checkpoint_message(s, hashes[s])).hex(), s),
+        )
+        for s in checkpoint_seqs(db)
+    ]

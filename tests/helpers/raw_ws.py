@@ -9,7 +9,7 @@ import os
 import socket
 
 from signaling.transport.frames import OP_CLOSE
-from tests.conftest import World
+from tests.helpers.world import World
 
 
 def client_frame(opcode: int, payload: bytes, fin: bool = True, mask: bytes | None = None) -> bytes:
