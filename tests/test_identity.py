@@ -145,7 +145,13 @@ def test_full_width_digits_are_read_as_digits() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [" 3201011508900001 ", "3201 0115 0890 0001", "3201-0115-0890-0001"]
+    "raw",
+    [
+        " 3201011508900001 ",
+        "3201 0115 0890 0001",
+        "3201-0115-0890-0001",
+        "3201\u00a00115.0890.0001",
+    ],
 )
 def test_spaces_and_dashes_between_digits_are_dropped(raw: str) -> None:
     """A NIK copied in groups is the same NIK."""

@@ -39,7 +39,7 @@ WOMEN_DAY_OFFSET = 40  # a woman's NIK carries her day of birth plus 40
 
 # Full-width digits come from East Asian keyboards and pasted text; they mean the same digits.
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-_NIK_SEPARATORS = " -."  # as people group the digits when they copy a KTP by hand
+_NIK_SEPARATORS = "-."  # and whitespace: as people group the digits when they copy a KTP by hand
 _ASCII_DIGITS = frozenset("0123456789")
 
 # Phone keyboards turn ' into a typographic apostrophe; the name is the same.
@@ -95,8 +95,8 @@ def parse_nik(raw: str, today: date) -> Nik:
 
     ``today`` is the date where the facility is; it picks the century of a two-digit birth year.
     """
-    nik = raw.strip().translate(_FULL_WIDTH_DIGITS)
-    nik = "".join(c for c in nik if c not in _NIK_SEPARATORS)
+    nik = raw.translate(_FULL_WIDTH_DIGITS)
+    nik = "".join(c for c in nik if not (c.isspace() or c in _NIK_SEPARATORS))
     if not nik:
         raise invalid("nik", Problem.NIK_REQUIRED)
     if not set(nik) <= _ASCII_DIGITS:
