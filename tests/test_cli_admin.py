@@ -9,6 +9,7 @@ import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -731,3 +732,203 @@ def test_help_lists_every_verb_in_its_order_and_each_answers() -> None:
     assert verbs == ["serve", "demo", "terminal", "admin", "visit", "witness", "audit"]
     for verb in verbs:
         assert tatap(verb, "--help").startswith(f"usage: tatap {verb}")
+
+
+# ---- the calendar: slot templates, booking window, blocked dates, closures ---------------------
+
+
+def _slots_add(site: Site, *extra: str) -> subprocess.CompletedProcess[str]:
+    flags = ["--weekdays", "mon,tue,wed,thu,fri,sat,sun", "--open", "08:00", "--close", "10:00"]
+    return run_cli(
+        site.data_dir,
+        "admin",
+        "slots",
+        "add",
+        "--room",
+        site.room,
+        *flags,
+        "--length",
+        "30",
+        *extra,
+    )
+
+
+def _free(site: Site, date: dt.date, *extra: str) -> Any:
+    return cli_json(
+        site.data_dir,
+        "admin",
+        "slots",
+        "free",
+        "--facility",
+        site.facility,
+        "--room",
+        site.room,
+        "--date",
+        date.isoformat(),
+        *extra,
+    )
+
+
+def _jakarta_day(ahead: int) -> dt.date:
+    """The facility's (WIB) local date ``ahead`` days from now."""
+    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
+    return now.date() + dt.timedelta(days=ahead)
+
+
+def test_slot_templates_are_added_listed_and_removed(site: Site) -> None:
+    """`admin slots add` stores a template and prints it; `list` shows it; `remove` deletes
+    it; each change is an audit event."""
+    proc = _slots_add(site, "--kinds", "regular,legal")
+    assert proc.returncode == 0, proc.stderr
+    added = json.loads(proc.stdout)
+    assert (added["open"], added["close"], added["length_min"]) == ("08:00", "10:00", 30)
+    assert added["kinds"] == ["legal", "regular"] and len(added["weekdays"]) == 7
+    listed = cli_json(site.data_dir, "admin", "slots", "list", "--room", site.room)
+    assert listed == [added]
+    removed = cli_json(site.data_dir, "admin", "slots", "remove", added["id"])
+    assert removed == {"removed": added}
+    assert cli_json(site.data_dir, "admin", "slots", "list", "--room", site.room) == []
+    actions = rows(site.db, "SELECT action FROM audit_events WHERE action LIKE 'slot-%'")
+    assert actions == [("slot-template-added",), ("slot-template-removed",)]
+
+
+def test_an_overlapping_slot_template_is_refused(site: Site) -> None:
+    """A template overlapping the room's first on a shared weekday exits 1 naming the first;
+    nothing more is stored."""
+    first = json.loads(_slots_add(site).stdout)
+    proc = run_cli(
+        site.data_dir,
+        "admin",
+        "slots",
+        "add",
+        "--room",
+        site.room,
+        "--weekdays",
+        "sun",
+        "--open",
+        "09:30",
+        "--close",
+        "11:00",
+        "--length",
+        "30",
+    )
+    assert first["id"] in _error(proc) and _count(site.db, "slot_templates") == 1
+
+
+def test_free_slots_follow_the_templates_and_blocked_dates(site: Site) -> None:
+    """`admin slots free` lists the day's slots in the facility's local time (WIB, +07:00);
+    after `admin block-date` that day has none, and today never has any."""
+    day = _jakarta_day(2)
+    _slots_add(site)
+    slots = _free(site, day)
+    assert [s["local_start"] for s in slots] == [
+        f"{day.isoformat()}T{t}+07:00" for t in ("08:00", "08:30", "09:00", "09:30")
+    ]
+    assert slots[0]["start_ms"] == int(
+        dt.datetime(day.year, day.month, day.day, 1, tzinfo=dt.UTC).timestamp() * 1000
+    )
+    assert _free(site, _jakarta_day(0)) == []
+    out = cli_json(
+        site.data_dir,
+        "admin",
+        "block-date",
+        "--facility",
+        site.facility,
+        "--date",
+        day.isoformat(),
+        "--reason",
+        "Hari raya",
+    )
+    assert out == {"facility_id": site.facility, "date": day.isoformat(), "reason": "Hari raya"}
+    assert _free(site, day) == []
+    assert _free(site, day, "--kind", "legal") == []
+
+
+def test_a_close_is_stored_in_local_time_and_takes_its_slots(site: Site) -> None:
+    """`admin close` reads local times in the facility's zone, stores the closure, says that
+    booked visits are not cancelled by it, and the slots it covers are no longer free."""
+    day = _jakarta_day(3)
+    _slots_add(site)
+    out = cli_json(
+        site.data_dir,
+        "admin",
+        "close",
+        "--facility",
+        site.facility,
+        "--from",
+        f"{day.isoformat()}T08:00",
+        "--until",
+        f"{day.isoformat()}T09:00",
+        "--reason",
+        "banjir",
+    )
+    start = dt.datetime(day.year, day.month, day.day, 1, tzinfo=dt.UTC).timestamp()
+    assert (out["start_ms"], out["end_ms"]) == (int(start * 1000), int((start + 3600) * 1000))
+    assert "not cancelled" in out["note"]
+    assert [s["local_start"][11:16] for s in _free(site, day)] == ["09:00", "09:30"]
+    assert rows(site.db, "SELECT reason FROM closures") == [("banjir",)]
+    assert rows(site.db, "SELECT count(*) FROM audit_events WHERE action = 'facility-closed'") == [
+        (1,)
+    ]
+
+
+def test_the_booking_window_is_shown_and_set(site: Site) -> None:
+    """`admin booking-window` shows the defaults (tomorrow to 14 days, Sunday education), and
+    changes only the parts named."""
+    args = ["admin", "booking-window", "--facility", site.facility]
+    shown = cli_json(site.data_dir, *args)
+    assert shown == {
+        "facility_id": site.facility,
+        "min_days": 1,
+        "max_days": 14,
+        "education_days": ["sun"],
+    }
+    changed = cli_json(site.data_dir, *args, "--max-days", "7", "--education-days", "sat,sun")
+    assert (changed["min_days"], changed["max_days"]) == (1, 7)
+    assert changed["education_days"] == ["sat", "sun"]
+    _slots_add(site)
+    assert _free(site, _jakarta_day(8)) == []
+    proc = run_cli(site.data_dir, *args, "--min-days", "9")
+    assert "booking window" in _error(proc)
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--weekdays", "senin"], "weekdays"),
+        (["--open", "25:00"], "between 00:00 and 24:00"),
+        (["--kinds", "family"], "visit kinds"),
+        (["--length", "200"], "closing time"),
+    ],
+)
+def test_bad_slot_templates_are_one_line_errors(site: Site, extra: list[str], says: str) -> None:
+    """A template that cannot be read or gives no slot exits 1 and stores nothing."""
+    assert says in _error(_slots_add(site, *extra)) and _count(site.db, "slot_templates") == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["slots", "list", "--room", "r_none"], "no such room"),
+        (["block-date", "--facility", "f_c", "--date", "25-12-2026", "--reason", "x"], "YYYY"),
+        (
+            ["block-date", "--facility", "f_none", "--date", "2026-12-25", "--reason", "x"],
+            "no such",
+        ),
+        (
+            [
+                "close",
+                "--facility",
+                "f_c",
+                "--from",
+                "2026-12-25T10:00",
+                "--until",
+                "2026-12-25T09:00",
+            ]
+            + ["--reason", "x"],
+            "ends after it starts",
+        ),
+    ],
+)
+def test_calendar_refusals_are_one_line_errors(site: Site, args: list[str], says: str) -> None:
+    assert says in _error(run_cli(site.data_dir, "admin", *args))

@@ -60,6 +60,11 @@ ACTIONS = frozenset(
         "visitor-revoked",
         "staff-enabled",
         "audit-unsigned-tail",
+        "slot-template-added",
+        "slot-template-removed",
+        "booking-window-set",
+        "date-blocked",
+        "facility-closed",
     }
 )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from services.admin.provision import Admin, visitor_json
+from services.cli import calendar
 from services.cli.common import print_json, store_options, with_core, with_store
 from services.core import Core
 from services.domain.model import FacilityRules, Role
@@ -203,6 +204,7 @@ def register(sub: Any) -> None:
     p.add_argument("csv")
     p.set_defaults(func=cmd_import_inmates)
     _add_people(asub)
+    calendar.register(asub)
 
 
 def _add_facility(asub: Any) -> None:

@@ -10,11 +10,13 @@ never miss a state change that happened, nor record one that did not.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.booking.slots import BlockedDate, BookingWindow, Closure, Slot, SlotTemplate
 from services.domain.model import (
     EndReason,
     Facility,
@@ -91,6 +93,51 @@ class VisitStore(Protocol):
         ...
 
     async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None: ...
+
+
+class CalendarStore(Protocol):
+    """A facility's calendar (see ``services.booking.slots``): slot templates, the booking
+    window, blocked dates, closures, and the intervals visits hold; each change with its audit
+    event."""
+
+    async def add_slot_template(self, template: SlotTemplate, event: AuditEvent) -> None:
+        """Insert a template; Conflict, naming the other, if it overlaps one of its room's."""
+        ...
+
+    async def get_slot_template(self, template_id: str) -> SlotTemplate | None: ...
+    async def remove_slot_template(self, template_id: str, event: AuditEvent) -> bool:
+        """Delete a template with its audit event; False (and no event) if there is none."""
+        ...
+
+    async def slot_templates(
+        self, facility_id: str, room_id: str | None = None
+    ) -> list[SlotTemplate]: ...
+    async def set_booking_window(
+        self, facility_id: str, window: BookingWindow, event: AuditEvent
+    ) -> None: ...
+    async def booking_window(self, facility_id: str) -> BookingWindow:
+        """The facility's window; the defaults if it never set one."""
+        ...
+
+    async def add_blocked_date(self, blocked: BlockedDate, event: AuditEvent) -> None:
+        """Block a local date; Conflict if it is blocked already."""
+        ...
+
+    async def blocked_dates(
+        self, facility_id: str, first: dt.date, last: dt.date
+    ) -> list[BlockedDate]:
+        """The facility's blocked dates from ``first`` to ``last`` inclusive, in date order."""
+        ...
+
+    async def add_closure(self, closure: Closure, event: AuditEvent) -> None: ...
+    async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
+        """The facility's closures that share time with ``[start_ms, end_ms)``."""
+        ...
+
+    async def booked_slots(self, room_ids: Sequence[str], start_ms: int, end_ms: int) -> list[Slot]:
+        """The intervals that visits in an ``OCCUPYING`` status hold in ``room_ids`` and that
+        share time with ``[start_ms, end_ms)``."""
+        ...
 
 
 class AccessStore(Protocol):
@@ -184,5 +231,7 @@ class AuditLog(AuditReader, Protocol):
         ...
 
 
-class Store(FacilityStore, VisitStore, AccessStore, RevocationStore, AuditLog, Protocol):
+class Store(
+    FacilityStore, CalendarStore, VisitStore, AccessStore, RevocationStore, AuditLog, Protocol
+):
     """Every role at once: what the composition root opens and closes."""

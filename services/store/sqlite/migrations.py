@@ -134,4 +134,32 @@ STEPS: tuple[str, ...] = (
     CREATE TRIGGER audit_legacy_no_delete BEFORE DELETE ON audit_legacy
         BEGIN SELECT RAISE(ABORT, 'audit_legacy is append-only'); END;
     """,
+    # 6: a facility's calendar. Slot templates per visit room (weekdays as `0,6` for Monday and
+    # Sunday, hours as minutes after local midnight, kinds as `legal,regular`); the booking window
+    # (a facility without a row takes the defaults); blocked local dates; emergency closures.
+    """
+    CREATE TABLE slot_templates (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id),
+        room_id TEXT NOT NULL REFERENCES rooms(id), weekdays TEXT NOT NULL,
+        open_min INTEGER NOT NULL, close_min INTEGER NOT NULL, length_min INTEGER NOT NULL,
+        kinds TEXT NOT NULL, CHECK (open_min < close_min)
+    );
+    CREATE INDEX slot_templates_room ON slot_templates(room_id);
+    CREATE INDEX slot_templates_facility ON slot_templates(facility_id);
+    CREATE TABLE booking_windows (
+        facility_id TEXT PRIMARY KEY REFERENCES facilities(id), min_days INTEGER NOT NULL,
+        max_days INTEGER NOT NULL, education_days TEXT NOT NULL
+    );
+    CREATE TABLE blocked_dates (
+        facility_id TEXT NOT NULL REFERENCES facilities(id), date TEXT NOT NULL,
+        reason TEXT NOT NULL, PRIMARY KEY (facility_id, date)
+    );
+    CREATE TABLE closures (
+        id TEXT PRIMARY KEY, facility_id TEXT NOT NULL REFERENCES facilities(id),
+        start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, reason TEXT NOT NULL,
+        CHECK (start_ms < end_ms)
+    );
+    CREATE INDEX closures_facility ON closures(facility_id, start_ms);
+    CREATE INDEX visits_room_start ON visits(room_id, start_ms);
+    """,
 )

@@ -1,0 +1,192 @@
+"""``SqliteStore``'s ``CalendarStore`` role: slot templates, booking windows, blocked dates,
+closures, and the intervals visits hold; each change commits with its audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+
+from services.audit.chain import AuditEvent
+from services.booking.slots import (
+    OCCUPYING,
+    BlockedDate,
+    BookingWindow,
+    Closure,
+    Slot,
+    SlotTemplate,
+    hhmm,
+    overlapping,
+)
+from services.domain.model import VisitKind
+from services.errors import Conflict
+from services.ids import FacilityId, RoomId
+from services.store.sqlite.base import SqliteBase, translate
+from services.store.sqlite.chain_head import Chain
+
+_TEMPLATE_COLUMNS = "id, facility_id, room_id, weekdays, open_min, close_min, length_min, kinds"
+
+
+class SqliteCalendar(SqliteBase):
+    """The ``CalendarStore`` role of ``SqliteStore``."""
+
+    async def add_slot_template(self, template: SlotTemplate, event: AuditEvent) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            # Checked inside the write transaction, so two racing adds cannot both pass.
+            clash = overlapping(template, _templates(conn, "room_id = ?", (template.room_id,)))
+            if clash is not None:
+                raise Conflict(
+                    f"room {template.room_id} already has template {clash.id} on those days"
+                    f" from {hhmm(clash.open_min)} to {hhmm(clash.close_min)}"
+                )
+            conn.execute(
+                f"INSERT INTO slot_templates ({_TEMPLATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    template.id,
+                    template.facility_id,
+                    template.room_id,
+                    _days(template.weekdays),
+                    template.open_min,
+                    template.close_min,
+                    template.length_min,
+                    ",".join(sorted(k.value for k in template.kinds)),
+                ),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
+    async def get_slot_template(self, template_id: str) -> SlotTemplate | None:
+        found = await self._read(lambda c: _templates(c, "id = ?", (template_id,)))
+        return found[0] if found else None
+
+    async def remove_slot_template(self, template_id: str, event: AuditEvent) -> bool:
+        def job(conn: sqlite3.Connection, chain: Chain) -> bool:
+            gone = conn.execute("DELETE FROM slot_templates WHERE id = ?", (template_id,))
+            if gone.rowcount:
+                chain.append(conn, [event])
+            return bool(gone.rowcount)
+
+        return await self._write(job)
+
+    async def slot_templates(
+        self, facility_id: str, room_id: str | None = None
+    ) -> list[SlotTemplate]:
+        if room_id is None:
+            return await self._read(lambda c: _templates(c, "facility_id = ?", (facility_id,)))
+        where = "facility_id = ? AND room_id = ?"
+        return await self._read(lambda c: _templates(c, where, (facility_id, room_id)))
+
+    async def set_booking_window(
+        self, facility_id: str, window: BookingWindow, event: AuditEvent
+    ) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "INSERT INTO booking_windows (facility_id, min_days, max_days, education_days)"
+                " VALUES (?,?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
+                " min_days = excluded.min_days, max_days = excluded.max_days,"
+                " education_days = excluded.education_days",
+                (facility_id, window.min_days, window.max_days, _days(window.education_days)),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
+    async def booking_window(self, facility_id: str) -> BookingWindow:
+        def q(conn: sqlite3.Connection) -> BookingWindow:
+            row = conn.execute(
+                "SELECT min_days, max_days, education_days FROM booking_windows"
+                " WHERE facility_id = ?",
+                (facility_id,),
+            ).fetchone()
+            return BookingWindow(row[0], row[1], _parse_days(row[2])) if row else BookingWindow()
+
+        return await self._read(q)
+
+    async def add_blocked_date(self, blocked: BlockedDate, event: AuditEvent) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "INSERT INTO blocked_dates (facility_id, date, reason) VALUES (?,?,?)",
+                (blocked.facility_id, blocked.date.isoformat(), blocked.reason),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
+    async def blocked_dates(
+        self, facility_id: str, first: dt.date, last: dt.date
+    ) -> list[BlockedDate]:
+        def q(conn: sqlite3.Connection) -> list[BlockedDate]:
+            found = conn.execute(
+                "SELECT date, reason FROM blocked_dates"
+                " WHERE facility_id = ? AND date BETWEEN ? AND ? ORDER BY date",
+                (facility_id, first.isoformat(), last.isoformat()),
+            ).fetchall()
+            fac = FacilityId(facility_id)
+            return [BlockedDate(fac, dt.date.fromisoformat(d), r) for d, r in found]
+
+        return await self._read(q)
+
+    async def add_closure(self, closure: Closure, event: AuditEvent) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "INSERT INTO closures (id, facility_id, start_ms, end_ms, reason)"
+                " VALUES (?,?,?,?,?)",
+                (closure.id, closure.facility_id, closure.start_ms, closure.end_ms, closure.reason),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
+    async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
+        def q(conn: sqlite3.Connection) -> list[Closure]:
+            found = conn.execute(
+                "SELECT id, facility_id, start_ms, end_ms, reason FROM closures"
+                " WHERE facility_id = ? AND start_ms < ? AND end_ms > ? ORDER BY start_ms",
+                (facility_id, end_ms, start_ms),
+            ).fetchall()
+            return [Closure(i, FacilityId(f), s, e, r) for i, f, s, e, r in found]
+
+        return await self._read(q)
+
+    async def booked_slots(self, room_ids: Sequence[str], start_ms: int, end_ms: int) -> list[Slot]:
+        def q(conn: sqlite3.Connection) -> list[Slot]:
+            rooms = ",".join("?" * len(room_ids))
+            states = ",".join("?" * len(OCCUPYING))
+            found = conn.execute(
+                f"SELECT room_id, start_ms, end_ms FROM visits WHERE room_id IN ({rooms})"
+                f" AND status IN ({states}) AND start_ms < ? AND end_ms > ?",
+                (*room_ids, *sorted(s.value for s in OCCUPYING), end_ms, start_ms),
+            ).fetchall()
+            return [Slot(RoomId(r), s, e) for r, s, e in found]
+
+        return await self._read(q)
+
+
+def _templates(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> list[SlotTemplate]:
+    found = conn.execute(
+        f"SELECT {_TEMPLATE_COLUMNS} FROM slot_templates WHERE {where} ORDER BY room_id, open_min",
+        args,
+    ).fetchall()
+    return [
+        SlotTemplate(
+            i,
+            FacilityId(f),
+            RoomId(r),
+            _parse_days(days),
+            o,
+            c,
+            n,
+            frozenset(VisitKind(k) for k in kinds.split(",")),
+        )
+        for i, f, r, days, o, c, n, kinds in found
+    ]
+
+
+def _days(days: frozenset[int]) -> str:
+    """Weekday numbers as the column holds them: ``0,6`` (Monday and Sunday)."""
+    return ",".join(str(d) for d in sorted(days))
+
+
+def _parse_days(text: str) -> frozenset[int]:
+    return frozenset(int(d) for d in text.split(",") if d)
