@@ -3,7 +3,8 @@
 The visit page is built once per node into one response: its stylesheet, the protocol's facts and
 its scripts inline (the files under ``/static`` stay served as they are), and the link's answer
 put in by the node. On a phone's slow link every request is a round trip, so the page needs none
-before it opens its socket; the CSP admits the inline script and style by their hashes only.
+before it opens its socket, which it does from its head while the rest still arrives; the CSP
+admits the inline scripts and style by their hashes only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # In the order the page loaded them: each script reads names the ones before it defined.
 SCRIPTS = ("i18n.js", "peers.js", "visit.js")
 STYLESHEET = "visit.css"
+# Opens the socket from the page's head (see boot.js).
+BOOT = "boot.js"
 # Opens the data block holding the link's answer: the page reads it instead of asking
 # /api/v1/join first.
 JOINED_BLOCK = '<script type="application/json" id="joined">'
@@ -32,12 +35,13 @@ JOINED_BLOCK = '<script type="application/json" id="joined">'
 Exchange = Callable[[str], Awaitable[object]]
 
 
-def csp(script_hash: str, style_hash: str) -> str:
-    """The visit page loads nothing from elsewhere: its own inline script and style (by hash),
+def csp(script_hashes: list[str], style_hash: str) -> str:
+    """The visit page loads nothing from elsewhere: its own inline scripts and style (by hash),
     the camera, and the socket and API of the node that served it (CSP 'self' covers ws:/wss: to
     the same host). The JSON block holding the link's answer is data, never run."""
+    scripts = " ".join(f"'{h}'" for h in script_hashes)
     return (
-        f"default-src 'self'; script-src 'self' '{script_hash}'; "
+        f"default-src 'self'; script-src 'self' {scripts}; "
         f"style-src 'self' '{style_hash}'; img-src 'self' data:; "
         "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'none'"
@@ -58,21 +62,23 @@ class VisitPage:
 
     @classmethod
     def build(cls, protocol_script: str) -> VisitPage:
-        """``visit.html`` with ``visit.css`` and ``protocol_script`` plus :data:`SCRIPTS` inline."""
+        """``visit.html`` with ``visit.css``, then ``boot.js`` in the head and ``protocol_script``
+        plus :data:`SCRIPTS` at the end of the body, all inline."""
         html = (WEB_DIR / "visit.html").read_text()
         style = (WEB_DIR / STYLESHEET).read_text()
+        boot = (WEB_DIR / BOOT).read_text()
         script = protocol_script + "".join((WEB_DIR / name).read_text() for name in SCRIPTS)
-        # The external tags go; the style takes the stylesheet's place, the script ends the body.
         html = re.sub(r'\s*<script src="/static/[^"]+" defer></script>', "", html)
         link = f'<link rel="stylesheet" href="/static/{STYLESHEET}">'
-        if link not in html or "</body>" not in html:
+        if html.count(link) != 1 or html.count("</body>") != 1:
             raise RuntimeError("visit.html lost its stylesheet link or its </body>")
-        html = html.replace(link, f"<style>{style}</style>")
-        head, tail = html.split("</body>", 1)
+        # The answer and boot.js where the stylesheet was: early in the first bytes to arrive.
+        head, rest = html.split(link)
+        rest = rest.replace("</body>", f"<script>{script}</script>\n</body>")
         return cls(
             head=head + JOINED_BLOCK,
-            tail=f"</script>\n<script>{script}</script>\n</body>{tail}",
-            policy=csp(sha256(script), sha256(style)),
+            tail=f"</script>\n  <script>{boot}</script>\n  <style>{style}</style>{rest}",
+            policy=csp([sha256(boot), sha256(script)], sha256(style)),
         )
 
     def render(self, joined: object) -> str:

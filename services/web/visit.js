@@ -187,14 +187,18 @@ function stopLocal() {
 function connect() {
   clearTimeout(reconnectTimer);
   reconnectTimer = null;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+  // The socket boot.js opened with the page, once, if it still stands; else a new one.
+  const early = window.tatapEarly;
+  window.tatapEarly = null;
+  const usable = early && early.readyState <= WebSocket.OPEN;
+  const ws = usable ? early : new WebSocket(socketUrl());
   tatap.ws = ws;
   // Handlers right away: the open event may fire before any later await returns.
   ws.onopen = () => {
     mark("socket");
     ws.send(JSON.stringify({ type: "hello", token }));
   };
+  if (ws.readyState === WebSocket.OPEN) ws.onopen();
   ws.onmessage = (ev) => {
     let msg;
     try { msg = JSON.parse(ev.data); } catch (err) { return; }
