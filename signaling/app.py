@@ -15,6 +15,7 @@ from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
 from services.core import Core, create_core
 from services.http.api.context import ApiContext
+from services.http.api.links import LinksApi
 from services.http.pages import page_routes
 from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware
 from services.http.routes import api_routes
@@ -79,7 +80,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     served = {"/ws": endpoint.handle, "/metrics": _metrics(app, settings, cap)}
     app.router.add_routes(api_routes(api, served))
     app.router.add_routes([protocol_facts.route(settings.early_join_s)])  # before /static
-    app.router.add_routes(page_routes())
+    page_script = protocol_facts.script(settings.early_join_s)
+    app.router.add_routes(page_routes(page_script, LinksApi(api).exchange))
 
     app.cleanup_ctx.append(_lifecycle(settings, core, cluster, hub, endpoint, watch))
 

@@ -73,3 +73,10 @@ def test_deadlines_smoke(tmp_path: Path) -> None:
 def test_join_smoke(tmp_path: Path) -> None:
     """One join in real Chromium against the terminal agent reaches a first remote frame."""
     assert "join to first frame" in smoke("join", tmp_path)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(bool(join.unavailable()), reason=join.unavailable() or "available")
+def test_page_smoke(tmp_path: Path) -> None:
+    """One throttled page load in real Chromium against the terminal agent reaches a frame."""
+    assert "first remote frame" in smoke("page", tmp_path)

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-// Close codes and the early-join window come from the server (/static/protocol.js).
+// Close codes and the early-join window come from the server (inline, as /static/protocol.js).
 const PROTOCOL = window.TATAP_PROTOCOL;
 const CLOSE = PROTOCOL.close;
 // What to say after a close that must not be retried (PROTOCOL.final), by the close's name.
@@ -76,22 +76,40 @@ function fail(code, vars) {
 
 // ---- link → token -------------------------------------------------------------------------
 
-async function join() {
+// The node puts the link's answer in the page (a round trip less on a slow phone link); it is
+// used once, and every later exchange (a new token after 4401) asks /api/v1/join.
+let inPage = readInPage();
+
+function readInPage() {
+  const block = $("joined");
+  let answer = null;
+  try { answer = JSON.parse(block ? block.textContent : "null"); } catch (err) { answer = null; }
+  if (block) block.remove();
+  return answer && answer.token ? { ok: true, body: answer } : null;
+}
+
+async function exchange() {
   const link = decodeURIComponent(location.pathname.split("/v/")[1] || "");
   let res;
   try {
     res = await fetch("/api/v1/join", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ link }) });
   } catch (err) {
+    return null;
+  }
+  if (res.status >= 500) return null;
+  return { ok: res.ok, body: await res.json().catch(() => ({})) };
+}
+
+async function join() {
+  const answer = inPage || await exchange();
+  inPage = null;
+  if (!answer) {
     say($("loading-text"), "error_network");
     return "retry";
   }
-  if (res.status >= 500) {
-    say($("loading-text"), "error_network");
-    return "retry";
-  }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
+  const body = answer.body;
+  if (!answer.ok) {
     const code = (body.error && body.error.code) || "other";
     // The visit ended while we were away: that is its end, not a refusal.
     if (code === "visit_over" && tatap.welcomes.length) ended(endReason(body.error.details));
@@ -169,14 +187,18 @@ function stopLocal() {
 function connect() {
   clearTimeout(reconnectTimer);
   reconnectTimer = null;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+  // The socket boot.js opened with the page, once, if it still stands; else a new one.
+  const early = window.tatapEarly;
+  window.tatapEarly = null;
+  const usable = early && early.readyState <= WebSocket.OPEN;
+  const ws = usable ? early : new WebSocket(socketUrl());
   tatap.ws = ws;
   // Handlers right away: the open event may fire before any later await returns.
   ws.onopen = () => {
     mark("socket");
     ws.send(JSON.stringify({ type: "hello", token }));
   };
+  if (ws.readyState === WebSocket.OPEN) ws.onopen();
   ws.onmessage = (ev) => {
     let msg;
     try { msg = JSON.parse(ev.data); } catch (err) { return; }

@@ -1,5 +1,6 @@
 """The protocol's facts as the pages read them: ``/static/protocol.js``, made from the code table
-and the node's settings when the app is built, so a page never holds a copy that could drift.
+and the node's settings when the app is built, so a page never holds a copy that could drift. The
+visit page carries the same script inline (``services/http/pages.py``): a request less.
 
 Not imported by the package (the terminal agent has no use for aiohttp routes).
 """
@@ -26,7 +27,7 @@ def facts(early_join_s: int) -> dict[str, object]:
 
 
 def script(early_join_s: int) -> str:
-    """A script defining ``window.TATAP_PROTOCOL`` (frozen), loaded before the page's own."""
+    """A script defining ``window.TATAP_PROTOCOL`` (frozen), run before the page's own."""
     body = orjson.dumps(facts(early_join_s), option=orjson.OPT_SORT_KEYS).decode()
     return f'"use strict";\nwindow.TATAP_PROTOCOL = Object.freeze({body});\n'
 

@@ -1,4 +1,4 @@
-"""``python -m tests.bench [relay|connections|deadlines|join|audit ...] [--smoke] [--out DIR]``.
+"""``python -m tests.bench [NAME ...] [--smoke] [--out DIR]``, each NAME one of ``ORDER``.
 
 With no names every benchmark runs and ``tests/bench/RESULTS.md`` (plus ``latency.png``) is
 rewritten; with names, or with ``--smoke`` (tiny sizes, for the test suite), the report goes to
@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.bench.common import BENCH_DIR, WORK, raise_nofile, set_run_dir
 from tests.bench.report import Result, Verdict, write_markdown
 
-ORDER = ("audit", "relay", "connections", "deadlines", "join")
+ORDER = ("audit", "relay", "connections", "deadlines", "join", "page")
 
 
 def main(argv: list[str] | None = None) -> int:

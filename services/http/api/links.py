@@ -49,13 +49,16 @@ class LinksApi:
     async def join(self, request: web.Request) -> web.Response:
         """A family or teacher link -> a token for the websocket, valid until the visit ends."""
         body = parse_body(Join, await json_body(request))
-        token, claims, visit, participant = await self._ctx.links.open_link(body.link)
+        return respond(await self.exchange(body.link))
+
+    async def exchange(self, link: str) -> Joined:
+        """What ``join`` answers for ``link``; the visit page carries it too."""
+        token, claims, visit, participant = await self._ctx.links.open_link(link)
         await self._ctx.revocations.check(claims)  # a revoked participant's link opens nothing
-        joined = Joined(
+        return Joined(
             token=token,
             expires_ms=int(claims.exp * 1000),
             you=You(id=participant.id, role=participant.role.value),
             visit=visit_json(visit),
             now_ms=self._ctx.now_ms(),
         )
-        return respond(joined)
