@@ -186,3 +186,29 @@ async def test_education_visit_seats_three(world: World) -> None:
     assert sorted(p["role"] for p in teacher_welcome["peers"]) == ["family", "terminal"]
     assert (await peers[0][1].expect("peer-joined"))["peer"]["role"] == "family"
     assert (await peers[0][1].expect("peer-joined"))["peer"]["role"] == "teacher"
+
+
+async def test_a_starting_node_writes_the_ends_that_came_due_while_it_was_down(
+    world: World,
+) -> None:
+    """A node starting after a visit's join grace passed with nobody in it has written that
+    visit's `no_show` by the time it starts serving: no family is let into it meanwhile."""
+    from signaling.cluster.factory import create_cluster
+    from signaling.runtime.deadlines import DeadlineScheduler
+    from signaling.visits.hub import Hub
+
+    visit = await world.schedule(start_in=-700, length_s=1800)  # grace 600 s: over while down
+    restarted = Hub(
+        world.settings,
+        world.store,
+        world.clock,
+        DeadlineScheduler(world.clock),
+        create_cluster(world.settings),
+    )
+    await restarted.start()
+    try:
+        current = await world.store.get_visit(visit.visit.id)
+        assert current is not None and current.status is VisitStatus.ENDED
+        assert current.end_reason is not None and current.end_reason.value == "no_show"
+    finally:
+        await restarted.aclose()

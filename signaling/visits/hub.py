@@ -10,6 +10,10 @@ ownership go through the cluster seams (``signaling.cluster``).
 
 from __future__ import annotations
 
+import asyncio
+
+import structlog
+
 from services.clock import Clock
 from services.domain.model import EndReason, Role
 from services.ids import Actor, ParticipantId, VisitId
@@ -32,6 +36,11 @@ from signaling.visits.room import Seated, VisitRoom
 from signaling.visits.seating import Seating
 from signaling.visits.sweeper import Sweeper
 from signaling.visits.timers import Timers
+
+log = structlog.get_logger("tatap.hub")
+
+# How long a starting node waits for the ends it caught up on to be written before it serves.
+CATCH_UP_S = 10.0
 
 
 class Hub:
@@ -103,6 +112,19 @@ class Hub:
     # ---- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Catch up before serving, then run: a visit whose end (a `no_show` at the join grace,
+        its scheduled end) came due while the node was down is ended and written before the
+        first request is answered, so a restarted node never lets a family into a visit it is
+        about to end."""
+        try:
+            await self._sweeper.sweep()  # every open visit loaded, its deadlines armed
+        except Exception:  # the store will be retried by the sweeper's loop
+            log.exception("hub.catch_up_failed")
+        self._scheduler.fire_due()  # what came due while the node was down
+        try:
+            await asyncio.wait_for(self.tasks.idle(), CATCH_UP_S)  # and its records on disk
+        except TimeoutError:
+            log.warning("hub.catch_up_slow", pending=len(self.tasks))
         self._scheduler.start()
         self._sweeper.start()
 
