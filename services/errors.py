@@ -15,7 +15,13 @@
     │   ├── VisitFull                    "visit_full"
     │   ├── VisitNotOpen                 "visit_not_open"  too early
     │   ├── VisitOver                    "visit_over"      ended or cancelled
-    │   └── WitnessRefused               "witness_refused" heads that do not extend the held
+    │   ├── WitnessRefused               "witness_refused" heads that do not extend the held
+    │   ├── SlotFull                     "slot_full"       no room has that slot free
+    │   ├── QuotaInmate                  "quota_inmate"    the inmate's visits this week
+    │   ├── QuotaVisitor                 "quota_visitor"   the visitor's (NIK) visits this week
+    │   ├── DateBlocked                  "date_blocked"    a blocked date or a closure
+    │   ├── OutsideWindow                "outside_window"  too soon or too far ahead
+    │   └── KindNotAllowed               "kind_not_allowed" that kind is not taken then
     ├── RateLimited                 429  "rate_limited"
     └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
@@ -121,6 +127,42 @@ class WitnessRefused(Conflict):
     """A node showed a witness signed heads that do not extend the ones it holds."""
 
     code = "witness_refused"
+
+
+class SlotFull(Conflict):
+    """Every room that offers the slot has a visit in it already."""
+
+    code = "slot_full"
+
+
+class QuotaInmate(Conflict):
+    """The inmate has as many visits as the facility allows in a rolling 7 days."""
+
+    code = "quota_inmate"
+
+
+class QuotaVisitor(Conflict):
+    """The visitor (by NIK) has as many visits as the facility allows in a rolling 7 days."""
+
+    code = "quota_visitor"
+
+
+class DateBlocked(Conflict):
+    """The facility takes no visits then: a blocked date or an emergency closure."""
+
+    code = "date_blocked"
+
+
+class OutsideWindow(Conflict):
+    """The slot is sooner or further ahead than the facility's booking window."""
+
+    code = "outside_window"
+
+
+class KindNotAllowed(Conflict):
+    """No room takes that kind of visit at that time (an education visit off its days)."""
+
+    code = "kind_not_allowed"
 
 
 class NotRecorded(TatapError):

@@ -65,6 +65,7 @@ ACTIONS = frozenset(
         "booking-window-set",
         "date-blocked",
         "facility-closed",
+        "quotas-set",
     }
 )
 

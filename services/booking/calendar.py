@@ -128,17 +128,23 @@ class CalendarService:
         """The slots of local ``date`` in ``room_ids`` that a ``kind`` visit may take at ``now``
         (see ``services.booking.slots.free_slots``)."""
         facility = await self._facility(facility_id)
+        calendar = await self.day_calendar(facility, date)
         start_ms, end_ms = day_bounds(date, facility.timezone)
-        calendar = Calendar(
-            facility.timezone,
-            await self._store.booking_window(facility_id),
-            await self._store.slot_templates(facility_id),
-            frozenset(b.date for b in await self._store.blocked_dates(facility_id, date, date)),
-            await self._store.closures(facility_id, start_ms, end_ms),
-        )
         booked = await self._store.booked_slots(room_ids, start_ms, end_ms)
         rooms = [RoomId(r) for r in room_ids]
         return free_slots(calendar, rooms, date, kind, now, booked)
+
+    async def day_calendar(self, facility: Facility, date: dt.date) -> Calendar:
+        """The rules that bear on local ``date``: the window, every template, the date if it
+        is blocked, and the closures that share time with it."""
+        start_ms, end_ms = day_bounds(date, facility.timezone)
+        return Calendar(
+            facility.timezone,
+            await self._store.booking_window(facility.id),
+            await self._store.slot_templates(facility.id),
+            frozenset(b.date for b in await self._store.blocked_dates(facility.id, date, date)),
+            await self._store.closures(facility.id, start_ms, end_ms),
+        )
 
     async def _facility(self, facility_id: str) -> Facility:
         facility = await self._store.get_facility(facility_id)

@@ -101,9 +101,9 @@ class VisitService:
             status=VisitStatus.SCHEDULED,
             start=start,
             end=start + length_s,
-            participants=_seats(visit_id, terminal.name, guests),
+            participants=seats(visit_id, terminal.name, guests),
         )
-        links = {p.id: new_link_token() for p in visit.participants if p.role is not Role.TERMINAL}
+        links = guest_links(visit)
         event = _scheduled_event(visit, guests, actor)
         hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
         await self._store.add_visit(visit, hashed, [event])
@@ -157,7 +157,12 @@ def _scheduled_event(visit: Visit, guests: list[GuestSpec], actor: Actor) -> Aud
     )
 
 
-def _seats(visit_id: VisitId, terminal: str, guests: list[GuestSpec]) -> tuple[Participant, ...]:
+def guest_links(visit: Visit) -> dict[ParticipantId, str]:
+    """A fresh link secret for every seat but the terminal's (shown once, stored hashed)."""
+    return {p.id: new_link_token() for p in visit.participants if p.role is not Role.TERMINAL}
+
+
+def seats(visit_id: VisitId, terminal: str, guests: list[GuestSpec]) -> tuple[Participant, ...]:
     """The terminal's seat, then one per guest, each with a fresh participant id."""
     seats = [Participant(ParticipantId(new_id("p")), visit_id, Role.TERMINAL, terminal)]
     seats += [

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.booking.quotas import NewRequest, Quotas, Rejection
 from services.booking.slots import BlockedDate, BookingWindow, Closure, Slot, SlotTemplate
 from services.domain.model import (
     EndReason,
@@ -140,6 +141,49 @@ class CalendarStore(Protocol):
         ...
 
 
+class RequestStore(Protocol):
+    """Families' visit requests (see ``services.booking.requests``): placed against the slot
+    and the quotas atomically, then approved, rejected or looked up by code."""
+
+    async def request_facilities(self) -> list[Facility]:
+        """Facilities that take online requests: those with at least one slot template."""
+        ...
+
+    async def bookable_terminals(self, facility_id: str) -> list[Terminal]:
+        """One terminal per room of the facility, by room: where a request may be placed."""
+        ...
+
+    async def quotas(self, facility_id: str) -> Quotas:
+        """The facility's quotas; the defaults if it never set them."""
+        ...
+
+    async def set_quotas(self, facility_id: str, quotas: Quotas, event: AuditEvent) -> None: ...
+    async def add_request(self, request: NewRequest) -> Visit:
+        """In one transaction: QuotaInmate or QuotaVisitor if a quota is used up, SlotFull if no
+        place is free; else the visit inserted (as placed) with its event."""
+        ...
+
+    async def visit_by_code(self, code: str) -> Visit | None: ...
+    async def requests(self, facility_id: str, status: VisitStatus, limit: int) -> list[Visit]:
+        """The facility's visits in ``status``, soonest first."""
+        ...
+
+    async def approve_request(
+        self, visit_id: str, link_hashes: dict[str, str], event: AuditEvent
+    ) -> Visit:
+        """A requested visit scheduled, its guests' links stored hashed; Conflict otherwise."""
+        ...
+
+    async def reject_request(self, visit_id: str, why: Rejection, event: AuditEvent) -> Visit:
+        """A requested visit rejected (its slot and quota freed); Conflict otherwise."""
+        ...
+
+    async def rejection(self, visit_id: str) -> Rejection | None: ...
+    async def replace_link(self, participant_id: str, link_hash: str) -> None:
+        """Give a seat a new link (the old one stops working)."""
+        ...
+
+
 class AccessStore(Protocol):
     """What a link or a token opens: the seat behind a family link, revoked token ids."""
 
@@ -232,6 +276,13 @@ class AuditLog(AuditReader, Protocol):
 
 
 class Store(
-    FacilityStore, CalendarStore, VisitStore, AccessStore, RevocationStore, AuditLog, Protocol
+    FacilityStore,
+    CalendarStore,
+    RequestStore,
+    VisitStore,
+    AccessStore,
+    RevocationStore,
+    AuditLog,
+    Protocol,
 ):
     """Every role at once: what the composition root opens and closes."""

@@ -162,4 +162,18 @@ STEPS: tuple[str, ...] = (
     CREATE INDEX closures_facility ON closures(facility_id, start_ms);
     CREATE INDEX visits_room_start ON visits(room_id, start_ms);
     """,
+    # 7: visit requests from families. A rejection keeps its canned reason and note; quotas are
+    # per facility (a facility without a row takes the defaults: 1 and 1 per rolling 7 days);
+    # the quota checks count an inmate's visits by start time.
+    """
+    ALTER TABLE visits ADD COLUMN reject_reason TEXT;
+    ALTER TABLE visits ADD COLUMN reject_note TEXT;
+    CREATE TABLE booking_quotas (
+        facility_id TEXT PRIMARY KEY REFERENCES facilities(id),
+        per_inmate INTEGER NOT NULL CHECK (per_inmate >= 1),
+        per_visitor INTEGER NOT NULL CHECK (per_visitor >= 1)
+    );
+    CREATE INDEX visits_inmate_start ON visits(inmate_id, start_ms);
+    CREATE INDEX visits_facility_status ON visits(facility_id, status, start_ms);
+    """,
 )

@@ -3,8 +3,8 @@
 Writes go through the group-commit writer thread; reads through a second connection on a reader
 thread (WAL lets it read while the writer writes). Other processes (the CLI) may write the same
 file: ``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside each write
-transaction. Each role's queries live in a module of their own (facilities, calendar, visits,
-revocations, reader for the audit log); this class opens the file and composes them.
+transaction. Each role's queries live in a module of their own (facilities, calendar, requests,
+visits, revocations, reader for the audit log); this class opens the file and composes them.
 """
 
 from __future__ import annotations
@@ -25,13 +25,19 @@ from services.store.sqlite.chain_head import BogusRows, Chain
 from services.store.sqlite.connection import connect, migrate
 from services.store.sqlite.facilities import SqliteFacilities
 from services.store.sqlite.reader import SqliteAuditReads
+from services.store.sqlite.requests import SqliteRequests
 from services.store.sqlite.revocations import SqliteRevocations
 from services.store.sqlite.visits import SqliteVisits
 from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, GroupCommitWriter
 
 
 class SqliteStore(
-    SqliteFacilities, SqliteCalendar, SqliteVisits, SqliteRevocations, SqliteAuditReads
+    SqliteFacilities,
+    SqliteCalendar,
+    SqliteRequests,
+    SqliteVisits,
+    SqliteRevocations,
+    SqliteAuditReads,
 ):
     """Every role of ``Store`` on one SQLite file (see the module docstring)."""
 

@@ -1,0 +1,51 @@
+"""What a family's request asks the store to do in one transaction, and the limits it checks.
+
+The store takes a ``NewRequest`` and, inside one write transaction, counts the inmate's and the
+visitor's visits in a rolling 7 days against the facility's ``Quotas``, picks the first of the
+offered places whose room is still free at that time, and inserts the visit; so two requests
+racing for the last slot, or for the last visit of a week, cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.audit.chain import AuditEvent
+from services.domain.model import Terminal, Visit, Visitor
+
+WEEK_MS = 7 * 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas:
+    """Visits an inmate, and a visitor (by NIK), may have in any rolling 7 days."""
+
+    per_inmate: int = 1
+    per_visitor: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        return {"per_inmate": self.per_inmate, "per_visitor": self.per_visitor}
+
+
+@dataclass(frozen=True, slots=True)
+class NewRequest:
+    """A requested visit to insert atomically.
+
+    ``visit`` names the first of ``places`` as its room and terminal; the store moves it to the
+    first place whose room is free. Its family seat names ``visitor``, whom the store replaces
+    by the visitor already on record with the same NIK, if there is one. ``event`` is the
+    ``requested`` audit event (its details already masked)."""
+
+    visit: Visit
+    places: tuple[Terminal, ...]
+    visitor: Visitor
+    quotas: Quotas
+    event: AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why an officer turned a request down: a canned reason, and a note for ``other``."""
+
+    reason: str
+    note: str = ""

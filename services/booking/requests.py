@@ -1,0 +1,347 @@
+"""Visit requests from families: submitted against the facility's calendar and quotas, looked
+up and cancelled by code and the NIK's last four digits, approved or rejected by an officer.
+
+A request is a visit in status ``requested``, placed in a room that has the slot free, with the
+family's seat tied to the visitor record of that NIK. The slot and the quotas are checked again
+in the store's write transaction (``RequestStore.add_request``); the checks here only name the
+rule a request breaks. Approval schedules the visit and gives its guests links, as
+``VisitService.schedule`` does; a rejection or a cancellation frees the slot and the quota.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hmac
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.access.tokens import hash_secret, new_link_token
+from services.audit.chain import AuditEvent
+from services.booking.calendar import CalendarService
+from services.booking.identity import (
+    mask_nik,
+    mask_phone,
+    normalize_name,
+    normalize_phone,
+    parse_nik,
+)
+from services.booking.quotas import NewRequest, Quotas, Rejection
+from services.booking.relationships import parse_relationship
+from services.booking.scheduling import (
+    GuestSpec,
+    ScheduledVisit,
+    guest_links,
+    new_id,
+    new_visit_code,
+    seats,
+)
+from services.booking.slots import Calendar, Slot, day_bounds, free_slots, zone
+from services.booking.texts import Text
+from services.clock import Clock
+from services.domain.model import (
+    EndReason,
+    Facility,
+    Role,
+    Terminal,
+    Visit,
+    VisitKind,
+    Visitor,
+    VisitStatus,
+)
+from services.errors import (
+    BadRequest,
+    DateBlocked,
+    KindNotAllowed,
+    NotFound,
+    OutsideWindow,
+    SlotFull,
+)
+from services.ids import Actor, VisitId, VisitorId
+from services.store.protocols import (
+    CalendarStore,
+    FacilityStore,
+    RequestStore,
+    VisitChange,
+    VisitStore,
+)
+
+QUEUE_LIMIT = 500
+MAX_NOTE = 200
+
+
+class RejectReason(enum.StrEnum):
+    """The canned reasons an officer turns a request down for."""
+
+    INCOMPLETE_DATA = "incomplete_data"
+    NOT_RELATIVE = "not_relative"
+    INMATE_UNAVAILABLE = "inmate_unavailable"
+    FACILITY_CLOSED = "facility_closed"
+    OTHER = "other"  # the note says why
+
+    @property
+    def text(self) -> Text:
+        """What the family reads, in Indonesian and English."""
+        return REASON_TEXTS[self]
+
+
+REASON_TEXTS: dict[RejectReason, Text] = {
+    RejectReason.INCOMPLETE_DATA: Text("Data tidak lengkap.", "The details are incomplete."),
+    RejectReason.NOT_RELATIVE: Text(
+        "Pengunjung bukan keluarga yang terdaftar.", "The visitor is not a listed relative."
+    ),
+    RejectReason.INMATE_UNAVAILABLE: Text(
+        "Warga binaan tidak dapat dikunjungi saat itu.", "The inmate cannot be visited then."
+    ),
+    RejectReason.FACILITY_CLOSED: Text(
+        "Layanan kunjungan tutup pada waktu itu.", "Visits are closed at that time."
+    ),
+    RejectReason.OTHER: Text("Alasan lain.", "Another reason."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorForm:
+    """The family's biodata as typed; checked by ``services.booking.identity``."""
+
+    name: str
+    nik: str
+    phone: str
+    relationship: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestForm:
+    """A family's request as submitted; ``teacher`` names the teacher of an education visit."""
+
+    facility_id: str
+    inmate_number: str
+    kind: VisitKind
+    start_ms: int
+    visitor: VisitorForm
+    teacher: str | None = None
+    priority: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RequestState:
+    """What a family may see of its request: its state, when, why refused, and its link."""
+
+    visit: Visit
+    rejection: Rejection | None = None
+    link: str | None = None  # the family seat's link secret, once approved
+
+
+class RequestRecords(FacilityStore, CalendarStore, RequestStore, VisitStore, Protocol):
+    """What requests read and write."""
+
+
+class RequestService:
+    """Takes, shows, cancels, approves and rejects visit requests, each change audited."""
+
+    def __init__(self, store: RequestRecords, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._calendar = CalendarService(store)
+
+    async def facilities(self) -> list[Facility]:
+        """Facilities that take online requests."""
+        return await self._store.request_facilities()
+
+    async def free_slots(self, facility_id: str, date: dt.date, kind: VisitKind) -> list[Slot]:
+        """The slots of local ``date`` a ``kind`` request may still take."""
+        facility = await self._facility(facility_id)
+        rooms = [t.room_id for t in await self._store.bookable_terminals(facility.id)]
+        return await self._calendar.free_slots(facility.id, rooms, date, kind, self._clock.now())
+
+    async def submit(self, form: RequestForm) -> Visit:
+        """A new request, in status ``requested``; BadRequest naming a wrong field, NotFound
+        for an unknown facility or inmate, a Conflict naming the rule the slot breaks."""
+        facility = await self._facility(form.facility_id)
+        today = dt.datetime.fromtimestamp(self._clock.now(), zone(facility.timezone)).date()
+        visitor = _visitor(form, today)
+        teacher = _teacher(form)
+        inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
+        if inmate is None:
+            raise NotFound("not found")
+        places, end_ms = await self._places(facility, form.kind, form.start_ms)
+        guests = [GuestSpec(Role.FAMILY, visitor.name, visitor.id)]
+        if teacher:
+            guests.append(GuestSpec(Role.TEACHER, teacher))
+        visit_id = VisitId(new_id("v"))
+        visit = Visit(
+            id=visit_id,
+            code=new_visit_code(),
+            facility_id=facility.id,
+            room_id=places[0].room_id,
+            terminal_id=places[0].id,
+            inmate_id=inmate.id,
+            kind=form.kind,
+            status=VisitStatus.REQUESTED,
+            start=form.start_ms / 1000,
+            end=end_ms / 1000,
+            participants=seats(visit_id, places[0].name, guests),
+        )
+        event = _requested_event(visit, visitor)
+        quotas = await self._store.quotas(facility.id)
+        return await self._store.add_request(
+            NewRequest(visit, tuple(places), visitor, quotas, event)
+        )
+
+    async def _places(
+        self, facility: Facility, kind: VisitKind, start_ms: int
+    ) -> tuple[list[Terminal], int]:
+        """Where a ``kind`` visit may start at ``start_ms`` (a terminal per free room) and when
+        it ends; the Conflict or BadRequest naming why there is nowhere."""
+        date = dt.datetime.fromtimestamp(start_ms / 1000, zone(facility.timezone)).date()
+        calendar = await self._calendar.day_calendar(facility, date)
+        now = self._clock.now()
+        _check_rules(calendar, date, kind, now, start_ms)
+        terminals = await self._store.bookable_terminals(facility.id)
+        rooms = [t.room_id for t in terminals]
+        day = day_bounds(date, facility.timezone)
+        booked = await self._store.booked_slots(rooms, *day)
+        free = _starting(free_slots(calendar, rooms, date, kind, now, booked), start_ms)
+        if not free:
+            if _starting(free_slots(calendar, rooms, date, kind, now, ()), start_ms):
+                raise SlotFull("that slot is taken")
+            for other in VisitKind:
+                if _starting(free_slots(calendar, rooms, date, other, now, ()), start_ms):
+                    raise KindNotAllowed(f"no room takes {kind.value} visits then")
+            raise BadRequest("`start_ms` is not the start of a slot", field="start_ms")
+        by_room = {t.room_id: t for t in terminals}
+        end_ms = free[0].end_ms
+        return [by_room[s.room_id] for s in free if s.end_ms == end_ms], end_ms
+
+    async def lookup(self, code: str, nik_last4: str) -> RequestState:
+        """The request behind ``code`` if its visitor's NIK ends in ``nik_last4``; NotFound
+        (saying nothing of which was wrong) otherwise. Once approved, the family seat gets a
+        fresh link: only link hashes are kept, so the previous link stops working."""
+        visit = await self._own(code, nik_last4)
+        if visit.status is VisitStatus.REJECTED:
+            return RequestState(visit, await self._store.rejection(visit.id))
+        if visit.status is not VisitStatus.SCHEDULED:
+            return RequestState(visit)
+        seat = next(p for p in visit.participants if p.role is Role.FAMILY)
+        secret = new_link_token()
+        await self._store.replace_link(seat.id, hash_secret(secret))
+        return RequestState(visit, link=secret)
+
+    async def cancel(self, code: str, nik_last4: str) -> Visit:
+        """The family calls its request (or its approved visit) off, freeing slot and quota."""
+        visit = await self._own(code, nik_last4)
+        seat = next(p for p in visit.participants if p.role is Role.FAMILY)
+        event = _event("cancelled", Actor(Role.FAMILY.value, seat.id), visit, {"by": "family"})
+        expect = frozenset({VisitStatus.REQUESTED, VisitStatus.APPROVED, VisitStatus.SCHEDULED})
+        change = VisitChange(
+            visit.id, VisitStatus.CANCELLED, expect, self._clock.now(), EndReason.CANCELLED
+        )
+        return await self._store.change_visit(change, [event])
+
+    async def set_quotas(self, facility_id: str, quotas: Quotas, actor: Actor) -> Quotas:
+        """Set how many visits an inmate, and a visitor, may have in a rolling 7 days."""
+        await self._facility(facility_id)
+        if not (1 <= quotas.per_inmate <= 100 and 1 <= quotas.per_visitor <= 100):
+            raise BadRequest("a quota is from 1 to 100 visits in 7 days")
+        event = AuditEvent("quotas-set", actor.role, actor.id, facility_id, "", quotas.to_json())
+        await self._store.set_quotas(facility_id, quotas, event)
+        return quotas
+
+    async def queue(self, facility_id: str, status: VisitStatus) -> list[Visit]:
+        """The facility's requests in ``status``, soonest first."""
+        return await self._store.requests(facility_id, status, QUEUE_LIMIT)
+
+    async def approve(self, visit: Visit, actor: Actor) -> ScheduledVisit:
+        """Approve a request: the visit is scheduled and its guests get their links."""
+        links = guest_links(visit)
+        hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
+        event = _event("approved", actor, visit, {"start_ms": int(visit.start * 1000)})
+        scheduled = await self._store.approve_request(visit.id, hashed, event)
+        return ScheduledVisit(scheduled, links)
+
+    async def reject(self, visit: Visit, reason: RejectReason, note: str, actor: Actor) -> Visit:
+        """Turn a request down with a canned reason (``other`` needs a note)."""
+        note = note.strip()
+        if len(note) > MAX_NOTE:
+            raise BadRequest(f"a note is at most {MAX_NOTE} characters", field="note")
+        if reason is RejectReason.OTHER and not note:
+            raise BadRequest("say why in `note` when the reason is other", field="note")
+        event = _event("rejected", actor, visit, {"reason": reason.value, "note": note})
+        return await self._store.reject_request(visit.id, Rejection(reason.value, note), event)
+
+    async def _own(self, code: str, nik_last4: str) -> Visit:
+        visit = await self._store.visit_by_code(code.strip().upper())
+        seat = (
+            next((p for p in visit.participants if p.role is Role.FAMILY), None) if visit else None
+        )
+        person = (
+            await self._store.get_visitor(seat.visitor_id) if seat and seat.visitor_id else None
+        )
+        if visit is None or person is None or not hmac.compare_digest(person.nik[-4:], nik_last4):
+            raise NotFound("no request with that code and NIK")
+        return visit
+
+    async def _facility(self, facility_id: str) -> Facility:
+        facility = await self._store.get_facility(facility_id)
+        if facility is None:
+            raise NotFound("no such facility")
+        return facility
+
+
+def _visitor(form: RequestForm, today: dt.date) -> Visitor:
+    """The family's record from its form, every field checked (BadRequest naming it)."""
+    raw = form.visitor
+    name = normalize_name(raw.name)
+    nik = parse_nik(raw.nik, today)
+    phone = normalize_phone(raw.phone)
+    relationship = parse_relationship(raw.relationship)
+    visitor_id = VisitorId(new_id("vr"))
+    return Visitor(visitor_id, name, nik.value, phone, relationship.value, form.priority)
+
+
+def _teacher(form: RequestForm) -> str | None:
+    """The teacher's name, required for an education visit and refused for any other."""
+    if form.kind is VisitKind.EDUCATION:
+        return normalize_name(form.teacher or "", "guests")
+    if form.teacher:
+        raise BadRequest("only an education visit takes a guest", field="guests")
+    return None
+
+
+def _check_rules(calendar: Calendar, date: dt.date, kind: VisitKind, now: float, at: int) -> None:
+    """DateBlocked, OutsideWindow or KindNotAllowed if the calendar refuses ``kind`` at ``at``."""
+    if date in calendar.blocked or any(c.start_ms <= at < c.end_ms for c in calendar.closures):
+        raise DateBlocked("the facility takes no visits then")
+    today = dt.datetime.fromtimestamp(now, zone(calendar.timezone)).date()
+    window = calendar.window
+    if not window.min_days <= (date - today).days <= window.max_days:
+        raise OutsideWindow(
+            f"book from {window.min_days} to {window.max_days} days ahead",
+            min_days=window.min_days,
+            max_days=window.max_days,
+        )
+    if kind is VisitKind.EDUCATION and date.weekday() not in window.education_days:
+        raise KindNotAllowed("education visits are not taken on that day")
+
+
+def _starting(slots: list[Slot], start_ms: int) -> list[Slot]:
+    return [s for s in slots if s.start_ms == start_ms]
+
+
+def _requested_event(visit: Visit, visitor: Visitor) -> AuditEvent:
+    """The ``requested`` event: NIK and phone masked, the visitor named by id."""
+    details: dict[str, object] = {
+        "kind": visit.kind.value,
+        "start_ms": int(visit.start * 1000),
+        "end_ms": int(visit.end * 1000),
+        "inmate": visit.inmate_id,
+        "nik": mask_nik(visitor.nik),
+        "phone": mask_phone(visitor.phone),
+        "relationship": visitor.relationship,
+        "priority": visitor.priority,
+    }
+    return _event("requested", Actor(Role.FAMILY.value, ""), visit, details)
+
+
+def _event(action: str, actor: Actor, visit: Visit, details: dict[str, object]) -> AuditEvent:
+    return AuditEvent(action, actor.role, actor.id, visit.facility_id, visit.id, details)

@@ -1,0 +1,251 @@
+"""``SqliteStore``'s ``RequestStore`` role: families' visit requests, placed and checked against
+the quotas in one writer job, then approved, rejected or looked up."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Sequence
+
+import orjson
+
+from services.audit.chain import AuditEvent
+from services.booking.quotas import WEEK_MS, NewRequest, Quotas, Rejection
+from services.booking.slots import OCCUPYING
+from services.domain.model import Facility, FacilityRules, Role, Terminal, Visit, VisitStatus
+from services.errors import Conflict, NotFound, QuotaInmate, QuotaVisitor, SlotFull
+from services.ids import FacilityId, RoomId, TerminalId, VisitorId
+from services.store.sqlite.base import SqliteBase, ms, translate
+from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.visits import VISIT_COLS, visit_where
+
+_STATES = ",".join(f"'{s.value}'" for s in sorted(OCCUPYING))
+
+
+class SqliteRequests(SqliteBase):
+    """The ``RequestStore`` role of ``SqliteStore``."""
+
+    async def request_facilities(self) -> list[Facility]:
+        def q(conn: sqlite3.Connection) -> list[Facility]:
+            found = conn.execute(
+                "SELECT id, name, timezone, rules FROM facilities WHERE id IN"
+                " (SELECT facility_id FROM slot_templates) ORDER BY name, id"
+            ).fetchall()
+            return [
+                Facility(FacilityId(i), n, tz, FacilityRules.from_json(orjson.loads(r)))
+                for i, n, tz, r in found
+            ]
+
+        return await self._read(q)
+
+    async def bookable_terminals(self, facility_id: str) -> list[Terminal]:
+        def q(conn: sqlite3.Connection) -> list[Terminal]:
+            # One terminal per room: a visit room has one inmate-side screen.
+            found = conn.execute(
+                "SELECT id, facility_id, room_id, name, secret_hash FROM terminals"
+                " WHERE facility_id = ? AND rowid IN (SELECT min(rowid) FROM terminals"
+                " GROUP BY room_id) ORDER BY room_id",
+                (facility_id,),
+            ).fetchall()
+            return [
+                Terminal(TerminalId(i), FacilityId(f), RoomId(r), n, h) for i, f, r, n, h in found
+            ]
+
+        return await self._read(q)
+
+    async def quotas(self, facility_id: str) -> Quotas:
+        def q(conn: sqlite3.Connection) -> Quotas:
+            row = conn.execute(
+                "SELECT per_inmate, per_visitor FROM booking_quotas WHERE facility_id = ?",
+                (facility_id,),
+            ).fetchone()
+            return Quotas(row[0], row[1]) if row else Quotas()
+
+        return await self._read(q)
+
+    async def set_quotas(self, facility_id: str, quotas: Quotas, event: AuditEvent) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "INSERT INTO booking_quotas (facility_id, per_inmate, per_visitor) VALUES (?,?,?)"
+                " ON CONFLICT (facility_id) DO UPDATE SET per_inmate = excluded.per_inmate,"
+                " per_visitor = excluded.per_visitor",
+                (facility_id, quotas.per_inmate, quotas.per_visitor),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
+    async def add_request(self, request: NewRequest) -> Visit:
+        def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
+            # The checks and the insert share this transaction: the writer runs jobs one by
+            # one, so no other request can take the slot or the quota in between.
+            visit = request.visit
+            _check_quotas(conn, request)
+            place = _free_place(conn, request.places, ms(visit.start), ms(visit.end))
+            visitor_id = _visitor(conn, request)
+            placed = _placed(visit, place, visitor_id)
+            _insert(conn, placed, ms(chain.now()))
+            chain.append(conn, [request.event])
+            return placed
+
+        return await self._write(translate(job))
+
+    async def visit_by_code(self, code: str) -> Visit | None:
+        return await self._read(lambda c: visit_where(c, "code = ?", (code,)))
+
+    async def requests(self, facility_id: str, status: VisitStatus, limit: int) -> list[Visit]:
+        def q(conn: sqlite3.Connection) -> list[Visit]:
+            ids = conn.execute(
+                "SELECT id FROM visits WHERE facility_id = ? AND status = ?"
+                " ORDER BY start_ms, id LIMIT ?",
+                (facility_id, status.value, limit),
+            ).fetchall()
+            found = (visit_where(conn, "id = ?", (i,)) for (i,) in ids)
+            return [v for v in found if v is not None]
+
+        return await self._read(q)
+
+    async def approve_request(
+        self, visit_id: str, link_hashes: dict[str, str], event: AuditEvent
+    ) -> Visit:
+        def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
+            _expect(conn, visit_id, VisitStatus.REQUESTED)
+            # Approved and scheduled at once: the approved visit needs nothing more to run.
+            conn.execute(
+                "UPDATE visits SET status = ? WHERE id = ?", (VisitStatus.SCHEDULED.value, visit_id)
+            )
+            conn.executemany(
+                "UPDATE participants SET link_hash = ? WHERE id = ? AND visit_id = ?",
+                [(h, pid, visit_id) for pid, h in link_hashes.items()],
+            )
+            chain.append(conn, [event])
+            return _visit(conn, visit_id)
+
+        return await self._write(translate(job))
+
+    async def reject_request(self, visit_id: str, why: Rejection, event: AuditEvent) -> Visit:
+        def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
+            _expect(conn, visit_id, VisitStatus.REQUESTED)
+            conn.execute(
+                "UPDATE visits SET status = ?, reject_reason = ?, reject_note = ? WHERE id = ?",
+                (VisitStatus.REJECTED.value, why.reason, why.note, visit_id),
+            )
+            chain.append(conn, [event])
+            return _visit(conn, visit_id)
+
+        return await self._write(translate(job))
+
+    async def rejection(self, visit_id: str) -> Rejection | None:
+        def q(conn: sqlite3.Connection) -> Rejection | None:
+            row = conn.execute(
+                "SELECT reject_reason, reject_note FROM visits WHERE id = ?", (visit_id,)
+            ).fetchone()
+            return Rejection(row[0], row[1] or "") if row and row[0] else None
+
+        return await self._read(q)
+
+    async def replace_link(self, participant_id: str, link_hash: str) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "UPDATE participants SET link_hash = ? WHERE id = ?", (link_hash, participant_id)
+            )
+
+        await self._write(job)
+
+
+def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
+    """QuotaInmate or QuotaVisitor if either already has its visits within 7 days of this one."""
+    start = ms(request.visit.start)
+    assert start is not None
+    around = (start - WEEK_MS, start + WEEK_MS)
+    (inmate,) = conn.execute(
+        f"SELECT count(*) FROM visits WHERE inmate_id = ? AND status IN ({_STATES})"
+        " AND start_ms > ? AND start_ms < ?",
+        (request.visit.inmate_id, *around),
+    ).fetchone()
+    if inmate >= request.quotas.per_inmate:
+        raise QuotaInmate("the inmate has no visit left in that week")
+    (visitor,) = conn.execute(
+        "SELECT count(DISTINCT v.id) FROM visits v JOIN participants p ON p.visit_id = v.id"
+        " JOIN visitors r ON r.id = p.visitor_id"
+        f" WHERE r.nik = ? AND v.status IN ({_STATES}) AND v.start_ms > ? AND v.start_ms < ?",
+        (request.visitor.nik, *around),
+    ).fetchone()
+    if visitor >= request.quotas.per_visitor:
+        raise QuotaVisitor("the visitor has no visit left in that week")
+
+
+def _free_place(
+    conn: sqlite3.Connection, places: Sequence[Terminal], start: int | None, end: int | None
+) -> Terminal:
+    """The first place whose room has no occupying visit sharing time with ``[start, end)``."""
+    for place in places:
+        taken = conn.execute(
+            f"SELECT 1 FROM visits WHERE room_id = ? AND status IN ({_STATES})"
+            " AND start_ms < ? AND end_ms > ? LIMIT 1",
+            (place.room_id, end, start),
+        ).fetchone()
+        if not taken:
+            return place
+    raise SlotFull("that slot has just been taken")
+
+
+def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
+    """The visitor on record with the request's NIK (its name and phone brought up to date),
+    or the request's visitor, inserted."""
+    v = request.visitor
+    row = conn.execute("SELECT id FROM visitors WHERE nik = ? LIMIT 1", (v.nik,)).fetchone()
+    if row:
+        conn.execute(
+            "UPDATE visitors SET name = ?, phone = ?, relationship = ? WHERE id = ?",
+            (v.name, v.phone, v.relationship, row[0]),
+        )
+        return VisitorId(row[0])
+    conn.execute(
+        "INSERT INTO visitors (id, name, nik, phone, relationship, priority) VALUES (?,?,?,?,?,?)",
+        (v.id, v.name, v.nik, v.phone, v.relationship, int(v.priority)),
+    )
+    return v.id
+
+
+def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId) -> Visit:
+    seats = tuple(
+        dataclasses.replace(p, name=place.name)
+        if p.role is Role.TERMINAL
+        else dataclasses.replace(p, visitor_id=visitor_id)
+        if p.role is Role.FAMILY
+        else p
+        for p in visit.participants
+    )
+    return dataclasses.replace(
+        visit, room_id=place.room_id, terminal_id=place.id, participants=seats
+    )
+
+
+def _insert(conn: sqlite3.Connection, visit: Visit, created_ms: int | None) -> None:
+    conn.execute(
+        f"INSERT INTO visits ({VISIT_COLS}, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            *(visit.id, visit.code, visit.facility_id, visit.room_id, visit.terminal_id),
+            *(visit.inmate_id, visit.kind.value, visit.status.value),
+            *(ms(visit.start), ms(visit.end), None, None, None, created_ms),
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO participants (id, visit_id, role, name, visitor_id) VALUES (?,?,?,?,?)",
+        [(p.id, visit.id, p.role.value, p.name, p.visitor_id) for p in visit.participants],
+    )
+
+
+def _expect(conn: sqlite3.Connection, visit_id: str, status: VisitStatus) -> None:
+    row = conn.execute("SELECT status FROM visits WHERE id = ?", (visit_id,)).fetchone()
+    if row is None:
+        raise NotFound("no such request")
+    if row[0] != status.value:
+        raise Conflict(f"the request is {row[0]}", status=row[0])
+
+
+def _visit(conn: sqlite3.Connection, visit_id: str) -> Visit:
+    visit = visit_where(conn, "id = ?", (visit_id,))
+    assert visit is not None
+    return visit
