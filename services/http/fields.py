@@ -151,6 +151,8 @@ class Objects:
 
     def parse(self, body: Mapping[str, Any], key: str) -> tuple[Any, ...]:
         value = body.get(key)
+        if value is None and not self.required:
+            return ()
         if not isinstance(value, list) or not self.lo <= len(value) <= self.hi:
             raise BadRequest(self.message.format(key=key))
         return tuple(self._entry(entry) for entry in value)
@@ -167,6 +169,43 @@ class Objects:
             "maxItems": self.hi,
             "items": ref(self.item),
         }
+
+
+@dataclass(frozen=True)
+class Object:
+    """One nested object, parsed as ``item``."""
+
+    message: str
+    item: type
+    required: bool = True
+
+    def parse(self, body: Mapping[str, Any], key: str) -> Any:
+        value = body.get(key)
+        if not isinstance(value, dict):
+            raise BadRequest(self.message.format(key=key), field=key)
+        return parse_body(self.item, value)
+
+    def schema(self, ref: Ref) -> dict[str, Any]:
+        return {"type": "object", "allOf": [ref(self.item)]}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A boolean; absent or null is false."""
+
+    message: str
+    required: bool = False
+
+    def parse(self, body: Mapping[str, Any], key: str) -> bool:
+        value = body.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise BadRequest(self.message.format(key=key), field=key)
+        return value
+
+    def schema(self, ref: Ref) -> dict[str, Any]:
+        return {"type": "boolean", "default": False}
 
 
 def _described(schema: dict[str, Any], description: str, nullable: bool) -> dict[str, Any]:

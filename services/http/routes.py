@@ -14,11 +14,21 @@ from typing import Any
 
 from aiohttp import web
 
+from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.context import ApiContext
+from services.http.api.facilities import SLOT_QUERY, FacilitiesApi, FacilityList, FreeSlots
 from services.http.api.health import Alive, HealthApi, NotReady, Ready
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.participants import ParticipantsApi, Revoked
+from services.http.api.requests import (
+    QUEUE_QUERY,
+    CodeAndNik,
+    NewRequest,
+    Rejection,
+    Requested,
+    RequestsApi,
+)
 from services.http.api.staff import LoggedIn, Login, StaffApi
 from services.http.api.visits import MonitorToken, NewVisit, Reason, Terminated, VisitsApi
 from services.http.openapi import document
@@ -38,11 +48,14 @@ class Areas:
     visits: VisitsApi
     participants: ParticipantsApi
     audit: AuditApi
+    facilities: FacilitiesApi
+    requests: RequestsApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
         """Every area over the same services and the same staff check."""
         auth = StaffAuth(ctx.guard)
+        requests = RequestService(ctx.store, ctx.clock)
         return cls(
             health=HealthApi(ctx),
             staff=StaffApi(ctx),
@@ -50,6 +63,8 @@ class Areas:
             visits=VisitsApi(ctx, auth),
             participants=ParticipantsApi(ctx, auth),
             audit=AuditApi(ctx, auth),
+            facilities=FacilitiesApi(requests),
+            requests=RequestsApi(ctx, auth, requests),
         )
 
 
@@ -197,6 +212,77 @@ ROUTES: tuple[Route, ...] = (
         body=Reason,
         body_required=False,
         response=Revoked,
+    ),
+    Route(
+        "GET",
+        "/api/v1/facilities",
+        "Facilities that take online visit requests",
+        lambda a: a.facilities.list,
+        response=FacilityList,
+        auth=False,
+    ),
+    Route(
+        "GET",
+        "/api/v1/facilities/{facility_id}/slots",
+        "A day's free slots (`date` YYYY-MM-DD, local; `kind`, default regular)",
+        lambda a: a.facilities.slots,
+        response=FreeSlots,
+        auth=False,
+        query=SLOT_QUERY,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests",
+        "A family requests a visit (409 `error.code`: slot_full, quota_inmate, quota_visitor,"
+        " date_blocked, outside_window, kind_not_allowed)",
+        lambda a: a.requests.submit,
+        body=NewRequest,
+        response=Requested,
+        status=201,
+        auth=False,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/lookup",
+        "A request's state by code and the NIK's last 4 digits (wrong guesses throttled)",
+        lambda a: a.requests.lookup,
+        body=CodeAndNik,
+        response=dict[str, Any],
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/cancel",
+        "A family cancels its request or approved visit (wrong guesses throttled)",
+        lambda a: a.requests.cancel,
+        body=CodeAndNik,
+        response=dict[str, Any],
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/requests",
+        "The request queue of a facility (officer, admin)",
+        lambda a: a.requests.queue,
+        response=dict[str, Any],
+        query=QUEUE_QUERY,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/{visit_id}/approve",
+        "Approve a request: the visit is scheduled, its guests' links returned (officer, admin)",
+        lambda a: a.requests.approve,
+        response=VISIT,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/{visit_id}/reject",
+        "Reject a request with a canned reason; slot and quota are freed (officer, admin)",
+        lambda a: a.requests.reject,
+        body=Rejection,
+        response=VISIT,
     ),
     Route(
         "GET",

@@ -1,0 +1,258 @@
+"""Visit requests: families submit, look up and cancel theirs (public); officers see the queue
+and approve or reject (staff, facility scoped)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from services.access.guard import in_scope
+from services.addresses import limit_key
+from services.booking.requests import (
+    RejectReason,
+    RequestForm,
+    RequestService,
+    RequestState,
+    VisitorForm,
+)
+from services.booking.scheduling import visit_json
+from services.clock import Clock
+from services.domain.model import EndReason, Role, Visit, VisitKind, VisitStatus
+from services.errors import BadRequest, NotFound, RateLimited
+from services.http.api.context import ApiContext
+from services.http.fields import Choice, Flag, Integer, Object, Objects, Text, parse_body, spec
+from services.http.plumbing import json_body, respond
+from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_visit
+from services.ids import Actor
+
+QUEUE_QUERY = ("facility", "status")
+PERSON = "`{key}` must be a string of at most 200 characters"
+
+
+def _person(description: str) -> Any:
+    """A biodata field: any string here; ``services.booking.identity`` says what is wrong."""
+    return spec(
+        Text(PERSON, max_len=200, min_len=0, required=False, default="", description=description)
+    )
+
+
+@dataclass(frozen=True)
+class VisitorBody:
+    """The family member who visits."""
+
+    name: str = _person("trimmed, 2 to 100 characters")
+    nik: str = _person("16 digits")
+    phone: str = _person("an Indonesian mobile number")
+    relationship: str = _person("spouse, parent, child, sibling, grandparent, ...")
+
+
+@dataclass(frozen=True)
+class GuestBody:
+    """The teacher of an education visit."""
+
+    name: str = _person("the teacher's name")
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A family's request for a slot."""
+
+    facility_id: str = spec(Text("`{key}` is required (a string of at most 64 characters)"))
+    inmate_number: str = spec(Text("`{key}` is required (a string of at most 64 characters)"))
+    kind: VisitKind = spec(
+        Choice("`kind` must be regular, education or legal", VisitKind, default=VisitKind.REGULAR)
+    )
+    start_ms: int = spec(Integer("`start_ms` must be a slot's start (ms since the epoch)", lo=1))
+    visitor: VisitorBody = spec(Object("`{key}` must be an object", VisitorBody))
+    guests: tuple[GuestBody, ...] = spec(
+        Objects(
+            "`{key}` must be a list of 0 or 1 guests",
+            "a guest is {name}",
+            GuestBody,
+            lo=0,
+            hi=1,
+            required=False,
+        )
+    )
+    priority: bool = spec(Flag("`{key}` must be true or false"))
+
+    def to_form(self) -> RequestForm:
+        v = self.visitor
+        teacher = self.guests[0].name if self.guests else None
+        person = VisitorForm(v.name, v.nik, v.phone, v.relationship)
+        return RequestForm(
+            self.facility_id,
+            self.inmate_number,
+            self.kind,
+            self.start_ms,
+            person,
+            teacher,
+            self.priority,
+        )
+
+
+@dataclass(frozen=True)
+class CodeAndNik:
+    """A request's code and the last four digits of the visitor's NIK."""
+
+    code: str = spec(Text("`{key}` must be a string of at most 16 characters", max_len=16))
+    nik_last4: str = spec(Text("`{key}` must be 4 digits", max_len=4, min_len=4))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why an officer turns a request down (``other`` needs a note)."""
+
+    reason: RejectReason = spec(
+        Choice("`reason` must be one of " + ", ".join(RejectReason), RejectReason)
+    )
+    note: str = spec(Text(PERSON, max_len=200, min_len=0, required=False, default=""))
+
+
+@dataclass(frozen=True)
+class Requested:
+    """A request taken; the family keeps ``code``."""
+
+    id: str
+    code: str
+    status: str
+    start_ms: int
+    end_ms: int
+
+
+class Guesses:
+    """Wrong code-and-NIK guesses per client address: ``limit`` within ``window_s``, then 429
+    until the oldest falls out. Bounded: the least recently wrong addresses are forgotten."""
+
+    def __init__(self, clock: Clock, limit: int = 10, window_s: float = 600, size: int = 10_000):
+        self._clock = clock
+        self._limit = limit
+        self._window_s = window_s
+        self._size = size
+        self._wrong: OrderedDict[str, list[float]] = OrderedDict()
+
+    def check(self, address: str) -> None:
+        """RateLimited if ``address`` has guessed wrong too often lately."""
+        now = self._clock.now()
+        recent = [t for t in self._wrong.get(limit_key(address), []) if t > now - self._window_s]
+        if len(recent) >= self._limit:
+            wait = int(recent[0] + self._window_s - now) + 1
+            raise RateLimited("too many wrong guesses; try again later", retry_after_s=wait)
+
+    def wrong(self, address: str) -> None:
+        key = limit_key(address)
+        now = self._clock.now()
+        recent = [t for t in self._wrong.pop(key, []) if t > now - self._window_s]
+        self._wrong[key] = [*recent, now][-self._limit :]
+        while len(self._wrong) > self._size:
+            self._wrong.popitem(last=False)
+
+
+class RequestsApi:
+    """``/api/v1/requests[/lookup|/cancel|/{visit_id}/approve|/{visit_id}/reject]``."""
+
+    def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
+        self._ctx = ctx
+        self._auth = auth
+        self._requests = requests
+        self._guesses = Guesses(ctx.clock)
+
+    async def submit(self, request: web.Request) -> web.Response:
+        """A family asks for a slot."""
+        body = parse_body(NewRequest, await json_body(request))
+        visit = await self._requests.submit(body.to_form())
+        start, end = int(visit.start * 1000), int(visit.end * 1000)
+        out = Requested(
+            id=visit.id, code=visit.code, status=visit.status.value, start_ms=start, end_ms=end
+        )
+        return respond(out, status=201)
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        """The state of a family's request; its link once approved."""
+        state = await self._guarded(request, self._requests.lookup)
+        return respond(self._state_json(state))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """A family calls its request or its approved visit off."""
+        visit = await self._guarded(request, self._requests.cancel)
+        self._ctx.live.drop(visit.id, EndReason.CANCELLED)
+        return respond(self._state_json(RequestState(visit)))
+
+    async def _guarded(self, request: web.Request, call: Any) -> Any:
+        address = request.remote or ""
+        self._guesses.check(address)
+        body = parse_body(CodeAndNik, await json_body(request))
+        try:
+            return await call(body.code, body.nik_last4)
+        except NotFound:
+            self._guesses.wrong(address)
+            raise
+
+    def _state_json(self, state: RequestState) -> dict[str, Any]:
+        visit = state.visit
+        status = visit.status
+        shown = (
+            "approved" if status in (VisitStatus.APPROVED, VisitStatus.SCHEDULED) else status.value
+        )
+        out: dict[str, Any] = {"code": visit.code, "status": shown}
+        if status is not VisitStatus.REJECTED:
+            out |= {"start_ms": int(visit.start * 1000), "end_ms": int(visit.end * 1000)}
+        if state.rejection is not None:
+            reason = RejectReason(state.rejection.reason)
+            out["reason"] = {"code": reason.value, "messages": reason.text.to_json()}
+            out["note"] = state.rejection.note
+        if state.link:
+            out["link"] = f"{self._ctx.base_url}/v/{state.link}"
+        return out
+
+    async def queue(self, request: web.Request) -> web.Response:
+        """The facility's requests in a status (``requested`` by default), soonest first."""
+        claims = await self._auth.require(request, *SCHEDULERS)
+        facility = request.query.get("facility", claims.facility)
+        if not facility or not in_scope(claims, facility):
+            raise NotFound("no such facility")
+        try:
+            status = VisitStatus(request.query.get("status", VisitStatus.REQUESTED.value))
+        except ValueError as exc:
+            raise BadRequest("`status` must be a visit status", field="status") from exc
+        visits = await self._requests.queue(facility, status)
+        out = [await self._queued(visit) for visit in visits]
+        return respond({"requests": out})
+
+    async def _queued(self, visit: Visit) -> dict[str, Any]:
+        """A request as an officer checks it: the visit, and the visitor's biodata in full."""
+        item = visit_json(visit, staff=True)
+        family = [p.visitor_id for p in visit.participants if p.role is Role.FAMILY]
+        person = await self._ctx.store.get_visitor(family[0]) if family and family[0] else None
+        if person is not None:
+            item["visitor"] = {
+                "id": person.id,
+                "name": person.name,
+                "nik": person.nik,
+                "phone": person.phone,
+                "relationship": person.relationship,
+                "priority": person.priority,
+            }
+        return item
+
+    async def approve(self, request: web.Request) -> web.Response:
+        """Approve: the visit is scheduled; the answer carries its guests' links (shown once)."""
+        claims = await self._auth.require(request, *SCHEDULERS)
+        visit = await scoped_visit(self._ctx.store, claims, request)
+        scheduled = await self._requests.approve(visit, Actor(claims.role, claims.sub))
+        out: dict[str, Any] = visit_json(scheduled.visit, staff=True)
+        base = self._ctx.base_url
+        out["links"] = {pid: f"{base}/v/{secret}" for pid, secret in scheduled.links.items()}
+        return respond(out)
+
+    async def reject(self, request: web.Request) -> web.Response:
+        """Reject with a canned reason; the slot and the quota are free again."""
+        claims = await self._auth.require(request, *SCHEDULERS)
+        body = parse_body(Rejection, await json_body(request))
+        visit = await scoped_visit(self._ctx.store, claims, request)
+        actor = Actor(claims.role, claims.sub)
+        rejected = await self._requests.reject(visit, body.reason, body.note, actor)
+        return respond(visit_json(rejected, staff=True))
