@@ -13,8 +13,10 @@ import pytest
 
 from services.admin.provision import Admin
 from services.booking.calendar import CalendarService
+from services.booking.forms import RequestForm, VisitorForm
 from services.booking.quotas import Quotas
-from services.booking.requests import RejectReason, RequestForm, RequestService, VisitorForm
+from services.booking.rejections import RejectReason
+from services.booking.requests import RequestService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.clock import FakeClock
 from services.domain.model import Role, VisitKind, VisitStatus

@@ -41,11 +41,3 @@ class NewRequest:
     visitor: Visitor
     quotas: Quotas
     event: AuditEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why an officer turned a request down: a canned reason, and a note for ``other``."""
-
-    reason: str
-    note: str = ""

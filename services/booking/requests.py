@@ -11,7 +11,6 @@ rule a request breaks. Approval schedules the visit and gives its guests links, 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hmac
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,15 +18,13 @@ from typing import Protocol
 from services.access.tokens import hash_secret, new_link_token
 from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
+from services.booking.forms import RequestForm, teacher_of, visitor_of
 from services.booking.identity import (
     mask_nik,
     mask_phone,
-    normalize_name,
-    normalize_phone,
-    parse_nik,
 )
-from services.booking.quotas import NewRequest, Quotas, Rejection
-from services.booking.relationships import parse_relationship
+from services.booking.quotas import NewRequest, Quotas
+from services.booking.rejections import Rejection, RejectReason
 from services.booking.scheduling import (
     GuestSpec,
     ScheduledVisit,
@@ -37,7 +34,6 @@ from services.booking.scheduling import (
     seats,
 )
 from services.booking.slots import Calendar, Slot, day_bounds, free_slots, zone
-from services.booking.texts import Text
 from services.clock import Clock
 from services.domain.model import (
     EndReason,
@@ -57,7 +53,7 @@ from services.errors import (
     OutsideWindow,
     SlotFull,
 )
-from services.ids import Actor, VisitId, VisitorId
+from services.ids import Actor, VisitId
 from services.store.protocols import (
     CalendarStore,
     FacilityStore,
@@ -68,59 +64,6 @@ from services.store.protocols import (
 
 QUEUE_LIMIT = 500
 MAX_NOTE = 200
-
-
-class RejectReason(enum.StrEnum):
-    """The canned reasons an officer turns a request down for."""
-
-    INCOMPLETE_DATA = "incomplete_data"
-    NOT_RELATIVE = "not_relative"
-    INMATE_UNAVAILABLE = "inmate_unavailable"
-    FACILITY_CLOSED = "facility_closed"
-    OTHER = "other"  # the note says why
-
-    @property
-    def text(self) -> Text:
-        """What the family reads, in Indonesian and English."""
-        return REASON_TEXTS[self]
-
-
-REASON_TEXTS: dict[RejectReason, Text] = {
-    RejectReason.INCOMPLETE_DATA: Text("Data tidak lengkap.", "The details are incomplete."),
-    RejectReason.NOT_RELATIVE: Text(
-        "Pengunjung bukan keluarga yang terdaftar.", "The visitor is not a listed relative."
-    ),
-    RejectReason.INMATE_UNAVAILABLE: Text(
-        "Warga binaan tidak dapat dikunjungi saat itu.", "The inmate cannot be visited then."
-    ),
-    RejectReason.FACILITY_CLOSED: Text(
-        "Layanan kunjungan tutup pada waktu itu.", "Visits are closed at that time."
-    ),
-    RejectReason.OTHER: Text("Alasan lain.", "Another reason."),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class VisitorForm:
-    """The family's biodata as typed; checked by ``services.booking.identity``."""
-
-    name: str
-    nik: str
-    phone: str
-    relationship: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequestForm:
-    """A family's request as submitted; ``teacher`` names the teacher of an education visit."""
-
-    facility_id: str
-    inmate_number: str
-    kind: VisitKind
-    start_ms: int
-    visitor: VisitorForm
-    teacher: str | None = None
-    priority: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +102,8 @@ class RequestService:
         for an unknown facility or inmate, a Conflict naming the rule the slot breaks."""
         facility = await self._facility(form.facility_id)
         today = dt.datetime.fromtimestamp(self._clock.now(), zone(facility.timezone)).date()
-        visitor = _visitor(form, today)
-        teacher = _teacher(form)
+        visitor = visitor_of(form, today)
+        teacher = teacher_of(form)
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
@@ -286,26 +229,6 @@ class RequestService:
         if facility is None:
             raise NotFound("no such facility")
         return facility
-
-
-def _visitor(form: RequestForm, today: dt.date) -> Visitor:
-    """The family's record from its form, every field checked (BadRequest naming it)."""
-    raw = form.visitor
-    name = normalize_name(raw.name)
-    nik = parse_nik(raw.nik, today)
-    phone = normalize_phone(raw.phone)
-    relationship = parse_relationship(raw.relationship)
-    visitor_id = VisitorId(new_id("vr"))
-    return Visitor(visitor_id, name, nik.value, phone, relationship.value, form.priority)
-
-
-def _teacher(form: RequestForm) -> str | None:
-    """The teacher's name, required for an education visit and refused for any other."""
-    if form.kind is VisitKind.EDUCATION:
-        return normalize_name(form.teacher or "", "guests")
-    if form.teacher:
-        raise BadRequest("only an education visit takes a guest", field="guests")
-    return None
 
 
 def _check_rules(calendar: Calendar, date: dt.date, kind: VisitKind, now: float, at: int) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
-from services.booking.quotas import NewRequest, Quotas, Rejection
+from services.booking.quotas import NewRequest, Quotas
+from services.booking.rejections import Rejection
 from services.booking.slots import BlockedDate, BookingWindow, Closure, Slot, SlotTemplate
 from services.domain.model import (
     EndReason,

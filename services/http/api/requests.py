@@ -3,25 +3,19 @@ and approve or reject (staff, facility scoped)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from services.access.guard import in_scope
-from services.addresses import limit_key
-from services.booking.requests import (
-    RejectReason,
-    RequestForm,
-    RequestService,
-    RequestState,
-    VisitorForm,
-)
+from services.access.guesses import Guesses
+from services.booking.forms import RequestForm, VisitorForm
+from services.booking.rejections import RejectReason
+from services.booking.requests import RequestService, RequestState
 from services.booking.scheduling import visit_json
-from services.clock import Clock
 from services.domain.model import EndReason, Role, Visit, VisitKind, VisitStatus
-from services.errors import BadRequest, NotFound, RateLimited
+from services.errors import BadRequest, NotFound
 from services.http.api.context import ApiContext
 from services.http.fields import Choice, Flag, Integer, Object, Objects, Text, parse_body, spec
 from services.http.plumbing import json_body, respond
@@ -121,34 +115,6 @@ class Requested:
     status: str
     start_ms: int
     end_ms: int
-
-
-class Guesses:
-    """Wrong code-and-NIK guesses per client address: ``limit`` within ``window_s``, then 429
-    until the oldest falls out. Bounded: the least recently wrong addresses are forgotten."""
-
-    def __init__(self, clock: Clock, limit: int = 10, window_s: float = 600, size: int = 10_000):
-        self._clock = clock
-        self._limit = limit
-        self._window_s = window_s
-        self._size = size
-        self._wrong: OrderedDict[str, list[float]] = OrderedDict()
-
-    def check(self, address: str) -> None:
-        """RateLimited if ``address`` has guessed wrong too often lately."""
-        now = self._clock.now()
-        recent = [t for t in self._wrong.get(limit_key(address), []) if t > now - self._window_s]
-        if len(recent) >= self._limit:
-            wait = int(recent[0] + self._window_s - now) + 1
-            raise RateLimited("too many wrong guesses; try again later", retry_after_s=wait)
-
-    def wrong(self, address: str) -> None:
-        key = limit_key(address)
-        now = self._clock.now()
-        recent = [t for t in self._wrong.pop(key, []) if t > now - self._window_s]
-        self._wrong[key] = [*recent, now][-self._limit :]
-        while len(self._wrong) > self._size:
-            self._wrong.popitem(last=False)
 
 
 class RequestsApi:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import orjson
 
 from services.audit.chain import AuditEvent
-from services.booking.quotas import WEEK_MS, NewRequest, Quotas, Rejection
+from services.booking.quotas import WEEK_MS, NewRequest, Quotas
+from services.booking.rejections import Rejection
 from services.booking.slots import OCCUPYING
 from services.domain.model import Facility, FacilityRules, Role, Terminal, Visit, VisitStatus
 from services.errors import Conflict, NotFound, QuotaInmate, QuotaVisitor, SlotFull
