@@ -19,10 +19,7 @@ from services.access.tokens import hash_secret, new_link_token
 from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, teacher_of, visitor_of
-from services.booking.identity import (
-    mask_nik,
-    mask_phone,
-)
+from services.booking.identity import mask_nik, mask_phone
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection, RejectReason
 from services.booking.scheduling import (
