@@ -260,7 +260,8 @@ def _requested_event(visit: Visit, visitor: Visitor) -> AuditEvent:
         "relationship": visitor.relationship,
         "priority": visitor.priority,
     }
-    return _event("requested", Actor(Role.FAMILY.value, ""), visit, details)
+    seat = next(p for p in visit.participants if p.role is Role.FAMILY)
+    return _event("requested", Actor(Role.FAMILY.value, seat.id), visit, details)
 
 
 def _event(action: str, actor: Actor, visit: Visit, details: dict[str, object]) -> AuditEvent:
