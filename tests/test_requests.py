@@ -237,3 +237,22 @@ async def test_every_change_is_audited_with_nik_and_phone_masked(
     text = " ".join(d for _, d in found)
     assert nik(1) not in text and "+6281234567890" not in text
     assert "************0001" in text and "**********7890" in text
+
+
+async def test_an_officer_cannot_schedule_over_a_pending_request(desk: Desk) -> None:
+    """A family's request still waiting for approval holds its room's slot: a visit an officer
+    schedules in that room at that time is refused, and the request stays."""
+    from services.booking.scheduling import GuestSpec, VisitService
+
+    pending = await desk.service.submit(form(slot(SATURDAY, "08:00")))
+    with pytest.raises(Conflict):
+        await VisitService(desk.store, desk.clock).schedule(
+            terminal_id=pending.terminal_id,
+            inmate_id=pending.inmate_id,
+            kind=VisitKind.REGULAR,
+            start=pending.start + 600,
+            guests=[GuestSpec(Role.FAMILY, "Walk-in")],
+            actor=OFFICER,
+        )
+    kept = await desk.store.get_visit(pending.id)
+    assert kept is not None and kept.status is VisitStatus.REQUESTED

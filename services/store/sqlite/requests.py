@@ -12,15 +12,12 @@ import orjson
 from services.audit.chain import AuditEvent
 from services.booking.quotas import WEEK_MS, NewRequest, Quotas
 from services.booking.rejections import Rejection
-from services.booking.slots import OCCUPYING
 from services.domain.model import Facility, FacilityRules, Role, Terminal, Visit, VisitStatus
 from services.errors import Conflict, NotFound, QuotaInmate, QuotaVisitor, SlotFull
 from services.ids import FacilityId, RoomId, TerminalId, VisitorId
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
-from services.store.sqlite.visits import VISIT_COLS, visit_where
-
-_STATES = ",".join(f"'{s.value}'" for s in sorted(OCCUPYING))
+from services.store.sqlite.visits import OCCUPYING_SQL, VISIT_COLS, visit_where
 
 
 class SqliteRequests(SqliteBase):
@@ -160,7 +157,7 @@ def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
     assert start is not None
     around = (start - WEEK_MS, start + WEEK_MS)
     (inmate,) = conn.execute(
-        f"SELECT count(*) FROM visits WHERE inmate_id = ? AND status IN ({_STATES})"
+        f"SELECT count(*) FROM visits WHERE inmate_id = ? AND status IN ({OCCUPYING_SQL})"
         " AND start_ms > ? AND start_ms < ?",
         (request.visit.inmate_id, *around),
     ).fetchone()
@@ -169,7 +166,7 @@ def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
     (visitor,) = conn.execute(
         "SELECT count(DISTINCT v.id) FROM visits v JOIN participants p ON p.visit_id = v.id"
         " JOIN visitors r ON r.id = p.visitor_id"
-        f" WHERE r.nik = ? AND v.status IN ({_STATES}) AND v.start_ms > ? AND v.start_ms < ?",
+        f" WHERE r.nik = ? AND v.status IN ({OCCUPYING_SQL}) AND v.start_ms > ? AND v.start_ms < ?",
         (request.visitor.nik, *around),
     ).fetchone()
     if visitor >= request.quotas.per_visitor:
@@ -182,7 +179,7 @@ def _free_place(
     """The first place whose room has no occupying visit sharing time with ``[start, end)``."""
     for place in places:
         taken = conn.execute(
-            f"SELECT 1 FROM visits WHERE room_id = ? AND status IN ({_STATES})"
+            f"SELECT 1 FROM visits WHERE room_id = ? AND status IN ({OCCUPYING_SQL})"
             " AND start_ms < ? AND end_ms > ? LIMIT 1",
             (place.room_id, end, start),
         ).fetchone()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.audit.chain import AuditEvent
+from services.booking.slots import OCCUPYING
 from services.domain.model import (
     VISIT_TRANSITIONS,
     EndReason,
@@ -29,6 +30,10 @@ VISIT_COLS = (
 )
 
 
+# The states in which a visit holds its room and terminal for its time (SQL list).
+OCCUPYING_SQL = ",".join(f"'{s.value}'" for s in sorted(OCCUPYING))
+
+
 class SqliteVisits(SqliteBase):
     """The ``VisitStore`` role of ``SqliteStore``, and ``AccessStore``'s family links."""
 
@@ -36,10 +41,11 @@ class SqliteVisits(SqliteBase):
         self, visit: Visit, link_hashes: dict[str, str], events: Sequence[AuditEvent]
     ) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            # A family's pending request holds its room's slot as firmly as a scheduled visit.
             clash = conn.execute(
-                "SELECT id FROM visits WHERE terminal_id = ? AND status IN"
-                " ('approved', 'scheduled', 'live') AND start_ms < ? AND end_ms > ? LIMIT 1",
-                (visit.terminal_id, ms(visit.end), ms(visit.start)),
+                "SELECT id FROM visits WHERE (terminal_id = ? OR room_id = ?)"
+                f" AND status IN ({OCCUPYING_SQL}) AND start_ms < ? AND end_ms > ? LIMIT 1",
+                (visit.terminal_id, visit.room_id, ms(visit.end), ms(visit.start)),
             ).fetchone()
             if clash:
                 raise Conflict("the terminal is already booked at that time", visit=clash[0])
