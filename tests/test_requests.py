@@ -240,8 +240,8 @@ async def test_every_change_is_audited_with_nik_and_phone_masked(
 
 
 async def test_an_officer_cannot_schedule_over_a_pending_request(desk: Desk) -> None:
-    """A family's request still waiting for approval holds its room's slot: a visit an officer
-    schedules in that room at that time is refused, and the request stays."""
+    """A family's request still waiting for approval holds its terminal: a visit an officer
+    schedules on that terminal at that time is refused, and the request stays."""
     from services.booking.scheduling import GuestSpec, VisitService
 
     pending = await desk.service.submit(form(slot(SATURDAY, "08:00")))

@@ -41,11 +41,12 @@ class SqliteVisits(SqliteBase):
         self, visit: Visit, link_hashes: dict[str, str], events: Sequence[AuditEvent]
     ) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
-            # A family's pending request holds its room's slot as firmly as a scheduled visit.
+            # A family's pending request holds its terminal as firmly as a scheduled visit. (A
+            # room may have several terminals: requests book whole rooms, officers terminals.)
             clash = conn.execute(
-                "SELECT id FROM visits WHERE (terminal_id = ? OR room_id = ?)"
+                "SELECT id FROM visits WHERE terminal_id = ?"
                 f" AND status IN ({OCCUPYING_SQL}) AND start_ms < ? AND end_ms > ? LIMIT 1",
-                (visit.terminal_id, visit.room_id, ms(visit.end), ms(visit.start)),
+                (visit.terminal_id, ms(visit.end), ms(visit.start)),
             ).fetchone()
             if clash:
                 raise Conflict("the terminal is already booked at that time", visit=clash[0])
