@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.access.guard import Guard
-from services.access.links import VisitLinks
+from services.access.links import FamilyLinks, VisitLinks
 from services.access.logins import LoginGuard, LoginLimits
 from services.access.revocation import Revocation, Revocations
 from services.access.staff import StaffLogin
@@ -60,7 +60,7 @@ def create_core(
         ),
         key=next(iter(settings.token_keys.values()), None),
     )
-    links = VisitLinks(store, tokens, clock, settings.token_grace_s)
+    links = VisitLinks(store, tokens, clock, settings.token_grace_s, FamilyLinks(settings.link_key))
     staff = StaffLogin(store, tokens, clock, settings.staff_token_ttl_s, logins)
     revocations = Revocations(store, clock, on_revoked)
     guard = Guard(tokens, revocations, clock)

@@ -55,6 +55,22 @@ def _load_keys(spec: str, data_dir: Path) -> dict[str, bytes]:
     return keys
 
 
+def _load_link_key(spec: str, data_dir: Path) -> bytes:
+    """The key family links are derived with (``services.access.links.FamilyLinks``).
+
+    With none configured, one is generated once and kept in ``<data_dir>/link.key``, so that links
+    outlive a restart; like the token keys it never goes into the database.
+    """
+    if not spec:
+        path = data_dir / "link.key"
+        if not path.exists():
+            create_secret_file(path, f"{secrets.token_urlsafe(32)}\n".encode())
+        spec = path.read_text().strip()
+    if len(spec) < 16:
+        raise ConfigError("the link key must be a secret of 16+ chars")
+    return spec.encode()
+
+
 def _check_limits(settings: Settings) -> None:
     """A zero or negative limit would switch a protection off, or refuse everyone: say so."""
     for name in (
@@ -82,6 +98,8 @@ class Settings:
     node_id: str = field(default_factory=lambda: f"node-{secrets.token_hex(3)}")
     data_dir: Path = Path("var")
     token_keys: dict[str, bytes] = field(default_factory=dict)
+    # Family links of requested visits are derived with this key (TATAP_LINK_KEY, or link.key).
+    link_key: bytes = b""
     # Staff tokens (officer, auditor, admin) live this long; visit tokens end with the visit.
     staff_token_ttl_s: int = 8 * 3600
     # A visit token may outlive the scheduled end by this much (reconnect after the end is useless,
@@ -152,6 +170,9 @@ class Settings:
         if not settings.token_keys:
             keys = _load_keys(_env("TOKEN_KEYS", ""), settings.data_dir)
             settings = replace(settings, token_keys=keys)
+        if not settings.link_key:
+            key = _load_link_key(_env("LINK_KEY", ""), settings.data_dir)
+            settings = replace(settings, link_key=key)
         return settings
 
     @property

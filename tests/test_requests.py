@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from services.access.links import FamilyLinks
 from services.admin.provision import Admin
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, VisitorForm
@@ -34,6 +35,7 @@ from services.errors import (
 from services.ids import Actor
 from services.store.protocols import Store
 from tests.helpers.audit import open_store, rows
+from tests.helpers.world import LINK_KEY
 
 JAKARTA = "Asia/Jakarta"
 NOW = 1_800_000_000.0  # Friday 15 January 2027, 15:00 in Jakarta
@@ -86,7 +88,7 @@ async def _desk(tmp_path: Path, rooms: int) -> Desk:
         await calendar.add_template(room.id, parse_weekdays("sat,sun"), (480, 600), 30, kinds)
     numbers = "\n".join(f"B-{i},Napi {i},A" for i in range(1, 60))
     await admin.import_inmates("f_1", "number,name,block\n" + numbers + "\n")
-    return Desk(store, RequestService(store, clock), "f_1", clock)
+    return Desk(store, RequestService(store, clock, FamilyLinks(LINK_KEY)), "f_1", clock)
 
 
 @pytest.fixture

@@ -10,12 +10,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from services.access.links import FamilyLinks
+from services.access.tokens import hash_secret
 from services.admin.provision import Admin
 from services.booking.calendar import CalendarService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.domain.model import Role, VisitKind
 from signaling.app import TOKENS
-from tests.helpers.world import World
+from tests.helpers.world import LINK_KEY, World
 
 
 def nik(n: int) -> str:
@@ -192,6 +194,45 @@ async def test_lookup_approve_and_the_family_link(world: World) -> None:
     assert status == 200
     _, cancelled = await post(world, "/api/v1/requests/cancel", who)
     assert cancelled["status"] == "cancelled"
+
+
+async def test_the_family_link_is_stable_and_equals_approvals(world: World) -> None:
+    """Two lookups show the same link, the one approval answered with, and it still admits;
+    once the visit is cancelled that link admits no more."""
+    day = await _open(world)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    who = {"code": made["code"], "nik_last4": nik(1)[-4:]}
+    _, approved = await post(
+        world, f"/api/v1/requests/{made['id']}/approve", None, headers=officer(world)
+    )
+    family = next(p["id"] for p in approved["participants"] if p["role"] == "family")
+    _, first = await post(world, "/api/v1/requests/lookup", who)
+    _, second = await post(world, "/api/v1/requests/lookup", who)
+    assert first["link"] == second["link"] == approved["links"][family]
+    secret = first["link"].rsplit("/", 1)[1]
+    assert (await post(world, "/api/v1/join", {"link": secret}))[0] == 200
+    await post(world, "/api/v1/requests/cancel", who)
+    assert (await post(world, "/api/v1/join", {"link": secret}))[0] != 200
+
+
+async def test_the_database_alone_cannot_make_a_family_link(world: World) -> None:
+    """The database holds only the link's hash: neither the secret nor the key that derives it,
+    and the same derivation under any other key gives another link."""
+    day = await _open(world)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    _, approved = await post(
+        world, f"/api/v1/requests/{made['id']}/approve", None, headers=officer(world)
+    )
+    family = next(p["id"] for p in approved["participants"] if p["role"] == "family")
+    secret = approved["links"][family].rsplit("/", 1)[1]
+    await world.store.aclose()
+    db = world.settings.sqlite_path
+    files = [db, *db.parent.glob(db.name + "-*")]  # the WAL too
+    everything = b"".join(f.read_bytes() for f in files if f.is_file())
+    assert secret.encode() not in everything and LINK_KEY not in everything
+    assert hash_secret(secret).encode() in everything
+    assert FamilyLinks(b"another-key-of-sixteen+").secret(family) != secret
+    assert FamilyLinks(LINK_KEY).secret(family) == secret
 
 
 async def test_reject_with_a_canned_reason(world: World) -> None:

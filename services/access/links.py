@@ -3,17 +3,48 @@
 A family or teacher holds a link secret (shown once, stored hashed); ``open_link`` trades it for
 a token valid until the visit ends plus a grace. The CLI and tests mint a seat's token directly;
 an officer's monitor seat gets its own. All three are cut back to the visit's end plus grace.
+
+The family seat of a requested visit has a stable link: its secret is a keyed HMAC of the seat's
+participant id (``FamilyLinks``), so a status lookup or a notification can show it again without
+storing it or replacing it. The key lives in a file beside the token keys, never in the database:
+an insider holding a copy of the database cannot mint a link from it.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
 
 from services.access.tokens import Claims, TokenService, hash_secret, monitor_subject
 from services.clock import Clock
 from services.domain.model import Participant, Role, Visit
 from services.domain.rules import check_not_over
-from services.errors import Forbidden, NotFound, Unauthorized
-from services.ids import VisitId
+from services.errors import ConfigError, Forbidden, NotFound, Unauthorized
+from services.ids import ParticipantId, VisitId
 from services.store.protocols import Store
+
+MIN_KEY_BYTES = 16
+FAMILY_LINK_CONTEXT = b"tatap/family-link/v1\0"  # the derivation's purpose, so the key serves one
+
+
+class FamilyLinks:
+    """The family seat's link secret, the same every time it is asked for.
+
+    ``secret(p)`` = base64url(HMAC-SHA256(key, context || p)): 256 bits, shaped like
+    ``tokens.new_link_token``'s random secrets, so the exchange treats both alike. Approval stores
+    its hash; a revoked seat or a cancelled visit is refused by the exchange as before.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(f"the family link key must be {MIN_KEY_BYTES}+ bytes")
+        self._key = key
+
+    def secret(self, participant_id: ParticipantId) -> str:
+        """The link secret of the family seat ``participant_id``."""
+        mac = hmac.new(self._key, FAMILY_LINK_CONTEXT + participant_id.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
 def issue_visit_token(
@@ -40,9 +71,13 @@ def issue_visit_token(
 
 
 class VisitLinks:
-    """Tokens for the seats of visits: from a link, for a known seat, or an officer's monitor."""
+    """Tokens for the seats of visits: from a link, for a known seat, or an officer's monitor;
+    ``family`` derives a requested visit's stable family link."""
 
-    def __init__(self, store: Store, tokens: TokenService, clock: Clock, grace_s: int) -> None:
+    def __init__(
+        self, store: Store, tokens: TokenService, clock: Clock, grace_s: int, family: FamilyLinks
+    ) -> None:
+        self.family = family
         self._store = store
         self._tokens = tokens
         self._clock = clock

@@ -5,7 +5,9 @@ A request is a visit in status ``requested``, placed in a room that has the slot
 family's seat tied to the visitor record of that NIK. The slot and the quotas are checked again
 in the store's write transaction (``RequestStore.add_request``); the checks here only name the
 rule a request breaks. Approval schedules the visit and gives its guests links, as
-``VisitService.schedule`` does; a rejection or a cancellation frees the slot and the quota.
+``VisitService.schedule`` does, except that the family seat's link is derived
+(``services.access.links.FamilyLinks``): a lookup shows the same link again, and never replaces
+the one the family already has. A rejection or a cancellation frees the slot and the quota.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.access.tokens import hash_secret, new_link_token
+from services.access.links import FamilyLinks
+from services.access.tokens import hash_secret
 from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, teacher_of, visitor_of
@@ -79,9 +82,10 @@ class RequestRecords(FacilityStore, CalendarStore, RequestStore, VisitStore, Pro
 class RequestService:
     """Takes, shows, cancels, approves and rejects visit requests, each change audited."""
 
-    def __init__(self, store: RequestRecords, clock: Clock) -> None:
+    def __init__(self, store: RequestRecords, clock: Clock, family: FamilyLinks) -> None:
         self._store = store
         self._clock = clock
+        self._family = family
         self._calendar = CalendarService(store)
 
     async def facilities(self) -> list[Facility]:
@@ -155,17 +159,15 @@ class RequestService:
 
     async def lookup(self, code: str, nik_last4: str) -> RequestState:
         """The request behind ``code`` if its visitor's NIK ends in ``nik_last4``; NotFound
-        (saying nothing of which was wrong) otherwise. Once approved, the family seat gets a
-        fresh link: only link hashes are kept, so the previous link stops working."""
+        (saying nothing of which was wrong) otherwise; once approved, the family seat's link,
+        the same as approval gave (derived, nothing written)."""
         visit = await self._own(code, nik_last4)
         if visit.status is VisitStatus.REJECTED:
             return RequestState(visit, await self._store.rejection(visit.id))
         if visit.status is not VisitStatus.SCHEDULED:
             return RequestState(visit)
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
-        secret = new_link_token()
-        await self._store.replace_link(seat.id, hash_secret(secret))
-        return RequestState(visit, link=secret)
+        return RequestState(visit, link=self._family.secret(seat.id))
 
     async def cancel(self, code: str, nik_last4: str) -> Visit:
         """The family calls its request (or its approved visit) off, freeing slot and quota."""
@@ -192,8 +194,11 @@ class RequestService:
         return await self._store.requests(facility_id, status, QUEUE_LIMIT)
 
     async def approve(self, visit: Visit, actor: Actor) -> ScheduledVisit:
-        """Approve a request: the visit is scheduled and its guests get their links."""
+        """Approve a request: the visit is scheduled and its guests get their links, the family
+        seat its derived one (another guest, a teacher, a random one shown once)."""
         links = guest_links(visit)
+        family = next(p for p in visit.participants if p.role is Role.FAMILY)
+        links[family.id] = self._family.secret(family.id)
         hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
         event = _event("approved", actor, visit, {"start_ms": int(visit.start * 1000)})
         scheduled = await self._store.approve_request(visit.id, hashed, event)

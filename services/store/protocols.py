@@ -180,9 +180,6 @@ class RequestStore(Protocol):
         ...
 
     async def rejection(self, visit_id: str) -> Rejection | None: ...
-    async def replace_link(self, participant_id: str, link_hash: str) -> None:
-        """Give a seat a new link (the old one stops working)."""
-        ...
 
 
 class AccessStore(Protocol):

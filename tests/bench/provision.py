@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.access.links import VisitLinks
+from services.access.links import FamilyLinks, VisitLinks
 from services.access.tokens import TokenService
 from services.admin.provision import Admin
 from services.booking.scheduling import GuestSpec, VisitService
@@ -50,7 +50,9 @@ async def _provision(
     try:
         admin = Admin(store)
         visits = VisitService(store, clock)
-        links = VisitLinks(store, TokenService(settings.token_keys), clock, settings.token_grace_s)
+        tokens = TokenService(settings.token_keys)
+        family = FamilyLinks(settings.link_key)
+        links = VisitLinks(store, tokens, clock, settings.token_grace_s, family)
         facility = await admin.facility("Bench facility", rules=rules)
         room = await admin.room(facility.id, "Bench room")
         await admin.import_inmates(facility.id, "number,name,block\nB-0001,Bench Inmate,A\n")

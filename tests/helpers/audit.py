@@ -23,7 +23,7 @@ from services.clock import Clock, FakeClock
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import Store
-from tests.helpers.world import KEYS
+from tests.helpers.world import KEYS, LINK_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 EVENT_COLUMNS = (
@@ -74,6 +74,7 @@ def settings_for(data_dir: Path) -> Settings:
         data_dir=data_dir,
         db_url=f"sqlite:///{data_dir / 'tatap.db'}",
         token_keys=dict(KEYS),
+        link_key=LINK_KEY,
         node_id="node-test",
     )
 

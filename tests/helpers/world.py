@@ -27,6 +27,7 @@ from services.store.protocols import Store
 from signaling.app import HUB, LINKS, STAFF, STORE, VISITS, create_app
 
 KEYS = {"k1": b"test-signing-key-0123456789abcdef"}
+LINK_KEY = b"test-family-link-key-0123456789"
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -35,6 +36,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         data_dir=tmp_path,
         db_url=f"sqlite:///{tmp_path / 'tatap.db'}",
         token_keys=KEYS,
+        link_key=LINK_KEY,
         node_id="node-test",
         time_interval_s=30.0,
         sweep_interval_s=1.0,

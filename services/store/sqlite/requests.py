@@ -142,14 +142,6 @@ class SqliteRequests(SqliteBase):
 
         return await self._read(q)
 
-    async def replace_link(self, participant_id: str, link_hash: str) -> None:
-        def job(conn: sqlite3.Connection, chain: Chain) -> None:
-            conn.execute(
-                "UPDATE participants SET link_hash = ? WHERE id = ?", (link_hash, participant_id)
-            )
-
-        await self._write(job)
-
 
 def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
     """QuotaInmate or QuotaVisitor if either already has its visits within 7 days of this one."""
