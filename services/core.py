@@ -1,5 +1,5 @@
 """The services a node runs on (store, tokens, logins, visits, links, staff login, revocations,
-the guard), built from settings.
+the guard, the notifier), built from settings.
 
 ``signaling.app.create_app`` is the composition root of a node and builds its services here; a
 ``tatap`` command that works on visits (``visit create``, ``admin revoke``) builds the same ones
@@ -20,6 +20,7 @@ from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock
+from services.notify.notifier import Notifier, NotifyConfig
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import Store
@@ -37,6 +38,7 @@ class Core:
     staff: StaffLogin
     revocations: Revocations
     guard: Guard
+    notifier: Notifier  # started by a node only (signaling.app); a CLI command leaves it idle
 
     async def aclose(self) -> None:
         """Close the store (pending audit writes finish first), then drop waiting logins."""
@@ -64,4 +66,19 @@ def create_core(
     staff = StaffLogin(store, tokens, clock, settings.staff_token_ttl_s, logins)
     revocations = Revocations(store, clock, on_revoked)
     guard = Guard(tokens, revocations, clock)
-    return Core(store, tokens, logins, VisitService(store, clock), links, staff, revocations, guard)
+    notifier = Notifier(store, clock, links.family, notify_config(settings))
+    visits = VisitService(store, clock)
+    return Core(store, tokens, logins, visits, links, staff, revocations, guard, notifier)
+
+
+def notify_config(settings: Settings) -> NotifyConfig:
+    """The notifier's part of ``settings``."""
+    return NotifyConfig(
+        base_url=settings.base_url,
+        node_id=settings.node_id,
+        webhook_url=settings.notify_webhook_url,
+        webhook_secret=settings.notify_webhook_secret,
+        poll_s=settings.notify_poll_s,
+        timeout_s=settings.notify_timeout_s,
+        max_attempts=settings.notify_max_attempts,
+    )

@@ -79,6 +79,9 @@ def _check_limits(settings: Settings) -> None:
         "max_conns_per_address",
         "login_workers",
         "login_address_failures",
+        "notify_poll_s",
+        "notify_timeout_s",
+        "notify_max_attempts",
     ):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be above zero")
@@ -138,6 +141,14 @@ class Settings:
     # Failed logins one address may bank before it is refused (one is forgiven every 30 s).
     login_address_failures: int = 20
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
+    # Notifications (docs/notifications.md): the gateway's URL and the secret its requests are
+    # signed with; without a URL, officers send messages from wa.me links. How often the outbox
+    # is filled and sent, each attempt's time limit, and the attempts before a message fails.
+    notify_webhook_url: str = ""
+    notify_webhook_secret: bytes = b""
+    notify_poll_s: float = 2.0
+    notify_timeout_s: float = 10.0
+    notify_max_attempts: int = 12
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -163,6 +174,11 @@ class Settings:
             login_workers=_env_int("LOGIN_WORKERS", 2),
             login_queue=_env_int("LOGIN_QUEUE", 8),
             login_address_failures=_env_int("LOGIN_ADDRESS_FAILURES", 20),
+            notify_webhook_url=_env("NOTIFY_WEBHOOK_URL", ""),
+            notify_webhook_secret=_env("NOTIFY_WEBHOOK_SECRET", "").encode(),
+            notify_poll_s=_env_float("NOTIFY_POLL", 2.0),
+            notify_timeout_s=_env_float("NOTIFY_TIMEOUT", 10.0),
+            notify_max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", 12),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(base, **clean)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from services.http.api.links import LinksApi
 from services.http.pages import page_routes
 from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware
 from services.http.routes import api_routes
+from services.notify.notifier import Notifier
 from services.settings import Settings
 from services.store.protocols import Store
 from signaling.cluster.factory import Cluster, create_cluster
@@ -38,6 +39,7 @@ VISITS = web.AppKey("visits", VisitService)
 LINKS = web.AppKey("links", VisitLinks)
 STAFF = web.AppKey("staff", StaffLogin)
 TOKENS = web.AppKey("tokens", TokenService)
+NOTIFIER = web.AppKey("notifier", Notifier)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -62,7 +64,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     store, tokens, visits = core.store, core.tokens, core.visits
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster)
     app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
-    app[LINKS], app[STAFF] = core.links, core.staff
+    app[LINKS], app[STAFF], app[NOTIFIER] = core.links, core.staff, core.notifier
     endpoint = Endpoint(settings, hub, core.guard, store, sockets)
     api = ApiContext(
         store,
@@ -111,13 +113,16 @@ def _lifecycle(
         )
         await watch.start()
         revoked = asyncio.create_task(watch.run(), name="revocations")
+        await core.notifier.start()  # one node only: see docs/notifications.md
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         warn_untrusted_proxy(settings)
         yield
-        # Shutdown order: stop the timers that reach into visits and sockets; stop finding
-        # visits and close sockets (clients reconnect elsewhere); leave the bus, which other
-        # nodes reach this one through; then let pending audit writes finish and close the store
-        # (``core.aclose``), and last drop the logins still waiting for a password check.
+        # Shutdown order: stop the notifier (a delivery's record still lands) and the timers
+        # that reach into visits and sockets; stop finding visits and close sockets (clients
+        # reconnect elsewhere); leave the bus, which other nodes reach this one through; then let
+        # pending audit writes finish and close the store (``core.aclose``), and last drop the
+        # logins still waiting for a password check.
+        await core.notifier.aclose()
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()

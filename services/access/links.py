@@ -18,7 +18,7 @@ import hmac
 
 from services.access.tokens import Claims, TokenService, hash_secret, monitor_subject
 from services.clock import Clock
-from services.domain.model import Participant, Role, Visit
+from services.domain.model import Participant, Role, Visit, VisitStatus
 from services.domain.rules import check_not_over
 from services.errors import ConfigError, Forbidden, NotFound, Unauthorized
 from services.ids import ParticipantId, VisitId
@@ -45,6 +45,13 @@ class FamilyLinks:
         """The link secret of the family seat ``participant_id``."""
         mac = hmac.new(self._key, FAMILY_LINK_CONTEXT + participant_id.encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+    def url(self, base_url: str, visit: Visit) -> str | None:
+        """The family's link to ``visit`` while it can be opened (scheduled), else None."""
+        seat = next((p for p in visit.participants if p.role is Role.FAMILY), None)
+        if seat is None or visit.status is not VisitStatus.SCHEDULED:
+            return None
+        return f"{base_url}/v/{self.secret(seat.id)}"
 
 
 def issue_visit_token(

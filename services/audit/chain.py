@@ -66,6 +66,7 @@ ACTIONS = frozenset(
         "date-blocked",
         "facility-closed",
         "quotas-set",
+        "notified",
     }
 )
 

@@ -20,6 +20,7 @@ from services.http.api.context import ApiContext
 from services.http.api.facilities import SLOT_QUERY, FacilitiesApi, FacilityList, FreeSlots
 from services.http.api.health import Alive, HealthApi, NotReady, Ready
 from services.http.api.links import Join, Joined, LinksApi
+from services.http.api.notifications import Notifications, NotificationsApi
 from services.http.api.participants import ParticipantsApi, Revoked
 from services.http.api.requests import (
     QUEUE_QUERY,
@@ -50,6 +51,7 @@ class Areas:
     audit: AuditApi
     facilities: FacilitiesApi
     requests: RequestsApi
+    notifications: NotificationsApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
@@ -65,6 +67,7 @@ class Areas:
             audit=AuditApi(ctx, auth),
             facilities=FacilitiesApi(requests),
             requests=RequestsApi(ctx, auth, requests),
+            notifications=NotificationsApi(ctx, auth),
         )
 
 
@@ -283,6 +286,14 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.requests.reject,
         body=Rejection,
         response=VISIT,
+    ),
+    Route(
+        "GET",
+        "/api/v1/requests/{visit_id}/notifications",
+        "What the visit's family was told: each message, its delivery state and a wa.me link"
+        " to send it by hand (officer, admin)",
+        lambda a: a.notifications.list,
+        response=Notifications,
     ),
     Route(
         "GET",

@@ -32,6 +32,7 @@ from services.domain.model import (
     VisitStatus,
 )
 from services.ids import TerminalId, VisitId
+from services.notify.records import Attempt, Message, NewMessage
 
 if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
@@ -273,6 +274,46 @@ class AuditLog(AuditReader, Protocol):
         ...
 
 
+class OutboxStore(Protocol):
+    """The notification outbox, filled from the audit log by one notifier (see services.notify)."""
+
+    async def notify_tail(
+        self, actions: Sequence[str], limit: int
+    ) -> tuple[list[AuditRecord], int]:
+        """Up to ``limit`` events with one of ``actions`` after the notifier's cursor, oldest
+        first, and the seq the cursor may move to once they are in the outbox."""
+        ...
+
+    async def add_messages(self, messages: Sequence[NewMessage], cursor: int | None) -> int:
+        """Add messages (one already there for the same event or reminder is skipped) and, in
+        the same transaction, move the cursor to ``cursor`` (None: leave it); the count added."""
+        ...
+
+    async def unreminded_visits(self, start_ms: int, end_ms: int, limit: int) -> list[Visit]:
+        """Scheduled visits starting in [start_ms, end_ms) that have no reminder yet."""
+        ...
+
+    async def due_messages(self, now_ms: int, limit: int) -> list[Message]:
+        """Pending webhook messages due by ``now_ms``, oldest first."""
+        ...
+
+    async def message_sent(self, message_id: str, now_ms: int, event: AuditEvent) -> None:
+        """The message was delivered: ``sent``, with its ``notified`` event, in one commit."""
+        ...
+
+    async def message_failed(self, attempt: Attempt) -> None:
+        """A delivery failed: tried again at ``attempt.next_ms``, or ``failed`` (None)."""
+        ...
+
+    async def message_skipped(self, message_id: str, why: str) -> None:
+        """The message no longer holds (its visit changed since): ``skipped``, not sent."""
+        ...
+
+    async def visit_messages(self, visit_id: str, limit: int) -> list[Message]:
+        """A visit's messages, oldest first."""
+        ...
+
+
 class Store(
     FacilityStore,
     CalendarStore,
@@ -281,6 +322,7 @@ class Store(
     AccessStore,
     RevocationStore,
     AuditLog,
+    OutboxStore,
     Protocol,
 ):
     """Every role at once: what the composition root opens and closes."""

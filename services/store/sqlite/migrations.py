@@ -176,4 +176,25 @@ STEPS: tuple[str, ...] = (
     CREATE INDEX visits_inmate_start ON visits(inmate_id, start_ms);
     CREATE INDEX visits_facility_status ON visits(facility_id, status, start_ms);
     """,
+    # 8: the notification outbox. One row per message and way out (`channel`: webhook, or wa.me
+    # for an officer to send by hand); a message made from an audit event names its `audit_seq`,
+    # a reminder has 0, so that replaying events or rescanning visits adds nothing twice. The
+    # family link is not stored: it is derived again when the message is sent or shown. The
+    # notifier's place in the audit log is `notify_cursor`, moved in the transaction that adds
+    # the rows it read.
+    """
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY, visit_id TEXT NOT NULL REFERENCES visits(id),
+        facility_id TEXT NOT NULL, kind TEXT NOT NULL, channel TEXT NOT NULL,
+        audit_seq INTEGER NOT NULL, phone TEXT NOT NULL, text TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL, last_error TEXT,
+        created_ms INTEGER NOT NULL, sent_ms INTEGER,
+        UNIQUE (visit_id, kind, audit_seq, channel)
+    );
+    CREATE INDEX outbox_due ON outbox(state, channel, next_ms);
+    CREATE TABLE notify_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL
+    );
+    """,
 )

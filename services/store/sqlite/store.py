@@ -4,7 +4,8 @@ Writes go through the group-commit writer thread; reads through a second connect
 thread (WAL lets it read while the writer writes). Other processes (the CLI) may write the same
 file: ``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside each write
 transaction. Each role's queries live in a module of their own (facilities, calendar, requests,
-visits, revocations, reader for the audit log); this class opens the file and composes them.
+visits, revocations, the notification outbox, reader for the audit log); this class opens the
+file and composes them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.store.sqlite.calendar import SqliteCalendar
 from services.store.sqlite.chain_head import BogusRows, Chain
 from services.store.sqlite.connection import connect, migrate
 from services.store.sqlite.facilities import SqliteFacilities
+from services.store.sqlite.outbox import SqliteOutbox
 from services.store.sqlite.reader import SqliteAuditReads
 from services.store.sqlite.requests import SqliteRequests
 from services.store.sqlite.revocations import SqliteRevocations
@@ -37,6 +39,7 @@ class SqliteStore(
     SqliteRequests,
     SqliteVisits,
     SqliteRevocations,
+    SqliteOutbox,
     SqliteAuditReads,
 ):
     """Every role of ``Store`` on one SQLite file (see the module docstring)."""
