@@ -115,7 +115,12 @@ class Notifier:
                 self._next_remind = self._clock.now() + REMIND_EVERY_S
             if self._sender is not None:
                 due = await self._store.due_messages(int(self._clock.now() * 1000), SEND_BATCH)
-                await asyncio.gather(*(self._deliver(m) for m in due))
+                by_visit: dict[str, list[Message]] = {}
+                for message in due:
+                    by_visit.setdefault(message.visit_id, []).append(message)
+                # Visits at once (a slow one does not hold up the rest); one visit's messages
+                # in order, so that a family reads "approved" before "cancelled".
+                await asyncio.gather(*(self._deliver_all(ms) for ms in by_visit.values()))
 
     async def _run(self) -> None:
         while True:
@@ -126,6 +131,10 @@ class Notifier:
             except Exception:  # a bad pass must not end notifications for good
                 log.exception("notify.pass_failed")
             await self._clock.sleep_until(self._clock.now() + self._config.poll_s)
+
+    async def _deliver_all(self, messages: list[Message]) -> None:
+        for message in messages:
+            await self._deliver(message)
 
     async def _deliver(self, message: Message) -> None:
         assert self._sender is not None

@@ -102,7 +102,7 @@ class SqliteOutbox(SqliteBase):
         def q(conn: sqlite3.Connection) -> list[Message]:
             rows = conn.execute(
                 f"SELECT {MESSAGE_COLS} FROM outbox WHERE state = ? AND channel = ?"
-                " AND next_ms <= ? ORDER BY next_ms, created_ms, id LIMIT ?",
+                " AND next_ms <= ? ORDER BY next_ms, rowid LIMIT ?",
                 (MessageState.PENDING.value, Channel.WEBHOOK.value, now_ms, limit),
             ).fetchall()
             return [_message(r) for r in rows]
@@ -146,7 +146,7 @@ class SqliteOutbox(SqliteBase):
         def q(conn: sqlite3.Connection) -> list[Message]:
             rows = conn.execute(
                 f"SELECT {MESSAGE_COLS} FROM outbox WHERE visit_id = ?"
-                " ORDER BY created_ms, audit_seq, id LIMIT ?",
+                " ORDER BY created_ms, rowid LIMIT ?",
                 (visit_id, limit),
             ).fetchall()
             return [_message(r) for r in rows]
