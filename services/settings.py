@@ -148,7 +148,7 @@ class Settings:
     notify_webhook_secret: bytes = b""
     notify_poll_s: float = 2.0
     notify_timeout_s: float = 10.0
-    notify_max_attempts: int = 12
+    notify_max_attempts: int = 20
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -178,7 +178,7 @@ class Settings:
             notify_webhook_secret=_env("NOTIFY_WEBHOOK_SECRET", "").encode(),
             notify_poll_s=_env_float("NOTIFY_POLL", 2.0),
             notify_timeout_s=_env_float("NOTIFY_TIMEOUT", 10.0),
-            notify_max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", 12),
+            notify_max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", 20),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(base, **clean)  # type: ignore[arg-type]

@@ -43,15 +43,15 @@ RETRY_CAP_S = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class NotifyConfig:
-    """How the notifier runs, from settings."""
+    """How the notifier runs, from settings (``services.core.notify_config``)."""
 
     base_url: str  # family links are built on it
     node_id: str
-    webhook_url: str = ""  # empty: no gateway, officers send from wa.me links
-    webhook_secret: bytes = b""
-    poll_s: float = 2.0
-    timeout_s: float = 10.0
-    max_attempts: int = 12
+    webhook_url: str  # empty: no gateway, officers send from wa.me links
+    webhook_secret: bytes
+    poll_s: float
+    timeout_s: float
+    max_attempts: int
 
 
 def retry_delay(attempts: int, rng: random.Random) -> float:
