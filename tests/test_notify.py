@@ -26,6 +26,7 @@ from services.ids import Actor, VisitId
 from services.notify.records import Message, MessageKind, MessageState
 from services.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from services.store.protocols import VisitChange
+from services.store.sqlite.migrations import STEPS
 from signaling.app import NOTIFIER, STORE, TOKENS, create_app
 from tests.helpers.audit import rows
 from tests.helpers.gateway import Gateway
@@ -359,3 +360,21 @@ async def test_a_reminder_is_made_once_the_day_before(world: World) -> None:
     await notifier.pump()
     reminders = [m for m in await _messages(world, made["id"]) if m.kind is MessageKind.REMINDER]
     assert len(reminders) == 1 and "besok" in reminders[0].text
+
+
+def test_an_upgraded_log_is_not_replayed_to_families(tmp_path: Path) -> None:
+    """A database with events from before the outbox starts its notifier's cursor at the log's
+    head: an upgrade does not message families about requests made long ago."""
+    outbox = next(i for i, script in enumerate(STEPS) if "CREATE TABLE outbox" in script)
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for script in STEPS[:outbox]:
+        conn.executescript(script)
+    for seq in (1, 2, 3):
+        conn.execute(
+            "INSERT INTO audit_events VALUES (?, 0, 'f', 'v', 'family', 'p', 'requested', '{}',"
+            " '', '')",
+            (seq,),
+        )
+    conn.executescript(STEPS[outbox])
+    assert conn.execute("SELECT seq FROM notify_cursor").fetchall() == [(3,)]
+    conn.close()

@@ -181,7 +181,8 @@ STEPS: tuple[str, ...] = (
     # a reminder has 0, so that replaying events or rescanning visits adds nothing twice. The
     # family link is not stored: it is derived again when the message is sent or shown. The
     # notifier's place in the audit log is `notify_cursor`, moved in the transaction that adds
-    # the rows it read.
+    # the rows it read; a log that exists already starts at its head, so that an upgrade does not
+    # message every family about its past requests.
     """
     CREATE TABLE outbox (
         id TEXT PRIMARY KEY, visit_id TEXT NOT NULL REFERENCES visits(id),
@@ -196,5 +197,6 @@ STEPS: tuple[str, ...] = (
     CREATE TABLE notify_cursor (
         id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL
     );
+    INSERT INTO notify_cursor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM audit_events;
     """,
 )
