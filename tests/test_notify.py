@@ -332,6 +332,29 @@ async def test_without_a_webhook_officers_get_wa_me_links(world: World) -> None:
     assert approved["attempts"] == 0 and approved["sent_ms"] is None
 
 
+async def test_an_officer_marks_a_message_sent_by_hand(world: World) -> None:
+    """After sending from the wa.me link the officer marks the message sent: it is `sent`, a
+    `notified` event names the officer; marking it again is a 409, an unknown message a 404."""
+    await _open(world)
+    made = await _request(world, _slot(world, 2))
+    await world.app[NOTIFIER].pump()
+    (message,) = await _messages(world, made["id"])
+    path = f"/api/v1/requests/{made['id']}/notifications/{message.id}/sent"
+    resp = await world.client.post(path, headers=_officer(world))
+    assert resp.status == 200
+    (shown,) = (await resp.json())["messages"]
+    assert shown["state"] == "sent" and shown["sent_ms"] == int(world.clock.now() * 1000)
+    (event,) = await world.store.audit_search(AuditQuery(action="notified"))
+    assert (event.actor_role, event.actor_id, event.visit_id) == ("officer", "s_off", made["id"])
+    assert '"channel":"wa.me"' in event.details and "7890" in event.details
+    assert "+6281234567890" not in event.details
+    assert (await world.client.post(path, headers=_officer(world))).status == 409
+    unknown = path.replace(message.id, "n_0000000000000000")
+    assert (await world.client.post(unknown, headers=_officer(world))).status == 404
+    other = _officer(world, facility="f_elsewhere")
+    assert (await world.client.post(path, headers=other)).status == 404
+
+
 async def test_the_officer_view_is_scoped_to_the_facility(world: World) -> None:
     """Without a token: 401; an officer of another facility: 404, as for a visit that does not
     exist."""

@@ -296,6 +296,14 @@ ROUTES: tuple[Route, ...] = (
         response=Notifications,
     ),
     Route(
+        "POST",
+        "/api/v1/requests/{visit_id}/notifications/{message_id}/sent",
+        "Mark a message sent by hand (from its wa.me link): audited, and not sent again"
+        " (officer, admin; 409 if sent or skipped already)",
+        lambda a: a.notifications.sent,
+        response=Notifications,
+    ),
+    Route(
         "GET",
         "/api/v1/audit/events",
         "Search the audit log (auditor, admin)",

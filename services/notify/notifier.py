@@ -54,6 +54,20 @@ class NotifyConfig:
     max_attempts: int
 
 
+def notified_event(message: Message, actor: Actor, channel: Channel) -> AuditEvent:
+    """The audit event of a delivery: by the notifier to the gateway, or by an officer by hand."""
+    details: dict[str, object] = {
+        "kind": message.kind.value,
+        "channel": channel.value,
+        "message": message.id,
+        "phone": mask_phone(message.phone),
+        "attempts": message.attempts + 1,
+    }
+    return AuditEvent(
+        "notified", actor.role, actor.id, message.facility_id, message.visit_id, details
+    )
+
+
 def retry_delay(attempts: int, rng: random.Random) -> float:
     """Seconds before the next try after ``attempts`` failures: 5 s doubling to an hour, each
     drawn from its upper half ("equal jitter"), so retries spread without coming back at once."""
@@ -156,20 +170,7 @@ class Notifier:
         )
         error = await self._sender.send(delivery, self._clock.now())
         if error is None:
-            event = AuditEvent(
-                "notified",
-                self._actor.role,
-                self._actor.id,
-                message.facility_id,
-                message.visit_id,
-                {
-                    "kind": message.kind.value,
-                    "channel": message.channel.value,
-                    "message": message.id,
-                    "phone": mask_phone(message.phone),
-                    "attempts": message.attempts + 1,
-                },
-            )
+            event = notified_event(message, self._actor, Channel.WEBHOOK)
             now_ms = int(self._clock.now() * 1000)
             await asyncio.shield(self._store.message_sent(message.id, now_ms, event))
             return

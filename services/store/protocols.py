@@ -297,8 +297,9 @@ class OutboxStore(Protocol):
         """Pending webhook messages due by ``now_ms``, oldest first."""
         ...
 
-    async def message_sent(self, message_id: str, now_ms: int, event: AuditEvent) -> None:
-        """The message was delivered: ``sent``, with its ``notified`` event, in one commit."""
+    async def message_sent(self, message_id: str, now_ms: int, event: AuditEvent) -> bool:
+        """The message was delivered: ``sent``, with its ``notified`` event, in one commit;
+        False (and no event) if it was sent or skipped already."""
         ...
 
     async def message_failed(self, attempt: Attempt) -> None:

@@ -109,17 +109,18 @@ class SqliteOutbox(SqliteBase):
 
         return await self._read(q)
 
-    async def message_sent(self, message_id: str, now_ms: int, event: AuditEvent) -> None:
-        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+    async def message_sent(self, message_id: str, now_ms: int, event: AuditEvent) -> bool:
+        def job(conn: sqlite3.Connection, chain: Chain) -> bool:
             done = conn.execute(
                 "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_ms = ?,"
-                " last_error = NULL WHERE id = ? AND state = 'pending'",
+                " last_error = NULL WHERE id = ? AND state IN ('pending', 'failed')",
                 (now_ms, message_id),
             ).rowcount
             if done:  # a second sender's late success is not a second delivery to record
                 chain.append(conn, [event])
+            return bool(done)
 
-        await self._write(job)
+        return await self._write(job)
 
     async def message_failed(self, attempt: Attempt) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
