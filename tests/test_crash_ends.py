@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 import pytest
 
-from services.access.links import VisitLinks
+from services.access.links import FamilyLinks, VisitLinks
 from services.access.tokens import TokenService
 from services.admin.provision import Admin
 from services.booking.scheduling import GuestSpec, VisitService
@@ -65,7 +65,8 @@ async def _provision(
     try:
         admin = Admin(store)
         visits = VisitService(store, clock)
-        links = VisitLinks(store, tokens, clock, settings.token_grace_s)
+        family = FamilyLinks(settings.link_key)
+        links = VisitLinks(store, tokens, clock, settings.token_grace_s, family)
         facility = await admin.facility("Lapas Cilegon", rules=rules)
         room = await admin.room(facility.id, "Ruang 1")
         await admin.import_inmates(facility.id, "number,name\nB-1234,Budi\n")

@@ -30,11 +30,15 @@ def offline_settings(db_url: str | None, data_dir: str | Path | None) -> Setting
     """Settings for an offline audit command: ``db_url`` and ``data_dir`` (None: the environment's,
     then the defaults).
 
-    Token keys play no part offline; passing a placeholder keeps settings from creating
-    ``token.keys`` in what may be an auditor's read-only copy of the data directory.
+    Token keys and the link key play no part offline; passing placeholders keeps settings from
+    creating ``token.keys`` and ``link.key`` in what may be an auditor's read-only copy of the
+    data directory.
     """
     return Settings.from_env(
-        data_dir=data_dir, db_url=db_url, token_keys={"offline": b"not-used-offline"}
+        data_dir=data_dir,
+        db_url=db_url,
+        token_keys={"offline": b"not-used-offline"},
+        link_key=b"not-used-offline",
     )
 
 
