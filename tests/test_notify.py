@@ -21,15 +21,16 @@ from services.audit.query import AuditQuery
 from services.booking.calendar import CalendarService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.clock import FakeClock
-from services.domain.model import EndReason, Role, VisitKind, VisitStatus
+from services.domain.model import EndReason, VisitKind, VisitStatus
 from services.ids import Actor, VisitId
 from services.notify.records import Message, MessageKind, MessageState
 from services.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from services.store.protocols import VisitChange
 from services.store.sqlite.migrations import STEPS
-from signaling.app import NOTIFIER, STORE, TOKENS, create_app
+from signaling.app import NOTIFIER, STORE, create_app
 from tests.helpers.audit import rows
 from tests.helpers.gateway import Gateway
+from tests.helpers.officer import as_officer
 from tests.helpers.world import World, build_world, make_settings
 
 SECRET = b"gateway-shared-secret-0123456789"
@@ -97,15 +98,8 @@ async def _request(world: World, start_ms: int, n: int = 0) -> dict[str, Any]:
 
 
 def _officer(world: World, facility: str | None = None) -> dict[str, str]:
-    token, _ = world.app[TOKENS].issue(
-        sub="s_off",
-        role=Role.OFFICER,
-        visit="",
-        now=world.clock.now(),
-        ttl_s=3600,
-        facility=facility or world.facility_id,
-    )
-    return {"Authorization": f"Bearer {token}"}
+    """An officer of the world's facility (or of ``facility``)."""
+    return as_officer(world, facility=facility or world.facility_id)
 
 
 async def _staff(world: World, path: str, body: Any = None) -> Any:

@@ -215,15 +215,20 @@ async def test_the_family_link_is_stable_and_equals_approvals(world: World) -> N
     assert (await post(world, "/api/v1/join", {"link": secret}))[0] != 200
 
 
-async def test_a_revoked_family_seat_is_refused_its_stable_link(world: World) -> None:
-    """Revoking the family seat shuts its link out, though a lookup derives the same link."""
+async def _approved(world: World) -> tuple[str, str]:
+    """A request made and approved: its family seat and the link secret approval gave."""
     day = await _open(world)
     _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
     _, approved = await post(
         world, f"/api/v1/requests/{made['id']}/approve", None, headers=officer(world)
     )
     family = next(p["id"] for p in approved["participants"] if p["role"] == "family")
-    secret = approved["links"][family].rsplit("/", 1)[1]
+    return family, approved["links"][family].rsplit("/", 1)[1]
+
+
+async def test_a_revoked_family_seat_is_refused_its_stable_link(world: World) -> None:
+    """Revoking the family seat shuts its link out, though a lookup derives the same link."""
+    family, secret = await _approved(world)
     assert (await post(world, "/api/v1/join", {"link": secret}))[0] == 200
     path = f"/api/v1/participants/{family}/revoke"
     assert (await post(world, path, {"reason": "test"}, headers=officer(world)))[0] == 200
@@ -233,13 +238,7 @@ async def test_a_revoked_family_seat_is_refused_its_stable_link(world: World) ->
 async def test_the_database_alone_cannot_make_a_family_link(world: World) -> None:
     """The database holds only the link's hash: neither the secret nor the key that derives it,
     and the same derivation under any other key gives another link."""
-    day = await _open(world)
-    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
-    _, approved = await post(
-        world, f"/api/v1/requests/{made['id']}/approve", None, headers=officer(world)
-    )
-    family = next(p["id"] for p in approved["participants"] if p["role"] == "family")
-    secret = approved["links"][family].rsplit("/", 1)[1]
+    family, secret = await _approved(world)
     await world.store.aclose()
     db = world.settings.sqlite_path
     files = [db, *db.parent.glob(db.name + "-*")]  # the WAL too
