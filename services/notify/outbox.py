@@ -17,10 +17,9 @@ import orjson
 
 from services.booking.scheduling import new_id
 from services.clock import Clock
-from services.domain.model import Facility, Role, Visit
 from services.notify.messages import Facts, compose
-from services.notify.records import Channel, MessageKind, NewMessage
-from services.store.protocols import FacilityStore, OutboxStore, VisitStore
+from services.notify.records import Channel, Family, MessageKind, NewMessage
+from services.store.protocols import OutboxStore, VisitStore
 
 # The audit actions a family hears about, and the message each becomes.
 FOLLOWED: dict[str, MessageKind] = {
@@ -29,7 +28,7 @@ FOLLOWED: dict[str, MessageKind] = {
     "rejected": MessageKind.REJECTED,
     "cancelled": MessageKind.CANCELLED,
 }
-TAIL_BATCH = 100  # events read per transaction
+TAIL_BATCH = 100  # events read per transaction (one query, the families joined in)
 REMIND_BATCH = 100  # visits reminded per scan
 # A reminder goes to visits starting 24 to 36 hours ahead: "the day before", whichever hour the
 # scan runs at; a visit approved later than that has just had its approval message.
@@ -37,14 +36,14 @@ REMIND_FROM_S = 24 * 3600
 REMIND_UNTIL_S = 36 * 3600
 
 
-class OutboxRecords(OutboxStore, VisitStore, FacilityStore, Protocol):
+class OutboxRecords(OutboxStore, VisitStore, Protocol):
     """What the notifier reads and writes."""
 
 
 class Collector:
     """Turns audit events and tomorrow's visits into outbox messages on ``channel``."""
 
-    def __init__(self, store: OutboxRecords, clock: Clock, channel: Channel) -> None:
+    def __init__(self, store: OutboxStore, clock: Clock, channel: Channel) -> None:
         self._store = store
         self._clock = clock
         self._channel = channel
@@ -52,65 +51,34 @@ class Collector:
     async def collect(self) -> bool:
         """One batch of events into the outbox; True if there may be more to read at once."""
         events, cursor = await self._store.notify_tail(tuple(FOLLOWED), TAIL_BATCH)
-        facilities: dict[str, Facility | None] = {}
-        messages = []
-        for event in events:
-            visit = await self._store.get_visit(event.visit_id) if event.visit_id else None
-            if visit is None:
-                continue
-            details = _details(event.details)
-            message = await self._message(
-                FOLLOWED[event.action], visit, event.seq, details, facilities
-            )
-            if message is not None:
-                messages.append(message)
+        messages = [
+            self._message(FOLLOWED[e.action], e.family, e.seq, _details(e.details)) for e in events
+        ]
         await self._store.add_messages(messages, cursor)
         return len(events) == TAIL_BATCH
 
     async def remind(self) -> int:
         """Reminders for scheduled visits starting 24 to 36 hours from now; how many made."""
         now_ms = int(self._clock.now() * 1000)
-        visits = await self._store.unreminded_visits(
+        families = await self._store.unreminded(
             now_ms + REMIND_FROM_S * 1000, now_ms + REMIND_UNTIL_S * 1000, REMIND_BATCH
         )
-        facilities: dict[str, Facility | None] = {}
-        messages = []
-        for visit in visits:
-            message = await self._message(MessageKind.REMINDER, visit, 0, {}, facilities)
-            if message is not None:
-                messages.append(message)
+        messages = [self._message(MessageKind.REMINDER, f, 0, {}) for f in families]
         return await self._store.add_messages(messages, None)
 
-    async def _message(
-        self,
-        kind: MessageKind,
-        visit: Visit,
-        audit_seq: int,
-        details: Mapping[str, object],
-        facilities: dict[str, Facility | None],
-    ) -> NewMessage | None:
-        """The message of ``kind`` to the family of ``visit``; None when there is no family
-        with a phone to tell (a visit an officer scheduled for a walk-in, say)."""
-        seat = next((p for p in visit.participants if p.role is Role.FAMILY), None)
-        person = seat.visitor_id if seat else None
-        visitor = await self._store.get_visitor(person) if person else None
-        if visitor is None or not visitor.phone:
-            return None
-        if visit.facility_id not in facilities:
-            facilities[visit.facility_id] = await self._store.get_facility(visit.facility_id)
-        facility = facilities[visit.facility_id]
-        if facility is None:
-            return None
-        start_ms = int(visit.start * 1000)
-        facts = Facts(facility.name, facility.timezone, visit.code, start_ms, details)
+    def _message(
+        self, kind: MessageKind, family: Family, audit_seq: int, details: Mapping[str, object]
+    ) -> NewMessage:
+        """The message of ``kind`` to ``family``."""
+        facts = Facts(family.facility, family.timezone, family.code, family.start_ms, details)
         return NewMessage(
             id=new_id("n"),
-            visit_id=visit.id,
-            facility_id=visit.facility_id,
+            visit_id=family.visit_id,
+            facility_id=family.facility_id,
             kind=kind,
             channel=self._channel,
             audit_seq=audit_seq,
-            phone=visitor.phone,
+            phone=family.phone,
             text=compose(kind, facts),
             created_ms=int(self._clock.now() * 1000),
         )

@@ -36,6 +36,29 @@ class MessageState(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Family:
+    """A visit's family as a message needs it: where to send, and what to say of the visit."""
+
+    visit_id: str
+    facility_id: str
+    facility: str  # the facility's name
+    timezone: str
+    code: str
+    start_ms: int
+    phone: str  # E.164
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """An audit event the notifier follows, with the family of its visit."""
+
+    seq: int
+    action: str
+    details: str  # the event's canonical JSON
+    family: Family
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message to add to the outbox (a second one for the same event and channel is ignored)."""
 

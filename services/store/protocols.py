@@ -32,7 +32,7 @@ from services.domain.model import (
     VisitStatus,
 )
 from services.ids import TerminalId, VisitId
-from services.notify.records import Attempt, Message, NewMessage
+from services.notify.records import Attempt, Family, Followed, Message, NewMessage
 
 if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
@@ -277,11 +277,10 @@ class AuditLog(AuditReader, Protocol):
 class OutboxStore(Protocol):
     """The notification outbox, filled from the audit log by one notifier (see services.notify)."""
 
-    async def notify_tail(
-        self, actions: Sequence[str], limit: int
-    ) -> tuple[list[AuditRecord], int]:
-        """Up to ``limit`` events with one of ``actions`` after the notifier's cursor, oldest
-        first, and the seq the cursor may move to once they are in the outbox."""
+    async def notify_tail(self, actions: Sequence[str], limit: int) -> tuple[list[Followed], int]:
+        """Up to ``limit`` events with one of ``actions`` after the notifier's cursor about a
+        visit with a family to tell (a phone), oldest first, and the seq the cursor may move to
+        once they are in the outbox."""
         ...
 
     async def add_messages(self, messages: Sequence[NewMessage], cursor: int | None) -> int:
@@ -289,8 +288,8 @@ class OutboxStore(Protocol):
         the same transaction, move the cursor to ``cursor`` (None: leave it); the count added."""
         ...
 
-    async def unreminded_visits(self, start_ms: int, end_ms: int, limit: int) -> list[Visit]:
-        """Scheduled visits starting in [start_ms, end_ms) that have no reminder yet."""
+    async def unreminded(self, start_ms: int, end_ms: int, limit: int) -> list[Family]:
+        """The families of scheduled visits starting in [start_ms, end_ms) without a reminder."""
         ...
 
     async def due_messages(self, now_ms: int, limit: int) -> list[Message]:

@@ -7,14 +7,29 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from services.audit.chain import AuditEvent, AuditRecord
-from services.domain.model import Role, Visit, VisitStatus
-from services.notify.records import Attempt, Channel, Message, MessageKind, MessageState, NewMessage
-from services.store.sqlite.audit import AUDIT_COLS
+from services.audit.chain import AuditEvent
+from services.domain.model import Role, VisitStatus
+from services.notify.records import (
+    Attempt,
+    Channel,
+    Family,
+    Followed,
+    Message,
+    MessageKind,
+    MessageState,
+    NewMessage,
+)
 from services.store.sqlite.base import SqliteBase
 from services.store.sqlite.chain_head import Chain
-from services.store.sqlite.visits import visit_where
 
+# A visit's family as a message needs it (``Family``), joined onto visits ``v``: only visits
+# whose family seat is a registered visitor with a phone; the seat's role is the one parameter.
+FAMILY_COLS = "v.id, v.facility_id, f.name, f.timezone, v.code, v.start_ms, vi.phone"
+FAMILY_JOINS = (
+    "JOIN participants p ON p.visit_id = v.id AND p.role = ?"
+    " JOIN visitors vi ON vi.id = p.visitor_id AND vi.phone != ''"
+    " JOIN facilities f ON f.id = v.facility_id"
+)
 MESSAGE_COLS = (
     "id, visit_id, facility_id, kind, channel, audit_seq, phone, text, state, attempts, next_ms,"
     " last_error, created_ms, sent_ms"
@@ -24,10 +39,8 @@ MESSAGE_COLS = (
 class SqliteOutbox(SqliteBase):
     """The ``OutboxStore`` role of ``SqliteStore``."""
 
-    async def notify_tail(
-        self, actions: Sequence[str], limit: int
-    ) -> tuple[list[AuditRecord], int]:
-        def q(conn: sqlite3.Connection) -> tuple[list[AuditRecord], int]:
+    async def notify_tail(self, actions: Sequence[str], limit: int) -> tuple[list[Followed], int]:
+        def q(conn: sqlite3.Connection) -> tuple[list[Followed], int]:
             row = conn.execute("SELECT seq FROM notify_cursor WHERE id = 1").fetchone()
             cursor = row[0] if row else 0
             # The head first, and rows only up to it: the log grows by seq (appends take the
@@ -35,11 +48,13 @@ class SqliteOutbox(SqliteBase):
             (head,) = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()
             marks = ",".join("?" * len(actions))
             found = [
-                AuditRecord(*r)
-                for r in conn.execute(
-                    f"SELECT {AUDIT_COLS} FROM audit_events WHERE seq > ? AND seq <= ?"
-                    f" AND action IN ({marks}) ORDER BY seq LIMIT ?",
-                    (cursor, head, *actions, limit),
+                Followed(seq, action, details, Family(*family))
+                for seq, action, details, *family in conn.execute(
+                    f"SELECT a.seq, a.action, a.details, {FAMILY_COLS} FROM audit_events a"
+                    f" JOIN visits v ON v.id = a.visit_id {FAMILY_JOINS}"
+                    f" WHERE a.seq > ? AND a.seq <= ? AND a.action IN ({marks})"
+                    " ORDER BY a.seq LIMIT ?",
+                    (Role.FAMILY.value, cursor, head, *actions, limit),
                 )
             ]
             return found, (found[-1].seq if len(found) == limit else head)
@@ -76,25 +91,23 @@ class SqliteOutbox(SqliteBase):
 
         return await self._write(job)
 
-    async def unreminded_visits(self, start_ms: int, end_ms: int, limit: int) -> list[Visit]:
-        def q(conn: sqlite3.Connection) -> list[Visit]:
-            ids = conn.execute(
-                "SELECT v.id FROM visits v WHERE v.status = ? AND v.start_ms >= ?"
-                " AND v.start_ms < ? AND EXISTS (SELECT 1 FROM participants p"
-                " WHERE p.visit_id = v.id AND p.role = ? AND p.visitor_id IS NOT NULL)"
+    async def unreminded(self, start_ms: int, end_ms: int, limit: int) -> list[Family]:
+        def q(conn: sqlite3.Connection) -> list[Family]:
+            found = conn.execute(
+                f"SELECT {FAMILY_COLS} FROM visits v {FAMILY_JOINS}"
+                " WHERE v.status = ? AND v.start_ms >= ? AND v.start_ms < ?"
                 " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.visit_id = v.id AND o.kind = ?)"
                 " ORDER BY v.start_ms, v.id LIMIT ?",
                 (
+                    Role.FAMILY.value,
                     VisitStatus.SCHEDULED.value,
                     start_ms,
                     end_ms,
-                    Role.FAMILY.value,
                     MessageKind.REMINDER.value,
                     limit,
                 ),
             ).fetchall()
-            found = (visit_where(conn, "id = ?", (i,)) for (i,) in ids)
-            return [v for v in found if v is not None]
+            return [Family(*row) for row in found]
 
         return await self._read(q)
 
