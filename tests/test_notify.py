@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from structlog.testing import capture_logs
 
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
@@ -201,16 +202,21 @@ async def test_a_closure_cancelling_a_visit_tells_the_family_why(
 async def test_a_gateway_that_is_down_is_retried_with_backoff(
     hworld: World, gateway: Gateway
 ) -> None:
-    """While the gateway is down each attempt fails and the next waits longer (5 s, then 10 s
-    at most, each at least half of that); once it is back the message is sent, once."""
+    """While the gateway is down each attempt fails (logged without the phone) and the next
+    waits longer (5 s, then 10 s at most, each at least half of that); once it is back the
+    message is sent, once."""
     world = hworld
     await gateway.down()
     await _open(world)
     made = await _request(world, _slot(world, 2))
     notifier = world.app[NOTIFIER]
-    await notifier.pump()
+    with capture_logs() as logs:
+        await notifier.pump()
     (m,) = await _messages(world, made["id"])
     assert (m.state, m.attempts) == (MessageState.PENDING, 1) and m.last_error
+    (failed,) = [e for e in logs if e["event"] == "notify.attempt_failed"]
+    assert failed["message"] == m.id and failed["attempts"] == 1
+    assert "81234567890" not in repr(logs)  # no phone number in the logs
     first_wait = m.next_ms - world.clock.now() * 1000
     assert 2_500 <= first_wait <= 5_000
     await notifier.pump()  # not due yet: no attempt
@@ -340,7 +346,7 @@ async def test_an_officer_marks_a_message_sent_by_hand(world: World) -> None:
     assert shown["state"] == "sent" and shown["sent_ms"] == int(world.clock.now() * 1000)
     (event,) = await world.store.audit_search(AuditQuery(action="notified"))
     assert (event.actor_role, event.actor_id, event.visit_id) == ("officer", "s_off", made["id"])
-    assert '"channel":"wa.me"' in event.details and "7890" in event.details
+    assert '"channel":"wa.me"' in event.details and '"phone":"**********7890"' in event.details
     assert "+6281234567890" not in event.details
     assert (await world.client.post(path, headers=_officer(world))).status == 409
     unknown = path.replace(message.id, "n_0000000000000000")
