@@ -21,6 +21,7 @@ from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
 from services.clock import Clock
 from services.notify.notifier import Notifier, NotifyConfig
+from services.notify.webhook import WebhookSender
 from services.settings import Settings
 from services.store.factory import create_store
 from services.store.protocols import Store
@@ -52,6 +53,7 @@ def create_core(
     on_revoked: Callable[[Revocation], object] = lambda _: None,
 ) -> Core:
     """Every service from ``settings``; ``on_revoked`` tells this process's sockets at once."""
+    sender = webhook_sender(settings)  # first: a refused configuration must not leave a store open
     store = create_store(settings, clock)
     tokens = TokenService(settings.token_keys)
     logins = LoginGuard(
@@ -66,7 +68,7 @@ def create_core(
     staff = StaffLogin(store, tokens, clock, settings.staff_token_ttl_s, logins)
     revocations = Revocations(store, clock, on_revoked)
     guard = Guard(tokens, revocations, clock)
-    notifier = Notifier(store, clock, links.family, notify_config(settings))
+    notifier = Notifier(store, clock, links.family, notify_config(settings), sender)
     visits = VisitService(store, clock)
     return Core(store, tokens, logins, visits, links, staff, revocations, guard, notifier)
 
@@ -76,9 +78,15 @@ def notify_config(settings: Settings) -> NotifyConfig:
     return NotifyConfig(
         base_url=settings.base_url,
         node_id=settings.node_id,
-        webhook_url=settings.notify_webhook_url,
-        webhook_secret=settings.notify_webhook_secret,
         poll_s=settings.notify_poll_s,
-        timeout_s=settings.notify_timeout_s,
         max_attempts=settings.notify_max_attempts,
+    )
+
+
+def webhook_sender(settings: Settings) -> WebhookSender | None:
+    """The gateway messages go to, if one is configured (ConfigError if it is badly so)."""
+    if not settings.notify_webhook_url:
+        return None
+    return WebhookSender(
+        settings.notify_webhook_url, settings.notify_webhook_secret, settings.notify_timeout_s
     )

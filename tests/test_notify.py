@@ -23,6 +23,7 @@ from services.booking.calendar import CalendarService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.clock import FakeClock
 from services.domain.model import EndReason, VisitKind, VisitStatus
+from services.errors import ConfigError
 from services.ids import Actor, VisitId
 from services.notify.records import Message, MessageKind, MessageState
 from services.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -401,3 +402,22 @@ def test_an_upgraded_log_is_not_replayed_to_families(tmp_path: Path) -> None:
     conn.executescript(STEPS[outbox])
     assert conn.execute("SELECT seq FROM notify_cursor").fetchall() == [(3,)]
     conn.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "says"),
+    [
+        ("http://127.0.0.1:9/hook", b"", "secret"),
+        ("http://127.0.0.1:9/hook", b"short", "secret"),
+        ("ftp://gateway/hook", SECRET, "http"),
+    ],
+)
+def test_a_bad_webhook_setting_refuses_to_start(
+    tmp_path: Path, url: str, secret: bytes, says: str
+) -> None:
+    """A gateway URL without a usable secret, or not http(s), stops the node at start-up,
+    before it opens its database."""
+    settings = make_settings(tmp_path, notify_webhook_url=url, notify_webhook_secret=secret)
+    with pytest.raises(ConfigError, match=says):
+        create_app(settings)
+    assert not (tmp_path / "tatap.db").exists()

@@ -47,10 +47,7 @@ class NotifyConfig:
 
     base_url: str  # family links are built on it
     node_id: str
-    webhook_url: str  # empty: no gateway, officers send from wa.me links
-    webhook_secret: bytes
     poll_s: float
-    timeout_s: float
     max_attempts: int
 
 
@@ -84,18 +81,16 @@ class Notifier:
         clock: Clock,
         family: FamilyLinks,
         config: NotifyConfig,
+        sender: WebhookSender | None,
         rng: random.Random | None = None,
     ) -> None:
+        """``sender`` None: no gateway, messages wait for officers on the wa.me channel."""
         self._store = store
         self._clock = clock
         self._family = family
         self._config = config
         self._rng = rng or random.Random()
-        self._sender = (
-            WebhookSender(config.webhook_url, config.webhook_secret, config.timeout_s)
-            if config.webhook_url
-            else None
-        )
+        self._sender = sender
         channel = Channel.WEBHOOK if self._sender else Channel.WA_ME
         self._collector = Collector(store, clock, channel)
         self._actor = Actor.system(config.node_id)
