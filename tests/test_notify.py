@@ -5,6 +5,7 @@ a day-before reminder is made once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import AsyncIterator
@@ -69,7 +70,7 @@ async def _open(world: World) -> None:
     await CalendarService(world.store).add_template(
         world.terminal.room_id, every_day, (480, 780), 30, kinds
     )
-    inmates = "".join(f"N-{i},Napi {i},A\n" for i in range(3))
+    inmates = "".join(f"N-{i},Napi {i},A\n" for i in range(12))
     await Admin(world.store).import_inmates(world.facility_id, "number,name,block\n" + inmates)
 
 
@@ -88,7 +89,7 @@ async def _request(world: World, start_ms: int, n: int = 0) -> dict[str, Any]:
         "start_ms": start_ms,
         "visitor": {
             "name": "Siti Aminah",
-            "nik": NIK[:-1] + str(n + 1),
+            "nik": f"{NIK[:-2]}{n + 1:02d}",
             "phone": "0812-3456-7890",
             "relationship": "spouse",
         },
@@ -233,6 +234,24 @@ async def test_a_gateway_that_is_down_is_retried_with_backoff(
     (m,) = await _messages(world, made["id"])
     assert (m.state, m.attempts, m.last_error) == (MessageState.SENT, 3, "")
     assert [r.json["id"] for r in gateway.received] == [m.id]
+
+
+async def test_a_backlog_is_sent_without_waiting_between_batches(
+    hworld: World, gateway: Gateway
+) -> None:
+    """More messages than one batch: the node's own loop sends them all on one tick of its
+    clock, batch after batch, instead of one batch per poll interval."""
+    world = hworld
+    await _open(world)
+    slots = [_slot(world, 2, f"{8 + i // 2:02d}:{30 * (i % 2):02d}") for i in range(10)]
+    made = [await _request(world, start, n) for n, start in enumerate(slots)]
+    assert len(gateway.received) == 0
+    await world.advance(world.settings.notify_poll_s)  # the loop's one wake-up
+    async with asyncio.timeout(5):
+        while len(gateway.received) < len(made):
+            await gateway.arrived.wait()
+            gateway.arrived.clear()
+    assert sorted(r.json["visit_id"] for r in gateway.received) == sorted(m["id"] for m in made)
 
 
 async def test_max_attempts_end_in_failed(tmp_path: Path, gateway: Gateway) -> None:
@@ -383,7 +402,7 @@ async def test_a_reminder_is_made_once_the_day_before(world: World) -> None:
     await world.advance(120)
     await notifier.pump()
     reminders = [m for m in await _messages(world, made["id"]) if m.kind is MessageKind.REMINDER]
-    assert len(reminders) == 1 and "besok" in reminders[0].text
+    assert len(reminders) == 1 and "Pengingat" in reminders[0].text
 
 
 def test_an_upgraded_log_is_not_replayed_to_families(tmp_path: Path) -> None:

@@ -70,8 +70,8 @@ def compose(kind: MessageKind, facts: Facts) -> str:
             body, en_why = _cancelled(facts.details)
             en += " " + en_why
         case MessageKind.REMINDER:
-            body = "Pengingat: kunjungan Anda besok. Buka tautan di bawah pada waktunya."
-            en += " Reminder: your visit is tomorrow; open the link below at the time."
+            body = "Pengingat kunjungan Anda. Buka tautan di bawah pada waktunya."
+            en += " A reminder of your visit: open the link below at the time."
     return f"{head} {body}\n{en}"
 
 

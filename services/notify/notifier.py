@@ -113,33 +113,45 @@ class Notifier:
         if self._sender is not None:
             await self._sender.aclose()
 
-    async def pump(self) -> None:
-        """One pass: events into the outbox, reminders, then the due messages sent."""
+    async def pump(self) -> bool:
+        """One pass: events into the outbox, reminders, then the due messages sent; True if
+        there is more to do at once (a full batch read or sent)."""
         async with self._lock:
+            more = True
             for _ in range(MAX_TAIL_ROUNDS):
-                if not await self._collector.collect():
+                if not (more := await self._collector.collect()):
                     break
             if self._clock.now() >= self._next_remind:
                 await self._collector.remind()
                 self._next_remind = self._clock.now() + REMIND_EVERY_S
-            if self._sender is not None:
-                due = await self._store.due_messages(int(self._clock.now() * 1000), SEND_BATCH)
-                by_visit: dict[str, list[Message]] = {}
-                for message in due:
-                    by_visit.setdefault(message.visit_id, []).append(message)
-                # Visits at once (a slow one does not hold up the rest); one visit's messages
-                # in order, so that a family reads "approved" before "cancelled".
-                await asyncio.gather(*(self._deliver_all(ms) for ms in by_visit.values()))
+            return await self._send_due() or more
+
+    async def _send_due(self) -> bool:
+        """Send up to a batch of due messages; True if the batch was full."""
+        if self._sender is None:
+            return False
+        due = await self._store.due_messages(int(self._clock.now() * 1000), SEND_BATCH)
+        by_visit: dict[str, list[Message]] = {}
+        for message in due:
+            by_visit.setdefault(message.visit_id, []).append(message)
+        # Visits at once (a slow one does not hold up the rest); one visit's messages in order,
+        # so that a family reads "approved" before "cancelled".
+        await asyncio.gather(*(self._deliver_all(ms) for ms in by_visit.values()))
+        return len(due) == SEND_BATCH
 
     async def _run(self) -> None:
         while True:
+            more = False
             try:
-                await self.pump()
+                more = await self.pump()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bad pass must not end notifications for good
                 log.exception("notify.pass_failed")
-            await self._clock.sleep_until(self._clock.now() + self._config.poll_s)
+            if more:  # a backlog (after a rush, or a gateway back up): on at once
+                await asyncio.sleep(0)
+            else:
+                await self._clock.sleep_until(self._clock.now() + self._config.poll_s)
 
     async def _deliver_all(self, messages: list[Message]) -> None:
         for message in messages:
