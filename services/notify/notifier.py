@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -96,6 +98,7 @@ class Notifier:
         self._actor = Actor.system(config.node_id)
         self._lock = asyncio.Lock()  # one pass at a time: a message is never sent twice at once
         self._task: asyncio.Task[None] | None = None
+        self._landing: set[asyncio.Task[object]] = set()  # outcome writes a stop must await
         self._next_remind = 0.0
 
     async def start(self) -> None:
@@ -110,6 +113,9 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # An attempt's outcome that was being written when the pass was cancelled lands now,
+        # before the store closes.
+        await asyncio.gather(*self._landing, return_exceptions=True)
         if self._sender is not None:
             await self._sender.aclose()
 
@@ -179,7 +185,7 @@ class Notifier:
         if error is None:
             event = notified_event(message, self._actor, Channel.WEBHOOK)
             now_ms = int(self._clock.now() * 1000)
-            await asyncio.shield(self._store.message_sent(message.id, now_ms, event))
+            await self._land(self._store.message_sent(message.id, now_ms, event))
             return
         attempts = message.attempts + 1
         next_ms = None
@@ -193,4 +199,11 @@ class Notifier:
             error=error,
             gave_up=next_ms is None,
         )
-        await asyncio.shield(self._store.message_failed(Attempt(message.id, error, next_ms)))
+        await self._land(self._store.message_failed(Attempt(message.id, error, next_ms)))
+
+    async def _land(self, write: Coroutine[Any, Any, object]) -> None:
+        """Run an outcome's write to its end even if this pass is cancelled meanwhile."""
+        task: asyncio.Task[object] = asyncio.ensure_future(write)
+        self._landing.add(task)
+        task.add_done_callback(self._landing.discard)
+        await asyncio.shield(task)
