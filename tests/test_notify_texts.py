@@ -5,11 +5,15 @@ spread out and stop growing at an hour."""
 from __future__ import annotations
 
 import random
+import time
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from services.notify.messages import MAX_NOTE, Facts, compose, wa_me, with_link
 from services.notify.notifier import RETRY_CAP_S, retry_delay
 from services.notify.records import MessageKind
+from services.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, Delivery, sign
 
 MAKASSAR_10AM = 1_800_064_800_000  # Saturday 16 January 2027, 10:00 WITA (02:00 UTC)
 
@@ -64,3 +68,23 @@ def test_retries_back_off_with_jitter_up_to_an_hour() -> None:
         delays = [retry_delay(attempts, rng) for _ in range(20)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1
+
+
+def test_the_documented_gateway_check_accepts_our_signature_only() -> None:
+    """The verification shown to gateway builders in docs/notifications.md accepts what the
+    notifier signs, and refuses a changed body, another secret and an old timestamp."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "notifications.md").read_text()
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(code, scope)  # noqa: S102 - our own documentation
+    verified = scope["verified"]
+    secret = b"gateway-shared-secret-0123456789"
+    body = Delivery("n_1", "approved", "v_1", "+6281234567890", "teks", None).body()
+    now = int(time.time())
+    headers = {TIMESTAMP_HEADER: str(now), SIGNATURE_HEADER: sign(secret, now, body)}
+    assert verified(secret, headers, body)
+    assert not verified(secret, headers, body.replace(b"teks", b"palsu"))
+    assert not verified(b"another-secret-0123456789", headers, body)
+    old = now - 3600
+    stale = {TIMESTAMP_HEADER: str(old), SIGNATURE_HEADER: sign(secret, old, body)}
+    assert not verified(secret, stale, body)
