@@ -141,8 +141,14 @@ class Notifier:
         for message in due:
             by_visit.setdefault(message.visit_id, []).append(message)
         # Visits at once (a slow one does not hold up the rest); one visit's messages in order,
-        # so that a family reads "approved" before "cancelled".
-        await asyncio.gather(*(self._deliver_all(ms) for ms in by_visit.values()))
+        # so that a family reads "approved" before "cancelled". Every one is awaited, failed or
+        # not, so that none is still sending when the next pass begins.
+        outcomes = await asyncio.gather(
+            *(self._deliver_all(ms) for ms in by_visit.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                log.error("notify.delivery_failed", exc_info=outcome)
         return len(due) == SEND_BATCH
 
     async def _run(self) -> None:
