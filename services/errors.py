@@ -19,6 +19,7 @@
     │   ├── SlotFull                     "slot_full"       no room has that slot free
     │   ├── QuotaInmate                  "quota_inmate"    the inmate's visits this week
     │   ├── QuotaVisitor                 "quota_visitor"   the visitor's (NIK) visits this week
+    │   ├── VisitorBlocked               "visitor_blocked" the visitor (NIK) may not visit here
     │   ├── DateBlocked                  "date_blocked"    a blocked date or a closure
     │   ├── OutsideWindow                "outside_window"  too soon or too far ahead
     │   └── KindNotAllowed               "kind_not_allowed" that kind is not taken then
@@ -145,6 +146,13 @@ class QuotaVisitor(Conflict):
     """The visitor (by NIK) has as many visits as the facility allows in a rolling 7 days."""
 
     code = "quota_visitor"
+
+
+class VisitorBlocked(Conflict):
+    """The visitor (by NIK) is blocked in that facility or everywhere. The family is told no
+    more than that the request cannot be taken: the reason stays with the facility."""
+
+    code = "visitor_blocked"
 
 
 class DateBlocked(Conflict):

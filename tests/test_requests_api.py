@@ -10,10 +10,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from services.access.revocation import Revocations
 from services.admin.provision import Admin
+from services.booking.blocks import VisitorBlocks
 from services.booking.calendar import CalendarService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.domain.model import Role, VisitKind
+from services.ids import Actor
 from signaling.app import TOKENS
 from tests.helpers.world import World
 
@@ -231,3 +234,13 @@ async def test_wrong_guesses_are_throttled(world: World) -> None:
     assert resp.status == 429 and resp.headers["Retry-After"]
     await world.advance(601)
     assert (await post(world, "/api/v1/requests/lookup", right))[0] == 200
+
+
+async def test_a_blocked_visitor_gets_a_neutral_409(world: World) -> None:
+    """A NIK blocked in the facility: 409 visitor_blocked, and the reason is not told."""
+    day = await _open(world)
+    blocks = VisitorBlocks(world.store, Revocations(world.store, world.clock), world.clock)
+    await blocks.block(world.facility_id, nik(7), "membawa narkoba", Actor("officer", "s_off"))
+    status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][0], n=7))
+    assert (status, answer["error"]["code"]) == (409, "visitor_blocked")
+    assert "narkoba" not in str(answer)

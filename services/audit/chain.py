@@ -66,6 +66,11 @@ ACTIONS = frozenset(
         "date-blocked",
         "facility-closed",
         "quotas-set",
+        "visitor-blocked",
+        "visitor-unblocked",
+        "relationships-set",
+        "review-cleared",
+        "auto-approve-set",
     }
 )
 

@@ -234,7 +234,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/api/v1/requests",
         "A family requests a visit (409 `error.code`: slot_full, quota_inmate, quota_visitor,"
-        " date_blocked, outside_window, kind_not_allowed)",
+        " visitor_blocked, date_blocked, outside_window, kind_not_allowed)",
         lambda a: a.requests.submit,
         body=NewRequest,
         response=Requested,

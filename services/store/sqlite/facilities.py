@@ -186,6 +186,17 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
+    async def visitors_with_nik(self, nik: str) -> list[Visitor]:
+        def q(conn: sqlite3.Connection) -> list[Visitor]:
+            rows = conn.execute(
+                "SELECT id, name, nik, phone, relationship, priority FROM visitors WHERE nik = ?"
+                " ORDER BY rowid",
+                (nik,),
+            ).fetchall()
+            return [Visitor(VisitorId(r[0]), r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+        return await self._read(q)
+
 
 def inmate_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Inmate | None:
     row = conn.execute(

@@ -13,7 +13,14 @@ from services.audit.chain import AuditEvent
 from services.booking.quotas import WEEK_MS, NewRequest, Quotas
 from services.booking.rejections import Rejection
 from services.domain.model import Facility, FacilityRules, Role, Terminal, Visit, VisitStatus
-from services.errors import Conflict, NotFound, QuotaInmate, QuotaVisitor, SlotFull
+from services.errors import (
+    Conflict,
+    NotFound,
+    QuotaInmate,
+    QuotaVisitor,
+    SlotFull,
+    VisitorBlocked,
+)
 from services.ids import FacilityId, RoomId, TerminalId, VisitorId
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
@@ -78,6 +85,7 @@ class SqliteRequests(SqliteBase):
             # The checks and the insert share this transaction: the writer runs jobs one by
             # one, so no other request can take the slot or the quota in between.
             visit = request.visit
+            _check_blocked(conn, request)
             _check_quotas(conn, request)
             place = _free_place(conn, request.places, ms(visit.start), ms(visit.end))
             visitor_id = _visitor(conn, request)
@@ -149,6 +157,19 @@ class SqliteRequests(SqliteBase):
             )
 
         await self._write(job)
+
+
+def _check_blocked(conn: sqlite3.Connection, request: NewRequest) -> None:
+    """VisitorBlocked if any visitor record of the request's NIK is revoked, everywhere or in
+    the request's facility, and the revocation has not been lifted (``visitor_subject``)."""
+    blocked = conn.execute(
+        "SELECT 1 FROM visitors v JOIN revocations r ON r.kind = 'visitor'"
+        " AND r.subject IN (v.id, v.id || '@' || ?)"
+        " WHERE v.nik = ? AND r.lifted_ms IS NULL LIMIT 1",
+        (request.visit.facility_id, request.visitor.nik),
+    ).fetchone()
+    if blocked:
+        raise VisitorBlocked("this request cannot be taken; ask the facility")
 
 
 def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
