@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from services.access.revocation import Revocations
+from services.admin.provision import Admin
+from services.audit.chain import AuditEvent
 from services.booking.blocks import VisitorBlocks
 from services.booking.quotas import Quotas
-from services.domain.model import Visit
+from services.domain.model import InmateStatus, Visit
 from services.errors import BadRequest, Conflict, VisitorBlocked
 from tests.helpers.audit import cli_json, rows, run_cli
 from tests.helpers.desk import OFFICER, SATURDAY, Desk, form, nik, open_desk, slot
@@ -54,7 +56,6 @@ async def test_a_blocked_nik_is_refused_in_its_facility(desk: Desk) -> None:
 async def test_a_block_elsewhere_does_not_hold_here_but_one_everywhere_does(desk: Desk) -> None:
     """A block in another facility leaves this one open; a visitor revoked everywhere (``tatap
     admin revoke --visitor``) is refused here too."""
-    from services.admin.provision import Admin
 
     await Admin(desk.store).facility("Rutan Serang", "Asia/Jakarta", facility_id="f_2")
     await blocks(desk).block("f_2", nik(3), "di Rutan Serang saja", OFFICER)
@@ -126,3 +127,62 @@ async def test_block_and_unblock_visitor_on_the_command_line(desk: Desk) -> None
     assert "Traceback" not in proc.stderr
     bad = run_cli(desk.data_dir, "admin", "block-visitor", "--facility", "f_9", *args[2:])
     assert bad.returncode != 0 and "no such facility" in bad.stderr
+
+
+# ---- remand inmates ---------------------------------------------------------------------------
+
+REMAND_CSV = "number,name,status\nB-1,Napi 1,narapidana\nB-2,Tahanan 2,tahanan\nB-3,Napi 3,\n"
+
+
+async def test_inmate_status_comes_from_the_import_with_its_aliases(desk: Desk) -> None:
+    """The optional ``status`` column, in English or Indonesian; empty is convicted; a wrong
+    word refuses the whole file, naming its line."""
+
+    admin = Admin(desk.store)
+    await admin.import_inmates("f_1", "number,name,status\nB-1,A,remand\nB-2,B,pindah\nB-3,C,\n")
+    found = [await desk.store.find_inmate("f_1", f"B-{i}") for i in (1, 2, 3)]
+    assert [i.status for i in found if i] == [
+        InmateStatus.REMAND,
+        InmateStatus.TRANSFERRED,
+        InmateStatus.CONVICTED,
+    ]
+    with pytest.raises(BadRequest) as wrong:
+        await admin.import_inmates("f_1", "number,name,status\nB-1,A,bebas\nB-2,B,kabur\n")
+    assert "line 3" in wrong.value.message
+    kept = await desk.store.find_inmate("f_1", "B-1")
+    assert kept is not None and kept.status is InmateStatus.REMAND
+
+
+async def test_a_remand_visit_needs_a_permission_reference(desk: Desk) -> None:
+    """Approving a remand inmate's visit without the detaining authority's letter number is a
+    BadRequest naming ``permission_ref``; with it the visit keeps the reference and so does the
+    ``approved`` event. A convicted inmate's visit needs none."""
+
+    await Admin(desk.store).import_inmates("f_1", REMAND_CSV)
+    remand = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=1, inmate="B-2"))
+    for ref in ("", "  ", "ab", "x" * 65):
+        with pytest.raises(BadRequest) as refused:
+            await desk.service.approve(remand, OFFICER, ref)
+        assert refused.value.details["field"] == "permission_ref"
+    approved = await desk.service.approve(remand, OFFICER, " B/123/Kejari-SRG/2027 ")
+    assert approved.visit.permission_ref == "B/123/Kejari-SRG/2027"
+    convicted = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=2, inmate="B-1"))
+    assert (await desk.service.approve(convicted, OFFICER)).visit.permission_ref is None
+    await desk.store.aclose()
+    found = rows(
+        desk.data_dir / "tatap.db",
+        "SELECT details FROM audit_events WHERE action = 'approved' ORDER BY seq",
+    )
+    assert "B/123/Kejari-SRG/2027" in found[0][0] and "permission_ref" not in found[1][0]
+
+
+async def test_the_store_refuses_a_remand_approval_without_a_reference(desk: Desk) -> None:
+    """An inmate put on remand by an import after the service looked: the store's own check in
+    the approval's transaction refuses it."""
+    visit = await desk.service.submit(form(slot(SATURDAY, "08:00"), inmate="B-2"))
+    await Admin(desk.store).import_inmates("f_1", REMAND_CSV)
+    event = AuditEvent("approved", "officer", "s_off", "f_1", visit.id, {})
+    with pytest.raises(BadRequest):
+        await desk.store.approve_request(visit.id, {}, event)
+    kept = await desk.store.get_visit(visit.id)
+    assert kept is not None and kept.status.value == "requested"

@@ -244,3 +244,23 @@ async def test_a_blocked_visitor_gets_a_neutral_409(world: World) -> None:
     status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][0], n=7))
     assert (status, answer["error"]["code"]) == (409, "visitor_blocked")
     assert "narkoba" not in str(answer)
+
+
+async def test_a_remand_approval_names_the_missing_permission_ref(world: World) -> None:
+    """POST …/approve for a remand inmate's visit: 400 naming `permission_ref` without it; with
+    it the visit is scheduled, and the queue showed the inmate's status."""
+    day = await _open(world)
+    remand = "number,name,status\nN-0,A,tahanan\n"
+    await Admin(world.store).import_inmates(world.facility_id, remand)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    resp = await world.client.get(
+        f"/api/v1/requests?facility={world.facility_id}", headers=officer(world)
+    )
+    assert (await resp.json())["requests"][0]["inmate"]["status"] == "remand"
+    path = f"/api/v1/requests/{made['id']}/approve"
+    status, answer = await post(world, path, None, headers=officer(world))
+    assert status == 400 and answer["error"]["details"]["field"] == "permission_ref"
+    assert "permission_ref" in answer["error"]["message"]
+    ref = {"permission_ref": "B-77/RES/2027"}
+    status, answer = await post(world, path, ref, headers=officer(world))
+    assert status == 200 and answer["permission_ref"] == "B-77/RES/2027"

@@ -19,6 +19,7 @@ from services.domain.model import (
     Facility,
     FacilityRules,
     Inmate,
+    InmateStatus,
     Role,
     Room,
     Staff,
@@ -133,7 +134,8 @@ class Admin:
 
     async def import_inmates(self, facility_id: str, text: str) -> int:
         """Inmates from an SDP export: CSV with a header holding ``number`` and ``name``
-        (``block`` optional). Re-importing updates names and blocks."""
+        (``block`` and ``status`` optional: see ``STATUS_WORDS``; convicted if empty).
+        Re-importing updates names, blocks and statuses."""
         if await self._store.get_facility(facility_id) is None:
             raise NotFound("no such facility")
         inmates = _parse_inmates(FacilityId(facility_id), text)
@@ -157,7 +159,7 @@ def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
     try:
         fields = {f.strip().lower() for f in reader.fieldnames or []}
         if not {"number", "name"} <= fields:
-            raise BadRequest("the CSV needs a header with at least: number,name[,block]")
+            raise BadRequest("the CSV needs a header with at least: number,name[,block][,status]")
         inmates = []
         seen: dict[str, int] = {}
         for row in reader:
@@ -178,11 +180,32 @@ def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
                     row["number"],
                     row["name"],
                     row.get("block", ""),
+                    _status(row.get("status", ""), line),
                 )
             )
     except csv.Error as exc:
         raise BadRequest(f"not valid CSV: {exc}") from exc
     return inmates
+
+
+# The SDP export's words for an inmate's status, in English or Indonesian.
+STATUS_WORDS: dict[str, InmateStatus] = {
+    **{s.value: s for s in InmateStatus},
+    "narapidana": InmateStatus.CONVICTED,
+    "tahanan": InmateStatus.REMAND,
+    "bebas": InmateStatus.RELEASED,
+    "pindah": InmateStatus.TRANSFERRED,
+}
+
+
+def _status(word: str, line: int) -> InmateStatus:
+    """An inmate's status from its CSV cell (empty: convicted); BadRequest naming the line."""
+    if not word:
+        return InmateStatus.CONVICTED
+    status = STATUS_WORDS.get(word.lower())
+    if status is None:
+        raise BadRequest(f"line {line}: status is one of {', '.join(STATUS_WORDS)}")
+    return status
 
 
 def visitor_json(visitor: Visitor, *, admin: bool = False) -> dict[str, object]:

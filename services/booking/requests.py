@@ -35,6 +35,7 @@ from services.clock import Clock
 from services.domain.model import (
     EndReason,
     Facility,
+    InmateStatus,
     Role,
     Terminal,
     Visit,
@@ -61,6 +62,11 @@ from services.store.protocols import (
 
 QUEUE_LIMIT = 500
 MAX_NOTE = 200
+MIN_REF, MAX_REF = 3, 64  # a detaining authority's letter number
+REMAND_NEEDS_REF = (
+    "the inmate is on remand: approval needs `permission_ref`, the detaining authority's"
+    " letter number"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +197,31 @@ class RequestService:
         """The facility's requests in ``status``, soonest first."""
         return await self._store.requests(facility_id, status, QUEUE_LIMIT)
 
-    async def approve(self, visit: Visit, actor: Actor) -> ScheduledVisit:
-        """Approve a request: the visit is scheduled and its guests get their links."""
+    async def approve(self, visit: Visit, actor: Actor, permission_ref: str = "") -> ScheduledVisit:
+        """Approve a request: the visit is scheduled and its guests get their links. A remand
+        inmate's visit needs ``permission_ref``, the detaining authority's letter number."""
+        ref = await self._permission(visit, permission_ref)
         links = guest_links(visit)
         hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
-        event = _event("approved", actor, visit, {"start_ms": int(visit.start * 1000)})
-        scheduled = await self._store.approve_request(visit.id, hashed, event)
+        details: dict[str, object] = {"start_ms": int(visit.start * 1000)}
+        if ref:
+            details["permission_ref"] = ref
+        event = _event("approved", actor, visit, details)
+        scheduled = await self._store.approve_request(visit.id, hashed, event, ref)
         return ScheduledVisit(scheduled, links)
+
+    async def _permission(self, visit: Visit, raw: str) -> str | None:
+        """The letter number as kept (trimmed), or None; BadRequest naming ``permission_ref``
+        if a remand inmate's visit has none, or it is not 3 to 64 characters."""
+        ref = raw.strip()
+        inmate = await self._store.get_inmate(visit.inmate_id)
+        if not ref and inmate is not None and inmate.status is InmateStatus.REMAND:
+            raise BadRequest(REMAND_NEEDS_REF, field="permission_ref")
+        if ref and not MIN_REF <= len(ref) <= MAX_REF:
+            raise BadRequest(
+                f"`permission_ref` is {MIN_REF} to {MAX_REF} characters", field="permission_ref"
+            )
+        return ref or None
 
     async def reject(self, visit: Visit, reason: RejectReason, note: str, actor: Actor) -> Visit:
         """Turn a request down with a canned reason (``other`` needs a note)."""

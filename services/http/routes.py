@@ -23,6 +23,7 @@ from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.participants import ParticipantsApi, Revoked
 from services.http.api.requests import (
     QUEUE_QUERY,
+    Approval,
     CodeAndNik,
     NewRequest,
     Rejection,
@@ -272,8 +273,11 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/requests/{visit_id}/approve",
-        "Approve a request: the visit is scheduled, its guests' links returned (officer, admin)",
+        "Approve a request: the visit is scheduled, its guests' links returned (officer, admin;"
+        " a remand inmate's visit needs `permission_ref`)",
         lambda a: a.requests.approve,
+        body=Approval,
+        body_required=False,
         response=VISIT,
     ),
     Route(

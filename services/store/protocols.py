@@ -174,9 +174,15 @@ class RequestStore(Protocol):
         ...
 
     async def approve_request(
-        self, visit_id: str, link_hashes: dict[str, str], event: AuditEvent
+        self,
+        visit_id: str,
+        link_hashes: dict[str, str],
+        event: AuditEvent,
+        permission_ref: str | None = None,
     ) -> Visit:
-        """A requested visit scheduled, its guests' links stored hashed; Conflict otherwise."""
+        """A requested visit scheduled, its guests' links stored hashed, with the detaining
+        authority's letter number if given; Conflict otherwise, BadRequest if its inmate is
+        on remand and ``permission_ref`` is missing."""
         ...
 
     async def reject_request(self, visit_id: str, why: Rejection, event: AuditEvent) -> Visit:

@@ -14,6 +14,7 @@ from services.domain.model import (
     Facility,
     FacilityRules,
     Inmate,
+    InmateStatus,
     Role,
     Room,
     Staff,
@@ -138,10 +139,10 @@ class SqliteFacilities(SqliteBase):
         def job(conn: sqlite3.Connection, chain: Chain) -> int:
             before = conn.total_changes
             conn.executemany(
-                "INSERT INTO inmates (id, facility_id, number, name, block) VALUES (?,?,?,?,?)"
-                " ON CONFLICT (facility_id, number) DO UPDATE SET name = excluded.name,"
-                " block = excluded.block",
-                [(i.id, i.facility_id, i.number, i.name, i.block) for i in inmates],
+                "INSERT INTO inmates (id, facility_id, number, name, block, status)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (facility_id, number) DO UPDATE SET"
+                " name = excluded.name, block = excluded.block, status = excluded.status",
+                [(i.id, i.facility_id, i.number, i.name, i.block, i.status) for i in inmates],
             )
             count = conn.total_changes - before
             chain.append(conn, [event])
@@ -200,6 +201,10 @@ class SqliteFacilities(SqliteBase):
 
 def inmate_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Inmate | None:
     row = conn.execute(
-        f"SELECT id, facility_id, number, name, block FROM inmates WHERE {where}", args
+        f"SELECT id, facility_id, number, name, block, status FROM inmates WHERE {where}", args
     ).fetchone()
-    return Inmate(InmateId(row[0]), FacilityId(row[1]), row[2], row[3], row[4]) if row else None
+    if row is None:
+        return None
+    return Inmate(
+        InmateId(row[0]), FacilityId(row[1]), row[2], row[3], row[4], InmateStatus(row[5])
+    )

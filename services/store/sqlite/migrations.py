@@ -176,4 +176,13 @@ STEPS: tuple[str, ...] = (
     CREATE INDEX visits_inmate_start ON visits(inmate_id, start_ms);
     CREATE INDEX visits_facility_status ON visits(facility_id, status, start_ms);
     """,
+    # 9: a facility's remaining booking rules. An inmate's status from the SDP import (remand
+    # visits need the detaining authority's letter, kept on the visit at approval); a visit whose
+    # inmate was released or transferred after booking waits for an officer's review.
+    """
+    ALTER TABLE inmates ADD COLUMN status TEXT NOT NULL DEFAULT 'convicted'
+        CHECK (status IN ('convicted', 'remand', 'released', 'transferred'));
+    ALTER TABLE visits ADD COLUMN permission_ref TEXT;
+    ALTER TABLE visits ADD COLUMN review INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -12,8 +12,17 @@ import orjson
 from services.audit.chain import AuditEvent
 from services.booking.quotas import WEEK_MS, NewRequest, Quotas
 from services.booking.rejections import Rejection
-from services.domain.model import Facility, FacilityRules, Role, Terminal, Visit, VisitStatus
+from services.domain.model import (
+    Facility,
+    FacilityRules,
+    InmateStatus,
+    Role,
+    Terminal,
+    Visit,
+    VisitStatus,
+)
 from services.errors import (
+    BadRequest,
     Conflict,
     NotFound,
     QuotaInmate,
@@ -112,13 +121,21 @@ class SqliteRequests(SqliteBase):
         return await self._read(q)
 
     async def approve_request(
-        self, visit_id: str, link_hashes: dict[str, str], event: AuditEvent
+        self,
+        visit_id: str,
+        link_hashes: dict[str, str],
+        event: AuditEvent,
+        permission_ref: str | None = None,
     ) -> Visit:
         def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
             _expect(conn, visit_id, VisitStatus.REQUESTED)
+            # Checked again here: the inmate's status may have changed by an import since.
+            if permission_ref is None and _inmate_status(conn, visit_id) is InmateStatus.REMAND:
+                raise BadRequest("a remand visit needs `permission_ref`", field="permission_ref")
             # Approved and scheduled at once: the approved visit needs nothing more to run.
             conn.execute(
-                "UPDATE visits SET status = ? WHERE id = ?", (VisitStatus.SCHEDULED.value, visit_id)
+                "UPDATE visits SET status = ?, permission_ref = ? WHERE id = ?",
+                (VisitStatus.SCHEDULED.value, permission_ref, visit_id),
             )
             conn.executemany(
                 "UPDATE participants SET link_hash = ? WHERE id = ? AND visit_id = ?",
@@ -254,6 +271,14 @@ def _insert(conn: sqlite3.Connection, visit: Visit, created_ms: int | None) -> N
         "INSERT INTO participants (id, visit_id, role, name, visitor_id) VALUES (?,?,?,?,?)",
         [(p.id, visit.id, p.role.value, p.name, p.visitor_id) for p in visit.participants],
     )
+
+
+def _inmate_status(conn: sqlite3.Connection, visit_id: str) -> InmateStatus:
+    row = conn.execute(
+        "SELECT i.status FROM visits v JOIN inmates i ON i.id = v.inmate_id WHERE v.id = ?",
+        (visit_id,),
+    ).fetchone()
+    return InmateStatus(row[0]) if row else InmateStatus.CONVICTED
 
 
 def _expect(conn: sqlite3.Connection, visit_id: str, status: VisitStatus) -> None:

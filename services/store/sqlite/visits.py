@@ -30,6 +30,10 @@ VISIT_COLS = (
 )
 
 
+# What a visit is read with besides the columns it is inserted with.
+READ_COLS = f"{VISIT_COLS}, permission_ref, review"
+
+
 # The states in which a visit holds its room and terminal for its time (SQL list).
 OCCUPYING_SQL = ",".join(f"'{s.value}'" for s in sorted(OCCUPYING))
 
@@ -174,7 +178,7 @@ class SqliteVisits(SqliteBase):
 
 
 def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Visit | None:
-    row = conn.execute(f"SELECT {VISIT_COLS} FROM visits WHERE {where}", args).fetchone()
+    row = conn.execute(f"SELECT {READ_COLS} FROM visits WHERE {where}", args).fetchone()
     if row is None:
         return None
     parts = tuple(
@@ -205,4 +209,6 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
         ended_at=s_or_none(row[11]),
         end_reason=EndReason(row[12]) if row[12] else None,
         participants=parts,
+        permission_ref=row[13],
+        review=bool(row[14]),
     )
