@@ -15,10 +15,19 @@ from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.blocks import VisitorBlocks
 from services.booking.quotas import Quotas
-from services.domain.model import InmateStatus, Visit
-from services.errors import BadRequest, Conflict, VisitorBlocked
+from services.booking.review import ReviewAction, VisitReview
+from services.domain.model import InmateStatus, Visit, VisitStatus
+from services.domain.rules import check_not_in_review
+from services.errors import (
+    BadRequest,
+    Conflict,
+    InmateUnavailable,
+    VisitorBlocked,
+    VisitUnderReview,
+)
+from services.store.protocols import VisitChange
 from tests.helpers.audit import cli_json, rows, run_cli
-from tests.helpers.desk import OFFICER, SATURDAY, Desk, form, nik, open_desk, slot
+from tests.helpers.desk import NOW, OFFICER, SATURDAY, Desk, form, nik, open_desk, slot
 
 
 @pytest.fixture
@@ -186,3 +195,83 @@ async def test_the_store_refuses_a_remand_approval_without_a_reference(desk: Des
         await desk.store.approve_request(visit.id, {}, event)
     kept = await desk.store.get_visit(visit.id)
     assert kept is not None and kept.status.value == "requested"
+
+
+# ---- released and transferred inmates ---------------------------------------------------------
+
+
+async def _two_booked_for_b1(desk: Desk) -> tuple[Visit, Visit]:
+    """A pending request and a scheduled visit for inmate B-1."""
+    await desk.service.set_quotas("f_1", Quotas(5, 5), OFFICER)
+    pending = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=1))
+    approved = await desk.service.submit(form(slot(SATURDAY, "09:00"), n=2))
+    await desk.service.approve(approved, OFFICER)
+    return pending, approved
+
+
+async def test_an_import_that_releases_an_inmate_flags_their_visits(desk: Desk) -> None:
+    """Released by an import: the inmate's booked visits are flagged, the import's event counts
+    them; importing the same file again flags nothing more; another inmate's visit is untouched."""
+    pending, approved = await _two_booked_for_b1(desk)
+    other = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=3, inmate="B-2"))
+    done = await Admin(desk.store).import_inmates("f_1", "number,name,status\nB-1,A,bebas\n")
+    assert done.flagged == 2
+    for visit in (pending, approved):
+        kept = await desk.store.get_visit(visit.id)
+        assert kept is not None and kept.review
+    untouched = await desk.store.get_visit(other.id)
+    assert untouched is not None and not untouched.review
+    again = await Admin(desk.store).import_inmates("f_1", "number,name,status\nB-1,A,released\n")
+    assert again.flagged == 0
+    await desk.store.aclose()
+    found = rows(
+        desk.data_dir / "tatap.db",
+        "SELECT details FROM audit_events WHERE action = 'inmates-imported' ORDER BY seq",
+    )
+    assert ['"flagged":2' in d for (d,) in found[-2:]] == [True, False]
+
+
+async def test_a_released_or_transferred_inmate_takes_no_request(desk: Desk) -> None:
+    """New requests are refused with inmate_unavailable; so is approving one made before."""
+    pending = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=1, inmate="B-2"))
+    await Admin(desk.store).import_inmates(
+        "f_1", "number,name,status\nB-1,A,bebas\nB-2,B,transferred\n"
+    )
+    for inmate in ("B-1", "B-2"):
+        with pytest.raises(InmateUnavailable):
+            await desk.service.submit(form(slot(SATURDAY, "09:00"), n=5, inmate=inmate))
+    with pytest.raises(InmateUnavailable):
+        await desk.service.approve(pending, OFFICER)
+
+
+async def test_a_flagged_visit_never_goes_live_until_reviewed(desk: Desk) -> None:
+    """The store refuses to make a flagged visit live, and the link exchange refuses it; an
+    officer's ``clear`` lets it go ahead; ``cancel`` calls another off, audited for the family's
+    message like any cancellation."""
+    pending, approved = await _two_booked_for_b1(desk)
+    await Admin(desk.store).import_inmates("f_1", "number,name,status\nB-1,A,pindah\n")
+    flagged = await desk.store.get_visit(approved.id)
+    assert flagged is not None
+    live = VisitChange(flagged.id, VisitStatus.LIVE, frozenset({VisitStatus.SCHEDULED}), NOW)
+    with pytest.raises(VisitUnderReview):
+        await desk.store.change_visit(live, [])
+    with pytest.raises(VisitUnderReview):
+        check_not_in_review(flagged)
+    review = VisitReview(desk.store, desk.clock)
+    cleared = await review.decide(flagged, ReviewAction.CLEAR, "salah data SDP", OFFICER)
+    assert not cleared.review
+    with pytest.raises(Conflict):
+        await review.decide(cleared, ReviewAction.CLEAR, "", OFFICER)
+    assert (await desk.store.change_visit(live, [])).status is VisitStatus.LIVE
+    held = await desk.store.get_visit(pending.id)
+    assert held is not None
+    cancelled = await review.decide(held, ReviewAction.CANCEL, "", OFFICER)
+    assert cancelled.status is VisitStatus.CANCELLED
+    await desk.store.aclose()
+    found = rows(
+        desk.data_dir / "tatap.db",
+        "SELECT action, details FROM audit_events WHERE action IN ('review-cleared', 'cancelled')"
+        " ORDER BY seq",
+    )
+    assert [a for a, _ in found] == ["review-cleared", "cancelled"]
+    assert '"by":"review"' in found[1][1] and '"reason":"inmate_unavailable"' in found[1][1]

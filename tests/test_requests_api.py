@@ -264,3 +264,39 @@ async def test_a_remand_approval_names_the_missing_permission_ref(world: World) 
     ref = {"permission_ref": "B-77/RES/2027"}
     status, answer = await post(world, path, ref, headers=officer(world))
     assert status == 200 and answer["permission_ref"] == "B-77/RES/2027"
+
+
+async def test_a_flagged_visit_is_refused_until_an_officer_clears_it(world: World) -> None:
+    """The inmate is released by an import: the family's link answers 409 visit_under_review, a
+    socket holding an older token is refused at hello (close 4409), the officer's queue shows the
+    flag, a new request is 409 inmate_unavailable; after `review` `clear` the link opens."""
+    day = await _open(world)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    visit_path = f"/api/v1/requests/{made['id']}/approve"
+    assert (await post(world, visit_path, None, headers=officer(world)))[0] == 200
+    soon = await world.schedule(start_in=60)  # the world's own inmate, B-1234
+    token = await world.token(soon, Role.FAMILY)
+    released = "number,name,status\nN-0,A,bebas\nB-1234,Budi,bebas\n"
+    done = await Admin(world.store).import_inmates(world.facility_id, released)
+    assert done.flagged == 2
+    who = {"code": made["code"], "nik_last4": nik(1)[-4:]}
+    _, state = await post(world, "/api/v1/requests/lookup", who)
+    status, answer = await post(world, "/api/v1/join", {"link": state["link"].rsplit("/", 1)[1]})
+    assert (status, answer["error"]["code"]) == (409, "visit_under_review")
+    peer = await world.connect(token)
+    assert (await peer.expect("error"))["code"] == "visit_under_review"
+    assert await peer.closed() == 4409
+    queue = await world.client.get(
+        f"/api/v1/requests?facility={world.facility_id}&status=scheduled", headers=officer(world)
+    )
+    assert all(item["review"] for item in (await queue.json())["requests"])
+    status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][1], n=2))
+    assert (status, answer["error"]["code"]) == (409, "inmate_unavailable")
+    review = f"/api/v1/visits/{soon.visit.id}/review"
+    assert (await post(world, review, {"action": "maybe"}, headers=officer(world)))[0] == 400
+    status, answer = await post(world, review, {"action": "clear"}, headers=officer(world))
+    assert status == 200 and answer["review"] is False
+    peer = await world.connect(token)
+    await peer.expect("welcome")
+    status, answer = await post(world, review, {"action": "cancel"}, headers=officer(world))
+    assert (status, answer["error"]["code"]) == (409, "conflict")

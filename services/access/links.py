@@ -10,7 +10,7 @@ from __future__ import annotations
 from services.access.tokens import Claims, TokenService, hash_secret, monitor_subject
 from services.clock import Clock
 from services.domain.model import Participant, Role, Visit
-from services.domain.rules import check_not_over
+from services.domain.rules import check_not_in_review, check_not_over
 from services.errors import Forbidden, NotFound, Unauthorized
 from services.ids import VisitId
 from services.store.protocols import Store
@@ -58,6 +58,7 @@ class VisitLinks:
         visit, participant = found
         now = self._clock.now()
         check_not_over(visit, now)
+        check_not_in_review(visit)
         token, claims = self._issue(visit, participant)
         return token, claims, visit, participant
 

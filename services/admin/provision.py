@@ -38,7 +38,7 @@ from services.ids import (
     TerminalId,
     VisitorId,
 )
-from services.store.protocols import FacilityStore
+from services.store.protocols import FacilityStore, InmatesImported
 
 
 class Admin:
@@ -132,16 +132,17 @@ class Admin:
         await self._store.add_staff(staff, event)
         return staff
 
-    async def import_inmates(self, facility_id: str, text: str) -> int:
+    async def import_inmates(self, facility_id: str, text: str) -> InmatesImported:
         """Inmates from an SDP export: CSV with a header holding ``number`` and ``name``
         (``block`` and ``status`` optional: see ``STATUS_WORDS``; convicted if empty).
-        Re-importing updates names, blocks and statuses."""
+        Re-importing updates names, blocks and statuses; the booked visits of an inmate now
+        released or transferred are flagged for an officer's review."""
         if await self._store.get_facility(facility_id) is None:
             raise NotFound("no such facility")
         inmates = _parse_inmates(FacilityId(facility_id), text)
         event = self._event("inmates-imported", facility_id, {"rows": len(inmates)})
-        await self._store.add_inmates(inmates, event)
-        return len(inmates)
+        done = await self._store.add_inmates(inmates, event)
+        return InmatesImported(len(inmates), done.flagged)
 
     async def visitor(
         self, name: str, nik: str, phone: str = "", relationship: str = "", priority: bool = False

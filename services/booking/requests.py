@@ -46,6 +46,7 @@ from services.domain.model import (
 from services.errors import (
     BadRequest,
     DateBlocked,
+    InmateUnavailable,
     KindNotAllowed,
     NotFound,
     OutsideWindow,
@@ -110,6 +111,8 @@ class RequestService:
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
+        if inmate.status.gone:
+            raise InmateUnavailable("the inmate cannot be visited here")
         places, end_ms = await self._places(facility, form.kind, form.start_ms)
         guests = [GuestSpec(Role.FAMILY, visitor.name, visitor.id)]
         if teacher:

@@ -133,8 +133,11 @@ def cmd_import_inmates(args: argparse.Namespace) -> int:
         raise BadRequest(f"{args.csv} is not UTF-8 text (byte {exc.start})") from exc
 
     async def run(store: Store, _: Settings) -> int:
-        count = await Admin(store).import_inmates(args.facility, text)
-        print_json({"imported": count})
+        done = await Admin(store).import_inmates(args.facility, text)
+        out: dict[str, object] = {"imported": done.rows}
+        if done.flagged:  # booked visits of inmates now released or transferred
+            out["flagged_for_review"] = done.flagged
+        print_json(out)
         return 0
 
     return with_store(args, run)

@@ -31,7 +31,14 @@ from services.http.api.requests import (
     RequestsApi,
 )
 from services.http.api.staff import LoggedIn, Login, StaffApi
-from services.http.api.visits import MonitorToken, NewVisit, Reason, Terminated, VisitsApi
+from services.http.api.visits import (
+    MonitorToken,
+    NewVisit,
+    Reason,
+    ReviewDecision,
+    Terminated,
+    VisitsApi,
+)
 from services.http.openapi import document
 from services.http.plumbing import Handler, respond
 from services.http.staff_auth import StaffAuth
@@ -206,6 +213,15 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "POST",
+        "/api/v1/visits/{visit_id}/review",
+        "Decide on a visit flagged for review (its inmate was released or transferred):"
+        " `clear` lets it go ahead, `cancel` calls it off (officer, admin)",
+        lambda a: a.visits.review,
+        body=ReviewDecision,
+        response=VISIT,
+    ),
+    Route(
+        "POST",
         "/api/v1/participants/{participant_id}/revoke",
         "Shut a participant out of its visit, and its registered visitor out of every visit"
         " (officer: that facility's visits; admin)",
@@ -235,7 +251,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/api/v1/requests",
         "A family requests a visit (409 `error.code`: slot_full, quota_inmate, quota_visitor,"
-        " visitor_blocked, date_blocked, outside_window, kind_not_allowed)",
+        " visitor_blocked, inmate_unavailable, date_blocked, outside_window, kind_not_allowed)",
         lambda a: a.requests.submit,
         body=NewRequest,
         response=Requested,

@@ -50,6 +50,15 @@ class VisitChange:
     reason: EndReason | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InmatesImported:
+    """What an inmate import did: rows written, and future visits flagged for review because
+    their inmate is now released or transferred."""
+
+    rows: int
+    flagged: int
+
+
 class FacilityStore(Protocol):
     """Facilities, rooms, terminals, staff, inmates and visitors; each add commits with its
     audit event."""
@@ -62,7 +71,12 @@ class FacilityStore(Protocol):
     async def get_terminal(self, terminal_id: str) -> Terminal | None: ...
     async def add_staff(self, staff: Staff, event: AuditEvent) -> None: ...
     async def get_staff_by_username(self, username: str) -> Staff | None: ...
-    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> int: ...
+    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
+        """Insert or update inmates by number. The visits not yet over (requested, approved,
+        scheduled) of each one whose status turns released or transferred are flagged for
+        review in the same transaction; ``event`` is written with ``flagged`` counting them."""
+        ...
+
     async def get_inmate(self, inmate_id: str) -> Inmate | None: ...
     async def find_inmate(self, facility_id: str, number: str) -> Inmate | None: ...
     async def add_visitor(self, visitor: Visitor) -> None: ...
@@ -98,6 +112,9 @@ class VisitStore(Protocol):
         ...
 
     async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None: ...
+    async def clear_review(self, visit_id: str, event: AuditEvent) -> Visit:
+        """Lift a visit's review flag with its audit event; Conflict if it has none."""
+        ...
 
 
 class CalendarStore(Protocol):

@@ -3,6 +3,7 @@ visitors; each add commits with its audit event."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +23,8 @@ from services.domain.model import (
     Visitor,
 )
 from services.ids import FacilityId, InmateId, RoomId, StaffId, TerminalId, VisitorId
-from services.store.sqlite.base import SqliteBase, translate
+from services.store.protocols import InmatesImported
+from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
 
 
@@ -135,8 +137,9 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
-    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> int:
-        def job(conn: sqlite3.Connection, chain: Chain) -> int:
+    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
+        def job(conn: sqlite3.Connection, chain: Chain) -> InmatesImported:
+            leaving = _leaving(conn, inmates)
             before = conn.total_changes
             conn.executemany(
                 "INSERT INTO inmates (id, facility_id, number, name, block, status)"
@@ -145,8 +148,11 @@ class SqliteFacilities(SqliteBase):
                 [(i.id, i.facility_id, i.number, i.name, i.block, i.status) for i in inmates],
             )
             count = conn.total_changes - before
-            chain.append(conn, [event])
-            return count
+            flagged = _flag_for_review(conn, leaving, ms(chain.now()))
+            chain.append(
+                conn, [dataclasses.replace(event, details={**event.details, "flagged": flagged})]
+            )
+            return InmatesImported(count, flagged)
 
         return await self._write(translate(job))
 
@@ -208,3 +214,32 @@ def inmate_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) ->
     return Inmate(
         InmateId(row[0]), FacilityId(row[1]), row[2], row[3], row[4], InmateStatus(row[5])
     )
+
+
+def _leaving(conn: sqlite3.Connection, inmates: Sequence[Inmate]) -> list[str]:
+    """Ids of the inmates on record whom this import turns released or transferred."""
+    gone = [i for i in inmates if i.status.gone]
+    leaving = []
+    for inmate in gone:
+        row = conn.execute(
+            "SELECT id, status FROM inmates WHERE facility_id = ? AND number = ?",
+            (inmate.facility_id, inmate.number),
+        ).fetchone()
+        if row and not InmateStatus(row[1]).gone:
+            leaving.append(row[0])
+    return leaving
+
+
+def _flag_for_review(
+    conn: sqlite3.Connection, inmate_ids: Sequence[str], now_ms: int | None
+) -> int:
+    """Flag the visits of ``inmate_ids`` that are booked and not yet over; how many."""
+    flagged = 0
+    for inmate_id in inmate_ids:
+        cur = conn.execute(
+            "UPDATE visits SET review = 1 WHERE inmate_id = ? AND review = 0"
+            " AND status IN ('requested', 'approved', 'scheduled') AND end_ms > ?",
+            (inmate_id, now_ms),
+        )
+        flagged += cur.rowcount
+    return flagged

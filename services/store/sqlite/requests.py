@@ -24,6 +24,7 @@ from services.domain.model import (
 from services.errors import (
     BadRequest,
     Conflict,
+    InmateUnavailable,
     NotFound,
     QuotaInmate,
     QuotaVisitor,
@@ -94,6 +95,7 @@ class SqliteRequests(SqliteBase):
             # The checks and the insert share this transaction: the writer runs jobs one by
             # one, so no other request can take the slot or the quota in between.
             visit = request.visit
+            _check_inmate(conn, request.visit.inmate_id)
             _check_blocked(conn, request)
             _check_quotas(conn, request)
             place = _free_place(conn, request.places, ms(visit.start), ms(visit.end))
@@ -130,7 +132,10 @@ class SqliteRequests(SqliteBase):
         def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
             _expect(conn, visit_id, VisitStatus.REQUESTED)
             # Checked again here: the inmate's status may have changed by an import since.
-            if permission_ref is None and _inmate_status(conn, visit_id) is InmateStatus.REMAND:
+            status = _inmate_status(conn, visit_id)
+            if status.gone:
+                raise InmateUnavailable("the inmate was released or transferred")
+            if permission_ref is None and status is InmateStatus.REMAND:
                 raise BadRequest("a remand visit needs `permission_ref`", field="permission_ref")
             # Approved and scheduled at once: the approved visit needs nothing more to run.
             conn.execute(
@@ -174,6 +179,14 @@ class SqliteRequests(SqliteBase):
             )
 
         await self._write(job)
+
+
+def _check_inmate(conn: sqlite3.Connection, inmate_id: str) -> None:
+    """InmateUnavailable if the inmate was released or transferred (an import may have said so
+    since the service looked)."""
+    row = conn.execute("SELECT status FROM inmates WHERE id = ?", (inmate_id,)).fetchone()
+    if row and InmateStatus(row[0]).gone:
+        raise InmateUnavailable("the inmate cannot be visited here")
 
 
 def _check_blocked(conn: sqlite3.Connection, request: NewRequest) -> None:

@@ -18,6 +18,7 @@ from services.domain.model import (
     VisitKind,
     VisitStatus,
 )
+from services.domain.rules import check_not_in_review
 from services.errors import Conflict, NotFound
 from services.ids import FacilityId, InmateId, ParticipantId, RoomId, TerminalId, VisitId, VisitorId
 from services.store.protocols import VisitChange
@@ -102,6 +103,20 @@ class SqliteVisits(SqliteBase):
 
         return await self._read(q)
 
+    async def clear_review(self, visit_id: str, event: AuditEvent) -> Visit:
+        def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
+            cur = conn.execute(
+                "UPDATE visits SET review = 0 WHERE id = ? AND review = 1", (visit_id,)
+            )
+            if not cur.rowcount:
+                raise Conflict("this visit is not waiting for review")
+            chain.append(conn, [event])
+            visit = visit_where(conn, "id = ?", (visit_id,))
+            assert visit is not None
+            return visit
+
+        return await self._write(translate(job))
+
     async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None:
         def q(conn: sqlite3.Connection) -> tuple[Visit, Participant] | None:
             row = conn.execute(
@@ -153,6 +168,9 @@ class SqliteVisits(SqliteBase):
                 raise Conflict(f"visit is {current.status.value}", status=current.status.value)
             if change.to not in VISIT_TRANSITIONS[current.status]:
                 raise Conflict(f"visit cannot go from {current.status.value} to {change.to.value}")
+            if change.to is VisitStatus.LIVE:
+                # The one check no cached copy of the visit can miss: a flagged visit never starts.
+                check_not_in_review(current)
             at = ms(change.at)
             if change.to is VisitStatus.LIVE:
                 conn.execute(
