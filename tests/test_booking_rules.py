@@ -14,7 +14,9 @@ from services.access.revocation import Revocations
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.blocks import VisitorBlocks
+from services.booking.policy import parse_relationships
 from services.booking.quotas import Quotas
+from services.booking.relationships import Relationship
 from services.booking.review import ReviewAction, VisitReview
 from services.domain.model import InmateStatus, Visit, VisitStatus
 from services.domain.rules import check_not_in_review
@@ -275,3 +277,50 @@ async def test_a_flagged_visit_never_goes_live_until_reviewed(desk: Desk) -> Non
     )
     assert [a for a, _ in found] == ["review-cleared", "cancelled"]
     assert '"by":"review"' in found[1][1] and '"reason":"inmate_unavailable"' in found[1][1]
+
+
+# ---- allowed relationships --------------------------------------------------------------------
+
+
+async def test_a_facility_takes_only_its_relationships(desk: Desk) -> None:
+    """By default every relationship; once set, another is a BadRequest naming the field with
+    its reason in both languages; the change is audited."""
+    await desk.service.submit(form(slot(SATURDAY, "08:00"), n=1, relationship="other_family"))
+    close = frozenset({Relationship.SPOUSE, Relationship.PARENT, Relationship.CHILD})
+    policy = await desk.service.set_relationships("f_1", close, OFFICER)
+    assert policy.listed() == ["spouse", "parent", "child"]
+    with pytest.raises(BadRequest) as refused:
+        await desk.service.submit(
+            form(slot(SATURDAY, "09:00"), n=2, inmate="B-2", relationship="sibling")
+        )
+    details = refused.value.details
+    assert (details["field"], details["reason"]) == ("relationship", "relationship_not_allowed")
+    messages = details["messages"]
+    assert isinstance(messages, dict) and "tidak menerima" in messages["id"] and messages["en"]
+    await desk.service.submit(
+        form(slot(SATURDAY, "09:00"), n=2, inmate="B-2", relationship="child")
+    )
+    with pytest.raises(BadRequest):
+        await desk.service.set_relationships("f_1", frozenset(), OFFICER)
+    with pytest.raises(BadRequest):
+        parse_relationships("spouse,friend")
+
+
+def test_relationships_on_the_command_line(tmp_path: Path) -> None:
+    """``tatap admin relationships`` shows the list, ``--set`` changes it; a wrong word is a
+    one-line error."""
+    asyncio.run(_closed_desk(tmp_path))
+    shown = cli_json(tmp_path, "admin", "relationships", "--facility", "f_1")
+    assert shown["relationships"][:4] == ["spouse", "parent", "child", "sibling"]
+    assert len(shown["relationships"]) == len(Relationship)
+    set_ = cli_json(
+        tmp_path, "admin", "relationships", "--facility", "f_1", "--set", "parent,spouse"
+    )
+    assert set_["relationships"] == ["spouse", "parent"]
+    bad = run_cli(tmp_path, "admin", "relationships", "--facility", "f_1", "--set", "friend")
+    assert bad.returncode != 0 and "friend" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def _closed_desk(tmp_path: Path) -> None:
+    desk = await open_desk(tmp_path)
+    await desk.store.aclose()

@@ -14,6 +14,8 @@ from services.access.revocation import Revocations
 from services.admin.provision import Admin
 from services.booking.blocks import VisitorBlocks
 from services.booking.calendar import CalendarService
+from services.booking.relationships import Relationship
+from services.booking.requests import RequestService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.domain.model import Role, VisitKind
 from services.ids import Actor
@@ -80,7 +82,13 @@ async def test_facilities_and_their_free_slots(world: World) -> None:
     resp = await world.client.get("/api/v1/facilities")
     listed = (await resp.json())["facilities"]
     assert listed == [
-        {"id": world.facility_id, "name": "Lapas Cilegon", "timezone": "Asia/Jakarta"}
+        {
+            "id": world.facility_id,
+            "name": "Lapas Cilegon",
+            "timezone": "Asia/Jakarta",
+            "relationships": [r.value for r in Relationship],
+            "education_days": ["sun"],
+        }
     ]
     url = f"/api/v1/facilities/{world.facility_id}/slots?date={day['date']}&kind=regular"
     slots = (await (await world.client.get(url)).json())["slots"]
@@ -300,3 +308,19 @@ async def test_a_flagged_visit_is_refused_until_an_officer_clears_it(world: Worl
     await peer.expect("welcome")
     status, answer = await post(world, review, {"action": "cancel"}, headers=officer(world))
     assert (status, answer["error"]["code"]) == (409, "conflict")
+
+
+async def test_the_facility_list_says_which_relationships_it_takes(world: World) -> None:
+    """After the facility narrows its relationships, the list shows them and a request with
+    another is 400 naming `relationship`, in Indonesian and English."""
+    day = await _open(world)
+    service = RequestService(world.store, world.clock)
+    close = frozenset({Relationship.SPOUSE, Relationship.CHILD})
+    await service.set_relationships(world.facility_id, close, Actor("admin", "s_adm"))
+    listed = (await (await world.client.get("/api/v1/facilities")).json())["facilities"]
+    assert listed[0]["relationships"] == ["spouse", "child"]
+    data = body(world, day["slots"][0], relationship="parent")
+    status, answer = await post(world, "/api/v1/requests", data)
+    details = answer["error"]["details"]
+    assert status == 400 and details["field"] == "relationship"
+    assert details["messages"]["id"] and details["messages"]["en"]

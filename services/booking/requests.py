@@ -10,6 +10,7 @@ rule a request breaks. Approval schedules the visit and gives its guests links, 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hmac
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
+from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection, RejectReason
+from services.booking.relationships import Relationship
 from services.booking.scheduling import (
     GuestSpec,
     ScheduledVisit,
@@ -30,7 +33,14 @@ from services.booking.scheduling import (
     new_visit_code,
     seats,
 )
-from services.booking.slots import Calendar, Slot, day_bounds, free_slots, zone
+from services.booking.slots import (
+    BookingWindow,
+    Calendar,
+    Slot,
+    day_bounds,
+    free_slots,
+    zone,
+)
 from services.clock import Clock
 from services.domain.model import (
     EndReason,
@@ -95,6 +105,14 @@ class RequestService:
         """Facilities that take online requests."""
         return await self._store.request_facilities()
 
+    async def offers(self) -> list[tuple[Facility, BookingPolicy, BookingWindow]]:
+        """Facilities that take online requests, each with the relationships it accepts and
+        its booking window (education days)."""
+        return [
+            (f, await self._store.booking_policy(f.id), await self._store.booking_window(f.id))
+            for f in await self._store.request_facilities()
+        ]
+
     async def free_slots(self, facility_id: str, date: dt.date, kind: VisitKind) -> list[Slot]:
         """The slots of local ``date`` a ``kind`` request may still take."""
         facility = await self._facility(facility_id)
@@ -108,6 +126,8 @@ class RequestService:
         today = dt.datetime.fromtimestamp(self._clock.now(), zone(facility.timezone)).date()
         visitor = visitor_of(form, today)
         teacher = teacher_of(form)
+        policy = await self._store.booking_policy(facility.id)
+        policy.check(visitor.relationship)
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
@@ -195,6 +215,30 @@ class RequestService:
         event = AuditEvent("quotas-set", actor.role, actor.id, facility_id, "", quotas.to_json())
         await self._store.set_quotas(facility_id, quotas, event)
         return quotas
+
+    async def policy(self, facility_id: str) -> BookingPolicy:
+        """The facility's booking policy (the defaults if it never set one)."""
+        await self._facility(facility_id)
+        return await self._store.booking_policy(facility_id)
+
+    async def set_relationships(
+        self, facility_id: str, relationships: frozenset[Relationship], actor: Actor
+    ) -> BookingPolicy:
+        """Set which relationships the facility accepts (at least one)."""
+        current = await self.policy(facility_id)
+        if not relationships:
+            raise BadRequest("name at least one relationship")
+        policy = dataclasses.replace(current, relationships=relationships)
+        event = AuditEvent(
+            "relationships-set",
+            actor.role,
+            actor.id,
+            facility_id,
+            "",
+            {"relationships": policy.listed()},
+        )
+        await self._store.set_booking_policy(facility_id, policy, event)
+        return policy
 
     async def queue(self, facility_id: str, status: VisitStatus) -> list[Visit]:
         """The facility's requests in ``status``, soonest first."""

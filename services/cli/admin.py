@@ -12,7 +12,7 @@ from typing import Any
 from services.admin.provision import Admin, visitor_json
 from services.booking.blocks import VisitorBlocks
 from services.booking.identity import mask_nik
-from services.cli import calendar
+from services.cli import booking, calendar
 from services.cli.common import print_json, store_options, with_core, with_store
 from services.clock import SystemClock
 from services.core import Core
@@ -229,6 +229,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_import_inmates)
     _add_people(asub)
     calendar.register(asub)
+    booking.register(asub)
 
 
 def _add_facility(asub: Any) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection
 from services.booking.slots import BlockedDate, BookingWindow, Closure, Slot, SlotTemplate
@@ -179,6 +180,13 @@ class RequestStore(Protocol):
         ...
 
     async def set_quotas(self, facility_id: str, quotas: Quotas, event: AuditEvent) -> None: ...
+    async def booking_policy(self, facility_id: str) -> BookingPolicy:
+        """The facility's booking policy; the defaults if it never set one."""
+        ...
+
+    async def set_booking_policy(
+        self, facility_id: str, policy: BookingPolicy, event: AuditEvent
+    ) -> None: ...
     async def add_request(self, request: NewRequest) -> Visit:
         """In one transaction: VisitorBlocked if the visitor's NIK is blocked in the facility or
         everywhere, QuotaInmate or QuotaVisitor if a quota is used up, SlotFull if no place is

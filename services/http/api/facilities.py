@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from services.booking.requests import RequestService
+from services.booking.slots import WEEKDAYS
 from services.domain.model import VisitKind
 from services.errors import BadRequest
 from services.http.plumbing import respond
@@ -18,7 +19,8 @@ SLOT_QUERY = ("date", "kind")
 
 @dataclass(frozen=True)
 class FacilityList:
-    """Facilities that take online requests: ``{id, name, timezone}`` each."""
+    """Facilities that take online requests: ``{id, name, timezone, relationships,
+    education_days}`` each (relationships as the request names them, weekdays as ``sun``)."""
 
     facilities: list[dict[str, Any]]
 
@@ -40,8 +42,16 @@ class FacilitiesApi:
 
     async def list(self, request: web.Request) -> web.Response:
         """Every facility that takes online requests."""
-        found = await self._requests.facilities()
-        listed = [{"id": f.id, "name": f.name, "timezone": f.timezone} for f in found]
+        listed = [
+            {
+                "id": f.id,
+                "name": f.name,
+                "timezone": f.timezone,
+                "relationships": policy.listed(),
+                "education_days": [WEEKDAYS[d] for d in sorted(window.education_days)],
+            }
+            for f, policy, window in await self._requests.offers()
+        ]
         return respond(FacilityList(facilities=listed))
 
     async def slots(self, request: web.Request) -> web.Response:

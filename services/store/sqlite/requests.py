@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import orjson
 
 from services.audit.chain import AuditEvent
+from services.booking.policy import BookingPolicy, parse_relationships
 from services.booking.quotas import WEEK_MS, NewRequest, Quotas
 from services.booking.rejections import Rejection
 from services.domain.model import (
@@ -85,6 +86,24 @@ class SqliteRequests(SqliteBase):
                 " ON CONFLICT (facility_id) DO UPDATE SET per_inmate = excluded.per_inmate,"
                 " per_visitor = excluded.per_visitor",
                 (facility_id, quotas.per_inmate, quotas.per_visitor),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
+    async def booking_policy(self, facility_id: str) -> BookingPolicy:
+        return await self._read(lambda c: _policy(c, facility_id))
+
+    async def set_booking_policy(
+        self, facility_id: str, policy: BookingPolicy, event: AuditEvent
+    ) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "INSERT INTO booking_policies (facility_id, relationships, auto_approve_known)"
+                " VALUES (?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
+                " relationships = excluded.relationships,"
+                " auto_approve_known = excluded.auto_approve_known",
+                (facility_id, ",".join(policy.listed()), int(policy.auto_approve_known)),
             )
             chain.append(conn, [event])
 
@@ -179,6 +198,16 @@ class SqliteRequests(SqliteBase):
             )
 
         await self._write(job)
+
+
+def _policy(conn: sqlite3.Connection, facility_id: str) -> BookingPolicy:
+    row = conn.execute(
+        "SELECT relationships, auto_approve_known FROM booking_policies WHERE facility_id = ?",
+        (facility_id,),
+    ).fetchone()
+    if row is None:
+        return BookingPolicy()
+    return BookingPolicy(parse_relationships(row[0]), bool(row[1]))
 
 
 def _check_inmate(conn: sqlite3.Connection, inmate_id: str) -> None:

@@ -1,0 +1,43 @@
+"""``tatap admin relationships``: a facility's booking policy, shown or changed.
+
+Each verb prints the facility's current setting; with a change, it is written with its audit
+event first (as done by the CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from services.booking.policy import parse_relationships
+from services.booking.requests import RequestService
+from services.cli.common import print_json, store_options, with_store
+from services.clock import SystemClock
+from services.ids import CLI_ACTOR
+from services.settings import Settings
+from services.store.protocols import Store
+
+
+def cmd_relationships(args: argparse.Namespace) -> int:
+    """Show which relationships the facility accepts, or set them with ``--set``."""
+    chosen = parse_relationships(args.set) if args.set is not None else None
+
+    async def run(store: Store, _: Settings) -> int:
+        service = RequestService(store, SystemClock())
+        if chosen is None:
+            policy = await service.policy(args.facility)
+        else:
+            policy = await service.set_relationships(args.facility, chosen, CLI_ACTOR)
+        print_json({"facility_id": args.facility, "relationships": policy.listed()})
+        return 0
+
+    return with_store(args, run)
+
+
+def register(asub: Any) -> None:
+    """The booking policy verbs under ``tatap admin``."""
+    p = asub.add_parser("relationships", help="show or set the relationships a facility accepts")
+    store_options(p)
+    p.add_argument("--facility", required=True)
+    p.add_argument("--set", help="e.g. spouse,parent,child,sibling")
+    p.set_defaults(func=cmd_relationships)
