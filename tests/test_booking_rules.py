@@ -324,3 +324,19 @@ def test_relationships_on_the_command_line(tmp_path: Path) -> None:
 async def _closed_desk(tmp_path: Path) -> None:
     desk = await open_desk(tmp_path)
     await desk.store.aclose()
+
+
+def test_quotas_on_the_command_line(tmp_path: Path) -> None:
+    """``tatap admin quotas`` shows the defaults (1 and 1), changes the ones named, refuses a
+    number out of range and an unknown facility with a one-line error."""
+    asyncio.run(_closed_desk(tmp_path))
+    verb = ("admin", "quotas", "--facility", "f_1")
+    assert cli_json(tmp_path, *verb) == {"facility_id": "f_1", "per_inmate": 1, "per_visitor": 1}
+    changed = cli_json(tmp_path, *verb, "--per-inmate", "3")
+    assert changed == {"facility_id": "f_1", "per_inmate": 3, "per_visitor": 1}
+    assert cli_json(tmp_path, *verb, "--per-visitor", "2")["per_inmate"] == 3
+    for bad in (("--per-inmate", "0"), ("--per-visitor", "101")):
+        proc = run_cli(tmp_path, *verb, *bad)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    proc = run_cli(tmp_path, "admin", "quotas", "--facility", "f_9")
+    assert proc.returncode != 0 and "no such facility" in proc.stderr

@@ -324,3 +324,28 @@ async def test_the_facility_list_says_which_relationships_it_takes(world: World)
     details = answer["error"]["details"]
     assert status == 400 and details["field"] == "relationship"
     assert details["messages"]["id"] and details["messages"]["en"]
+
+
+async def test_an_admin_sets_the_quotas(world: World) -> None:
+    """PUT …/quotas: an admin's quotas hold at once; an officer is refused 403, an out-of-range
+    number is 400 naming it, an unknown facility 404."""
+    day = await _open(world, inmates=3)
+    path = f"/api/v1/facilities/{world.facility_id}/quotas"
+    quotas = {"per_inmate": 2, "per_visitor": 1}
+    resp = await world.client.put(path, json=quotas, headers=officer(world))
+    assert resp.status == 403
+    token, _ = world.app[TOKENS].issue(
+        sub="s_adm", role=Role.ADMIN, visit="", now=world.clock.now(), ttl_s=3600
+    )
+    admin = {"Authorization": f"Bearer {token}"}
+    resp = await world.client.put(path, json={**quotas, "per_inmate": 0}, headers=admin)
+    assert resp.status == 400 and "per_inmate" in (await resp.json())["error"]["message"]
+    resp = await world.client.put("/api/v1/facilities/f_none/quotas", json=quotas, headers=admin)
+    assert resp.status == 404
+    resp = await world.client.put(path, json=quotas, headers=admin)
+    assert resp.status == 200 and (await resp.json())["per_inmate"] == 2
+    for n in (1, 2):
+        status, _ = await post(world, "/api/v1/requests", body(world, day["slots"][n], n=n))
+        assert status == 201
+    status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][3], n=3))
+    assert (status, answer["error"]["code"]) == (409, "quota_inmate")

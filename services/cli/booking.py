@@ -1,4 +1,4 @@
-"""``tatap admin relationships``: a facility's booking policy, shown or changed.
+"""``tatap admin relationships`` and ``quotas``: a facility's booking policy, shown or changed.
 
 Each verb prints the facility's current setting; with a change, it is written with its audit
 event first (as done by the CLI).
@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from services.booking.policy import parse_relationships
+from services.booking.quotas import Quotas
 from services.booking.requests import RequestService
 from services.cli.common import print_json, store_options, with_store
 from services.clock import SystemClock
@@ -34,6 +35,25 @@ def cmd_relationships(args: argparse.Namespace) -> int:
     return with_store(args, run)
 
 
+def cmd_quotas(args: argparse.Namespace) -> int:
+    """Show the facility's quotas, or change the ones named on the command line."""
+
+    async def run(store: Store, _: Settings) -> int:
+        service = RequestService(store, SystemClock())
+        await service.policy(args.facility)  # NotFound for an unknown facility
+        quotas = await store.quotas(args.facility)
+        if args.per_inmate is not None or args.per_visitor is not None:
+            wanted = Quotas(
+                quotas.per_inmate if args.per_inmate is None else args.per_inmate,
+                quotas.per_visitor if args.per_visitor is None else args.per_visitor,
+            )
+            quotas = await service.set_quotas(args.facility, wanted, CLI_ACTOR)
+        print_json({"facility_id": args.facility, **quotas.to_json()})
+        return 0
+
+    return with_store(args, run)
+
+
 def register(asub: Any) -> None:
     """The booking policy verbs under ``tatap admin``."""
     p = asub.add_parser("relationships", help="show or set the relationships a facility accepts")
@@ -41,3 +61,9 @@ def register(asub: Any) -> None:
     p.add_argument("--facility", required=True)
     p.add_argument("--set", help="e.g. spouse,parent,child,sibling")
     p.set_defaults(func=cmd_relationships)
+    p = asub.add_parser("quotas", help="show or set a facility's visits per inmate and visitor")
+    store_options(p)
+    p.add_argument("--facility", required=True)
+    p.add_argument("--per-inmate", type=int, help="visits per inmate in a rolling 7 days")
+    p.add_argument("--per-visitor", type=int, help="visits per visitor (NIK) in 7 days")
+    p.set_defaults(func=cmd_quotas)

@@ -17,7 +17,14 @@ from aiohttp import web
 from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.context import ApiContext
-from services.http.api.facilities import SLOT_QUERY, FacilitiesApi, FacilityList, FreeSlots
+from services.http.api.facilities import (
+    SLOT_QUERY,
+    FacilitiesApi,
+    FacilityList,
+    FreeSlots,
+    QuotaBody,
+    QuotasSet,
+)
 from services.http.api.health import Alive, HealthApi, NotReady, Ready
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.participants import ParticipantsApi, Revoked
@@ -71,7 +78,7 @@ class Areas:
             visits=VisitsApi(ctx, auth),
             participants=ParticipantsApi(ctx, auth),
             audit=AuditApi(ctx, auth),
-            facilities=FacilitiesApi(requests),
+            facilities=FacilitiesApi(requests, auth),
             requests=RequestsApi(ctx, auth, requests),
         )
 
@@ -246,6 +253,15 @@ ROUTES: tuple[Route, ...] = (
         response=FreeSlots,
         auth=False,
         query=SLOT_QUERY,
+    ),
+    Route(
+        "PUT",
+        "/api/v1/facilities/{facility_id}/quotas",
+        "Set a facility's quotas: visits per inmate and per visitor NIK in a rolling 7 days"
+        " (admin)",
+        lambda a: a.facilities.set_quotas,
+        body=QuotaBody,
+        response=QuotasSet,
     ),
     Route(
         "POST",

@@ -8,11 +8,16 @@ from typing import Any
 
 from aiohttp import web
 
+from services.access.guard import in_scope
+from services.booking.quotas import Quotas
 from services.booking.requests import RequestService
 from services.booking.slots import WEEKDAYS
-from services.domain.model import VisitKind
-from services.errors import BadRequest
-from services.http.plumbing import respond
+from services.domain.model import Role, VisitKind
+from services.errors import BadRequest, NotFound
+from services.http.fields import Integer, parse_body, spec
+from services.http.plumbing import json_body, respond
+from services.http.staff_auth import StaffAuth
+from services.ids import Actor
 
 SLOT_QUERY = ("date", "kind")
 
@@ -34,11 +39,42 @@ class FreeSlots:
     slots: list[dict[str, Any]]
 
 
-class FacilitiesApi:
-    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public)."""
+@dataclass(frozen=True)
+class QuotaBody:
+    """Visits an inmate, and a visitor (by NIK), may have in any rolling 7 days."""
 
-    def __init__(self, requests: RequestService) -> None:
+    per_inmate: int = spec(Integer("`{key}` must be a whole number from 1 to 100", lo=1, hi=100))
+    per_visitor: int = spec(Integer("`{key}` must be a whole number from 1 to 100", lo=1, hi=100))
+
+
+@dataclass(frozen=True)
+class QuotasSet:
+    """A facility's quotas, as now in force."""
+
+    facility_id: str
+    per_inmate: int
+    per_visitor: int
+
+
+class FacilitiesApi:
+    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public), and
+    ``/api/v1/facilities/{facility_id}/quotas`` (admin)."""
+
+    def __init__(self, requests: RequestService, auth: StaffAuth) -> None:
         self._requests = requests
+        self._auth = auth
+
+    async def set_quotas(self, request: web.Request) -> web.Response:
+        """Set the facility's quotas (an admin)."""
+        claims = await self._auth.require(request, Role.ADMIN)
+        body = parse_body(QuotaBody, await json_body(request))
+        facility_id = request.match_info["facility_id"]
+        if not in_scope(claims, facility_id):
+            raise NotFound("no such facility")
+        quotas = Quotas(body.per_inmate, body.per_visitor)
+        actor = Actor(claims.role, claims.sub)
+        done = await self._requests.set_quotas(facility_id, quotas, actor)
+        return respond(QuotasSet(facility_id, done.per_inmate, done.per_visitor))
 
     async def list(self, request: web.Request) -> web.Response:
         """Every facility that takes online requests."""
