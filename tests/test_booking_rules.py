@@ -5,6 +5,8 @@ and the emergency close."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,22 +16,24 @@ from services.access.revocation import Revocations
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.booking.blocks import VisitorBlocks
+from services.booking.calendar import CalendarService
 from services.booking.policy import parse_relationships
 from services.booking.quotas import Quotas
 from services.booking.relationships import Relationship
 from services.booking.review import ReviewAction, VisitReview
-from services.domain.model import InmateStatus, Visit, VisitStatus
+from services.domain.model import InmateStatus, Visit, VisitKind, VisitStatus
 from services.domain.rules import check_not_in_review
 from services.errors import (
     BadRequest,
     Conflict,
     InmateUnavailable,
+    SlotFull,
     VisitorBlocked,
     VisitUnderReview,
 )
 from services.store.protocols import VisitChange
 from tests.helpers.audit import cli_json, rows, run_cli
-from tests.helpers.desk import NOW, OFFICER, SATURDAY, Desk, form, nik, open_desk, slot
+from tests.helpers.desk import NOW, OFFICER, SATURDAY, SUNDAY, Desk, form, nik, open_desk, slot
 
 
 @pytest.fixture
@@ -340,3 +344,62 @@ def test_quotas_on_the_command_line(tmp_path: Path) -> None:
         assert proc.returncode != 0 and "Traceback" not in proc.stderr
     proc = run_cli(tmp_path, "admin", "quotas", "--facility", "f_9")
     assert proc.returncode != 0 and "no such facility" in proc.stderr
+
+
+# ---- priority visitors ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def one_room(tmp_path: Path) -> AsyncIterator[Desk]:
+    d = await open_desk(tmp_path, rooms=1)
+    await d.service.set_quotas("f_1", Quotas(100, 100), OFFICER)
+    try:
+        yield d
+    finally:
+        await d.store.aclose()
+
+
+async def test_a_priority_visit_ends_its_extra_minutes_after_its_slot(one_room: Desk) -> None:
+    """The facility's 5 extra minutes: the visit runs to 08:35, and the 08:30 slot it now
+    overlaps is no longer offered; a regular visit ends with its slot."""
+    desk = one_room
+    visit = await desk.service.submit(form(slot(SATURDAY, "08:00"), priority=True))
+    assert visit.end * 1000 == slot(SATURDAY, "08:35")
+    free = await desk.service.free_slots("f_1", SATURDAY, VisitKind.REGULAR)
+    assert slot(SATURDAY, "08:30") not in {s.start_ms for s in free}
+    with pytest.raises(SlotFull):
+        await desk.service.submit(form(slot(SATURDAY, "08:30"), n=2, inmate="B-2"))
+    plain = await desk.service.submit(form(slot(SATURDAY, "09:00"), n=3, inmate="B-3"))
+    assert plain.end * 1000 == slot(SATURDAY, "09:30")
+
+
+async def test_the_extra_minutes_stop_at_the_next_visit_or_a_closure(one_room: Desk) -> None:
+    """Clipped at the room's next booked visit, and at a closure's start."""
+    desk = one_room
+    await desk.service.submit(form(slot(SATURDAY, "08:30"), n=2, inmate="B-2"))
+    first = await desk.service.submit(form(slot(SATURDAY, "08:00"), priority=True))
+    assert first.end * 1000 == slot(SATURDAY, "08:30")
+    start = dt.datetime(2027, 1, 16, 9, 32)
+    await CalendarService(desk.store).close("f_1", start, start + dt.timedelta(hours=1), "banjir")
+    second = await desk.service.submit(form(slot(SATURDAY, "09:00"), n=3, priority=True))
+    assert second.end * 1000 == slot(SATURDAY, "09:32")
+
+
+async def test_priority_and_next_slot_requests_racing_never_overlap(one_room: Desk) -> None:
+    """Priority requests and requests for the slot after each, all at once: whichever wins, no
+    two booked visits of the room share a minute."""
+    desk = one_room
+    pairs = [
+        (
+            form(slot(day, f"{h:02d}:00"), n=h, priority=True),
+            form(slot(day, f"{h:02d}:30"), n=50 + h),
+        )
+        for day in (SATURDAY, SUNDAY)
+        for h in (8, 9)
+    ]
+    got = await asyncio.gather(
+        *(desk.service.submit(f) for pair in pairs for f in pair), return_exceptions=True
+    )
+    booked = sorted((v.start, v.end) for v in got if isinstance(v, Visit))
+    assert all(isinstance(g, Visit | SlotFull) for g in got), got
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(booked))

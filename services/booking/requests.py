@@ -153,8 +153,9 @@ class RequestService:
         )
         event = _requested_event(visit, visitor)
         quotas = await self._store.quotas(facility.id)
+        extra_ms = facility.rules.priority_extra_s * 1000 if visitor.priority else 0
         return await self._store.add_request(
-            NewRequest(visit, tuple(places), visitor, quotas, event)
+            NewRequest(visit, tuple(places), visitor, quotas, event, extra_ms)
         )
 
     async def _places(

@@ -119,9 +119,13 @@ class SqliteRequests(SqliteBase):
             _check_quotas(conn, request)
             place = _free_place(conn, request.places, ms(visit.start), ms(visit.end))
             visitor_id = _visitor(conn, request)
-            placed = _placed(visit, place, visitor_id)
+            end_ms = _extended_end(conn, request, place)
+            placed = _placed(visit, place, visitor_id, end_ms)
             _insert(conn, placed, ms(chain.now()))
-            chain.append(conn, [request.event])
+            event = request.event
+            if end_ms != ms(visit.end):
+                event = dataclasses.replace(event, details={**event.details, "end_ms": end_ms})
+            chain.append(conn, [event])
             return placed
 
         return await self._write(translate(job))
@@ -268,15 +272,37 @@ def _free_place(
     raise SlotFull("that slot has just been taken")
 
 
+def _extended_end(conn: sqlite3.Connection, request: NewRequest, place: Terminal) -> int:
+    """The visit's end with a priority visitor's extra time: at most ``extra_ms`` past the slot,
+    clipped at the start of the room's next occupying visit and of the facility's next closure."""
+    end = ms(request.visit.end)
+    assert end is not None
+    if not request.extra_ms:
+        return end
+    wanted = end + request.extra_ms
+    (next_visit,) = conn.execute(
+        f"SELECT min(start_ms) FROM visits WHERE room_id = ? AND status IN ({OCCUPYING_SQL})"
+        " AND start_ms >= ? AND start_ms < ?",
+        (place.room_id, end, wanted),
+    ).fetchone()
+    (next_closure,) = conn.execute(
+        "SELECT min(start_ms) FROM closures WHERE facility_id = ? AND start_ms >= ?"
+        " AND start_ms < ?",
+        (request.visit.facility_id, end, wanted),
+    ).fetchone()
+    return min(x for x in (wanted, next_visit, next_closure) if x is not None)
+
+
 def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
     """The visitor on record with the request's NIK (its name and phone brought up to date),
     or the request's visitor, inserted."""
     v = request.visitor
     row = conn.execute("SELECT id FROM visitors WHERE nik = ? LIMIT 1", (v.nik,)).fetchone()
     if row:
+        # Priority too: special needs (a pregnancy, say) are the latest request's.
         conn.execute(
-            "UPDATE visitors SET name = ?, phone = ?, relationship = ? WHERE id = ?",
-            (v.name, v.phone, v.relationship, row[0]),
+            "UPDATE visitors SET name = ?, phone = ?, relationship = ?, priority = ? WHERE id = ?",
+            (v.name, v.phone, v.relationship, int(v.priority), row[0]),
         )
         return VisitorId(row[0])
     conn.execute(
@@ -286,7 +312,7 @@ def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
     return v.id
 
 
-def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId) -> Visit:
+def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId, end_ms: int) -> Visit:
     seats = tuple(
         dataclasses.replace(p, name=place.name)
         if p.role is Role.TERMINAL
@@ -296,7 +322,7 @@ def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId) -> Visit:
         for p in visit.participants
     )
     return dataclasses.replace(
-        visit, room_id=place.room_id, terminal_id=place.id, participants=seats
+        visit, room_id=place.room_id, terminal_id=place.id, participants=seats, end=end_ms / 1000
     )
 
 
