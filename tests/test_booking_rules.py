@@ -403,3 +403,86 @@ async def test_priority_and_next_slot_requests_racing_never_overlap(one_room: De
     booked = sorted((v.start, v.end) for v in got if isinstance(v, Visit))
     assert all(isinstance(g, Visit | SlotFull) for g in got), got
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(booked))
+
+
+# ---- auto-approval ----------------------------------------------------------------------------
+
+
+async def _known_visitor(desk: Desk, auto: bool = True) -> Visit:
+    """Visitor 1 with a visit to B-1 approved; quotas loose; auto-approval as asked."""
+    await desk.service.set_quotas("f_1", Quotas(5, 5), OFFICER)
+    await desk.service.set_auto_approve("f_1", auto, OFFICER)
+    first = await desk.service.submit(form(slot(SATURDAY, "08:00")))
+    assert first.status is VisitStatus.REQUESTED  # not known yet
+    return (await desk.service.approve(first, OFFICER)).visit
+
+
+async def test_a_known_visitor_is_approved_at_once_when_the_facility_says_so(desk: Desk) -> None:
+    """With auto-approval on, a visitor approved before for the same inmate gets the next
+    request scheduled at once, its family link from lookup as usual; the log has `requested`
+    then `approved` by the system. Another inmate's visit still waits for an officer."""
+    await _known_visitor(desk)
+    again = await desk.service.submit(form(slot(SATURDAY, "09:00")))
+    assert again.status is VisitStatus.SCHEDULED
+    state = await desk.service.lookup(again.code, nik(1)[-4:])
+    assert state.link
+    other = await desk.service.submit(form(slot(SUNDAY, "09:00"), inmate="B-2"))
+    assert other.status is VisitStatus.REQUESTED
+    await desk.store.aclose()
+    found = rows(
+        desk.data_dir / "tatap.db",
+        "SELECT action, actor_role, details FROM audit_events WHERE visit_id = ? ORDER BY seq",
+        (again.id,),
+    )
+    assert [(a, r) for a, r, _ in found] == [("requested", "family"), ("approved", "system")]
+    assert '"auto":"known_visitor"' in found[1][2]
+
+
+async def test_auto_approval_is_off_by_default_and_never_for_remand(desk: Desk) -> None:
+    """Off by default; on, a remand inmate's request still waits (it needs a letter number); a
+    visitor whose only earlier visit was cancelled is not known."""
+    await _known_visitor(desk, auto=False)
+    waits = await desk.service.submit(form(slot(SATURDAY, "09:00")))
+    assert waits.status is VisitStatus.REQUESTED
+    await desk.service.set_auto_approve("f_1", True, OFFICER)
+    await Admin(desk.store).import_inmates("f_1", "number,name,status\nB-1,A,tahanan\n")
+    remand = await desk.service.submit(form(slot(SUNDAY, "08:00")))
+    assert remand.status is VisitStatus.REQUESTED
+    cancelled = await desk.service.submit(form(slot(SATURDAY, "08:30"), n=7, inmate="B-7"))
+    await desk.service.cancel(cancelled.code, nik(7)[-4:])
+    again = await desk.service.submit(form(slot(SATURDAY, "09:30"), n=7, inmate="B-7"))
+    assert again.status is VisitStatus.REQUESTED
+
+
+async def test_concurrent_known_requests_keep_the_quota_and_each_event_pair(desk: Desk) -> None:
+    """Seven requests at once from a known visitor: the quota holds (two more in the week), both
+    taken are scheduled, and each one's `requested` and `approved` are written together."""
+    await _known_visitor(desk)
+    await desk.service.set_quotas("f_1", Quotas(3, 3), OFFICER)
+    starts = [
+        slot(d, f"{h:02d}:{m:02d}") for d in (SATURDAY, SUNDAY) for h in (8, 9) for m in (0, 30)
+    ]
+    got = await asyncio.gather(
+        *(desk.service.submit(form(s)) for s in starts[1:]), return_exceptions=True
+    )
+    taken = [g for g in got if isinstance(g, Visit)]
+    assert len(taken) == 2 and all(v.status is VisitStatus.SCHEDULED for v in taken)
+    assert all(isinstance(g, Visit | Conflict) for g in got)
+    await desk.store.aclose()
+    for visit in taken:
+        found = rows(
+            desk.data_dir / "tatap.db",
+            "SELECT seq, action FROM audit_events WHERE visit_id = ? ORDER BY seq",
+            (visit.id,),
+        )
+        assert [a for _, a in found] == ["requested", "approved"]
+        assert found[1][0] == found[0][0] + 1
+
+
+def test_auto_approve_on_the_command_line(tmp_path: Path) -> None:
+    asyncio.run(_closed_desk(tmp_path))
+    verb = ("admin", "auto-approve", "--facility", "f_1")
+    assert cli_json(tmp_path, *verb)["auto_approve_known"] is False
+    assert cli_json(tmp_path, *verb, "--on")["auto_approve_known"] is True
+    assert cli_json(tmp_path, *verb)["auto_approve_known"] is True
+    assert cli_json(tmp_path, *verb, "--off")["auto_approve_known"] is False

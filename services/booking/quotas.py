@@ -36,7 +36,10 @@ class NewRequest:
     by the visitor already on record with the same NIK, if there is one. ``event`` is the
     ``requested`` audit event (its details already masked). ``extra_ms`` (a priority visitor's
     extra time) moves the visit's end on past its slot, but never into the room's next visit nor
-    a closure: the store clips it there, in the same transaction."""
+    a closure: the store clips it there, in the same transaction. With ``approval`` (the
+    facility approves known visitors at once), a visitor who already had a visit with this inmate
+    scheduled, held or ended gets the request approved in the same transaction, ``approval``
+    written after ``event``; never when the inmate is on remand."""
 
     visit: Visit
     places: tuple[Terminal, ...]
@@ -44,3 +47,4 @@ class NewRequest:
     quotas: Quotas
     event: AuditEvent
     extra_ms: int = 0
+    approval: AuditEvent | None = None

@@ -96,9 +96,11 @@ class RequestRecords(FacilityStore, CalendarStore, RequestStore, VisitStore, Pro
 class RequestService:
     """Takes, shows, cancels, approves and rejects visit requests, each change audited."""
 
-    def __init__(self, store: RequestRecords, clock: Clock) -> None:
+    def __init__(self, store: RequestRecords, clock: Clock, node_id: str = "") -> None:
         self._store = store
         self._clock = clock
+        # Who approves a known visitor's request at once (the audit log's ``system`` actor).
+        self._system = Actor.system(node_id or "booking")
         self._calendar = CalendarService(store)
 
     async def facilities(self) -> list[Facility]:
@@ -128,6 +130,8 @@ class RequestService:
         teacher = teacher_of(form)
         policy = await self._store.booking_policy(facility.id)
         policy.check(visitor.relationship)
+        # A teacher's link would reach nobody: only an officer's approval hands it out.
+        auto = policy.auto_approve_known and not teacher
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
@@ -154,8 +158,12 @@ class RequestService:
         event = _requested_event(visit, visitor)
         quotas = await self._store.quotas(facility.id)
         extra_ms = facility.rules.priority_extra_s * 1000 if visitor.priority else 0
+        approval = None
+        if auto and inmate.status is not InmateStatus.REMAND:
+            details = {"start_ms": form.start_ms, "auto": "known_visitor"}
+            approval = _event("approved", self._system, visit, details)
         return await self._store.add_request(
-            NewRequest(visit, tuple(places), visitor, quotas, event, extra_ms)
+            NewRequest(visit, tuple(places), visitor, quotas, event, extra_ms, approval)
         )
 
     async def _places(
@@ -237,6 +245,15 @@ class RequestService:
             facility_id,
             "",
             {"relationships": policy.listed()},
+        )
+        await self._store.set_booking_policy(facility_id, policy, event)
+        return policy
+
+    async def set_auto_approve(self, facility_id: str, on: bool, actor: Actor) -> BookingPolicy:
+        """Approve, or stop approving, known visitors' requests at once."""
+        policy = dataclasses.replace(await self.policy(facility_id), auto_approve_known=on)
+        event = AuditEvent(
+            "auto-approve-set", actor.role, actor.id, facility_id, "", {"auto_approve_known": on}
         )
         await self._store.set_booking_policy(facility_id, policy, event)
         return policy

@@ -1,4 +1,5 @@
-"""``tatap admin relationships`` and ``quotas``: a facility's booking policy, shown or changed.
+"""``tatap admin relationships``, ``quotas`` and ``auto-approve``: a facility's booking policy,
+shown or changed.
 
 Each verb prints the facility's current setting; with a change, it is written with its audit
 event first (as done by the CLI).
@@ -54,6 +55,22 @@ def cmd_quotas(args: argparse.Namespace) -> int:
     return with_store(args, run)
 
 
+def cmd_auto_approve(args: argparse.Namespace) -> int:
+    """Show whether the facility approves known visitors at once, or switch it on or off."""
+
+    async def run(store: Store, _: Settings) -> int:
+        service = RequestService(store, SystemClock())
+        if args.on is None:
+            policy = await service.policy(args.facility)
+        else:
+            policy = await service.set_auto_approve(args.facility, args.on, CLI_ACTOR)
+        out = {"facility_id": args.facility, "auto_approve_known": policy.auto_approve_known}
+        print_json(out)
+        return 0
+
+    return with_store(args, run)
+
+
 def register(asub: Any) -> None:
     """The booking policy verbs under ``tatap admin``."""
     p = asub.add_parser("relationships", help="show or set the relationships a facility accepts")
@@ -67,3 +84,14 @@ def register(asub: Any) -> None:
     p.add_argument("--per-inmate", type=int, help="visits per inmate in a rolling 7 days")
     p.add_argument("--per-visitor", type=int, help="visits per visitor (NIK) in 7 days")
     p.set_defaults(func=cmd_quotas)
+    p = asub.add_parser(
+        "auto-approve",
+        help="show or set whether a known visitor (approved before for the inmate) is approved"
+        " at once",
+    )
+    store_options(p)
+    p.add_argument("--facility", required=True)
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--on", dest="on", action="store_true", default=None)
+    switch.add_argument("--off", dest="on", action="store_false")
+    p.set_defaults(func=cmd_auto_approve, on=None)

@@ -70,7 +70,7 @@ class Areas:
     def create(cls, ctx: ApiContext) -> Areas:
         """Every area over the same services and the same staff check."""
         auth = StaffAuth(ctx.guard)
-        requests = RequestService(ctx.store, ctx.clock)
+        requests = RequestService(ctx.store, ctx.clock, ctx.node_id)
         return cls(
             health=HealthApi(ctx),
             staff=StaffApi(ctx),

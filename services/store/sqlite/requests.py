@@ -125,7 +125,15 @@ class SqliteRequests(SqliteBase):
             event = request.event
             if end_ms != ms(visit.end):
                 event = dataclasses.replace(event, details={**event.details, "end_ms": end_ms})
-            chain.append(conn, [event])
+            events = [event]
+            if request.approval is not None and _known(conn, request):
+                conn.execute(
+                    "UPDATE visits SET status = ? WHERE id = ?",
+                    (VisitStatus.SCHEDULED.value, visit.id),
+                )
+                placed = dataclasses.replace(placed, status=VisitStatus.SCHEDULED)
+                events.append(request.approval)
+            chain.append(conn, events)
             return placed
 
         return await self._write(translate(job))
@@ -214,11 +222,15 @@ def _policy(conn: sqlite3.Connection, facility_id: str) -> BookingPolicy:
     return BookingPolicy(parse_relationships(row[0]), bool(row[1]))
 
 
+def _inmate_status_of(conn: sqlite3.Connection, inmate_id: str) -> InmateStatus:
+    row = conn.execute("SELECT status FROM inmates WHERE id = ?", (inmate_id,)).fetchone()
+    return InmateStatus(row[0]) if row else InmateStatus.CONVICTED
+
+
 def _check_inmate(conn: sqlite3.Connection, inmate_id: str) -> None:
     """InmateUnavailable if the inmate was released or transferred (an import may have said so
     since the service looked)."""
-    row = conn.execute("SELECT status FROM inmates WHERE id = ?", (inmate_id,)).fetchone()
-    if row and InmateStatus(row[0]).gone:
+    if _inmate_status_of(conn, inmate_id).gone:
         raise InmateUnavailable("the inmate cannot be visited here")
 
 
@@ -270,6 +282,23 @@ def _free_place(
         if not taken:
             return place
     raise SlotFull("that slot has just been taken")
+
+
+def _known(conn: sqlite3.Connection, request: NewRequest) -> bool:
+    """Whether the request's visitor (by NIK) already had a visit with its inmate approved
+    (scheduled, held or ended), and the inmate is not on remand (checked here, as an import may
+    have put them there since the service looked)."""
+    visit = request.visit
+    if _inmate_status_of(conn, visit.inmate_id) is InmateStatus.REMAND:
+        return False
+    found = conn.execute(
+        "SELECT 1 FROM visits v JOIN participants p ON p.visit_id = v.id"
+        " JOIN visitors r ON r.id = p.visitor_id"
+        " WHERE r.nik = ? AND v.inmate_id = ? AND v.id != ?"
+        " AND v.status IN ('scheduled', 'live', 'ended') LIMIT 1",
+        (request.visitor.nik, visit.inmate_id, visit.id),
+    ).fetchone()
+    return found is not None
 
 
 def _extended_end(conn: sqlite3.Connection, request: NewRequest, place: Terminal) -> int:
@@ -342,11 +371,8 @@ def _insert(conn: sqlite3.Connection, visit: Visit, created_ms: int | None) -> N
 
 
 def _inmate_status(conn: sqlite3.Connection, visit_id: str) -> InmateStatus:
-    row = conn.execute(
-        "SELECT i.status FROM visits v JOIN inmates i ON i.id = v.inmate_id WHERE v.id = ?",
-        (visit_id,),
-    ).fetchone()
-    return InmateStatus(row[0]) if row else InmateStatus.CONVICTED
+    row = conn.execute("SELECT inmate_id FROM visits WHERE id = ?", (visit_id,)).fetchone()
+    return _inmate_status_of(conn, row[0]) if row else InmateStatus.CONVICTED
 
 
 def _expect(conn: sqlite3.Connection, visit_id: str, status: VisitStatus) -> None:
