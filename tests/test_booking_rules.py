@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from services.booking.blocks import VisitorBlocks
 from services.booking.calendar import CalendarService
 from services.booking.policy import parse_relationships
 from services.booking.quotas import Quotas
+from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
 from services.booking.review import ReviewAction, VisitReview
 from services.domain.model import InmateStatus, Visit, VisitKind, VisitStatus
@@ -486,3 +488,58 @@ def test_auto_approve_on_the_command_line(tmp_path: Path) -> None:
     assert cli_json(tmp_path, *verb, "--on")["auto_approve_known"] is True
     assert cli_json(tmp_path, *verb)["auto_approve_known"] is True
     assert cli_json(tmp_path, *verb, "--off")["auto_approve_known"] is False
+
+
+# ---- emergency close --------------------------------------------------------------------------
+
+
+async def test_a_close_cancels_every_visit_booked_inside_it(desk: Desk) -> None:
+    """Requested and scheduled visits sharing time with the closure are cancelled in its
+    transaction, one `cancelled` event each in the shape the family's message is made from;
+    visits outside it, and ones already over, are untouched."""
+    await desk.service.set_quotas("f_1", Quotas(10, 10), OFFICER)
+    pending = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=1))
+    approved = await desk.service.submit(form(slot(SATURDAY, "08:30"), n=2, inmate="B-2"))
+    await desk.service.approve(approved, OFFICER)
+    rejected = await desk.service.submit(form(slot(SATURDAY, "08:00"), n=3, inmate="B-3"))
+    await desk.service.reject(rejected, RejectReason.INCOMPLETE_DATA, "", OFFICER)
+    after = await desk.service.submit(form(slot(SATURDAY, "09:30"), n=4, inmate="B-4"))
+    start = dt.datetime(2027, 1, 16, 8, 15)
+    closure, effect = await CalendarService(desk.store).close(
+        "f_1", start, start + dt.timedelta(minutes=30), "banjir"
+    )
+    assert set(effect.cancelled) == {pending.id, approved.id} and effect.running == ()
+    for visit, status in ((pending, "cancelled"), (approved, "cancelled"), (after, "requested")):
+        kept = await desk.store.get_visit(visit.id)
+        assert kept is not None and kept.status.value == status
+    kept = await desk.store.get_visit(rejected.id)
+    assert kept is not None and kept.status.value == "rejected"
+    await desk.store.aclose()
+    found = rows(
+        desk.data_dir / "tatap.db",
+        "SELECT action, visit_id, details FROM audit_events"
+        " WHERE action IN ('facility-closed', 'cancelled') ORDER BY seq",
+    )
+    assert [a for a, _, _ in found] == ["facility-closed", "cancelled", "cancelled"]
+    assert '"cancelled":2' in found[0][2] and closure.id in found[0][2]
+    assert {v for _, v, _ in found[1:]} == {pending.id, approved.id}
+    assert all(json.loads(d) == {"by": "closure", "reason": "banjir"} for _, _, d in found[1:])
+
+
+def test_close_on_the_command_line_cancels_the_booked_visits(tmp_path: Path) -> None:
+    """`tatap admin close` cancels the visits booked inside and lists them."""
+
+    async def book() -> str:
+        desk = await open_desk(tmp_path)
+        visit = await desk.service.submit(form(slot(SATURDAY, "08:00")))
+        await desk.store.aclose()
+        return visit.id
+
+    visit_id = asyncio.run(book())
+    out = cli_json(
+        tmp_path,
+        *("admin", "close", "--facility", "f_1", "--reason", "gempa"),
+        *("--from", "2027-01-16T07:00", "--until", "2027-01-16T12:00"),
+    )
+    assert out["cancelled"] == [visit_id]
+    assert rows(tmp_path / "tatap.db", "SELECT status FROM visits") == [("cancelled",)]

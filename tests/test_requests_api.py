@@ -349,3 +349,28 @@ async def test_an_admin_sets_the_quotas(world: World) -> None:
         assert status == 201
     status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][3], n=3))
     assert (status, answer["error"]["code"]) == (409, "quota_inmate")
+
+
+async def test_a_close_through_the_api_cancels_and_ends_what_it_covers(world: World) -> None:
+    """POST …/closures: the visit booked inside is cancelled (its link then says it is over), the
+    live one is ended at once (its family hears `ended`); a closure that ends before it starts
+    is 400, another facility's 404."""
+    live = await world.schedule(start_in=0)
+    peer = await world.connect(await world.token(live, Role.FAMILY))
+    await peer.expect("welcome")
+    later = await world.schedule(start_in=3600)
+    now_ms = int(world.clock.now() * 1000)
+    closure = {"start_ms": now_ms, "end_ms": now_ms + 7_200_000, "reason": "gempa"}
+    path = f"/api/v1/facilities/{world.facility_id}/closures"
+    backwards = {**closure, "end_ms": now_ms - 1}
+    assert (await post(world, path, backwards, headers=officer(world)))[0] == 400
+    other = "/api/v1/facilities/f_other/closures"
+    assert (await post(world, other, closure, headers=officer(world)))[0] == 404
+    status, made = await post(world, path, closure, headers=officer(world))
+    assert status == 201, made
+    assert (made["cancelled"], made["ended"]) == ([later.visit.id], [live.visit.id])
+    ended = await peer.until("ended")
+    assert ended["reason"] == "terminated"
+    link = next(iter(later.links.values()))
+    status, answer = await post(world, "/api/v1/join", {"link": link})
+    assert (status, answer["error"]["code"]) == (409, "visit_over")

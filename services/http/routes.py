@@ -19,6 +19,8 @@ from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, Eve
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
     SLOT_QUERY,
+    ClosureBody,
+    ClosureMade,
     FacilitiesApi,
     FacilityList,
     FreeSlots,
@@ -78,7 +80,7 @@ class Areas:
             visits=VisitsApi(ctx, auth),
             participants=ParticipantsApi(ctx, auth),
             audit=AuditApi(ctx, auth),
-            facilities=FacilitiesApi(requests, auth),
+            facilities=FacilitiesApi(ctx, auth, requests),
             requests=RequestsApi(ctx, auth, requests),
         )
 
@@ -262,6 +264,16 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.facilities.set_quotas,
         body=QuotaBody,
         response=QuotasSet,
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/closures",
+        "Emergency close: no visit is offered inside; visits booked inside are cancelled (each"
+        " audited for its family's message) and live ones ended (officer, admin)",
+        lambda a: a.facilities.close,
+        body=ClosureBody,
+        response=ClosureMade,
+        status=201,
     ),
     Route(
         "POST",

@@ -52,6 +52,15 @@ class VisitChange:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosureEffect:
+    """What a closure did to booked visits: cancelled those not yet started; ``running`` are
+    live now and share its time (the live hub ends them)."""
+
+    cancelled: tuple[VisitId, ...]
+    running: tuple[VisitId, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class InmatesImported:
     """What an inmate import did: rows written, and future visits flagged for review because
     their inmate is now released or transferred."""
@@ -152,7 +161,13 @@ class CalendarStore(Protocol):
         """The facility's blocked dates from ``first`` to ``last`` inclusive, in date order."""
         ...
 
-    async def add_closure(self, closure: Closure, event: AuditEvent) -> None: ...
+    async def add_closure(self, closure: Closure, event: AuditEvent) -> ClosureEffect:
+        """Record a closure and, in the same transaction, cancel every visit not yet started
+        (requested, approved, scheduled) that shares time with it, one ``cancelled`` event each
+        (``{"by": "closure", "reason": ...}``, by ``event``'s actor); ``event`` is written with
+        ``cancelled`` counting them. Live visits sharing its time are named, not changed."""
+        ...
+
     async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
         """The facility's closures that share time with ``[start_ms, end_ms)``."""
         ...

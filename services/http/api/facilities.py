@@ -1,7 +1,9 @@
-"""Facilities for families: which take online requests, and a day's free slots."""
+"""Facilities: for families, which take online requests and a day's free slots; for staff,
+a facility's quotas and its emergency closes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -9,15 +11,17 @@ from typing import Any
 from aiohttp import web
 
 from services.access.guard import in_scope
+from services.booking.calendar import CalendarService
 from services.booking.quotas import Quotas
 from services.booking.requests import RequestService
 from services.booking.slots import WEEKDAYS
-from services.domain.model import Role, VisitKind
-from services.errors import BadRequest, NotFound
-from services.http.fields import Integer, parse_body, spec
+from services.domain.model import EndReason, Role, VisitKind
+from services.errors import BadRequest, NotFound, VisitOver
+from services.http.api.context import ApiContext
+from services.http.fields import Integer, Text, parse_body, spec
 from services.http.plumbing import json_body, respond
-from services.http.staff_auth import StaffAuth
-from services.ids import Actor
+from services.http.staff_auth import SCHEDULERS, StaffAuth
+from services.ids import Actor, VisitId
 
 SLOT_QUERY = ("date", "kind")
 
@@ -56,13 +60,70 @@ class QuotasSet:
     per_visitor: int
 
 
-class FacilitiesApi:
-    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public), and
-    ``/api/v1/facilities/{facility_id}/quotas`` (admin)."""
+@dataclass(frozen=True)
+class ClosureBody:
+    """An emergency close of the facility, from ``start_ms`` until ``end_ms``."""
 
-    def __init__(self, requests: RequestService, auth: StaffAuth) -> None:
+    start_ms: int = spec(Integer("`{key}` must be a time in ms since the epoch", lo=1))
+    end_ms: int = spec(Integer("`{key}` must be a time in ms since the epoch", lo=1))
+    reason: str = spec(Text("`{key}` is required (at most 200 characters)", max_len=200))
+
+
+@dataclass(frozen=True)
+class ClosureMade:
+    """The closure, the visits it cancelled, and the live ones it ended."""
+
+    id: str
+    facility_id: str
+    start_ms: int
+    end_ms: int
+    reason: str
+    cancelled: list[str]
+    ended: list[str]
+
+
+class FacilitiesApi:
+    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public),
+    ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
+
+    def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
+        self._ctx = ctx
         self._requests = requests
         self._auth = auth
+
+    async def close(self, request: web.Request) -> web.Response:
+        """Close the facility: visits booked inside are cancelled with it, live ones ended."""
+        claims = await self._auth.require(request, *SCHEDULERS)
+        body = parse_body(ClosureBody, await json_body(request))
+        facility_id = request.match_info["facility_id"]
+        if not in_scope(claims, facility_id):
+            raise NotFound("no such facility")
+        actor = Actor(claims.role, claims.sub)
+        calendar = CalendarService(self._ctx.store, actor)
+        closure, effect = await calendar.close_ms(
+            facility_id, body.start_ms, body.end_ms, body.reason
+        )
+        for visit_id in effect.cancelled:
+            self._ctx.live.drop(visit_id, EndReason.CANCELLED)
+        ended = await asyncio.gather(*(self._end(v, actor, closure.reason) for v in effect.running))
+        out = ClosureMade(
+            id=closure.id,
+            facility_id=closure.facility_id,
+            start_ms=closure.start_ms,
+            end_ms=closure.end_ms,
+            reason=closure.reason,
+            cancelled=list(effect.cancelled),
+            ended=[v for v in ended if v],
+        )
+        return respond(out, status=201)
+
+    async def _end(self, visit_id: VisitId, actor: Actor, reason: str) -> str:
+        """End a live visit the closure overlaps; "" if it ended first."""
+        try:
+            await self._ctx.live.terminate(visit_id, actor, f"closure: {reason}")
+        except VisitOver:
+            return ""
+        return visit_id
 
     async def set_quotas(self, request: web.Request) -> web.Response:
         """Set the facility's quotas (an admin)."""
