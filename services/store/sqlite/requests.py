@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Sequence
 
 import orjson
 
 from services.audit.chain import AuditEvent
 from services.booking.policy import BookingPolicy, parse_relationships
-from services.booking.quotas import WEEK_MS, NewRequest, Quotas
+from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection
 from services.domain.model import (
     Facility,
@@ -27,15 +26,20 @@ from services.errors import (
     Conflict,
     InmateUnavailable,
     NotFound,
-    QuotaInmate,
-    QuotaVisitor,
-    SlotFull,
-    VisitorBlocked,
 )
 from services.ids import FacilityId, RoomId, TerminalId, VisitorId
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
-from services.store.sqlite.visits import OCCUPYING_SQL, VISIT_COLS, visit_where
+from services.store.sqlite.request_rules import (
+    check_blocked,
+    check_inmate,
+    check_quotas,
+    extended_end,
+    free_place,
+    known_visitor,
+    visit_inmate_status,
+)
+from services.store.sqlite.visits import VISIT_COLS, visit_where
 
 
 class SqliteRequests(SqliteBase):
@@ -114,19 +118,19 @@ class SqliteRequests(SqliteBase):
             # The checks and the insert share this transaction: the writer runs jobs one by
             # one, so no other request can take the slot or the quota in between.
             visit = request.visit
-            _check_inmate(conn, request.visit.inmate_id)
-            _check_blocked(conn, request)
-            _check_quotas(conn, request)
-            place = _free_place(conn, request.places, ms(visit.start), ms(visit.end))
+            check_inmate(conn, request.visit.inmate_id)
+            check_blocked(conn, request)
+            check_quotas(conn, request)
+            place = free_place(conn, request.places, ms(visit.start), ms(visit.end))
             visitor_id = _visitor(conn, request)
-            end_ms = _extended_end(conn, request, place)
+            end_ms = extended_end(conn, request, place)
             placed = _placed(visit, place, visitor_id, end_ms)
             _insert(conn, placed, ms(chain.now()))
             event = request.event
             if end_ms != ms(visit.end):
                 event = dataclasses.replace(event, details={**event.details, "end_ms": end_ms})
             events = [event]
-            if request.approval is not None and _known(conn, request):
+            if request.approval is not None and known_visitor(conn, request):
                 conn.execute(
                     "UPDATE visits SET status = ? WHERE id = ?",
                     (VisitStatus.SCHEDULED.value, visit.id),
@@ -163,7 +167,7 @@ class SqliteRequests(SqliteBase):
         def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
             _expect(conn, visit_id, VisitStatus.REQUESTED)
             # Checked again here: the inmate's status may have changed by an import since.
-            status = _inmate_status(conn, visit_id)
+            status = visit_inmate_status(conn, visit_id)
             if status.gone:
                 raise InmateUnavailable("the inmate was released or transferred")
             if permission_ref is None and status is InmateStatus.REMAND:
@@ -222,106 +226,6 @@ def _policy(conn: sqlite3.Connection, facility_id: str) -> BookingPolicy:
     return BookingPolicy(parse_relationships(row[0]), bool(row[1]))
 
 
-def _inmate_status_of(conn: sqlite3.Connection, inmate_id: str) -> InmateStatus:
-    row = conn.execute("SELECT status FROM inmates WHERE id = ?", (inmate_id,)).fetchone()
-    return InmateStatus(row[0]) if row else InmateStatus.CONVICTED
-
-
-def _check_inmate(conn: sqlite3.Connection, inmate_id: str) -> None:
-    """InmateUnavailable if the inmate was released or transferred (an import may have said so
-    since the service looked)."""
-    if _inmate_status_of(conn, inmate_id).gone:
-        raise InmateUnavailable("the inmate cannot be visited here")
-
-
-def _check_blocked(conn: sqlite3.Connection, request: NewRequest) -> None:
-    """VisitorBlocked if any visitor record of the request's NIK is revoked, everywhere or in
-    the request's facility, and the revocation has not been lifted (``visitor_subject``)."""
-    blocked = conn.execute(
-        "SELECT 1 FROM visitors v JOIN revocations r ON r.kind = 'visitor'"
-        " AND r.subject IN (v.id, v.id || '@' || ?)"
-        " WHERE v.nik = ? AND r.lifted_ms IS NULL LIMIT 1",
-        (request.visit.facility_id, request.visitor.nik),
-    ).fetchone()
-    if blocked:
-        raise VisitorBlocked("this request cannot be taken; ask the facility")
-
-
-def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
-    """QuotaInmate or QuotaVisitor if either already has its visits within 7 days of this one."""
-    start = ms(request.visit.start)
-    assert start is not None
-    around = (start - WEEK_MS, start + WEEK_MS)
-    (inmate,) = conn.execute(
-        f"SELECT count(*) FROM visits WHERE inmate_id = ? AND status IN ({OCCUPYING_SQL})"
-        " AND start_ms > ? AND start_ms < ?",
-        (request.visit.inmate_id, *around),
-    ).fetchone()
-    if inmate >= request.quotas.per_inmate:
-        raise QuotaInmate("the inmate has no visit left in that week")
-    (visitor,) = conn.execute(
-        "SELECT count(DISTINCT v.id) FROM visits v JOIN participants p ON p.visit_id = v.id"
-        " JOIN visitors r ON r.id = p.visitor_id"
-        f" WHERE r.nik = ? AND v.status IN ({OCCUPYING_SQL}) AND v.start_ms > ? AND v.start_ms < ?",
-        (request.visitor.nik, *around),
-    ).fetchone()
-    if visitor >= request.quotas.per_visitor:
-        raise QuotaVisitor("the visitor has no visit left in that week")
-
-
-def _free_place(
-    conn: sqlite3.Connection, places: Sequence[Terminal], start: int | None, end: int | None
-) -> Terminal:
-    """The first place whose room has no occupying visit sharing time with ``[start, end)``."""
-    for place in places:
-        taken = conn.execute(
-            f"SELECT 1 FROM visits WHERE room_id = ? AND status IN ({OCCUPYING_SQL})"
-            " AND start_ms < ? AND end_ms > ? LIMIT 1",
-            (place.room_id, end, start),
-        ).fetchone()
-        if not taken:
-            return place
-    raise SlotFull("that slot has just been taken")
-
-
-def _known(conn: sqlite3.Connection, request: NewRequest) -> bool:
-    """Whether the request's visitor (by NIK) already had a visit with its inmate approved
-    (scheduled, held or ended), and the inmate is not on remand (checked here, as an import may
-    have put them there since the service looked)."""
-    visit = request.visit
-    if _inmate_status_of(conn, visit.inmate_id) is InmateStatus.REMAND:
-        return False
-    found = conn.execute(
-        "SELECT 1 FROM visits v JOIN participants p ON p.visit_id = v.id"
-        " JOIN visitors r ON r.id = p.visitor_id"
-        " WHERE r.nik = ? AND v.inmate_id = ? AND v.id != ?"
-        " AND v.status IN ('scheduled', 'live', 'ended') LIMIT 1",
-        (request.visitor.nik, visit.inmate_id, visit.id),
-    ).fetchone()
-    return found is not None
-
-
-def _extended_end(conn: sqlite3.Connection, request: NewRequest, place: Terminal) -> int:
-    """The visit's end with a priority visitor's extra time: at most ``extra_ms`` past the slot,
-    clipped at the start of the room's next occupying visit and of the facility's next closure."""
-    end = ms(request.visit.end)
-    assert end is not None
-    if not request.extra_ms:
-        return end
-    wanted = end + request.extra_ms
-    (next_visit,) = conn.execute(
-        f"SELECT min(start_ms) FROM visits WHERE room_id = ? AND status IN ({OCCUPYING_SQL})"
-        " AND start_ms >= ? AND start_ms < ?",
-        (place.room_id, end, wanted),
-    ).fetchone()
-    (next_closure,) = conn.execute(
-        "SELECT min(start_ms) FROM closures WHERE facility_id = ? AND start_ms >= ?"
-        " AND start_ms < ?",
-        (request.visit.facility_id, end, wanted),
-    ).fetchone()
-    return min(x for x in (wanted, next_visit, next_closure) if x is not None)
-
-
 def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
     """The visitor on record with the request's NIK (its name and phone brought up to date),
     or the request's visitor, inserted."""
@@ -368,11 +272,6 @@ def _insert(conn: sqlite3.Connection, visit: Visit, created_ms: int | None) -> N
         "INSERT INTO participants (id, visit_id, role, name, visitor_id) VALUES (?,?,?,?,?)",
         [(p.id, visit.id, p.role.value, p.name, p.visitor_id) for p in visit.participants],
     )
-
-
-def _inmate_status(conn: sqlite3.Connection, visit_id: str) -> InmateStatus:
-    row = conn.execute("SELECT inmate_id FROM visits WHERE id = ?", (visit_id,)).fetchone()
-    return _inmate_status_of(conn, row[0]) if row else InmateStatus.CONVICTED
 
 
 def _expect(conn: sqlite3.Connection, visit_id: str, status: VisitStatus) -> None:
