@@ -32,6 +32,7 @@ class Problem(enum.StrEnum):
     NAME_TOO_SHORT = "name_too_short"
     NAME_TOO_LONG = "name_too_long"
     RELATIONSHIP_UNKNOWN = "relationship_unknown"
+    RELATIONSHIP_NOT_ALLOWED = "relationship_not_allowed"
 
     @property
     def text(self) -> Text:
@@ -91,6 +92,10 @@ MESSAGES: dict[Problem, Text] = {
     Problem.RELATIONSHIP_UNKNOWN: Text(
         "Pilih hubungan dengan warga binaan dari daftar.",
         "Please choose the relationship to the inmate from the list.",
+    ),
+    Problem.RELATIONSHIP_NOT_ALLOWED: Text(
+        "Lapas/rutan ini tidak menerima kunjungan dengan hubungan tersebut.",
+        "This facility does not take visits from someone with that relationship.",
     ),
 }
 

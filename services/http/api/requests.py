@@ -107,6 +107,22 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """An approval; a remand inmate's visit needs the detaining authority's letter number."""
+
+    permission_ref: str = spec(
+        Text(
+            "`{key}` must be a string of at most 64 characters",
+            max_len=64,
+            min_len=0,
+            required=False,
+            default="",
+            description="the detaining authority's letter number (remand inmates: required)",
+        )
+    )
+
+
+@dataclass(frozen=True)
 class Requested:
     """A request taken; the family keeps ``code``."""
 
@@ -189,8 +205,12 @@ class RequestsApi:
         return respond({"requests": out})
 
     async def _queued(self, visit: Visit) -> dict[str, Any]:
-        """A request as an officer checks it: the visit, and the visitor's biodata in full."""
-        item = visit_json(visit, staff=True)
+        """A request as an officer checks it: the visit (flagged for review if its inmate left),
+        its inmate's status, and the visitor's biodata in full."""
+        item = _staff_json(visit)
+        inmate = await self._ctx.store.get_inmate(visit.inmate_id)
+        if inmate is not None:
+            item["inmate"] = {"number": inmate.number, "name": inmate.name, "status": inmate.status}
         family = [p.visitor_id for p in visit.participants if p.role is Role.FAMILY]
         person = await self._ctx.store.get_visitor(family[0]) if family and family[0] else None
         if person is not None:
@@ -207,9 +227,11 @@ class RequestsApi:
     async def approve(self, request: web.Request) -> web.Response:
         """Approve: the visit is scheduled; the answer carries its guests' links (shown once)."""
         claims = await self._auth.require(request, *SCHEDULERS)
+        body = parse_body(Approval, await json_body(request, required=False))
         visit = await scoped_visit(self._ctx.store, claims, request)
-        scheduled = await self._requests.approve(visit, Actor(claims.role, claims.sub))
-        out: dict[str, Any] = visit_json(scheduled.visit, staff=True)
+        actor = Actor(claims.role, claims.sub)
+        scheduled = await self._requests.approve(visit, actor, body.permission_ref)
+        out = _staff_json(scheduled.visit)
         base = self._ctx.base_url
         out["links"] = {pid: f"{base}/v/{secret}" for pid, secret in scheduled.links.items()}
         return respond(out)
@@ -222,3 +244,11 @@ class RequestsApi:
         actor = Actor(claims.role, claims.sub)
         rejected = await self._requests.reject(visit, body.reason, body.note, actor)
         return respond(visit_json(rejected, staff=True))
+
+
+def _staff_json(visit: Visit) -> dict[str, Any]:
+    """A visit as officers see it here: with its review flag and its permission reference."""
+    out: dict[str, Any] = visit_json(visit, staff=True)
+    out["review"] = visit.review
+    out["permission_ref"] = visit.permission_ref
+    return out
