@@ -72,6 +72,16 @@ class NewRequest:
         )
     )
     priority: bool = spec(Flag("`{key}` must be true or false"))
+    inmate_name: str | None = spec(
+        Text(
+            PERSON,
+            max_len=200,
+            required=False,
+            nullable=True,
+            description="the name the family knows the inmate by: 400 naming it if it is not"
+            " the inmate's (as `POST /api/v1/inmates/check` answers)",
+        )
+    )
 
     def to_form(self) -> RequestForm:
         v = self.visitor
@@ -85,6 +95,7 @@ class NewRequest:
             person,
             teacher,
             self.priority,
+            self.inmate_name,
         )
 
 
@@ -120,21 +131,36 @@ class Requested:
 class RequestsApi:
     """``/api/v1/requests[/lookup|/cancel|/{visit_id}/approve|/{visit_id}/reject]``."""
 
-    def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
+    def __init__(
+        self, ctx: ApiContext, auth: StaffAuth, requests: RequestService, names: Guesses
+    ) -> None:
         self._ctx = ctx
         self._auth = auth
         self._requests = requests
         self._guesses = Guesses(ctx.clock)
+        self._names = names  # wrong inmate names, shared with ``POST /api/v1/inmates/check``
 
     async def submit(self, request: web.Request) -> web.Response:
         """A family asks for a slot."""
         body = parse_body(NewRequest, await json_body(request))
-        visit = await self._requests.submit(body.to_form())
+        visit = await self._submit(request.remote or "", body)
         start, end = int(visit.start * 1000), int(visit.end * 1000)
         out = Requested(
             id=visit.id, code=visit.code, status=visit.status.value, start_ms=start, end_ms=end
         )
         return respond(out, status=201)
+
+    async def _submit(self, address: str, body: NewRequest) -> Visit:
+        """The request taken; a wrong ``inmate_name`` counts as a wrong guess of the address."""
+        if body.inmate_name is None:
+            return await self._requests.submit(body.to_form())
+        self._names.check(address)
+        try:
+            return await self._requests.submit(body.to_form())
+        except BadRequest as exc:
+            if exc.details.get("field") == "inmate_name":
+                self._names.wrong(address)
+            raise
 
     async def lookup(self, request: web.Request) -> web.Response:
         """The state of a family's request; its link once approved."""
