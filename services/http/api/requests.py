@@ -165,13 +165,13 @@ class RequestsApi:
     async def lookup(self, request: web.Request) -> web.Response:
         """The state of a family's request; its link once approved."""
         state = await self._guarded(request, self._requests.lookup)
-        return respond(self._state_json(state))
+        return respond(await self._state_json(state))
 
     async def cancel(self, request: web.Request) -> web.Response:
         """A family calls its request or its approved visit off."""
         visit = await self._guarded(request, self._requests.cancel)
         self._ctx.live.drop(visit.id, EndReason.CANCELLED)
-        return respond(self._state_json(RequestState(visit)))
+        return respond(await self._state_json(RequestState(visit)))
 
     async def _guarded(self, request: web.Request, call: Any) -> Any:
         address = request.remote or ""
@@ -183,13 +183,17 @@ class RequestsApi:
             self._guesses.wrong(address)
             raise
 
-    def _state_json(self, state: RequestState) -> dict[str, Any]:
+    async def _state_json(self, state: RequestState) -> dict[str, Any]:
         visit = state.visit
         status = visit.status
         shown = (
             "approved" if status in (VisitStatus.APPROVED, VisitStatus.SCHEDULED) else status.value
         )
         out: dict[str, Any] = {"code": visit.code, "status": shown}
+        # Its name and time zone: the family reads the time as the facility's clocks show it.
+        facility = await self._ctx.store.get_facility(visit.facility_id)
+        if facility is not None:
+            out["facility"] = {"name": facility.name, "timezone": facility.timezone}
         if status is not VisitStatus.REJECTED:
             out |= {"start_ms": int(visit.start * 1000), "end_ms": int(visit.end * 1000)}
         if state.rejection is not None:
