@@ -164,7 +164,9 @@ class RequestService:
         visit = await self._own(code, nik_last4)
         if visit.status is VisitStatus.REJECTED:
             return RequestState(visit, await self._store.rejection(visit.id))
-        if visit.status is not VisitStatus.SCHEDULED:
+        # Live too: the visit-room terminal takes its seat as the visit opens, which makes the
+        # visit live before the family has come in; the family still needs its link then.
+        if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.LIVE):
             return RequestState(visit)
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
         secret = new_link_token()

@@ -40,7 +40,7 @@ function show(answer) {
   render();
   $("requested-hint").hidden = answer.status !== "requested";
   $("rejected").hidden = answer.status !== "rejected";
-  $("approved").hidden = !(answer.status === "approved" && answer.link);
+  $("approved").hidden = !(["approved", "live"].includes(answer.status) && answer.link);
   $("cancel-box").hidden = !["requested", "approved"].includes(answer.status);
   if (answer.link) $("join").href = answer.link;
   clear($("result-error"));
