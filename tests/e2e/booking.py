@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
+import aiohttp
 from playwright.async_api import Browser, BrowserContext, Page
 
 from services.booking.calendar import CalendarService
@@ -82,3 +84,41 @@ async def fill_until_slots(page: Page, nik: str = NIK, priority: bool = True) ->
     await page.click("#step-kind button[type=submit]")
     await page.wait_for_selector("#slots input[name=slot]")
     await page.check("#slots input[name=slot] >> nth=0")
+
+
+async def request_by_api(
+    stack: Stack, facility_id: str, inmate: str = "B-1234", nik: str = NIK, nth: int = 0
+) -> dict[str, Any]:
+    """A request for today's ``nth`` free slot, made through the API as the page makes it."""
+    async with aiohttp.ClientSession(base_url=stack.base_url) as http:
+        store = stack.app[STORE]
+        facility = await store.get_facility(facility_id)
+        assert facility is not None
+        today = dt.datetime.fromtimestamp(time.time(), zone(facility.timezone)).date()
+        path = f"/api/v1/facilities/{facility_id}/slots?date={today.isoformat()}"
+        async with http.get(path) as resp:
+            slots = (await resp.json())["slots"]
+        body = {
+            "facility_id": facility_id,
+            "inmate_number": inmate,
+            "kind": "regular",
+            "start_ms": slots[nth]["start_ms"],
+            "visitor": {
+                "name": "Siti Aminah",
+                "nik": nik,
+                "phone": "0812-3456-7890",
+                "relationship": "spouse",
+            },
+        }
+        async with http.post("/api/v1/requests", json=body) as resp:
+            assert resp.status == 201, await resp.text()
+            made: dict[str, Any] = await resp.json()
+            return made
+
+
+async def staff_post(stack: Stack, facility_id: str, path: str, body: Any = None) -> int:
+    """An officer's POST; its status."""
+    async with aiohttp.ClientSession(base_url=stack.base_url) as http:
+        headers = officer_headers(stack, facility_id)
+        async with http.post(path, json=body, headers=headers) as resp:
+            return resp.status
