@@ -60,3 +60,26 @@ async def test_the_pages_do_not_hide_the_api_404(world: World) -> None:
     """A path that is no page still answers the typed JSON 404."""
     resp = await world.client.get("/registers")
     assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+
+
+CONFLICTS = (
+    "slot_full",
+    "quota_inmate",
+    "quota_visitor",
+    "visitor_blocked",
+    "date_blocked",
+    "outside_window",
+    "kind_not_allowed",
+)
+
+
+def test_each_refusal_of_a_request_has_a_sentence_in_both_languages() -> None:
+    """The 409 codes of ``POST /api/v1/requests``: each is said in Indonesian and in English."""
+    from services.http.pages import WEB_DIR
+
+    texts = (WEB_DIR / "book-texts.js").read_text()
+    indonesian, english = texts.split("\n  en: {", 1)
+    for code in CONFLICTS:
+        said = [re.search(rf'\n    c_{code}: "([^"]+)"', block) for block in (indonesian, english)]
+        assert all(said), code
+        assert said[0] and said[1] and said[0].group(1) != said[1].group(1)

@@ -9,6 +9,8 @@ const DAYS_AHEAD = 21;  // dates offered; the server answers none outside the fa
 const FIELD_STEP = { facility_id: "facility", inmate_number: "inmate", inmate_name: "inmate",
   name: "visitor", nik: "visitor", phone: "visitor", relationship: "visitor", kind: "kind",
   guests: "kind", start_ms: "when" };
+// Inputs whose errors are shown under the name the server gives the field.
+const ERROR_OF = { facility: "facility_id", teacher_name: "guests" };
 const reg = (window.tatapRegister = { step: "facility", code: null });
 let facilities = [];
 const slotCache = new Map();  // "facility|kind|date" → [{start_ms, end_ms}] (one per start)
@@ -54,7 +56,7 @@ function filled(step, ids) {
   let ok = true;
   for (const id of ids) {
     if (!$(id).value.trim()) {
-      fieldError(id === "facility" ? "facility_id" : id, "required");
+      fieldError(ERROR_OF[id] || id, "required");
       if (ok) $(id).focus();
       ok = false;
     }

@@ -37,7 +37,9 @@ async def open_today(stack: Stack, length_min: int = 5) -> str:
 
         pytest.skip("too close to the facility's midnight to open slots today")
     calendar = CalendarService(store)
-    await calendar.set_window(facility.id, BookingWindow(min_days=0, max_days=14))
+    # Education visits on today's weekday as well as on Sundays, so that each kind has slots.
+    education = frozenset({6, now.weekday()})
+    await calendar.set_window(facility.id, BookingWindow(0, 14, education))
     kinds = frozenset({VisitKind.REGULAR, VisitKind.EDUCATION, VisitKind.LEGAL})
     await calendar.add_template(
         terminal.room_id, frozenset({now.weekday()}), (opens, closes), length_min, kinds
