@@ -9,10 +9,10 @@ import datetime as dt
 from services.admin.provision import Admin
 from services.booking.calendar import CalendarService
 from services.booking.slots import day_bounds, parse_weekdays
-from services.domain.model import Role, VisitKind, VisitStatus
+from services.domain.model import VisitKind, VisitStatus
 from services.ids import VisitId
 from services.store.protocols import VisitChange
-from signaling.app import TOKENS
+from tests.helpers.officer import as_officer
 from tests.helpers.world import World
 
 NIK = "3201011508900001"
@@ -45,18 +45,6 @@ async def _requested(world: World) -> dict[str, object]:
     return made
 
 
-def _officer(world: World) -> dict[str, str]:
-    token, _ = world.app[TOKENS].issue(
-        sub="s_off",
-        role=Role.OFFICER,
-        visit="",
-        now=world.clock.now(),
-        ttl_s=3600,
-        facility=world.facility_id,
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def test_the_lookup_names_the_facility_and_gives_the_link_while_live(world: World) -> None:
     """Requested: the facility's name and time zone, no link. Approved, then live (the terminal
     seated): the link both times."""
@@ -66,7 +54,7 @@ async def test_the_lookup_names_the_facility_and_gives_the_link_while_live(world
     assert state["facility"] == {"name": "Lapas Cilegon", "timezone": "Asia/Jakarta"}
     assert state["status"] == "requested" and "link" not in state
     path = f"/api/v1/requests/{made['id']}/approve"
-    assert (await world.client.post(path, headers=_officer(world))).status == 200
+    assert (await world.client.post(path, headers=as_officer(world))).status == 200
     state = await (await world.client.post("/api/v1/requests/lookup", json=who)).json()
     assert state["status"] == "approved" and state["link"]
     visit_id = VisitId(str(made["id"]))

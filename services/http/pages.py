@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import string
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,26 @@ BOOT = "boot.js"
 JOINED_BLOCK = '<script type="application/json" id="joined">'
 # Opens the data block of what a family page must agree on with the server (``page_facts``).
 FACTS_BLOCK = '<script type="application/json" id="facts">'
-# The family's booking pages: path → page file. Each is built once per node.
-FAMILY_PAGES = {"/": "landing.html", "/register": "register.html", "/status": "status.html"}
+# The frame every booking page shares (head, header, language toggle), around its own content.
+BOOK_SHELL = "book.html"
+
+
+@dataclass(frozen=True)
+class FamilyPage:
+    """A booking page: its content (a file under ``services/web``), the key and Indonesian text
+    of its title (the page's script says it in the family's language), and its own script."""
+
+    main: str
+    title_key: str
+    title: str
+    script: str = ""
+
+
+FAMILY_PAGES = {
+    "/": FamilyPage("landing.html", "service", "Kunjungan Video"),
+    "/register": FamilyPage("register.html", "register_title", "Daftar kunjungan", "register.js"),
+    "/status": FamilyPage("status.html", "status_title", "Cek status kunjungan", "status.js"),
+}
 
 _STYLESHEET = re.compile(r'\s*<link rel="stylesheet" href="/static/([\w.-]+)">')
 _SCRIPT = re.compile(r'\s*<script src="/static/([\w.-]+)" defer></script>')
@@ -73,16 +92,15 @@ class Inlined:
     style_hash: str
 
     @classmethod
-    def build(cls, name: str, generated: Mapping[str, str], data: str = "") -> Inlined:
-        """``name`` (under ``services/web``) as authored for ``/static``, its stylesheets made one
-        ``<style>`` where the first was linked and its deferred scripts one ``<script>`` at the
-        end of the body, in their order (``generated`` gives the text of scripts made by the
-        node, such as ``protocol.js``); ``data`` (a data block) goes just before the script."""
-        html = (WEB_DIR / name).read_text()
+    def build(cls, html: str, generated: Mapping[str, str], data: str = "") -> Inlined:
+        """``html`` as authored for ``/static``, its stylesheets made one ``<style>`` where the
+        first was linked and its deferred scripts one ``<script>`` at the end of the body, in
+        their order (``generated`` gives the text of scripts made by the node, such as
+        ``protocol.js``); ``data`` (a data block) goes just before the script."""
         sheets = _STYLESHEET.findall(html)
         names = _SCRIPT.findall(html)
         if not sheets or not names or html.count("</body>") != 1:
-            raise RuntimeError(f"{name} lost its stylesheet, its scripts or its </body>")
+            raise RuntimeError("a page lost its stylesheet, its scripts or its </body>")
         style = "".join((WEB_DIR / sheet).read_text() for sheet in sheets)
         script = "".join(generated.get(n) or (WEB_DIR / n).read_text() for n in names)
         html = _SCRIPT.sub("", html)
@@ -104,7 +122,7 @@ class VisitPage:
     def build(cls, protocol_script: str) -> VisitPage:
         """``visit.html`` inline, with ``protocol_script`` as its ``protocol.js``, and the link's
         answer and ``boot.js`` in the head, just before the style."""
-        page = Inlined.build("visit.html", {"protocol.js": protocol_script})
+        page = Inlined.build((WEB_DIR / "visit.html").read_text(), {"protocol.js": protocol_script})
         boot = (WEB_DIR / BOOT).read_text()
         # The answer and boot.js where the stylesheet was: early in the first bytes to arrive.
         head, rest = page.html.split("\n  <style>", 1)
@@ -150,10 +168,21 @@ def visit_page(
     return serve
 
 
-def family_page(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+def family_html(page: FamilyPage) -> str:
+    """A booking page as authored: its content in the shared frame."""
+    script = f'\n  <script src="/static/{page.script}" defer></script>' if page.script else ""
+    return string.Template((WEB_DIR / BOOK_SHELL).read_text()).substitute(
+        title=page.title,
+        title_key=page.title_key,
+        scripts=script,
+        main=(WEB_DIR / page.main).read_text().rstrip("\n"),
+    )
+
+
+def family_page(spec: FamilyPage) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A booking page (``FAMILY_PAGES``): the same for everyone, built once, with the facts it
     shares with the server (``page_facts``) in a data block."""
-    page = Inlined.build(name, {}, data_block(FACTS_BLOCK, page_facts()))
+    page = Inlined.build(family_html(spec), {}, data_block(FACTS_BLOCK, page_facts()))
     policy = csp([page.script_hash], page.style_hash)
 
     async def serve(request: web.Request) -> web.Response:
@@ -174,7 +203,7 @@ def page_routes(protocol_script: str, exchange: Exchange) -> list[web.AbstractRo
     """The visit page (with ``protocol_script``, the facts ``/static/protocol.js`` serves, inline)
     and the static files."""
     page = VisitPage.build(protocol_script)
-    family = [web.get(path, family_page(name)) for path, name in FAMILY_PAGES.items()]
+    family = [web.get(path, family_page(spec)) for path, spec in FAMILY_PAGES.items()]
     return [
         web.get("/v/{link}", visit_page(page, exchange)),
         *family,
