@@ -61,6 +61,8 @@ function clear(el) {
 
 function switchLanguage(lang) {
   setLanguage(lang);
+  const title = document.querySelector("header .title");
+  if (title) document.title = `Tatap · ${title.textContent}`;
   for (const el of document.querySelectorAll("[data-msgs]")) {
     const messages = JSON.parse(el.dataset.msgs);
     el.textContent = messages[LANG] || messages.id || "";

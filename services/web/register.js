@@ -68,6 +68,7 @@ async function loadFacilities() {
   const resp = await api("GET", "/api/v1/facilities");
   if (resp.status !== 200) { sayFailure($("err-facility_id"), resp); return; }
   facilities = resp.body.facilities;
+  for (const option of [...$("facility").options].slice(1)) option.remove();
   for (const f of facilities) {
     const option = document.createElement("option");
     option.value = f.id;
@@ -273,7 +274,9 @@ function onStep(name, handler) {
 (() => {
   onStep("facility", () => {
     clearErrors("facility");
-    if (filled("facility", ["facility"])) go("inmate");
+    // The list did not come (a dead link at load): "Next" asks again.
+    if (!facilities.length) loadFacilities();
+    else if (filled("facility", ["facility"])) go("inmate");
   });
   onStep("inmate", checkInmate);
   onStep("visitor", () => {

@@ -37,6 +37,7 @@ async def test_the_language_toggle_is_remembered_and_lang_wins(
     await page.click("[data-lang=en]")
     assert await page.inner_text("h1") == "Video visits with an inmate"
     assert await page.inner_text("#to-staff") == "Staff login"
+    assert await page.title() == "Tatap · Video Visit"
     assert await page.evaluate("document.documentElement.lang") == "en"
     await page.click("#to-status")
     await page.wait_for_url("**/status")
