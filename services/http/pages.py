@@ -78,9 +78,14 @@ def sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
+def block_json(data: object) -> str:
+    """``data`` as JSON fit for a data block: "<" escaped, so nothing in it can end the block."""
+    return orjson.dumps(data).decode().replace("<", "\\u003c")
+
+
 def data_block(opening: str, data: object) -> str:
-    """A JSON data block; "<" escaped, so nothing in ``data`` can end the block early."""
-    return opening + orjson.dumps(data).decode().replace("<", "\\u003c") + "</script>"
+    """A JSON data block."""
+    return opening + block_json(data) + "</script>"
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,7 @@ class VisitPage:
         )
 
     def render(self, joined: object) -> str:
-        # "<" escaped: nothing in the answer can end the JSON block early.
-        data = orjson.dumps(joined).decode().replace("<", "\\u003c")
-        return self.head + data + self.tail
+        return self.head + block_json(joined) + self.tail
 
 
 def _secure(response: web.Response, policy: str, permissions: str) -> web.Response:
