@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from services.booking.problems import Problem, invalid
+
 MIN_LETTERS = 3  # the longest typed word must have at least this many
 MAX_WORDS = 10  # a typed name longer than this cannot be anyone's (names are ≤ 100 characters)
 # Dropped inside a word: "Ma'ruf" is "Maruf". Other punctuation separates words ("Abdul-Rahman").
@@ -39,3 +41,10 @@ def names_match(typed: str, recorded: str) -> bool:
         return False
     known = set(name_words(recorded))
     return all(w in known for w in words)
+
+
+def check_inmate_name(typed: str, recorded: str) -> None:
+    """BadRequest naming ``inmate_name`` (reason ``inmate_name_mismatch``, both texts) unless
+    ``typed`` matches ``recorded``; the error says nothing of the recorded name."""
+    if not names_match(typed, recorded):
+        raise invalid("inmate_name", Problem.INMATE_NAME_MISMATCH)

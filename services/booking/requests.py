@@ -20,8 +20,7 @@ from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
-from services.booking.names import names_match
-from services.booking.problems import Problem, invalid
+from services.booking.names import check_inmate_name
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection, RejectReason
 from services.booking.scheduling import (
@@ -106,8 +105,8 @@ class RequestService:
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
-        if form.inmate_name is not None and not names_match(form.inmate_name, inmate.name):
-            raise invalid("inmate_name", Problem.INMATE_NAME_MISMATCH)
+        if form.inmate_name is not None:
+            check_inmate_name(form.inmate_name, inmate.name)
         places, end_ms = await self._places(facility, form.kind, form.start_ms)
         guests = [GuestSpec(Role.FAMILY, visitor.name, visitor.id)]
         if teacher:
