@@ -4,8 +4,9 @@ guest; an advocate is offered the legal visit only."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, Route
 
+from services.booking.relationships import Relationship
 from services.domain.model import Role, VisitKind
 from signaling.app import STORE
 from tests.e2e.booking import open_today, phone_page
@@ -67,4 +68,30 @@ async def test_an_advocate_is_offered_the_legal_visit_only(stack: Stack, browser
     code = await _submit_first_slot(page)
     visit = await stack.app[STORE].visit_by_code(code)
     assert visit is not None and visit.kind is VisitKind.LEGAL
+    await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_the_facilitys_relationships_limit_the_choice(stack: Stack, browser: Browser) -> None:
+    """When the facility list names the relationships a facility accepts, only those are
+    offered (labelled in the page's language); without it, every one but a teacher."""
+    await open_today(stack)
+    context, page = await phone_page(browser, f"{stack.base_url}/register")
+    await page.wait_for_selector("#facility option:nth-child(2)", state="attached")
+    offered = await page.eval_on_selector_all("#relationship option", "l => l.map(o => o.value)")
+    assert offered == ["", *[r.value for r in Relationship if r is not Relationship.TEACHER]]
+
+    async def allow_two(route: Route) -> None:
+        # The list as the facility rules give it: the real answer, with the field added.
+        answer = await route.fetch()
+        body = await answer.json()
+        for facility in body["facilities"]:
+            facility["relationships"] = ["spouse", "child"]
+        await route.fulfill(response=answer, json=body)
+
+    await page.route("**/api/v1/facilities", allow_two)
+    await page.reload()
+    await page.wait_for_selector("#facility option:nth-child(2)", state="attached")
+    offered = await page.eval_on_selector_all("#relationship option", "l => l.map(o => o.text)")
+    assert offered[1:] == ["Suami/istri", "Anak"]
     await context.close()
