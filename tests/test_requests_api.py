@@ -189,6 +189,7 @@ async def test_lookup_approve_and_the_family_link(world: World) -> None:
         "status": "requested",
         "start_ms": made["start_ms"],
         "end_ms": made["end_ms"],
+        "facility": {"name": "Lapas Cilegon", "timezone": "Asia/Jakarta"},
     }
     resp = await world.client.get(
         f"/api/v1/requests?facility={world.facility_id}", headers=officer(world)

@@ -24,6 +24,7 @@ from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
+from services.booking.names import check_inmate_name
 from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection, RejectReason
@@ -141,6 +142,8 @@ class RequestService:
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
+        if form.inmate_name is not None:  # before any answer that says the number exists
+            check_inmate_name(form.inmate_name, inmate.name)
         if inmate.status.gone:
             raise InmateUnavailable("the inmate cannot be visited here")
         places, end_ms = await self._places(facility, form.kind, form.start_ms)
@@ -206,7 +209,9 @@ class RequestService:
         visit = await self._own(code, nik_last4)
         if visit.status is VisitStatus.REJECTED:
             return RequestState(visit, await self._store.rejection(visit.id))
-        if visit.status is not VisitStatus.SCHEDULED:
+        # Live too: the visit-room terminal takes its seat as the visit opens, which makes the
+        # visit live before the family has come in; the family still needs its link then.
+        if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.LIVE):
             return RequestState(visit)
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
         return RequestState(visit, link=self._family.secret(seat.id))

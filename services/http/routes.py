@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.access.guesses import Guesses
 from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.context import ApiContext
@@ -28,6 +29,7 @@ from services.http.api.facilities import (
     QuotasSet,
 )
 from services.http.api.health import Alive, HealthApi, NotReady, Ready
+from services.http.api.inmates import InmateAnswer, InmateQuestion, InmatesApi
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.notifications import Notifications, NotificationsApi
 from services.http.api.participants import ParticipantsApi, Revoked
@@ -69,12 +71,14 @@ class Areas:
     facilities: FacilitiesApi
     requests: RequestsApi
     notifications: NotificationsApi
+    inmates: InmatesApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
         """Every area over the same services and the same staff check."""
         auth = StaffAuth(ctx.guard)
         requests = RequestService(ctx.store, ctx.clock, ctx.links.family, ctx.node_id)
+        names = Guesses(ctx.clock)  # wrong inmate names per address, from either door
         return cls(
             health=HealthApi(ctx),
             staff=StaffApi(ctx),
@@ -83,8 +87,9 @@ class Areas:
             participants=ParticipantsApi(ctx, auth),
             audit=AuditApi(ctx, auth),
             facilities=FacilitiesApi(ctx, auth, requests),
-            requests=RequestsApi(ctx, auth, requests),
+            requests=RequestsApi(ctx, auth, requests, names),
             notifications=NotificationsApi(ctx, auth),
+            inmates=InmatesApi(ctx.store, names),
         )
 
 
@@ -288,6 +293,18 @@ ROUTES: tuple[Route, ...] = (
         response=Requested,
         status=201,
         auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/inmates/check",
+        "Whether a name is that of the inmate with this number (never the name itself;"
+        " wrong answers throttled)",
+        lambda a: a.inmates.check,
+        body=InmateQuestion,
+        response=InmateAnswer,
+        auth=False,
+        limited=True,
     ),
     Route(
         "POST",

@@ -72,6 +72,16 @@ class NewRequest:
         )
     )
     priority: bool = spec(Flag("`{key}` must be true or false"))
+    inmate_name: str | None = spec(
+        Text(
+            PERSON,
+            max_len=200,
+            required=False,
+            nullable=True,
+            description="the name the family knows the inmate by: 400 naming it if it is not"
+            " the inmate's (as `POST /api/v1/inmates/check` answers)",
+        )
+    )
 
     def to_form(self) -> RequestForm:
         v = self.visitor
@@ -85,6 +95,7 @@ class NewRequest:
             person,
             teacher,
             self.priority,
+            self.inmate_name,
         )
 
 
@@ -136,32 +147,47 @@ class Requested:
 class RequestsApi:
     """``/api/v1/requests[/lookup|/cancel|/{visit_id}/approve|/{visit_id}/reject]``."""
 
-    def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
+    def __init__(
+        self, ctx: ApiContext, auth: StaffAuth, requests: RequestService, names: Guesses
+    ) -> None:
         self._ctx = ctx
         self._auth = auth
         self._requests = requests
         self._guesses = Guesses(ctx.clock)
+        self._names = names  # wrong inmate names, shared with ``POST /api/v1/inmates/check``
 
     async def submit(self, request: web.Request) -> web.Response:
         """A family asks for a slot."""
         body = parse_body(NewRequest, await json_body(request))
-        visit = await self._requests.submit(body.to_form())
+        visit = await self._submit(request.remote or "", body)
         start, end = int(visit.start * 1000), int(visit.end * 1000)
         out = Requested(
             id=visit.id, code=visit.code, status=visit.status.value, start_ms=start, end_ms=end
         )
         return respond(out, status=201)
 
+    async def _submit(self, address: str, body: NewRequest) -> Visit:
+        """The request taken; a wrong ``inmate_name`` counts as a wrong guess of the address."""
+        if body.inmate_name is None:
+            return await self._requests.submit(body.to_form())
+        self._names.check(address)
+        try:
+            return await self._requests.submit(body.to_form())
+        except BadRequest as exc:
+            if exc.details.get("field") == "inmate_name":
+                self._names.wrong(address)
+            raise
+
     async def lookup(self, request: web.Request) -> web.Response:
         """The state of a family's request; its link once approved."""
         state = await self._guarded(request, self._requests.lookup)
-        return respond(self._state_json(state))
+        return respond(await self._state_json(state))
 
     async def cancel(self, request: web.Request) -> web.Response:
         """A family calls its request or its approved visit off."""
         visit = await self._guarded(request, self._requests.cancel)
         self._ctx.live.drop(visit.id, EndReason.CANCELLED)
-        return respond(self._state_json(RequestState(visit)))
+        return respond(await self._state_json(RequestState(visit)))
 
     async def _guarded(self, request: web.Request, call: Any) -> Any:
         address = request.remote or ""
@@ -173,13 +199,17 @@ class RequestsApi:
             self._guesses.wrong(address)
             raise
 
-    def _state_json(self, state: RequestState) -> dict[str, Any]:
+    async def _state_json(self, state: RequestState) -> dict[str, Any]:
         visit = state.visit
         status = visit.status
         shown = (
             "approved" if status in (VisitStatus.APPROVED, VisitStatus.SCHEDULED) else status.value
         )
         out: dict[str, Any] = {"code": visit.code, "status": shown}
+        # Its name and time zone: the family reads the time as the facility's clocks show it.
+        facility = await self._ctx.store.get_facility(visit.facility_id)
+        if facility is not None:
+            out["facility"] = {"name": facility.name, "timezone": facility.timezone}
         if status is not VisitStatus.REJECTED:
             out |= {"start_ms": int(visit.start * 1000), "end_ms": int(visit.end * 1000)}
         if state.rejection is not None:
