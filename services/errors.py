@@ -15,13 +15,16 @@
     │   ├── VisitFull                    "visit_full"
     │   ├── VisitNotOpen                 "visit_not_open"  too early
     │   ├── VisitOver                    "visit_over"      ended or cancelled
+    │   ├── VisitUnderReview             "visit_under_review" its inmate left: an officer decides
     │   ├── WitnessRefused               "witness_refused" heads that do not extend the held
     │   ├── SlotFull                     "slot_full"       no room has that slot free
     │   ├── QuotaInmate                  "quota_inmate"    the inmate's visits this week
     │   ├── QuotaVisitor                 "quota_visitor"   the visitor's (NIK) visits this week
+    │   ├── VisitorBlocked               "visitor_blocked" the visitor (NIK) may not visit here
     │   ├── DateBlocked                  "date_blocked"    a blocked date or a closure
     │   ├── OutsideWindow                "outside_window"  too soon or too far ahead
-    │   └── KindNotAllowed               "kind_not_allowed" that kind is not taken then
+    │   ├── KindNotAllowed               "kind_not_allowed" that kind is not taken then
+    │   └── InmateUnavailable            "inmate_unavailable" released or transferred
     ├── RateLimited                 429  "rate_limited"
     └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
@@ -118,6 +121,13 @@ class VisitOver(Conflict):
     code = "visit_over"
 
 
+class VisitUnderReview(Conflict):
+    """The visit's inmate was released or transferred after it was booked: it does not start
+    until an officer clears the flag or cancels the visit."""
+
+    code = "visit_under_review"
+
+
 class RateLimited(TatapError):
     status = 429
     code = "rate_limited"
@@ -147,6 +157,13 @@ class QuotaVisitor(Conflict):
     code = "quota_visitor"
 
 
+class VisitorBlocked(Conflict):
+    """The visitor (by NIK) is blocked in that facility or everywhere. The family is told no
+    more than that the request cannot be taken: the reason stays with the facility."""
+
+    code = "visitor_blocked"
+
+
 class DateBlocked(Conflict):
     """The facility takes no visits then: a blocked date or an emergency closure."""
 
@@ -163,6 +180,12 @@ class KindNotAllowed(Conflict):
     """No room takes that kind of visit at that time (an education visit off its days)."""
 
     code = "kind_not_allowed"
+
+
+class InmateUnavailable(Conflict):
+    """The inmate was released or transferred: no visit can be booked or approved."""
+
+    code = "inmate_unavailable"
 
 
 class NotRecorded(TatapError):

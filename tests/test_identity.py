@@ -17,6 +17,8 @@ from services.booking.identity import (
     normalize_phone,
     parse_nik,
 )
+from services.booking.names import check_inmate_name
+from services.booking.policy import BookingPolicy
 from services.booking.problems import MESSAGES, Problem
 from services.booking.relationships import LABELS, Relationship, parse_relationship
 from services.booking.texts import Lang, Text
@@ -360,6 +362,12 @@ TRIGGERS: list[tuple[Problem, str, Callable[[], object]]] = [
     (Problem.NAME_TOO_SHORT, "name", lambda: normalize_name("B")),
     (Problem.NAME_TOO_LONG, "name", lambda: normalize_name("B" * 101)),
     (Problem.RELATIONSHIP_UNKNOWN, "relationship", lambda: parse_relationship("friend")),
+    (
+        Problem.RELATIONSHIP_NOT_ALLOWED,
+        "relationship",
+        lambda: BookingPolicy(frozenset({Relationship.SPOUSE})).check("parent"),
+    ),
+    (Problem.INMATE_NAME_MISMATCH, "inmate_name", lambda: check_inmate_name("Andi", "Budi")),
 ]
 
 # The texts a family reads, pinned: a reworded message is a deliberate change to this table.
@@ -412,6 +420,14 @@ TEXTS: dict[Problem, tuple[str, str]] = {
     Problem.RELATIONSHIP_UNKNOWN: (
         "Pilih hubungan dengan warga binaan dari daftar.",
         "Please choose the relationship to the inmate from the list.",
+    ),
+    Problem.RELATIONSHIP_NOT_ALLOWED: (
+        "Lapas/rutan ini tidak menerima kunjungan dengan hubungan tersebut.",
+        "This facility does not take visits from someone with that relationship.",
+    ),
+    Problem.INMATE_NAME_MISMATCH: (
+        "Nama tidak cocok dengan nomor warga binaan. Periksa nomor dan ejaan nama.",
+        "The name does not match the inmate number. Please check the number and the spelling.",
     ),
 }
 

@@ -36,6 +36,7 @@ def test_every_refusal_has_a_close_code_of_one_meaning() -> None:
         "visit_full": 4409,
         "witness_refused": 4409,
         "visit_over": 4410,
+        "visit_under_review": 4409,
         "visit_not_open": 4425,
         "rate_limited": 4429,
     }

@@ -6,20 +6,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from services.access.links import FamilyLinks
-from services.admin.provision import Admin
 from services.booking.calendar import CalendarService
-from services.booking.forms import RequestForm, VisitorForm
 from services.booking.quotas import Quotas
 from services.booking.rejections import RejectReason
-from services.booking.requests import RequestService
-from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
-from services.clock import FakeClock
 from services.domain.model import Role, VisitKind, VisitStatus
 from services.errors import (
     BadRequest,
@@ -32,68 +25,13 @@ from services.errors import (
     QuotaVisitor,
     SlotFull,
 )
-from services.ids import Actor
-from services.store.protocols import Store
-from tests.helpers.audit import open_store, rows
-from tests.helpers.world import LINK_KEY
-
-JAKARTA = "Asia/Jakarta"
-NOW = 1_800_000_000.0  # Friday 15 January 2027, 15:00 in Jakarta
-SATURDAY = dt.date(2027, 1, 16)
-SUNDAY = dt.date(2027, 1, 17)
-OFFICER = Actor(Role.OFFICER.value, "s_off")
-
-
-def nik(n: int = 1) -> str:
-    """A valid NIK; ``n`` tells visitors apart."""
-    return f"320101150890{n:04d}"
-
-
-@dataclass
-class Desk:
-    store: Store
-    service: RequestService
-    facility_id: str
-    clock: FakeClock
-
-
-def form(
-    start_ms: int,
-    n: int = 1,
-    inmate: str = "B-1",
-    kind: VisitKind = VisitKind.REGULAR,
-    teacher: str | None = None,
-    **visitor: str,
-) -> RequestForm:
-    fields = {"name": "Siti Aminah", "nik": nik(n), "phone": "0812-3456-7890"}
-    fields["relationship"] = "spouse"
-    fields.update(visitor)
-    return RequestForm("f_1", inmate, kind, start_ms, VisitorForm(**fields), teacher)
-
-
-def slot(date: dt.date, hhmm: str) -> int:
-    return day_bounds(date, JAKARTA)[0] + parse_hhmm(hhmm) * 60_000
-
-
-async def _desk(tmp_path: Path, rooms: int) -> Desk:
-    clock = FakeClock(NOW)
-    store = open_store(tmp_path, clock)
-    admin = Admin(store)
-    await admin.facility("Lapas Cilegon", JAKARTA, facility_id="f_1")
-    calendar = CalendarService(store)
-    for i in range(rooms):
-        room = await admin.room("f_1", f"Ruang {i}", f"r_{i}")
-        await admin.terminal(room.id, f"PC {i}", "http://test")
-        kinds = frozenset({VisitKind.REGULAR, VisitKind.EDUCATION})
-        await calendar.add_template(room.id, parse_weekdays("sat,sun"), (480, 600), 30, kinds)
-    numbers = "\n".join(f"B-{i},Napi {i},A" for i in range(1, 60))
-    await admin.import_inmates("f_1", "number,name,block\n" + numbers + "\n")
-    return Desk(store, RequestService(store, clock, FamilyLinks(LINK_KEY)), "f_1", clock)
+from tests.helpers.audit import rows
+from tests.helpers.desk import OFFICER, SATURDAY, SUNDAY, Desk, form, nik, open_desk, slot
 
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    d = await _desk(tmp_path, rooms=2)
+    d = await open_desk(tmp_path, rooms=2)
     try:
         yield d
     finally:

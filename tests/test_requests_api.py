@@ -11,11 +11,16 @@ import aiohttp
 import pytest
 
 from services.access.links import FamilyLinks
+from services.access.revocation import Revocations
 from services.access.tokens import hash_secret
 from services.admin.provision import Admin
+from services.booking.blocks import VisitorBlocks
 from services.booking.calendar import CalendarService
+from services.booking.relationships import Relationship
+from services.booking.requests import RequestService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.domain.model import Role, VisitKind
+from services.ids import Actor
 from signaling.app import TOKENS
 from tests.helpers.world import LINK_KEY, World
 
@@ -79,7 +84,13 @@ async def test_facilities_and_their_free_slots(world: World) -> None:
     resp = await world.client.get("/api/v1/facilities")
     listed = (await resp.json())["facilities"]
     assert listed == [
-        {"id": world.facility_id, "name": "Lapas Cilegon", "timezone": "Asia/Jakarta"}
+        {
+            "id": world.facility_id,
+            "name": "Lapas Cilegon",
+            "timezone": "Asia/Jakarta",
+            "relationships": [r.value for r in Relationship],
+            "education_days": ["sun"],
+        }
     ]
     url = f"/api/v1/facilities/{world.facility_id}/slots?date={day['date']}&kind=regular"
     slots = (await (await world.client.get(url)).json())["slots"]
@@ -178,6 +189,7 @@ async def test_lookup_approve_and_the_family_link(world: World) -> None:
         "status": "requested",
         "start_ms": made["start_ms"],
         "end_ms": made["end_ms"],
+        "facility": {"name": "Lapas Cilegon", "timezone": "Asia/Jakarta"},
     }
     resp = await world.client.get(
         f"/api/v1/requests?facility={world.facility_id}", headers=officer(world)
@@ -286,3 +298,135 @@ async def test_wrong_guesses_are_throttled(world: World) -> None:
     assert resp.status == 429 and resp.headers["Retry-After"]
     await world.advance(601)
     assert (await post(world, "/api/v1/requests/lookup", right))[0] == 200
+
+
+async def test_a_blocked_visitor_gets_a_neutral_409(world: World) -> None:
+    """A NIK blocked in the facility: 409 visitor_blocked, and the reason is not told."""
+    day = await _open(world)
+    blocks = VisitorBlocks(world.store, Revocations(world.store, world.clock), world.clock)
+    await blocks.block(world.facility_id, nik(7), "membawa narkoba", Actor("officer", "s_off"))
+    status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][0], n=7))
+    assert (status, answer["error"]["code"]) == (409, "visitor_blocked")
+    assert "narkoba" not in str(answer)
+
+
+async def test_a_remand_approval_names_the_missing_permission_ref(world: World) -> None:
+    """POST …/approve for a remand inmate's visit: 400 naming `permission_ref` without it; with
+    it the visit is scheduled, and the queue showed the inmate's status."""
+    day = await _open(world)
+    remand = "number,name,status\nN-0,A,tahanan\n"
+    await Admin(world.store).import_inmates(world.facility_id, remand)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    resp = await world.client.get(
+        f"/api/v1/requests?facility={world.facility_id}", headers=officer(world)
+    )
+    assert (await resp.json())["requests"][0]["inmate"]["status"] == "remand"
+    path = f"/api/v1/requests/{made['id']}/approve"
+    status, answer = await post(world, path, None, headers=officer(world))
+    assert status == 400 and answer["error"]["details"]["field"] == "permission_ref"
+    assert "permission_ref" in answer["error"]["message"]
+    ref = {"permission_ref": "B-77/RES/2027"}
+    status, answer = await post(world, path, ref, headers=officer(world))
+    assert status == 200 and answer["permission_ref"] == "B-77/RES/2027"
+
+
+async def test_a_flagged_visit_is_refused_until_an_officer_clears_it(world: World) -> None:
+    """The inmate is released by an import: the family's link answers 409 visit_under_review, a
+    socket holding an older token is refused at hello (close 4409), the officer's queue shows the
+    flag, a new request is 409 inmate_unavailable; after `review` `clear` the link opens."""
+    day = await _open(world)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    visit_path = f"/api/v1/requests/{made['id']}/approve"
+    assert (await post(world, visit_path, None, headers=officer(world)))[0] == 200
+    soon = await world.schedule(start_in=60)  # the world's own inmate, B-1234
+    token = await world.token(soon, Role.FAMILY)
+    released = "number,name,status\nN-0,A,bebas\nB-1234,Budi,bebas\n"
+    done = await Admin(world.store).import_inmates(world.facility_id, released)
+    assert done.flagged == 2
+    who = {"code": made["code"], "nik_last4": nik(1)[-4:]}
+    _, state = await post(world, "/api/v1/requests/lookup", who)
+    status, answer = await post(world, "/api/v1/join", {"link": state["link"].rsplit("/", 1)[1]})
+    assert (status, answer["error"]["code"]) == (409, "visit_under_review")
+    peer = await world.connect(token)
+    assert (await peer.expect("error"))["code"] == "visit_under_review"
+    assert await peer.closed() == 4409
+    queue = await world.client.get(
+        f"/api/v1/requests?facility={world.facility_id}&status=scheduled", headers=officer(world)
+    )
+    assert all(item["review"] for item in (await queue.json())["requests"])
+    status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][1], n=2))
+    assert (status, answer["error"]["code"]) == (409, "inmate_unavailable")
+    review = f"/api/v1/visits/{soon.visit.id}/review"
+    assert (await post(world, review, {"action": "maybe"}, headers=officer(world)))[0] == 400
+    status, answer = await post(world, review, {"action": "clear"}, headers=officer(world))
+    assert status == 200 and answer["review"] is False
+    peer = await world.connect(token)
+    await peer.expect("welcome")
+    status, answer = await post(world, review, {"action": "cancel"}, headers=officer(world))
+    assert (status, answer["error"]["code"]) == (409, "conflict")
+
+
+async def test_the_facility_list_says_which_relationships_it_takes(world: World) -> None:
+    """After the facility narrows its relationships, the list shows them and a request with
+    another is 400 naming `relationship`, in Indonesian and English."""
+    day = await _open(world)
+    service = RequestService(world.store, world.clock, FamilyLinks(LINK_KEY))
+    close = frozenset({Relationship.SPOUSE, Relationship.CHILD})
+    await service.set_relationships(world.facility_id, close, Actor("admin", "s_adm"))
+    listed = (await (await world.client.get("/api/v1/facilities")).json())["facilities"]
+    assert listed[0]["relationships"] == ["spouse", "child"]
+    data = body(world, day["slots"][0], relationship="parent")
+    status, answer = await post(world, "/api/v1/requests", data)
+    details = answer["error"]["details"]
+    assert status == 400 and details["field"] == "relationship"
+    assert details["messages"]["id"] and details["messages"]["en"]
+
+
+async def test_an_admin_sets_the_quotas(world: World) -> None:
+    """PUT …/quotas: an admin's quotas hold at once; an officer is refused 403, an out-of-range
+    number is 400 naming it, an unknown facility 404."""
+    day = await _open(world, inmates=3)
+    path = f"/api/v1/facilities/{world.facility_id}/quotas"
+    quotas = {"per_inmate": 2, "per_visitor": 1}
+    resp = await world.client.put(path, json=quotas, headers=officer(world))
+    assert resp.status == 403
+    token, _ = world.app[TOKENS].issue(
+        sub="s_adm", role=Role.ADMIN, visit="", now=world.clock.now(), ttl_s=3600
+    )
+    admin = {"Authorization": f"Bearer {token}"}
+    resp = await world.client.put(path, json={**quotas, "per_inmate": 0}, headers=admin)
+    assert resp.status == 400 and "per_inmate" in (await resp.json())["error"]["message"]
+    resp = await world.client.put("/api/v1/facilities/f_none/quotas", json=quotas, headers=admin)
+    assert resp.status == 404
+    resp = await world.client.put(path, json=quotas, headers=admin)
+    assert resp.status == 200 and (await resp.json())["per_inmate"] == 2
+    for n in (1, 2):
+        status, _ = await post(world, "/api/v1/requests", body(world, day["slots"][n], n=n))
+        assert status == 201
+    status, answer = await post(world, "/api/v1/requests", body(world, day["slots"][3], n=3))
+    assert (status, answer["error"]["code"]) == (409, "quota_inmate")
+
+
+async def test_a_close_through_the_api_cancels_and_ends_what_it_covers(world: World) -> None:
+    """POST …/closures: the visit booked inside is cancelled (its link then says it is over), the
+    live one is ended at once (its family hears `ended`); a closure that ends before it starts
+    is 400, another facility's 404."""
+    live = await world.schedule(start_in=0)
+    peer = await world.connect(await world.token(live, Role.FAMILY))
+    await peer.expect("welcome")
+    later = await world.schedule(start_in=3600)
+    now_ms = int(world.clock.now() * 1000)
+    closure = {"start_ms": now_ms, "end_ms": now_ms + 7_200_000, "reason": "gempa"}
+    path = f"/api/v1/facilities/{world.facility_id}/closures"
+    backwards = {**closure, "end_ms": now_ms - 1}
+    assert (await post(world, path, backwards, headers=officer(world)))[0] == 400
+    other = "/api/v1/facilities/f_other/closures"
+    assert (await post(world, other, closure, headers=officer(world)))[0] == 404
+    status, made = await post(world, path, closure, headers=officer(world))
+    assert status == 201, made
+    assert (made["cancelled"], made["ended"]) == ([later.visit.id], [live.visit.id])
+    ended = await peer.until("ended")
+    assert ended["reason"] == "terminated"
+    link = next(iter(later.links.values()))
+    status, answer = await post(world, "/api/v1/join", {"link": link})
+    assert (status, answer["error"]["code"]) == (409, "visit_over")

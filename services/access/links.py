@@ -19,7 +19,7 @@ import hmac
 from services.access.tokens import Claims, TokenService, hash_secret, monitor_subject
 from services.clock import Clock
 from services.domain.model import Participant, Role, Visit, VisitStatus
-from services.domain.rules import check_not_over
+from services.domain.rules import check_not_in_review, check_not_over
 from services.errors import ConfigError, Forbidden, NotFound, Unauthorized
 from services.ids import ParticipantId, VisitId
 from services.store.protocols import Store
@@ -100,6 +100,7 @@ class VisitLinks:
         visit, participant = found
         now = self._clock.now()
         check_not_over(visit, now)
+        check_not_in_review(visit)
         token, claims = self._issue(visit, participant)
         return token, claims, visit, participant
 

@@ -225,6 +225,10 @@ class Revocations:
         )
         return staff.id, event
 
+    async def record(self, *new: NewRevocation) -> list[Revocation]:
+        """Record revocations built elsewhere (a visitor blocked by NIK), as ``_revoke`` does."""
+        return await self._revoke(*new)
+
     async def _revoke(self, *new: NewRevocation) -> list[Revocation]:
         """Record these in one transaction (all or none), then close this node's sockets."""
         revocations = await self._store.add_revocations(new)

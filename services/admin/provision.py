@@ -19,6 +19,7 @@ from services.domain.model import (
     Facility,
     FacilityRules,
     Inmate,
+    InmateStatus,
     Role,
     Room,
     Staff,
@@ -37,7 +38,7 @@ from services.ids import (
     TerminalId,
     VisitorId,
 )
-from services.store.protocols import FacilityStore
+from services.store.protocols import FacilityStore, InmatesImported
 
 
 class Admin:
@@ -131,15 +132,17 @@ class Admin:
         await self._store.add_staff(staff, event)
         return staff
 
-    async def import_inmates(self, facility_id: str, text: str) -> int:
+    async def import_inmates(self, facility_id: str, text: str) -> InmatesImported:
         """Inmates from an SDP export: CSV with a header holding ``number`` and ``name``
-        (``block`` optional). Re-importing updates names and blocks."""
+        (``block`` and ``status`` optional: see ``STATUS_WORDS``; convicted if empty).
+        Re-importing updates names, blocks and statuses; the booked visits of an inmate now
+        released or transferred are flagged for an officer's review."""
         if await self._store.get_facility(facility_id) is None:
             raise NotFound("no such facility")
         inmates = _parse_inmates(FacilityId(facility_id), text)
         event = self._event("inmates-imported", facility_id, {"rows": len(inmates)})
-        await self._store.add_inmates(inmates, event)
-        return len(inmates)
+        done = await self._store.add_inmates(inmates, event)
+        return InmatesImported(len(inmates), done.flagged)
 
     async def visitor(
         self, name: str, nik: str, phone: str = "", relationship: str = "", priority: bool = False
@@ -157,7 +160,7 @@ def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
     try:
         fields = {f.strip().lower() for f in reader.fieldnames or []}
         if not {"number", "name"} <= fields:
-            raise BadRequest("the CSV needs a header with at least: number,name[,block]")
+            raise BadRequest("the CSV needs a header with at least: number,name[,block][,status]")
         inmates = []
         seen: dict[str, int] = {}
         for row in reader:
@@ -178,11 +181,32 @@ def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
                     row["number"],
                     row["name"],
                     row.get("block", ""),
+                    _status(row.get("status", ""), line),
                 )
             )
     except csv.Error as exc:
         raise BadRequest(f"not valid CSV: {exc}") from exc
     return inmates
+
+
+# The SDP export's words for an inmate's status, in English or Indonesian.
+STATUS_WORDS: dict[str, InmateStatus] = {
+    **{s.value: s for s in InmateStatus},
+    "narapidana": InmateStatus.CONVICTED,
+    "tahanan": InmateStatus.REMAND,
+    "bebas": InmateStatus.RELEASED,
+    "pindah": InmateStatus.TRANSFERRED,
+}
+
+
+def _status(word: str, line: int) -> InmateStatus:
+    """An inmate's status from its CSV cell (empty: convicted); BadRequest naming the line."""
+    if not word:
+        return InmateStatus.CONVICTED
+    status = STATUS_WORDS.get(word.lower())
+    if status is None:
+        raise BadRequest(f"line {line}: status is one of {', '.join(STATUS_WORDS)}")
+    return status
 
 
 def visitor_json(visitor: Visitor, *, admin: bool = False) -> dict[str, object]:

@@ -67,6 +67,11 @@ ACTIONS = frozenset(
         "facility-closed",
         "quotas-set",
         "notified",
+        "visitor-blocked",
+        "visitor-unblocked",
+        "relationships-set",
+        "review-cleared",
+        "auto-approve-set",
     }
 )
 

@@ -29,9 +29,10 @@ from services.booking.slots import (
 from services.domain.model import Facility, Room, VisitKind
 from services.errors import BadRequest, NotFound
 from services.ids import CLI_ACTOR, Actor, RoomId
-from services.store.protocols import CalendarStore, FacilityStore
+from services.store.protocols import CalendarStore, ClosureEffect, FacilityStore
 
 MAX_REASON = 200
+MAX_CLOSURE_MS = 366 * 86_400_000
 
 
 class CalendarRecords(FacilityStore, CalendarStore, Protocol):
@@ -106,21 +107,30 @@ class CalendarService:
 
     async def close(
         self, facility_id: str, start: dt.datetime, until: dt.datetime, reason: str
-    ) -> Closure:
-        """Close the facility from ``start`` to ``until`` (naive: the facility's local time).
-        No new visit is offered inside the closure. Cancelling the visits already booked in it
-        and telling their families is the booking flow's next step, not done here yet."""
+    ) -> tuple[Closure, ClosureEffect]:
+        """Close the facility from ``start`` to ``until`` (naive: the facility's local time);
+        see ``close_ms``."""
         facility = await self._facility(facility_id)
         tz = zone(facility.timezone)
         start_ms = int(start.replace(tzinfo=tz).timestamp() * 1000)
         end_ms = int(until.replace(tzinfo=tz).timestamp() * 1000)
+        return await self.close_ms(facility_id, start_ms, end_ms, reason)
+
+    async def close_ms(
+        self, facility_id: str, start_ms: int, end_ms: int, reason: str
+    ) -> tuple[Closure, ClosureEffect]:
+        """Close the facility from ``start_ms`` to ``end_ms``: no visit is offered inside, and
+        every visit booked in it and not yet started is cancelled with it (each audited for
+        its family's message). The live visits it names are for the caller to end."""
+        facility = await self._facility(facility_id)
         if end_ms <= start_ms:
             raise BadRequest("a closure ends after it starts")
+        if end_ms - start_ms > MAX_CLOSURE_MS:
+            raise BadRequest("a closure lasts at most 366 days")
         closure = Closure(new_id("cl"), facility.id, start_ms, end_ms, _reason(reason))
         details = {"closure": closure.id, "start_ms": start_ms, "end_ms": end_ms}
         event = self._event("facility-closed", facility_id, {**details, "reason": closure.reason})
-        await self._store.add_closure(closure, event)
-        return closure
+        return closure, await self._store.add_closure(closure, event)
 
     async def free_slots(
         self, facility_id: str, room_ids: Sequence[str], date: dt.date, kind: VisitKind, now: float

@@ -38,6 +38,7 @@ class RequestForm:
     visitor: VisitorForm
     teacher: str | None = None
     priority: bool = False
+    inmate_name: str | None = None  # the name the family knows the inmate by, if it gave one
 
 
 def visitor_of(form: RequestForm, today: dt.date) -> Visitor:

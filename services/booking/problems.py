@@ -32,6 +32,8 @@ class Problem(enum.StrEnum):
     NAME_TOO_SHORT = "name_too_short"
     NAME_TOO_LONG = "name_too_long"
     RELATIONSHIP_UNKNOWN = "relationship_unknown"
+    RELATIONSHIP_NOT_ALLOWED = "relationship_not_allowed"
+    INMATE_NAME_MISMATCH = "inmate_name_mismatch"
 
     @property
     def text(self) -> Text:
@@ -91,6 +93,14 @@ MESSAGES: dict[Problem, Text] = {
     Problem.RELATIONSHIP_UNKNOWN: Text(
         "Pilih hubungan dengan warga binaan dari daftar.",
         "Please choose the relationship to the inmate from the list.",
+    ),
+    Problem.RELATIONSHIP_NOT_ALLOWED: Text(
+        "Lapas/rutan ini tidak menerima kunjungan dengan hubungan tersebut.",
+        "This facility does not take visits from someone with that relationship.",
+    ),
+    Problem.INMATE_NAME_MISMATCH: Text(
+        "Nama tidak cocok dengan nomor warga binaan. Periksa nomor dan ejaan nama.",
+        "The name does not match the inmate number. Please check the number and the spelling.",
     ),
 }
 

@@ -34,10 +34,19 @@ class NewRequest:
     ``visit`` names the first of ``places`` as its room and terminal; the store moves it to the
     first place whose room is free. Its family seat names ``visitor``, whom the store replaces
     by the visitor already on record with the same NIK, if there is one. ``event`` is the
-    ``requested`` audit event (its details already masked)."""
+    ``requested`` audit event (its details already masked). ``extra_ms`` (a priority visitor's
+    extra time) moves the visit's end on past its slot, but never into the room's next visit nor
+    a closure: the store clips it there, in the same transaction. With ``approval`` (the
+    facility approves known visitors at once), a visitor who already had a visit with this inmate
+    scheduled, held or ended gets the request approved in the same transaction, ``approval``
+    written after ``event``, and its family seat's link hash set to ``family_link_hash``; never
+    when the inmate is on remand."""
 
     visit: Visit
     places: tuple[Terminal, ...]
     visitor: Visitor
     quotas: Quotas
     event: AuditEvent
+    extra_ms: int = 0
+    approval: AuditEvent | None = None
+    family_link_hash: str = ""

@@ -12,6 +12,7 @@ the one the family already has. A rejection or a cancellation frees the slot and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hmac
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
 from services.booking.forms import RequestForm, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
+from services.booking.names import check_inmate_name
+from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection, RejectReason
+from services.booking.relationships import Relationship
 from services.booking.scheduling import (
     GuestSpec,
     ScheduledVisit,
@@ -33,11 +37,19 @@ from services.booking.scheduling import (
     new_visit_code,
     seats,
 )
-from services.booking.slots import Calendar, Slot, day_bounds, free_slots, zone
+from services.booking.slots import (
+    BookingWindow,
+    Calendar,
+    Slot,
+    day_bounds,
+    free_slots,
+    zone,
+)
 from services.clock import Clock
 from services.domain.model import (
     EndReason,
     Facility,
+    InmateStatus,
     Role,
     Terminal,
     Visit,
@@ -48,6 +60,7 @@ from services.domain.model import (
 from services.errors import (
     BadRequest,
     DateBlocked,
+    InmateUnavailable,
     KindNotAllowed,
     NotFound,
     OutsideWindow,
@@ -64,6 +77,11 @@ from services.store.protocols import (
 
 QUEUE_LIMIT = 500
 MAX_NOTE = 200
+MIN_REF, MAX_REF = 3, 64  # a detaining authority's letter number
+REMAND_NEEDS_REF = (
+    "the inmate is on remand: approval needs `permission_ref`, the detaining authority's"
+    " letter number"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +100,27 @@ class RequestRecords(FacilityStore, CalendarStore, RequestStore, VisitStore, Pro
 class RequestService:
     """Takes, shows, cancels, approves and rejects visit requests, each change audited."""
 
-    def __init__(self, store: RequestRecords, clock: Clock, family: FamilyLinks) -> None:
+    def __init__(
+        self, store: RequestRecords, clock: Clock, family: FamilyLinks, node_id: str = ""
+    ) -> None:
         self._store = store
         self._clock = clock
         self._family = family
+        # Who approves a known visitor's request at once (the audit log's ``system`` actor).
+        self._system = Actor.system(node_id or "booking")
         self._calendar = CalendarService(store)
 
     async def facilities(self) -> list[Facility]:
         """Facilities that take online requests."""
         return await self._store.request_facilities()
+
+    async def offers(self) -> list[tuple[Facility, BookingPolicy, BookingWindow]]:
+        """Facilities that take online requests, each with the relationships it accepts and
+        its booking window (education days)."""
+        return [
+            (f, await self._store.booking_policy(f.id), await self._store.booking_window(f.id))
+            for f in await self._store.request_facilities()
+        ]
 
     async def free_slots(self, facility_id: str, date: dt.date, kind: VisitKind) -> list[Slot]:
         """The slots of local ``date`` a ``kind`` request may still take."""
@@ -105,9 +135,17 @@ class RequestService:
         today = dt.datetime.fromtimestamp(self._clock.now(), zone(facility.timezone)).date()
         visitor = visitor_of(form, today)
         teacher = teacher_of(form)
+        policy = await self._store.booking_policy(facility.id)
+        policy.check(visitor.relationship)
+        # A teacher's link would reach nobody: only an officer's approval hands it out.
+        auto = policy.auto_approve_known and not teacher
         inmate = await self._store.find_inmate(facility.id, form.inmate_number.strip())
         if inmate is None:
             raise NotFound("not found")
+        if form.inmate_name is not None:  # before any answer that says the number exists
+            check_inmate_name(form.inmate_name, inmate.name)
+        if inmate.status.gone:
+            raise InmateUnavailable("the inmate cannot be visited here")
         places, end_ms = await self._places(facility, form.kind, form.start_ms)
         guests = [GuestSpec(Role.FAMILY, visitor.name, visitor.id)]
         if teacher:
@@ -128,8 +166,15 @@ class RequestService:
         )
         event = _requested_event(visit, visitor)
         quotas = await self._store.quotas(facility.id)
+        extra_ms = facility.rules.priority_extra_s * 1000 if visitor.priority else 0
+        approval, link_hash = None, ""
+        if auto and inmate.status is not InmateStatus.REMAND:
+            details = {"start_ms": form.start_ms, "auto": "known_visitor"}
+            approval = _event("approved", self._system, visit, details)
+            seat = next(p for p in visit.participants if p.role is Role.FAMILY)
+            link_hash = hash_secret(self._family.secret(seat.id))
         return await self._store.add_request(
-            NewRequest(visit, tuple(places), visitor, quotas, event)
+            NewRequest(visit, tuple(places), visitor, quotas, event, extra_ms, approval, link_hash)
         )
 
     async def _places(
@@ -164,7 +209,9 @@ class RequestService:
         visit = await self._own(code, nik_last4)
         if visit.status is VisitStatus.REJECTED:
             return RequestState(visit, await self._store.rejection(visit.id))
-        if visit.status is not VisitStatus.SCHEDULED:
+        # Live too: the visit-room terminal takes its seat as the visit opens, which makes the
+        # visit live before the family has come in; the family still needs its link then.
+        if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.LIVE):
             return RequestState(visit)
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
         return RequestState(visit, link=self._family.secret(seat.id))
@@ -189,20 +236,71 @@ class RequestService:
         await self._store.set_quotas(facility_id, quotas, event)
         return quotas
 
+    async def policy(self, facility_id: str) -> BookingPolicy:
+        """The facility's booking policy (the defaults if it never set one)."""
+        await self._facility(facility_id)
+        return await self._store.booking_policy(facility_id)
+
+    async def set_relationships(
+        self, facility_id: str, relationships: frozenset[Relationship], actor: Actor
+    ) -> BookingPolicy:
+        """Set which relationships the facility accepts (at least one)."""
+        current = await self.policy(facility_id)
+        if not relationships:
+            raise BadRequest("name at least one relationship")
+        policy = dataclasses.replace(current, relationships=relationships)
+        event = AuditEvent(
+            "relationships-set",
+            actor.role,
+            actor.id,
+            facility_id,
+            "",
+            {"relationships": policy.listed()},
+        )
+        await self._store.set_booking_policy(facility_id, policy, event)
+        return policy
+
+    async def set_auto_approve(self, facility_id: str, on: bool, actor: Actor) -> BookingPolicy:
+        """Approve, or stop approving, known visitors' requests at once."""
+        policy = dataclasses.replace(await self.policy(facility_id), auto_approve_known=on)
+        event = AuditEvent(
+            "auto-approve-set", actor.role, actor.id, facility_id, "", {"auto_approve_known": on}
+        )
+        await self._store.set_booking_policy(facility_id, policy, event)
+        return policy
+
     async def queue(self, facility_id: str, status: VisitStatus) -> list[Visit]:
         """The facility's requests in ``status``, soonest first."""
         return await self._store.requests(facility_id, status, QUEUE_LIMIT)
 
-    async def approve(self, visit: Visit, actor: Actor) -> ScheduledVisit:
-        """Approve a request: the visit is scheduled and its guests get their links, the family
-        seat its derived one (another guest, a teacher, a random one shown once)."""
+    async def approve(self, visit: Visit, actor: Actor, permission_ref: str = "") -> ScheduledVisit:
+        """Approve a request: the visit is scheduled and its guests get their links. A remand
+        inmate's visit needs ``permission_ref``, the detaining authority's letter number. The family
+        seat gets its derived link; another guest (a teacher) a random one shown once."""
+        ref = await self._permission(visit, permission_ref)
         links = guest_links(visit)
         family = next(p for p in visit.participants if p.role is Role.FAMILY)
         links[family.id] = self._family.secret(family.id)
         hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
-        event = _event("approved", actor, visit, {"start_ms": int(visit.start * 1000)})
-        scheduled = await self._store.approve_request(visit.id, hashed, event)
+        details: dict[str, object] = {"start_ms": int(visit.start * 1000)}
+        if ref:
+            details["permission_ref"] = ref
+        event = _event("approved", actor, visit, details)
+        scheduled = await self._store.approve_request(visit.id, hashed, event, ref)
         return ScheduledVisit(scheduled, links)
+
+    async def _permission(self, visit: Visit, raw: str) -> str | None:
+        """The letter number as kept (trimmed), or None; BadRequest naming ``permission_ref``
+        if a remand inmate's visit has none, or it is not 3 to 64 characters."""
+        ref = raw.strip()
+        inmate = await self._store.get_inmate(visit.inmate_id)
+        if not ref and inmate is not None and inmate.status is InmateStatus.REMAND:
+            raise BadRequest(REMAND_NEEDS_REF, field="permission_ref")
+        if ref and not MIN_REF <= len(ref) <= MAX_REF:
+            raise BadRequest(
+                f"`permission_ref` is {MIN_REF} to {MAX_REF} characters", field="permission_ref"
+            )
+        return ref or None
 
     async def reject(self, visit: Visit, reason: RejectReason, note: str, actor: Actor) -> Visit:
         """Turn a request down with a canned reason (``other`` needs a note)."""

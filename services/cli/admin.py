@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from services.admin.provision import Admin, visitor_json
-from services.cli import calendar
+from services.booking.blocks import VisitorBlocks
+from services.booking.identity import mask_nik
+from services.cli import booking, calendar
 from services.cli.common import print_json, store_options, with_core, with_store
+from services.clock import SystemClock
 from services.core import Core
 from services.domain.model import FacilityRules, Role
 from services.errors import BadRequest
@@ -130,8 +133,11 @@ def cmd_import_inmates(args: argparse.Namespace) -> int:
         raise BadRequest(f"{args.csv} is not UTF-8 text (byte {exc.start})") from exc
 
     async def run(store: Store, _: Settings) -> int:
-        count = await Admin(store).import_inmates(args.facility, text)
-        print_json({"imported": count})
+        done = await Admin(store).import_inmates(args.facility, text)
+        out: dict[str, object] = {"imported": done.rows}
+        if done.flagged:  # booked visits of inmates now released or transferred
+            out["flagged_for_review"] = done.flagged
+        print_json(out)
         return 0
 
     return with_store(args, run)
@@ -178,6 +184,24 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return with_core(args, run)
 
 
+def cmd_block_visitor(args: argparse.Namespace) -> int:
+    """Block a person (by NIK) in one facility: their requests there are refused, their links
+    there stop working (a running node closes their sockets within a second, by polling)."""
+
+    async def run(core: Core, _: Settings) -> int:
+        blocks = VisitorBlocks(core.store, core.revocations, SystemClock())
+        if args.unblock:
+            count = await blocks.unblock(args.facility, args.nik, args.reason, CLI_ACTOR)
+            print_json({"unblocked": mask_nik(args.nik), "facility_id": args.facility})
+            return 0
+        count = await blocks.block(args.facility, args.nik, args.reason, CLI_ACTOR)
+        out = {"blocked": mask_nik(args.nik), "facility_id": args.facility, "records": count}
+        print_json(out)
+        return 0
+
+    return with_core(args, run)
+
+
 def register(sub: Any) -> None:
     """The ``admin`` command tree."""
     admin = sub.add_parser("admin", help="facilities, rooms, terminals, staff, inmates")
@@ -205,6 +229,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_import_inmates)
     _add_people(asub)
     calendar.register(asub)
+    booking.register(asub)
 
 
 def _add_facility(asub: Any) -> None:
@@ -252,3 +277,11 @@ def _add_people(asub: Any) -> None:
     p.add_argument("--visitor", metavar="ID", help="every seat of this visitor, in every visit")
     p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_revoke)
+    for verb, unblock in (("block-visitor", False), ("unblock-visitor", True)):
+        what = "lift the block of" if unblock else "block"
+        p = asub.add_parser(verb, help=f"{what} a visitor (by NIK) in one facility")
+        store_options(p)
+        p.add_argument("--facility", required=True)
+        p.add_argument("--nik", required=True)
+        p.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+        p.set_defaults(func=cmd_block_visitor, unblock=unblock)

@@ -117,18 +117,25 @@ def cmd_close(args: argparse.Namespace) -> int:
     start, until = _local(args.start), _local(args.until)
 
     async def run(store: Store, _: Settings) -> int:
-        closure = await CalendarService(store).close(args.facility, start, until, args.reason)
-        print_json(
-            {
-                "id": closure.id,
-                "facility_id": closure.facility_id,
-                "start_ms": closure.start_ms,
-                "end_ms": closure.end_ms,
-                "reason": closure.reason,
-                # Said on every close, so that nobody takes the closure for a cancellation.
-                "note": "visits already booked in this time are not cancelled by this command",
-            }
-        )
+        service = CalendarService(store)
+        closure, effect = await service.close(args.facility, start, until, args.reason)
+        out: dict[str, object] = {
+            "id": closure.id,
+            "facility_id": closure.facility_id,
+            "start_ms": closure.start_ms,
+            "end_ms": closure.end_ms,
+            "reason": closure.reason,
+            "cancelled": list(effect.cancelled),
+        }
+        if effect.running:
+            # A running node lets go of the cancelled visits by itself (its sweeper), but only
+            # the node can end a live one: this process has no hold on its sockets.
+            out["running"] = list(effect.running)
+            out["note"] = (
+                "these visits are live now: end them with POST /api/v1/visits/{id}/terminate,"
+                " or close through POST /api/v1/facilities/{id}/closures, which ends them"
+            )
+        print_json(out)
         return 0
 
     return with_store(args, run)

@@ -141,6 +141,20 @@ class Terminal:
     secret_hash: str
 
 
+class InmateStatus(enum.StrEnum):
+    """Where an inmate stands, from the SDP export (its Indonesian words are import aliases)."""
+
+    CONVICTED = "convicted"  # narapidana
+    REMAND = "remand"  # tahanan: each visit needs the detaining authority's permission
+    RELEASED = "released"  # bebas
+    TRANSFERRED = "transferred"  # pindah (to another facility)
+
+    @property
+    def gone(self) -> bool:
+        """No longer here: new requests are refused, booked visits flagged for review."""
+        return self in (InmateStatus.RELEASED, InmateStatus.TRANSFERRED)
+
+
 @dataclass(frozen=True, slots=True)
 class Inmate:
     id: InmateId
@@ -148,6 +162,7 @@ class Inmate:
     number: str
     name: str
     block: str
+    status: InmateStatus = InmateStatus.CONVICTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +209,10 @@ class Visit:
     ended_at: float | None = None
     end_reason: EndReason | None = None
     participants: tuple[Participant, ...] = ()
+    # The detaining authority's letter number, for a remand inmate's visit (given at approval).
+    permission_ref: str | None = None
+    # Its inmate was released or transferred after it was booked: an officer clears or cancels.
+    review: bool = False
 
     def participant(self, pid: str) -> Participant | None:
         return next((p for p in self.participants if p.id == pid), None)

@@ -9,7 +9,7 @@ monitor seat taken, before the visit opens: the holder waits until it does.
 from __future__ import annotations
 
 from services.domain.model import Visit, VisitStatus
-from services.errors import VisitNotOpen, VisitOver
+from services.errors import VisitNotOpen, VisitOver, VisitUnderReview
 
 OVER = frozenset({VisitStatus.ENDED, VisitStatus.CANCELLED, VisitStatus.REJECTED})
 
@@ -30,6 +30,12 @@ def check_not_over(visit: Visit, now: float) -> None:
         raise VisitOver(f"this visit is {visit.status.value}", reason=visit.end_reason or "")
     if now >= visit.end:
         raise VisitOver("this visit's time is over")
+
+
+def check_not_in_review(visit: Visit) -> None:
+    """VisitUnderReview if the visit waits for an officer's review (its inmate left)."""
+    if visit.review:
+        raise VisitUnderReview("this visit waits for an officer's review; ask the facility")
 
 
 def check_open(visit: Visit, now: float, early_join_s: float) -> None:

@@ -1,10 +1,12 @@
-"""Web pages served by the node: the family's visit page at ``/v/<link>`` and its static files.
+"""Web pages served by the node: the family's visit page at ``/v/<link>``, its booking pages
+(``/``, ``/register``, ``/status``) and their static files.
 
 The visit page is built once per node into one response: its stylesheet, the protocol's facts and
 its scripts inline (the files under ``/static`` stay served as they are), and the link's answer
 put in by the node. On a phone's slow link every request is a round trip, so the page needs none
 before it opens its socket, which it does from its head while the rest still arrives; the CSP
-admits the inline scripts and style by their hashes only.
+admits the inline scripts and style by their hashes only. The booking pages are built the same
+way (``Inlined``), each one response with nothing else to fetch but the API.
 """
 
 from __future__ import annotations
@@ -12,33 +14,57 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+import string
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 from aiohttp import web
 
+from services.booking.relationships import Relationship
 from services.errors import TatapError
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-# In the order the page loaded them: each script reads names the ones before it defined.
-SCRIPTS = ("i18n.js", "peers.js", "visit.js")
-STYLESHEET = "visit.css"
-# Opens the socket from the page's head (see boot.js).
+# Opens the socket from the visit page's head (see boot.js).
 BOOT = "boot.js"
 # Opens the data block holding the link's answer: the page reads it instead of asking
 # /api/v1/join first.
 JOINED_BLOCK = '<script type="application/json" id="joined">'
+# Opens the data block of what a family page must agree on with the server (``page_facts``).
+FACTS_BLOCK = '<script type="application/json" id="facts">'
+# The frame every booking page shares (head, header, language toggle), around its own content.
+BOOK_SHELL = "book.html"
+
+
+@dataclass(frozen=True)
+class FamilyPage:
+    """A booking page: its content (a file under ``services/web``), the key and Indonesian text
+    of its title (the page's script says it in the family's language), and its own script."""
+
+    main: str
+    title_key: str
+    title: str
+    script: str = ""
+
+
+FAMILY_PAGES = {
+    "/": FamilyPage("landing.html", "service", "Kunjungan Video"),
+    "/register": FamilyPage("register.html", "register_title", "Daftar kunjungan", "register.js"),
+    "/status": FamilyPage("status.html", "status_title", "Cek status kunjungan", "status.js"),
+}
+
+_STYLESHEET = re.compile(r'\s*<link rel="stylesheet" href="/static/([\w.-]+)">')
+_SCRIPT = re.compile(r'\s*<script src="/static/([\w.-]+)" defer></script>')
 
 # Exchanges a link secret for what ``POST /api/v1/join`` answers (raises as that does).
 Exchange = Callable[[str], Awaitable[object]]
 
 
 def csp(script_hashes: list[str], style_hash: str) -> str:
-    """The visit page loads nothing from elsewhere: its own inline scripts and style (by hash),
+    """A family page loads nothing from elsewhere: its own inline scripts and style (by hash),
     the camera, and the socket and API of the node that served it (CSP 'self' covers ws:/wss: to
-    the same host). The JSON block holding the link's answer is data, never run."""
+    the same host). JSON data blocks are data, never run."""
     scripts = " ".join(f"'{h}'" for h in script_hashes)
     return (
         f"default-src 'self'; script-src 'self' {scripts}; "
@@ -52,6 +78,43 @@ def sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
+def block_json(data: object) -> str:
+    """``data`` as JSON fit for a data block: "<" escaped, so nothing in it can end the block."""
+    return orjson.dumps(data).decode().replace("<", "\\u003c")
+
+
+def data_block(opening: str, data: object) -> str:
+    """A JSON data block."""
+    return opening + block_json(data) + "</script>"
+
+
+@dataclass(frozen=True)
+class Inlined:
+    """A page file with its stylesheets and scripts inline, and the hashes its CSP admits."""
+
+    html: str
+    script_hash: str
+    style_hash: str
+
+    @classmethod
+    def build(cls, html: str, generated: Mapping[str, str], data: str = "") -> Inlined:
+        """``html`` as authored for ``/static``, its stylesheets made one ``<style>`` where the
+        first was linked and its deferred scripts one ``<script>`` at the end of the body, in
+        their order (``generated`` gives the text of scripts made by the node, such as
+        ``protocol.js``); ``data`` (a data block) goes just before the script."""
+        sheets = _STYLESHEET.findall(html)
+        names = _SCRIPT.findall(html)
+        if not sheets or not names or html.count("</body>") != 1:
+            raise RuntimeError("a page lost its stylesheet, its scripts or its </body>")
+        style = "".join((WEB_DIR / sheet).read_text() for sheet in sheets)
+        script = "".join(generated.get(n) or (WEB_DIR / n).read_text() for n in names)
+        html = _SCRIPT.sub("", html)
+        html = _STYLESHEET.sub(f"\n  <style>{style}</style>", html, count=1)
+        html = _STYLESHEET.sub("", html)
+        html = html.replace("</body>", f"{data}<script>{script}</script>\n</body>")
+        return cls(html, sha256(script), sha256(style))
+
+
 @dataclass(frozen=True)
 class VisitPage:
     """The page split around the slot for the link's answer, and its CSP."""
@@ -62,29 +125,30 @@ class VisitPage:
 
     @classmethod
     def build(cls, protocol_script: str) -> VisitPage:
-        """``visit.html`` with ``visit.css``, then ``boot.js`` in the head and ``protocol_script``
-        plus :data:`SCRIPTS` at the end of the body, all inline."""
-        html = (WEB_DIR / "visit.html").read_text()
-        style = (WEB_DIR / STYLESHEET).read_text()
+        """``visit.html`` inline, with ``protocol_script`` as its ``protocol.js``, and the link's
+        answer and ``boot.js`` in the head, just before the style."""
+        page = Inlined.build((WEB_DIR / "visit.html").read_text(), {"protocol.js": protocol_script})
         boot = (WEB_DIR / BOOT).read_text()
-        script = protocol_script + "".join((WEB_DIR / name).read_text() for name in SCRIPTS)
-        html = re.sub(r'\s*<script src="/static/[^"]+" defer></script>', "", html)
-        link = f'<link rel="stylesheet" href="/static/{STYLESHEET}">'
-        if html.count(link) != 1 or html.count("</body>") != 1:
-            raise RuntimeError("visit.html lost its stylesheet link or its </body>")
         # The answer and boot.js where the stylesheet was: early in the first bytes to arrive.
-        head, rest = html.split(link)
-        rest = rest.replace("</body>", f"<script>{script}</script>\n</body>")
+        head, rest = page.html.split("\n  <style>", 1)
         return cls(
             head=head + JOINED_BLOCK,
-            tail=f"</script>\n  <script>{boot}</script>\n  <style>{style}</style>{rest}",
-            policy=csp([sha256(boot), sha256(script)], sha256(style)),
+            tail=f"</script>\n  <script>{boot}</script>\n  <style>{rest}",
+            policy=csp([sha256(boot), page.script_hash], page.style_hash),
         )
 
     def render(self, joined: object) -> str:
-        # "<" escaped: nothing in the answer can end the JSON block early.
-        data = orjson.dumps(joined).decode().replace("<", "\\u003c")
-        return self.head + data + self.tail
+        return self.head + block_json(joined) + self.tail
+
+
+def _secure(response: web.Response, policy: str, permissions: str) -> web.Response:
+    """The headers every family page carries, and gzip."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = policy
+    response.headers["Permissions-Policy"] = permissions
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.enable_compression()
+    return response
 
 
 def visit_page(
@@ -101,21 +165,50 @@ def visit_page(
         response = web.Response(text=page.render(joined), content_type="text/html")
         # no-store: the answer holds a token for this visit.
         response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Content-Security-Policy"] = page.policy
-        response.headers["Permissions-Policy"] = "camera=(self), microphone=(self), geolocation=()"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.enable_compression()
-        return response
+        permissions = "camera=(self), microphone=(self), geolocation=()"
+        return _secure(response, page.policy, permissions)
 
     return serve
+
+
+def family_html(page: FamilyPage) -> str:
+    """A booking page as authored: its content in the shared frame."""
+    script = f'\n  <script src="/static/{page.script}" defer></script>' if page.script else ""
+    return string.Template((WEB_DIR / BOOK_SHELL).read_text()).substitute(
+        title=page.title,
+        title_key=page.title_key,
+        scripts=script,
+        main=(WEB_DIR / page.main).read_text().rstrip("\n"),
+    )
+
+
+def family_page(spec: FamilyPage) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A booking page (``FAMILY_PAGES``): the same for everyone, built once, with the facts it
+    shares with the server (``page_facts``) in a data block."""
+    page = Inlined.build(family_html(spec), {}, data_block(FACTS_BLOCK, page_facts()))
+    policy = csp([page.script_hash], page.style_hash)
+
+    async def serve(request: web.Request) -> web.Response:
+        response = web.Response(text=page.html, content_type="text/html")
+        response.headers["Cache-Control"] = "no-cache"
+        return _secure(response, policy, "camera=(), microphone=(), geolocation=()")
+
+    return serve
+
+
+def page_facts() -> dict[str, object]:
+    """What the booking pages read from the server's own tables rather than keep a copy of:
+    the relationships a visitor may declare, with their labels in both languages."""
+    return {"relationships": [{"code": r.value, **r.label.to_json()} for r in Relationship]}
 
 
 def page_routes(protocol_script: str, exchange: Exchange) -> list[web.AbstractRouteDef]:
     """The visit page (with ``protocol_script``, the facts ``/static/protocol.js`` serves, inline)
     and the static files."""
     page = VisitPage.build(protocol_script)
+    family = [web.get(path, family_page(spec)) for path, spec in FAMILY_PAGES.items()]
     return [
         web.get("/v/{link}", visit_page(page, exchange)),
+        *family,
         web.static("/static", WEB_DIR),
     ]

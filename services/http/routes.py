@@ -14,16 +14,28 @@ from typing import Any
 
 from aiohttp import web
 
+from services.access.guesses import Guesses
 from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.context import ApiContext
-from services.http.api.facilities import SLOT_QUERY, FacilitiesApi, FacilityList, FreeSlots
+from services.http.api.facilities import (
+    SLOT_QUERY,
+    ClosureBody,
+    ClosureMade,
+    FacilitiesApi,
+    FacilityList,
+    FreeSlots,
+    QuotaBody,
+    QuotasSet,
+)
 from services.http.api.health import Alive, HealthApi, NotReady, Ready
+from services.http.api.inmates import InmateAnswer, InmateQuestion, InmatesApi
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.notifications import Notifications, NotificationsApi
 from services.http.api.participants import ParticipantsApi, Revoked
 from services.http.api.requests import (
     QUEUE_QUERY,
+    Approval,
     CodeAndNik,
     NewRequest,
     Rejection,
@@ -31,7 +43,14 @@ from services.http.api.requests import (
     RequestsApi,
 )
 from services.http.api.staff import LoggedIn, Login, StaffApi
-from services.http.api.visits import MonitorToken, NewVisit, Reason, Terminated, VisitsApi
+from services.http.api.visits import (
+    MonitorToken,
+    NewVisit,
+    Reason,
+    ReviewDecision,
+    Terminated,
+    VisitsApi,
+)
 from services.http.openapi import document
 from services.http.plumbing import Handler, respond
 from services.http.staff_auth import StaffAuth
@@ -52,12 +71,14 @@ class Areas:
     facilities: FacilitiesApi
     requests: RequestsApi
     notifications: NotificationsApi
+    inmates: InmatesApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
         """Every area over the same services and the same staff check."""
         auth = StaffAuth(ctx.guard)
-        requests = RequestService(ctx.store, ctx.clock, ctx.links.family)
+        requests = RequestService(ctx.store, ctx.clock, ctx.links.family, ctx.node_id)
+        names = Guesses(ctx.clock)  # wrong inmate names per address, from either door
         return cls(
             health=HealthApi(ctx),
             staff=StaffApi(ctx),
@@ -65,9 +86,10 @@ class Areas:
             visits=VisitsApi(ctx, auth),
             participants=ParticipantsApi(ctx, auth),
             audit=AuditApi(ctx, auth),
-            facilities=FacilitiesApi(requests),
-            requests=RequestsApi(ctx, auth, requests),
+            facilities=FacilitiesApi(ctx, auth, requests),
+            requests=RequestsApi(ctx, auth, requests, names),
             notifications=NotificationsApi(ctx, auth),
+            inmates=InmatesApi(ctx.store, names),
         )
 
 
@@ -208,6 +230,15 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "POST",
+        "/api/v1/visits/{visit_id}/review",
+        "Decide on a visit flagged for review (its inmate was released or transferred):"
+        " `clear` lets it go ahead, `cancel` calls it off (officer, admin)",
+        lambda a: a.visits.review,
+        body=ReviewDecision,
+        response=VISIT,
+    ),
+    Route(
+        "POST",
         "/api/v1/participants/{participant_id}/revoke",
         "Shut a participant out of its visit, and its registered visitor out of every visit"
         " (officer: that facility's visits; admin)",
@@ -234,15 +265,46 @@ ROUTES: tuple[Route, ...] = (
         query=SLOT_QUERY,
     ),
     Route(
+        "PUT",
+        "/api/v1/facilities/{facility_id}/quotas",
+        "Set a facility's quotas: visits per inmate and per visitor NIK in a rolling 7 days"
+        " (admin)",
+        lambda a: a.facilities.set_quotas,
+        body=QuotaBody,
+        response=QuotasSet,
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/closures",
+        "Emergency close: no visit is offered inside; visits booked inside are cancelled (each"
+        " audited for its family's message) and live ones ended (officer, admin)",
+        lambda a: a.facilities.close,
+        body=ClosureBody,
+        response=ClosureMade,
+        status=201,
+    ),
+    Route(
         "POST",
         "/api/v1/requests",
         "A family requests a visit (409 `error.code`: slot_full, quota_inmate, quota_visitor,"
-        " date_blocked, outside_window, kind_not_allowed)",
+        " visitor_blocked, inmate_unavailable, date_blocked, outside_window, kind_not_allowed)",
         lambda a: a.requests.submit,
         body=NewRequest,
         response=Requested,
         status=201,
         auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/inmates/check",
+        "Whether a name is that of the inmate with this number (never the name itself;"
+        " wrong answers throttled)",
+        lambda a: a.inmates.check,
+        body=InmateQuestion,
+        response=InmateAnswer,
+        auth=False,
+        limited=True,
     ),
     Route(
         "POST",
@@ -275,8 +337,11 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/requests/{visit_id}/approve",
-        "Approve a request: the visit is scheduled, its guests' links returned (officer, admin)",
+        "Approve a request: the visit is scheduled, its guests' links returned (officer, admin;"
+        " a remand inmate's visit needs `permission_ref`)",
         lambda a: a.requests.approve,
+        body=Approval,
+        body_required=False,
         response=VISIT,
     ),
     Route(

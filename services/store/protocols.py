@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection
 from services.booking.slots import BlockedDate, BookingWindow, Closure, Slot, SlotTemplate
@@ -51,6 +52,24 @@ class VisitChange:
     reason: EndReason | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ClosureEffect:
+    """What a closure did to booked visits: cancelled those not yet started; ``running`` are
+    live now and share its time (the live hub ends them)."""
+
+    cancelled: tuple[VisitId, ...]
+    running: tuple[VisitId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InmatesImported:
+    """What an inmate import did: rows written, and future visits flagged for review because
+    their inmate is now released or transferred."""
+
+    rows: int
+    flagged: int
+
+
 class FacilityStore(Protocol):
     """Facilities, rooms, terminals, staff, inmates and visitors; each add commits with its
     audit event."""
@@ -63,11 +82,19 @@ class FacilityStore(Protocol):
     async def get_terminal(self, terminal_id: str) -> Terminal | None: ...
     async def add_staff(self, staff: Staff, event: AuditEvent) -> None: ...
     async def get_staff_by_username(self, username: str) -> Staff | None: ...
-    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> int: ...
+    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
+        """Insert or update inmates by number. The visits not yet over (requested, approved,
+        scheduled) of each one whose status turns released or transferred are flagged for
+        review in the same transaction; ``event`` is written with ``flagged`` counting them."""
+        ...
+
     async def get_inmate(self, inmate_id: str) -> Inmate | None: ...
     async def find_inmate(self, facility_id: str, number: str) -> Inmate | None: ...
     async def add_visitor(self, visitor: Visitor) -> None: ...
     async def get_visitor(self, visitor_id: str) -> Visitor | None: ...
+    async def visitors_with_nik(self, nik: str) -> list[Visitor]:
+        """Every visitor record of one NIK (a person may have been registered more than once)."""
+        ...
 
 
 class VisitStore(Protocol):
@@ -96,6 +123,9 @@ class VisitStore(Protocol):
         ...
 
     async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None: ...
+    async def clear_review(self, visit_id: str, event: AuditEvent) -> Visit:
+        """Lift a visit's review flag with its audit event; Conflict if it has none."""
+        ...
 
 
 class CalendarStore(Protocol):
@@ -132,7 +162,13 @@ class CalendarStore(Protocol):
         """The facility's blocked dates from ``first`` to ``last`` inclusive, in date order."""
         ...
 
-    async def add_closure(self, closure: Closure, event: AuditEvent) -> None: ...
+    async def add_closure(self, closure: Closure, event: AuditEvent) -> ClosureEffect:
+        """Record a closure and, in the same transaction, cancel every visit not yet started
+        (requested, approved, scheduled) that shares time with it, one ``cancelled`` event each
+        (``{"by": "closure", "reason": ...}``, by ``event``'s actor); ``event`` is written with
+        ``cancelled`` counting them. Live visits sharing its time are named, not changed."""
+        ...
+
     async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
         """The facility's closures that share time with ``[start_ms, end_ms)``."""
         ...
@@ -160,9 +196,17 @@ class RequestStore(Protocol):
         ...
 
     async def set_quotas(self, facility_id: str, quotas: Quotas, event: AuditEvent) -> None: ...
+    async def booking_policy(self, facility_id: str) -> BookingPolicy:
+        """The facility's booking policy; the defaults if it never set one."""
+        ...
+
+    async def set_booking_policy(
+        self, facility_id: str, policy: BookingPolicy, event: AuditEvent
+    ) -> None: ...
     async def add_request(self, request: NewRequest) -> Visit:
-        """In one transaction: QuotaInmate or QuotaVisitor if a quota is used up, SlotFull if no
-        place is free; else the visit inserted (as placed) with its event."""
+        """In one transaction: VisitorBlocked if the visitor's NIK is blocked in the facility or
+        everywhere, QuotaInmate or QuotaVisitor if a quota is used up, SlotFull if no place is
+        free; else the visit inserted (as placed) with its event."""
         ...
 
     async def visit_by_code(self, code: str) -> Visit | None: ...
@@ -171,9 +215,15 @@ class RequestStore(Protocol):
         ...
 
     async def approve_request(
-        self, visit_id: str, link_hashes: dict[str, str], event: AuditEvent
+        self,
+        visit_id: str,
+        link_hashes: dict[str, str],
+        event: AuditEvent,
+        permission_ref: str | None = None,
     ) -> Visit:
-        """A requested visit scheduled, its guests' links stored hashed; Conflict otherwise."""
+        """A requested visit scheduled, its guests' links stored hashed, with the detaining
+        authority's letter number if given; Conflict otherwise, BadRequest if its inmate is
+        on remand and ``permission_ref`` is missing."""
         ...
 
     async def reject_request(self, visit_id: str, why: Rejection, event: AuditEvent) -> Visit:

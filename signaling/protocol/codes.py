@@ -76,6 +76,7 @@ REFUSALS: dict[str, Close] = {
     "visit_full": Close.CONFLICT,
     "witness_refused": Close.CONFLICT,
     "visit_over": Close.VISIT_OVER,
+    "visit_under_review": Close.CONFLICT,
     "visit_not_open": Close.TOO_EARLY,
     "rate_limited": Close.JOINED_TOO_OFTEN,
 }

@@ -10,7 +10,7 @@ from services.audit.chain import AuditEvent
 from services.clock import Clock
 from services.domain.model import EndReason, Role, Visit, VisitStatus
 from services.domain.rules import check_open
-from services.errors import Conflict, Forbidden, VisitFull, VisitOver
+from services.errors import Conflict, Forbidden, VisitFull, VisitOver, VisitUnderReview
 from services.ids import Actor, ParticipantId
 from services.settings import Settings
 from services.store.protocols import Store, VisitChange
@@ -117,6 +117,8 @@ class Seating:
         )
         try:
             await self._store.change_visit(change, [event])
+        except VisitUnderReview:  # flagged since the room was loaded: the store said no
+            raise
         except Conflict as exc:  # cancelled or ended by someone else meanwhile
             raise VisitOver("this visit was cancelled or has ended") from exc
         room.live, room.started_at = True, now

@@ -54,9 +54,12 @@ class Trace:
         return sum(size for _, _, _, size in self.requests)
 
 
-async def throttled_page(browser: Browser, url: str) -> tuple[BrowserContext, Page, Trace]:
+async def throttled_page(
+    browser: Browser, url: str, size: tuple[int, int] = (390, 760)
+) -> tuple[BrowserContext, Page, Trace]:
     """A phone-sized page on the throttled connection, recording requests and socket frames."""
-    context = await browser.new_context(locale="id-ID", viewport={"width": 390, "height": 760})
+    width, height = size
+    context = await browser.new_context(locale="id-ID", viewport={"width": width, "height": height})
     page = await context.new_page()
     cdp = await context.new_cdp_session(page)
     await cdp.send("Network.enable")

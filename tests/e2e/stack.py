@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, unused_port
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from media.agent import Credentials, TerminalAgent
@@ -87,9 +87,18 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     """A node on 127.0.0.1 (media goes over the machine's own interface address: both Chromium and
     aioice skip loopback host candidates) and a terminal agent with the test pattern, headless."""
-    settings = make_settings(tmp_path, time_interval_s=5.0, sweep_interval_s=0.5)
+    # The port is chosen first so that the node's links (its public URL) point at it.
+    port = unused_port()
+    settings = make_settings(
+        tmp_path,
+        time_interval_s=5.0,
+        sweep_interval_s=0.5,
+        host="127.0.0.1",
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+    )
     app = create_app(settings)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     admin = Admin(app[STORE])
     facility = await admin.facility("Lapas Uji", rules=rules)

@@ -1,24 +1,35 @@
-"""Facilities for families: which take online requests, and a day's free slots."""
+"""Facilities: for families, which take online requests and a day's free slots; for staff,
+a facility's quotas and its emergency closes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from services.access.guard import in_scope
+from services.booking.calendar import CalendarService
+from services.booking.quotas import Quotas
 from services.booking.requests import RequestService
-from services.domain.model import VisitKind
-from services.errors import BadRequest
-from services.http.plumbing import respond
+from services.booking.slots import WEEKDAYS
+from services.domain.model import EndReason, Role, VisitKind
+from services.errors import BadRequest, NotFound, VisitOver
+from services.http.api.context import ApiContext
+from services.http.fields import Integer, Text, parse_body, spec
+from services.http.plumbing import json_body, respond
+from services.http.staff_auth import SCHEDULERS, StaffAuth
+from services.ids import Actor, VisitId
 
 SLOT_QUERY = ("date", "kind")
 
 
 @dataclass(frozen=True)
 class FacilityList:
-    """Facilities that take online requests: ``{id, name, timezone}`` each."""
+    """Facilities that take online requests: ``{id, name, timezone, relationships,
+    education_days}`` each (relationships as the request names them, weekdays as ``sun``)."""
 
     facilities: list[dict[str, Any]]
 
@@ -32,16 +43,112 @@ class FreeSlots:
     slots: list[dict[str, Any]]
 
 
-class FacilitiesApi:
-    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public)."""
+@dataclass(frozen=True)
+class QuotaBody:
+    """Visits an inmate, and a visitor (by NIK), may have in any rolling 7 days."""
 
-    def __init__(self, requests: RequestService) -> None:
+    per_inmate: int = spec(Integer("`{key}` must be a whole number from 1 to 100", lo=1, hi=100))
+    per_visitor: int = spec(Integer("`{key}` must be a whole number from 1 to 100", lo=1, hi=100))
+
+
+@dataclass(frozen=True)
+class QuotasSet:
+    """A facility's quotas, as now in force."""
+
+    facility_id: str
+    per_inmate: int
+    per_visitor: int
+
+
+@dataclass(frozen=True)
+class ClosureBody:
+    """An emergency close of the facility, from ``start_ms`` until ``end_ms``."""
+
+    start_ms: int = spec(Integer("`{key}` must be a time in ms since the epoch", lo=1))
+    end_ms: int = spec(Integer("`{key}` must be a time in ms since the epoch", lo=1))
+    reason: str = spec(Text("`{key}` is required (at most 200 characters)", max_len=200))
+
+
+@dataclass(frozen=True)
+class ClosureMade:
+    """The closure, the visits it cancelled, and the live ones it ended."""
+
+    id: str
+    facility_id: str
+    start_ms: int
+    end_ms: int
+    reason: str
+    cancelled: list[str]
+    ended: list[str]
+
+
+class FacilitiesApi:
+    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public),
+    ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
+
+    def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
+        self._ctx = ctx
         self._requests = requests
+        self._auth = auth
+
+    async def close(self, request: web.Request) -> web.Response:
+        """Close the facility: visits booked inside are cancelled with it, live ones ended."""
+        claims = await self._auth.require(request, *SCHEDULERS)
+        body = parse_body(ClosureBody, await json_body(request))
+        facility_id = request.match_info["facility_id"]
+        if not in_scope(claims, facility_id):
+            raise NotFound("no such facility")
+        actor = Actor(claims.role, claims.sub)
+        calendar = CalendarService(self._ctx.store, actor)
+        closure, effect = await calendar.close_ms(
+            facility_id, body.start_ms, body.end_ms, body.reason
+        )
+        for visit_id in effect.cancelled:
+            self._ctx.live.drop(visit_id, EndReason.CANCELLED)
+        ended = await asyncio.gather(*(self._end(v, actor, closure.reason) for v in effect.running))
+        out = ClosureMade(
+            id=closure.id,
+            facility_id=closure.facility_id,
+            start_ms=closure.start_ms,
+            end_ms=closure.end_ms,
+            reason=closure.reason,
+            cancelled=list(effect.cancelled),
+            ended=[v for v in ended if v],
+        )
+        return respond(out, status=201)
+
+    async def _end(self, visit_id: VisitId, actor: Actor, reason: str) -> str:
+        """End a live visit the closure overlaps; "" if it ended first."""
+        try:
+            await self._ctx.live.terminate(visit_id, actor, f"closure: {reason}")
+        except VisitOver:
+            return ""
+        return visit_id
+
+    async def set_quotas(self, request: web.Request) -> web.Response:
+        """Set the facility's quotas (an admin)."""
+        claims = await self._auth.require(request, Role.ADMIN)
+        body = parse_body(QuotaBody, await json_body(request))
+        facility_id = request.match_info["facility_id"]
+        if not in_scope(claims, facility_id):
+            raise NotFound("no such facility")
+        quotas = Quotas(body.per_inmate, body.per_visitor)
+        actor = Actor(claims.role, claims.sub)
+        done = await self._requests.set_quotas(facility_id, quotas, actor)
+        return respond(QuotasSet(facility_id, done.per_inmate, done.per_visitor))
 
     async def list(self, request: web.Request) -> web.Response:
         """Every facility that takes online requests."""
-        found = await self._requests.facilities()
-        listed = [{"id": f.id, "name": f.name, "timezone": f.timezone} for f in found]
+        listed = [
+            {
+                "id": f.id,
+                "name": f.name,
+                "timezone": f.timezone,
+                "relationships": policy.listed(),
+                "education_days": [WEEKDAYS[d] for d in sorted(window.education_days)],
+            }
+            for f, policy, window in await self._requests.offers()
+        ]
         return respond(FacilityList(facilities=listed))
 
     async def slots(self, request: web.Request) -> web.Response:

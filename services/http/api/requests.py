@@ -72,6 +72,16 @@ class NewRequest:
         )
     )
     priority: bool = spec(Flag("`{key}` must be true or false"))
+    inmate_name: str | None = spec(
+        Text(
+            PERSON,
+            max_len=200,
+            required=False,
+            nullable=True,
+            description="the name the family knows the inmate by: 400 naming it if it is not"
+            " the inmate's (as `POST /api/v1/inmates/check` answers)",
+        )
+    )
 
     def to_form(self) -> RequestForm:
         v = self.visitor
@@ -85,6 +95,7 @@ class NewRequest:
             person,
             teacher,
             self.priority,
+            self.inmate_name,
         )
 
 
@@ -107,6 +118,22 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """An approval; a remand inmate's visit needs the detaining authority's letter number."""
+
+    permission_ref: str = spec(
+        Text(
+            "`{key}` must be a string of at most 64 characters",
+            max_len=64,
+            min_len=0,
+            required=False,
+            default="",
+            description="the detaining authority's letter number (remand inmates: required)",
+        )
+    )
+
+
+@dataclass(frozen=True)
 class Requested:
     """A request taken; the family keeps ``code``."""
 
@@ -120,32 +147,47 @@ class Requested:
 class RequestsApi:
     """``/api/v1/requests[/lookup|/cancel|/{visit_id}/approve|/{visit_id}/reject]``."""
 
-    def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
+    def __init__(
+        self, ctx: ApiContext, auth: StaffAuth, requests: RequestService, names: Guesses
+    ) -> None:
         self._ctx = ctx
         self._auth = auth
         self._requests = requests
         self._guesses = Guesses(ctx.clock)
+        self._names = names  # wrong inmate names, shared with ``POST /api/v1/inmates/check``
 
     async def submit(self, request: web.Request) -> web.Response:
         """A family asks for a slot."""
         body = parse_body(NewRequest, await json_body(request))
-        visit = await self._requests.submit(body.to_form())
+        visit = await self._submit(request.remote or "", body)
         start, end = int(visit.start * 1000), int(visit.end * 1000)
         out = Requested(
             id=visit.id, code=visit.code, status=visit.status.value, start_ms=start, end_ms=end
         )
         return respond(out, status=201)
 
+    async def _submit(self, address: str, body: NewRequest) -> Visit:
+        """The request taken; a wrong ``inmate_name`` counts as a wrong guess of the address."""
+        if body.inmate_name is None:
+            return await self._requests.submit(body.to_form())
+        self._names.check(address)
+        try:
+            return await self._requests.submit(body.to_form())
+        except BadRequest as exc:
+            if exc.details.get("field") == "inmate_name":
+                self._names.wrong(address)
+            raise
+
     async def lookup(self, request: web.Request) -> web.Response:
         """The state of a family's request; its link once approved."""
         state = await self._guarded(request, self._requests.lookup)
-        return respond(self._state_json(state))
+        return respond(await self._state_json(state))
 
     async def cancel(self, request: web.Request) -> web.Response:
         """A family calls its request or its approved visit off."""
         visit = await self._guarded(request, self._requests.cancel)
         self._ctx.live.drop(visit.id, EndReason.CANCELLED)
-        return respond(self._state_json(RequestState(visit)))
+        return respond(await self._state_json(RequestState(visit)))
 
     async def _guarded(self, request: web.Request, call: Any) -> Any:
         address = request.remote or ""
@@ -157,13 +199,17 @@ class RequestsApi:
             self._guesses.wrong(address)
             raise
 
-    def _state_json(self, state: RequestState) -> dict[str, Any]:
+    async def _state_json(self, state: RequestState) -> dict[str, Any]:
         visit = state.visit
         status = visit.status
         shown = (
             "approved" if status in (VisitStatus.APPROVED, VisitStatus.SCHEDULED) else status.value
         )
         out: dict[str, Any] = {"code": visit.code, "status": shown}
+        # Its name and time zone: the family reads the time as the facility's clocks show it.
+        facility = await self._ctx.store.get_facility(visit.facility_id)
+        if facility is not None:
+            out["facility"] = {"name": facility.name, "timezone": facility.timezone}
         if status is not VisitStatus.REJECTED:
             out |= {"start_ms": int(visit.start * 1000), "end_ms": int(visit.end * 1000)}
         if state.rejection is not None:
@@ -189,8 +235,12 @@ class RequestsApi:
         return respond({"requests": out})
 
     async def _queued(self, visit: Visit) -> dict[str, Any]:
-        """A request as an officer checks it: the visit, and the visitor's biodata in full."""
-        item = visit_json(visit, staff=True)
+        """A request as an officer checks it: the visit (flagged for review if its inmate left),
+        its inmate's status, and the visitor's biodata in full."""
+        item = _staff_json(visit)
+        inmate = await self._ctx.store.get_inmate(visit.inmate_id)
+        if inmate is not None:
+            item["inmate"] = {"number": inmate.number, "name": inmate.name, "status": inmate.status}
         family = [p.visitor_id for p in visit.participants if p.role is Role.FAMILY]
         person = await self._ctx.store.get_visitor(family[0]) if family and family[0] else None
         if person is not None:
@@ -207,9 +257,11 @@ class RequestsApi:
     async def approve(self, request: web.Request) -> web.Response:
         """Approve: the visit is scheduled; the answer carries its guests' links (shown once)."""
         claims = await self._auth.require(request, *SCHEDULERS)
+        body = parse_body(Approval, await json_body(request, required=False))
         visit = await scoped_visit(self._ctx.store, claims, request)
-        scheduled = await self._requests.approve(visit, Actor(claims.role, claims.sub))
-        out: dict[str, Any] = visit_json(scheduled.visit, staff=True)
+        actor = Actor(claims.role, claims.sub)
+        scheduled = await self._requests.approve(visit, actor, body.permission_ref)
+        out = _staff_json(scheduled.visit)
         base = self._ctx.base_url
         out["links"] = {pid: f"{base}/v/{secret}" for pid, secret in scheduled.links.items()}
         return respond(out)
@@ -222,3 +274,11 @@ class RequestsApi:
         actor = Actor(claims.role, claims.sub)
         rejected = await self._requests.reject(visit, body.reason, body.note, actor)
         return respond(visit_json(rejected, staff=True))
+
+
+def _staff_json(visit: Visit) -> dict[str, Any]:
+    """A visit as officers see it here: with its review flag and its permission reference."""
+    out: dict[str, Any] = visit_json(visit, staff=True)
+    out["review"] = visit.review
+    out["permission_ref"] = visit.permission_ref
+    return out

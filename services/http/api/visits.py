@@ -8,8 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from services.access.guard import in_scope
+from services.booking.review import ReviewAction, VisitReview
 from services.booking.scheduling import GuestSpec, VisitService, visit_json
-from services.domain.model import EndReason, Role, VisitKind
+from services.domain.model import EndReason, Role, VisitKind, VisitStatus
 from services.errors import BadRequest, NotFound
 from services.http.api.context import ApiContext
 from services.http.fields import Choice, Integer, Objects, Text, parse_body, spec
@@ -99,6 +100,16 @@ class Terminated:
 
 
 @dataclass(frozen=True)
+class ReviewDecision:
+    """An officer's decision on a visit flagged for review (its inmate left)."""
+
+    action: ReviewAction = spec(Choice("`action` must be clear or cancel", ReviewAction))
+    note: str = spec(
+        Text("`{key}` must be at most 200 characters", max_len=200, min_len=0, required=False)
+    )
+
+
+@dataclass(frozen=True)
 class MonitorToken:
     """A receive-only websocket token for one visit."""
 
@@ -106,7 +117,7 @@ class MonitorToken:
 
 
 class VisitsApi:
-    """``/api/v1/visits`` and ``/api/v1/visits/{visit_id}[/cancel|/terminate|/monitor]``."""
+    """``/api/v1/visits`` and ``/api/v1/visits/{visit_id}[/cancel|/terminate|/monitor|/review]``."""
 
     def __init__(self, ctx: ApiContext, auth: StaffAuth) -> None:
         self._ctx = ctx
@@ -164,6 +175,20 @@ class VisitsApi:
         visit = await scoped_visit(self._ctx.store, claims, request)
         await self._ctx.live.terminate(visit.id, Actor(Role.OFFICER, claims.sub), body.reason)
         return respond(Terminated(visit_id=visit.id, ended="terminated"), status=202)
+
+    async def review(self, request: web.Request) -> web.Response:
+        """Clear a flagged visit's review (it goes ahead) or cancel it."""
+        claims = await self._auth.require(request, *SCHEDULERS)
+        body = parse_body(ReviewDecision, await json_body(request))
+        target = await scoped_visit(self._ctx.store, claims, request)
+        actor = Actor(claims.role, claims.sub)
+        review = VisitReview(self._ctx.store, self._ctx.clock)
+        visit = await review.decide(target, body.action, body.note or "", actor)
+        if visit.status is VisitStatus.CANCELLED:
+            self._ctx.live.drop(visit.id, EndReason.CANCELLED)
+        out: dict[str, Any] = visit_json(visit, staff=True)
+        out["review"] = visit.review
+        return respond(out)
 
     async def monitor(self, request: web.Request) -> web.Response:
         """A receive-only token for an officer to watch the visit."""

@@ -3,6 +3,7 @@ closures, and the intervals visits hold; each change commits with its audit even
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Sequence
@@ -18,10 +19,11 @@ from services.booking.slots import (
     hhmm,
     overlapping,
 )
-from services.domain.model import VisitKind
+from services.domain.model import EndReason, VisitKind
 from services.errors import Conflict
-from services.ids import FacilityId, RoomId
-from services.store.sqlite.base import SqliteBase, translate
+from services.ids import FacilityId, RoomId, VisitId
+from services.store.protocols import ClosureEffect
+from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
 
 _TEMPLATE_COLUMNS = "id, facility_id, room_id, weekdays, open_min, close_min, length_min, kinds"
@@ -127,16 +129,27 @@ class SqliteCalendar(SqliteBase):
 
         return await self._read(q)
 
-    async def add_closure(self, closure: Closure, event: AuditEvent) -> None:
-        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+    async def add_closure(self, closure: Closure, event: AuditEvent) -> ClosureEffect:
+        def job(conn: sqlite3.Connection, chain: Chain) -> ClosureEffect:
             conn.execute(
                 "INSERT INTO closures (id, facility_id, start_ms, end_ms, reason)"
                 " VALUES (?,?,?,?,?)",
                 (closure.id, closure.facility_id, closure.start_ms, closure.end_ms, closure.reason),
             )
-            chain.append(conn, [event])
+            cancelled = _cancel_within(conn, closure, ms(chain.now()))
+            running = conn.execute(
+                "SELECT id FROM visits WHERE facility_id = ? AND status = 'live'"
+                " AND start_ms < ? AND end_ms > ? ORDER BY start_ms, id",
+                (closure.facility_id, closure.end_ms, closure.start_ms),
+            ).fetchall()
+            counted = dataclasses.replace(
+                event, details={**event.details, "cancelled": len(cancelled)}
+            )
+            # The closure's event first, then each visit's: the reason a family reads follows.
+            chain.append(conn, [counted, *(_cancelled(event, closure, v) for v in cancelled)])
+            return ClosureEffect(tuple(cancelled), tuple(VisitId(r[0]) for r in running))
 
-        await self._write(translate(job))
+        return await self._write(translate(job))
 
     async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
         def q(conn: sqlite3.Connection) -> list[Closure]:
@@ -190,3 +203,29 @@ def _days(days: frozenset[int]) -> str:
 
 def _parse_days(text: str) -> frozenset[int]:
     return frozenset(int(d) for d in text.split(",") if d)
+
+
+def _cancel_within(conn: sqlite3.Connection, closure: Closure, now_ms: int | None) -> list[VisitId]:
+    """Cancel the facility's visits not yet started that share time with ``closure``."""
+    found = [
+        VisitId(r[0])
+        for r in conn.execute(
+            "SELECT id FROM visits WHERE facility_id = ?"
+            " AND status IN ('requested', 'approved', 'scheduled')"
+            " AND start_ms < ? AND end_ms > ? ORDER BY start_ms, id",
+            (closure.facility_id, closure.end_ms, closure.start_ms),
+        )
+    ]
+    conn.executemany(
+        "UPDATE visits SET status = 'cancelled', ended_ms = ?, end_reason = ? WHERE id = ?",
+        [(now_ms, EndReason.CANCELLED.value, v) for v in found],
+    )
+    return found
+
+
+def _cancelled(closed: AuditEvent, closure: Closure, visit_id: VisitId) -> AuditEvent:
+    """One visit's ``cancelled`` event, by whoever closed the facility, saying why."""
+    details: dict[str, object] = {"by": "closure", "reason": closure.reason}
+    return AuditEvent(
+        "cancelled", closed.actor_role, closed.actor_id, closure.facility_id, visit_id, details
+    )

@@ -3,6 +3,7 @@ visitors; each add commits with its audit event."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from services.domain.model import (
     Facility,
     FacilityRules,
     Inmate,
+    InmateStatus,
     Role,
     Room,
     Staff,
@@ -21,7 +23,8 @@ from services.domain.model import (
     Visitor,
 )
 from services.ids import FacilityId, InmateId, RoomId, StaffId, TerminalId, VisitorId
-from services.store.sqlite.base import SqliteBase, translate
+from services.store.protocols import InmatesImported
+from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
 
 
@@ -134,18 +137,22 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
-    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> int:
-        def job(conn: sqlite3.Connection, chain: Chain) -> int:
+    async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
+        def job(conn: sqlite3.Connection, chain: Chain) -> InmatesImported:
+            leaving = _leaving(conn, inmates)
             before = conn.total_changes
             conn.executemany(
-                "INSERT INTO inmates (id, facility_id, number, name, block) VALUES (?,?,?,?,?)"
-                " ON CONFLICT (facility_id, number) DO UPDATE SET name = excluded.name,"
-                " block = excluded.block",
-                [(i.id, i.facility_id, i.number, i.name, i.block) for i in inmates],
+                "INSERT INTO inmates (id, facility_id, number, name, block, status)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (facility_id, number) DO UPDATE SET"
+                " name = excluded.name, block = excluded.block, status = excluded.status",
+                [(i.id, i.facility_id, i.number, i.name, i.block, i.status) for i in inmates],
             )
             count = conn.total_changes - before
-            chain.append(conn, [event])
-            return count
+            flagged = _flag_for_review(conn, leaving, ms(chain.now()))
+            chain.append(
+                conn, [dataclasses.replace(event, details={**event.details, "flagged": flagged})]
+            )
+            return InmatesImported(count, flagged)
 
         return await self._write(translate(job))
 
@@ -186,9 +193,53 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
+    async def visitors_with_nik(self, nik: str) -> list[Visitor]:
+        def q(conn: sqlite3.Connection) -> list[Visitor]:
+            rows = conn.execute(
+                "SELECT id, name, nik, phone, relationship, priority FROM visitors WHERE nik = ?"
+                " ORDER BY rowid",
+                (nik,),
+            ).fetchall()
+            return [Visitor(VisitorId(r[0]), r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+        return await self._read(q)
+
 
 def inmate_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Inmate | None:
     row = conn.execute(
-        f"SELECT id, facility_id, number, name, block FROM inmates WHERE {where}", args
+        f"SELECT id, facility_id, number, name, block, status FROM inmates WHERE {where}", args
     ).fetchone()
-    return Inmate(InmateId(row[0]), FacilityId(row[1]), row[2], row[3], row[4]) if row else None
+    if row is None:
+        return None
+    return Inmate(
+        InmateId(row[0]), FacilityId(row[1]), row[2], row[3], row[4], InmateStatus(row[5])
+    )
+
+
+def _leaving(conn: sqlite3.Connection, inmates: Sequence[Inmate]) -> list[str]:
+    """Ids of the inmates on record whom this import turns released or transferred."""
+    gone = [i for i in inmates if i.status.gone]
+    leaving = []
+    for inmate in gone:
+        row = conn.execute(
+            "SELECT id, status FROM inmates WHERE facility_id = ? AND number = ?",
+            (inmate.facility_id, inmate.number),
+        ).fetchone()
+        if row and not InmateStatus(row[1]).gone:
+            leaving.append(row[0])
+    return leaving
+
+
+def _flag_for_review(
+    conn: sqlite3.Connection, inmate_ids: Sequence[str], now_ms: int | None
+) -> int:
+    """Flag the visits of ``inmate_ids`` that are booked and not yet over; how many."""
+    flagged = 0
+    for inmate_id in inmate_ids:
+        cur = conn.execute(
+            "UPDATE visits SET review = 1 WHERE inmate_id = ? AND review = 0"
+            " AND status IN ('requested', 'approved', 'scheduled') AND end_ms > ?",
+            (inmate_id, now_ms),
+        )
+        flagged += cur.rowcount
+    return flagged

@@ -199,4 +199,18 @@ STEPS: tuple[str, ...] = (
     );
     INSERT INTO notify_cursor (id, seq) SELECT 1, coalesce(max(seq), 0) FROM audit_events;
     """,
+    # 9: a facility's remaining booking rules. An inmate's status from the SDP import (remand
+    # visits need the detaining authority's letter, kept on the visit at approval); a visit whose
+    # inmate was released or transferred after booking waits for an officer's review; a facility's
+    # booking policy (relationships as `spouse,parent`; a facility without a row takes them all).
+    """
+    ALTER TABLE inmates ADD COLUMN status TEXT NOT NULL DEFAULT 'convicted'
+        CHECK (status IN ('convicted', 'remand', 'released', 'transferred'));
+    ALTER TABLE visits ADD COLUMN permission_ref TEXT;
+    ALTER TABLE visits ADD COLUMN review INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE booking_policies (
+        facility_id TEXT PRIMARY KEY REFERENCES facilities(id),
+        relationships TEXT NOT NULL, auto_approve_known INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )

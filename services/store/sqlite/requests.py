@@ -5,19 +5,41 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Sequence
 
 import orjson
 
 from services.audit.chain import AuditEvent
-from services.booking.quotas import WEEK_MS, NewRequest, Quotas
+from services.booking.policy import BookingPolicy, parse_relationships
+from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection
-from services.domain.model import Facility, FacilityRules, Role, Terminal, Visit, VisitStatus
-from services.errors import Conflict, NotFound, QuotaInmate, QuotaVisitor, SlotFull
+from services.domain.model import (
+    Facility,
+    FacilityRules,
+    InmateStatus,
+    Role,
+    Terminal,
+    Visit,
+    VisitStatus,
+)
+from services.errors import (
+    BadRequest,
+    Conflict,
+    InmateUnavailable,
+    NotFound,
+)
 from services.ids import FacilityId, RoomId, TerminalId, VisitorId
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
-from services.store.sqlite.visits import OCCUPYING_SQL, VISIT_COLS, visit_where
+from services.store.sqlite.request_rules import (
+    check_blocked,
+    check_inmate,
+    check_quotas,
+    extended_end,
+    free_place,
+    known_visitor,
+    visit_inmate_status,
+)
+from services.store.sqlite.visits import VISIT_COLS, visit_where
 
 
 class SqliteRequests(SqliteBase):
@@ -73,17 +95,53 @@ class SqliteRequests(SqliteBase):
 
         await self._write(translate(job))
 
+    async def booking_policy(self, facility_id: str) -> BookingPolicy:
+        return await self._read(lambda c: _policy(c, facility_id))
+
+    async def set_booking_policy(
+        self, facility_id: str, policy: BookingPolicy, event: AuditEvent
+    ) -> None:
+        def job(conn: sqlite3.Connection, chain: Chain) -> None:
+            conn.execute(
+                "INSERT INTO booking_policies (facility_id, relationships, auto_approve_known)"
+                " VALUES (?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
+                " relationships = excluded.relationships,"
+                " auto_approve_known = excluded.auto_approve_known",
+                (facility_id, ",".join(policy.listed()), int(policy.auto_approve_known)),
+            )
+            chain.append(conn, [event])
+
+        await self._write(translate(job))
+
     async def add_request(self, request: NewRequest) -> Visit:
         def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
             # The checks and the insert share this transaction: the writer runs jobs one by
             # one, so no other request can take the slot or the quota in between.
             visit = request.visit
-            _check_quotas(conn, request)
-            place = _free_place(conn, request.places, ms(visit.start), ms(visit.end))
+            check_inmate(conn, request.visit.inmate_id)
+            check_blocked(conn, request)
+            check_quotas(conn, request)
+            place = free_place(conn, request.places, ms(visit.start), ms(visit.end))
             visitor_id = _visitor(conn, request)
-            placed = _placed(visit, place, visitor_id)
+            end_ms = extended_end(conn, request, place)
+            placed = _placed(visit, place, visitor_id, end_ms)
             _insert(conn, placed, ms(chain.now()))
-            chain.append(conn, [request.event])
+            event = request.event
+            if end_ms != ms(visit.end):
+                event = dataclasses.replace(event, details={**event.details, "end_ms": end_ms})
+            events = [event]
+            if request.approval is not None and known_visitor(conn, request):
+                conn.execute(
+                    "UPDATE visits SET status = ? WHERE id = ?",
+                    (VisitStatus.SCHEDULED.value, visit.id),
+                )
+                conn.execute(
+                    "UPDATE participants SET link_hash = ? WHERE visit_id = ? AND role = ?",
+                    (request.family_link_hash, visit.id, Role.FAMILY.value),
+                )
+                placed = dataclasses.replace(placed, status=VisitStatus.SCHEDULED)
+                events.append(request.approval)
+            chain.append(conn, events)
             return placed
 
         return await self._write(translate(job))
@@ -104,13 +162,24 @@ class SqliteRequests(SqliteBase):
         return await self._read(q)
 
     async def approve_request(
-        self, visit_id: str, link_hashes: dict[str, str], event: AuditEvent
+        self,
+        visit_id: str,
+        link_hashes: dict[str, str],
+        event: AuditEvent,
+        permission_ref: str | None = None,
     ) -> Visit:
         def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
             _expect(conn, visit_id, VisitStatus.REQUESTED)
+            # Checked again here: the inmate's status may have changed by an import since.
+            status = visit_inmate_status(conn, visit_id)
+            if status.gone:
+                raise InmateUnavailable("the inmate was released or transferred")
+            if permission_ref is None and status is InmateStatus.REMAND:
+                raise BadRequest("a remand visit needs `permission_ref`", field="permission_ref")
             # Approved and scheduled at once: the approved visit needs nothing more to run.
             conn.execute(
-                "UPDATE visits SET status = ? WHERE id = ?", (VisitStatus.SCHEDULED.value, visit_id)
+                "UPDATE visits SET status = ?, permission_ref = ? WHERE id = ?",
+                (VisitStatus.SCHEDULED.value, permission_ref, visit_id),
             )
             conn.executemany(
                 "UPDATE participants SET link_hash = ? WHERE id = ? AND visit_id = ?",
@@ -143,41 +212,14 @@ class SqliteRequests(SqliteBase):
         return await self._read(q)
 
 
-def _check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
-    """QuotaInmate or QuotaVisitor if either already has its visits within 7 days of this one."""
-    start = ms(request.visit.start)
-    assert start is not None
-    around = (start - WEEK_MS, start + WEEK_MS)
-    (inmate,) = conn.execute(
-        f"SELECT count(*) FROM visits WHERE inmate_id = ? AND status IN ({OCCUPYING_SQL})"
-        " AND start_ms > ? AND start_ms < ?",
-        (request.visit.inmate_id, *around),
+def _policy(conn: sqlite3.Connection, facility_id: str) -> BookingPolicy:
+    row = conn.execute(
+        "SELECT relationships, auto_approve_known FROM booking_policies WHERE facility_id = ?",
+        (facility_id,),
     ).fetchone()
-    if inmate >= request.quotas.per_inmate:
-        raise QuotaInmate("the inmate has no visit left in that week")
-    (visitor,) = conn.execute(
-        "SELECT count(DISTINCT v.id) FROM visits v JOIN participants p ON p.visit_id = v.id"
-        " JOIN visitors r ON r.id = p.visitor_id"
-        f" WHERE r.nik = ? AND v.status IN ({OCCUPYING_SQL}) AND v.start_ms > ? AND v.start_ms < ?",
-        (request.visitor.nik, *around),
-    ).fetchone()
-    if visitor >= request.quotas.per_visitor:
-        raise QuotaVisitor("the visitor has no visit left in that week")
-
-
-def _free_place(
-    conn: sqlite3.Connection, places: Sequence[Terminal], start: int | None, end: int | None
-) -> Terminal:
-    """The first place whose room has no occupying visit sharing time with ``[start, end)``."""
-    for place in places:
-        taken = conn.execute(
-            f"SELECT 1 FROM visits WHERE room_id = ? AND status IN ({OCCUPYING_SQL})"
-            " AND start_ms < ? AND end_ms > ? LIMIT 1",
-            (place.room_id, end, start),
-        ).fetchone()
-        if not taken:
-            return place
-    raise SlotFull("that slot has just been taken")
+    if row is None:
+        return BookingPolicy()
+    return BookingPolicy(parse_relationships(row[0]), bool(row[1]))
 
 
 def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
@@ -186,9 +228,10 @@ def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
     v = request.visitor
     row = conn.execute("SELECT id FROM visitors WHERE nik = ? LIMIT 1", (v.nik,)).fetchone()
     if row:
+        # Priority too: special needs (a pregnancy, say) are the latest request's.
         conn.execute(
-            "UPDATE visitors SET name = ?, phone = ?, relationship = ? WHERE id = ?",
-            (v.name, v.phone, v.relationship, row[0]),
+            "UPDATE visitors SET name = ?, phone = ?, relationship = ?, priority = ? WHERE id = ?",
+            (v.name, v.phone, v.relationship, int(v.priority), row[0]),
         )
         return VisitorId(row[0])
     conn.execute(
@@ -198,7 +241,7 @@ def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
     return v.id
 
 
-def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId) -> Visit:
+def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId, end_ms: int) -> Visit:
     seats = tuple(
         dataclasses.replace(p, name=place.name)
         if p.role is Role.TERMINAL
@@ -208,7 +251,7 @@ def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId) -> Visit:
         for p in visit.participants
     )
     return dataclasses.replace(
-        visit, room_id=place.room_id, terminal_id=place.id, participants=seats
+        visit, room_id=place.room_id, terminal_id=place.id, participants=seats, end=end_ms / 1000
     )
 
 

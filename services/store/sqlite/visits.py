@@ -18,6 +18,7 @@ from services.domain.model import (
     VisitKind,
     VisitStatus,
 )
+from services.domain.rules import check_not_in_review
 from services.errors import Conflict, NotFound
 from services.ids import FacilityId, InmateId, ParticipantId, RoomId, TerminalId, VisitId, VisitorId
 from services.store.protocols import VisitChange
@@ -28,6 +29,10 @@ VISIT_COLS = (
     "id, code, facility_id, room_id, terminal_id, inmate_id, kind, status, start_ms, end_ms,"
     " started_ms, ended_ms, end_reason"
 )
+
+
+# What a visit is read with besides the columns it is inserted with.
+READ_COLS = f"{VISIT_COLS}, permission_ref, review"
 
 
 # The states in which a visit holds its room and terminal for its time (SQL list).
@@ -98,6 +103,20 @@ class SqliteVisits(SqliteBase):
 
         return await self._read(q)
 
+    async def clear_review(self, visit_id: str, event: AuditEvent) -> Visit:
+        def job(conn: sqlite3.Connection, chain: Chain) -> Visit:
+            cur = conn.execute(
+                "UPDATE visits SET review = 0 WHERE id = ? AND review = 1", (visit_id,)
+            )
+            if not cur.rowcount:
+                raise Conflict("this visit is not waiting for review")
+            chain.append(conn, [event])
+            visit = visit_where(conn, "id = ?", (visit_id,))
+            assert visit is not None
+            return visit
+
+        return await self._write(translate(job))
+
     async def find_participant(self, participant_id: str) -> tuple[Visit, Participant] | None:
         def q(conn: sqlite3.Connection) -> tuple[Visit, Participant] | None:
             row = conn.execute(
@@ -149,6 +168,9 @@ class SqliteVisits(SqliteBase):
                 raise Conflict(f"visit is {current.status.value}", status=current.status.value)
             if change.to not in VISIT_TRANSITIONS[current.status]:
                 raise Conflict(f"visit cannot go from {current.status.value} to {change.to.value}")
+            if change.to is VisitStatus.LIVE:
+                # The one check no cached copy of the visit can miss: a flagged visit never starts.
+                check_not_in_review(current)
             at = ms(change.at)
             if change.to is VisitStatus.LIVE:
                 conn.execute(
@@ -174,7 +196,7 @@ class SqliteVisits(SqliteBase):
 
 
 def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Visit | None:
-    row = conn.execute(f"SELECT {VISIT_COLS} FROM visits WHERE {where}", args).fetchone()
+    row = conn.execute(f"SELECT {READ_COLS} FROM visits WHERE {where}", args).fetchone()
     if row is None:
         return None
     parts = tuple(
@@ -205,4 +227,6 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
         ended_at=s_or_none(row[11]),
         end_reason=EndReason(row[12]) if row[12] else None,
         participants=parts,
+        permission_ref=row[13],
+        review=bool(row[14]),
     )
