@@ -17,8 +17,9 @@ import orjson
 
 from services.booking.scheduling import new_id
 from services.clock import Clock
+from services.domain.model import VisitStatus
 from services.notify.messages import Facts, compose
-from services.notify.records import Channel, Family, MessageKind, NewMessage
+from services.notify.records import Channel, Family, Followed, MessageKind, NewMessage
 from services.store.protocols import OutboxStore, VisitStore
 
 # The audit actions a family hears about, and the message each becomes.
@@ -52,7 +53,9 @@ class Collector:
         """One batch of events into the outbox; True if there may be more to read at once."""
         events, cursor = await self._store.notify_tail(tuple(FOLLOWED), TAIL_BATCH)
         messages = [
-            self._message(FOLLOWED[e.action], e.family, e.seq, _details(e.details)) for e in events
+            self._message(FOLLOWED[e.action], e.family, e.seq, _details(e.details))
+            for e in events
+            if not _overtaken(e)
         ]
         await self._store.add_messages(messages, cursor)
         return len(events) == TAIL_BATCH
@@ -82,6 +85,13 @@ class Collector:
             text=compose(kind, facts),
             created_ms=int(self._clock.now() * 1000),
         )
+
+
+def _overtaken(event: Followed) -> bool:
+    """A request that was decided before its message was made (auto-approved in the same
+    transaction, approved or cancelled at once): "waiting for approval" would only confuse the
+    family, who hears the decision next."""
+    return event.action == "requested" and event.status != VisitStatus.REQUESTED.value
 
 
 def _details(text: str) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class Followed:
     seq: int
     action: str
     details: str  # the event's canonical JSON
+    status: str  # the visit's status now, when the event is read
     family: Family
 
 

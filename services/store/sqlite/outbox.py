@@ -48,10 +48,10 @@ class SqliteOutbox(SqliteBase):
             (head,) = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()
             marks = ",".join("?" * len(actions))
             found = [
-                Followed(seq, action, details, Family(*family))
-                for seq, action, details, *family in conn.execute(
-                    f"SELECT a.seq, a.action, a.details, {FAMILY_COLS} FROM audit_events a"
-                    f" JOIN visits v ON v.id = a.visit_id {FAMILY_JOINS}"
+                Followed(seq, action, details, status, Family(*family))
+                for seq, action, details, status, *family in conn.execute(
+                    f"SELECT a.seq, a.action, a.details, v.status, {FAMILY_COLS}"
+                    f" FROM audit_events a JOIN visits v ON v.id = a.visit_id {FAMILY_JOINS}"
                     f" WHERE a.seq > ? AND a.seq <= ? AND a.action IN ({marks})"
                     " ORDER BY a.seq LIMIT ?",
                     (Role.FAMILY.value, cursor, head, *actions, limit),
