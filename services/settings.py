@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.access.rates import BOOKING, SLOT_LISTING, Rate
 from services.addresses import Network, parse_networks
 from services.errors import ConfigError
 from services.files import create_secret_file
@@ -119,6 +120,10 @@ class Settings:
     login_queue: int = 8
     # Failed logins one address may bank before it is refused (one is forgiven every 30 s).
     login_address_failures: int = 20
+    # Public booking calls per client address (services/access/rates.py says why these sizes):
+    # POST /api/v1/requests, and a facility's free slots.
+    booking_rate: Rate = BOOKING
+    slot_rate: Rate = SLOT_LISTING
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
 
     @classmethod
@@ -145,6 +150,13 @@ class Settings:
             login_workers=_env_int("LOGIN_WORKERS", 2),
             login_queue=_env_int("LOGIN_QUEUE", 8),
             login_address_failures=_env_int("LOGIN_ADDRESS_FAILURES", 20),
+            booking_rate=Rate(
+                _env_float("BOOKING_RATE", BOOKING.per_s), _env_int("BOOKING_BURST", BOOKING.burst)
+            ),
+            slot_rate=Rate(
+                _env_float("SLOTS_RATE", SLOT_LISTING.per_s),
+                _env_int("SLOTS_BURST", SLOT_LISTING.burst),
+            ),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(base, **clean)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ class Areas:
             visits=VisitsApi(ctx, auth),
             participants=ParticipantsApi(ctx, auth),
             audit=AuditApi(ctx, auth),
-            facilities=FacilitiesApi(requests),
+            facilities=FacilitiesApi(requests, ctx.clock, ctx.slot_rate),
             requests=RequestsApi(ctx, auth, requests),
         )
 
@@ -229,6 +229,7 @@ ROUTES: tuple[Route, ...] = (
         response=FreeSlots,
         auth=False,
         query=SLOT_QUERY,
+        limited=True,
     ),
     Route(
         "POST",
@@ -240,6 +241,7 @@ ROUTES: tuple[Route, ...] = (
         response=Requested,
         status=201,
         auth=False,
+        limited=True,
     ),
     Route(
         "POST",

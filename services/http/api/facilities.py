@@ -8,7 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from services.access.rates import AddressRates, Rate
 from services.booking.requests import RequestService
+from services.clock import Clock
 from services.domain.model import VisitKind
 from services.errors import BadRequest
 from services.http.plumbing import respond
@@ -35,8 +37,9 @@ class FreeSlots:
 class FacilitiesApi:
     """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public)."""
 
-    def __init__(self, requests: RequestService) -> None:
+    def __init__(self, requests: RequestService, clock: Clock, slot_rate: Rate) -> None:
         self._requests = requests
+        self._rates = AddressRates(clock, slot_rate)
 
     async def list(self, request: web.Request) -> web.Response:
         """Every facility that takes online requests."""
@@ -45,7 +48,9 @@ class FacilitiesApi:
         return respond(FacilityList(facilities=listed))
 
     async def slots(self, request: web.Request) -> web.Response:
-        """The free slots of ``date`` (the facility's local date) for visits of ``kind``."""
+        """The free slots of ``date`` (the facility's local date) for visits of ``kind``;
+        429 when the client's address has asked too often lately."""
+        self._rates.take(request.remote or "")
         date = _date(request.query.get("date", ""))
         try:
             kind = VisitKind(request.query.get("kind", VisitKind.REGULAR.value))
