@@ -263,6 +263,7 @@ ROUTES: tuple[Route, ...] = (
         response=FreeSlots,
         auth=False,
         query=SLOT_QUERY,
+        limited=True,
     ),
     Route(
         "PUT",

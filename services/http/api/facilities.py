@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from services.access.guard import in_scope
+from services.access.rates import AddressRates
 from services.booking.calendar import CalendarService
 from services.booking.quotas import Quotas
 from services.booking.requests import RequestService
@@ -90,6 +91,7 @@ class FacilitiesApi:
         self._ctx = ctx
         self._requests = requests
         self._auth = auth
+        self._rates = AddressRates(ctx.clock, ctx.slot_rate)
 
     async def close(self, request: web.Request) -> web.Response:
         """Close the facility: visits booked inside are cancelled with it, live ones ended."""
@@ -152,7 +154,9 @@ class FacilitiesApi:
         return respond(FacilityList(facilities=listed))
 
     async def slots(self, request: web.Request) -> web.Response:
-        """The free slots of ``date`` (the facility's local date) for visits of ``kind``."""
+        """The free slots of ``date`` (the facility's local date) for visits of ``kind``;
+        429 when the client's address has asked too often lately."""
+        self._rates.take(request.remote or "")
         date = _date(request.query.get("date", ""))
         try:
             kind = VisitKind(request.query.get("kind", VisitKind.REGULAR.value))

@@ -74,10 +74,11 @@ class SqliteCalendar(SqliteBase):
     async def slot_templates(
         self, facility_id: str, room_id: str | None = None
     ) -> list[SlotTemplate]:
-        if room_id is None:
-            return await self._read(lambda c: _templates(c, "facility_id = ?", (facility_id,)))
-        where = "facility_id = ? AND room_id = ?"
-        return await self._read(lambda c: _templates(c, where, (facility_id, room_id)))
+        args: tuple[str, ...] = (facility_id,)
+        where = "facility_id = ?"
+        if room_id is not None:
+            where, args = "facility_id = ? AND room_id = ?", (facility_id, room_id)
+        return await self._read_inline(lambda c: _templates(c, where, args))
 
     async def set_booking_window(
         self, facility_id: str, window: BookingWindow, event: AuditEvent
@@ -103,7 +104,7 @@ class SqliteCalendar(SqliteBase):
             ).fetchone()
             return BookingWindow(row[0], row[1], _parse_days(row[2])) if row else BookingWindow()
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def add_blocked_date(self, blocked: BlockedDate, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
@@ -127,7 +128,7 @@ class SqliteCalendar(SqliteBase):
             fac = FacilityId(facility_id)
             return [BlockedDate(fac, dt.date.fromisoformat(d), r) for d, r in found]
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def add_closure(self, closure: Closure, event: AuditEvent) -> ClosureEffect:
         def job(conn: sqlite3.Connection, chain: Chain) -> ClosureEffect:
@@ -160,7 +161,7 @@ class SqliteCalendar(SqliteBase):
             ).fetchall()
             return [Closure(i, FacilityId(f), s, e, r) for i, f, s, e, r in found]
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def booked_slots(self, room_ids: Sequence[str], start_ms: int, end_ms: int) -> list[Slot]:
         def q(conn: sqlite3.Connection) -> list[Slot]:
