@@ -219,6 +219,8 @@ class RequestsApi:
             reason = RejectReason(state.rejection.reason)
             out["reason"] = {"code": reason.value, "messages": reason.text.to_json()}
             out["note"] = state.rejection.note
+        if state.revoked:
+            out["link_revoked"] = True
         if state.link:
             out["link"] = f"{self._ctx.base_url}/v/{state.link}"
         return out
