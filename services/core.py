@@ -16,6 +16,7 @@ from services.access.guard import Guard
 from services.access.links import FamilyLinks, VisitLinks
 from services.access.logins import LoginGuard, LoginLimits
 from services.access.revocation import Revocation, Revocations
+from services.access.sessions import SessionLimits, StaffSessions
 from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
 from services.booking.scheduling import VisitService
@@ -39,6 +40,7 @@ class Core:
     staff: StaffLogin
     revocations: Revocations
     guard: Guard
+    sessions: StaffSessions  # the consoles' cookie sessions
     notifier: Notifier  # started by a node only (signaling.app); a CLI command leaves it idle
 
     async def aclose(self) -> None:
@@ -68,9 +70,14 @@ def create_core(
     staff = StaffLogin(store, tokens, clock, settings.staff_token_ttl_s, logins)
     revocations = Revocations(store, clock, on_revoked)
     guard = Guard(tokens, revocations, clock)
+    limits = SessionLimits(settings.console_idle_s, settings.console_session_s)
+    key = next(iter(settings.token_keys.values()))
+    sessions = StaffSessions(tokens, guard, revocations, clock, key, limits)
     notifier = Notifier(store, clock, links.family, notify_config(settings), sender)
     visits = VisitService(store, clock)
-    return Core(store, tokens, logins, visits, links, staff, revocations, guard, notifier)
+    return Core(
+        store, tokens, logins, visits, links, staff, revocations, guard, sessions, notifier
+    )
 
 
 def notify_config(settings: Settings) -> NotifyConfig:

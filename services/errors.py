@@ -8,7 +8,9 @@
     │   ├── TokenExpired                 "token_expired"
     │   └── TokenRevoked                 "token_revoked"
     ├── Forbidden                   403  "forbidden"       wrong role or scope
-    │   └── AccessRevoked                "access_revoked"  participant or staff account revoked
+    │   ├── AccessRevoked                "access_revoked"  participant or staff account revoked
+    │   └── CsrfRefused                  "csrf_refused"    a console change without its CSRF
+    │                                                      token, or sent from another site
     ├── NotFound                    404  "not_found"
     ├── RequestTimeout              408  "request_timeout" body not sent in time
     ├── Conflict                    409  "conflict"        state forbids it
@@ -92,6 +94,13 @@ class AccessRevoked(Forbidden):
     a new login would not help, unlike ``TokenRevoked``."""
 
     code = "access_revoked"
+
+
+class CsrfRefused(Forbidden):
+    """A change on a console session (cookie) without the session's CSRF token, or sent by a
+    page of another site: the cookie alone never authorises a change."""
+
+    code = "csrf_refused"
 
 
 class NotFound(TatapError):

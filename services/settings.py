@@ -83,6 +83,8 @@ def _check_limits(settings: Settings) -> None:
         "notify_poll_s",
         "notify_timeout_s",
         "notify_max_attempts",
+        "console_idle_s",
+        "console_session_s",
     ):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be above zero")
@@ -106,6 +108,10 @@ class Settings:
     link_key: bytes = b""
     # Staff tokens (officer, auditor, admin) live this long; visit tokens end with the visit.
     staff_token_ttl_s: int = 8 * 3600
+    # A console session (a staff token in a cookie) ends after this long without use, and this
+    # long after its login whatever happens (services.access.sessions).
+    console_idle_s: float = 30 * 60.0
+    console_session_s: float = 12 * 3600.0
     # A visit token may outlive the scheduled end by this much (reconnect after the end is useless,
     # but a clock skew of a few seconds must not refuse an honest client).
     token_grace_s: int = 60
@@ -179,6 +185,8 @@ class Settings:
             login_workers=_env_int("LOGIN_WORKERS", 2),
             login_queue=_env_int("LOGIN_QUEUE", 8),
             login_address_failures=_env_int("LOGIN_ADDRESS_FAILURES", 20),
+            console_idle_s=_env_float("CONSOLE_IDLE", 30 * 60.0),
+            console_session_s=_env_float("CONSOLE_SESSION", 12 * 3600.0),
             notify_webhook_url=_env("NOTIFY_WEBHOOK_URL", ""),
             notify_webhook_secret=_env("NOTIFY_WEBHOOK_SECRET", "").encode(),
             notify_poll_s=_env_float("NOTIFY_POLL", 2.0),

@@ -19,6 +19,7 @@ from services.http.api.links import LinksApi
 from services.http.pages import page_routes
 from services.http.plumbing import BODY_TIMEOUT, errors_middleware, forwarded_middleware
 from services.http.routes import api_routes
+from services.http.sessions import SessionCookies
 from services.notify.notifier import Notifier
 from services.settings import Settings
 from services.store.protocols import Store
@@ -77,9 +78,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         settings.base_url,
         core.revocations,
         settings.node_id,
+        core.sessions,
         settings.booking_rate,
         settings.slot_rate,
     )
+    # Inside the others: it sees the request the handler saw, and the handler's own answer.
+    app.middlewares.append(SessionCookies(core.sessions, settings.base_url).middleware())
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
     served = {"/ws": endpoint.handle, "/metrics": _metrics(app, settings, cap)}
     app.router.add_routes(api_routes(api, served))

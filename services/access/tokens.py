@@ -75,6 +75,23 @@ class TokenService:
         token = jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
         return token, claims
 
+    def renew(self, claims: Claims, exp: float) -> str:
+        """The same token (subject, role, ``jti``, ``iat``) with expiry ``exp``: a staff session
+        kept alive by use, revoked as one by its ``jti``, and as old as its first login."""
+        if claims.visit or claims.role not in STAFF_ROLES:
+            raise ValueError("only a staff token is renewed")
+        payload: dict[str, object] = {
+            "iss": ISSUER,
+            "sub": claims.sub,
+            "role": claims.role.value,
+            "visit": "",
+            "fac": claims.facility,
+            "jti": claims.jti,
+            "iat": claims.iat,
+            "exp": int(exp),
+        }
+        return jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
+
     def decode(self, token: str, now: float | None) -> Claims:
         """Check signature, issuer and expiry against ``now``; revocation is the caller's check.
 

@@ -71,7 +71,8 @@ def _loggable(path: str) -> str:
     return "/v/<link>" if path.startswith("/v/") else path[:200]
 
 
-async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+async def read_body(request: web.Request) -> bytes:
+    """The request's body, at most ``MAX_BODY`` bytes, arrived within the body timeout."""
     if request.content_length and request.content_length > MAX_BODY:
         raise TooLarge("request body too large")
     try:
@@ -80,12 +81,17 @@ async def json_body(request: web.Request, required: bool = True) -> dict[str, An
     except TimeoutError as exc:
         # A body dripped byte by byte would hold a handler and a socket for ever.
         raise RequestTimeout("request body not received in time") from exc
+    if len(raw) > MAX_BODY:
+        raise TooLarge("request body too large")
+    return raw
+
+
+async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    raw = await read_body(request)
     if not raw:
         if required:
             raise BadRequest("a JSON object body is required")
         return {}
-    if len(raw) > MAX_BODY:
-        raise TooLarge("request body too large")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -17,6 +17,7 @@ from aiohttp import web
 from services.access.guesses import Guesses
 from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
+from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
     SLOT_QUERY,
@@ -53,6 +54,7 @@ from services.http.api.visits import (
 )
 from services.http.openapi import document
 from services.http.plumbing import Handler, respond
+from services.http.sessions import SessionCookies
 from services.http.staff_auth import StaffAuth
 
 VISIT = dict[str, object]  # a visit as ``services.booking.scheduling.visit_json`` shows it
@@ -72,11 +74,13 @@ class Areas:
     requests: RequestsApi
     notifications: NotificationsApi
     inmates: InmatesApi
+    console: ConsoleApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
         """Every area over the same services and the same staff check."""
-        auth = StaffAuth(ctx.guard)
+        cookies = SessionCookies(ctx.sessions, ctx.base_url)
+        auth = StaffAuth(ctx.guard, cookies)
         requests = RequestService(ctx.store, ctx.clock, ctx.links.family, ctx.node_id)
         names = Guesses(ctx.clock)  # wrong inmate names per address, from either door
         return cls(
@@ -90,6 +94,7 @@ class Areas:
             requests=RequestsApi(ctx, auth, requests, names),
             notifications=NotificationsApi(ctx, auth),
             inmates=InmatesApi(ctx.store, names),
+            console=ConsoleApi(ctx, cookies),
         )
 
 
@@ -176,6 +181,34 @@ ROUTES: tuple[Route, ...] = (
         response=LoggedIn,
         auth=False,
         limited=True,
+    ),
+    Route(
+        "POST",
+        "/officer/login",
+        "Staff console login (JSON, or a form: 303 to the role's console) → an HttpOnly,"
+        " SameSite=Strict session cookie; throttled as the API login",
+        lambda a: a.console.login,
+        body=Login,
+        response=ConsoleSession,
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "GET",
+        "/officer/session",
+        "Who is logged in on this console session, and its CSRF token (session cookie)",
+        lambda a: a.console.session,
+        response=ConsoleSession,
+        auth=False,
+    ),
+    Route(
+        "POST",
+        "/officer/logout",
+        "End the console session: revoked and its cookie cleared (session cookie and"
+        " `X-CSRF-Token`)",
+        lambda a: a.console.logout,
+        response=LoggedOut,
+        auth=False,
     ),
     Route(
         "POST",

@@ -1,4 +1,6 @@
-"""The REST API's side of the one guard: the bearer header read, then ``services.access.guard``."""
+"""The REST API's side of the one guard: the bearer header read, or the console's session
+cookie (``services.http.sessions``: a change needs its CSRF token too), then
+``services.access.guard``."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from services.access.guard import Guard, in_scope
 from services.access.tokens import Claims
 from services.domain.model import Role, Visit
 from services.errors import NotFound, Unauthorized
+from services.http.sessions import SessionCookies
 from services.store.protocols import Store
 
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
@@ -16,14 +19,19 @@ VISIT_READERS = (Role.OFFICER, Role.ADMIN, Role.AUDITOR)
 
 
 class StaffAuth:
-    """Bearer token -> claims of a staff member holding one of the roles a handler names."""
+    """Bearer token or console session -> claims of a staff member holding one of the roles a
+    handler names."""
 
-    def __init__(self, guard: Guard) -> None:
+    def __init__(self, guard: Guard, cookies: SessionCookies) -> None:
         self._guard = guard
+        self.cookies = cookies
 
     async def require(self, request: web.Request, *roles: Role) -> Claims:
-        """The caller's claims, or 401 (no or bad token) / 403 (visit token, wrong role)."""
+        """The caller's claims, or 401 (no or bad token) / 403 (visit token, wrong role, a
+        session's change without its CSRF token)."""
         header = request.headers.get("Authorization", "")
+        if not header and self.cookies.present(request):
+            return await self.cookies.require(request, roles)
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send `Authorization: Bearer <token>`")

@@ -10,6 +10,7 @@ from services.access.guard import Guard
 from services.access.links import VisitLinks
 from services.access.rates import BOOKING, SLOT_LISTING, Rate
 from services.access.revocation import Revocations
+from services.access.sessions import StaffSessions
 from services.access.staff import StaffLogin
 from services.booking.scheduling import VisitService
 from services.clock import Clock
@@ -45,6 +46,7 @@ class ApiContext:
     base_url: str
     revocations: Revocations
     node_id: str
+    sessions: StaffSessions
     booking_rate: Rate = BOOKING  # POST /api/v1/requests per client address
     slot_rate: Rate = SLOT_LISTING  # a facility's free slots per client address
 

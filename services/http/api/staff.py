@@ -47,15 +47,21 @@ class StaffApi:
         )
         await self._ctx.revocations.check_staff(staff.id)  # a disabled account gets no token
         resp = respond(LoggedIn(token=token, role=staff.role.value, staff_id=staff.id))
-        # Lets this browser past the name's backoff next time (services.access.logins).
-        known_s = int(self._ctx.staff.logins.limits.known_for_s)
-        resp.set_cookie(
-            DEVICE_COOKIE,
-            cookie,
-            max_age=known_s,
-            path=COOKIE_PATH,
-            httponly=True,
-            samesite="Strict",
-            secure=self._ctx.base_url.startswith("https:"),
-        )
+        set_device_cookie(resp, self._ctx, cookie)
         return resp
+
+
+def set_device_cookie(
+    response: web.StreamResponse, ctx: ApiContext, value: str, path: str = COOKIE_PATH
+) -> None:
+    """Lets this browser past the name's backoff next time (services.access.logins), at the
+    login it was set by."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(ctx.staff.logins.limits.known_for_s),
+        path=path,
+        httponly=True,
+        samesite="Strict",
+        secure=ctx.base_url.startswith("https:"),
+    )

@@ -124,11 +124,17 @@ class SqliteFacilities(SqliteBase):
         await self._write(translate(job))
 
     async def get_staff_by_username(self, username: str) -> Staff | None:
+        return await self._read_staff("username", username)
+
+    async def get_staff(self, staff_id: str) -> Staff | None:
+        return await self._read_staff("id", staff_id)
+
+    async def _read_staff(self, column: str, value: str) -> Staff | None:
         def q(conn: sqlite3.Connection) -> Staff | None:
             row = conn.execute(
                 "SELECT id, username, role, password_hash, facility_id FROM staff"
-                " WHERE username = ?",
-                (username,),
+                f" WHERE {column} = ?",  # one of two fixed names, never input
+                (value,),
             ).fetchone()
             if row is None:
                 return None
