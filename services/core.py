@@ -75,9 +75,7 @@ def create_core(
     sessions = StaffSessions(tokens, guard, revocations, clock, key, limits)
     notifier = Notifier(store, clock, links.family, notify_config(settings), sender)
     visits = VisitService(store, clock)
-    return Core(
-        store, tokens, logins, visits, links, staff, revocations, guard, sessions, notifier
-    )
+    return Core(store, tokens, logins, visits, links, staff, revocations, guard, sessions, notifier)
 
 
 def notify_config(settings: Settings) -> NotifyConfig:

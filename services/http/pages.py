@@ -22,6 +22,8 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
+from services.access.sessions import BACKGROUND_HEADER, CSRF_HEADER
+from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
 from services.errors import TatapError
 
@@ -54,8 +56,8 @@ FAMILY_PAGES = {
     "/status": FamilyPage("status.html", "status_title", "Cek status kunjungan", "status.js"),
 }
 
-_STYLESHEET = re.compile(r'\s*<link rel="stylesheet" href="/static/([\w.-]+)">')
-_SCRIPT = re.compile(r'\s*<script src="/static/([\w.-]+)" defer></script>')
+_STYLESHEET = re.compile(r'\s*<link rel="stylesheet" href="/static/([\w/.-]+)">')
+_SCRIPT = re.compile(r'\s*<script src="/static/([\w/.-]+)" defer></script>')
 
 # Exchanges a link secret for what ``POST /api/v1/join`` answers (raises as that does).
 Exchange = Callable[[str], Awaitable[object]]
@@ -185,7 +187,13 @@ def family_html(page: FamilyPage) -> str:
 def family_page(spec: FamilyPage) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A booking page (``FAMILY_PAGES``): the same for everyone, built once, with the facts it
     shares with the server (``page_facts``) in a data block."""
-    page = Inlined.build(family_html(spec), {}, data_block(FACTS_BLOCK, page_facts()))
+    return fixed_page(family_html(spec), page_facts())
+
+
+def fixed_page(html: str, facts: object) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A page the same for everyone (a booking page, a console's shell): built once, inline,
+    with ``facts`` in its data block; what differs per reader it asks the API for."""
+    page = Inlined.build(html, {}, data_block(FACTS_BLOCK, facts))
     policy = csp([page.script_hash], page.style_hash)
 
     async def serve(request: web.Request) -> web.Response:
@@ -202,13 +210,55 @@ def page_facts() -> dict[str, object]:
     return {"relationships": [{"code": r.value, **r.label.to_json()} for r in Relationship]}
 
 
+@dataclass(frozen=True)
+class StaffPage:
+    """A staff console: its content (under ``services/web``), in the staff shell
+    (``staff/shell.html``) with the shell's scripts, then its own."""
+
+    main: str
+    title: str
+    scripts: tuple[str, ...]
+
+
+STAFF_SHELL = "staff/shell.html"
+STAFF_PAGES = {
+    "/officer": StaffPage(
+        "officer/main.html", "Konsol Petugas", ("officer/texts.js", "officer/queue.js")
+    ),
+}
+
+
+def staff_html(page: StaffPage) -> str:
+    """A console as authored: its content in the staff shell."""
+    return string.Template((WEB_DIR / STAFF_SHELL).read_text()).substitute(
+        title=page.title,
+        scripts="".join(f'\n  <script src="/static/{n}" defer></script>' for n in page.scripts),
+        main=(WEB_DIR / page.main).read_text().rstrip("\n"),
+    )
+
+
+def staff_facts() -> dict[str, object]:
+    """What the consoles read from the server's tables: the canned reasons a request is turned
+    down for, with the texts the family reads; the relationships' labels; the session's header
+    names."""
+    return {
+        **page_facts(),
+        "reject_reasons": [{"code": r.value, **r.text.to_json()} for r in RejectReason],
+        "csrf_header": CSRF_HEADER,
+        "background_header": BACKGROUND_HEADER,
+    }
+
+
 def page_routes(protocol_script: str, exchange: Exchange) -> list[web.AbstractRouteDef]:
     """The visit page (with ``protocol_script``, the facts ``/static/protocol.js`` serves, inline)
     and the static files."""
     page = VisitPage.build(protocol_script)
     family = [web.get(path, family_page(spec)) for path, spec in FAMILY_PAGES.items()]
+    facts = staff_facts()
+    staff = [web.get(p, fixed_page(staff_html(s), facts)) for p, s in STAFF_PAGES.items()]
     return [
         web.get("/v/{link}", visit_page(page, exchange)),
         *family,
+        *staff,
         web.static("/static", WEB_DIR),
     ]

@@ -22,7 +22,7 @@ from services.errors import CsrfRefused, Unauthorized
 from services.http.plumbing import Handler
 
 # The renewed token a request earned, for ``renewal_middleware`` to set on its response.
-RENEWED = "tatap.session_renewed"
+RENEWED = web.RequestKey("session_renewed", str)
 # Sec-Fetch-Site values of a request our own pages (or the officer typing the URL) made.
 OWN_SITE = frozenset({"same-origin", "none"})
 
@@ -91,8 +91,8 @@ class SessionCookies:
         @web.middleware
         async def renewal(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = await handler(request)
-            token = request.get(RENEWED)
-            if isinstance(token, str) and token and not response.prepared:
+            token = request.get(RENEWED, "")
+            if token and not response.prepared:
                 self.set(response, token)
             return response
 

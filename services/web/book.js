@@ -1,14 +1,11 @@
 // What the booking pages share: the API call, errors as sentences in the page's language, the
-// language toggle, and times shown in the facility's time zone. Reads TEXTS, t, say, LANG and
-// setLanguage (i18n.js); the facts the server shares sit in the #facts data block.
+// language toggle. Reads TEXTS, t, say, LANG and setLanguage (i18n.js), and times.js for times
+// in the facility's time zone; the facts the server shares sit in the #facts data block.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const FACTS = JSON.parse(($("facts") || { textContent: "{}" }).textContent);
 const API_TIMEOUT_MS = 30000;  // a weak phone link is slow, but a dead one must not hang a step
-// The names Indonesians read on clocks, which Intl gives only in some locales.
-const ZONES = { "Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
-  "Asia/Jayapura": "WIT" };
 
 // fetch as JSON: {status, body, retryAfterS}; status 0 when the network failed.
 async function api(method, path, body) {
@@ -68,30 +65,6 @@ function switchLanguage(lang) {
     el.textContent = messages[LANG] || messages.id || "";
   }
   document.dispatchEvent(new Event("tatap:lang"));
-}
-
-function locale() {
-  return LANG === "id" ? "id-ID" : "en-GB";
-}
-
-function zoneName(tz) {
-  return ZONES[tz] || tz;
-}
-
-function localDate(ms, tz) {
-  return new Intl.DateTimeFormat(locale(), { timeZone: tz, weekday: "long", day: "numeric",
-    month: "long", year: "numeric" }).format(new Date(ms));
-}
-
-function localTime(ms, tz) {
-  return new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit",
-    hour12: false }).format(new Date(ms)).replace(":", LANG === "id" ? "." : ":");
-}
-
-// YYYY-MM-DD of ``ms`` in the time zone ``tz``.
-function isoDate(ms, tz) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit",
-    day: "2-digit" }).format(new Date(ms));
 }
 
 (() => {
