@@ -31,7 +31,9 @@ const Staff = {
       try { answer = await resp.json(); } catch (err) { answer = null; }
       const out = { status: resp.status, body: answer,
         retryAfterS: Number(resp.headers.get("Retry-After")) || 0 };
+      const code = answer && answer.error && answer.error.code;
       if (resp.status === 401 && Staff.session) Staff.ended("session_ended");
+      if (code === "access_revoked" && Staff.session) Staff.ended("err_disabled");
       return out;
     } catch (err) {
       return { status: 0, body: null, retryAfterS: 0 };
