@@ -3,6 +3,7 @@ idle and absolute timeouts, logout and a staff disable ending the session, roles
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from aiohttp import ClientResponse
 from services.access.revocation import Revocations
 from services.access.sessions import BACKGROUND_HEADER, SESSION_COOKIE
 from services.admin.provision import Admin
+from services.audit.query import AuditQuery
 from services.domain.model import Role, VisitStatus
 from services.ids import Actor
 from tests.helpers.console import PASSWORD, cookie, csrf, login, requested, staff
@@ -129,6 +131,10 @@ async def test_logout_ends_the_session_for_every_copy_of_the_cookie(desk: World)
     assert renewed and renewed != first
     resp = await desk.client.post("/officer/logout", headers=csrf(session))
     assert resp.status == 200 and cookie(desk) == ""
+    events = await desk.store.audit_search(AuditQuery(action="token-revoked", limit=10))
+    assert [(e.actor_role, json.loads(e.details)["role"]) for e in events] == [
+        ("officer", "officer")
+    ]
     for copy in (first, renewed):
         again = await desk.client.get(
             "/api/v1/requests", headers={"Cookie": f"{SESSION_COOKIE}={copy}"}

@@ -59,6 +59,10 @@ async def test_officer_works_the_queue(browser: Browser, tmp_path: Path) -> None
         shot = DOCS_SCREENSHOT if os.environ.get("TATAP_UPDATE_SCREENSHOTS") else tmp_path / "q.png"
         await page.screenshot(path=str(shot))
         assert 10_000 < shot.stat().st_size < 200_000
+        await page.click('[data-lang="en"]')
+        assert await page.inner_text(f"{row(page, first.id)} .approve") == "Approve"
+        assert "Priority" in await page.inner_text(row(page, first.id))
+        await page.click('[data-lang="id"]')
 
         # Approve, after saying no once: nothing changes until the officer confirms.
         await page.click(f"{row(page, first.id)} .approve")

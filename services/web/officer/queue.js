@@ -8,6 +8,7 @@ const POLL_MS = 10000;
 const Queue = {
   status: "requested",
   items: [],
+  seen: "",  // the last answer, to tell whether a poll changed anything
   open: new Set(),  // visit ids whose messages are shown
   messages: new Map(),  // visit id -> its messages, as last read
   timer: 0,
@@ -63,8 +64,13 @@ async function refresh(background) {
     if (Staff.session) failed(resp);
     return;
   }
-  Queue.items = resp.body.requests;
-  render();
+  // A poll that brings nothing new leaves the rows (and the officer's focus) as they are.
+  const seen = JSON.stringify(resp.body.requests);
+  if (seen !== Queue.seen) {
+    Queue.seen = seen;
+    Queue.items = resp.body.requests;
+    render();
+  }
   say($("refreshed"), "refreshed", { time: localTime(Date.now(), Queue.tz) });
   for (const id of Queue.open) {
     if (Queue.items.some((i) => i.id === id)) loadMessages(id, true);
@@ -261,6 +267,7 @@ function selectTab(status) {
     tab.setAttribute("aria-selected", String(tab.dataset.status === status));
   }
   Queue.items = [];
+  Queue.seen = "";
   render();
   refresh(false);
 }
@@ -290,6 +297,7 @@ Staff.start(
   () => {
     clearInterval(Queue.timer);
     Queue.items = [];
+    Queue.seen = "";
     Queue.open.clear();
     Queue.messages.clear();
     render();
