@@ -201,3 +201,21 @@ async def test_an_officer_of_another_facility_sees_nothing(desk: World) -> None:
     assert resp.status == 404
     notes = await desk.client.get(f"/api/v1/requests/{visit.id}/notifications")
     assert notes.status == 404
+
+
+async def test_console_login_is_throttled_as_the_api_login(tmp_path: Path) -> None:
+    """The console's login door keeps the API login's throttle: an address that keeps failing
+    is refused with 429 and Retry-After, even for the right password; the two doors share it."""
+    async for world in build_world(tmp_path, login_address_failures=3):
+        await staff(world, "andi", Role.OFFICER)
+        wrong = {"username": "andi", "password": "salah-salah-1"}
+        api = await world.client.post("/api/v1/auth/login", json=wrong)
+        assert api.status == 401
+        for _ in range(2):
+            resp = await world.client.post("/officer/login", json=wrong)
+            assert resp.status == 401
+        refused = await world.client.post(
+            "/officer/login", json={"username": "andi", "password": PASSWORD}
+        )
+        assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
+        assert cookie(world) == ""
