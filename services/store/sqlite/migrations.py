@@ -213,4 +213,10 @@ STEPS: tuple[str, ...] = (
         relationships TEXT NOT NULL, auto_approve_known INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 10: what each kind of request asks for beyond the visitor: an education visit's teacher's
+    # mobile number (on the teacher's seat), a legal visit's advocate's registration number.
+    """
+    ALTER TABLE participants ADD COLUMN contact TEXT;
+    ALTER TABLE visits ADD COLUMN advocate_number TEXT;
+    """,
 )
