@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -575,3 +576,25 @@ async def test_a_legal_request_keeps_the_advocates_number(world: World) -> None:
     assert details["advocate_number"] == "NIA 012-345678"
     visit = await world.store.get_visit(made["id"])
     assert visit is not None and visit.advocate_number == "NIA 012-345678"
+
+
+async def test_the_day_list_answers_every_date_of_the_window(world: World) -> None:
+    """GET …/days: tomorrow to 14 days ahead in Jakarta's days, each with its free times for
+    the kind (Saturdays 10, other days 0; Sunday's education times only for education); a
+    booking counts; a wrong kind is 400, an unknown facility 404."""
+    day = await _open(world)
+    await _sunday(world)
+    today = dt.datetime.fromtimestamp(world.clock.now(), ZoneInfo("Asia/Jakarta")).date()
+    path = f"/api/v1/facilities/{world.facility_id}/days"
+    answer = await (await world.client.get(path)).json()
+    assert answer["kind"] == "regular"
+    dates = [dt.date.fromisoformat(d["date"]) for d in answer["days"]]
+    assert dates == [today + dt.timedelta(days=n) for n in range(1, 15)]
+    assert [d["free"] for d in answer["days"]] == [10 if d.weekday() == 5 else 0 for d in dates]
+    assert (await post(world, "/api/v1/requests", body(world, day["slots"][0])))[0] == 201
+    answer = await (await world.client.get(path)).json()
+    assert {d["date"]: d["free"] for d in answer["days"]}[day["date"]] == 9
+    answer = await (await world.client.get(path + "?kind=education")).json()
+    assert {dt.date.fromisoformat(d["date"]).weekday() for d in answer["days"] if d["free"]} == {6}
+    assert (await world.client.get(path + "?kind=visit")).status == 400
+    assert (await world.client.get("/api/v1/facilities/f_none/days")).status == 404

@@ -22,6 +22,7 @@ from services.access.links import FamilyLinks
 from services.access.tokens import hash_secret
 from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
+from services.booking.days import DayCount, free_days
 from services.booking.forms import RequestForm, Teacher, advocate_number_of, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
 from services.booking.names import check_inmate_name
@@ -127,6 +128,15 @@ class RequestService:
         facility = await self._facility(facility_id)
         rooms = [t.room_id for t in await self._store.bookable_terminals(facility.id)]
         return await self._calendar.free_slots(facility.id, rooms, date, kind, self._clock.now())
+
+    async def free_days(self, facility_id: str, kind: VisitKind) -> list[DayCount]:
+        """Every date of the facility's booking window with its count of free start times for
+        ``kind``, from one read of the store (``services.booking.days``)."""
+        now = self._clock.now()
+        span = await self._store.booking_span(facility_id, now)
+        if span is None:
+            raise NotFound("no such facility")
+        return free_days(span, kind, now)
 
     async def submit(self, form: RequestForm) -> Visit:
         """A new request, in status ``requested``; BadRequest naming a wrong field, NotFound

@@ -19,11 +19,13 @@ from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
+    DAY_QUERY,
     SLOT_QUERY,
     ClosureBody,
     ClosureMade,
     FacilitiesApi,
     FacilityList,
+    FreeDays,
     FreeSlots,
     QuotaBody,
     QuotasSet,
@@ -263,6 +265,16 @@ ROUTES: tuple[Route, ...] = (
         response=FreeSlots,
         auth=False,
         query=SLOT_QUERY,
+    ),
+    Route(
+        "GET",
+        "/api/v1/facilities/{facility_id}/days",
+        "The booking window's dates (local), each with its count of free start times for `kind`"
+        " (default regular); 0 for a date with none",
+        lambda a: a.facilities.days,
+        response=FreeDays,
+        auth=False,
+        query=DAY_QUERY,
     ),
     Route(
         "PUT",

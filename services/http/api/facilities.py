@@ -1,5 +1,5 @@
-"""Facilities: for families, which take online requests and a day's free slots; for staff,
-a facility's quotas and its emergency closes."""
+"""Facilities: for families, which take online requests, the dates they may book and a day's
+free slots; for staff, a facility's quotas and its emergency closes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from services.http.staff_auth import SCHEDULERS, StaffAuth
 from services.ids import Actor, VisitId
 
 SLOT_QUERY = ("date", "kind")
+DAY_QUERY = ("kind",)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ class FreeSlots:
     date: str
     kind: str
     slots: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FreeDays:
+    """Every date of the booking window (the facility's local dates), in order, each with how
+    many start times are still free for ``kind``: ``{date, free}``. A date with none (blocked,
+    closed, full, or not a day for that kind) is listed with 0."""
+
+    kind: str
+    days: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,8 @@ class ClosureMade:
 
 
 class FacilitiesApi:
-    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public),
+    """``/api/v1/facilities``, ``/api/v1/facilities/{facility_id}/days`` and ``…/slots``
+    (public),
     ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
 
     def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
@@ -154,14 +166,24 @@ class FacilitiesApi:
     async def slots(self, request: web.Request) -> web.Response:
         """The free slots of ``date`` (the facility's local date) for visits of ``kind``."""
         date = _date(request.query.get("date", ""))
-        try:
-            kind = VisitKind(request.query.get("kind", VisitKind.REGULAR.value))
-        except ValueError as exc:
-            raise BadRequest("`kind` must be regular, education or legal", field="kind") from exc
+        kind = _kind(request.query.get("kind", VisitKind.REGULAR.value))
         facility_id = request.match_info["facility_id"]
         free = await self._requests.free_slots(facility_id, date, kind)
         slots = [{"start_ms": s.start_ms, "end_ms": s.end_ms, "room_id": s.room_id} for s in free]
         return respond(FreeSlots(date=date.isoformat(), kind=kind.value, slots=slots))
+
+    async def days(self, request: web.Request) -> web.Response:
+        """The booking window's dates, each with its count of free start times for ``kind``."""
+        kind = _kind(request.query.get("kind", VisitKind.REGULAR.value))
+        found = await self._requests.free_days(request.match_info["facility_id"], kind)
+        return respond(FreeDays(kind=kind.value, days=[d.to_json() for d in found]))
+
+
+def _kind(raw: str) -> VisitKind:
+    try:
+        return VisitKind(raw)
+    except ValueError as exc:
+        raise BadRequest("`kind` must be regular, education or legal", field="kind") from exc
 
 
 def _date(raw: str) -> dt.date:
