@@ -88,12 +88,6 @@ function localTime(ms, tz) {
     hour12: false }).format(new Date(ms)).replace(":", LANG === "id" ? "." : ":");
 }
 
-// YYYY-MM-DD of ``ms`` in the time zone ``tz``.
-function isoDate(ms, tz) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit",
-    day: "2-digit" }).format(new Date(ms));
-}
-
 (() => {
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.addEventListener("click", () => switchLanguage(button.dataset.lang));
