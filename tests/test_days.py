@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from services.booking.calendar import CalendarService
-from services.booking.days import window_dates
-from services.booking.slots import BookingWindow
-from services.domain.model import VisitKind
-from tests.helpers.desk import JAKARTA, SATURDAY, SUNDAY, Desk, form, open_desk, slot
+from services.booking.days import BookingSpan, free_days, window_dates
+from services.booking.slots import BookingWindow, Calendar, Slot, SlotTemplate
+from services.domain.model import Facility, FacilityRules, VisitKind
+from services.ids import FacilityId, RoomId
+from tests.helpers.desk import JAKARTA, NOW, SATURDAY, SUNDAY, Desk, form, open_desk, slot
 
 FRIDAY = dt.date(2027, 1, 15)  # NOW's date in Jakarta
 
@@ -106,3 +107,27 @@ async def test_the_list_costs_one_read_of_the_store(
     monkeypatch.setattr(desk.store, "_read", counted)
     days = await desk.service.free_days(desk.facility_id, VisitKind.REGULAR)
     assert len(days) == 60 and reads == 1
+
+
+def test_a_visit_past_midnight_takes_time_on_both_days() -> None:
+    """A visit from 23:30 to 00:30 overlaps the last slot of one day and the first of the next;
+    a visit outside the span changes nothing."""
+    room = RoomId("r_0")
+    template = SlotTemplate(
+        "st_1",
+        FacilityId("f_1"),
+        room,
+        frozenset(range(7)),
+        0,
+        24 * 60,
+        60,
+        frozenset({VisitKind.REGULAR}),
+    )
+    calendar = Calendar(JAKARTA, BookingWindow(1, 2), (template,), frozenset(), ())
+    first, last = SATURDAY, SUNDAY
+    crossing = Slot(room, slot(SATURDAY, "23:30"), slot(SUNDAY, "00:30"))
+    outside = Slot(room, slot(FRIDAY, "10:00"), slot(FRIDAY, "11:00"))
+    facility = Facility(FacilityId("f_1"), "Lapas", JAKARTA, FacilityRules())
+    span = BookingSpan(facility, calendar, (room,), first, last, (crossing, outside))
+    found = free_days(span, VisitKind.REGULAR, NOW)
+    assert [(d.date, d.free) for d in found] == [(SATURDAY, 23), (SUNDAY, 23)]

@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from services.booking.slots import BookingWindow, Calendar, Slot, day_bounds, free_slots, zone
+from services.booking.slots import BookingWindow, Calendar, Slot, free_slots, zone
 from services.domain.model import Facility, VisitKind
 from services.ids import RoomId
+
+ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,25 @@ def window_dates(window: BookingWindow, timezone: str, now: float) -> tuple[dt.d
 def free_days(span: BookingSpan, kind: VisitKind, now: float) -> list[DayCount]:
     """Each date of the span, in order, with its count of free start times for ``kind`` (a time
     free in two rooms counts once: the family picks a time, the store a room)."""
+    booked = _by_date(span)
     days = []
     date = span.first
     while date <= span.last:
-        start_ms, end_ms = day_bounds(date, span.calendar.timezone)
-        booked = [b for b in span.booked if b.start_ms < end_ms and start_ms < b.end_ms]
-        free = free_slots(span.calendar, span.rooms, date, kind, now, booked)
+        free = free_slots(span.calendar, span.rooms, date, kind, now, booked.get(date, ()))
         days.append(DayCount(date, len({s.start_ms for s in free})))
-        date += dt.timedelta(days=1)
+        date += ONE_DAY
     return days
+
+
+def _by_date(span: BookingSpan) -> dict[dt.date, list[Slot]]:
+    """The booked intervals under each local date they share time with (a visit past midnight
+    under both): each date then looks at its own, not at the whole window's."""
+    tz = zone(span.calendar.timezone)
+    found: dict[dt.date, list[Slot]] = {}
+    for slot in span.booked:
+        date = max(span.first, dt.datetime.fromtimestamp(slot.start_ms / 1000, tz).date())
+        last = min(span.last, dt.datetime.fromtimestamp((slot.end_ms - 1) / 1000, tz).date())
+        while date <= last:
+            found.setdefault(date, []).append(slot)
+            date += ONE_DAY
+    return found
