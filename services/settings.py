@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from services.access.rates import BOOKING, SLOT_LISTING, Rate
 from services.addresses import Network, parse_networks
 from services.errors import ConfigError
 from services.files import create_secret_file
@@ -140,6 +141,10 @@ class Settings:
     login_queue: int = 8
     # Failed logins one address may bank before it is refused (one is forgiven every 30 s).
     login_address_failures: int = 20
+    # Public booking calls per client address (services/access/rates.py says why these sizes):
+    # POST /api/v1/requests, and a facility's free slots.
+    booking_rate: Rate = BOOKING
+    slot_rate: Rate = SLOT_LISTING
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
     # Notifications (docs/notifications.md): the gateway's URL and the secret its requests are
     # signed with; without a URL, officers send messages from wa.me links. How often the outbox
@@ -179,6 +184,13 @@ class Settings:
             notify_poll_s=_env_float("NOTIFY_POLL", 2.0),
             notify_timeout_s=_env_float("NOTIFY_TIMEOUT", 10.0),
             notify_max_attempts=_env_int("NOTIFY_MAX_ATTEMPTS", 20),
+            booking_rate=Rate(
+                _env_float("BOOKING_RATE", BOOKING.per_s), _env_int("BOOKING_BURST", BOOKING.burst)
+            ),
+            slot_rate=Rate(
+                _env_float("SLOTS_RATE", SLOT_LISTING.per_s),
+                _env_int("SLOTS_BURST", SLOT_LISTING.burst),
+            ),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(base, **clean)  # type: ignore[arg-type]

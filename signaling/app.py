@@ -77,6 +77,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         settings.base_url,
         core.revocations,
         settings.node_id,
+        settings.booking_rate,
+        settings.slot_rate,
     )
     watch = RevocationWatch(store, sockets, settings.revocation_poll_s, clock)
     served = {"/ws": endpoint.handle, "/metrics": _metrics(app, settings, cap)}

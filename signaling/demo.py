@@ -1,9 +1,10 @@
 """``tatap demo``: a server, a facility with a visit starting now, and its terminal, on one machine.
 
 Everything a newcomer needs for a first look: it prints the family link (open it in a browser on
-this machine) and two staff logins. The data directory is demo-only and wiped at every start. The
-server runs in this process, built by the composition root; the terminal is ``tatap terminal`` in
-a child process, as in a visit room, stopped with the demo.
+this machine), two staff logins, and the registration page with an inmate number to book with
+(the room takes requests every day from today on). The data directory is demo-only and wiped at
+every start. The server runs in this process, built by the composition root; the terminal is
+``tatap terminal`` in a child process, as in a visit room, stopped with the demo.
 """
 
 from __future__ import annotations
@@ -27,13 +28,27 @@ from typing import Any
 import orjson
 
 from services.admin.provision import Admin
+from services.booking.calendar import CalendarService
 from services.booking.scheduling import GuestSpec, VisitService
+from services.booking.slots import BookingWindow, hhmm
 from services.clock import SystemClock
 from services.domain.model import FacilityRules, Role, VisitKind
 from services.ids import Actor
 from services.settings import Settings
 from services.store.protocols import Store
 
+# The demo's inmates: the first has the visit that starts now (a week's quota is one visit), the
+# others are free to be booked through /register.
+DEMO_INMATES = (
+    "number,name,block\n"
+    "B-0001,Budi Santoso,A\n"
+    "B-0002,Agus Setiawan,A\n"
+    "B-0003,Rudi Hartono,B\n"
+    "B-0004,Dewi Lestari,C\n"
+)
+BOOKABLE_INMATE = ("B-0002", "Agus Setiawan")  # printed for a newcomer to book with
+BOOKING_HOURS = (8 * 60, 20 * 60)  # local minutes after midnight: 08:00-20:00
+SLOT_MINUTES = 15
 # The terminal's log lines the demo passes on: as for its own, warnings and worse.
 SHOWN_LEVELS = frozenset({"warning", "error", "critical", "exception"})
 
@@ -218,9 +233,10 @@ async def _fill(
     room = await admin.room(facility.id, "Ruang Kunjungan 1")
     terminal, creds = await admin.terminal(room.id, "PC Ruang 1", f"http://127.0.0.1:{args.port}")
     creds.write(data_dir / "terminal.json")
-    await admin.import_inmates(facility.id, "number,name,block\nB-0001,Budi Santoso,A\n")
+    await admin.import_inmates(facility.id, DEMO_INMATES)
     inmate = await store.find_inmate(facility.id, "B-0001")
     assert inmate is not None
+    await _open_booking(store, room.id)
     logins = {}
     for role in (Role.OFFICER, Role.AUDITOR):
         password = secrets.token_urlsafe(9)
@@ -245,6 +261,17 @@ async def _fill(
         if p.id in scheduled.links
     }
     return links, logins
+
+
+async def _open_booking(store: Store, room_id: str) -> None:
+    """The room takes requests every day, 08:00-20:00 local in 15-minute slots of every kind,
+    from today on (a newcomer can book at once) up to 14 days ahead."""
+    calendar = CalendarService(store)
+    room = await store.get_room(room_id)
+    assert room is not None
+    every_day, every_kind = frozenset(range(7)), frozenset(VisitKind)
+    await calendar.add_template(room.id, every_day, BOOKING_HOURS, SLOT_MINUTES, every_kind)
+    await calendar.set_window(room.facility_id, BookingWindow(min_days=0, max_days=14))
 
 
 SIOCGIFADDR = 0x8915  # ioctl: an interface's IPv4 address
@@ -276,6 +303,13 @@ def _banner(
             print(f"  on the LAN:   http://{address}:{args.port}/v/{links['family']}")
         print("  (a browser grants the camera only on https:// or on this machine's own address;")
         print("   a phone on the LAN needs the HTTPS set-up in deploy/)")
+    number, name = BOOKABLE_INMATE
+    print(f"\n  registration:    {local}/register")
+    print(f"  inmate to visit: {number} {name}")
+    print(
+        f"    (slots every {SLOT_MINUTES} minutes, {hhmm(BOOKING_HOURS[0])}-"
+        f"{hhmm(BOOKING_HOURS[1])} local time, bookable from today; an officer approves)"
+    )
     print("\n  staff logins (username / password):")
     for username, password in logins.items():
         print(f"    {username:8} {password}")

@@ -80,3 +80,10 @@ def test_join_smoke(tmp_path: Path) -> None:
 def test_page_smoke(tmp_path: Path) -> None:
     """One throttled page load in real Chromium against the terminal agent reaches a frame."""
     assert "first remote frame" in smoke("page", tmp_path)
+
+
+def test_rush_smoke(tmp_path: Path) -> None:
+    """Families race for a day's slots through a real server; the database holds one visit per
+    slot and no quota overrun (the figures are not checked at this size)."""
+    out = smoke("rush", tmp_path)
+    assert "met     booking rush: exactly 50 booked, no quota overrun" in out

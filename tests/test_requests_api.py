@@ -254,6 +254,25 @@ async def test_a_revoked_family_seat_is_refused_its_stable_link(world: World) ->
     assert (await post(world, "/api/v1/join", {"link": secret}))[0] in (401, 403)
 
 
+async def test_a_lookup_for_a_revoked_seat_says_so_instead_of_a_dead_link(world: World) -> None:
+    """Once the family seat is revoked, lookup gives no link (it would open nothing) and says
+    the link was revoked; before, the same lookup gave the link."""
+    day = await _open(world)
+    _, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    _, approved = await post(
+        world, f"/api/v1/requests/{made['id']}/approve", None, headers=officer(world)
+    )
+    family = next(p["id"] for p in approved["participants"] if p["role"] == "family")
+    who = {"code": made["code"], "nik_last4": nik(1)[-4:]}
+    _, before = await post(world, "/api/v1/requests/lookup", who)
+    assert before["link"] == approved["links"][family] and "link_revoked" not in before
+    path = f"/api/v1/participants/{family}/revoke"
+    assert (await post(world, path, {"reason": "test"}, headers=officer(world)))[0] == 200
+    status, after = await post(world, "/api/v1/requests/lookup", who)
+    assert status == 200 and after["status"] == "approved"
+    assert "link" not in after and after["link_revoked"] is True
+
+
 async def test_the_database_alone_cannot_make_a_family_link(world: World) -> None:
     """The database holds only the link's hash: neither the secret nor the key that derives it,
     and the same derivation under any other key gives another link."""

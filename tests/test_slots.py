@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -243,6 +244,31 @@ def test_a_booked_visit_takes_its_slot_in_its_room_only() -> None:
         ("r_1", "09:30"),
         ("r_2", "09:30"),
     ]
+
+
+def test_any_overlap_with_a_booked_visit_takes_a_slot() -> None:
+    """Booked visits of any length and alignment, overlapping one another (a long visit and a
+    short one inside it, officer-scheduled off the grid): a slot is free exactly when none of
+    them shares time with it, as a pass over every visit would say."""
+    rng = random.Random(5)
+    cal = calendar(template(hours=("08:00", "20:00"), length=15), template(room="r_2"))
+    day = int(at(WIT, MONDAY, "08:00") * 1000)
+    offered = free(cal, MONDAY, NOW, rooms=("r_1", "r_2"))
+    for _ in range(200):
+        booked = []
+        for _ in range(rng.randint(0, 12)):
+            start = day + rng.randint(-60, 12 * 60) * 60_000
+            length = rng.choice([1, 5, 15, 29, 30, 90, 300]) * 60_000
+            booked.append(Slot(RoomId(rng.choice(["r_1", "r_2"])), start, start + length))
+        expected = [
+            s
+            for s in offered
+            if not any(
+                b.room_id == s.room_id and b.start_ms < s.end_ms and s.start_ms < b.end_ms
+                for b in booked
+            )
+        ]
+        assert free(cal, MONDAY, NOW, booked=booked, rooms=("r_1", "r_2")) == expected
 
 
 def test_only_the_rooms_asked_for_are_offered() -> None:

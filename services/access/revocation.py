@@ -67,13 +67,22 @@ def keys_of(claims: Claims) -> tuple[Key, ...]:
     staff = staff_of(claims)
     if staff:
         return ((RevocationKind.TOKEN, claims.jti), (RevocationKind.STAFF, staff))
-    keys = ((RevocationKind.TOKEN, claims.jti), (RevocationKind.PARTICIPANT, claims.sub))
-    if not claims.visitor:  # a guest typed in by hand is shut out seat by seat
-        return keys
     return (
-        *keys,
-        (RevocationKind.VISITOR, visitor_subject(claims.visitor)),
-        (RevocationKind.VISITOR, visitor_subject(claims.visitor, claims.facility)),
+        (RevocationKind.TOKEN, claims.jti),
+        *seat_keys(claims.sub, claims.visitor, claims.facility),
+    )
+
+
+def seat_keys(seat_id: str, visitor_id: str | None, facility_id: str) -> tuple[Key, ...]:
+    """Every revocation that shuts a guest seat out: the seat's own, and its visitor's
+    everywhere or in ``facility_id``."""
+    seat: Key = (RevocationKind.PARTICIPANT, seat_id)
+    if not visitor_id:  # a guest typed in by hand is shut out seat by seat
+        return (seat,)
+    return (
+        seat,
+        (RevocationKind.VISITOR, visitor_subject(visitor_id)),
+        (RevocationKind.VISITOR, visitor_subject(visitor_id, facility_id)),
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.access.links import FamilyLinks
+from services.access.revocation import seat_keys
 from services.access.tokens import hash_secret
 from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
@@ -72,6 +73,7 @@ from services.store.protocols import (
     CalendarStore,
     FacilityStore,
     RequestStore,
+    RevocationStore,
     VisitChange,
     VisitStore,
 )
@@ -92,9 +94,12 @@ class RequestState:
     visit: Visit
     rejection: Rejection | None = None
     link: str | None = None  # the family seat's link secret, once approved
+    revoked: bool = False  # approved, but the seat or its visitor was revoked: no link
 
 
-class RequestRecords(FacilityStore, CalendarStore, RequestStore, VisitStore, Protocol):
+class RequestRecords(
+    FacilityStore, CalendarStore, RequestStore, VisitStore, RevocationStore, Protocol
+):
     """What requests read and write."""
 
 
@@ -226,6 +231,9 @@ class RequestService:
         if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.LIVE):
             return RequestState(visit)
         seat = next(p for p in visit.participants if p.role is Role.FAMILY)
+        keys = seat_keys(seat.id, seat.visitor_id, visit.facility_id)
+        if await self._store.find_revocation(keys) is not None:
+            return RequestState(visit, revoked=True)  # the link would open nothing: say so
         return RequestState(visit, link=self._family.secret(seat.id))
 
     async def cancel(self, code: str, nik_last4: str) -> Visit:

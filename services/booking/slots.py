@@ -10,7 +10,10 @@ the arithmetic goes through ``zoneinfo`` all the same); every instant is epoch m
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -188,19 +191,24 @@ def in_window(calendar: Calendar, date: dt.date, kind: VisitKind, now: float) ->
     return kind is not VisitKind.EDUCATION or date.weekday() in window.education_days
 
 
-def template_slots(template: SlotTemplate, date: dt.date, tz: ZoneInfo) -> list[Slot]:
-    """Every whole slot ``template`` offers on local ``date`` (none on its days off)."""
+@functools.lru_cache(maxsize=1024)
+def template_slots(template: SlotTemplate, date: dt.date, tz: ZoneInfo) -> tuple[Slot, ...]:
+    """Every whole slot ``template`` offers on local ``date`` (none on its days off).
+
+    Cached (a pure function of frozen values; a changed template is a new template): each
+    booking asks for the same day's slots, and the zone arithmetic per slot is most of the
+    cost of a request otherwise."""
     if date.weekday() not in template.weekdays:
-        return []
+        return ()
     starts = range(template.open_min, template.close_min - template.length_min + 1)
-    return [
+    return tuple(
         Slot(
             template.room_id,
             local_ms(date, start, tz),
             local_ms(date, start + template.length_min, tz),
         )
         for start in starts[:: template.length_min]
-    ]
+    )
 
 
 def free_slots(
@@ -220,24 +228,49 @@ def free_slots(
         return []
     tz = zone(calendar.timezone)
     wanted = set(rooms)
-    taken = [b for b in booked if b.room_id in wanted]
+    busy = _Busy(b for b in booked if b.room_id in wanted)
     now_ms = int(now * 1000)
     free = [
         slot
         for template in calendar.templates
         if template.room_id in wanted and kind in template.kinds
         for slot in template_slots(template, date, tz)
-        if slot.start_ms >= now_ms and not _taken(slot, taken, calendar.closures)
+        if slot.start_ms >= now_ms
+        and not busy.overlaps(slot)
+        and not _closed(slot, calendar.closures)
     ]
     return sorted(free, key=lambda s: (s.start_ms, s.room_id))
 
 
-def _taken(slot: Slot, booked: Sequence[Slot], closures: Sequence[Closure]) -> bool:
-    """Whether a visit in ``booked`` shares time with ``slot`` in its room, or a closure does."""
-    return any(
-        b.room_id == slot.room_id and b.start_ms < slot.end_ms and slot.start_ms < b.end_ms
-        for b in booked
-    ) or any(c.start_ms < slot.end_ms and slot.start_ms < c.end_ms for c in closures)
+class _Busy:
+    """The booked intervals of each room, sorted, so that whether a slot overlaps one costs a
+    binary search rather than a pass over the day's visits (a rush books every slot)."""
+
+    def __init__(self, booked: Iterable[Slot]) -> None:
+        spans: dict[RoomId, list[tuple[int, int]]] = {}
+        for b in booked:
+            spans.setdefault(b.room_id, []).append((b.start_ms, b.end_ms))
+        # Per room: the starts in order, and the latest end among the first i intervals (they
+        # may overlap one another, so the last to start is not always the last to end).
+        self._rooms: dict[RoomId, tuple[list[int], list[int]]] = {}
+        for room, found in spans.items():
+            found.sort()
+            reach = list(itertools.accumulate((end for _, end in found), max))
+            self._rooms[room] = ([start for start, _ in found], reach)
+
+    def overlaps(self, slot: Slot) -> bool:
+        """Whether a visit in the slot's room shares time with it."""
+        room = self._rooms.get(slot.room_id)
+        if room is None:
+            return False
+        starts, reach = room
+        before = bisect.bisect_left(starts, slot.end_ms)  # intervals starting before its end
+        return before > 0 and reach[before - 1] > slot.start_ms
+
+
+def _closed(slot: Slot, closures: Sequence[Closure]) -> bool:
+    """Whether an emergency closure shares time with ``slot``."""
+    return any(c.start_ms < slot.end_ms and slot.start_ms < c.end_ms for c in closures)
 
 
 def day_bounds(date: dt.date, timezone: str) -> tuple[int, int]:

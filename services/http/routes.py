@@ -265,6 +265,7 @@ ROUTES: tuple[Route, ...] = (
         response=FreeSlots,
         auth=False,
         query=SLOT_QUERY,
+        limited=True,
     ),
     Route(
         "GET",
@@ -275,6 +276,7 @@ ROUTES: tuple[Route, ...] = (
         response=FreeDays,
         auth=False,
         query=DAY_QUERY,
+        limited=True,
     ),
     Route(
         "PUT",

@@ -41,6 +41,7 @@ function show(answer) {
   $("requested-hint").hidden = answer.status !== "requested";
   $("rejected").hidden = answer.status !== "rejected";
   $("approved").hidden = !(["approved", "live"].includes(answer.status) && answer.link);
+  $("revoked").hidden = !answer.link_revoked;
   $("cancel-box").hidden = !["requested", "approved"].includes(answer.status);
   if (answer.link) $("join").href = answer.link;
   clear($("result-error"));

@@ -50,6 +50,34 @@ async def test_a_rejection_shows_its_reason_in_the_page_language(
 
 
 @pytest.mark.timeout(60)
+async def test_a_revoked_link_is_said_instead_of_shown(stack: Stack, browser: Browser) -> None:
+    """An approved visit whose family seat an officer revoked shows no join button, and says
+    the link was revoked, in the page's language."""
+    facility_id = await open_today(stack)
+    made = await request_by_api(stack, facility_id)
+    approve = f"/api/v1/requests/{made['id']}/approve"
+    assert await staff_post(stack, facility_id, approve, {}) == 200
+    family = await _family_seat(stack, made["id"])
+    revoke = f"/api/v1/participants/{family}/revoke"
+    assert await staff_post(stack, facility_id, revoke, {"reason": "test"}) == 200
+    context, page = await phone_page(browser, f"{stack.base_url}/status?code={made['code']}")
+    await page.fill("#nik_last4", NIK[-4:])
+    await page.click("#check")
+    await page.wait_for_selector("#revoked:not([hidden])")
+    assert await page.is_hidden("#approved")
+    assert "dicabut" in await page.inner_text("#revoked")
+    await page.click("[data-lang=en]")
+    assert "revoked" in await page.inner_text("#revoked")
+    await context.close()
+
+
+async def _family_seat(stack: Stack, visit_id: str) -> str:
+    visit = await stack.app[STORE].get_visit(visit_id)
+    assert visit is not None
+    return next(p.id for p in visit.participants if p.role.value == "family")
+
+
+@pytest.mark.timeout(60)
 async def test_a_family_cancels_after_confirming(stack: Stack, browser: Browser) -> None:
     """The first confirm is declined (nothing happens), the second accepted: cancelled."""
     facility_id = await open_today(stack)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser
 
@@ -130,3 +133,74 @@ async def test_a_killed_demo_takes_its_terminal_with_it(tmp_path: Path) -> None:
     async with asyncio.timeout(10):
         while processes_using(credentials):
             await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(60)
+async def test_the_printed_inmate_books_a_slot_at_once(tmp_path: Path) -> None:
+    """A newcomer can book straight away: the demo prints its registration page and an inmate
+    to visit, the facility offers that day's or the next day's slots, and the printed inmate
+    number books one through POST /api/v1/requests."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli.main",
+        "demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path / "demo"),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(20):
+            while not any(line.startswith("  Ctrl-C") for line in lines):
+                raw = await proc.stdout.readline()
+                assert raw, f"demo exited early: {lines}"
+                lines.append(raw.decode())
+        base = f"http://127.0.0.1:{port}"
+        register = next(line.split()[-1] for line in lines if "registration:" in line)
+        assert register == f"{base}/register"
+        words = next(line for line in lines if "inmate to visit:" in line).split()
+        number = words[3]
+        assert len(words) > 4  # and a name beside the number
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/api/v1/facilities") as resp:
+                (facility,) = (await resp.json())["facilities"]
+            today = dt.datetime.now(ZoneInfo(facility["timezone"])).date()
+            slots: list[dict[str, int]] = []
+            for ahead in range(3):  # late in the evening today's slots have all begun
+                day = (today + dt.timedelta(days=ahead)).isoformat()
+                url = f"{base}/api/v1/facilities/{facility['id']}/slots?date={day}"
+                async with session.get(url) as resp:
+                    slots = (await resp.json())["slots"]
+                if slots:
+                    break
+            assert slots, "no free slot today or in the next two days"
+            request = {
+                "facility_id": facility["id"],
+                "inmate_number": number,
+                "kind": "regular",
+                "start_ms": slots[-1]["start_ms"],
+                "visitor": {
+                    "name": "Siti Aminah",
+                    "nik": "3201015508900001",
+                    "phone": "0812-3456-7890",
+                    "relationship": "spouse",
+                },
+            }
+            async with session.post(f"{base}/api/v1/requests", json=request) as resp:
+                answer = await resp.json()
+                assert resp.status == 201, answer
+        assert answer["status"] == "requested"
+        assert answer["start_ms"] == slots[-1]["start_ms"]
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), timeout=15)
+    assert code == 0

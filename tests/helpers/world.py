@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.access.links import VisitLinks
+from services.access.rates import Rate
 from services.access.staff import StaffLogin
 from services.access.terminals import TerminalCredentials
 from services.admin.provision import Admin
@@ -42,6 +43,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         sweep_interval_s=1.0,
         hello_timeout_s=2.0,
         max_conns_per_address=10_000,  # tests play hundreds of clients from 127.0.0.1
+        # and book hundreds of visits from it; tests of the booking limit set their own.
+        booking_rate=Rate(per_s=1000.0, burst=10_000),
+        slot_rate=Rate(per_s=1000.0, burst=10_000),
     )
     base.update(overrides)
     return Settings(**base)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from services.access.guard import Guard
 from services.access.links import VisitLinks
+from services.access.rates import BOOKING, SLOT_LISTING, Rate
 from services.access.revocation import Revocations
 from services.access.staff import StaffLogin
 from services.booking.scheduling import VisitService
@@ -44,6 +45,8 @@ class ApiContext:
     base_url: str
     revocations: Revocations
     node_id: str
+    booking_rate: Rate = BOOKING  # POST /api/v1/requests per client address
+    slot_rate: Rate = SLOT_LISTING  # a facility's free slots per client address
 
     def now_ms(self) -> int:
         """The node's clock in milliseconds, as the API reports and compares times."""

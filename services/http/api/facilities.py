@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from services.access.guard import in_scope
+from services.access.rates import AddressRates
 from services.booking.calendar import CalendarService
 from services.booking.quotas import Quotas
 from services.booking.requests import RequestService
@@ -95,13 +96,13 @@ class ClosureMade:
 
 class FacilitiesApi:
     """``/api/v1/facilities``, ``/api/v1/facilities/{facility_id}/days`` and ``…/slots``
-    (public),
-    ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
+    (public), ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
 
     def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
         self._ctx = ctx
         self._requests = requests
         self._auth = auth
+        self._rates = AddressRates(ctx.clock, ctx.slot_rate)
 
     async def close(self, request: web.Request) -> web.Response:
         """Close the facility: visits booked inside are cancelled with it, live ones ended."""
@@ -164,7 +165,9 @@ class FacilitiesApi:
         return respond(FacilityList(facilities=listed))
 
     async def slots(self, request: web.Request) -> web.Response:
-        """The free slots of ``date`` (the facility's local date) for visits of ``kind``."""
+        """The free slots of ``date`` (the facility's local date) for visits of ``kind``;
+        429 when the client's address has asked too often lately."""
+        self._rates.take(request.remote or "")
         date = _date(request.query.get("date", ""))
         kind = _kind(request.query.get("kind", VisitKind.REGULAR.value))
         facility_id = request.match_info["facility_id"]
@@ -173,7 +176,10 @@ class FacilitiesApi:
         return respond(FreeSlots(date=date.isoformat(), kind=kind.value, slots=slots))
 
     async def days(self, request: web.Request) -> web.Response:
-        """The booking window's dates, each with its count of free start times for ``kind``."""
+        """The booking window's dates, each with its count of free start times for ``kind``;
+        429 when the client's address has asked too often lately (the slot listing's bucket:
+        the page asks for the dates, then for a day's slots)."""
+        self._rates.take(request.remote or "")
         kind = _kind(request.query.get("kind", VisitKind.REGULAR.value))
         found = await self._requests.free_days(request.match_info["facility_id"], kind)
         return respond(FreeDays(kind=kind.value, days=[d.to_json() for d in found]))

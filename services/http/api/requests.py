@@ -10,6 +10,7 @@ from aiohttp import web
 
 from services.access.guard import in_scope
 from services.access.guesses import Guesses
+from services.access.rates import AddressRates
 from services.booking.forms import GuestForm, RequestForm, VisitorForm
 from services.booking.rejections import RejectReason
 from services.booking.requests import RequestService, RequestState
@@ -163,9 +164,11 @@ class RequestsApi:
         self._requests = requests
         self._guesses = Guesses(ctx.clock)
         self._names = names  # wrong inmate names, shared with ``POST /api/v1/inmates/check``
+        self._rates = AddressRates(ctx.clock, ctx.booking_rate)
 
     async def submit(self, request: web.Request) -> web.Response:
-        """A family asks for a slot."""
+        """A family asks for a slot (429 when its address has asked too often lately)."""
+        self._rates.take(request.remote or "")
         body = parse_body(NewRequest, await json_body(request))
         visit = await self._submit(request.remote or "", body)
         start, end = int(visit.start * 1000), int(visit.end * 1000)
@@ -224,6 +227,8 @@ class RequestsApi:
             reason = RejectReason(state.rejection.reason)
             out["reason"] = {"code": reason.value, "messages": reason.text.to_json()}
             out["note"] = state.rejection.note
+        if state.revoked:
+            out["link_revoked"] = True
         if state.link:
             out["link"] = f"{self._ctx.base_url}/v/{state.link}"
         return out

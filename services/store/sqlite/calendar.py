@@ -78,10 +78,11 @@ class SqliteCalendar(SqliteBase):
     async def slot_templates(
         self, facility_id: str, room_id: str | None = None
     ) -> list[SlotTemplate]:
-        if room_id is None:
-            return await self._read(lambda c: _templates(c, "facility_id = ?", (facility_id,)))
-        where = "facility_id = ? AND room_id = ?"
-        return await self._read(lambda c: _templates(c, where, (facility_id, room_id)))
+        args: tuple[str, ...] = (facility_id,)
+        where = "facility_id = ?"
+        if room_id is not None:
+            where, args = "facility_id = ? AND room_id = ?", (facility_id, room_id)
+        return await self._read_inline(lambda c: _templates(c, where, args))
 
     async def set_booking_window(
         self, facility_id: str, window: BookingWindow, event: AuditEvent
@@ -102,7 +103,7 @@ class SqliteCalendar(SqliteBase):
         def q(conn: sqlite3.Connection) -> BookingWindow:
             return _window(conn, facility_id)
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def add_blocked_date(self, blocked: BlockedDate, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
@@ -120,7 +121,7 @@ class SqliteCalendar(SqliteBase):
         def q(conn: sqlite3.Connection) -> list[BlockedDate]:
             return _blocked(conn, facility_id, first, last)
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def add_closure(self, closure: Closure, event: AuditEvent) -> ClosureEffect:
         def job(conn: sqlite3.Connection, chain: Chain) -> ClosureEffect:
@@ -148,7 +149,7 @@ class SqliteCalendar(SqliteBase):
         def q(conn: sqlite3.Connection) -> list[Closure]:
             return _closures(conn, facility_id, start_ms, end_ms)
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def booked_slots(self, room_ids: Sequence[str], start_ms: int, end_ms: int) -> list[Slot]:
         def q(conn: sqlite3.Connection) -> list[Slot]:

@@ -10,14 +10,16 @@ from pathlib import Path
 from services.store.sqlite.migrations import STEPS
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
     """A read-write connection to ``path`` (created if missing), shared-nothing across threads
-    by the caller's discipline."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    by the caller's discipline; a locked file is waited for up to ``busy_timeout_ms``."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     return conn
 
 

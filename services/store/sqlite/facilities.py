@@ -50,7 +50,7 @@ class SqliteFacilities(SqliteBase):
         def q(conn: sqlite3.Connection) -> Facility | None:
             return facility_where(conn, facility_id)
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def add_room(self, room: Room, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
@@ -154,7 +154,7 @@ class SqliteFacilities(SqliteBase):
         return await self._read(lambda c: inmate_where(c, "id = ?", (inmate_id,)))
 
     async def find_inmate(self, facility_id: str, number: str) -> Inmate | None:
-        return await self._read(
+        return await self._read_inline(
             lambda c: inmate_where(c, "facility_id = ? AND number = ?", (facility_id, number))
         )
 

@@ -71,7 +71,7 @@ class SqliteRequests(SqliteBase):
                 Terminal(TerminalId(i), FacilityId(f), RoomId(r), n, h) for i, f, r, n, h in found
             ]
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def quotas(self, facility_id: str) -> Quotas:
         def q(conn: sqlite3.Connection) -> Quotas:
@@ -81,7 +81,7 @@ class SqliteRequests(SqliteBase):
             ).fetchone()
             return Quotas(row[0], row[1]) if row else Quotas()
 
-        return await self._read(q)
+        return await self._read_inline(q)
 
     async def set_quotas(self, facility_id: str, quotas: Quotas, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:

@@ -1,11 +1,12 @@
 """The embedded store: one SQLite file in WAL mode with ``synchronous=FULL``.
 
 Writes go through the group-commit writer thread; reads through a second connection on a reader
-thread (WAL lets it read while the writer writes). Other processes (the CLI) may write the same
-file: ``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside each write
-transaction. Each role's queries live in a module of their own (facilities, calendar, requests,
-visits, revocations, the notification outbox, reader for the audit log); this class opens the
-file and composes them.
+thread (WAL lets it read while the writer writes), and lookups by key through a third on the
+event loop's own thread (``SqliteBase._read_inline`` says why). Other processes (the CLI) may
+write the same file: ``BEGIN IMMEDIATE`` serialises them, and the audit chain head is read inside
+each write transaction. Each role's queries live in a module of their own (facilities, calendar,
+requests, visits, revocations, the notification outbox, reader for the audit log); this class
+opens the file and composes them.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ class SqliteStore(
         )
         self._reader_conn = connect(path)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-reader")
+        # Lookups by key on the event loop's thread (SqliteBase._read_inline): never waits for
+        # a lock there; a busy file sends the read to the reader thread instead.
+        self._inline_conn = connect(path, busy_timeout_ms=0)
         self._closed = False
 
     async def aclose(self) -> None:
@@ -81,6 +85,7 @@ class SqliteStore(
         await asyncio.to_thread(self._writer.close)
         self._reader.shutdown(wait=True)
         self._reader_conn.close()
+        self._inline_conn.close()
         self._open_lock.close()
 
     async def append(self, events: Sequence[AuditEvent]) -> list[AuditRecord]:
