@@ -9,8 +9,9 @@ const FIELD_STEP = { facility_id: "facility", inmate_number: "inmate", inmate_na
   name: "visitor", nik: "visitor", phone: "visitor", relationship: "visitor", kind: "kind",
   guests: "kind", "guests[0].name": "kind", "guests[0].contact": "kind", advocate_number: "kind",
   start_ms: "when" };
-// Fields the server names otherwise than the page's input (whose error is err-<input id>).
-const INPUT_OF = { facility_id: "facility", guests: "teacher_name",
+// Where an error about a field (as the server names it) or an input (by its id) is shown,
+// err-<this>, when that is not err-<the name itself>.
+const ERROR_AT = { facility: "facility_id", guests: "teacher_name",
   "guests[0].name": "teacher_name", "guests[0].contact": "teacher_contact" };
 // What each kind asks for besides the visitor, in the kind step.
 const KIND_INPUTS = { regular: [], education: ["teacher_name", "teacher_contact"],
@@ -43,7 +44,7 @@ function go(name) {
 
 // Show an error under the input the server's ``field`` (or the page's input id) is typed in.
 function fieldError(field, key, messages) {
-  const id = INPUT_OF[field] || field;
+  const id = ERROR_AT[field] || field;
   const el = $(`err-${id}`);
   const input = document.querySelector(`[aria-describedby~="err-${id}"]`);
   if (!el) return false;

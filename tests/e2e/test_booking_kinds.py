@@ -46,6 +46,21 @@ async def _submit_first_slot(page: Page) -> str:
 
 
 @pytest.mark.timeout(60)
+async def test_a_missing_answer_is_marked_at_its_field(stack: Stack, browser: Browser) -> None:
+    """No facility chosen: "required" under the facility list (whose error the page keeps under
+    the name the server gives the field, `facility_id`), and the step stays."""
+    await open_today(stack)
+    context, page = await phone_page(browser, f"{stack.base_url}/register")
+    await page.wait_for_selector("#facility option:nth-child(2)", state="attached")
+    await page.select_option("#facility", "")
+    await page.click("#step-facility button[type=submit]")
+    assert await page.inner_text("#err-facility_id") == "Wajib diisi."
+    assert await page.get_attribute("#facility", "aria-invalid") == "true"
+    assert await page.evaluate("window.tatapRegister.step") == "facility"
+    await context.close()
+
+
+@pytest.mark.timeout(60)
 async def test_an_education_visit_takes_the_teacher(stack: Stack, browser: Browser) -> None:
     """The teacher's name and mobile number are asked for (required); a landline comes back
     from the server under the number's field, in the page's language; the teacher, with the
