@@ -220,8 +220,7 @@ STEPS: tuple[str, ...] = (
     ALTER TABLE visits ADD COLUMN advocate_number TEXT;
     """,
     # 11: a room's booked visits of a day are those ending after it starts: by `end_ms`, the
-    # lookup reads the room's future only, where by `start_ms` it read the room's whole history
-    # (6.5 ms against 0.2 ms a query for four rooms with a year of visits each).
+    # lookup reads the room's future only, where by `start_ms` it read the room's whole history.
     """
     CREATE INDEX visits_room_end ON visits(room_id, end_ms);
     """,
