@@ -128,6 +128,19 @@ async def test_free_slots_are_limited_too(tmp_path: Path) -> None:
         assert (await book(world, world.client.session))[0] == 400  # bookings: their own bucket
 
 
+async def test_the_day_list_shares_the_free_slot_listings_bucket(tmp_path: Path) -> None:
+    """The page asks for the dates, then a day's slots: both draw on one bucket per address,
+    so that the day list is no way around the slot listing's limit."""
+    async with limited_world(tmp_path) as world:
+        date = dt.date.fromtimestamp(world.clock.now()).isoformat()
+        days = f"/api/v1/facilities/{world.facility_id}/days?kind=regular"
+        slots = f"/api/v1/facilities/{world.facility_id}/slots?date={date}"
+        statuses = [(await world.client.get(url)).status for url in (days, slots, days, slots)]
+        assert statuses == [200, 200, 200, 429]
+        resp = await world.client.get(days)
+        assert resp.status == 429 and resp.headers["Retry-After"]
+
+
 async def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(tmp_path: Path) -> None:
     """Many families behind one proxy: each forwarded client has its own bucket."""
     async with limited_world(tmp_path, trusted_proxies=(ip_network("127.0.0.2/32"),)) as world:

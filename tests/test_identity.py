@@ -8,6 +8,13 @@ from datetime import date
 
 import pytest
 
+from services.booking.forms import (
+    GuestForm,
+    RequestForm,
+    VisitorForm,
+    advocate_number_of,
+    teacher_of,
+)
 from services.booking.identity import (
     PROVINCE_CODES,
     Sex,
@@ -15,6 +22,7 @@ from services.booking.identity import (
     mask_phone,
     normalize_name,
     normalize_phone,
+    parse_advocate_number,
     parse_nik,
 )
 from services.booking.names import check_inmate_name
@@ -22,8 +30,10 @@ from services.booking.policy import BookingPolicy
 from services.booking.problems import MESSAGES, Problem
 from services.booking.relationships import LABELS, Relationship, parse_relationship
 from services.booking.texts import Lang, Text
+from services.domain.model import VisitKind, Visitor
 from services.domain.pii import mask
 from services.errors import BadRequest
+from services.ids import VisitorId
 
 TODAY = date(2026, 12, 1)
 
@@ -301,6 +311,67 @@ def test_the_refusal_names_the_field_it_was_given() -> None:
     assert refusal(lambda: normalize_name("", "teacher_name")).details["field"] == "teacher_name"
 
 
+# --- an education visit's teacher, a legal visit's advocate ------------------------------------
+
+SPOUSE = Visitor(VisitorId("vr_1"), "Siti", nik(), "+6281234567890", "spouse")
+
+
+def request(kind: VisitKind, teacher: GuestForm | None = None, number: str = "") -> RequestForm:
+    """A request of ``kind``; only the kind's own fields matter here."""
+    person = VisitorForm("Siti", nik(), "0812-3456-7890", "spouse")
+    return RequestForm("f_1", "B-1", kind, 1, person, teacher, advocate_number=number)
+
+
+def test_a_teachers_contact_is_normalised_like_a_visitors_phone() -> None:
+    """The teacher's mobile number comes back in E.164; a landline is refused under the guest's
+    own field."""
+    teacher = teacher_of(request(VisitKind.EDUCATION, GuestForm(" Bu Sari ", "0813-1111-2222")))
+    assert teacher is not None and (teacher.name, teacher.contact) == ("Bu Sari", "+6281311112222")
+    landline = request(VisitKind.EDUCATION, GuestForm("Bu Sari", "021 1234 5678"))
+    error = refusal(lambda: teacher_of(landline))
+    assert (error.details["field"], error.details["reason"]) == (
+        "guests[0].contact",
+        "phone_not_mobile",
+    )
+
+
+def test_only_an_education_visit_takes_a_guest() -> None:
+    """A guest on a family visit is refused naming ``guests``; none on one is none."""
+    assert teacher_of(request(VisitKind.REGULAR)) is None
+    guest = GuestForm("Bu Sari", "0813-1111-2222")
+    assert refusal(lambda: teacher_of(request(VisitKind.REGULAR, guest))).details["field"] == (
+        "guests"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("12.34567", "12.34567"),
+        ("  NIA  012-345678 ", "NIA 012-345678"),
+        ("B/12/2020", "B/12/2020"),
+    ],
+)
+def test_an_advocate_number_is_trimmed(raw: str, kept: str) -> None:
+    """PERADI's NIA as printed, other associations' with a slash; spaces trimmed and single."""
+    assert parse_advocate_number(raw) == kept
+
+
+@pytest.mark.parametrize("raw", ["12", "1" * 41, "12.345;67", "NIA 12345٦", "abc", "<b>12</b>"])
+def test_an_advocate_number_out_of_shape_is_refused(raw: str) -> None:
+    """Too short, too long, a character outside letters, digits, space and . / -, no digit."""
+    assert reason(lambda: parse_advocate_number(raw)) == "advocate_number_invalid"
+
+
+def test_only_a_legal_visit_takes_an_advocate_number() -> None:
+    """A family visit with a number is refused naming it; without, it has none."""
+    assert advocate_number_of(request(VisitKind.REGULAR), SPOUSE) is None
+    with_number = request(VisitKind.REGULAR, number="12.34567")
+    assert refusal(lambda: advocate_number_of(with_number, SPOUSE)).details["field"] == (
+        "advocate_number"
+    )
+
+
 # --- relationship ------------------------------------------------------------------------------
 
 
@@ -368,6 +439,14 @@ TRIGGERS: list[tuple[Problem, str, Callable[[], object]]] = [
         lambda: BookingPolicy(frozenset({Relationship.SPOUSE})).check("parent"),
     ),
     (Problem.INMATE_NAME_MISMATCH, "inmate_name", lambda: check_inmate_name("Andi", "Budi")),
+    (Problem.TEACHER_REQUIRED, "guests", lambda: teacher_of(request(VisitKind.EDUCATION))),
+    (
+        Problem.LEGAL_NEEDS_ADVOCATE,
+        "relationship",
+        lambda: advocate_number_of(request(VisitKind.LEGAL, number="12.34567"), SPOUSE),
+    ),
+    (Problem.ADVOCATE_NUMBER_REQUIRED, "advocate_number", lambda: parse_advocate_number("  ")),
+    (Problem.ADVOCATE_NUMBER_INVALID, "advocate_number", lambda: parse_advocate_number("1")),
 ]
 
 # The texts a family reads, pinned: a reworded message is a deliberate change to this table.
@@ -428,6 +507,27 @@ TEXTS: dict[Problem, tuple[str, str]] = {
     Problem.INMATE_NAME_MISMATCH: (
         "Nama tidak cocok dengan nomor warga binaan. Periksa nomor dan ejaan nama.",
         "The name does not match the inmate number. Please check the number and the spelling.",
+    ),
+    Problem.TEACHER_REQUIRED: (
+        "Kunjungan pendidikan disertai guru: isi nama dan nomor HP gurunya.",
+        "An education visit comes with the teacher: please give the teacher's name and mobile"
+        " number.",
+    ),
+    Problem.LEGAL_NEEDS_ADVOCATE: (
+        "Kunjungan penasihat hukum hanya untuk advokat. Pilih hubungan Advokat, atau jenis"
+        " kunjungan lain.",
+        "A legal visit is for an advocate only. Choose Advocate as the relationship, or another"
+        " kind of visit.",
+    ),
+    Problem.ADVOCATE_NUMBER_REQUIRED: (
+        "Nomor induk advokat wajib diisi.",
+        "Please enter the advocate's registration number.",
+    ),
+    Problem.ADVOCATE_NUMBER_INVALID: (
+        "Nomor induk advokat 3 sampai 40 karakter: huruf, angka, spasi, dan tanda . / - saja."
+        " Contoh: 12.34567.",
+        "An advocate's registration number is 3 to 40 characters: letters, digits, spaces and"
+        " . / - only. Example: 12.34567.",
     ),
 }
 

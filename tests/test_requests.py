@@ -85,7 +85,13 @@ async def test_each_rule_is_named(desk: Desk) -> None:
 
 async def test_legal_visits_are_not_taken_where_no_template_allows_them(desk: Desk) -> None:
     with pytest.raises(KindNotAllowed):
-        await desk.service.submit(form(slot(SATURDAY, "08:00"), kind=VisitKind.LEGAL))
+        legal = form(
+            slot(SATURDAY, "08:00"),
+            kind=VisitKind.LEGAL,
+            advocate_number="12.34567",
+            relationship="advocate",
+        )
+        await desk.service.submit(legal)
 
 
 @pytest.mark.parametrize(

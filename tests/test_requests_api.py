@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -22,6 +24,7 @@ from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.domain.model import Role, VisitKind
 from services.ids import Actor
 from signaling.app import TOKENS
+from tests.helpers.audit import rows
 from tests.helpers.world import LINK_KEY, World
 
 
@@ -138,7 +141,11 @@ async def test_each_conflict_code(world: World) -> None:
         "quota_inmate": body(world, day["slots"][1], n=3),
         "quota_visitor": body(world, day["slots"][1], n=1, inmate="N-2"),
         "outside_window": body(world, first + 35 * 86_400_000, n=4, inmate="N-3"),
-        "kind_not_allowed": {**body(world, day["slots"][2], n=5, inmate="N-4"), "kind": "legal"},
+        "kind_not_allowed": {
+            **body(world, day["slots"][2], n=5, inmate="N-4", relationship="advocate"),
+            "kind": "legal",
+            "advocate_number": "12.34567",
+        },
     }
     saturday = dt.date.fromisoformat(day["date"])
     await CalendarService(world.store).block_date(
@@ -449,3 +456,164 @@ async def test_a_close_through_the_api_cancels_and_ends_what_it_covers(world: Wo
     link = next(iter(later.links.values()))
     status, answer = await post(world, "/api/v1/join", {"link": link})
     assert (status, answer["error"]["code"]) == (409, "visit_over")
+
+
+async def _sunday(world: World) -> list[int]:
+    """Besides ``_open``'s Saturdays: Sundays 08:00-10:00 in 30-minute slots of education and
+    legal visits (Sunday is the default education day); the next Sunday's slot starts."""
+    kinds = frozenset({VisitKind.EDUCATION, VisitKind.LEGAL})
+    await CalendarService(world.store).add_template(
+        world.terminal.room_id, parse_weekdays("sun"), (480, 600), 30, kinds
+    )
+    today = dt.datetime.fromtimestamp(world.clock.now(), dt.UTC).date()
+    sunday = today + dt.timedelta(days=(6 - today.weekday()) % 7 or 7)
+    first = day_bounds(sunday, "Asia/Jakarta")[0] + parse_hhmm("08:00") * 60_000
+    return [first + i * 1_800_000 for i in range(4)]
+
+
+def education(world: World, start_ms: int, **teacher: Any) -> Any:
+    guest = {"name": "Bu Sari", "contact": "0813-1111-2222", **teacher}
+    return {**body(world, start_ms, relationship="parent"), "kind": "education", "guests": [guest]}
+
+
+def legal(world: World, start_ms: int, number: str = "12.34567", **visitor: Any) -> Any:
+    person = {"relationship": "advocate", **visitor}
+    return {**body(world, start_ms, **person), "kind": "legal", "advocate_number": number}
+
+
+async def _requested_details(world: World, visit_id: str) -> dict[str, Any]:
+    found = rows(
+        world.settings.sqlite_path,
+        "SELECT details FROM audit_events WHERE action = 'requested' AND visit_id = ?",
+        (visit_id,),
+    )
+    details: dict[str, Any] = json.loads(found[0][0])
+    return details
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"guests": []}, "guests", "teacher_required"),
+        ({"guests": [{"name": "Bu Sari"}]}, "guests[0].contact", "phone_required"),
+        ({"guests": [{"name": "Bu Sari", "contact": "12"}]}, "guests[0].contact", "phone_invalid"),
+        (
+            {"guests": [{"name": "Bu Sari", "contact": "021 1234 5678"}]},
+            "guests[0].contact",
+            "phone_not_mobile",
+        ),
+        ({"guests": [{"name": "", "contact": "081311112222"}]}, "guests[0].name", "name_required"),
+    ],
+)
+async def test_an_education_request_needs_its_teacher_and_contact(
+    world: World, change: dict[str, Any], field: str, reason: str
+) -> None:
+    """Without a teacher, or with a teacher's name or number wrong: 400 naming the teacher's
+    field, in both languages."""
+    await _open(world)
+    slots = await _sunday(world)
+    status, answer = await post(world, "/api/v1/requests", {**education(world, slots[0]), **change})
+    details = answer["error"]["details"]
+    assert status == 400 and (details["field"], details["reason"]) == (field, reason)
+    assert details["messages"]["id"] and details["messages"]["en"]
+
+
+async def test_an_education_request_keeps_the_teachers_number(world: World) -> None:
+    """The teacher's number is kept in E.164, shown in full in the officer's queue, and masked
+    in the `requested` audit event."""
+    await _open(world)
+    slots = await _sunday(world)
+    status, made = await post(world, "/api/v1/requests", education(world, slots[0]))
+    assert status == 201, made
+    resp = await world.client.get(
+        f"/api/v1/requests?facility={world.facility_id}", headers=officer(world)
+    )
+    queued = (await resp.json())["requests"][0]
+    assert queued["teacher"] == {"name": "Bu Sari", "contact": "+6281311112222"}
+    assert queued["kind"] == "education" and queued["advocate_number"] is None
+    details = await _requested_details(world, made["id"])
+    assert details["teacher_contact"] == "**********2222"
+    assert "6281311112222" not in json.dumps(details)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"advocate_number": ""}, "advocate_number", "advocate_number_required"),
+        ({"advocate_number": "  "}, "advocate_number", "advocate_number_required"),
+        ({"advocate_number": "12"}, "advocate_number", "advocate_number_invalid"),
+        ({"advocate_number": "12.345#67"}, "advocate_number", "advocate_number_invalid"),
+        ({"advocate_number": "1" * 41}, "advocate_number", "advocate_number_invalid"),
+    ],
+)
+async def test_a_legal_request_needs_the_advocates_number(
+    world: World, change: dict[str, Any], field: str, reason: str
+) -> None:
+    """A legal visit without a well-formed registration number: 400 naming `advocate_number`,
+    in both languages."""
+    await _open(world)
+    slots = await _sunday(world)
+    status, answer = await post(world, "/api/v1/requests", {**legal(world, slots[0]), **change})
+    details = answer["error"]["details"]
+    assert status == 400 and (details["field"], details["reason"]) == (field, reason)
+    assert details["messages"]["id"] and details["messages"]["en"]
+
+
+async def test_a_legal_visit_is_for_an_advocate(world: World) -> None:
+    """A legal request from a spouse is 400 naming `relationship`; a number on a family visit
+    is 400 naming `advocate_number`."""
+    day = await _open(world)
+    slots = await _sunday(world)
+    by_spouse = legal(world, slots[0], relationship="spouse")
+    status, answer = await post(world, "/api/v1/requests", by_spouse)
+    details = answer["error"]["details"]
+    assert status == 400 and (details["field"], details["reason"]) == (
+        "relationship",
+        "legal_needs_advocate",
+    )
+    assert "advokat" in details["messages"]["id"] and "advocate" in details["messages"]["en"]
+    family = {**body(world, day["slots"][0]), "advocate_number": "12.34567"}
+    status, answer = await post(world, "/api/v1/requests", family)
+    assert status == 400 and answer["error"]["details"]["field"] == "advocate_number"
+
+
+async def test_a_legal_request_keeps_the_advocates_number(world: World) -> None:
+    """The number, trimmed, is kept with the visit, shown in the officer's queue and written
+    as given in the `requested` audit event (a professional number, not personal data)."""
+    await _open(world)
+    slots = await _sunday(world)
+    data = legal(world, slots[0], "  NIA 012-345678 ")
+    status, made = await post(world, "/api/v1/requests", data)
+    assert status == 201, made
+    resp = await world.client.get(
+        f"/api/v1/requests?facility={world.facility_id}", headers=officer(world)
+    )
+    queued = (await resp.json())["requests"][0]
+    assert queued["kind"] == "legal" and queued["advocate_number"] == "NIA 012-345678"
+    assert queued["visitor"]["relationship"] == "advocate" and "teacher" not in queued
+    details = await _requested_details(world, made["id"])
+    assert details["advocate_number"] == "NIA 012-345678"
+    visit = await world.store.get_visit(made["id"])
+    assert visit is not None and visit.advocate_number == "NIA 012-345678"
+
+
+async def test_the_day_list_answers_every_date_of_the_window(world: World) -> None:
+    """GET …/days: tomorrow to 14 days ahead in Jakarta's days, each with its free times for
+    the kind (Saturdays 10, other days 0; Sunday's education times only for education); a
+    booking counts; a wrong kind is 400, an unknown facility 404."""
+    day = await _open(world)
+    await _sunday(world)
+    today = dt.datetime.fromtimestamp(world.clock.now(), ZoneInfo("Asia/Jakarta")).date()
+    path = f"/api/v1/facilities/{world.facility_id}/days"
+    answer = await (await world.client.get(path)).json()
+    assert answer["kind"] == "regular"
+    dates = [dt.date.fromisoformat(d["date"]) for d in answer["days"]]
+    assert dates == [today + dt.timedelta(days=n) for n in range(1, 15)]
+    assert [d["free"] for d in answer["days"]] == [10 if d.weekday() == 5 else 0 for d in dates]
+    assert (await post(world, "/api/v1/requests", body(world, day["slots"][0])))[0] == 201
+    answer = await (await world.client.get(path)).json()
+    assert {d["date"]: d["free"] for d in answer["days"]}[day["date"]] == 9
+    answer = await (await world.client.get(path + "?kind=education")).json()
+    assert {dt.date.fromisoformat(d["date"]).weekday() for d in answer["days"] if d["free"]} == {6}
+    assert (await world.client.get(path + "?kind=visit")).status == 400
+    assert (await world.client.get("/api/v1/facilities/f_none/days")).status == 404

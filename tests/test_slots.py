@@ -32,6 +32,7 @@ from services.domain.model import Visit, VisitKind, VisitStatus
 from services.errors import BadRequest, Conflict, NotFound
 from services.ids import FacilityId, InmateId, RoomId, TerminalId, VisitId
 from services.store.protocols import Store
+from services.store.sqlite.calendar import _booked
 from services.store.sqlite.migrations import STEPS
 from tests.helpers.audit import open_store, rows
 
@@ -500,3 +501,19 @@ async def test_an_existing_database_gains_the_calendar(tmp_path: Path) -> None:
     finally:
         await store.aclose()
     assert rows(tmp_path / "tatap.db", "SELECT max(version) FROM schema_version") == [(len(STEPS),)]
+
+
+async def test_a_days_booked_visits_are_read_by_their_end(tmp_path: Path) -> None:
+    """The booked-visits query bounds its index scan by `end_ms` (step 11): by `start_ms` it
+    read every past visit of the room, a year of them on a busy room."""
+    store = open_store(tmp_path)
+    await Admin(store).facility("Lapas Jayapura", WIT, facility_id="f_1")  # migrates the file
+    await store.aclose()
+    conn = sqlite3.connect(tmp_path / "tatap.db")
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    _booked(conn, ["r_1", "r_2"], 1_000, 2_000)
+    conn.set_trace_callback(None)
+    plan = conn.execute("EXPLAIN QUERY PLAN " + statements[-1]).fetchall()
+    conn.close()
+    assert "visits_room_end" in str(plan), plan

@@ -1,4 +1,5 @@
-"""What a family types about itself, checked and normalised: NIK, phone number, name.
+"""What a family types about itself, checked and normalised: NIK, phone number, name, and an
+advocate's registration number.
 
 Pure functions, no I/O: the registration API and pages call them and show the error's text in
 the family's language. Every refusal is a ``BadRequest`` whose details name the field, give a
@@ -24,6 +25,7 @@ from services.domain.pii import mask
 
 NIK_LENGTH = 16
 NAME_MIN, NAME_MAX = 2, 100
+ADVOCATE_NUMBER_MIN, ADVOCATE_NUMBER_MAX = 3, 40
 
 # Province codes as digits 1-2 of a NIK: the Ministry of Home Affairs' (Kemendagri) region codes,
 # which Dukcapil uses for the NIK (not the BPS statistics codes, which differ for Papua). Source:
@@ -41,6 +43,12 @@ WOMEN_DAY_OFFSET = 40  # a woman's NIK carries her day of birth plus 40
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _NIK_SEPARATORS = "-."  # and whitespace: as people group the digits when they copy a KTP by hand
 _ASCII_DIGITS = frozenset("0123456789")
+
+# An advocate's registration number as the bar associations print it: PERADI's NIA "12.34567",
+# "NIA 012-345678", others with a slash. ASCII only: an officer compares it with a card.
+_ADVOCATE_NUMBER_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ./-"
+)
 
 # Phone keyboards turn ' into a typographic apostrophe; the name is the same.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})
@@ -128,27 +136,28 @@ def _birth(ddmmyy: str, today: date) -> tuple[Sex, date]:
         raise invalid("nik", Problem.NIK_INVALID_BIRTH_DATE) from exc
 
 
-def normalize_phone(raw: str) -> str:
+def normalize_phone(raw: str, field: str = "phone") -> str:
     """An Indonesian mobile number in E.164 (``+6281234567890``).
 
     Takes it as people write it: ``0812-3456-7890``, ``+62 812 3456 7890``, ``62812...``,
-    ``812...``. Landlines are refused: the number is for WhatsApp and SMS.
+    ``812...``. Landlines are refused: the number is for WhatsApp and SMS. ``field`` names the
+    input in the error (a teacher's contact is checked by the same rule).
     """
     if not raw.strip():
-        raise invalid("phone", Problem.PHONE_REQUIRED)
+        raise invalid(field, Problem.PHONE_REQUIRED)
     # phonenumbers reads letters as a keypad's digits (0812-FLOWERS); nobody means that here.
     if any(c.isalpha() for c in raw):
-        raise invalid("phone", Problem.PHONE_INVALID)
+        raise invalid(field, Problem.PHONE_INVALID)
     try:
         number = phonenumbers.parse(raw, "ID")
     except phonenumbers.NumberParseException as exc:
-        raise invalid("phone", Problem.PHONE_INVALID) from exc
+        raise invalid(field, Problem.PHONE_INVALID) from exc
     if not phonenumbers.is_valid_number(number):
-        raise invalid("phone", Problem.PHONE_INVALID)
+        raise invalid(field, Problem.PHONE_INVALID)
     if phonenumbers.region_code_for_number(number) != "ID":
-        raise invalid("phone", Problem.PHONE_NOT_INDONESIAN)
+        raise invalid(field, Problem.PHONE_NOT_INDONESIAN)
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
-        raise invalid("phone", Problem.PHONE_NOT_MOBILE)
+        raise invalid(field, Problem.PHONE_NOT_MOBILE)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -175,6 +184,24 @@ def normalize_name(raw: str, field: str = "name") -> str:
     if len(name) > NAME_MAX:
         raise invalid(field, Problem.NAME_TOO_LONG)
     return name
+
+
+def parse_advocate_number(raw: str) -> str:
+    """An advocate's registration number (``12.34567``, ``NIA 012-345678``): trimmed, inner
+    whitespace one space, 3 to 40 characters of ASCII letters, digits, spaces and ``. / -``.
+
+    A professional number, not personal data: it is kept and logged as typed.
+    """
+    number = " ".join(raw.translate(_FULL_WIDTH_DIGITS).split())
+    if not number:
+        raise invalid("advocate_number", Problem.ADVOCATE_NUMBER_REQUIRED)
+    if not (
+        ADVOCATE_NUMBER_MIN <= len(number) <= ADVOCATE_NUMBER_MAX
+        and set(number) <= _ADVOCATE_NUMBER_CHARACTERS
+        and any(c.isdigit() for c in number)
+    ):
+        raise invalid("advocate_number", Problem.ADVOCATE_NUMBER_INVALID)
+    return number
 
 
 def _is_space(c: str) -> bool:

@@ -34,6 +34,10 @@ class Problem(enum.StrEnum):
     RELATIONSHIP_UNKNOWN = "relationship_unknown"
     RELATIONSHIP_NOT_ALLOWED = "relationship_not_allowed"
     INMATE_NAME_MISMATCH = "inmate_name_mismatch"
+    TEACHER_REQUIRED = "teacher_required"
+    LEGAL_NEEDS_ADVOCATE = "legal_needs_advocate"
+    ADVOCATE_NUMBER_REQUIRED = "advocate_number_required"
+    ADVOCATE_NUMBER_INVALID = "advocate_number_invalid"
 
     @property
     def text(self) -> Text:
@@ -101,6 +105,27 @@ MESSAGES: dict[Problem, Text] = {
     Problem.INMATE_NAME_MISMATCH: Text(
         "Nama tidak cocok dengan nomor warga binaan. Periksa nomor dan ejaan nama.",
         "The name does not match the inmate number. Please check the number and the spelling.",
+    ),
+    Problem.TEACHER_REQUIRED: Text(
+        "Kunjungan pendidikan disertai guru: isi nama dan nomor HP gurunya.",
+        "An education visit comes with the teacher: please give the teacher's name and mobile"
+        " number.",
+    ),
+    Problem.LEGAL_NEEDS_ADVOCATE: Text(
+        "Kunjungan penasihat hukum hanya untuk advokat. Pilih hubungan Advokat, atau jenis"
+        " kunjungan lain.",
+        "A legal visit is for an advocate only. Choose Advocate as the relationship, or another"
+        " kind of visit.",
+    ),
+    Problem.ADVOCATE_NUMBER_REQUIRED: Text(
+        "Nomor induk advokat wajib diisi.",
+        "Please enter the advocate's registration number.",
+    ),
+    Problem.ADVOCATE_NUMBER_INVALID: Text(
+        "Nomor induk advokat 3 sampai 40 karakter: huruf, angka, spasi, dan tanda . / - saja."
+        " Contoh: 12.34567.",
+        "An advocate's registration number is 3 to 40 characters: letters, digits, spaces and"
+        " . / - only. Example: 12.34567.",
     ),
 }
 

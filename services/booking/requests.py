@@ -23,7 +23,8 @@ from services.access.revocation import seat_keys
 from services.access.tokens import hash_secret
 from services.audit.chain import AuditEvent
 from services.booking.calendar import CalendarService
-from services.booking.forms import RequestForm, teacher_of, visitor_of
+from services.booking.days import DayCount, free_days
+from services.booking.forms import RequestForm, Teacher, advocate_number_of, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
 from services.booking.names import check_inmate_name
 from services.booking.policy import BookingPolicy
@@ -133,6 +134,15 @@ class RequestService:
         rooms = [t.room_id for t in await self._store.bookable_terminals(facility.id)]
         return await self._calendar.free_slots(facility.id, rooms, date, kind, self._clock.now())
 
+    async def free_days(self, facility_id: str, kind: VisitKind) -> list[DayCount]:
+        """Every date of the facility's booking window with its count of free start times for
+        ``kind``, from one read of the store (``services.booking.days``)."""
+        now = self._clock.now()
+        span = await self._store.booking_span(facility_id, now)
+        if span is None:
+            raise NotFound("no such facility")
+        return free_days(span, kind, now)
+
     async def submit(self, form: RequestForm) -> Visit:
         """A new request, in status ``requested``; BadRequest naming a wrong field, NotFound
         for an unknown facility or inmate, a Conflict naming the rule the slot breaks."""
@@ -140,6 +150,7 @@ class RequestService:
         today = dt.datetime.fromtimestamp(self._clock.now(), zone(facility.timezone)).date()
         visitor = visitor_of(form, today)
         teacher = teacher_of(form)
+        advocate_number = advocate_number_of(form, visitor)
         policy = await self._store.booking_policy(facility.id)
         policy.check(visitor.relationship)
         # A teacher's link would reach nobody: only an officer's approval hands it out.
@@ -154,7 +165,7 @@ class RequestService:
         places, end_ms = await self._places(facility, form.kind, form.start_ms)
         guests = [GuestSpec(Role.FAMILY, visitor.name, visitor.id)]
         if teacher:
-            guests.append(GuestSpec(Role.TEACHER, teacher))
+            guests.append(GuestSpec(Role.TEACHER, teacher.name, contact=teacher.contact))
         visit_id = VisitId(new_id("v"))
         visit = Visit(
             id=visit_id,
@@ -168,8 +179,9 @@ class RequestService:
             start=form.start_ms / 1000,
             end=end_ms / 1000,
             participants=seats(visit_id, places[0].name, guests),
+            advocate_number=advocate_number,
         )
-        event = _requested_event(visit, visitor)
+        event = _requested_event(visit, visitor, teacher)
         quotas = await self._store.quotas(facility.id)
         extra_ms = facility.rules.priority_extra_s * 1000 if visitor.priority else 0
         approval, link_hash = None, ""
@@ -359,8 +371,9 @@ def _starting(slots: list[Slot], start_ms: int) -> list[Slot]:
     return [s for s in slots if s.start_ms == start_ms]
 
 
-def _requested_event(visit: Visit, visitor: Visitor) -> AuditEvent:
-    """The ``requested`` event: NIK and phone masked, the visitor named by id."""
+def _requested_event(visit: Visit, visitor: Visitor, teacher: Teacher | None) -> AuditEvent:
+    """The ``requested`` event: NIK and phones (the visitor's, a teacher's) masked, the visitor
+    named by id; a legal visit's advocate's registration number as given (not personal data)."""
     details: dict[str, object] = {
         "kind": visit.kind.value,
         "start_ms": int(visit.start * 1000),
@@ -371,6 +384,10 @@ def _requested_event(visit: Visit, visitor: Visitor) -> AuditEvent:
         "relationship": visitor.relationship,
         "priority": visitor.priority,
     }
+    if teacher is not None:
+        details["teacher_contact"] = mask_phone(teacher.contact)
+    if visit.advocate_number is not None:
+        details["advocate_number"] = visit.advocate_number
     seat = next(p for p in visit.participants if p.role is Role.FAMILY)
     return _event("requested", Actor(Role.FAMILY.value, seat.id), visit, details)
 

@@ -47,6 +47,7 @@ class GuestSpec:
     role: Role
     name: str
     visitor_id: VisitorId | None = None
+    contact: str | None = None  # a teacher's mobile number (E.164)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ def seats(visit_id: VisitId, terminal: str, guests: list[GuestSpec]) -> tuple[Pa
     """The terminal's seat, then one per guest, each with a fresh participant id."""
     seats = [Participant(ParticipantId(new_id("p")), visit_id, Role.TERMINAL, terminal)]
     seats += [
-        Participant(ParticipantId(new_id("p")), visit_id, g.role, g.name, g.visitor_id)
+        Participant(ParticipantId(new_id("p")), visit_id, g.role, g.name, g.visitor_id, g.contact)
         for g in guests
     ]
     return tuple(seats)

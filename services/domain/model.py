@@ -191,6 +191,8 @@ class Participant:
     role: Role
     name: str
     visitor_id: VisitorId | None = None
+    # A teacher's mobile number (E.164), given with an education request; personal data.
+    contact: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +215,8 @@ class Visit:
     permission_ref: str | None = None
     # Its inmate was released or transferred after it was booked: an officer clears or cancels.
     review: bool = False
+    # A legal visit's advocate's registration number (a professional number, not personal data).
+    advocate_number: str | None = None
 
     def participant(self, pid: str) -> Participant | None:
         return next((p for p in self.participants if p.id == pid), None)

@@ -20,11 +20,13 @@ from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, Eve
 from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
+    DAY_QUERY,
     SLOT_QUERY,
     ClosureBody,
     ClosureMade,
     FacilitiesApi,
     FacilityList,
+    FreeDays,
     FreeSlots,
     QuotaBody,
     QuotasSet,
@@ -296,6 +298,17 @@ ROUTES: tuple[Route, ...] = (
         response=FreeSlots,
         auth=False,
         query=SLOT_QUERY,
+        limited=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/facilities/{facility_id}/days",
+        "The booking window's dates (local), each with its count of free start times for `kind`"
+        " (default regular); 0 for a date with none",
+        lambda a: a.facilities.days,
+        response=FreeDays,
+        auth=False,
+        query=DAY_QUERY,
         limited=True,
     ),
     Route(

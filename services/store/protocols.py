@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.booking.days import BookingSpan
 from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection
@@ -177,6 +178,12 @@ class CalendarStore(Protocol):
     async def booked_slots(self, room_ids: Sequence[str], start_ms: int, end_ms: int) -> list[Slot]:
         """The intervals that visits in an ``OCCUPYING`` status hold in ``room_ids`` and that
         share time with ``[start_ms, end_ms)``."""
+        ...
+
+    async def booking_span(self, facility_id: str, now: float) -> BookingSpan | None:
+        """In one read: the facility, its rules over the dates its booking window offers at
+        ``now`` (``services.booking.days.window_dates``), the rooms that have a terminal, and
+        the intervals booked in them over those dates; None for an unknown facility."""
         ...
 
 

@@ -4,15 +4,21 @@
 "use strict";
 
 const STEPS = ["facility", "inmate", "visitor", "needs", "kind", "when", "done"];
-const DAYS_AHEAD = 21;  // dates offered; the server answers none outside the facility's window
 // Where each field the server may name is typed.
 const FIELD_STEP = { facility_id: "facility", inmate_number: "inmate", inmate_name: "inmate",
   name: "visitor", nik: "visitor", phone: "visitor", relationship: "visitor", kind: "kind",
-  guests: "kind", start_ms: "when" };
-// Inputs whose errors are shown under the name the server gives the field.
-const ERROR_OF = { facility: "facility_id", teacher_name: "guests" };
+  guests: "kind", "guests[0].name": "kind", "guests[0].contact": "kind", advocate_number: "kind",
+  start_ms: "when" };
+// Where an error about a field (as the server names it) or an input (by its id) is shown,
+// err-<this>, when that is not err-<the name itself>.
+const ERROR_AT = { facility: "facility_id", guests: "teacher_name",
+  "guests[0].name": "teacher_name", "guests[0].contact": "teacher_contact" };
+// What each kind asks for besides the visitor, in the kind step.
+const KIND_INPUTS = { regular: [], education: ["teacher_name", "teacher_contact"],
+  legal: ["advocate_number"] };
 const reg = (window.tatapRegister = { step: "facility", code: null });
 let facilities = [];
+const dayCache = new Map();  // "facility|kind" → [{date, free}], the booking window's dates
 const slotCache = new Map();  // "facility|kind|date" → [{start_ms, end_ms}] (one per start)
 
 function facility() {
@@ -36,9 +42,11 @@ function go(name) {
   if (name === "when") loadDates();
 }
 
+// Show an error under the input the server's ``field`` (or the page's input id) is typed in.
 function fieldError(field, key, messages) {
-  const el = $(`err-${field}`);
-  const input = document.querySelector(`[aria-describedby~="err-${field}"]`);
+  const id = ERROR_AT[field] || field;
+  const el = $(`err-${id}`);
+  const input = document.querySelector(`[aria-describedby~="err-${id}"]`);
   if (!el) return false;
   if (messages) sayBoth(el, messages); else say(el, key);
   el.hidden = false;
@@ -56,7 +64,7 @@ function filled(step, ids) {
   let ok = true;
   for (const id of ids) {
     if (!$(id).value.trim()) {
-      fieldError(ERROR_OF[id] || id, "required");
+      fieldError(id, "required");
       if (ok) $(id).focus();
       ok = false;
     }
@@ -106,7 +114,12 @@ function offerKinds() {
   $("kind-education-row").hidden = advocate;
   if (advocate) $("kind-legal").checked = true;
   else if (kind() === "legal") $("kind-regular").checked = true;
+  showKindFields();
+}
+
+function showKindFields() {
   $("education-fields").hidden = kind() !== "education";
+  $("legal-fields").hidden = kind() !== "legal";
 }
 
 async function checkInmate() {
@@ -122,16 +135,6 @@ async function checkInmate() {
   else sayFailure($("err-inmate_name"), resp);
 }
 
-function dates() {
-  const tz = facility().timezone;
-  const out = [];
-  for (let i = 0; i <= DAYS_AHEAD; i++) {
-    const iso = isoDate(Date.now() + i * 86400000, tz);
-    if (!out.includes(iso)) out.push(iso);
-  }
-  return out;
-}
-
 async function slotsOf(date) {
   const key = `${facility().id}|${kind()}|${date}`;
   if (!slotCache.has(key)) {
@@ -145,27 +148,38 @@ async function slotsOf(date) {
   return slotCache.get(key);
 }
 
-// The dates with a free slot, fetched side by side; the first one's slots shown.
+// The booking window's dates with their count of free times, in one call.
+async function daysOf() {
+  const key = `${facility().id}|${kind()}`;
+  if (!dayCache.has(key)) {
+    const path = `/api/v1/facilities/${encodeURIComponent(facility().id)}/days?kind=${kind()}`;
+    const resp = await api("GET", path);
+    if (resp.status !== 200) return resp;
+    dayCache.set(key, resp.body.days);
+  }
+  return dayCache.get(key);
+}
+
+// Every date of the window, those without a free time greyed out; the first free one's slots
+// shown. One call for the list; a day's slots when it is shown.
 async function loadDates() {
   const select = $("date");
   select.replaceChildren();
   clear($("err-date"));
   say($("slots-note"), "slots_loading");
   $("slots").replaceChildren();
-  const days = dates();
-  const answers = await Promise.all(days.map(slotsOf));
-  const failed = answers.find((a) => !Array.isArray(a));
-  const open = days.filter((d, i) => Array.isArray(answers[i]) && answers[i].length);
-  for (const d of open) {
+  const days = await daysOf();
+  if (!Array.isArray(days)) { say($("slots-note"), ""); sayFailure($("err-date"), days); return; }
+  for (const d of days) {
     const option = document.createElement("option");
-    option.value = d;
+    option.value = d.date;
+    option.disabled = !d.free;
     select.append(option);
   }
   labelDates();
-  if (!open.length) {
-    if (failed) sayFailure($("err-date"), failed); else say($("slots-note"), "slots_none");
-    return;
-  }
+  const open = days.find((d) => d.free);
+  if (!open) { say($("slots-note"), "days_none"); return; }
+  select.value = open.date;
   await showSlots();
 }
 
@@ -173,7 +187,8 @@ function labelDates() {
   const tz = facility() ? facility().timezone : "UTC";
   for (const option of $("date").options) {
     // Noon of that day: its name is the same wherever the phone's clock is.
-    option.textContent = localDate(Date.parse(`${option.value}T12:00:00Z`), tz);
+    const date = localDate(Date.parse(`${option.value}T12:00:00Z`), tz);
+    option.textContent = option.disabled ? t("day_full", { date }) : date;
   }
 }
 
@@ -219,7 +234,10 @@ function requestBody() {
       relationship: $("relationship").value },
     priority: [...document.querySelectorAll("input[name=need]")].some((c) => c.checked),
   };
-  if (body.kind === "education") body.guests = [{ name: $("teacher_name").value }];
+  if (body.kind === "education") {
+    body.guests = [{ name: $("teacher_name").value, contact: $("teacher_contact").value }];
+  }
+  if (body.kind === "legal") body.advocate_number = $("advocate_number").value;
   return body;
 }
 
@@ -238,13 +256,14 @@ async function submit() {
   if (resp.status === 400 && FIELD_STEP[field]) {
     go(FIELD_STEP[field]);
     const messages = error.details.messages;
-    if (field === "start_ms") { slotCache.clear(); fieldError("start_ms", "pick_slot"); }
+    if (field === "start_ms") { dayCache.clear(); slotCache.clear(); fieldError("start_ms", "pick_slot"); }
     else if (!fieldError(field, "err_other", messages)) sayFailure($("submit-error"), resp);
     return;
   }
   if (resp.status === 404) { go("inmate"); fieldError("inmate_number", "err_inmate_unknown"); return; }
   sayFailure($("submit-error"), resp);
   if (error.code === "slot_full") {
+    dayCache.clear();
     for (const key of [...slotCache.keys()]) if (key.endsWith(`|${$("date").value}`)) slotCache.delete(key);
     await showSlots();
   }
@@ -286,16 +305,16 @@ function onStep(name, handler) {
   onStep("needs", () => go("kind"));
   onStep("kind", () => {
     clearErrors("kind");
-    if (kind() !== "education" || filled("kind", ["teacher_name"])) go("when");
+    if (filled("kind", KIND_INPUTS[kind()])) go("when");
   });
   onStep("when", submit);
   for (const button of document.querySelectorAll(".back")) {
     button.addEventListener("click", () => go(STEPS[Math.max(0, STEPS.indexOf(reg.step) - 1)]));
   }
-  $("facility").addEventListener("change", () => { slotCache.clear(); fillRelationships(); });
+  $("facility").addEventListener("change", () => { dayCache.clear(); slotCache.clear(); fillRelationships(); });
   $("date").addEventListener("change", () => { clear($("err-start_ms")); showSlots(); });
   for (const radio of document.querySelectorAll("input[name=kind]")) {
-    radio.addEventListener("change", () => { $("education-fields").hidden = kind() !== "education"; });
+    radio.addEventListener("change", showKindFields);
   }
   for (const input of document.querySelectorAll("input, select")) {
     input.addEventListener("input", () => input.removeAttribute("aria-invalid"));

@@ -23,9 +23,3 @@ function localTime(ms, tz) {
   return new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit",
     hour12: false }).format(new Date(ms)).replace(":", LANG === "id" ? "." : ":");
 }
-
-// YYYY-MM-DD of ``ms`` in the time zone ``tz``.
-function isoDate(ms, tz) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit",
-    day: "2-digit" }).format(new Date(ms));
-}

@@ -3,11 +3,14 @@ field, a wrong code on /status, and each page's weight and time on a throttled c
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Request
 
+from services.booking.slots import zone
+from signaling.app import STORE
 from tests.e2e.booking import fill_until_slots, open_today, phone_page
 from tests.e2e.measure_page import throttled_page
 from tests.e2e.stack import Stack, until
@@ -65,6 +68,45 @@ async def test_a_refused_field_is_shown_at_that_field(stack: Stack, browser: Bro
     await page.click("[data-lang=en]")
     assert "not a valid date of birth" in await page.inner_text("#err-nik")
     await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_the_dates_come_in_one_call_and_a_days_slots_when_it_is_picked(
+    stack: Stack, browser: Browser
+) -> None:
+    """The date step asks once for the booking window's dates (today to 14 days ahead here)
+    and for the slots of the day it shows; dates without a free time are listed but greyed
+    out (disabled, marked full); another day's slots come when the family picks it."""
+    facility_id = await open_today(stack)
+    facility = await stack.app[STORE].get_facility(facility_id)
+    assert facility is not None
+    today = dt.datetime.fromtimestamp(time.time(), zone(facility.timezone)).date()
+    context, page = await phone_page(browser, f"{stack.base_url}/register")
+    asked: list[str] = []
+
+    def record(request: Request) -> None:
+        if "/api/v1/facilities/" in request.url:
+            asked.append(request.url.split("/api/v1/facilities/", 1)[1])
+
+    page.on("request", record)
+    await fill_until_slots(page)
+    assert [u.split("?")[0].rsplit("/", 1)[1] for u in asked] == ["days", "slots"]
+    options = await page.eval_on_selector_all(
+        "#date option", "os => os.map(o => [o.value, o.disabled, o.textContent])"
+    )
+    week = [(today + dt.timedelta(days=n)).isoformat() for n in (0, 7, 14)]
+    assert [o[0] for o in options] == [(today + dt.timedelta(n)).isoformat() for n in range(15)]
+    assert [o[0] for o in options if not o[1]] == week
+    assert all(o[2].endswith("(penuh)") for o in options if o[1])
+    await page.select_option("#date", week[1])
+    await until(lambda: _two_slot_calls(asked), 10, "the picked day's slots")
+    assert f"date={week[1]}" in asked[-1]
+    await page.wait_for_selector("#slots input[name=slot]")
+    await context.close()
+
+
+async def _two_slot_calls(asked: list[str]) -> bool:
+    return sum("/slots?" in u for u in asked) == 2
 
 
 @pytest.mark.timeout(60)

@@ -10,7 +10,7 @@ from pathlib import Path
 from services.access.links import FamilyLinks
 from services.admin.provision import Admin
 from services.booking.calendar import CalendarService
-from services.booking.forms import RequestForm, VisitorForm
+from services.booking.forms import GuestForm, RequestForm, VisitorForm
 from services.booking.requests import RequestService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.clock import FakeClock
@@ -40,14 +40,20 @@ def form(
     kind: VisitKind = VisitKind.REGULAR,
     teacher: str | None = None,
     priority: bool = False,
+    teacher_contact: str = "0813-2222-3333",
+    advocate_number: str = "",
     **visitor: str,
 ) -> RequestForm:
-    """A valid request for ``start_ms`` by visitor ``n`` to ``inmate``; ``visitor`` overrides."""
+    """A valid request for ``start_ms`` by visitor ``n`` to ``inmate``; ``visitor`` overrides.
+    ``teacher`` names an education visit's teacher (with ``teacher_contact``)."""
     fields = {"name": "Siti Aminah", "nik": nik(n), "phone": "0812-3456-7890"}
     fields["relationship"] = "spouse"
     fields.update(visitor)
     person = VisitorForm(**fields)
-    return RequestForm(FACILITY, inmate, kind, start_ms, person, teacher, priority)
+    guest = GuestForm(teacher, teacher_contact) if teacher is not None else None
+    return RequestForm(
+        FACILITY, inmate, kind, start_ms, person, guest, priority, None, advocate_number
+    )
 
 
 def slot(date: dt.date, hhmm: str) -> int:

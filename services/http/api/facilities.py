@@ -1,5 +1,5 @@
-"""Facilities: for families, which take online requests and a day's free slots; for staff,
-a facility's quotas and its emergency closes."""
+"""Facilities: for families, which take online requests, the dates they may book and a day's
+free slots; for staff, a facility's quotas and its emergency closes."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from services.http.staff_auth import SCHEDULERS, StaffAuth
 from services.ids import Actor, VisitId
 
 SLOT_QUERY = ("date", "kind")
+DAY_QUERY = ("kind",)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class FreeSlots:
     date: str
     kind: str
     slots: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FreeDays:
+    """Every date of the booking window (the facility's local dates), in order, each with how
+    many start times are still free for ``kind``: ``{date, free}``. A date with none (blocked,
+    closed, full, or not a day for that kind) is listed with 0."""
+
+    kind: str
+    days: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,8 @@ class ClosureMade:
 
 
 class FacilitiesApi:
-    """``/api/v1/facilities`` and ``/api/v1/facilities/{facility_id}/slots`` (public),
-    ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
+    """``/api/v1/facilities``, ``/api/v1/facilities/{facility_id}/days`` and ``…/slots``
+    (public), ``…/quotas`` (admin) and ``…/closures`` (officer, admin)."""
 
     def __init__(self, ctx: ApiContext, auth: StaffAuth, requests: RequestService) -> None:
         self._ctx = ctx
@@ -158,14 +169,27 @@ class FacilitiesApi:
         429 when the client's address has asked too often lately."""
         self._rates.take(request.remote or "")
         date = _date(request.query.get("date", ""))
-        try:
-            kind = VisitKind(request.query.get("kind", VisitKind.REGULAR.value))
-        except ValueError as exc:
-            raise BadRequest("`kind` must be regular, education or legal", field="kind") from exc
+        kind = _kind(request.query.get("kind", VisitKind.REGULAR.value))
         facility_id = request.match_info["facility_id"]
         free = await self._requests.free_slots(facility_id, date, kind)
         slots = [{"start_ms": s.start_ms, "end_ms": s.end_ms, "room_id": s.room_id} for s in free]
         return respond(FreeSlots(date=date.isoformat(), kind=kind.value, slots=slots))
+
+    async def days(self, request: web.Request) -> web.Response:
+        """The booking window's dates, each with its count of free start times for ``kind``;
+        429 when the client's address has asked too often lately (the slot listing's bucket:
+        the page asks for the dates, then for a day's slots)."""
+        self._rates.take(request.remote or "")
+        kind = _kind(request.query.get("kind", VisitKind.REGULAR.value))
+        found = await self._requests.free_days(request.match_info["facility_id"], kind)
+        return respond(FreeDays(kind=kind.value, days=[d.to_json() for d in found]))
+
+
+def _kind(raw: str) -> VisitKind:
+    try:
+        return VisitKind(raw)
+    except ValueError as exc:
+        raise BadRequest("`kind` must be regular, education or legal", field="kind") from exc
 
 
 def _date(raw: str) -> dt.date:

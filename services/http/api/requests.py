@@ -11,7 +11,7 @@ from aiohttp import web
 from services.access.guard import in_scope
 from services.access.guesses import Guesses
 from services.access.rates import AddressRates
-from services.booking.forms import RequestForm, VisitorForm
+from services.booking.forms import GuestForm, RequestForm, VisitorForm
 from services.booking.rejections import RejectReason
 from services.booking.requests import RequestService, RequestState
 from services.booking.scheduling import visit_json
@@ -46,9 +46,11 @@ class VisitorBody:
 
 @dataclass(frozen=True)
 class GuestBody:
-    """The teacher of an education visit."""
+    """The teacher of an education visit (required for one): 400 naming `guests[0].name` or
+    `guests[0].contact`."""
 
     name: str = _person("the teacher's name")
+    contact: str = _person("the teacher's mobile number (Indonesian)")
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,15 @@ class NewRequest:
             " the inmate's (as `POST /api/v1/inmates/check` answers)",
         )
     )
+    advocate_number: str = _person(
+        "a legal visit's advocate's registration number (required for one, and the visitor's"
+        " relationship is then `advocate`), e.g. PERADI's NIA `12.34567`: 3 to 40 letters,"
+        " digits, spaces and `. / -`"
+    )
 
     def to_form(self) -> RequestForm:
         v = self.visitor
-        teacher = self.guests[0].name if self.guests else None
+        teacher = GuestForm(self.guests[0].name, self.guests[0].contact) if self.guests else None
         person = VisitorForm(v.name, v.nik, v.phone, v.relationship)
         return RequestForm(
             self.facility_id,
@@ -97,6 +104,7 @@ class NewRequest:
             teacher,
             self.priority,
             self.inmate_name,
+            self.advocate_number,
         )
 
 
@@ -241,8 +249,12 @@ class RequestsApi:
 
     async def _queued(self, visit: Visit) -> dict[str, Any]:
         """A request as an officer checks it: the visit (flagged for review if its inmate left),
-        its inmate's status, and the visitor's biodata in full."""
+        its inmate's status, the visitor's biodata in full, and an education visit's teacher
+        with the teacher's number."""
         item = _staff_json(visit)
+        teacher = next((p for p in visit.participants if p.role is Role.TEACHER), None)
+        if teacher is not None:
+            item["teacher"] = {"name": teacher.name, "contact": teacher.contact}
         inmate = await self._ctx.store.get_inmate(visit.inmate_id)
         if inmate is not None:
             item["inmate"] = {"number": inmate.number, "name": inmate.name, "status": inmate.status}
@@ -282,8 +294,10 @@ class RequestsApi:
 
 
 def _staff_json(visit: Visit) -> dict[str, Any]:
-    """A visit as officers see it here: with its review flag and its permission reference."""
+    """A visit as officers see it here: with its review flag, its permission reference and a
+    legal visit's advocate's registration number."""
     out: dict[str, Any] = visit_json(visit, staff=True)
     out["review"] = visit.review
     out["permission_ref"] = visit.permission_ref
+    out["advocate_number"] = visit.advocate_number
     return out

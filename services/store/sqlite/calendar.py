@@ -9,13 +9,16 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.audit.chain import AuditEvent
+from services.booking.days import BookingSpan, window_dates
 from services.booking.slots import (
     OCCUPYING,
     BlockedDate,
     BookingWindow,
+    Calendar,
     Closure,
     Slot,
     SlotTemplate,
+    day_bounds,
     hhmm,
     overlapping,
 )
@@ -25,6 +28,7 @@ from services.ids import FacilityId, RoomId, VisitId
 from services.store.protocols import ClosureEffect
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.facilities import facility_where
 
 _TEMPLATE_COLUMNS = "id, facility_id, room_id, weekdays, open_min, close_min, length_min, kinds"
 
@@ -97,12 +101,7 @@ class SqliteCalendar(SqliteBase):
 
     async def booking_window(self, facility_id: str) -> BookingWindow:
         def q(conn: sqlite3.Connection) -> BookingWindow:
-            row = conn.execute(
-                "SELECT min_days, max_days, education_days FROM booking_windows"
-                " WHERE facility_id = ?",
-                (facility_id,),
-            ).fetchone()
-            return BookingWindow(row[0], row[1], _parse_days(row[2])) if row else BookingWindow()
+            return _window(conn, facility_id)
 
         return await self._read_inline(q)
 
@@ -120,13 +119,7 @@ class SqliteCalendar(SqliteBase):
         self, facility_id: str, first: dt.date, last: dt.date
     ) -> list[BlockedDate]:
         def q(conn: sqlite3.Connection) -> list[BlockedDate]:
-            found = conn.execute(
-                "SELECT date, reason FROM blocked_dates"
-                " WHERE facility_id = ? AND date BETWEEN ? AND ? ORDER BY date",
-                (facility_id, first.isoformat(), last.isoformat()),
-            ).fetchall()
-            fac = FacilityId(facility_id)
-            return [BlockedDate(fac, dt.date.fromisoformat(d), r) for d, r in found]
+            return _blocked(conn, facility_id, first, last)
 
         return await self._read_inline(q)
 
@@ -154,27 +147,87 @@ class SqliteCalendar(SqliteBase):
 
     async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
         def q(conn: sqlite3.Connection) -> list[Closure]:
-            found = conn.execute(
-                "SELECT id, facility_id, start_ms, end_ms, reason FROM closures"
-                " WHERE facility_id = ? AND start_ms < ? AND end_ms > ? ORDER BY start_ms",
-                (facility_id, end_ms, start_ms),
-            ).fetchall()
-            return [Closure(i, FacilityId(f), s, e, r) for i, f, s, e, r in found]
+            return _closures(conn, facility_id, start_ms, end_ms)
 
         return await self._read_inline(q)
 
     async def booked_slots(self, room_ids: Sequence[str], start_ms: int, end_ms: int) -> list[Slot]:
         def q(conn: sqlite3.Connection) -> list[Slot]:
-            rooms = ",".join("?" * len(room_ids))
-            states = ",".join("?" * len(OCCUPYING))
-            found = conn.execute(
-                f"SELECT room_id, start_ms, end_ms FROM visits WHERE room_id IN ({rooms})"
-                f" AND status IN ({states}) AND start_ms < ? AND end_ms > ?",
-                (*room_ids, *sorted(s.value for s in OCCUPYING), end_ms, start_ms),
-            ).fetchall()
-            return [Slot(RoomId(r), s, e) for r, s, e in found]
+            return _booked(conn, room_ids, start_ms, end_ms)
 
         return await self._read(q)
+
+    async def booking_span(self, facility_id: str, now: float) -> BookingSpan | None:
+        def q(conn: sqlite3.Connection) -> BookingSpan | None:
+            facility = facility_where(conn, facility_id)
+            if facility is None:
+                return None
+            window = _window(conn, facility_id)
+            first, last = window_dates(window, facility.timezone, now)
+            start_ms = day_bounds(first, facility.timezone)[0]
+            end_ms = day_bounds(last, facility.timezone)[1]
+            rooms = tuple(
+                RoomId(r)
+                for (r,) in conn.execute(
+                    "SELECT DISTINCT room_id FROM terminals WHERE facility_id = ? ORDER BY room_id",
+                    (facility_id,),
+                )
+            )
+            calendar = Calendar(
+                facility.timezone,
+                window,
+                _templates(conn, "facility_id = ?", (facility_id,)),
+                frozenset(b.date for b in _blocked(conn, facility_id, first, last)),
+                _closures(conn, facility_id, start_ms, end_ms),
+            )
+            booked = tuple(_booked(conn, rooms, start_ms, end_ms))
+            return BookingSpan(facility, calendar, rooms, first, last, booked)
+
+        return await self._read(q)
+
+
+def _window(conn: sqlite3.Connection, facility_id: str) -> BookingWindow:
+    row = conn.execute(
+        "SELECT min_days, max_days, education_days FROM booking_windows WHERE facility_id = ?",
+        (facility_id,),
+    ).fetchone()
+    return BookingWindow(row[0], row[1], _parse_days(row[2])) if row else BookingWindow()
+
+
+def _blocked(
+    conn: sqlite3.Connection, facility_id: str, first: dt.date, last: dt.date
+) -> list[BlockedDate]:
+    found = conn.execute(
+        "SELECT date, reason FROM blocked_dates"
+        " WHERE facility_id = ? AND date BETWEEN ? AND ? ORDER BY date",
+        (facility_id, first.isoformat(), last.isoformat()),
+    ).fetchall()
+    fac = FacilityId(facility_id)
+    return [BlockedDate(fac, dt.date.fromisoformat(d), r) for d, r in found]
+
+
+def _closures(
+    conn: sqlite3.Connection, facility_id: str, start_ms: int, end_ms: int
+) -> list[Closure]:
+    found = conn.execute(
+        "SELECT id, facility_id, start_ms, end_ms, reason FROM closures"
+        " WHERE facility_id = ? AND start_ms < ? AND end_ms > ? ORDER BY start_ms",
+        (facility_id, end_ms, start_ms),
+    ).fetchall()
+    return [Closure(i, FacilityId(f), s, e, r) for i, f, s, e, r in found]
+
+
+def _booked(
+    conn: sqlite3.Connection, room_ids: Sequence[str], start_ms: int, end_ms: int
+) -> list[Slot]:
+    rooms = ",".join("?" * len(room_ids))
+    states = ",".join("?" * len(OCCUPYING))
+    found = conn.execute(
+        f"SELECT room_id, start_ms, end_ms FROM visits WHERE room_id IN ({rooms})"
+        f" AND status IN ({states}) AND start_ms < ? AND end_ms > ?",
+        (*room_ids, *sorted(s.value for s in OCCUPYING), end_ms, start_ms),
+    ).fetchall()
+    return [Slot(RoomId(r), s, e) for r, s, e in found]
 
 
 def _templates(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> list[SlotTemplate]:

@@ -48,13 +48,7 @@ class SqliteFacilities(SqliteBase):
 
     async def get_facility(self, facility_id: str) -> Facility | None:
         def q(conn: sqlite3.Connection) -> Facility | None:
-            row = conn.execute(
-                "SELECT id, name, timezone, rules FROM facilities WHERE id = ?", (facility_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            rules = FacilityRules.from_json(orjson.loads(row[3]))
-            return Facility(FacilityId(row[0]), row[1], row[2], rules)
+            return facility_where(conn, facility_id)
 
         return await self._read_inline(q)
 
@@ -209,6 +203,16 @@ class SqliteFacilities(SqliteBase):
             return [Visitor(VisitorId(r[0]), r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
         return await self._read(q)
+
+
+def facility_where(conn: sqlite3.Connection, facility_id: str) -> Facility | None:
+    row = conn.execute(
+        "SELECT id, name, timezone, rules FROM facilities WHERE id = ?", (facility_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    rules = FacilityRules.from_json(orjson.loads(row[3]))
+    return Facility(FacilityId(row[0]), row[1], row[2], rules)
 
 
 def inmate_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Inmate | None:

@@ -213,4 +213,15 @@ STEPS: tuple[str, ...] = (
         relationships TEXT NOT NULL, auto_approve_known INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 10: what each kind of request asks for beyond the visitor: an education visit's teacher's
+    # mobile number (on the teacher's seat), a legal visit's advocate's registration number.
+    """
+    ALTER TABLE participants ADD COLUMN contact TEXT;
+    ALTER TABLE visits ADD COLUMN advocate_number TEXT;
+    """,
+    # 11: a room's booked visits of a day are those ending after it starts: by `end_ms`, the
+    # lookup reads the room's future only, where by `start_ms` it read the room's whole history.
+    """
+    CREATE INDEX visits_room_end ON visits(room_id, end_ms);
+    """,
 )

@@ -257,16 +257,22 @@ def _placed(visit: Visit, place: Terminal, visitor_id: VisitorId, end_ms: int) -
 
 def _insert(conn: sqlite3.Connection, visit: Visit, created_ms: int | None) -> None:
     conn.execute(
-        f"INSERT INTO visits ({VISIT_COLS}, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO visits ({VISIT_COLS}, created_ms, advocate_number)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             *(visit.id, visit.code, visit.facility_id, visit.room_id, visit.terminal_id),
             *(visit.inmate_id, visit.kind.value, visit.status.value),
             *(ms(visit.start), ms(visit.end), None, None, None, created_ms),
+            visit.advocate_number,
         ),
     )
     conn.executemany(
-        "INSERT INTO participants (id, visit_id, role, name, visitor_id) VALUES (?,?,?,?,?)",
-        [(p.id, visit.id, p.role.value, p.name, p.visitor_id) for p in visit.participants],
+        "INSERT INTO participants (id, visit_id, role, name, visitor_id, contact)"
+        " VALUES (?,?,?,?,?,?)",
+        [
+            (p.id, visit.id, p.role.value, p.name, p.visitor_id, p.contact)
+            for p in visit.participants
+        ],
     )
 
 

@@ -32,7 +32,7 @@ VISIT_COLS = (
 
 
 # What a visit is read with besides the columns it is inserted with.
-READ_COLS = f"{VISIT_COLS}, permission_ref, review"
+READ_COLS = f"{VISIT_COLS}, permission_ref, review, advocate_number"
 
 
 # The states in which a visit holds its room and terminal for its time (SQL list).
@@ -76,10 +76,14 @@ class SqliteVisits(SqliteBase):
                 ),
             )
             conn.executemany(
-                "INSERT INTO participants (id, visit_id, role, name, visitor_id, link_hash)"
-                " VALUES (?,?,?,?,?,?)",
+                "INSERT INTO participants"
+                " (id, visit_id, role, name, visitor_id, link_hash, contact)"
+                " VALUES (?,?,?,?,?,?,?)",
                 [
-                    (p.id, visit.id, p.role.value, p.name, p.visitor_id, link_hashes.get(p.id))
+                    (
+                        *(p.id, visit.id, p.role.value, p.name, p.visitor_id),
+                        *(link_hashes.get(p.id), p.contact),
+                    )
                     for p in visit.participants
                 ],
             )
@@ -206,9 +210,11 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
             Role(p[1]),
             p[2],
             VisitorId(p[3]) if p[3] else None,
+            p[4],
         )
         for p in conn.execute(
-            "SELECT id, role, name, visitor_id FROM participants WHERE visit_id = ? ORDER BY rowid",
+            "SELECT id, role, name, visitor_id, contact FROM participants WHERE visit_id = ?"
+            " ORDER BY rowid",
             (row[0],),
         )
     )
@@ -229,4 +235,5 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
         participants=parts,
         permission_ref=row[13],
         review=bool(row[14]),
+        advocate_number=row[15],
     )

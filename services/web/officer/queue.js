@@ -103,6 +103,14 @@ function row(item) {
     visitor.append(said("span", "label", "nik"), el("span", "nik", v.nik));
     visitor.append(said("span", "label", "phone"), el("span", "phone", v.phone));
   }
+  const guest = el("div", "guest");
+  if (item.teacher) {
+    guest.append(said("span", "label", "teacher"), el("strong", "", item.teacher.name));
+    if (item.teacher.contact) guest.append(el("span", "phone", item.teacher.contact));
+  }
+  if (item.advocate_number) {
+    guest.append(said("span", "label", "advocate_number"), el("span", "code", item.advocate_number));
+  }
   const flags = el("div", "flags");
   if (v && v.priority) flags.append(said("span", "tag priority", "priority"));
   if (item.review) flags.append(said("span", "tag review", "review"));
@@ -111,7 +119,7 @@ function row(item) {
   }
   flags.append(said("span", "kind", `kind_${item.kind}`));
   flags.append(said("span", "label", "code"), el("code", "code", item.code));
-  who.append(inmate, visitor, flags);
+  who.append(inmate, visitor, ...(guest.childElementCount ? [guest] : []), flags);
 
   const actions = el("div", "actions");
   if (item.status === "requested") {
