@@ -64,7 +64,8 @@ class Node:
 async def console_node(tmp_path: Path, **settings: Any) -> AsyncIterator[Node]:
     """A node on 127.0.0.1 whose facility (officer ``petugas``) takes requests tomorrow
     08:00-12:00 for inmates B-1234 and C-5 (convicted) and T-77 (remand); officer ``lain``
-    belongs to another facility."""
+    belongs to another facility, admin ``kepala`` to none (every facility), and auditor
+    ``rina`` to this one."""
     port = unused_port()
     config = make_settings(
         tmp_path,
@@ -93,6 +94,8 @@ async def console_node(tmp_path: Path, **settings: Any) -> AsyncIterator[Node]:
         await admin.staff("petugas", Role.OFFICER, PASSWORD, facility.id)
         other = await admin.facility("Lapas Lain", TZ)
         await admin.staff("lain", Role.OFFICER, PASSWORD, other.id)
+        await admin.staff("kepala", Role.ADMIN, PASSWORD, None)
+        await admin.staff("rina", Role.AUDITOR, PASSWORD, facility.id)
         yield Node(app, server, facility.id)
     finally:
         await server.close()

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page
 from services.access.sessions import SESSION_COOKIE
 from services.domain.model import VisitStatus
 from signaling.app import STORE
-from tests.e2e.console import Node, console_node, console_page, log_in
+from tests.e2e.console import PASSWORD, Node, console_node, console_page, log_in
 from tests.e2e.stack import until
 
 pytestmark = pytest.mark.browser
@@ -137,6 +137,33 @@ async def test_officer_of_another_facility_sees_none(browser: Browser, tmp_path:
         )
         assert statuses == [404, 404, 404]
         assert await status_of(node, visit.id) is VisitStatus.REQUESTED
+        await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """An admin of every facility picks the facility (of those taking requests) whose queue to
+    work, and sees its request;
+    an auditor logging in at /officer is sent to /auditor."""
+    async with console_node(tmp_path) as node:
+        visit = await node.request(1, "B-1234", "08:30")
+        context, page = await console_page(browser, f"{node.base_url}/officer")
+        await log_in(page, "kepala")
+        assert "semua lapas" in await page.inner_text("#who")
+        await page.wait_for_selector("#facility-pick:not([hidden])")
+        # The facilities taking requests: those that have a queue at all.
+        names = await page.eval_on_selector_all("#facility option", "os => os.map(o => o.label)")
+        assert names == ["Lapas Uji"]
+        await page.select_option("#facility", label="Lapas Uji")
+        await page.wait_for_selector(row(page, visit.id))
+        await page.click("#logout")
+        await page.wait_for_selector("#login:not([hidden])")
+        await page.fill("#username", "rina")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button[type=submit]")
+        await page.wait_for_url(f"{node.base_url}/auditor")
         await context.close()
 
 

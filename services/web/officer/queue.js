@@ -13,6 +13,7 @@ const Queue = {
   messages: new Map(),  // visit id -> its messages, as last read
   timer: 0,
   tz: "Asia/Jakarta",
+  facility: "",  // the officer's own; staff of every facility pick one
 };
 
 function el(tag, className, text) {
@@ -55,10 +56,8 @@ function failed(resp) {
 }
 
 async function refresh(background) {
-  if (!Staff.session) return;
-  const facility = Staff.session.facility ? Staff.session.facility.id : "";
-  const query = new URLSearchParams({ status: Queue.status });
-  if (facility) query.set("facility", facility);
+  if (!Staff.session || !Queue.facility) return;
+  const query = new URLSearchParams({ status: Queue.status, facility: Queue.facility });
   const resp = await Staff.api("GET", `/api/v1/requests?${query}`, null, background);
   if (resp.status !== 200) {
     if (Staff.session) failed(resp);
@@ -295,15 +294,49 @@ document.addEventListener("tatap:lang", render);
 buildNav();
 window.officerQueue = { refresh, Queue };
 
+// Staff of every facility (an admin without one) pick the facility whose queue they work, of
+// those taking online requests (the others have no queue).
+async function pickFacility() {
+  const resp = await Staff.api("GET", "/api/v1/facilities");
+  if (resp.status !== 200) {
+    failed(resp);
+    return;
+  }
+  const select = $("facility");
+  select.replaceChildren(...resp.body.facilities.map((f) => {
+    const option = el("option", "", f.name);
+    option.value = f.id;
+    option.dataset.tz = f.timezone;
+    return option;
+  }));
+  const choose = () => {
+    const option = select.selectedOptions[0];
+    if (!option) return;
+    Queue.facility = option.value;
+    Queue.tz = option.dataset.tz;
+    selectTab(Queue.status);
+  };
+  select.onchange = choose;
+  $("facility-pick").hidden = false;
+  choose();
+}
+
 Staff.start(
   (session) => {
-    Queue.tz = (session.facility && session.facility.timezone) || Queue.tz;
-    refresh(false);
+    if (session.facility) {
+      Queue.facility = session.facility.id;
+      Queue.tz = session.facility.timezone;
+      refresh(false);
+    } else {
+      pickFacility();
+    }
     clearInterval(Queue.timer);
     Queue.timer = setInterval(poll, POLL_MS);
   },
   () => {
     clearInterval(Queue.timer);
+    Queue.facility = "";
+    $("facility-pick").hidden = true;
     Queue.items = [];
     Queue.seen = "";
     Queue.open.clear();

@@ -3,6 +3,7 @@
 
 Object.assign(TEXTS.id, {
   nav_requests: "Permintaan",
+  facility: "Lapas",
   requests_title: "Permintaan kunjungan",
   tab_requested: "Menunggu",
   tab_scheduled: "Disetujui",
@@ -57,6 +58,7 @@ Object.assign(TEXTS.id, {
 
 Object.assign(TEXTS.en, {
   nav_requests: "Requests",
+  facility: "Facility",
   requests_title: "Visit requests",
   tab_requested: "Waiting",
   tab_scheduled: "Approved",
