@@ -16,6 +16,7 @@ from services.admin.provision import Admin
 from services.audit.query import AuditQuery
 from services.domain.model import Role, VisitStatus
 from services.ids import Actor
+from signaling.app import TOKENS
 from tests.helpers.console import PASSWORD, cookie, csrf, login, requested, staff
 from tests.helpers.world import World, build_world
 
@@ -219,3 +220,20 @@ async def test_console_login_is_throttled_as_the_api_login(tmp_path: Path) -> No
         )
         assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
         assert cookie(world) == ""
+
+
+async def test_a_renewed_session_is_the_same_session(desk: World) -> None:
+    """A renewal is the same token with a later expiry: the same jti (one logout revokes
+    every copy), the login's iat, the same CSRF token, and never past the absolute limit."""
+    tokens = desk.app[TOKENS]
+    await staff(desk, "andi", Role.OFFICER)
+    _, session = await login(desk, "andi")
+    first = tokens.decode(cookie(desk), desk.clock.now())
+    while desk.clock.now() < first.iat + MAX_S - IDLE_S / 2:
+        await desk.advance(IDLE_S / 2)
+        assert (await desk.client.get("/api/v1/requests")).status == 200
+    renewed = tokens.decode(cookie(desk), desk.clock.now())
+    assert (renewed.jti, renewed.iat, renewed.sub) == (first.jti, first.iat, first.sub)
+    assert renewed.exp == int(first.iat + MAX_S) and renewed.exp > first.exp
+    again = await desk.client.get("/officer/session")
+    assert (await again.json())["csrf"] == session["csrf"]
