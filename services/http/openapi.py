@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
+from services.access.sessions import SESSION_COOKIE
 from services.http.fields import SPEC, rules
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                # A console's session (POST /officer/login); a change also sends X-CSRF-Token.
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
             },
             "responses": {
                 "Error": {
@@ -75,7 +78,7 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     if route.errors:
         op["responses"].update({status: ERROR_REF for status in ERROR_STATUSES})
     if route.auth:
-        op["security"] = [{"bearer": []}]
+        op["security"] = [{"bearer": []}, {"session": []}]  # either
     if route.limited:  # with a Retry-After header
         op["responses"]["429"] = ERROR_REF
     if route.body is not None:
