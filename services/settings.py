@@ -123,6 +123,9 @@ class Settings:
     # How often the node reads revocations written by others (the CLI, other nodes) and closes
     # the sockets they shut out.
     revocation_poll_s: float = 0.5
+    # The board's event stream sends a comment this often when nothing changed (proxies keep it
+    # open), and checks then that the officer's credentials still hold.
+    board_heartbeat_s: float = 15.0
     # A participant may join this long before the scheduled start.
     early_join_s: int = 300
     ice_servers: tuple[dict[str, object], ...] = ()

@@ -213,6 +213,8 @@ class Visit:
     permission_ref: str | None = None
     # Its inmate was released or transferred after it was booked: an officer clears or cancels.
     review: bool = False
+    # When an officer marked the inmate as brought to the visit room (see services.board).
+    ready_at: float | None = None
 
     def participant(self, pid: str) -> Participant | None:
         return next((p for p in self.participants if p.id == pid), None)

@@ -47,16 +47,7 @@ class SqliteFacilities(SqliteBase):
         await self._write(translate(job))
 
     async def get_facility(self, facility_id: str) -> Facility | None:
-        def q(conn: sqlite3.Connection) -> Facility | None:
-            row = conn.execute(
-                "SELECT id, name, timezone, rules FROM facilities WHERE id = ?", (facility_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            rules = FacilityRules.from_json(orjson.loads(row[3]))
-            return Facility(FacilityId(row[0]), row[1], row[2], rules)
-
-        return await self._read_inline(q)
+        return await self._read_inline(lambda conn: facility_where(conn, facility_id))
 
     async def add_room(self, room: Room, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
@@ -203,6 +194,16 @@ class SqliteFacilities(SqliteBase):
             return [Visitor(VisitorId(r[0]), r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
         return await self._read(q)
+
+
+def facility_where(conn: sqlite3.Connection, facility_id: str) -> Facility | None:
+    row = conn.execute(
+        "SELECT id, name, timezone, rules FROM facilities WHERE id = ?", (facility_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    rules = FacilityRules.from_json(orjson.loads(row[3]))
+    return Facility(FacilityId(row[0]), row[1], row[2], rules)
 
 
 def inmate_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Inmate | None:

@@ -213,4 +213,10 @@ STEPS: tuple[str, ...] = (
         relationships TEXT NOT NULL, auto_approve_known INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 13: the today board. When an officer marked a visit's inmate as brought to the visit room
+    # (its `inmate-ready` audit event names the officer); the board reads a facility's day.
+    """
+    ALTER TABLE visits ADD COLUMN ready_ms INTEGER;
+    CREATE INDEX visits_facility_start ON visits(facility_id, start_ms);
+    """,
 )

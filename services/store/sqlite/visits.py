@@ -4,7 +4,7 @@ links, revoked token ids."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.audit.chain import AuditEvent
@@ -32,7 +32,7 @@ VISIT_COLS = (
 
 
 # What a visit is read with besides the columns it is inserted with.
-READ_COLS = f"{VISIT_COLS}, permission_ref, review"
+READ_COLS = f"{VISIT_COLS}, permission_ref, review, ready_ms"
 
 
 # The states in which a visit holds its room and terminal for its time (SQL list).
@@ -199,7 +199,17 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
     row = conn.execute(f"SELECT {READ_COLS} FROM visits WHERE {where}", args).fetchone()
     if row is None:
         return None
-    parts = tuple(
+    parts = conn.execute(
+        "SELECT id, role, name, visitor_id FROM participants WHERE visit_id = ? ORDER BY rowid",
+        (row[0],),
+    )
+    return visit_of(row, parts)
+
+
+def visit_of(row: Sequence[Any], parts: Iterable[Sequence[Any]]) -> Visit:
+    """A visit from a row of ``READ_COLS`` and its participants' rows (id, role, name,
+    visitor_id), in seat order."""
+    participants = tuple(
         Participant(
             ParticipantId(p[0]),
             VisitId(row[0]),
@@ -207,10 +217,7 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
             p[2],
             VisitorId(p[3]) if p[3] else None,
         )
-        for p in conn.execute(
-            "SELECT id, role, name, visitor_id FROM participants WHERE visit_id = ? ORDER BY rowid",
-            (row[0],),
-        )
+        for p in parts
     )
     return Visit(
         id=VisitId(row[0]),
@@ -226,7 +233,8 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
         started_at=s_or_none(row[10]),
         ended_at=s_or_none(row[11]),
         end_reason=EndReason(row[12]) if row[12] else None,
-        participants=parts,
+        participants=participants,
         permission_ref=row[13],
         review=bool(row[14]),
+        ready_at=s_or_none(row[15]),
     )
