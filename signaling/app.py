@@ -42,6 +42,7 @@ LINKS = web.AppKey("links", VisitLinks)
 STAFF = web.AppKey("staff", StaffLogin)
 TOKENS = web.AppKey("tokens", TokenService)
 NOTIFIER = web.AppKey("notifier", Notifier)
+BOARD_FEED = web.AppKey("board_feed", BoardFeed)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -68,6 +69,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster, feed)
     board = BoardRows(store, hub.board, clock)
     feed.start(board)
+    app[BOARD_FEED] = feed
     app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
     app[LINKS], app[STAFF], app[NOTIFIER] = core.links, core.staff, core.notifier
     endpoint = Endpoint(settings, hub, core.guard, store, sockets)

@@ -1,0 +1,135 @@
+"""The board's live feed over a real HTTP connection: a change reaches a subscriber within a
+second, a slow subscriber is let go with `resync` instead of buffered without end, the stream
+pings and ends when the officer's credentials no longer hold."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from services.access.revocation import Revocations
+from services.admin.provision import Admin
+from services.board.feed import QUEUE_SIZE, FeedEvent, Subscription
+from services.domain.model import Role
+from services.ids import Actor, FacilityId
+from signaling.app import BOARD_FEED
+from tests.helpers.board import subscribe
+from tests.helpers.officer import as_officer
+from tests.helpers.world import World, build_world
+
+PASSWORD = "a long enough pw 123"
+
+
+def _officer(world: World, who: str = "s_feed") -> dict[str, str]:
+    return as_officer(world, who, facility=world.facility_id)
+
+
+async def test_a_family_joining_reaches_every_subscriber_within_a_second(world: World) -> None:
+    """Two officers subscribed; the family's join is pushed to both as the visit's row, in its
+    new state, within a second (real time), and the terminal's row comes with it."""
+    visit = await world.schedule()
+    streams = [await subscribe(world, _officer(world, f"s_{i}")) for i in range(2)]
+    started = time.monotonic()
+    fam = await world.connect(await world.token(visit, Role.FAMILY))
+    await fam.expect("welcome")
+    for stream in streams:
+        data = await stream.until("visit", timeout=1.0)
+        assert data["visit"]["id"] == visit.visit.id
+        assert data["visit"]["state"] == "family_waiting"
+        assert data["terminal"]["id"] == world.terminal.id
+    assert time.monotonic() - started < 1.0
+    for stream in streams:
+        await stream.close()
+
+
+async def test_ready_a_decision_and_a_terminal_are_pushed(world: World) -> None:
+    """ "Ready" pushes the row as inmate_ready; a terminal logging in pushes its row online."""
+    headers = _officer(world)
+    visit = await world.schedule(start_in=3600)
+    stream = await subscribe(world, headers)
+    resp = await world.client.post(f"/api/v1/visits/{visit.visit.id}/ready", headers=headers)
+    assert resp.status == 200
+    data = await stream.until("visit", timeout=1.0)
+    assert (data["visit"]["id"], data["visit"]["state"]) == (visit.visit.id, "inmate_ready")
+
+    creds = world.creds
+    device = await world.connect(device={"id": creds.terminal_id, "secret": creds.secret})
+    await device.expect("idle")
+    data = await stream.until("terminal", timeout=1.0)
+    assert data["terminal"]["online"] is True
+    assert data["alerts"] == []
+    await device.close()
+    data = await stream.until("terminal", timeout=1.0)
+    assert data["terminal"]["online"] is False
+    assert [a["kind"] for a in data["alerts"]] == ["terminal_offline"]
+
+    resp = await world.client.post(
+        f"/api/v1/visits/{visit.visit.id}/cancel", headers=headers, json={}
+    )
+    assert resp.status == 200
+    data = await stream.until("visit", timeout=1.0)
+    assert data["visit"]["state"] == "cancelled"
+    await stream.close()
+
+
+async def test_a_slow_subscriber_is_dropped_with_resync(world: World) -> None:
+    """A subscriber that does not keep up holds at most its queue, then gets one `resync`
+    and its stream ends (it reconnects and reads the board again)."""
+    stream = await subscribe(world, _officer(world))
+    feed = world.app[BOARD_FEED]
+    (sub,) = feed._subs[FacilityId(world.facility_id)]
+    for i in range(QUEUE_SIZE * 4):  # far more than it may hold, faster than it reads
+        sub.offer(FeedEvent("visit", b'{"n": %d}' % i))
+        assert sub.queue.qsize() <= QUEUE_SIZE
+    assert sub.dropped
+    name, _ = await stream.next()
+    assert name == "resync"
+    with pytest.raises(EOFError):
+        await stream.next()
+    await asyncio.sleep(0)
+    assert feed.subscribers(FacilityId(world.facility_id)) == 0
+
+
+def test_a_subscription_never_holds_more_than_its_queue() -> None:
+    """Offered without end, the queue stays bounded, and what it holds is one `resync`."""
+
+    async def run() -> None:
+        sub = Subscription(FacilityId("f"))
+        for i in range(10_000):
+            sub.offer(FeedEvent("visit", str(i).encode()))
+        assert sub.queue.qsize() == 1
+        event = await sub.next(0.1)
+        assert event is not None and event.name == "resync"
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+async def quick(tmp_path: Path) -> AsyncIterator[World]:
+    """A world whose board streams ping every 0.2 s."""
+    async for w in build_world(tmp_path, board_heartbeat_s=0.2):
+        yield w
+
+
+async def test_the_stream_pings_and_ends_when_the_account_is_disabled(quick: World) -> None:
+    """Idle, the stream sends comments; once the officer's account is disabled, the next
+    heartbeat's check ends it with a `closed` event."""
+    world = quick
+    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+    login = await world.client.post(
+        "/api/v1/auth/login", json={"username": "petugas", "password": PASSWORD}
+    )
+    assert login.status == 200, await login.text()
+    headers = {"Authorization": f"Bearer {(await login.json())['token']}"}
+    stream = await subscribe(world, headers)
+    await asyncio.sleep(0.5)
+    await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "test"))
+    data = await stream.until("closed", timeout=2.0)
+    assert data["code"] in ("access_revoked", "token_revoked")
+    assert stream.pings >= 1
+    with pytest.raises(EOFError):
+        await stream.next()
