@@ -174,6 +174,7 @@ class Settings:
             data_dir=data_dir,
             time_interval_s=_env_float("TIME_INTERVAL", 30.0),
             sweep_interval_s=_env_float("SWEEP_INTERVAL", 2.0),
+            board_heartbeat_s=_env_float("BOARD_HEARTBEAT", 15.0),
             max_frame_bytes=_env_int("MAX_FRAME_BYTES", 64 * 1024),
             header_timeout_s=_env_float("HEADER_TIMEOUT", 5.0),
             body_timeout_s=_env_float("BODY_TIMEOUT", 10.0),
