@@ -133,3 +133,17 @@ async def test_the_stream_pings_and_ends_when_the_account_is_disabled(quick: Wor
     assert stream.pings >= 1
     with pytest.raises(EOFError):
         await stream.next()
+
+
+async def test_a_quiet_stream_outlives_the_http_idle_timeout(tmp_path: Path) -> None:
+    """The edge closes idle keep-alive connections after `header_timeout_s`; a board stream
+    with nothing to say for longer than that stays open and still delivers."""
+    async for world in build_world(tmp_path, header_timeout_s=0.3, board_heartbeat_s=5.0):
+        stream = await subscribe(world, _officer(world))
+        await asyncio.sleep(1.0)  # over three idle timeouts without a byte
+        visit = await world.schedule()
+        fam = await world.connect(await world.token(visit, Role.FAMILY))
+        await fam.expect("welcome")
+        data = await stream.until("visit", timeout=1.0)
+        assert data["visit"]["id"] == visit.visit.id
+        await stream.close()
