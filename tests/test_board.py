@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from services.audit.query import AuditQuery
+from services.clock import FakeClock
 from services.domain.model import Role
+from signaling.app import LINKS, create_app
 from tests.helpers.board import alert_kinds, read_board, row
 from tests.helpers.officer import as_officer
-from tests.helpers.world import Peer, World
+from tests.helpers.world import Peer, World, build_world
 
 
 def _officer(world: World) -> dict[str, str]:
@@ -208,3 +213,31 @@ async def test_a_terminal_with_a_bad_agent_version_is_refused(world: World) -> N
     device = await _device(world, agent="x\n" * 10)
     error = await device.until("error")
     assert error["code"] == "bad_message"
+
+
+async def test_ready_survives_a_restart_of_the_node(tmp_path: Path) -> None:
+    """Marked ready, then the node stops and a new one opens the same database: the board
+    still says inmate_ready, and a family joining the new node is told."""
+    clock = FakeClock()
+    async for world in build_world(tmp_path, clock=clock):
+        headers = _officer(world)
+        visit = await world.schedule(start_in=60)
+        assert (await _ready(world, visit.visit.id, headers)).status == 200
+        settings, facility_id = world.settings, world.facility_id
+    app = create_app(settings, clock)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        resp = await client.get("/api/v1/board", params={"facility": facility_id}, headers=headers)
+        board = await resp.json()
+        assert row(board, visit.visit.id)["state"] == "inmate_ready"
+        family = next(p for p in visit.visit.participants if p.role is Role.FAMILY)
+        token = await app[LINKS].participant_token(visit.visit, family)
+        async with client.ws_connect("/ws") as ws:
+            await ws.send_json({"type": "hello", "token": token})
+            kinds = []
+            while "inmate-ready" not in kinds:
+                kinds.append((await ws.receive_json(timeout=5))["type"])
+            assert kinds[0] == "welcome"
+    finally:
+        await client.close()
