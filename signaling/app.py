@@ -160,6 +160,7 @@ def _metrics(
             "tatap_terminal_sessions": len(hub.devices),
             "tatap_deadlines_pending": hub.pending_deadlines,
             "tatap_background_tasks": len(hub.tasks),
+            "tatap_board_subscribers": app[BOARD_FEED].subscribers(),
         }
         lines = []
         for name, value in gauges.items():

@@ -13,7 +13,7 @@ import pytest
 
 from services.access.revocation import Revocations
 from services.admin.provision import Admin
-from services.board.feed import QUEUE_SIZE, FeedEvent, Subscription
+from services.board.feed import MAX_SUBSCRIBERS, QUEUE_SIZE, FeedEvent, Subscription
 from services.domain.model import Role
 from services.ids import Actor, FacilityId
 from signaling.app import BOARD_FEED
@@ -147,3 +147,21 @@ async def test_a_quiet_stream_outlives_the_http_idle_timeout(tmp_path: Path) -> 
         data = await stream.until("visit", timeout=1.0)
         assert data["visit"]["id"] == visit.visit.id
         await stream.close()
+
+
+async def test_subscribers_of_one_facility_are_bounded(world: World) -> None:
+    """Past the cap a facility's subscriber is refused with 429 instead of held; /metrics
+    counts those held."""
+    feed = world.app[BOARD_FEED]
+    facility = FacilityId(world.facility_id)
+    held = [feed.subscribe(facility) for _ in range(MAX_SUBSCRIBERS)]
+    resp = await world.client.get(
+        "/api/v1/board/events", params={"facility": world.facility_id}, headers=_officer(world)
+    )
+    assert resp.status == 429
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    metrics = await (await world.client.get("/metrics")).text()
+    assert f'tatap_board_subscribers{{node="node-test"}} {MAX_SUBSCRIBERS}' in metrics
+    for sub in held:
+        feed.unsubscribe(sub)
+    assert feed.subscribers() == 0

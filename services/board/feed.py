@@ -111,7 +111,10 @@ class BoardFeed:
             if not subs:
                 del self._subs[sub.facility_id]
 
-    def subscribers(self, facility_id: FacilityId) -> int:
+    def subscribers(self, facility_id: FacilityId | None = None) -> int:
+        """Subscribers of one facility, or of every facility."""
+        if facility_id is None:
+            return sum(len(subs) for subs in self._subs.values())
         return len(self._subs.get(facility_id, ()))
 
     # ---- BoardChanges -------------------------------------------------------------------------
