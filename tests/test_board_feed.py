@@ -165,3 +165,19 @@ async def test_subscribers_of_one_facility_are_bounded(world: World) -> None:
     for sub in held:
         feed.unsubscribe(sub)
     assert feed.subscribers() == 0
+
+
+async def test_an_emergency_close_pushes_the_visits_it_cancels(world: World) -> None:
+    """Visits a closure calls off, never loaded on this node, are pushed as cancelled."""
+    headers = as_officer(world, "s_admin", facility=world.facility_id)
+    visit = await world.schedule(start_in=7200)
+    stream = await subscribe(world, _officer(world))
+    start_ms = int(visit.visit.start * 1000)
+    body = {"start_ms": start_ms - 60_000, "end_ms": start_ms + 60_000, "reason": "banjir"}
+    resp = await world.client.post(
+        f"/api/v1/facilities/{world.facility_id}/closures", json=body, headers=headers
+    )
+    assert resp.status == 201, await resp.text()
+    data = await stream.until("visit", timeout=1.0)
+    assert (data["visit"]["id"], data["visit"]["state"]) == (visit.visit.id, "cancelled")
+    await stream.close()
