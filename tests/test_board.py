@@ -241,3 +241,21 @@ async def test_ready_survives_a_restart_of_the_node(tmp_path: Path) -> None:
             assert kinds[0] == "welcome"
     finally:
         await client.close()
+
+
+async def test_a_family_that_reconnects_has_waited_since_it_first_came(world: World) -> None:
+    """A dropped family back within its grace keeps its waiting time: the alert is not reset."""
+    headers = _officer(world)
+    visit = await world.schedule()
+    fam = await world.connect(await world.token(visit, Role.FAMILY))
+    await fam.expect("welcome")
+    first = int(world.clock.now() * 1000)
+    await world.advance(200)
+    await fam.close()
+    await world.advance(10)
+    back = await world.connect(await world.token(visit, Role.FAMILY))
+    await back.expect("welcome")
+    await world.advance(100)
+    board = await read_board(world, headers)
+    assert row(board, visit.visit.id)["family_waiting_since_ms"] == first
+    assert ("family_waiting", visit.visit.id) in alert_kinds(board)

@@ -143,7 +143,9 @@ class Seating:
         if seat is not None and seat.grace is not None:
             seat.grace.cancel()
         now, visit = self._clock.now(), room.visit
-        room.seats[pid] = Seat(pid, role, conn, since=now)
+        # A family back within its grace has been waiting since it first sat down.
+        since = seat.since if seat is not None and seat.since else now
+        room.seats[pid] = Seat(pid, role, conn, since=since)
         room.ever_joined.add(pid)
         self._seated[conn] = room
         conn.participant_id, conn.role = pid, role
