@@ -70,6 +70,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     board = BoardRows(store, hub.board, clock)
     feed.start(board)
     app[BOARD_FEED] = feed
+    sockets.listen(feed.close_revoked)  # a logout or a disabled account ends its streams too
     app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
     app[LINKS], app[STAFF], app[NOTIFIER] = core.links, core.staff, core.notifier
     endpoint = Endpoint(settings, hub, core.guard, store, sockets)

@@ -115,24 +115,33 @@ async def quick(tmp_path: Path) -> AsyncIterator[World]:
         yield w
 
 
-async def test_the_stream_pings_and_ends_when_the_account_is_disabled(quick: World) -> None:
-    """Idle, the stream sends comments; once the officer's account is disabled, the next
-    heartbeat's check ends it with a `closed` event."""
-    world = quick
-    await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
-    login = await world.client.post(
-        "/api/v1/auth/login", json={"username": "petugas", "password": PASSWORD}
-    )
-    assert login.status == 200, await login.text()
-    headers = {"Authorization": f"Bearer {(await login.json())['token']}"}
-    stream = await subscribe(world, headers)
-    await asyncio.sleep(0.5)
-    await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "test"))
-    data = await stream.until("closed", timeout=2.0)
-    assert data["code"] in ("access_revoked", "token_revoked")
-    assert stream.pings >= 1
-    with pytest.raises(EOFError):
-        await stream.next()
+async def test_the_stream_pings_while_quiet(quick: World) -> None:
+    """With nothing to say, the stream sends a comment every heartbeat."""
+    stream = await subscribe(quick, _officer(quick))
+    await asyncio.sleep(0.7)
+    with pytest.raises(TimeoutError):
+        await stream.next(timeout=0.1)
+    assert stream.pings >= 2
+    await stream.close()
+
+
+async def test_the_stream_ends_when_the_account_is_disabled(tmp_path: Path) -> None:
+    """A disabled account's stream ends within the revocation poll (well before the next
+    heartbeat) with a `closed` event naming why."""
+    async for world in build_world(tmp_path, board_heartbeat_s=60.0):
+        await Admin(world.store).staff("petugas", Role.OFFICER, PASSWORD, world.facility_id)
+        login = await world.client.post(
+            "/api/v1/auth/login", json={"username": "petugas", "password": PASSWORD}
+        )
+        assert login.status == 200, await login.text()
+        headers = {"Authorization": f"Bearer {(await login.json())['token']}"}
+        stream = await subscribe(world, headers)
+        await Revocations(world.store, world.clock).disable_staff("petugas", Actor("admin", "t"))
+        data = await stream.until("closed", timeout=2.0)
+        assert data["code"] == "access_revoked"
+        with pytest.raises(EOFError):
+            await stream.next()
+        assert world.app[BOARD_FEED].subscribers() == 0
 
 
 async def test_a_quiet_stream_outlives_the_http_idle_timeout(tmp_path: Path) -> None:

@@ -17,8 +17,10 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import orjson
 import structlog
 
+from services.access.revocation import Key, Revocation
 from services.board.rows import BoardRows
 from services.errors import RateLimited
 from services.ids import FacilityId, TerminalId, VisitId
@@ -30,7 +32,9 @@ QUEUE_SIZE = 256
 # Subscribers per facility on one node (20 officers is a busy facility).
 MAX_SUBSCRIBERS = 100
 
-VISIT, TERMINAL, RESYNC = "visit", "terminal", "resync"
+VISIT, TERMINAL, RESYNC, CLOSED = "visit", "terminal", "resync", "closed"
+# Events after which a stream ends.
+FINAL = frozenset({RESYNC, CLOSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class Subscription:
     """One subscriber's queue. ``dropped``: it fell behind; it gets `resync` and is let go."""
 
     facility_id: FacilityId
+    keys: tuple[Key, ...] = ()  # the revocations that shut its credentials out
     queue: asyncio.Queue[FeedEvent] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: bool = False
 
@@ -61,12 +66,12 @@ class Subscription:
             log.info("board.subscriber_dropped", facility_id=self.facility_id)
             self.close()  # what it missed is replaced by one resync
 
-    def close(self) -> None:
-        """Let go of the subscriber: whatever it has not read is replaced by `resync`."""
+    def close(self, last: FeedEvent = _RESYNC) -> None:
+        """Let go of the subscriber: whatever it has not read is replaced by ``last``."""
         self.dropped = True
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(_RESYNC)
+        self.queue.put_nowait(last)
 
     async def next(self, timeout: float) -> FeedEvent | None:
         """The next event, or None after ``timeout`` seconds without one (time for a ping)."""
@@ -89,6 +94,7 @@ class BoardFeed:
     def __init__(self, heartbeat_s: float = 15.0) -> None:
         self.heartbeat_s = heartbeat_s  # a subscriber's stream pings after this long idle
         self._subs: dict[FacilityId, set[Subscription]] = {}
+        self._by_key: dict[Key, set[Subscription]] = {}  # for revocations (as the sockets')
         self._dirty: dict[tuple[str, str], tuple[FacilityId, Build]] = {}
         self._rows: BoardRows | None = None
         self._flushing: asyncio.Task[None] | None = None
@@ -96,12 +102,16 @@ class BoardFeed:
     def start(self, rows: BoardRows) -> None:
         self._rows = rows
 
-    def subscribe(self, facility_id: FacilityId) -> Subscription:
+    def subscribe(self, facility_id: FacilityId, keys: tuple[Key, ...] = ()) -> Subscription:
+        """A subscriber of the facility, let go when a revocation under one of ``keys`` (its
+        credentials' ``keys_of``) is written."""
         subs = self._subs.setdefault(facility_id, set())
         if len(subs) >= MAX_SUBSCRIBERS:
             raise RateLimited("too many board subscribers for this facility", retry_after_s=30)
-        sub = Subscription(facility_id)
+        sub = Subscription(facility_id, keys)
         subs.add(sub)
+        for key in keys:
+            self._by_key.setdefault(key, set()).add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -110,6 +120,22 @@ class BoardFeed:
             subs.discard(sub)
             if not subs:
                 del self._subs[sub.facility_id]
+        for key in sub.keys:
+            held = self._by_key.get(key)
+            if held is not None:
+                held.discard(sub)
+                if not held:
+                    del self._by_key[key]
+
+    def close_revoked(self, revocation: Revocation) -> int:
+        """End the streams a revocation (a logout, a disabled account) shuts out, each with a
+        `closed` event naming why; returns how many. Called where the node's sockets are
+        closed for it (``signaling.transport.socket_index``)."""
+        subs = list(self._by_key.get((revocation.kind, revocation.subject), ()))
+        closed = FeedEvent(CLOSED, orjson.dumps({"code": revocation.error.code}))
+        for sub in subs:
+            sub.close(closed)
+        return len(subs)
 
     def subscribers(self, facility_id: FacilityId | None = None) -> int:
         """Subscribers of one facility, or of every facility."""

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from services.access.guard import in_scope
+from services.access.revocation import keys_of
 from services.access.tokens import Claims
 from services.audit.chain import AuditEvent
-from services.board.feed import RESYNC
+from services.board.feed import FINAL
 from services.domain.model import Facility
 from services.errors import BadRequest, NotFound, TatapError
 from services.http.api.context import ApiContext
@@ -60,13 +61,14 @@ class BoardApi:
 
         ``visit`` and ``terminal`` events carry the row(s) and their alerts; ``resync`` means
         "reconnect and read the board again" (this subscriber fell behind, or the node is
-        stopping); a comment line every ``board_heartbeat_s`` keeps proxies from closing it, and
-        the credentials are checked again then (a logout or a disabled account ends the stream).
+        stopping); ``closed`` that the credentials no longer hold (a revocation ends the stream
+        as it closes sockets; an expiry is found at the next heartbeat). A comment line every
+        ``board_heartbeat_s`` keeps proxies from closing it.
         """
         claims = await self._auth.require(request, *SCHEDULERS)
         facility = await self._facility(request, claims)
         feed = self._ctx.feed
-        sub = feed.subscribe(facility.id)
+        sub = feed.subscribe(facility.id, keys_of(claims))
         response = web.StreamResponse(headers=_SSE_HEADERS)
         try:
             await response.prepare(request)
@@ -78,7 +80,7 @@ class BoardApi:
                     await response.write(b": ping\n\n")
                     continue
                 await response.write(_frame(event.name, event.data))
-                if event.name == RESYNC:
+                if event.name in FINAL:
                     break
         except TatapError as exc:  # the credentials no longer hold: say so, and end
             await response.write(_frame("closed", f'{{"code":"{exc.code}"}}'.encode()))
