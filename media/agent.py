@@ -12,6 +12,7 @@ import contextlib
 import json
 from collections import deque
 from dataclasses import dataclass
+from importlib.metadata import version as _version
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from media.peer import ice_servers
 from media.session import VisitSession
 from media.sources import Source
 from signaling import protocol
+
+# What this agent tells the server it is (officers see it on the terminals list).
+AGENT = f"tatap-terminal/{_version('tatap')}"
 
 log = structlog.get_logger("tatap.terminal")
 
@@ -152,7 +156,11 @@ class TerminalAgent:
             outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX)
             hello = {
                 "type": "hello",
-                "device": {"id": self.creds.terminal_id, "secret": self.creds.secret},
+                "device": {
+                    "id": self.creds.terminal_id,
+                    "secret": self.creds.secret,
+                    "agent": AGENT,
+                },
             }
             outbox.put_nowait(protocol.dumps(hello))
             writer = asyncio.create_task(_write_loop(ws, outbox), name="terminal-writer")
@@ -216,7 +224,12 @@ class TerminalAgent:
                 session.peer_left(peer, reason)
             case protocol.Ended(reason=reason):
                 await self._end(session, reason)
-            case protocol.Warning() | protocol.NoticeFrom() | protocol.Error():
+            case (
+                protocol.Warning()
+                | protocol.NoticeFrom()
+                | protocol.InmateReady()
+                | protocol.Error()
+            ):
                 fields = msgspec.structs.asdict(msg)
                 log.info(f"terminal.{type(msg).__struct_config__.tag}", **fields)
 

@@ -129,6 +129,9 @@ class Settings:
     # How often the node reads revocations written by others (the CLI, other nodes) and closes
     # the sockets they shut out.
     revocation_poll_s: float = 0.5
+    # The board's event stream sends a comment this often when nothing changed (proxies keep it
+    # open), and checks then that the officer's credentials still hold.
+    board_heartbeat_s: float = 15.0
     # A participant may join this long before the scheduled start.
     early_join_s: int = 300
     ice_servers: tuple[dict[str, object], ...] = ()
@@ -177,6 +180,7 @@ class Settings:
             data_dir=data_dir,
             time_interval_s=_env_float("TIME_INTERVAL", 30.0),
             sweep_interval_s=_env_float("SWEEP_INTERVAL", 2.0),
+            board_heartbeat_s=_env_float("BOARD_HEARTBEAT", 15.0),
             max_frame_bytes=_env_int("MAX_FRAME_BYTES", 64 * 1024),
             header_timeout_s=_env_float("HEADER_TIMEOUT", 5.0),
             body_timeout_s=_env_float("BODY_TIMEOUT", 10.0),

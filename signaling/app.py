@@ -11,6 +11,8 @@ from aiohttp import web
 from services.access.links import VisitLinks
 from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
+from services.board.feed import BoardFeed
+from services.board.rows import BoardRows
 from services.booking.scheduling import VisitService
 from services.clock import Clock, SystemClock
 from services.core import Core, create_core
@@ -41,6 +43,7 @@ LINKS = web.AppKey("links", VisitLinks)
 STAFF = web.AppKey("staff", StaffLogin)
 TOKENS = web.AppKey("tokens", TokenService)
 NOTIFIER = web.AppKey("notifier", Notifier)
+BOARD_FEED = web.AppKey("board_feed", BoardFeed)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -63,7 +66,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     sockets = SocketIndex()
     core = create_core(settings, clock, sockets.close_revoked)
     store, tokens, visits = core.store, core.tokens, core.visits
-    hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster)
+    feed = BoardFeed(settings.board_heartbeat_s)  # before the hub, which reports changes to it
+    hub = Hub(settings, store, clock, DeadlineScheduler(clock), cluster, feed)
+    board = BoardRows(store, hub.board, clock)
+    feed.start(board)
+    app[BOARD_FEED] = feed
+    sockets.listen(feed.close_revoked)  # a logout or a disabled account ends its streams too
     app[STORE], app[TOKENS], app[VISITS], app[HUB] = store, tokens, visits, hub
     app[LINKS], app[STAFF], app[NOTIFIER] = core.links, core.staff, core.notifier
     endpoint = Endpoint(settings, hub, core.guard, store, sockets)
@@ -79,6 +87,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         core.revocations,
         settings.node_id,
         core.sessions,
+        board,
+        feed,
         settings.booking_rate,
         settings.slot_rate,
     )
@@ -91,9 +101,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     page_script = protocol_facts.script(settings.early_join_s)
     app.router.add_routes(page_routes(page_script, LinksApi(api).exchange))
 
-    app.cleanup_ctx.append(_lifecycle(settings, core, cluster, hub, endpoint, watch))
+    app.cleanup_ctx.append(_lifecycle(settings, core, cluster, hub, endpoint, watch, feed))
 
     async def close_sockets(app: web.Application) -> None:
+        feed.close_all()  # board streams end with `resync`, as websockets with 1012
         await hub.close_connections()
 
     # on_shutdown runs before aiohttp waits for open handlers: websockets are closed (1012)
@@ -109,6 +120,7 @@ def _lifecycle(
     hub: Hub,
     endpoint: Endpoint,
     watch: RevocationWatch,
+    feed: BoardFeed,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """Start the node's background work; on the way out, stop everything in a fixed order."""
 
@@ -132,6 +144,7 @@ def _lifecycle(
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()
+        await feed.aclose()
         await cluster.aclose()
         await core.aclose()
         log.info("node.stopped", node_id=settings.node_id)
@@ -152,6 +165,7 @@ def _metrics(
             "tatap_terminal_sessions": len(hub.devices),
             "tatap_deadlines_pending": hub.pending_deadlines,
             "tatap_background_tasks": len(hub.tasks),
+            "tatap_board_subscribers": app[BOARD_FEED].subscribers(),
         }
         lines = []
         for name, value in gauges.items():

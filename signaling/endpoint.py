@@ -133,7 +133,7 @@ class Endpoint:
                 self._store, hello.device_id, hello.device_secret
             )
             structlog.contextvars.bind_contextvars(role="terminal", terminal_id=terminal.id)
-            await self._hub.devices.connect(conn, terminal)
+            await self._hub.devices.connect(conn, terminal, hello.agent)
             return
         # Indexed before the revocation check, so a revocation written meanwhile finds it.
         claims = await self._guard.seat(hello.token, lambda c: self._sockets.add(conn, c))

@@ -87,3 +87,11 @@ def test_rush_smoke(tmp_path: Path) -> None:
     slot and no quota overrun (the figures are not checked at this size)."""
     out = smoke("rush", tmp_path)
     assert "met     booking rush: exactly 50 booked, no quota overrun" in out
+
+
+def test_board_smoke(tmp_path: Path) -> None:
+    """The board is read over HTTP and subscribers of its feed get every change (the figures
+    are not checked at this size)."""
+    out = smoke("board", tmp_path)
+    assert "officer board: GET of 200 visits" in out
+    assert "0 missing" in out

@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "recording-stored",
         "survey",
         "notice",
+        "inmate-ready",
         "token-revoked",
         "facility-created",
         "room-created",

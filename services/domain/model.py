@@ -217,6 +217,8 @@ class Visit:
     review: bool = False
     # A legal visit's advocate's registration number (a professional number, not personal data).
     advocate_number: str | None = None
+    # When an officer marked the inmate as brought to the visit room (see services.board).
+    ready_at: float | None = None
 
     def participant(self, pid: str) -> Participant | None:
         return next((p for p in self.participants if p.id == pid), None)

@@ -15,8 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from services.access.guesses import Guesses
+from services.board.today import Board
 from services.booking.requests import RequestService
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
+from services.http.api.board import BOARD_QUERY, EVENTS_QUERY, BoardApi, ReadyMarked
 from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
@@ -76,6 +78,7 @@ class Areas:
     requests: RequestsApi
     notifications: NotificationsApi
     inmates: InmatesApi
+    board: BoardApi
     console: ConsoleApi
 
     @classmethod
@@ -96,6 +99,7 @@ class Areas:
             requests=RequestsApi(ctx, auth, requests, names),
             notifications=NotificationsApi(ctx, auth),
             inmates=InmatesApi(ctx.store, names),
+            board=BoardApi(ctx, auth),
             console=ConsoleApi(ctx, cookies),
         )
 
@@ -262,6 +266,33 @@ ROUTES: tuple[Route, ...] = (
         "Receive-only monitor token (officer)",
         lambda a: a.visits.monitor,
         response=MonitorToken,
+    ),
+    Route(
+        "POST",
+        "/api/v1/visits/{visit_id}/ready",
+        "The inmate is in the visit room: audited with the officer, the family's page told;"
+        " idempotent, 409 for a visit requested, rejected, cancelled or ended (officer, admin)",
+        lambda a: a.board.ready,
+        response=ReadyMarked,
+    ),
+    Route(
+        "GET",
+        "/api/v1/board",
+        "The today board: a facility's rooms and terminals, the day's visits with their board"
+        " state, and the alerts (officer, admin; `date` defaults to today in its time zone)",
+        lambda a: a.board.board,
+        response=Board,
+        query=BOARD_QUERY,
+    ),
+    Route(
+        "GET",
+        "/api/v1/board/events",
+        "The board's live feed as server-sent events: `visit` and `terminal` rows as they"
+        " change, `resync` to read the board again (officer, admin; signaling/PROTOCOL.md)",
+        lambda a: a.board.events,
+        query=EVENTS_QUERY,
+        content="text/event-stream",
+        limited=True,
     ),
     Route(
         "POST",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
+from services.board.facts import DayFacts, VisitFacts
 from services.booking.days import BookingSpan
 from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
@@ -372,7 +373,24 @@ class OutboxStore(Protocol):
         ...
 
 
+class BoardStore(Protocol):
+    """What the today board reads (see ``services.board``), and the inmate marked ready."""
+
+    async def board_day(self, facility_id: str, start_ms: int, end_ms: int) -> DayFacts | None:
+        """The facility's rooms, terminals and the visits starting in ``[start_ms, end_ms)``,
+        soonest first; None if there is no such facility."""
+        ...
+
+    async def board_visit(self, visit_id: str) -> VisitFacts | None: ...
+    async def mark_ready(self, visit_id: str, at_ms: int, event: AuditEvent) -> tuple[Visit, bool]:
+        """Mark a visit's inmate as in the visit room at ``at_ms``, with ``event``; a visit
+        marked already is returned as it is (False: nothing written). NotFound, or Conflict for
+        a visit requested, rejected, cancelled or ended."""
+        ...
+
+
 class Store(
+    BoardStore,
     FacilityStore,
     CalendarStore,
     RequestStore,

@@ -281,6 +281,7 @@ async function handle(msg) {
     // A signal may come while the camera is still starting: it waits for the connections.
     case "signal": return chain(msg.from, async () => (await peersReady).signal(msg.from, msg.data));
     case "notice": return banner(`notice_${msg.code}`, {}, 12000);
+    case "inmate-ready": return inmateReady(msg.at_ms);
     case "ended": return ended(msg.reason);
     case "error": return serverError(msg);
     case "pong": pingSentAt = 0; return;
@@ -328,13 +329,22 @@ async function welcome(msg) {
   setState("call");
   show("call");
   const present = msg.peers.filter((p) => p.present);
-  status(present.some((p) => p.role !== "officer") ? "connecting_media" : "waiting_inmate");
+  const waiting = tatap.inmateReadyMs ? "inmate_ready" : "waiting_inmate";
+  status(present.some((p) => p.role !== "officer") ? "connecting_media" : waiting);
   // The server counts `connected` only while both sides are present, and the last one may have
   // gone into a dead socket: say it again after every welcome while media flows (recorded once).
   if (Object.values(peers.pcs).some((pc) => pc.connectionState === "connected")) send({ type: "connected" });
   // We joined later than everyone present (or came back): we offer, replacing any old connection.
   // An officer's silent monitor gets an offer too; it answers receive-only.
   for (const p of present) chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
+}
+
+// An officer has brought the inmate to the visit room: said while the family still waits
+// (it may come before the welcome has been handled; the welcome then says it).
+function inmateReady(atMs) {
+  tatap.inmateReadyMs = atMs;
+  const up = peers && Object.values(peers.pcs).some((pc) => pc.connectionState === "connected");
+  if (tatap.state === "call" && !up) status("inmate_ready");
 }
 
 function peerLeft(peer, reason) {

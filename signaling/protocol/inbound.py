@@ -31,6 +31,7 @@ class Hello:
     token: str = ""
     device_id: str = ""
     device_secret: str = ""
+    agent: str = ""  # a terminal's agent version (``device.agent``), shown to officers
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ class Notice:
 
 
 Inbound = Hello | Signal | Ping | MediaUp | Leave | Terminate | Notice
+
+# How long a terminal's agent version may be (`tatap-terminal/0.1.0` and the like).
+MAX_AGENT = 64
 
 # Canned officer notices; the pages translate the code.
 NOTICES = frozenset({"dress_code", "unregistered_person", "behaviour", "time_check", "audio_only"})
@@ -110,8 +114,22 @@ def _hello(msg: dict[str, Any]) -> Hello:
     if isinstance(device, dict):
         did, secret = device.get("id"), device.get("secret")
         if isinstance(did, str) and isinstance(secret, str) and did and secret:
-            return Hello(device_id=did[:MAX_ID], device_secret=secret[:256])
+            agent = _agent(device.get("agent", ""))
+            return Hello(device_id=did[:MAX_ID], device_secret=secret[:256], agent=agent)
     raise ProtocolError(E_BAD_MESSAGE, "hello needs `token` or `device: {id, secret}`")
+
+
+def _agent(value: Any) -> str:
+    """A terminal's agent version: printable ASCII, at most ``MAX_AGENT`` characters."""
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_AGENT
+        or not all(" " <= ch <= "~" for ch in value)
+    ):
+        raise ProtocolError(
+            E_BAD_MESSAGE, f"`device.agent` must be printable ASCII of at most {MAX_AGENT}"
+        )
+    return value
 
 
 def _id(msg: dict[str, Any], key: str) -> str:

@@ -94,6 +94,12 @@ class NoticeFrom(_Message, frozen=True, tag="notice"):
     code: str
 
 
+class InmateReady(_Message, frozen=True, tag="inmate-ready"):
+    """An officer has brought the inmate to the visit room (sent to the guests)."""
+
+    at_ms: int
+
+
 class Pong(_Message, frozen=True, tag="pong"):
     id: int | str | None
 
@@ -117,6 +123,7 @@ ServerMessage = (
     | PeerLeft
     | SignalFrom
     | NoticeFrom
+    | InmateReady
     | Pong
     | Ended
     | Error
@@ -184,6 +191,10 @@ def relayed_signal(sender: str, data: dict[str, Any]) -> str:
 
 def notice(code: str) -> str:
     return encode(NoticeFrom(code))
+
+
+def inmate_ready(at_ms: int) -> str:
+    return encode(InmateReady(at_ms))
 
 
 def pong(ref: int | str | None) -> str:

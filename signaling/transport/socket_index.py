@@ -11,6 +11,7 @@ on every node; a revocation made through this node's API closes its sockets at o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
@@ -38,6 +39,12 @@ class SocketIndex:
     def __init__(self) -> None:
         self._by_key: dict[Key, set[Connection]] = {}
         self._keys: dict[Connection, tuple[Key, ...]] = {}
+        # Others that hold something a revocation must end (the board's event streams).
+        self._listeners: list[Callable[[Revocation], object]] = []
+
+    def listen(self, revoked: Callable[[Revocation], object]) -> None:
+        """Call ``revoked`` with every revocation applied here (made here or polled)."""
+        self._listeners.append(revoked)
 
     def add(self, conn: Connection, claims: Claims) -> None:
         self.discard(conn)
@@ -56,6 +63,8 @@ class SocketIndex:
 
     def close_revoked(self, revocation: Revocation) -> int:
         """Tell every socket this revocation shuts out why, and close it; returns how many."""
+        for revoked in self._listeners:
+            revoked(revocation)
         conns = list(self._by_key.get((revocation.kind, revocation.subject), ()))
         error = revocation.error
         for conn in conns:

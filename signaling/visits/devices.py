@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from services.board.facts import BoardChanges
 from services.clock import Clock
 from services.domain.model import Role, Terminal, Visit
 from services.domain.rules import opens_at
@@ -43,7 +44,9 @@ class DeviceSessions:
         clock: Clock,
         scheduler: DeadlineScheduler,
         early_join_s: float,
+        changes: BoardChanges,
     ) -> None:
+        self._changes = changes
         self._join = join
         self._tasks = tasks
         self._seated = seated
@@ -54,17 +57,24 @@ class DeviceSessions:
         self.sessions: dict[TerminalId, Connection] = {}  # terminal id → its one socket
         self._wakeups: dict[TerminalId, Deadline] = {}  # terminal id → when its next window opens
         self._seating: set[Connection] = set()
+        # What officers see of terminals that are not (or no longer) connected here: when each
+        # was last here, and the agent version each said it runs. One entry per terminal.
+        self.last_seen: dict[TerminalId, float] = {}
+        self.agents: dict[TerminalId, str] = {}
 
     def __len__(self) -> int:
         return len(self.sessions)
 
-    async def connect(self, conn: Connection, terminal: Terminal) -> None:
+    async def connect(self, conn: Connection, terminal: Terminal, agent: str = "") -> None:
         """A terminal logged in: it replaces an older socket of the same terminal."""
         conn.terminal = terminal
         old = self.sessions.get(terminal.id)
         if old is not None and old is not conn:
             old.close(protocol.Close.REPLACED, "connected again elsewhere")
         self.sessions[terminal.id] = conn
+        self.agents[terminal.id] = agent
+        self.last_seen[terminal.id] = self._clock.now()
+        self._changes.terminal_changed(terminal.facility_id, terminal.id)
         await self._seat(conn)
 
     def still_connected(self, conn: Connection) -> bool:
@@ -75,9 +85,11 @@ class DeviceSessions:
         terminal = conn.terminal
         if terminal is not None and self.sessions.get(terminal.id) is conn:
             del self.sessions[terminal.id]
+            self.last_seen[terminal.id] = self._clock.now()
             wakeup = self._wakeups.pop(terminal.id, None)
             if wakeup is not None:
                 wakeup.cancel()
+            self._changes.terminal_changed(terminal.facility_id, terminal.id)
 
     def room_opened(self, room: VisitRoom) -> None:
         """A visit's room was loaded: seat its terminal now if it is waiting."""

@@ -14,6 +14,7 @@ import asyncio
 
 import structlog
 
+from services.board.facts import BoardChanges, NoChanges
 from services.clock import Clock
 from services.domain.model import EndReason, Role
 from services.ids import Actor, ParticipantId, VisitId
@@ -24,6 +25,7 @@ from signaling.cluster.factory import Cluster
 from signaling.runtime.deadlines import DeadlineScheduler
 from signaling.runtime.tasks import TaskSet
 from signaling.transport.connection import Connection
+from signaling.visits.board_live import HubLiveState
 from signaling.visits.devices import DeviceSessions
 from signaling.visits.endings import Endings
 from signaling.visits.folding import Folding
@@ -32,7 +34,7 @@ from signaling.visits.officers import Officers
 from signaling.visits.registry import Registry
 from signaling.visits.relay import Relay
 from signaling.visits.reopen import Reopening
-from signaling.visits.room import Seated, VisitRoom
+from signaling.visits.room import GUEST_ROLES, Seated, VisitRoom
 from signaling.visits.seating import Seating
 from signaling.visits.sweeper import Sweeper
 from signaling.visits.timers import Timers
@@ -53,7 +55,11 @@ class Hub:
         clock: Clock,
         scheduler: DeadlineScheduler,
         cluster: Cluster,
+        changes: BoardChanges | None = None,
     ) -> None:
+        # Where seats, media, ends and terminal sessions report board changes (the board feed).
+        self._changes = changes or NoChanges()
+        self._bus = cluster.bus
         self._scheduler = scheduler
         self.tasks = TaskSet()
         self._seated: Seated = {}
@@ -61,11 +67,20 @@ class Hub:
         self._journal = Journal(store, clock, self.tasks, settings.node_id)
         self._folding = Folding(clock, scheduler, self._journal)
         # Where things are: the rooms of visits, and the terminals' device sessions.
-        self._registry = Registry(store, cluster, self._opened)
+        self._registry = Registry(store, cluster, self._opened, self._changes)
         self.rooms = self._registry.rooms
         self.devices = DeviceSessions(
-            self.join, self.tasks, self._seated, store, clock, scheduler, settings.early_join_s
+            self.join,
+            self.tasks,
+            self._seated,
+            store,
+            clock,
+            scheduler,
+            settings.early_join_s,
+            self._changes,
         )
+        # What the today board reads of this node (services.board.facts.LiveState).
+        self.board = HubLiveState(self.rooms, self.devices, self._seated, clock)
         # How a visit ends, and the clock that ends it on time.
         self._endings = Endings(
             store,
@@ -101,9 +116,10 @@ class Hub:
             self._timers,
             seated,
             self.devices.still_connected,
+            self._changes,
         )
         self._reopening = Reopening(clock, self._seating, self._folding, self._timers)
-        self._relay = Relay(cluster, journal, seated)
+        self._relay = Relay(cluster, journal, seated, self._changes)
         early = settings.early_join_s
         self._officers = Officers(clock, cluster.bus, journal, endings, seated, early)
         interval = settings.sweep_interval_s
@@ -186,6 +202,18 @@ class Hub:
         """An officer ends a visit from the REST API; see `Officers.terminate`."""
         room = await self._registry.room(visit_id)
         await self._officers.terminate(room, actor, reason)
+
+    def inmate_ready(self, visit_id: VisitId, at_ms: int) -> None:
+        """An officer marked the visit's inmate as in the visit room (on record already): the
+        guests hear `inmate-ready`, now, and on joining later."""
+        room = self._registry.rooms.get(visit_id)
+        if room is None or room.ended:
+            return  # not open here: a guest joining later is told at its welcome
+        room.ready_ms = at_ms
+        frame = protocol.inmate_ready(at_ms)
+        for participant in room.visit.participants:
+            if participant.role in GUEST_ROLES:
+                self._bus.publish(visit_id, frame, to=participant.id)
 
     def drop(self, visit_id: VisitId, reason: EndReason) -> None:
         """A visit cancelled or ended elsewhere: close its sessions here."""

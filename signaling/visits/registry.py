@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from services.audit.query import AuditQuery
+from services.board.facts import BoardChanges
 from services.domain.model import FacilityRules, VisitStatus
 from services.errors import NotFound, VisitOver
 from services.ids import FacilityId, VisitId
@@ -23,8 +24,11 @@ Opened = Callable[[VisitRoom, bool], None]
 class Registry:
     """Rooms by visit id, and the visits being loaded."""
 
-    def __init__(self, store: Store, cluster: Cluster, opened: Opened) -> None:
+    def __init__(
+        self, store: Store, cluster: Cluster, opened: Opened, changes: BoardChanges
+    ) -> None:
         self._store = store
+        self._changes = changes
         self._cluster = cluster
         self._opened = opened
         self.rooms: dict[VisitId, VisitRoom] = {}
@@ -70,6 +74,8 @@ class Registry:
             self._rules[visit.facility_id] = rules
         live = visit.status is VisitStatus.LIVE
         room = VisitRoom(visit, rules, live=live, started_at=visit.started_at)
+        if visit.ready_at is not None:
+            room.ready_ms = int(round(visit.ready_at * 1000))
         if live:
             await self._recover(room)
         owned = await self._cluster.ownership.claim(visit_id)
@@ -99,3 +105,5 @@ class Registry:
             self._cluster.bus.unsubscribe(visit_id)
             self._cluster.presence.forget(visit_id)
             self._cluster.ownership.release(visit_id)
+            # Forgotten once its end is on record: the board reads the end from the store.
+            self._changes.visit_changed(room.visit.facility_id, visit_id)

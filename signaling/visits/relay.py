@@ -3,6 +3,7 @@ relayed to one participant wherever its socket is, and word that media flows."""
 
 from __future__ import annotations
 
+from services.board.facts import BoardChanges
 from services.domain.model import Role
 from services.ids import Actor, ParticipantId
 from signaling import protocol
@@ -16,7 +17,10 @@ from signaling.visits.room import Seated
 class Relay:
     """Relays signaling between the seats of a visit, and notes when media is up."""
 
-    def __init__(self, cluster: Cluster, journal: Journal, seated: Seated) -> None:
+    def __init__(
+        self, cluster: Cluster, journal: Journal, seated: Seated, changes: BoardChanges
+    ) -> None:
+        self._changes = changes
         self._node = cluster.node_id
         self._bus = cluster.bus
         self._presence = cluster.presence
@@ -66,6 +70,7 @@ class Relay:
         if room.connect_deadline is not None:
             room.connect_deadline.cancel()
         self._journal.audit(room, "connected", Actor(role.value, conn.participant_id), {})
+        self._changes.visit_changed(room.visit.facility_id, room.visit.id)
 
 
 def _offers_media(data: dict[str, object]) -> bool:

@@ -20,6 +20,7 @@ class Seat:
     role: Role
     conn: Connection | None
     grace: Deadline | None = None  # while the participant is away and may still come back
+    since: float = 0.0  # when this socket took the seat (a family waiting since then)
     # The socket went while the visit's end was being written: nobody was told and nothing was
     # logged; if that write fails, the reopened room does both (see visits.reopen).
     dropped_unheard: bool = False
@@ -34,6 +35,7 @@ class VisitRoom:
     live: bool = False
     started_at: float | None = None
     media_up: bool = False
+    ready_ms: int | None = None  # when an officer marked the inmate as in the visit room
     # Who said `connected` while both sides were present: media is up once the terminal and a
     # guest both have (one side's word alone is not proof that anything flowed).
     media_reports: set[Role] = field(default_factory=set)

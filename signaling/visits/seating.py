@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 from services.audit.chain import AuditEvent
+from services.board.facts import BoardChanges
 from services.clock import Clock
 from services.domain.model import EndReason, Role, Visit, VisitStatus
 from services.domain.rules import check_open
@@ -21,7 +22,7 @@ from signaling.transport.connection import Connection
 from signaling.visits.endings import Endings, settled, tell_if_not_recorded
 from signaling.visits.folding import Folding
 from signaling.visits.journal import Journal
-from signaling.visits.room import Seat, Seated, VisitRoom
+from signaling.visits.room import GUEST_ROLES, Seat, Seated, VisitRoom
 from signaling.visits.timers import Timers
 
 # False for a device socket that was replaced or closed while its join was being written.
@@ -44,6 +45,7 @@ class Seating:
         timers: Timers,
         seated: Seated,
         still_connected: StillConnected,
+        changes: BoardChanges,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -56,6 +58,7 @@ class Seating:
         self._timers = timers
         self._seated = seated
         self._still_connected = still_connected
+        self._changes = changes
 
     async def join(self, conn: Connection, room: VisitRoom, subject: str, role: Role) -> None:
         """Seat a socket in a visit, once its join is on record (or raise why it may not)."""
@@ -139,14 +142,20 @@ class Seating:
         seat = room.seats.get(pid)
         if seat is not None and seat.grace is not None:
             seat.grace.cancel()
-        room.seats[pid] = Seat(pid, role, conn)
+        now, visit = self._clock.now(), room.visit
+        # A family back within its grace has been waiting since it first sat down.
+        since = seat.since if seat is not None and seat.since else now
+        room.seats[pid] = Seat(pid, role, conn, since=since)
         room.ever_joined.add(pid)
         self._seated[conn] = room
         conn.participant_id, conn.role = pid, role
         self._presence.arrive(room.visit.id, pid)
-        now, visit = self._clock.now(), room.visit
         conn.send(_welcome(room, pid, role, returning, self._settings.ice_servers))
         conn.send(protocol.time_left(room.remaining_ms(now), room.end_ms))
+        if role in GUEST_ROLES and room.ready_ms is not None:
+            conn.send(protocol.inmate_ready(room.ready_ms))
+        if role is not Role.OFFICER:
+            self._changes.visit_changed(visit.facility_id, visit.id)
         joined = protocol.peer_joined(protocol.PeerRef(pid, role.value), returning)
         self._bus.publish(visit.id, joined, skip=pid)
         if room.both_sides_present() and not room.media_up and room.connect_deadline is None:
@@ -205,6 +214,8 @@ class Seating:
         left = protocol.peer_left(protocol.PeerRef(pid, seat.role.value), reason)
         self._bus.publish(room.visit.id, left)
         self._folding.left(room, seat.role, pid, reason)
+        if seat.role is not Role.OFFICER:
+            self._changes.visit_changed(room.visit.facility_id, room.visit.id)
 
 
 def _welcome(

@@ -12,9 +12,11 @@ from services.access.rates import BOOKING, SLOT_LISTING, Rate
 from services.access.revocation import Revocations
 from services.access.sessions import StaffSessions
 from services.access.staff import StaffLogin
+from services.board.feed import BoardFeed
+from services.board.rows import BoardRows
 from services.booking.scheduling import VisitService
 from services.clock import Clock
-from services.domain.model import EndReason
+from services.domain.model import EndReason, Visit
 from services.ids import Actor, VisitId
 from services.store.protocols import Store
 
@@ -29,6 +31,9 @@ class LiveVisits(Protocol):
 
     async def terminate(self, visit_id: VisitId, actor: Actor, reason: str) -> None: ...
     def drop(self, visit_id: VisitId, reason: EndReason) -> None: ...
+    def inmate_ready(self, visit_id: VisitId, at_ms: int) -> None:
+        """The inmate was marked ready (on record): the visit's guests are told."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,15 @@ class ApiContext:
     revocations: Revocations
     node_id: str
     sessions: StaffSessions
+    board: BoardRows  # the today board's rows (services.board)
+    feed: BoardFeed  # and its live feed, which API changes report to as well
     booking_rate: Rate = BOOKING  # POST /api/v1/requests per client address
     slot_rate: Rate = SLOT_LISTING  # a facility's free slots per client address
 
     def now_ms(self) -> int:
         """The node's clock in milliseconds, as the API reports and compares times."""
         return int(self.clock.now() * 1000)
+
+    def changed(self, visit: Visit) -> None:
+        """A visit changed through the API: its board row is pushed to the facility's officers."""
+        self.feed.visit_changed(visit.facility_id, visit.id)

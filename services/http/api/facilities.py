@@ -118,6 +118,7 @@ class FacilitiesApi:
         )
         for visit_id in effect.cancelled:
             self._ctx.live.drop(visit_id, EndReason.CANCELLED)
+            self._ctx.feed.visit_changed(closure.facility_id, visit_id)
         ended = await asyncio.gather(*(self._end(v, actor, closure.reason) for v in effect.running))
         out = ClosureMade(
             id=closure.id,

@@ -171,6 +171,7 @@ class RequestsApi:
         self._rates.take(request.remote or "")
         body = parse_body(NewRequest, await json_body(request))
         visit = await self._submit(request.remote or "", body)
+        self._ctx.changed(visit)
         start, end = int(visit.start * 1000), int(visit.end * 1000)
         out = Requested(
             id=visit.id, code=visit.code, status=visit.status.value, start_ms=start, end_ms=end
@@ -198,6 +199,7 @@ class RequestsApi:
         """A family calls its request or its approved visit off."""
         visit = await self._guarded(request, self._requests.cancel)
         self._ctx.live.drop(visit.id, EndReason.CANCELLED)
+        self._ctx.changed(visit)
         return respond(await self._state_json(RequestState(visit)))
 
     async def _guarded(self, request: web.Request, call: Any) -> Any:
@@ -278,6 +280,7 @@ class RequestsApi:
         visit = await scoped_visit(self._ctx.store, claims, request)
         actor = Actor(claims.role, claims.sub)
         scheduled = await self._requests.approve(visit, actor, body.permission_ref)
+        self._ctx.changed(scheduled.visit)
         out = _staff_json(scheduled.visit)
         base = self._ctx.base_url
         out["links"] = {pid: f"{base}/v/{secret}" for pid, secret in scheduled.links.items()}
@@ -290,6 +293,7 @@ class RequestsApi:
         visit = await scoped_visit(self._ctx.store, claims, request)
         actor = Actor(claims.role, claims.sub)
         rejected = await self._requests.reject(visit, body.reason, body.note, actor)
+        self._ctx.changed(rejected)
         return respond(visit_json(rejected, staff=True))
 
 

@@ -149,6 +149,7 @@ class VisitsApi:
             actor=Actor(claims.role, claims.sub),
             length_s=body.length_s,
         )
+        self._ctx.changed(scheduled.visit)
         out: dict[str, Any] = visit_json(scheduled.visit, staff=True)
         base = self._ctx.base_url
         out["links"] = {pid: f"{base}/v/{secret}" for pid, secret in scheduled.links.items()}
@@ -166,6 +167,7 @@ class VisitsApi:
         target = await scoped_visit(self._ctx.store, claims, request)
         visit = await self._visits.cancel(target.id, Actor(claims.role, claims.sub), body.reason)
         self._ctx.live.drop(visit.id, EndReason.CANCELLED)
+        self._ctx.changed(visit)
         return respond(visit_json(visit, staff=True))
 
     async def terminate(self, request: web.Request) -> web.Response:
@@ -186,6 +188,7 @@ class VisitsApi:
         visit = await review.decide(target, body.action, body.note or "", actor)
         if visit.status is VisitStatus.CANCELLED:
             self._ctx.live.drop(visit.id, EndReason.CANCELLED)
+        self._ctx.changed(visit)
         out: dict[str, Any] = visit_json(visit, staff=True)
         out["review"] = visit.review
         return respond(out)

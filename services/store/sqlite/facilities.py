@@ -47,10 +47,7 @@ class SqliteFacilities(SqliteBase):
         await self._write(translate(job))
 
     async def get_facility(self, facility_id: str) -> Facility | None:
-        def q(conn: sqlite3.Connection) -> Facility | None:
-            return facility_where(conn, facility_id)
-
-        return await self._read_inline(q)
+        return await self._read_inline(lambda conn: facility_where(conn, facility_id))
 
     async def add_room(self, room: Room, event: AuditEvent) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:

@@ -224,4 +224,10 @@ STEPS: tuple[str, ...] = (
     """
     CREATE INDEX visits_room_end ON visits(room_id, end_ms);
     """,
+    # 12: the today board. When an officer marked a visit's inmate as brought to the visit room
+    # (its `inmate-ready` audit event names the officer); the board reads a facility's day.
+    """
+    ALTER TABLE visits ADD COLUMN ready_ms INTEGER;
+    CREATE INDEX visits_facility_start ON visits(facility_id, start_ms);
+    """,
 )

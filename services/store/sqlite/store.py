@@ -22,6 +22,7 @@ from services.audit.restart import OpenLock, record_unsigned_tail
 from services.audit.signing import Signer
 from services.audit.upgrade import pin_legacy_keys
 from services.errors import Conflict
+from services.store.sqlite.board import SqliteBoard
 from services.store.sqlite.calendar import SqliteCalendar
 from services.store.sqlite.chain_head import BogusRows, Chain
 from services.store.sqlite.connection import connect, migrate
@@ -42,6 +43,7 @@ class SqliteStore(
     SqliteRevocations,
     SqliteOutbox,
     SqliteAuditReads,
+    SqliteBoard,
 ):
     """Every role of ``Store`` on one SQLite file (see the module docstring)."""
 

@@ -4,7 +4,7 @@ links, revoked token ids."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.audit.chain import AuditEvent
@@ -32,7 +32,7 @@ VISIT_COLS = (
 
 
 # What a visit is read with besides the columns it is inserted with.
-READ_COLS = f"{VISIT_COLS}, permission_ref, review, advocate_number"
+READ_COLS = f"{VISIT_COLS}, permission_ref, review, advocate_number, ready_ms"
 
 
 # The states in which a visit holds its room and terminal for its time (SQL list).
@@ -203,7 +203,18 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
     row = conn.execute(f"SELECT {READ_COLS} FROM visits WHERE {where}", args).fetchone()
     if row is None:
         return None
-    parts = tuple(
+    parts = conn.execute(
+        "SELECT id, role, name, visitor_id, contact FROM participants WHERE visit_id = ?"
+        " ORDER BY rowid",
+        (row[0],),
+    )
+    return visit_of(row, parts)
+
+
+def visit_of(row: Sequence[Any], parts: Iterable[Sequence[Any]]) -> Visit:
+    """A visit from a row of ``READ_COLS`` and its participants' rows (id, role, name,
+    visitor_id, contact), in seat order."""
+    participants = tuple(
         Participant(
             ParticipantId(p[0]),
             VisitId(row[0]),
@@ -212,11 +223,7 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
             VisitorId(p[3]) if p[3] else None,
             p[4],
         )
-        for p in conn.execute(
-            "SELECT id, role, name, visitor_id, contact FROM participants WHERE visit_id = ?"
-            " ORDER BY rowid",
-            (row[0],),
-        )
+        for p in parts
     )
     return Visit(
         id=VisitId(row[0]),
@@ -232,8 +239,9 @@ def visit_where(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> 
         started_at=s_or_none(row[10]),
         ended_at=s_or_none(row[11]),
         end_reason=EndReason(row[12]) if row[12] else None,
-        participants=parts,
+        participants=participants,
         permission_ref=row[13],
         review=bool(row[14]),
         advocate_number=row[15],
+        ready_at=s_or_none(row[16]),
     )
