@@ -364,7 +364,7 @@ def test_reimport_updates_names(site: Site) -> None:
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("nomor,nama\nX-1,Budi\n", "header"),
+        ("no,nama_ibu\nX-1,Budi\n", "header"),
         ("", "header"),
         ("number,name\nX-1,Budi\nX-2,\nX-3,Joko\n", "line 3"),
         ("number,name\nX-1,Budi\n,Joko\n", "line 3"),

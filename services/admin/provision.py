@@ -5,13 +5,14 @@ Used by ``tatap admin`` and ``tatap demo``; every change is written with its aud
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.access.staff import hash_password
 from services.access.terminals import TerminalCredentials, new_terminal_secret
 from services.access.tokens import hash_secret
+from services.admin.roster import RosterRow, columns_of, first_error, guess_columns, parse_rows
+from services.admin.sheets import read_csv
 from services.audit.chain import AuditEvent
 from services.booking.scheduling import new_id
 from services.domain.model import (
@@ -19,7 +20,6 @@ from services.domain.model import (
     Facility,
     FacilityRules,
     Inmate,
-    InmateStatus,
     Role,
     Room,
     Staff,
@@ -136,11 +136,29 @@ class Admin:
         """Inmates from an SDP export: CSV with a header holding ``number`` and ``name``
         (``block`` and ``status`` optional: see ``STATUS_WORDS``; convicted if empty).
         Re-importing updates names, blocks and statuses; the booked visits of an inmate now
-        released or transferred are flagged for an officer's review."""
+        released or transferred are flagged for an officer's review. A bad row refuses the
+        whole file, naming its line."""
+        table = read_csv(text)
+        rows = parse_rows(table, columns_of(table.header, guess_columns(table.header)))
+        refused = first_error(rows)
+        if refused is not None:
+            raise refused
+        return await self.apply_roster(facility_id, rows, {})
+
+    async def apply_roster(
+        self, facility_id: str, rows: Sequence[RosterRow], details: dict[str, object]
+    ) -> InmatesImported:
+        """Write ``rows`` (checked: none in error) as the facility's inmates, in one
+        transaction with its ``inmates-imported`` event (``details`` added to it)."""
         if await self._store.get_facility(facility_id) is None:
             raise NotFound("no such facility")
-        inmates = _parse_inmates(FacilityId(facility_id), text)
-        event = self._event("inmates-imported", facility_id, {"rows": len(inmates)})
+        inmates = [
+            Inmate(
+                InmateId(new_id("i")), FacilityId(facility_id), r.number, r.name, r.block, r.status
+            )
+            for r in rows
+        ]
+        event = self._event("inmates-imported", facility_id, {"rows": len(inmates), **details})
         done = await self._store.add_inmates(inmates, event)
         return InmatesImported(len(inmates), done.flagged)
 
@@ -152,61 +170,6 @@ class Admin:
         visitor = Visitor(VisitorId(new_id("vis")), name, nik, phone, relationship, priority)
         await self._store.add_visitor(visitor)
         return visitor
-
-
-def _parse_inmates(facility_id: FacilityId, text: str) -> list[Inmate]:
-    """Every row of the CSV, or BadRequest naming the first bad line (then nothing is imported)."""
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        fields = {f.strip().lower() for f in reader.fieldnames or []}
-        if not {"number", "name"} <= fields:
-            raise BadRequest("the CSV needs a header with at least: number,name[,block][,status]")
-        inmates = []
-        seen: dict[str, int] = {}
-        for row in reader:
-            line = reader.line_num
-            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-            if not row.get("number") or not row.get("name"):
-                raise BadRequest(f"line {line}: number and name are required")
-            # Two rows for one number would silently keep the last: the export is wrong somewhere.
-            if row["number"] in seen:
-                raise BadRequest(
-                    f"line {line}: number {row['number']} is also on line {seen[row['number']]}"
-                )
-            seen[row["number"]] = line
-            inmates.append(
-                Inmate(
-                    InmateId(new_id("i")),
-                    facility_id,
-                    row["number"],
-                    row["name"],
-                    row.get("block", ""),
-                    _status(row.get("status", ""), line),
-                )
-            )
-    except csv.Error as exc:
-        raise BadRequest(f"not valid CSV: {exc}") from exc
-    return inmates
-
-
-# The SDP export's words for an inmate's status, in English or Indonesian.
-STATUS_WORDS: dict[str, InmateStatus] = {
-    **{s.value: s for s in InmateStatus},
-    "narapidana": InmateStatus.CONVICTED,
-    "tahanan": InmateStatus.REMAND,
-    "bebas": InmateStatus.RELEASED,
-    "pindah": InmateStatus.TRANSFERRED,
-}
-
-
-def _status(word: str, line: int) -> InmateStatus:
-    """An inmate's status from its CSV cell (empty: convicted); BadRequest naming the line."""
-    if not word:
-        return InmateStatus.CONVICTED
-    status = STATUS_WORDS.get(word.lower())
-    if status is None:
-        raise BadRequest(f"line {line}: status is one of {', '.join(STATUS_WORDS)}")
-    return status
 
 
 def visitor_json(visitor: Visitor, *, admin: bool = False) -> dict[str, object]:

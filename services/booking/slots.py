@@ -133,6 +133,15 @@ def parse_weekdays(text: str) -> frozenset[int]:
     return frozenset(WEEKDAYS.index(n) for n in names)
 
 
+def parse_kinds(text: str) -> frozenset[VisitKind]:
+    """``regular,legal`` as visit kinds; BadRequest for an empty list or an unknown word."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    allowed = [k.value for k in VisitKind]
+    if not names or any(n not in allowed for n in names):
+        raise BadRequest(f"visit kinds are some of {','.join(allowed)}, got {text[:80]!r}")
+    return frozenset(VisitKind(n) for n in names)
+
+
 def parse_hhmm(text: str) -> int:
     """``HH:MM`` (``24:00`` for midnight at the end of a day) as minutes after midnight."""
     hours, _, minutes = text.partition(":")

@@ -16,6 +16,7 @@ from services.booking.slots import (
     BookingWindow,
     Slot,
     parse_hhmm,
+    parse_kinds,
     parse_weekdays,
     zone,
 )
@@ -29,7 +30,7 @@ from services.store.protocols import Store
 def cmd_slots_add(args: argparse.Namespace) -> int:
     weekdays = parse_weekdays(args.weekdays)
     hours = (parse_hhmm(args.open), parse_hhmm(args.close))
-    kinds = _kinds(args.kinds)
+    kinds = parse_kinds(args.kinds)
 
     async def run(store: Store, _: Settings) -> int:
         template = await CalendarService(store).add_template(
@@ -139,14 +140,6 @@ def cmd_close(args: argparse.Namespace) -> int:
         return 0
 
     return with_store(args, run)
-
-
-def _kinds(text: str) -> frozenset[VisitKind]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    allowed = [k.value for k in VisitKind]
-    if not names or any(n not in allowed for n in names):
-        raise BadRequest(f"visit kinds are some of {','.join(allowed)}, got {text!r}")
-    return frozenset(VisitKind(n) for n in names)
 
 
 def _date(text: str) -> dt.date:

@@ -86,6 +86,26 @@ async def read_body(request: web.Request) -> bytes:
     return raw
 
 
+async def read_upload(request: web.Request, limit: int) -> bytes:
+    """A file upload's raw body, at most ``limit`` bytes (the one kind of route past
+    ``MAX_BODY``), read from the stream so that the app's ``client_max_size`` stays small for
+    every other route; it must arrive whole within the body timeout."""
+    if request.content_length and request.content_length > limit:
+        raise TooLarge("the file is too large")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT, 10.0) * 3):
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge("the file is too large")
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise RequestTimeout("the file was not received in time") from exc
+    return b"".join(chunks)
+
+
 async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
     raw = await read_body(request)
     if not raw:

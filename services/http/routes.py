@@ -15,8 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from services.access.guesses import Guesses
+from services.admin.imports import Applied, Preview
 from services.board.today import Board
 from services.booking.requests import RequestService
+from services.http.api.accounts import AccountsApi, Disabling, NewPassword, NewStaff, StaffList
 from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
 from services.http.api.board import BOARD_QUERY, EVENTS_QUERY, BoardApi, ReadyMarked
 from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
@@ -46,6 +48,21 @@ from services.http.api.requests import (
     Rejection,
     Requested,
     RequestsApi,
+)
+from services.http.api.roster import IMPORT_QUERY, PREVIEW_QUERY, RosterApi
+from services.http.api.schedule import (
+    PREVIEW_QUERY as CLOSURE_PREVIEW_QUERY,
+)
+from services.http.api.schedule import (
+    BlockBody,
+    Blocked,
+    BlockedDateBody,
+    ClosurePreviewed,
+    RelationshipsBody,
+    Schedule,
+    ScheduleApi,
+    TemplateBody,
+    UnblockBody,
 )
 from services.http.api.staff import LoggedIn, Login, StaffApi
 from services.http.api.visits import (
@@ -80,6 +97,9 @@ class Areas:
     inmates: InmatesApi
     board: BoardApi
     console: ConsoleApi
+    schedule: ScheduleApi
+    roster: RosterApi
+    accounts: AccountsApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
@@ -101,6 +121,9 @@ class Areas:
             inmates=InmatesApi(ctx.store, names),
             board=BoardApi(ctx, auth),
             console=ConsoleApi(ctx, cookies),
+            schedule=ScheduleApi(ctx, auth, requests),
+            roster=RosterApi(ctx, auth),
+            accounts=AccountsApi(ctx, auth),
         )
 
 
@@ -360,6 +383,132 @@ ROUTES: tuple[Route, ...] = (
         body=ClosureBody,
         response=ClosureMade,
         status=201,
+    ),
+    Route(
+        "GET",
+        "/api/v1/facilities/{facility_id}/closures/preview",
+        "What an emergency close from `start_ms` to `end_ms` would do now: visits cancelled,"
+        " families told, live visits ended; nothing changes (officer, admin)",
+        lambda a: a.schedule.closure_preview,
+        response=ClosurePreviewed,
+        query=CLOSURE_PREVIEW_QUERY,
+    ),
+    Route(
+        "GET",
+        "/api/v1/facilities/{facility_id}/schedule",
+        "A facility's calendar and booking rules for the schedule page: rooms and their slot"
+        " templates, blocked dates and closures ahead, quotas, window, relationships, blocked"
+        " visitors (NIK masked) (officer, admin)",
+        lambda a: a.schedule.schedule,
+        response=Schedule,
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/templates",
+        "Add a slot template to one of the facility's rooms; 409 if it overlaps one the room"
+        " has (officer, admin)",
+        lambda a: a.schedule.add_template,
+        body=TemplateBody,
+        response=dict[str, Any],
+        status=201,
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/facilities/{facility_id}/templates/{template_id}",
+        "Remove a slot template; visits booked in its slots stay booked (officer, admin)",
+        lambda a: a.schedule.remove_template,
+        response=dict[str, Any],
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/blocked-dates",
+        "Take a local date out of the calendar (a holiday); 409 if it is out already; visits"
+        " booked that day stay (officer, admin)",
+        lambda a: a.schedule.block_date,
+        body=BlockedDateBody,
+        response=dict[str, Any],
+        status=201,
+    ),
+    Route(
+        "PUT",
+        "/api/v1/facilities/{facility_id}/relationships",
+        "Set the relationships a facility accepts (admin)",
+        lambda a: a.schedule.set_relationships,
+        body=RelationshipsBody,
+        response=dict[str, Any],
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/blocks",
+        "Block a person by NIK in this facility: their seats stop working and their requests"
+        " are refused (audited with the NIK masked) (officer, admin)",
+        lambda a: a.schedule.block,
+        body=BlockBody,
+        response=Blocked,
+        status=201,
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/blocks/lift",
+        "Lift a listed visitor's block (every record of its NIK); 409 if not blocked"
+        " (officer, admin)",
+        lambda a: a.schedule.unblock,
+        body=UnblockBody,
+        response=Blocked,
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/inmates/preview",
+        "Preview an inmate import: the raw body is the SDP export (CSV or XLSX, at most 5 MB"
+        " and 20,000 rows); the query names each field's column (guessed from the header if"
+        " none); each row with its change or its errors, and the digest that the import"
+        " needs; nothing is written (officer, admin)",
+        lambda a: a.roster.preview,
+        response=Preview,
+        query=PREVIEW_QUERY,
+    ),
+    Route(
+        "POST",
+        "/api/v1/facilities/{facility_id}/inmates/import",
+        "Apply a previewed import: the same file and columns, and the preview's `digest` (409"
+        " if they differ); rows in error are skipped and counted (officer, admin)",
+        lambda a: a.roster.apply,
+        response=Applied,
+        query=IMPORT_QUERY,
+    ),
+    Route(
+        "GET",
+        "/api/v1/staff",
+        "Staff accounts, with whether each is disabled (admin: those of its facility, or all)",
+        lambda a: a.accounts.list,
+        response=StaffList,
+    ),
+    Route(
+        "POST",
+        "/api/v1/staff",
+        "Create a staff account (admin; an admin of one facility, for that facility only)",
+        lambda a: a.accounts.create,
+        body=NewStaff,
+        response=dict[str, Any],
+        status=201,
+    ),
+    Route(
+        "POST",
+        "/api/v1/staff/{staff_id}/password",
+        "Set a new password for a staff account (admin; audited, the password never)",
+        lambda a: a.accounts.reset_password,
+        body=NewPassword,
+        response=dict[str, Any],
+    ),
+    Route(
+        "POST",
+        "/api/v1/staff/{staff_id}/disable",
+        "Disable a staff account: no login, its sessions and tokens refused at once (admin;"
+        " audited)",
+        lambda a: a.accounts.disable,
+        body=Disabling,
+        body_required=False,
+        response=dict[str, Any],
     ),
     Route(
         "POST",

@@ -72,6 +72,22 @@ class InmatesImported:
     flagged: int
 
 
+@dataclass(frozen=True, slots=True)
+class StaffAccount:
+    staff: Staff
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClosurePreview:
+    """A closure's effect counted before it is made: the visits it would cancel, the families
+    (distinct visitors) told, and the live visits it would end."""
+
+    cancelled: int
+    families: int
+    live: int
+
+
 class FacilityStore(Protocol):
     """Facilities, rooms, terminals, staff, inmates and visitors; each add commits with its
     audit event."""
@@ -80,11 +96,34 @@ class FacilityStore(Protocol):
     async def get_facility(self, facility_id: str) -> Facility | None: ...
     async def add_room(self, room: Room, event: AuditEvent) -> None: ...
     async def get_room(self, room_id: str) -> Room | None: ...
+    async def facility_rooms(self, facility_id: str) -> list[Room]:
+        """The facility's visit rooms, by name."""
+        ...
+
     async def add_terminal(self, terminal: Terminal, event: AuditEvent) -> None: ...
     async def get_terminal(self, terminal_id: str) -> Terminal | None: ...
     async def add_staff(self, staff: Staff, event: AuditEvent) -> None: ...
     async def get_staff_by_username(self, username: str) -> Staff | None: ...
     async def get_staff(self, staff_id: str) -> Staff | None: ...
+    async def staff_list(self, facility_id: str | None, limit: int) -> list[StaffAccount]:
+        """Staff accounts by username, with whether each is disabled now; ``facility_id`` None:
+        every account, else that facility's own."""
+        ...
+
+    async def set_staff_password(
+        self, staff_id: str, password_hash: str, event: AuditEvent
+    ) -> bool:
+        """A new password hash, with its audit event; False if there is no such account."""
+        ...
+
+    async def facility_inmates(self, facility_id: str) -> list[Inmate]:
+        """Every inmate the facility has, by number."""
+        ...
+
+    async def blocked_visitors(self, facility_id: str, limit: int) -> list[Visitor]:
+        """The visitors blocked in the facility now (revocations not lifted), newest first."""
+        ...
+
     async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
         """Insert or update inmates by number. The visits not yet over (requested, approved,
         scheduled) of each one whose status turns released or transferred are flagged for
@@ -170,6 +209,11 @@ class CalendarStore(Protocol):
         (requested, approved, scheduled) that shares time with it, one ``cancelled`` event each
         (``{"by": "closure", "reason": ...}``, by ``event``'s actor); ``event`` is written with
         ``cancelled`` counting them. Live visits sharing its time are named, not changed."""
+        ...
+
+    async def closure_preview(self, facility_id: str, start_ms: int, end_ms: int) -> ClosurePreview:
+        """What ``add_closure`` would do now over ``[start_ms, end_ms)``, counted, changing
+        nothing."""
         ...
 
     async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:

@@ -25,7 +25,7 @@ from services.booking.slots import (
 from services.domain.model import EndReason, VisitKind
 from services.errors import Conflict
 from services.ids import FacilityId, RoomId, VisitId
-from services.store.protocols import ClosureEffect
+from services.store.protocols import ClosureEffect, ClosurePreview
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
 from services.store.sqlite.facilities import facility_where
@@ -144,6 +144,24 @@ class SqliteCalendar(SqliteBase):
             return ClosureEffect(tuple(cancelled), tuple(VisitId(r[0]) for r in running))
 
         return await self._write(translate(job))
+
+    async def closure_preview(self, facility_id: str, start_ms: int, end_ms: int) -> ClosurePreview:
+        def q(conn: sqlite3.Connection) -> ClosurePreview:
+            # The same visits as _cancel_within and add_closure's live ones, counted.
+            overlap = "v.facility_id = ? AND v.start_ms < ? AND v.end_ms > ?"
+            args = (facility_id, end_ms, start_ms)
+            cancelled, families = conn.execute(
+                "SELECT COUNT(DISTINCT v.id), COUNT(DISTINCT COALESCE(p.visitor_id, p.id))"
+                " FROM visits v LEFT JOIN participants p ON p.visit_id = v.id AND p.role = 'family'"
+                f" WHERE {overlap} AND v.status IN ('requested', 'approved', 'scheduled')",
+                args,
+            ).fetchone()
+            (live,) = conn.execute(
+                f"SELECT COUNT(*) FROM visits v WHERE {overlap} AND v.status = 'live'", args
+            ).fetchone()
+            return ClosurePreview(cancelled, families, live)
+
+        return await self._read(q)
 
     async def closures(self, facility_id: str, start_ms: int, end_ms: int) -> list[Closure]:
         def q(conn: sqlite3.Connection) -> list[Closure]:

@@ -23,7 +23,7 @@ from services.domain.model import (
     Visitor,
 )
 from services.ids import FacilityId, InmateId, RoomId, StaffId, TerminalId, VisitorId
-from services.store.protocols import InmatesImported
+from services.store.protocols import InmatesImported, StaffAccount
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
 
@@ -131,6 +131,76 @@ class SqliteFacilities(SqliteBase):
                 return None
             fac = FacilityId(row[4]) if row[4] else None
             return Staff(StaffId(row[0]), row[1], Role(row[2]), row[3], fac)
+
+        return await self._read(q)
+
+    async def facility_rooms(self, facility_id: str) -> list[Room]:
+        def q(conn: sqlite3.Connection) -> list[Room]:
+            return [
+                Room(RoomId(i), FacilityId(f), n)
+                for i, f, n in conn.execute(
+                    "SELECT id, facility_id, name FROM rooms WHERE facility_id = ?"
+                    " ORDER BY name, id",
+                    (facility_id,),
+                )
+            ]
+
+        return await self._read(q)
+
+    async def staff_list(self, facility_id: str | None, limit: int) -> list[StaffAccount]:
+        def q(conn: sqlite3.Connection) -> list[StaffAccount]:
+            where, args = ("WHERE s.facility_id = ?", (facility_id,)) if facility_id else ("", ())
+            rows = conn.execute(
+                "SELECT s.id, s.username, s.role, s.facility_id,"
+                " EXISTS (SELECT 1 FROM revocations r WHERE r.kind = 'staff' AND r.subject = s.id"
+                " AND r.lifted_ms IS NULL)"
+                f" FROM staff s {where} ORDER BY s.username LIMIT ?",  # one of two fixed clauses
+                (*args, limit),
+            ).fetchall()
+            return [
+                StaffAccount(
+                    Staff(StaffId(i), u, Role(r), "", FacilityId(f) if f else None), bool(off)
+                )
+                for i, u, r, f, off in rows
+            ]
+
+        return await self._read(q)
+
+    async def set_staff_password(
+        self, staff_id: str, password_hash: str, event: AuditEvent
+    ) -> bool:
+        def job(conn: sqlite3.Connection, chain: Chain) -> bool:
+            cur = conn.execute(
+                "UPDATE staff SET password_hash = ? WHERE id = ?", (password_hash, staff_id)
+            )
+            if cur.rowcount:
+                chain.append(conn, [event])
+            return bool(cur.rowcount)
+
+        return await self._write(translate(job))
+
+    async def facility_inmates(self, facility_id: str) -> list[Inmate]:
+        def q(conn: sqlite3.Connection) -> list[Inmate]:
+            return [
+                Inmate(InmateId(i), FacilityId(f), n, name, b, InmateStatus(st))
+                for i, f, n, name, b, st in conn.execute(
+                    "SELECT id, facility_id, number, name, block, status FROM inmates"
+                    " WHERE facility_id = ? ORDER BY number",
+                    (facility_id,),
+                )
+            ]
+
+        return await self._read(q)
+
+    async def blocked_visitors(self, facility_id: str, limit: int) -> list[Visitor]:
+        def q(conn: sqlite3.Connection) -> list[Visitor]:
+            rows = conn.execute(
+                "SELECT v.id, v.name, v.nik, v.phone, v.relationship, v.priority"
+                " FROM revocations r JOIN visitors v ON r.subject = v.id || '@' || ?"
+                " WHERE r.kind = 'visitor' AND r.lifted_ms IS NULL ORDER BY r.seq DESC LIMIT ?",
+                (facility_id, limit),
+            ).fetchall()
+            return [Visitor(VisitorId(i), n, k, p, rel, bool(pr)) for i, n, k, p, rel, pr in rows]
 
         return await self._read(q)
 

@@ -1,0 +1,67 @@
+"""The inmate import from the console: an SDP export (CSV or XLSX) previewed, then applied as
+previewed (``services.admin.imports``). The file is the request's raw body; the columns chosen
+and the preview's digest come in the query."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from services.access.guard import in_scope
+from services.admin.imports import InmateImport, read_upload
+from services.admin.provision import Admin
+from services.admin.roster import FIELDS
+from services.admin.sheets import MAX_UPLOAD
+from services.errors import BadRequest, NotFound
+from services.http.api.context import ApiContext
+from services.http.plumbing import read_upload as read_file
+from services.http.plumbing import respond
+from services.http.staff_auth import SCHEDULERS, StaffAuth
+from services.ids import Actor
+
+PREVIEW_QUERY = FIELDS
+IMPORT_QUERY = (*FIELDS, "digest")
+MAX_NAME = 200  # a header name chosen in the query
+# Reading an upload is seconds of CPU at most; two at a time per node keep the loop's threads
+# free for everything else.
+_READERS = asyncio.Semaphore(2)
+
+
+class RosterApi:
+    """``POST /api/v1/facilities/{facility_id}/inmates/preview`` and ``…/import``
+    (officer, admin of the facility)."""
+
+    def __init__(self, ctx: ApiContext, auth: StaffAuth) -> None:
+        self._ctx = ctx
+        self._auth = auth
+
+    async def preview(self, request: web.Request) -> web.Response:
+        """The upload row by row, as it would be applied; nothing is written."""
+        _, facility_id, upload = await self._read(request)
+        imports = InmateImport(self._ctx.store, Admin(self._ctx.store))
+        return respond(await imports.preview(facility_id, upload))
+
+    async def apply(self, request: web.Request) -> web.Response:
+        """Apply the previewed upload: its rows without errors (audited with the officer)."""
+        claims, facility_id, upload = await self._read(request)
+        expected = request.query.get("digest", "")
+        if len(expected) != 64:
+            raise BadRequest("`digest` is the preview's digest", field="digest")
+        admin = Admin(self._ctx.store, Actor(claims.role, claims.sub))
+        done = await InmateImport(self._ctx.store, admin).apply(facility_id, upload, expected)
+        return respond(done)
+
+    async def _read(self, request: web.Request):  # type: ignore[no-untyped-def]
+        claims = await self._auth.require(request, *SCHEDULERS)
+        facility_id = request.match_info["facility_id"]
+        if (
+            not in_scope(claims, facility_id)
+            or await self._ctx.store.get_facility(facility_id) is None
+        ):
+            raise NotFound("no such facility")
+        chosen = {f: request.query.get(f, "")[:MAX_NAME] for f in FIELDS}
+        data = await read_file(request, MAX_UPLOAD)
+        async with _READERS:
+            upload = await asyncio.to_thread(read_upload, data, chosen)
+        return claims, facility_id, upload
