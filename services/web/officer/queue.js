@@ -16,20 +16,6 @@ const Queue = {
   facility: "",  // the officer's own; staff of every facility pick one
 };
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-// An element whose text is a key: it follows language switches.
-function said(tag, className, key, vars) {
-  const node = el(tag, className);
-  say(node, key, vars);
-  return node;
-}
-
 function relationshipLabel(code) {
   const found = (FACTS.relationships || []).find((r) => r.code === code);
   return found ? found[LANG] || found.id : code;
@@ -279,19 +265,11 @@ function selectTab(status) {
   refresh(false);
 }
 
-function buildNav() {
-  const link = said("a", "", "nav_requests");
-  link.href = "#requests";
-  link.setAttribute("aria-current", "page");
-  $("nav").replaceChildren(link);
-}
-
 for (const tab of document.querySelectorAll("[data-status]")) {
   tab.addEventListener("click", () => selectTab(tab.dataset.status));
 }
 document.addEventListener("visibilitychange", poll);
 document.addEventListener("tatap:lang", render);
-buildNav();
 window.officerQueue = { refresh, Queue };
 
 // Staff of every facility (an admin without one) pick the facility whose queue they work, of

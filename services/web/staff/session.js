@@ -8,6 +8,20 @@ const $ = (id) => document.getElementById(id);
 const FACTS = JSON.parse(($("facts") || { textContent: "{}" }).textContent);
 const API_TIMEOUT_MS = 20000;
 
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// An element whose text is a key: it follows language switches.
+function said(tag, className, key, vars) {
+  const node = el(tag, className);
+  say(node, key, vars);
+  return node;
+}
+
 const Staff = {
   session: null,
   active: false,  // the officer clicked or typed since the last background call
@@ -18,7 +32,8 @@ const Staff = {
   // call (a poll) does not count as use, unless the officer did something since the last one.
   async api(method, path, body, background) {
     const headers = {};
-    if (body) headers["Content-Type"] = "application/json";
+    const raw = body instanceof Blob;  // a file upload goes as it is
+    if (body) headers["Content-Type"] = raw ? "application/octet-stream" : "application/json";
     if (method !== "GET" && Staff.session) headers[FACTS.csrf_header] = Staff.session.csrf;
     if (background && !Staff.active) headers[FACTS.background_header] = "1";
     Staff.active = false;
@@ -26,7 +41,7 @@ const Staff = {
     const timer = setTimeout(() => controller.abort(), API_TIMEOUT_MS);
     try {
       const resp = await fetch(path, { method, headers, credentials: "same-origin",
-        signal: controller.signal, body: body ? JSON.stringify(body) : undefined });
+        signal: controller.signal, body: raw ? body : body ? JSON.stringify(body) : undefined });
       let answer = null;
       try { answer = await resp.json(); } catch (err) { answer = null; }
       const out = { status: resp.status, body: answer,
@@ -75,7 +90,8 @@ const Staff = {
   },
 
   enter(session) {
-    if (session.console !== location.pathname) {
+    const here = location.pathname;
+    if (here !== session.console && !here.startsWith(`${session.console}/`)) {
       location.replace(session.console);  // an auditor is sent to its own console
       return;
     }
@@ -86,7 +102,22 @@ const Staff = {
     $("console").hidden = false;
     $("nav").hidden = $("who").hidden = $("logout").hidden = false;
     $("login-error").hidden = true;
+    Staff.buildNav();
     Staff.onSession(session);
+  },
+
+  // The menu: the console's pages the session's role is shown (FACTS.pages), this one marked.
+  buildNav() {
+    if (!Staff.session) return;
+    const links = (FACTS.pages || []).filter((p) => p.roles.includes(Staff.session.role))
+      .map((p) => {
+        const link = document.createElement("a");
+        link.href = p.path;
+        link.textContent = p[LANG] || p.id;
+        if (p.path === location.pathname) link.setAttribute("aria-current", "page");
+        return link;
+      });
+    $("nav").replaceChildren(...links);
   },
 
   async login(event) {
@@ -150,6 +181,7 @@ const Staff = {
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.addEventListener("click", () => {
         setLanguage(button.dataset.lang);
+        Staff.buildNav();
         document.dispatchEvent(new Event("tatap:lang"));
       });
     }

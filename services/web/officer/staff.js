@@ -1,0 +1,141 @@
+// Staff accounts, for admins: the accounts of the admin's facility (or of all, for an admin of
+// every facility), create one with an initial password, reset a password, disable. The API
+// refuses everyone else; the page then says so and shows nothing.
+"use strict";
+
+const Accounts = { list: [], facilities: new Map() };
+
+function note(key, vars) {
+  say($("page-status"), key, vars);
+  $("page-status").hidden = false;
+  $("page-error").hidden = true;
+}
+
+function failed(resp) {
+  Staff.sayFailure($("page-error"), resp);
+  $("page-status").hidden = true;
+}
+
+async function facilities(session) {
+  Accounts.facilities.clear();
+  if (session.facility) {
+    Accounts.facilities.set(session.facility.id, session.facility.name);
+  } else {
+    const resp = await Staff.api("GET", "/api/v1/facilities");
+    for (const f of (resp.status === 200 ? resp.body.facilities : [])) {
+      Accounts.facilities.set(f.id, f.name);
+    }
+  }
+  const options = [...Accounts.facilities].map(([id, name]) => {
+    const option = el("option", "", name);
+    option.value = id;
+    return option;
+  });
+  if (!session.facility) {
+    const every = said("option", "", "all_facilities");
+    every.value = "";
+    options.unshift(every);
+  }
+  $("s-facility").replaceChildren(...options);
+}
+
+async function load() {
+  const resp = await Staff.api("GET", "/api/v1/staff");
+  if (resp.status !== 200) {
+    $("staff-form").hidden = $("accounts").hidden = true;
+    failed(resp);
+    return;
+  }
+  $("staff-form").hidden = $("accounts").hidden = false;
+  Accounts.list = resp.body.staff;
+  render();
+}
+
+function render() {
+  $("accounts").tBodies[0].replaceChildren(...Accounts.list.map((a) => {
+    const tr = el("tr", a.disabled ? "disabled" : "");
+    tr.dataset.username = a.username;
+    const facility = a.facility_id ? Accounts.facilities.get(a.facility_id) || a.facility_id
+      : t("all_facilities");
+    const actions = el("td", "actions");
+    if (!a.disabled && Staff.session && a.id !== Staff.session.staff_id) {
+      const reset = said("button", "small", "reset_password");
+      reset.type = "button";
+      reset.addEventListener("click", () => resetPassword(a));
+      const disable = said("button", "danger small", "disable");
+      disable.type = "button";
+      disable.addEventListener("click", () => disableAccount(a));
+      actions.append(reset, disable);
+    }
+    tr.append(el("td", "", a.username), said("td", "", `role_${a.role}`), el("td", "", facility),
+      said("td", "", a.disabled ? "state_disabled" : "state_active"), actions);
+    return tr;
+  }));
+}
+
+function field(key, type) {
+  const label = el("label", "field");
+  const input = el("input");
+  input.type = type;
+  input.maxLength = 200;
+  label.append(said("span", "", key), input);
+  return label;
+}
+
+async function create(event) {
+  event.preventDefault();
+  const body = { username: $("s-username").value.trim(), role: $("s-role").value,
+    password: $("s-password").value, facility_id: $("s-facility").value };
+  const ok = await Staff.confirm("ask_create", { username: body.username, role: t(`role_${body.role}`) });
+  if (!ok) return;
+  const resp = await Staff.api("POST", "/api/v1/staff", body);
+  $("s-password").value = "";
+  if (resp.status === 201) {
+    note("created", { username: body.username });
+    $("staff-form").reset();
+    await load();
+  } else {
+    failed(resp);
+  }
+}
+
+async function resetPassword(account) {
+  const input = field("new_password", "password");
+  const ok = await Staff.confirm("ask_reset", { username: account.username }, input,
+    () => (input.querySelector("input").value.length >= 10 ? "" : "need_password"));
+  if (!ok) return;
+  const password = input.querySelector("input").value;
+  const resp = await Staff.api("POST", `/api/v1/staff/${encodeURIComponent(account.id)}/password`,
+    { password });
+  if (resp.status === 200) note("password_reset", { username: account.username });
+  else failed(resp);
+}
+
+async function disableAccount(account) {
+  const input = field("reason", "text");
+  const ok = await Staff.confirm("ask_disable", { username: account.username }, input);
+  if (!ok) return;
+  const reason = input.querySelector("input").value.trim();
+  const resp = await Staff.api("POST", `/api/v1/staff/${encodeURIComponent(account.id)}/disable`,
+    { reason });
+  if (resp.status === 200) {
+    note("disabled", { username: account.username });
+    await load();
+  } else {
+    failed(resp);
+  }
+}
+
+$("staff-form").addEventListener("submit", create);
+document.addEventListener("tatap:lang", render);
+
+Staff.start(
+  async (session) => {
+    await facilities(session);
+    await load();
+  },
+  () => {
+    Accounts.list = [];
+    render();
+  },
+);
