@@ -87,6 +87,14 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
             "required": route.body_required,
             "content": {"application/json": {"schema": schema_of(route.body, schemas)}},
         }
+    if route.upload:  # a file, as it is
+        op["responses"]["408"] = ERROR_REF
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
     names = [seg[1:-1] for seg in route.path.split("/") if seg.startswith("{")]
     params = [_param(name, "path") for name in names] + [_param(q, "query") for q in route.query]
     if params:

@@ -145,6 +145,7 @@ class Route:
     content: str = "application/json"  # of the success ("": none, a websocket)
     errors: bool = True  # may answer a typed error (``services.errors``)
     other: tuple[tuple[int, Any], ...] = ()  # further (status, response type) it may answer
+    upload: bool = False  # the body is a file (raw bytes), not JSON
 
 
 def _openapi(areas: Areas) -> Handler:
@@ -466,6 +467,7 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.roster.preview,
         response=Preview,
         query=PREVIEW_QUERY,
+        upload=True,
     ),
     Route(
         "POST",
@@ -475,6 +477,7 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.roster.apply,
         response=Applied,
         query=IMPORT_QUERY,
+        upload=True,
     ),
     Route(
         "GET",

@@ -9,7 +9,8 @@ import asyncio
 from aiohttp import web
 
 from services.access.guard import in_scope
-from services.admin.imports import InmateImport, read_upload
+from services.access.tokens import Claims
+from services.admin.imports import InmateImport, Upload, read_upload
 from services.admin.provision import Admin
 from services.admin.roster import FIELDS
 from services.admin.sheets import MAX_UPLOAD
@@ -23,9 +24,9 @@ from services.ids import Actor
 PREVIEW_QUERY = FIELDS
 IMPORT_QUERY = (*FIELDS, "digest")
 MAX_NAME = 200  # a header name chosen in the query
-# Reading an upload is seconds of CPU at most; two at a time per node keep the loop's threads
-# free for everything else.
-_READERS = asyncio.Semaphore(2)
+# Reading an upload is seconds of CPU at most; this many at a time per node keep the loop's
+# threads free for everything else.
+READERS = 2
 
 
 class RosterApi:
@@ -35,6 +36,7 @@ class RosterApi:
     def __init__(self, ctx: ApiContext, auth: StaffAuth) -> None:
         self._ctx = ctx
         self._auth = auth
+        self._readers = asyncio.Semaphore(READERS)
 
     async def preview(self, request: web.Request) -> web.Response:
         """The upload row by row, as it would be applied; nothing is written."""
@@ -52,7 +54,8 @@ class RosterApi:
         done = await InmateImport(self._ctx.store, admin).apply(facility_id, upload, expected)
         return respond(done)
 
-    async def _read(self, request: web.Request):  # type: ignore[no-untyped-def]
+    async def _read(self, request: web.Request) -> tuple[Claims, str, Upload]:
+        """The caller (officer or admin of the facility), the facility, and the upload read."""
         claims = await self._auth.require(request, *SCHEDULERS)
         facility_id = request.match_info["facility_id"]
         if (
@@ -62,6 +65,6 @@ class RosterApi:
             raise NotFound("no such facility")
         chosen = {f: request.query.get(f, "")[:MAX_NAME] for f in FIELDS}
         data = await read_file(request, MAX_UPLOAD)
-        async with _READERS:
+        async with self._readers:
             upload = await asyncio.to_thread(read_upload, data, chosen)
         return claims, facility_id, upload
