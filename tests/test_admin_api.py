@@ -320,8 +320,9 @@ async def test_an_admin_creates_an_officer_who_can_then_log_in(world: World) -> 
     assert status == 201, made
     login = {"username": "petugas2", "password": PASSWORD}
     assert (await call(world, "POST", "/api/v1/auth/login", login))[0] == 200
-    listed = (await call(world, "GET", "/api/v1/staff", None, admin))[1]["staff"]
-    assert {"username": "petugas2", "disabled": False}.items() <= listed[0].items()
+    answer = (await call(world, "GET", "/api/v1/staff", None, admin))[1]
+    assert {"username": "petugas2", "disabled": False}.items() <= answer["staff"][0].items()
+    assert {"id": world.facility_id, "name": "Lapas Cilegon"} in answer["facilities"]
     new = {"password": "another-long-secret"}
     path = f"/api/v1/staff/{made['id']}/password"
     assert (await call(world, "POST", path, new, admin))[0] == 200

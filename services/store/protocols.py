@@ -34,7 +34,7 @@ from services.domain.model import (
     Visitor,
     VisitStatus,
 )
-from services.ids import TerminalId, VisitId
+from services.ids import FacilityId, TerminalId, VisitId
 from services.notify.records import Attempt, Family, Followed, Message, NewMessage
 
 if TYPE_CHECKING:
@@ -96,6 +96,10 @@ class FacilityStore(Protocol):
     async def get_facility(self, facility_id: str) -> Facility | None: ...
     async def add_room(self, room: Room, event: AuditEvent) -> None: ...
     async def get_room(self, room_id: str) -> Room | None: ...
+    async def facility_names(self, limit: int) -> list[tuple[FacilityId, str]]:
+        """Every facility's id and name, by name."""
+        ...
+
     async def facility_rooms(self, facility_id: str) -> list[Room]:
         """The facility's visit rooms, by name."""
         ...

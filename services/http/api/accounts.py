@@ -27,9 +27,11 @@ MIN_PASSWORD = 10
 
 @dataclass(frozen=True)
 class StaffList:
-    """Accounts by username: ``{id, username, role, facility_id, disabled}`` each."""
+    """Accounts by username: ``{id, username, role, facility_id, disabled}`` each; and the
+    facilities (``{id, name}``) the admin may make accounts in, with their names."""
 
     staff: list[dict[str, Any]]
+    facilities: list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,15 @@ class AccountsApi:
 
     async def list(self, request: web.Request) -> web.Response:
         claims = await self._auth.require(request, Role.ADMIN)
-        found = await self._ctx.store.staff_list(claims.facility or None, MAX_LISTED)
-        return respond(StaffList([account_json(a.staff, a.disabled) for a in found]))
+        store = self._ctx.store
+        found = await store.staff_list(claims.facility or None, MAX_LISTED)
+        facilities = [
+            {"id": i, "name": n}
+            for i, n in await store.facility_names(MAX_LISTED)
+            if not claims.facility or i == claims.facility
+        ]
+        accounts = [account_json(a.staff, a.disabled) for a in found]
+        return respond(StaffList(accounts, facilities))
 
     async def create(self, request: web.Request) -> web.Response:
         """A new account; an admin of one facility creates accounts of that facility only."""

@@ -134,6 +134,17 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
+    async def facility_names(self, limit: int) -> list[tuple[FacilityId, str]]:
+        def q(conn: sqlite3.Connection) -> list[tuple[FacilityId, str]]:
+            return [
+                (FacilityId(i), n)
+                for i, n in conn.execute(
+                    "SELECT id, name FROM facilities ORDER BY name, id LIMIT ?", (limit,)
+                )
+            ]
+
+        return await self._read(q)
+
     async def facility_rooms(self, facility_id: str) -> list[Room]:
         def q(conn: sqlite3.Connection) -> list[Room]:
             return [

@@ -16,27 +16,21 @@ function failed(resp) {
   $("page-status").hidden = true;
 }
 
-async function facilities(session) {
-  Accounts.facilities.clear();
-  if (session.facility) {
-    Accounts.facilities.set(session.facility.id, session.facility.name);
-  } else {
-    const resp = await Staff.api("GET", "/api/v1/facilities");
-    for (const f of (resp.status === 200 ? resp.body.facilities : [])) {
-      Accounts.facilities.set(f.id, f.name);
-    }
-  }
+function facilities(listed) {
+  const chosen = $("s-facility").value;
+  Accounts.facilities = new Map(listed.map((f) => [f.id, f.name]));
   const options = [...Accounts.facilities].map(([id, name]) => {
     const option = el("option", "", name);
     option.value = id;
     return option;
   });
-  if (!session.facility) {
+  if (!Staff.session.facility) {
     const every = said("option", "", "all_facilities");
     every.value = "";
     options.unshift(every);
   }
   $("s-facility").replaceChildren(...options);
+  if (chosen && Accounts.facilities.has(chosen)) $("s-facility").value = chosen;
 }
 
 async function load() {
@@ -48,6 +42,7 @@ async function load() {
   }
   $("staff-form").hidden = $("accounts").hidden = false;
   Accounts.list = resp.body.staff;
+  facilities(resp.body.facilities);
   render();
 }
 
@@ -57,7 +52,7 @@ function render() {
     tr.dataset.username = a.username;
     const facility = a.facility_id ? Accounts.facilities.get(a.facility_id) || a.facility_id
       : t("all_facilities");
-    const actions = el("td", "actions");
+    const actions = el("div", "actions");
     if (!a.disabled && Staff.session && a.id !== Staff.session.staff_id) {
       const reset = said("button", "small", "reset_password");
       reset.type = "button";
@@ -68,7 +63,8 @@ function render() {
       actions.append(reset, disable);
     }
     tr.append(el("td", "", a.username), said("td", "", `role_${a.role}`), el("td", "", facility),
-      said("td", "", a.disabled ? "state_disabled" : "state_active"), actions);
+      said("td", "", a.disabled ? "state_disabled" : "state_active"), el("td"));
+    tr.lastChild.append(actions);
     return tr;
   }));
 }
@@ -130,10 +126,7 @@ $("staff-form").addEventListener("submit", create);
 document.addEventListener("tatap:lang", render);
 
 Staff.start(
-  async (session) => {
-    await facilities(session);
-    await load();
-  },
+  load,
   () => {
     Accounts.list = [];
     render();
