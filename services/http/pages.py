@@ -226,7 +226,7 @@ class StaffPage:
 
 STAFF_SHELL = "staff/shell.html"
 # The admin pages' scripts: their shared texts and facility choice, then their own.
-_ADMIN = ("officer/admin-texts.js", "staff/facility.js")
+_ADMIN = ("officer/admin-texts.js", "officer/admin.js")
 STAFF_PAGES = {
     "/officer": StaffPage(
         "officer/main.html",

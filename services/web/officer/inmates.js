@@ -7,17 +7,6 @@
 const FIELDS = ["number", "name", "block", "status"];
 const Import = { file: null, preview: null };
 
-function note(key, vars) {
-  say($("page-status"), key, vars);
-  $("page-status").hidden = false;
-  $("page-error").hidden = true;
-}
-
-function failed(resp) {
-  Staff.sayFailure($("page-error"), resp);
-  $("page-status").hidden = true;
-}
-
 function columnsQuery() {
   const query = new URLSearchParams();
   for (const field of FIELDS) {
@@ -91,14 +80,10 @@ async function apply() {
   const query = columnsQuery();
   query.set("digest", p.digest);
   const path = `/api/v1/facilities/${encodeURIComponent(Facility.id)}/inmates/import?${query}`;
-  const resp = await Staff.api("POST", path, Import.file);
-  if (resp.status === 200) {
-    note("applied", { rows: resp.body.rows, skipped: resp.body.skipped, flagged: resp.body.flagged });
+  if (await change("POST", path, Import.file, "applied", (b) => b)) {
     Import.preview = null;
     $("preview").hidden = true;
     $("upload-form").reset();
-  } else {
-    failed(resp);
   }
 }
 

@@ -8,17 +8,6 @@ const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const KINDS = ["regular", "education", "legal"];
 const Schedule = { data: null };
 
-function note(key, vars) {
-  say($("page-status"), key, vars);
-  $("page-status").hidden = false;
-  $("page-error").hidden = true;
-}
-
-function failed(resp) {
-  Staff.sayFailure($("page-error"), resp);
-  $("page-status").hidden = true;
-}
-
 function base() {
   return `/api/v1/facilities/${encodeURIComponent(Facility.id)}`;
 }
@@ -118,15 +107,6 @@ function blockRow(visitor) {
   return li;
 }
 
-function reasonField(key) {
-  const label = el("label", "field");
-  const input = el("input");
-  input.maxLength = 200;
-  input.id = "ask-reason";
-  label.append(said("span", "", key), input);
-  return label;
-}
-
 async function addTemplate(event) {
   event.preventDefault();
   const body = { room_id: $("t-room").value, weekdays: ticked($("t-days")),
@@ -137,26 +117,15 @@ async function addTemplate(event) {
     $("page-error").hidden = false;
     return;
   }
-  const resp = await Staff.api("POST", `${base()}/templates`, body);
-  if (resp.status === 201) {
-    note("template_added");
-    await load();
-  } else {
-    failed(resp);
-  }
+  if (await change("POST", `${base()}/templates`, body, "template_added")) await load();
 }
 
 async function removeTemplate(room, tpl) {
   const ok = await Staff.confirm("ask_remove_template",
     { room: room.name, open: tpl.open, close: tpl.close });
   if (!ok) return;
-  const resp = await Staff.api("DELETE", `${base()}/templates/${encodeURIComponent(tpl.id)}`);
-  if (resp.status === 200) {
-    note("template_removed");
-    await load();
-  } else {
-    failed(resp);
-  }
+  const path = `${base()}/templates/${encodeURIComponent(tpl.id)}`;
+  if (await change("DELETE", path, null, "template_removed")) await load();
 }
 
 async function closeNow(event) {
@@ -174,13 +143,11 @@ async function closeNow(event) {
   const ok = await Staff.confirm("ask_close", { from: when(start), until: when(end),
     visits: counts.cancelled, families: counts.families, live: counts.live });
   if (!ok) return;
-  const resp = await Staff.api("POST", `${base()}/closures`, { start_ms: start, end_ms: end, reason });
-  if (resp.status === 201) {
-    note("closed", { visits: resp.body.cancelled.length, live: resp.body.ended.length });
+  const made = await change("POST", `${base()}/closures`, { start_ms: start, end_ms: end, reason },
+    "closed", (b) => ({ visits: b.cancelled.length, live: b.ended.length }));
+  if (made) {
     $("close-form").reset();
     await load();
-  } else {
-    failed(resp);
   }
 }
 
@@ -189,31 +156,23 @@ async function blockDate(event) {
   const body = { date: $("d-date").value, reason: $("d-reason").value.trim() };
   const ok = await Staff.confirm("ask_block_date", { date: body.date });
   if (!ok) return;
-  const resp = await Staff.api("POST", `${base()}/blocked-dates`, body);
-  if (resp.status === 201) {
-    note("date_blocked", { date: body.date });
+  if (await change("POST", `${base()}/blocked-dates`, body, "date_blocked", (b) => b)) {
     $("date-form").reset();
     await load();
-  } else {
-    failed(resp);
   }
 }
 
 async function saveQuotas(event) {
   event.preventDefault();
   const body = { per_inmate: Number($("q-inmate").value), per_visitor: Number($("q-visitor").value) };
-  const resp = await Staff.api("PUT", `${base()}/quotas`, body);
-  if (resp.status === 200) note("saved");
-  else failed(resp);
+  await change("PUT", `${base()}/quotas`, body, "saved");
   await load();
 }
 
 async function saveRelationships(event) {
   event.preventDefault();
   const relationships = ticked($("relationships"));
-  const resp = await Staff.api("PUT", `${base()}/relationships`, { relationships });
-  if (resp.status === 200) note("saved");
-  else failed(resp);
+  await change("PUT", `${base()}/relationships`, { relationships }, "saved");
   await load();
 }
 
@@ -223,29 +182,20 @@ async function block(event) {
   const body = { nik, reason: $("b-reason").value.trim() };
   const ok = await Staff.confirm("ask_block", { nik: `…${nik.slice(-4)}` });
   if (!ok) return;
-  const resp = await Staff.api("POST", `${base()}/blocks`, body);
-  if (resp.status === 201) {
-    note("blocked");
+  if (await change("POST", `${base()}/blocks`, body, "blocked")) {
     $("block-form").reset();
     await load();
-  } else {
-    failed(resp);
   }
 }
 
 async function unblock(visitor) {
-  const field = reasonField("reason");
+  const field = askField("reason");
   const ok = await Staff.confirm("ask_unblock", { nik: visitor.nik }, field,
     () => (field.querySelector("input").value.trim() ? "" : "need_reason"));
   if (!ok) return;
   const reason = field.querySelector("input").value.trim();
-  const resp = await Staff.api("POST", `${base()}/blocks/lift`, { visitor_id: visitor.id, reason });
-  if (resp.status === 200) {
-    note("unblocked");
-    await load();
-  } else {
-    failed(resp);
-  }
+  const body = { visitor_id: visitor.id, reason };
+  if (await change("POST", `${base()}/blocks/lift`, body, "unblocked")) await load();
 }
 
 checks($("t-days"), WEEKDAYS, "day_", (d) => d !== "sun");

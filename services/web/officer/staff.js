@@ -5,17 +5,6 @@
 
 const Accounts = { list: [], facilities: new Map() };
 
-function note(key, vars) {
-  say($("page-status"), key, vars);
-  $("page-status").hidden = false;
-  $("page-error").hidden = true;
-}
-
-function failed(resp) {
-  Staff.sayFailure($("page-error"), resp);
-  $("page-status").hidden = true;
-}
-
 function facilities(listed) {
   const chosen = $("s-facility").value;
   Accounts.facilities = new Map(listed.map((f) => [f.id, f.name]));
@@ -69,57 +58,37 @@ function render() {
   }));
 }
 
-function field(key, type) {
-  const label = el("label", "field");
-  const input = el("input");
-  input.type = type;
-  input.maxLength = 200;
-  label.append(said("span", "", key), input);
-  return label;
-}
-
 async function create(event) {
   event.preventDefault();
   const body = { username: $("s-username").value.trim(), role: $("s-role").value,
     password: $("s-password").value, facility_id: $("s-facility").value };
   const ok = await Staff.confirm("ask_create", { username: body.username, role: t(`role_${body.role}`) });
   if (!ok) return;
-  const resp = await Staff.api("POST", "/api/v1/staff", body);
+  const made = await change("POST", "/api/v1/staff", body, "created", (b) => b);
   $("s-password").value = "";
-  if (resp.status === 201) {
-    note("created", { username: body.username });
+  if (made) {
     $("staff-form").reset();
     await load();
-  } else {
-    failed(resp);
   }
 }
 
 async function resetPassword(account) {
-  const input = field("new_password", "password");
+  const input = askField("new_password", "password");
   const ok = await Staff.confirm("ask_reset", { username: account.username }, input,
     () => (input.querySelector("input").value.length >= 10 ? "" : "need_password"));
   if (!ok) return;
   const password = input.querySelector("input").value;
-  const resp = await Staff.api("POST", `/api/v1/staff/${encodeURIComponent(account.id)}/password`,
-    { password });
-  if (resp.status === 200) note("password_reset", { username: account.username });
-  else failed(resp);
+  const path = `/api/v1/staff/${encodeURIComponent(account.id)}/password`;
+  await change("POST", path, { password }, "password_reset", (b) => b);
 }
 
 async function disableAccount(account) {
-  const input = field("reason", "text");
+  const input = askField("reason");
   const ok = await Staff.confirm("ask_disable", { username: account.username }, input);
   if (!ok) return;
   const reason = input.querySelector("input").value.trim();
-  const resp = await Staff.api("POST", `/api/v1/staff/${encodeURIComponent(account.id)}/disable`,
-    { reason });
-  if (resp.status === 200) {
-    note("disabled", { username: account.username });
-    await load();
-  } else {
-    failed(resp);
-  }
+  const path = `/api/v1/staff/${encodeURIComponent(account.id)}/disable`;
+  if (await change("POST", path, { reason }, "disabled", (b) => b)) await load();
 }
 
 $("staff-form").addEventListener("submit", create);
