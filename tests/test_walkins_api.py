@@ -122,7 +122,7 @@ async def test_no_free_room_is_409_saying_why(world: World) -> None:
     refused 409 with the reason in its message, and nothing is scheduled."""
     headers = _officer(world)
     error = await _error(await world.client.post(WALK_IN, json=_body(world), headers=headers), 409)
-    assert "offline" in error["message"]
+    assert "offline" in error["message"] and error["details"]["reason"] == "offline"
     resp = await world.client.get(ROOMS, params={"facility": world.facility_id}, headers=headers)
     (room,) = (await resp.json())["rooms"]
     assert room["online"] is False and room["free"] is False
@@ -131,7 +131,7 @@ async def test_no_free_room_is_409_saying_why(world: World) -> None:
     await device.expect("idle")
     booked = await world.schedule(start_in=600)  # inside the next 15 minutes
     error = await _error(await world.client.post(WALK_IN, json=_body(world), headers=headers), 409)
-    assert "booked" in error["message"]
+    assert "booked" in error["message"] and error["details"]["reason"] == "booked"
     resp = await world.client.get(ROOMS, params={"facility": world.facility_id}, headers=headers)
     (room,) = (await resp.json())["rooms"]
     assert room["busy_until_ms"] == int(booked.visit.end * 1000) and room["free"] is False
@@ -213,5 +213,5 @@ async def test_the_inmate_search_finds_by_number_or_name_and_skips_those_gone(
     assert remand is not None
     body = _body(world, inmate_id=remand.id)
     error = await _error(await world.client.post(WALK_IN, json=body, headers=headers), 409)
-    assert "remand" in error["message"]
+    assert "remand" in error["message"] and error["details"]["reason"] == "remand"
     await device.close()

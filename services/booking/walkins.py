@@ -27,6 +27,11 @@ from services.ids import Actor, InmateId, TerminalId
 SEARCH_LIMIT = 20
 
 
+def walk_in_length_s(facility: Facility) -> int:
+    """How long a walk-in lasts: the facility's regular visit."""
+    return facility.rules.length_s.get(VisitKind.REGULAR.value, 900)
+
+
 class WalkInReads(Protocol):
     """The store roles a walk-in reads."""
 
@@ -89,7 +94,7 @@ class WalkIns:
     async def rooms(self, facility: Facility) -> list[WalkInRoom]:
         """Every visit room of ``facility`` with its terminal, and whether it is free now."""
         start_ms = int(self._clock.now() * 1000)
-        end_ms = start_ms + facility.rules.length_s.get(VisitKind.REGULAR.value, 900) * 1000
+        end_ms = start_ms + walk_in_length_s(facility) * 1000
         terminals = await self._store.bookable_terminals(facility.id)
         booked = await self._store.booked_slots([t.room_id for t in terminals], start_ms, end_ms)
         closed = bool(await self._store.closures(facility.id, start_ms, end_ms))
@@ -134,17 +139,21 @@ class WalkIns:
         if inmate is None or inmate.facility_id != facility.id:
             raise NotFound("no such inmate in this facility")
         if inmate.status.gone:
-            raise Conflict(f"the inmate is {inmate.status.value}: no visit can start")
+            raise Conflict(
+                f"the inmate is {inmate.status.value}: no visit can start", reason="inmate_gone"
+            )
         if inmate.status is InmateStatus.REMAND:
             raise Conflict(
                 "the inmate is on remand: a visit needs the detaining authority's letter;"
-                " approve it as a request with the letter's number"
+                " approve it as a request with the letter's number",
+                reason="remand",
             )
         room = next((r for r in await self.rooms(facility) if r.terminal_id == terminal_id), None)
         if room is None:
             raise NotFound("no such visit room in this facility")
         if not room.free:
-            raise Conflict(_why_not_free(room), room=room.room_id)
+            reason, message = _why_not_free(room)
+            raise Conflict(message, room=room.room_id, reason=reason)
         return await self._visits.schedule(
             terminal_id=terminal_id,
             inmate_id=inmate.id,
@@ -152,14 +161,15 @@ class WalkIns:
             start=self._clock.now(),
             guests=[GuestSpec(Role.FAMILY, name, contact=phone)],
             actor=actor,
+            length_s=walk_in_length_s(facility),
             walk_in=True,
         )
 
 
-def _why_not_free(room: WalkInRoom) -> str:
-    """The refusal an officer reads when the room picked is not free now."""
+def _why_not_free(room: WalkInRoom) -> tuple[str, str]:
+    """Why the room picked is not free now: a reason code (the console's text) and a message."""
     if room.closed:
-        return "the facility is closed for visits now (an emergency closure)"
+        return "closed", "no free room: the facility is closed for visits now (emergency closure)"
     if not room.online:
-        return f"no free room: the terminal of {room.room_name} is offline"
-    return f"no free room: {room.room_name} is booked for a visit that overlaps the next minutes"
+        return "offline", f"no free room: the terminal of {room.room_name} is offline"
+    return "booked", f"no free room: {room.room_name} is booked for a visit in the next minutes"

@@ -223,7 +223,19 @@ class StaffPage:
 STAFF_SHELL = "staff/shell.html"
 STAFF_PAGES = {
     "/officer": StaffPage(
-        "officer/main.html", "Konsol Petugas", ("officer/texts.js", "officer/queue.js")
+        "officer/main.html",
+        "Konsol Petugas",
+        ("officer/texts.js", "officer/nav.js", "officer/queue.js"),
+    ),
+    "/officer/walk-in": StaffPage(
+        "officer/walkin.html",
+        "Konsol Petugas",
+        ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/walkin.js"),
+    ),
+    "/officer/terminals": StaffPage(
+        "officer/terminals.html",
+        "Konsol Petugas",
+        ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/terminals.js"),
     ),
 }
 

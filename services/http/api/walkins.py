@@ -10,7 +10,7 @@ from aiohttp import web
 from services.access.guard import in_scope
 from services.access.tokens import Claims
 from services.booking.scheduling import visit_json
-from services.booking.walkins import WalkInRoom, WalkIns, WalkInVisitor
+from services.booking.walkins import WalkInRoom, WalkIns, WalkInVisitor, walk_in_length_s
 from services.domain.model import Facility
 from services.errors import BadRequest, NotFound
 from services.http.api.context import ApiContext
@@ -46,9 +46,11 @@ class FoundInmates:
 
 @dataclass(frozen=True)
 class WalkInRooms:
-    """Every visit room with its terminal and whether a walk-in may start in it now."""
+    """Every visit room with its terminal and whether a walk-in may start in it now, and how
+    long a walk-in lasts."""
 
     rooms: tuple[WalkInRoom, ...]
+    length_s: int
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class WalkInsApi:
         """The facility's rooms, each free now or not, and why."""
         claims = await self._auth.require(request, *SCHEDULERS)
         facility = await self._facility(request.query.get("facility"), claims)
-        return respond(WalkInRooms(tuple(await self._walkins.rooms(facility))))
+        rooms = tuple(await self._walkins.rooms(facility))
+        return respond(WalkInRooms(rooms, walk_in_length_s(facility)))
 
     async def start(self, request: web.Request) -> web.Response:
         """Start a walk-in now in a free room; 409 saying why when the room is not free."""

@@ -75,7 +75,8 @@ const Staff = {
   },
 
   enter(session) {
-    if (session.console !== location.pathname) {
+    const path = location.pathname;
+    if (path !== session.console && !path.startsWith(`${session.console}/`)) {
       location.replace(session.console);  // an auditor is sent to its own console
       return;
     }
