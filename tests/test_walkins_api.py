@@ -7,12 +7,18 @@ import re
 from typing import Any
 
 import orjson
+import pytest
 import zxingcpp
 from structlog.testing import capture_logs
 
 from services.admin.provision import Admin
 from services.audit.query import AuditQuery
+from services.board.today import TerminalRow
+from services.booking.walkins import WalkIns, WalkInVisitor
+from services.domain.model import Role
+from services.errors import Conflict
 from services.http.qr import qr_svg
+from services.ids import Actor
 from tests.helpers.officer import as_officer
 from tests.helpers.world import Peer, World
 
@@ -215,3 +221,40 @@ async def test_the_inmate_search_finds_by_number_or_name_and_skips_those_gone(
     error = await _error(await world.client.post(WALK_IN, json=body, headers=headers), 409)
     assert "remand" in error["message"] and error["details"]["reason"] == "remand"
     await device.close()
+
+
+class _Blind:
+    """The store, blind to what is booked: the look a walk-in takes just before another
+    officer's insert lands."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def booked_slots(self, room_ids: Any, start_ms: int, end_ms: int) -> list[Any]:
+        return []
+
+
+class _Online:
+    """Every terminal online (the seam through which the board's live state is read)."""
+
+    async def terminal(self, terminal_id: str) -> Any:
+        return TerminalRow(terminal_id, "", "", True, None, None, "")
+
+
+async def test_a_room_booked_meanwhile_is_refused_by_the_store_as_booked(world: World) -> None:
+    """The store's own clash check, in the insert's transaction, refuses a walk-in on a
+    terminal booked between the look and the insert: 409 `booked`, nothing written."""
+    booked = await world.schedule(start_in=300)
+    facility = await world.store.get_facility(world.facility_id)
+    assert facility is not None
+    walkins = WalkIns(_Blind(world.store), world.visits, _Online(), world.clock)
+    visitor = WalkInVisitor("Siti Aminah")
+    actor = Actor(Role.OFFICER, "s_walk")
+    with pytest.raises(Conflict) as refused:
+        await walkins.start(facility, world.terminal.id, world.inmate_id, visitor, actor)
+    assert refused.value.details["reason"] == "booked"
+    rows = await world.store.audit_search(AuditQuery(action="scheduled"))
+    assert [r.visit_id for r in rows] == [booked.visit.id]

@@ -10,6 +10,7 @@ event marked ``walk_in``; the store's insert refuses a terminal booked meanwhile
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -154,16 +155,21 @@ class WalkIns:
         if not room.free:
             reason, message = _why_not_free(room)
             raise Conflict(message, room=room.room_id, reason=reason)
-        return await self._visits.schedule(
-            terminal_id=terminal_id,
-            inmate_id=inmate.id,
-            kind=VisitKind.REGULAR,
-            start=self._clock.now(),
-            guests=[GuestSpec(Role.FAMILY, name, contact=phone)],
-            actor=actor,
-            length_s=walk_in_length_s(facility),
-            walk_in=True,
-        )
+        try:
+            return await self._visits.schedule(
+                terminal_id=terminal_id,
+                inmate_id=inmate.id,
+                kind=VisitKind.REGULAR,
+                start=self._clock.now(),
+                guests=[GuestSpec(Role.FAMILY, name, contact=phone)],
+                actor=actor,
+                length_s=walk_in_length_s(facility),
+                walk_in=True,
+            )
+        except Conflict as exc:  # booked between the look and the insert (the store's check)
+            booked = dataclasses.replace(room, busy_until_ms=0, free=False)
+            reason, message = _why_not_free(booked)
+            raise Conflict(message, room=room.room_id, reason=reason) from exc
 
 
 def _why_not_free(room: WalkInRoom) -> tuple[str, str]:

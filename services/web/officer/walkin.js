@@ -178,6 +178,8 @@ function refused(resp) {
     $("walkin-error").textContent = details.messages[LANG] || details.messages.id;
     $("walkin-error").dataset.t = "";
     $("walkin-error").hidden = false;
+  } else if (resp.status === 409) {
+    showError("e_walkin_booked");
   } else if (resp.status === 404) {
     showError("e_walkin_not_found");
   } else {
