@@ -192,8 +192,8 @@ async def test_the_inmate_search_finds_by_number_or_name_and_skips_those_gone(
     world: World,
 ) -> None:
     """Part of a number or a name finds the facility's inmates, the exact number first; those
-    released are not offered, and a remand inmate's walk-in is refused 409 (it needs the
-    authority's letter)."""
+    released are not offered; a remand inmate's walk-in needs the authority's letter number
+    (400 without), kept on the visit and in its `scheduled` event."""
     admin = Admin(world.store)
     csv = (
         "number,name,block,status\nB-12,Budiman,A,\nB-1235,Budi Santoso,B,released\n"
@@ -218,8 +218,15 @@ async def test_the_inmate_search_finds_by_number_or_name_and_skips_those_gone(
     remand = await world.store.find_inmate(world.facility_id, "C-9")
     assert remand is not None
     body = _body(world, inmate_id=remand.id)
-    error = await _error(await world.client.post(WALK_IN, json=body, headers=headers), 409)
-    assert "remand" in error["message"] and error["details"]["reason"] == "remand"
+    error = await _error(await world.client.post(WALK_IN, json=body, headers=headers), 400)
+    assert "remand" in error["message"] and error["details"]["field"] == "permission_ref"
+    body = _body(world, inmate_id=remand.id, permission_ref=" B/123/IV/2026 ")
+    resp = await world.client.post(WALK_IN, json=body, headers=headers)
+    assert resp.status == 201, await resp.text()
+    visit = await world.store.get_visit((await resp.json())["visit"]["id"])
+    assert visit is not None and visit.permission_ref == "B/123/IV/2026"
+    (event,) = await world.store.audit_search(AuditQuery(visit_id=visit.id, action="scheduled"))
+    assert orjson.loads(event.details)["permission_ref"] == "B/123/IV/2026"
     await device.close()
 
 

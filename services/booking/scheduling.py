@@ -76,10 +76,12 @@ class VisitService:
         actor: Actor,
         length_s: int | None = None,
         walk_in: bool = False,
+        permission_ref: str | None = None,
     ) -> ScheduledVisit:
         """A visit on ``terminal_id`` for ``inmate_id`` with ``guests``, and their link secrets.
         Without ``length_s`` it lasts the facility's length for its kind (longer with priority).
-        ``walk_in``: a family at the gate, started now (``services.booking.walkins``)."""
+        ``walk_in``: a family at the gate, started now (``services.booking.walkins``);
+        ``permission_ref``: a remand inmate's detaining authority's letter number."""
         terminal = await self._store.get_terminal(terminal_id)
         if terminal is None:
             raise NotFound("no such terminal")
@@ -105,6 +107,7 @@ class VisitService:
             start=start,
             end=start + length_s,
             participants=seats(visit_id, terminal.name, guests),
+            permission_ref=permission_ref,
         )
         links = guest_links(visit)
         event = _scheduled_event(visit, guests, actor, walk_in)
@@ -157,6 +160,8 @@ def _scheduled_event(
     }
     if walk_in:
         details["walk_in"] = True
+    if visit.permission_ref:
+        details["permission_ref"] = visit.permission_ref
     return AuditEvent("scheduled", actor.role, actor.id, visit.facility_id, visit.id, details)
 
 

@@ -17,10 +17,11 @@ from typing import Protocol
 
 from services.board.today import TerminalRow
 from services.booking.identity import normalize_name, normalize_phone
+from services.booking.requests import permission_ref
 from services.booking.scheduling import GuestSpec, ScheduledVisit, VisitService
 from services.booking.slots import Closure, Slot
 from services.clock import Clock
-from services.domain.model import Facility, Inmate, InmateStatus, Role, Room, Terminal, VisitKind
+from services.domain.model import Facility, Inmate, Role, Room, Terminal, VisitKind
 from services.errors import Conflict, NotFound
 from services.ids import Actor, InmateId, TerminalId
 
@@ -73,6 +74,7 @@ class WalkInVisitor:
 
     name: str
     phone: str = ""
+    permission_ref: str = ""  # a remand inmate's: the detaining authority's letter number
 
 
 class WalkIns:
@@ -131,9 +133,8 @@ class WalkIns:
         """A regular visit from now in the terminal's room for ``inmate_id`` with ``visitor``.
 
         NotFound for a terminal or inmate not of ``facility``; Conflict, saying why, when the
-        room is not free now or the inmate cannot be visited without a booking (remand: the
-        detaining authority's letter goes with a request); BadRequest for a bad name or phone.
-        """
+        room is not free now or the inmate is gone; BadRequest for a bad name or phone, or a
+        remand inmate's visit without the detaining authority's letter number."""
         name = normalize_name(visitor.name, "visitor_name")
         phone = normalize_phone(visitor.phone, "phone") if visitor.phone.strip() else None
         inmate = await self._store.get_inmate(inmate_id)
@@ -143,12 +144,7 @@ class WalkIns:
             raise Conflict(
                 f"the inmate is {inmate.status.value}: no visit can start", reason="inmate_gone"
             )
-        if inmate.status is InmateStatus.REMAND:
-            raise Conflict(
-                "the inmate is on remand: a visit needs the detaining authority's letter;"
-                " approve it as a request with the letter's number",
-                reason="remand",
-            )
+        ref = permission_ref(visitor.permission_ref, inmate)
         room = next((r for r in await self.rooms(facility) if r.terminal_id == terminal_id), None)
         if room is None:
             raise NotFound("no such visit room in this facility")
@@ -165,6 +161,7 @@ class WalkIns:
                 actor=actor,
                 length_s=walk_in_length_s(facility),
                 walk_in=True,
+                permission_ref=ref,
             )
         except Conflict as exc:  # booked between the look and the insert (the store's check)
             booked = dataclasses.replace(room, busy_until_ms=0, free=False)

@@ -55,7 +55,8 @@ class WalkInRooms:
 
 @dataclass(frozen=True)
 class NewWalkIn:
-    """A walk-in: the room's terminal, the inmate, the visitor's name and optional phone."""
+    """A walk-in: the room's terminal, the inmate, the visitor's name and optional phone (and a
+    remand inmate's letter number)."""
 
     terminal_id: str = spec(Text(ID))
     inmate_id: str = spec(Text(ID))
@@ -67,6 +68,16 @@ class NewWalkIn:
             min_len=0,
             required=False,
             default="",
+        )
+    )
+    permission_ref: str = spec(
+        Text(
+            "`{key}` must be a string of at most 64 characters",
+            64,
+            min_len=0,
+            required=False,
+            default="",
+            description="a remand inmate's visit: the detaining authority's letter number",
         )
     )
 
@@ -122,7 +133,7 @@ class WalkInsApi:
             facility,
             TerminalId(terminal.id),
             InmateId(body.inmate_id),
-            WalkInVisitor(body.visitor_name, body.phone),
+            WalkInVisitor(body.visitor_name, body.phone, body.permission_ref),
             Actor(claims.role, claims.sub),
         )
         self._ctx.changed(scheduled.visit)

@@ -72,8 +72,7 @@ function renderInmates(searched) {
     radio.name = "inmate";
     radio.value = inmate.id;
     radio.checked = Walk.inmate !== null && Walk.inmate.id === inmate.id;
-    radio.disabled = inmate.status === "remand";
-    radio.addEventListener("change", () => { Walk.inmate = inmate; showError(""); });
+    radio.addEventListener("change", () => { Walk.inmate = inmate; showError(""); showRef(); });
     const text = node("span");
     say(text, "inmate_pick", { number: inmate.number, name: inmate.name, block: inmate.block || "-" });
     label.append(radio, text);
@@ -91,6 +90,11 @@ function renderInmates(searched) {
     items.push(none);
   }
   list.replaceChildren(...items);
+}
+
+// A remand inmate's visit needs the detaining authority's letter number, as an approval does.
+function showRef() {
+  $("ref-field").hidden = !(Walk.inmate && Walk.inmate.status === "remand");
 }
 
 async function loadRooms(background) {
@@ -146,6 +150,9 @@ async function start(event) {
   if (!Walk.inmate) return showError("need_inmate");
   if (!Walk.room) return showError("need_room");
   if (!name) return showError("need_name");
+  const remand = Walk.inmate.status === "remand";
+  const ref = remand ? $("permission-ref").value.trim() : "";
+  if (remand && !ref) return showError("need_ref");
   showError("");
   const room = roomName(Walk.room);
   const inmate = inmateLabel(Walk.inmate);
@@ -156,7 +163,7 @@ async function start(event) {
   button.disabled = true;
   const resp = await Staff.api("POST", "/api/v1/visits/walk-in", {
     terminal_id: Walk.room, inmate_id: Walk.inmate.id, visitor_name: name,
-    phone: $("visitor-phone").value.trim(),
+    phone: $("visitor-phone").value.trim(), permission_ref: ref,
   });
   button.disabled = false;
   if (resp.status === 201) {
@@ -172,7 +179,9 @@ async function start(event) {
 function refused(resp) {
   const error = (resp.body && resp.body.error) || {};
   const details = error.details || {};
-  if (details.reason && TEXTS.id[`e_walkin_${details.reason}`]) {
+  if (details.field === "permission_ref") {
+    showError("need_ref");
+  } else if (details.reason && TEXTS.id[`e_walkin_${details.reason}`]) {
     showError(`e_walkin_${details.reason}`);
   } else if (details.messages) {
     $("walkin-error").textContent = details.messages[LANG] || details.messages.id;
@@ -223,6 +232,7 @@ function reset() {
   Walk.inmates = [];
   Walk.room = "";
   renderInmates();
+  showRef();
   showError("");
   loadRooms(false);
   $("inmate-q").focus();
