@@ -8,17 +8,15 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from services.access.guard import in_scope
-from services.access.tokens import Claims
 from services.booking.scheduling import visit_json
 from services.booking.walkins import WalkInRoom, WalkIns, WalkInVisitor, walk_in_length_s
-from services.domain.model import Facility
 from services.errors import BadRequest, NotFound
 from services.http.api.context import ApiContext
 from services.http.fields import Text, parse_body, spec
 from services.http.plumbing import json_body, respond
 from services.http.qr import qr_svg
-from services.http.staff_auth import SCHEDULERS, StaffAuth
-from services.ids import Actor, FacilityId, InmateId, TerminalId
+from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_facility
+from services.ids import Actor, InmateId, TerminalId
 
 INMATES_QUERY = ("facility", "q")
 ROOMS_QUERY = ("facility",)
@@ -103,7 +101,7 @@ class WalkInsApi:
     async def inmates(self, request: web.Request) -> web.Response:
         """Inmates of the facility by number or name (``q``, 2 to 100 characters)."""
         claims = await self._auth.require(request, *SCHEDULERS)
-        facility = await self._facility(request.query.get("facility"), claims)
+        facility = await scoped_facility(self._ctx.store, claims, request.query.get("facility"))
         text = request.query.get("q", "").strip()
         if not QUERY_MIN <= len(text) <= QUERY_MAX:
             raise BadRequest("`q` must be 2 to 100 characters", field="q")
@@ -117,7 +115,7 @@ class WalkInsApi:
     async def rooms(self, request: web.Request) -> web.Response:
         """The facility's rooms, each free now or not, and why."""
         claims = await self._auth.require(request, *SCHEDULERS)
-        facility = await self._facility(request.query.get("facility"), claims)
+        facility = await scoped_facility(self._ctx.store, claims, request.query.get("facility"))
         rooms = tuple(await self._walkins.rooms(facility))
         return respond(WalkInRooms(rooms, walk_in_length_s(facility)))
 
@@ -128,7 +126,7 @@ class WalkInsApi:
         terminal = await self._ctx.store.get_terminal(body.terminal_id)
         if terminal is None or not in_scope(claims, terminal.facility_id):
             raise NotFound("no such visit room in this facility")
-        facility = await self._facility(terminal.facility_id, claims)
+        facility = await scoped_facility(self._ctx.store, claims, terminal.facility_id)
         scheduled = await self._walkins.start(
             facility,
             TerminalId(terminal.id),
@@ -141,13 +139,3 @@ class WalkInsApi:
         link = f"{self._ctx.base_url}/v/{secret}"
         visit = visit_json(scheduled.visit, staff=True)
         return respond(WalkInStarted(visit=visit, link=link, qr_svg=qr_svg(link)), status=201)
-
-    async def _facility(self, facility_id: str | None, claims: Claims) -> Facility:
-        """The facility named (staff bound to one may leave it out), if in the reader's scope."""
-        facility_id = facility_id or claims.facility
-        if not facility_id or len(facility_id) > 64 or not in_scope(claims, facility_id):
-            raise NotFound("no such facility")
-        facility = await self._ctx.store.get_facility(FacilityId(facility_id))
-        if facility is None:
-            raise NotFound("no such facility")
-        return facility
