@@ -20,7 +20,7 @@ from services.admin.provision import Admin
 from services.audit.query import AuditQuery
 from services.domain.model import Role
 from signaling.app import STORE
-from tests.e2e.console import PASSWORD, console_page, log_in
+from tests.e2e.console import PASSWORD, console_node, console_page, log_in
 from tests.e2e.stack import Stack, frames_flowing, open_page, until
 
 pytestmark = pytest.mark.browser
@@ -112,3 +112,25 @@ async def test_a_walk_in_connects_from_the_link_the_console_shows(
     await page.click('[data-lang="en"]')
     assert "Offline" in await page.inner_text(terminal_row)
     await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_an_officer_of_another_facility_sees_none_of_it(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Officer `lain`, of a facility with no rooms, finds none of the other facility's inmates,
+    rooms or terminals on the walk-in page and the terminals panel."""
+    async with console_node(tmp_path) as node:
+        context, page = await console_page(browser, f"{node.base_url}/officer/walk-in")
+        await log_in(page, "lain")
+        await page.wait_for_selector("#rooms-empty:not([hidden])")
+        await page.fill("#inmate-q", "Budi")
+        await page.wait_for_selector("#inmates li.muted")
+        assert await page.inner_text("#inmates") == "Tidak ditemukan."
+        await page.goto(f"{node.base_url}/officer/terminals")
+        await page.wait_for_function(
+            "document.querySelector('#live-note').innerText.includes('Langsung')"
+        )
+        assert await page.is_visible("#terminals-empty")
+        assert await page.locator("#terminal-rows tr").count() == 0
+        await context.close()
