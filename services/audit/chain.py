@@ -35,7 +35,7 @@ ACTIONS = frozenset(
         "requested",
         "approved",
         "rejected",
-        "scheduled",
+        "scheduled",  # a walk-in is one with `walk_in: true` (services/booking/walkins.py)
         "cancelled",
         "joined",
         "left",

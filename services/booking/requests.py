@@ -51,6 +51,7 @@ from services.clock import Clock
 from services.domain.model import (
     EndReason,
     Facility,
+    Inmate,
     InmateStatus,
     Role,
     Terminal,
@@ -85,6 +86,20 @@ REMAND_NEEDS_REF = (
     "the inmate is on remand: approval needs `permission_ref`, the detaining authority's"
     " letter number"
 )
+
+
+def permission_ref(raw: str, inmate: Inmate | None) -> str | None:
+    """The detaining authority's letter number as kept (trimmed), or None; BadRequest naming
+    ``permission_ref`` if a remand inmate's visit has none, or it is not 3 to 64 characters.
+    (An approval and a walk-in both ask it.)"""
+    ref = raw.strip()
+    if not ref and inmate is not None and inmate.status is InmateStatus.REMAND:
+        raise BadRequest(REMAND_NEEDS_REF, field="permission_ref")
+    if ref and not MIN_REF <= len(ref) <= MAX_REF:
+        raise BadRequest(
+            f"`permission_ref` is {MIN_REF} to {MAX_REF} characters", field="permission_ref"
+        )
+    return ref or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,17 +325,8 @@ class RequestService:
         return ScheduledVisit(scheduled, links)
 
     async def _permission(self, visit: Visit, raw: str) -> str | None:
-        """The letter number as kept (trimmed), or None; BadRequest naming ``permission_ref``
-        if a remand inmate's visit has none, or it is not 3 to 64 characters."""
-        ref = raw.strip()
-        inmate = await self._store.get_inmate(visit.inmate_id)
-        if not ref and inmate is not None and inmate.status is InmateStatus.REMAND:
-            raise BadRequest(REMAND_NEEDS_REF, field="permission_ref")
-        if ref and not MIN_REF <= len(ref) <= MAX_REF:
-            raise BadRequest(
-                f"`permission_ref` is {MIN_REF} to {MAX_REF} characters", field="permission_ref"
-            )
-        return ref or None
+        """The letter number as kept (``permission_ref``)."""
+        return permission_ref(raw, await self._store.get_inmate(visit.inmate_id))
 
     async def reject(self, visit: Visit, reason: RejectReason, note: str, actor: Actor) -> Visit:
         """Turn a request down with a canned reason (``other`` needs a note)."""

@@ -75,9 +75,13 @@ class VisitService:
         guests: list[GuestSpec],
         actor: Actor,
         length_s: int | None = None,
+        walk_in: bool = False,
+        permission_ref: str | None = None,
     ) -> ScheduledVisit:
         """A visit on ``terminal_id`` for ``inmate_id`` with ``guests``, and their link secrets.
-        Without ``length_s`` it lasts the facility's length for its kind (longer with priority)."""
+        Without ``length_s`` it lasts the facility's length for its kind (longer with priority).
+        ``walk_in``: a family at the gate, started now (``services.booking.walkins``);
+        ``permission_ref``: a remand inmate's detaining authority's letter number."""
         terminal = await self._store.get_terminal(terminal_id)
         if terminal is None:
             raise NotFound("no such terminal")
@@ -103,9 +107,10 @@ class VisitService:
             start=start,
             end=start + length_s,
             participants=seats(visit_id, terminal.name, guests),
+            permission_ref=permission_ref,
         )
         links = guest_links(visit)
-        event = _scheduled_event(visit, guests, actor)
+        event = _scheduled_event(visit, guests, actor, walk_in)
         hashed = {str(pid): hash_secret(secret) for pid, secret in links.items()}
         await self._store.add_visit(visit, hashed, [event])
         return ScheduledVisit(visit, links)
@@ -139,23 +144,25 @@ class VisitService:
         )
 
 
-def _scheduled_event(visit: Visit, guests: list[GuestSpec], actor: Actor) -> AuditEvent:
-    """What the log keeps of a new visit: when, where, for whom; guests by visitor id, not name."""
-    return AuditEvent(
-        "scheduled",
-        actor.role,
-        actor.id,
-        visit.facility_id,
-        visit.id,
-        {
-            "kind": visit.kind.value,
-            "start_ms": int(visit.start * 1000),
-            "end_ms": int(visit.end * 1000),
-            "terminal": visit.terminal_id,
-            "inmate": visit.inmate_id,
-            "guests": [{"role": g.role.value, "visitor": g.visitor_id or ""} for g in guests],
-        },
-    )
+def _scheduled_event(
+    visit: Visit, guests: list[GuestSpec], actor: Actor, walk_in: bool = False
+) -> AuditEvent:
+    """What the log keeps of a new visit: when, where, for whom; guests by visitor id, not name.
+    A walk-in is a ``scheduled`` event with ``walk_in: true`` (the one place it is recorded; the
+    officer is the event's actor); other events do not carry the key."""
+    details: dict[str, object] = {
+        "kind": visit.kind.value,
+        "start_ms": int(visit.start * 1000),
+        "end_ms": int(visit.end * 1000),
+        "terminal": visit.terminal_id,
+        "inmate": visit.inmate_id,
+        "guests": [{"role": g.role.value, "visitor": g.visitor_id or ""} for g in guests],
+    }
+    if walk_in:
+        details["walk_in"] = True
+    if visit.permission_ref:
+        details["permission_ref"] = visit.permission_ref
+    return AuditEvent("scheduled", actor.role, actor.id, visit.facility_id, visit.id, details)
 
 
 def guest_links(visit: Visit) -> dict[ParticipantId, str]:

@@ -226,13 +226,25 @@ class StaffPage:
 
 STAFF_SHELL = "staff/shell.html"
 # The admin pages' scripts: their shared texts and facility choice, then their own.
-_ADMIN = ("officer/admin-texts.js", "officer/admin.js")
+_ADMIN = ("officer/nav.js", "officer/admin-texts.js", "officer/admin.js")
 STAFF_PAGES = {
     "/officer": StaffPage(
         "officer/main.html",
         "Konsol Petugas",
-        ("officer/texts.js", "officer/queue.js"),
+        ("officer/texts.js", "officer/nav.js", "officer/queue.js"),
         ("Permintaan", "Requests"),
+    ),
+    "/officer/walk-in": StaffPage(
+        "officer/walkin.html",
+        "Konsol Petugas",
+        ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/walkin.js"),
+        ("Walk-in", "Walk-in"),
+    ),
+    "/officer/terminals": StaffPage(
+        "officer/terminals.html",
+        "Konsol Petugas",
+        ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/terminals.js"),
+        ("Terminal", "Terminals"),
     ),
     "/officer/schedule": StaffPage(
         "officer/schedule.html",

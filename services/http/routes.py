@@ -73,6 +73,15 @@ from services.http.api.visits import (
     Terminated,
     VisitsApi,
 )
+from services.http.api.walkins import (
+    INMATES_QUERY,
+    ROOMS_QUERY,
+    FoundInmates,
+    NewWalkIn,
+    WalkInRooms,
+    WalkInsApi,
+    WalkInStarted,
+)
 from services.http.openapi import document
 from services.http.plumbing import Handler, respond
 from services.http.sessions import SessionCookies
@@ -100,6 +109,7 @@ class Areas:
     schedule: ScheduleApi
     roster: RosterApi
     accounts: AccountsApi
+    walkins: WalkInsApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
@@ -124,6 +134,7 @@ class Areas:
             schedule=ScheduleApi(ctx, auth, requests),
             roster=RosterApi(ctx, auth),
             accounts=AccountsApi(ctx, auth),
+            walkins=WalkInsApi(ctx, auth),
         )
 
 
@@ -257,6 +268,34 @@ ROUTES: tuple[Route, ...] = (
         body=NewVisit,
         response=VISIT,
         status=201,
+    ),
+    Route(
+        "POST",
+        "/api/v1/visits/walk-in",
+        "Start a walk-in visit now in a free room (officer, admin): the family link, shown once,"
+        " and as an SVG QR code; audited as `scheduled` with `walk_in: true` and the officer;"
+        " 409 saying why when the room is not free (terminal offline, booked, closure)",
+        lambda a: a.walkins.start,
+        body=NewWalkIn,
+        response=WalkInStarted,
+        status=201,
+    ),
+    Route(
+        "GET",
+        "/api/v1/visits/walk-in/rooms",
+        "A facility's visit rooms, each free for a walk-in now or not, and why (officer, admin)",
+        lambda a: a.walkins.rooms,
+        response=WalkInRooms,
+        query=ROOMS_QUERY,
+    ),
+    Route(
+        "GET",
+        "/api/v1/inmates",
+        "Inmates of a facility whose number or name contains `q` (2-100 characters; at most"
+        " 20; officer, admin)",
+        lambda a: a.walkins.inmates,
+        response=FoundInmates,
+        query=INMATES_QUERY,
     ),
     Route(
         "GET",

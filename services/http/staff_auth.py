@@ -8,9 +8,10 @@ from aiohttp import web
 
 from services.access.guard import Guard, in_scope
 from services.access.tokens import Claims
-from services.domain.model import Role, Visit
+from services.domain.model import Facility, Role, Visit
 from services.errors import NotFound, Unauthorized
 from services.http.sessions import SessionCookies
+from services.ids import FacilityId
 from services.store.protocols import Store
 
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
@@ -36,6 +37,18 @@ class StaffAuth:
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send `Authorization: Bearer <token>`")
         return await self._guard.staff(token.strip(), roles)
+
+
+async def scoped_facility(store: Store, claims: Claims, facility_id: str | None) -> Facility:
+    """The facility named (staff bound to one may leave it out), if it exists and is in the
+    reader's scope; "no such facility" otherwise, as for one that does not exist."""
+    facility_id = facility_id or claims.facility
+    if not facility_id or len(facility_id) > 64 or not in_scope(claims, facility_id):
+        raise NotFound("no such facility")
+    facility = await store.get_facility(FacilityId(facility_id))
+    if facility is None:
+        raise NotFound("no such facility")
+    return facility
 
 
 async def scoped_visit(store: Store, claims: Claims, request: web.Request) -> Visit:

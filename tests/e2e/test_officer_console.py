@@ -49,7 +49,8 @@ async def test_officer_works_the_queue(browser: Browser, tmp_path: Path) -> None
         assert "petugas" in await page.inner_text("#who")
         assert "Lapas Uji" in await page.inner_text("#who")
         nav = await page.eval_on_selector_all("#nav a", "els => els.map(e => e.textContent)")
-        assert nav == ["Permintaan", "Jadwal", "Warga binaan"]  # no staff page: admins only
+        # No staff page: that is for admins only.
+        assert nav == ["Permintaan", "Walk-in", "Terminal", "Jadwal", "Warga binaan"]
         assert await page.get_attribute("#nav a[aria-current=page]", "href") == "/officer"
         await page.wait_for_selector(row(page, late.id))
         ids = await page.eval_on_selector_all("#queue li", "els => els.map(e => e.dataset.id)")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from services.access.guard import in_scope
 from services.access.revocation import keys_of
 from services.access.tokens import Claims
 from services.audit.chain import AuditEvent
@@ -16,8 +15,7 @@ from services.domain.model import Facility
 from services.errors import BadRequest, NotFound, TatapError
 from services.http.api.context import ApiContext
 from services.http.plumbing import respond
-from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_visit
-from services.ids import FacilityId
+from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_facility, scoped_visit
 
 BOARD_QUERY = ("facility", "date")
 EVENTS_QUERY = ("facility",)
@@ -108,13 +106,7 @@ class BoardApi:
 
     async def _facility(self, request: web.Request, claims: Claims) -> Facility:
         """The facility named by ``facility`` (staff bound to one may leave it out), in scope."""
-        facility_id = request.query.get("facility", claims.facility)
-        if not facility_id or len(facility_id) > 64 or not in_scope(claims, facility_id):
-            raise NotFound("no such facility")
-        facility = await self._ctx.store.get_facility(FacilityId(facility_id))
-        if facility is None:
-            raise NotFound("no such facility")
-        return facility
+        return await scoped_facility(self._ctx.store, claims, request.query.get("facility"))
 
 
 def _date(text: str | None) -> dt.date | None:

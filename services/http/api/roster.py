@@ -8,17 +8,16 @@ import asyncio
 
 from aiohttp import web
 
-from services.access.guard import in_scope
 from services.access.tokens import Claims
 from services.admin.imports import InmateImport, Upload, read_upload
 from services.admin.provision import Admin
 from services.admin.roster import FIELDS
 from services.admin.sheets import MAX_UPLOAD
-from services.errors import BadRequest, NotFound
+from services.errors import BadRequest
 from services.http.api.context import ApiContext
 from services.http.plumbing import read_upload as read_file
 from services.http.plumbing import respond
-from services.http.staff_auth import SCHEDULERS, StaffAuth
+from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_facility
 from services.ids import Actor
 
 PREVIEW_QUERY = FIELDS
@@ -57,14 +56,9 @@ class RosterApi:
     async def _read(self, request: web.Request) -> tuple[Claims, str, Upload]:
         """The caller (officer or admin of the facility), the facility, and the upload read."""
         claims = await self._auth.require(request, *SCHEDULERS)
-        facility_id = request.match_info["facility_id"]
-        if (
-            not in_scope(claims, facility_id)
-            or await self._ctx.store.get_facility(facility_id) is None
-        ):
-            raise NotFound("no such facility")
+        facility = await scoped_facility(self._ctx.store, claims, request.match_info["facility_id"])
         chosen = {f: request.query.get(f, "")[:MAX_NAME] for f in FIELDS}
         data = await read_file(request, MAX_UPLOAD)
         async with self._readers:
             upload = await asyncio.to_thread(read_upload, data, chosen)
-        return claims, facility_id, upload
+        return claims, facility.id, upload

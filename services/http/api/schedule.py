@@ -10,7 +10,6 @@ from typing import Any
 
 from aiohttp import web
 
-from services.access.guard import in_scope
 from services.access.tokens import Claims
 from services.booking.blocks import VisitorBlocks
 from services.booking.calendar import CalendarService
@@ -23,7 +22,7 @@ from services.errors import BadRequest, NotFound
 from services.http.api.context import ApiContext
 from services.http.fields import Integer, Text, parse_body, spec
 from services.http.plumbing import json_body, respond
-from services.http.staff_auth import SCHEDULERS, StaffAuth
+from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_facility
 from services.ids import Actor
 
 PREVIEW_QUERY = ("start_ms", "end_ms")
@@ -116,13 +115,8 @@ class ScheduleApi:
 
     async def _scoped(self, request: web.Request, *roles: Role) -> tuple[Claims, str]:
         claims = await self._auth.require(request, *(roles or SCHEDULERS))
-        facility_id = request.match_info["facility_id"]
-        if (
-            not in_scope(claims, facility_id)
-            or await self._ctx.store.get_facility(facility_id) is None
-        ):
-            raise NotFound("no such facility")
-        return claims, facility_id
+        facility = await scoped_facility(self._ctx.store, claims, request.match_info["facility_id"])
+        return claims, facility.id
 
     def _calendar(self, claims: Claims) -> CalendarService:
         return CalendarService(self._ctx.store, Actor(claims.role, claims.sub))

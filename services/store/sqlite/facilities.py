@@ -242,6 +242,23 @@ class SqliteFacilities(SqliteBase):
             lambda c: inmate_where(c, "facility_id = ? AND number = ?", (facility_id, number))
         )
 
+    async def search_inmates(self, facility_id: str, text: str, limit: int) -> list[Inmate]:
+        def q(conn: sqlite3.Connection) -> list[Inmate]:
+            # A facility holds thousands at most: a scan of its rows, the exact number first.
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = conn.execute(
+                "SELECT id, facility_id, number, name, block, status FROM inmates"
+                " WHERE facility_id = ? AND (number LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\')"
+                " ORDER BY number != ?, name, number LIMIT ?",
+                (facility_id, pattern, pattern, text, limit),
+            ).fetchall()
+            return [
+                Inmate(InmateId(i), FacilityId(f), n, nm, b, InmateStatus(st))
+                for i, f, n, nm, b, st in rows
+            ]
+
+        return await self._read(q)
+
     async def add_visitor(self, visitor: Visitor) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
             conn.execute(

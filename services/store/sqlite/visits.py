@@ -56,8 +56,8 @@ class SqliteVisits(SqliteBase):
             if clash:
                 raise Conflict("the terminal is already booked at that time", visit=clash[0])
             conn.execute(
-                f"INSERT INTO visits ({VISIT_COLS}, created_ms)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO visits ({VISIT_COLS}, permission_ref, created_ms)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     visit.id,
                     visit.code,
@@ -72,6 +72,7 @@ class SqliteVisits(SqliteBase):
                     None,
                     None,
                     None,
+                    visit.permission_ref,
                     ms(chain.now()),
                 ),
             )

@@ -41,34 +41,14 @@ const Facility = {
   id: "",
   tz: "Asia/Jakarta",
 
-  // Calls ``onChange`` with the facility now, and again whenever another is picked.
+  // Calls ``onChange`` with the facility now, and again whenever another is picked
+  // (officerFacility, nav.js).
   async choose(session, onChange) {
-    if (session.facility) {
-      Facility.id = session.facility.id;
-      Facility.tz = session.facility.timezone;
+    await officerFacility(session, (id, tz) => {
+      Facility.id = id;
+      Facility.tz = tz;
       onChange();
-      return;
-    }
-    const resp = await Staff.api("GET", "/api/v1/facilities");
-    if (resp.status !== 200) return;
-    const select = $("facility");
-    select.replaceChildren(...resp.body.facilities.map((f) => {
-      const option = document.createElement("option");
-      option.textContent = f.name;
-      option.value = f.id;
-      option.dataset.tz = f.timezone;
-      return option;
-    }));
-    const picked = () => {
-      const option = select.selectedOptions[0];
-      if (!option) return;
-      Facility.id = option.value;
-      Facility.tz = option.dataset.tz;
-      onChange();
-    };
-    select.onchange = picked;
-    $("facility-pick").hidden = false;
-    picked();
+    });
   },
 
   forget() {
