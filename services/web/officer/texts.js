@@ -2,9 +2,6 @@
 "use strict";
 
 Object.assign(TEXTS.id, {
-  nav_requests: "Permintaan",
-  nav_walkin: "Walk-in",
-  nav_terminals: "Terminal",
   facility: "Lapas",
   requests_title: "Permintaan kunjungan",
   tab_requested: "Menunggu",
@@ -59,9 +56,6 @@ Object.assign(TEXTS.id, {
 });
 
 Object.assign(TEXTS.en, {
-  nav_requests: "Requests",
-  nav_walkin: "Walk-in",
-  nav_terminals: "Terminals",
   facility: "Facility",
   requests_title: "Visit requests",
   tab_requested: "Waiting",
