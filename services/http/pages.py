@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from services.access.sessions import BACKGROUND_HEADER, CSRF_HEADER
+from services.access.sessions import BACKGROUND_HEADER, BACKGROUND_QUERY, CSRF_HEADER
 from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
 from services.errors import TatapError
@@ -246,6 +246,7 @@ def staff_facts() -> dict[str, object]:
         "reject_reasons": [{"code": r.value, **r.text.to_json()} for r in RejectReason],
         "csrf_header": CSRF_HEADER,
         "background_header": BACKGROUND_HEADER,
+        "background_query": BACKGROUND_QUERY,
     }
 
 
