@@ -223,7 +223,9 @@ class StaffPage:
 STAFF_SHELL = "staff/shell.html"
 STAFF_PAGES = {
     "/officer": StaffPage(
-        "officer/main.html", "Konsol Petugas", ("officer/texts.js", "officer/queue.js")
+        "officer/main.html",
+        "Konsol Petugas",
+        ("officer/texts.js", "officer/board-texts.js", "officer/board.js", "officer/queue.js"),
     ),
 }
 

@@ -279,19 +279,11 @@ function selectTab(status) {
   refresh(false);
 }
 
-function buildNav() {
-  const link = said("a", "", "nav_requests");
-  link.href = "#requests";
-  link.setAttribute("aria-current", "page");
-  $("nav").replaceChildren(link);
-}
-
 for (const tab of document.querySelectorAll("[data-status]")) {
   tab.addEventListener("click", () => selectTab(tab.dataset.status));
 }
 document.addEventListener("visibilitychange", poll);
 document.addEventListener("tatap:lang", render);
-buildNav();
 window.officerQueue = { refresh, Queue };
 
 // Staff of every facility (an admin without one) pick the facility whose queue they work, of

@@ -1,7 +1,10 @@
 // What the staff consoles share: the session (log in, who is logged in, log out), the API call
 // with the session's CSRF token, the language toggle and the confirmation dialog. Reads TEXTS, t,
 // say, LANG and setLanguage (i18n.js); the facts the server shares sit in the #facts data block.
-// A console calls Staff.start(onSession, onLogout) last.
+// A console calls Staff.start(onSession, onLogout) last; its other pages follow the session by
+// the document's "tatap:session" (detail: the session) and "tatap:logout" events. Each
+// <section data-nav="text key"> of #console is a page of the nav, the first shown unless the
+// address's #hash names another.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -70,7 +73,10 @@ const Staff = {
     say($("login-note"), note || "");
     $("login-note").hidden = !note;
     if ($("confirm").open) $("confirm").close();
-    if (had) Staff.onLogout();
+    if (had) {
+      Staff.onLogout();
+      document.dispatchEvent(new Event("tatap:logout"));
+    }
     $("username").focus();
   },
 
@@ -87,6 +93,30 @@ const Staff = {
     $("nav").hidden = $("who").hidden = $("logout").hidden = false;
     $("login-error").hidden = true;
     Staff.onSession(session);
+    document.dispatchEvent(new CustomEvent("tatap:session", { detail: session }));
+  },
+
+  // The nav: a link per page (section[data-nav]); one page shown at a time.
+  buildNav() {
+    const sections = [...document.querySelectorAll("#console > section[data-nav]")];
+    const links = sections.map((section) => {
+      const link = document.createElement("a");
+      link.href = `#${section.id}`;
+      say(link, section.dataset.nav);
+      return link;
+    });
+    $("nav").replaceChildren(...links);
+    const show = () => {
+      const wanted = location.hash.slice(1);
+      const current = sections.find((s) => s.id === wanted) || sections[0];
+      for (const section of sections) section.hidden = section !== current;
+      for (const link of links) {
+        if (link.hash === `#${current.id}`) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+    };
+    window.addEventListener("hashchange", show);
+    show();
   },
 
   async login(event) {
@@ -156,6 +186,7 @@ const Staff = {
     for (const kind of ["pointerdown", "keydown"]) {
       document.addEventListener(kind, () => { Staff.active = true; }, true);
     }
+    Staff.buildNav();
     $("login-form").addEventListener("submit", Staff.login);
     $("logout").addEventListener("click", Staff.logout);
     setLanguage(LANG);
