@@ -13,14 +13,16 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from services.admin.provision import Admin
+from services.audit.chain import AuditEvent
 from services.domain.model import Role
-from signaling.app import STORE
+from signaling.app import BOARD_FEED, STORE
 from tests.e2e.console import PASSWORD, console_page, log_in
 from tests.e2e.stack import Stack, frames_flowing, make_agent, open_page, until
 
 pytestmark = pytest.mark.browser
 # The README's picture; refreshed by `TATAP_UPDATE_SCREENSHOTS=1 pytest tests/e2e`.
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "officer-board.png"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS_SCREENSHOT = DOCS / "officer-board.png"
 # How soon a change must show on the board (issue 10: "within a second").
 LIVE_S = 1.0
 
@@ -77,6 +79,9 @@ async def test_the_board_follows_a_visit_through_its_day(
     later = await stack.schedule(length_s=300, start_in=600 + 4)
     vid = visit.visit.id
     context, page = await console_page(browser, f"{stack.base_url}/officer")
+    if os.environ.get("TATAP_UPDATE_SCREENSHOTS"):  # the officer's guide's first picture
+        await page.wait_for_selector("#login:not([hidden])")
+        await page.screenshot(path=str(DOCS / "officer-login.png"))
     await log_in(page, "petugas")
     assert await page.inner_text("#nav") == "Hari ini\nPermintaan"
     await page.wait_for_selector(row(vid))
@@ -176,4 +181,33 @@ async def test_another_facilitys_officer_sees_nothing(stack: Stack, browser: Bro
     assert statuses == [404, 404, 404]
     stored = await stack.app[STORE].get_visit(visit.visit.id)
     assert stored is not None and stored.ready_at is None
+    await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_a_dropped_stream_is_reopened_and_the_board_read_again(
+    stack: Stack, browser: Browser
+) -> None:
+    """The node ends every board stream (``resync``, as when it stops) after a change the feed
+    never pushed: the page reconnects by itself and reads the board again, so the row shows the
+    change, without a reload and with the officer's open dialog still open."""
+    await officers(stack)
+    visit = await stack.schedule(length_s=300, start_in=1800)
+    vid = visit.visit.id
+    context, page = await console_page(browser, f"{stack.base_url}/officer")
+    await log_in(page, "petugas")
+    await page.wait_for_selector(row(vid))
+    await page.wait_for_selector("#board-live.live-on")
+    await page.evaluate("() => { window.notReloaded = true; Staff.confirm('ask_reject', {}); }")
+    assert await page.is_visible("#confirm")
+
+    terminal = await stack.app[STORE].get_terminal(stack.terminal_id)
+    assert terminal is not None
+    event = AuditEvent("inmate-ready", "officer", "s_test", terminal.facility_id, vid)
+    await stack.app[STORE].mark_ready(vid, int(time.time() * 1000), event)  # the feed is not told
+    stack.app[BOARD_FEED].close_all()
+    await page.wait_for_selector(f"{row(vid)} .ready-mark", timeout=10_000)
+    await page.wait_for_selector("#board-live.live-on")
+    assert await page.evaluate("window.notReloaded === true")
+    assert await page.is_visible("#confirm")
     await context.close()
