@@ -76,7 +76,7 @@ async def test_the_board_follows_a_visit_through_its_day(
     await stack.agent.aclose()
     await officers(stack)
     visit = await stack.schedule(length_s=300)
-    later = await stack.schedule(length_s=300, start_in=600 + 4)
+    later = await stack.schedule(length_s=300, start_in=600 + 12)
     vid = visit.visit.id
     context, page = await console_page(browser, f"{stack.base_url}/officer")
     if os.environ.get("TATAP_UPDATE_SCREENSHOTS"):  # the officer's guide's first picture
@@ -90,6 +90,7 @@ async def test_the_board_follows_a_visit_through_its_day(
     text = await page.inner_text(row(vid))
     assert "B-1234" in text and "Budi" in text and "Siti" in text and "Terjadwal" in text
     assert "luring" in await page.inner_text("#rooms .terminals")
+    # The later visit's alert is not due yet (12 s from its scheduling).
     assert sorted(await alert_kinds(page)) == ["not_ready", "terminal_offline"]
     assert await page.query_selector(f"{row(later.visit.id)}") is not None
 
@@ -98,6 +99,8 @@ async def test_the_board_follows_a_visit_through_its_day(
     took = await becomes(page, vid, "family_waiting", LIVE_S)
     print(f"family joined → row family_waiting: {took * 1000:.0f} ms after the page was in")
 
+    if os.environ.get("TATAP_UPDATE_SCREENSHOTS"):  # the guide's "ready" picture
+        await page.screenshot(path=str(DOCS / "officer-board-ready.png"))
     await page.click(f"{row(vid)} [data-action=ready]")
     await page.wait_for_selector("#board-status:not([hidden])")
     assert "Budi" in await page.inner_text("#board-status")
@@ -113,7 +116,7 @@ async def test_the_board_follows_a_visit_through_its_day(
     # clock, with nothing pushed.
     await until(
         lambda: page.query_selector(f'#alert-list li.not_ready[data-id="{later.visit.id}"]'),
-        8,
+        15,
         "the later visit's not-ready alert",
     )
 
