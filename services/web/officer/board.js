@@ -182,7 +182,7 @@ function apply(event, draw) {
     if (had && had.room_id !== v.room_id) drawRoom(had.room_id);
     drawRoom(v.room_id);
   }
-  drawAlerts(true);
+  drawAlerts(false);
 }
 
 // --- drawing ---------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ function drawTerminals(roomId) {
   const block = document.querySelector(`#rooms section[data-room="${CSS.escape(roomId)}"]`);
   const room = Board.rooms.find((r) => r.id === roomId);
   if (block && room) block.querySelector(".terminals").replaceWith(terminalsLine(room));
-  drawAlerts(true);
+  drawAlerts(false);
 }
 
 function terminalsLine(room) {
