@@ -214,3 +214,28 @@ async def test_a_dropped_stream_is_reopened_and_the_board_read_again(
     assert await page.evaluate("window.notReloaded === true")
     assert await page.is_visible("#confirm")
     await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_a_family_kept_waiting_is_raised_on_time(stack: Stack, browser: Browser) -> None:
+    """A family waiting with no terminal in the room: once its wait passes the moment the API
+    gave (``waiting_alert_ms``), the page raises the alert by its own clock, with nothing pushed
+    (the page's clock is moved on five and a half minutes)."""
+    await stack.agent.aclose()
+    await officers(stack)
+    visit = await stack.schedule(length_s=900)
+    vid = visit.visit.id
+    context, page = await console_page(browser, "about:blank")
+    await page.clock.install()
+    await page.goto(f"{stack.base_url}/officer")
+    await log_in(page, "petugas")
+    await page.wait_for_selector(row(vid))
+    family, phone = await open_page(browser, stack.link(visit, Role.FAMILY), locale="id-ID")
+    await becomes(page, vid, "family_waiting", 5)
+    assert "family_waiting" not in await alert_kinds(page)
+    await page.clock.fast_forward("05:30")
+    await page.wait_for_selector(f'#alert-list li.family_waiting[data-id="{vid}"]', timeout=5000)
+    text = await page.inner_text(f'#alert-list li.family_waiting[data-id="{vid}"]')
+    assert "Siti" in text and "5 mnt" in text
+    await family.close()
+    await context.close()
