@@ -30,19 +30,6 @@ const MAX_BACKOFF_MS = 30000;
 const GOING_AHEAD = new Set(["scheduled", "inmate_ready", "family_waiting", "live", "ended"]);
 const CAN_READY = new Set(["scheduled", "family_waiting"]);
 
-function node(tag, className, text) {
-  const out = document.createElement(tag);
-  if (className) out.className = className;
-  if (text !== undefined) out.textContent = text;
-  return out;
-}
-
-function spoken(tag, className, key, vars) {
-  const out = node(tag, className);
-  say(out, key, vars);
-  return out;
-}
-
 function now() {
   return Date.now() + Board.skew;
 }
@@ -223,24 +210,24 @@ function visitsOf(roomId) {
 }
 
 function roomBlock(room) {
-  const block = node("section", "room");
+  const block = el("section", "room");
   block.dataset.room = room.id;
-  const head = node("div", "room-head");
-  head.append(node("h2", "", room.name), terminalsLine(room));
+  const head = el("div", "room-head");
+  head.append(el("h2", "", room.name), terminalsLine(room));
   block.append(head, roomTable(room));
   return block;
 }
 
 function roomTable(room) {
   const visits = visitsOf(room.id);
-  if (!visits.length) return spoken("p", "muted room-none", "room_none");
-  const table = node("table", "visits");
-  const head = node("tr");
+  if (!visits.length) return said("p", "muted room-none", "room_none");
+  const table = el("table", "visits");
+  const head = el("tr");
   for (const key of ["col_time", "col_state", "col_inmate", "col_family", "col_code"]) {
-    head.append(spoken("th", "", key));
+    head.append(said("th", "", key));
   }
-  head.append(node("th"));
-  table.append(node("thead"), node("tbody"));
+  head.append(el("th"));
+  table.append(el("thead"), el("tbody"));
   table.tHead.append(head);
   table.tBodies[0].append(...visits.map(visitRow));
   return table;
@@ -262,46 +249,46 @@ function drawTerminals(roomId) {
 }
 
 function terminalsLine(room) {
-  const line = node("ul", "terminals");
+  const line = el("ul", "terminals");
   for (const t of room.terminals) {
-    const item = node("li", t.online ? "terminal on" : "terminal off");
+    const item = el("li", t.online ? "terminal on" : "terminal off");
     item.dataset.terminal = t.id;
-    item.append(node("strong", "", t.name), spoken("span", "dot", t.online ? "terminal_on" : "terminal_off"));
+    item.append(el("strong", "", t.name), said("span", "dot", t.online ? "terminal_on" : "terminal_off"));
     if (!t.online) {
-      item.append(t.last_seen_ms ? spoken("span", "muted", "last_seen", { time: clock(t.last_seen_ms) })
-        : spoken("span", "muted", "terminal_never"));
+      item.append(t.last_seen_ms ? said("span", "muted", "last_seen", { time: clock(t.last_seen_ms) })
+        : said("span", "muted", "terminal_never"));
     }
-    if (t.agent) item.append(spoken("span", "muted agent", "agent", { version: t.agent }));
+    if (t.agent) item.append(said("span", "muted agent", "agent", { version: t.agent }));
     const busy = t.visit_id && Board.visits.get(t.visit_id);
-    if (busy) item.append(spoken("span", "muted", "in_visit", { code: busy.code }));
+    if (busy) item.append(said("span", "muted", "in_visit", { code: busy.code }));
     line.append(item);
   }
   return line;
 }
 
 function visitRow(v) {
-  const tr = node("tr", `visit state-${v.state}`);
+  const tr = el("tr", `visit state-${v.state}`);
   tr.dataset.id = v.id;
   tr.dataset.state = v.state;
-  const time = node("td", "time");
-  time.append(node("strong", "", clock(v.start_ms)), node("span", "muted", `–${clock(v.end_ms)}`));
-  const state = node("td", "state");
-  state.append(spoken("span", `badge ${v.state}`, `st_${v.state}`), stateDetail(v));
-  const inmate = node("td", "inmate");
-  inmate.append(node("strong", "", v.inmate_number), node("span", "", ` ${v.inmate_name}`));
-  const family = node("td", "family");
-  family.append(node("span", "", v.family_name));
-  if (v.family_nik) family.append(node("span", "nik muted", ` ${v.family_nik}`));
-  if (v.priority) family.append(spoken("span", "tag priority", "priority"));
-  if (v.review) family.append(spoken("span", "tag review", "review"));
-  if (v.kind !== "regular") family.append(spoken("span", "tag", `kind_${v.kind}`));
-  const code = node("td", "code");
-  code.append(node("code", "", v.code));
-  const action = node("td", "action");
+  const time = el("td", "time");
+  time.append(el("strong", "", clock(v.start_ms)), el("span", "muted", `–${clock(v.end_ms)}`));
+  const state = el("td", "state");
+  state.append(said("span", `badge ${v.state}`, `st_${v.state}`), stateDetail(v));
+  const inmate = el("td", "inmate");
+  inmate.append(el("strong", "", v.inmate_number), el("span", "", ` ${v.inmate_name}`));
+  const family = el("td", "family");
+  family.append(el("span", "", v.family_name));
+  if (v.family_nik) family.append(el("span", "nik muted", ` ${v.family_nik}`));
+  if (v.priority) family.append(said("span", "tag priority", "priority"));
+  if (v.review) family.append(said("span", "tag review", "review"));
+  if (v.kind !== "regular") family.append(said("span", "tag", `kind_${v.kind}`));
+  const code = el("td", "code");
+  code.append(el("code", "", v.code));
+  const action = el("td", "action");
   if (v.ready_ms) {
-    action.append(spoken("span", "ready-mark", "ready_at", { time: clock(v.ready_ms) }));
+    action.append(said("span", "ready-mark", "ready_at", { time: clock(v.ready_ms) }));
   } else if (CAN_READY.has(v.state)) {
-    const button = spoken("button", "primary ready", "ready");
+    const button = said("button", "primary ready", "ready");
     button.type = "button";
     button.dataset.action = "ready";
     button.addEventListener("click", () => markReady(v.id, button));
@@ -314,7 +301,7 @@ function visitRow(v) {
 // What goes beside the state: the countdown of a live visit (ticked by tick()), the wait of a
 // family, the reason a visit ended.
 function stateDetail(v) {
-  const detail = node("span", "detail");
+  const detail = el("span", "detail");
   if (v.state === "live") {
     detail.classList.add("countdown");
     detail.dataset.end = String(v.end_ms);
@@ -360,12 +347,12 @@ function currentAlerts() {
 }
 
 function alertItem(alert) {
-  const li = node("li", `alert ${alert.kind}`);
+  const li = el("li", `alert ${alert.kind}`);
   const v = alert.visit;
   if (alert.kind === "terminal_offline") {
     const since = alert.terminal.last_seen_ms ? t("last_seen", { time: clock(alert.terminal.last_seen_ms) }) : "";
     li.dataset.terminal = alert.terminal.id;
-    li.append(spoken("span", "", "al_terminal_offline",
+    li.append(said("span", "", "al_terminal_offline",
       { room: alert.room.name, terminal: alert.terminal.name, since }));
     return li;
   }
@@ -379,9 +366,9 @@ function alertItem(alert) {
     vars.since = clock(v.family_waiting_since_ms);
     vars.min = minutesSince(v.family_waiting_since_ms);
   }
-  li.append(spoken("span", "", `al_${alert.kind}`, vars));
+  li.append(said("span", "", `al_${alert.kind}`, vars));
   if (alert.kind === "not_ready") {
-    const button = spoken("button", "primary ready", "ready");
+    const button = said("button", "primary ready", "ready");
     button.type = "button";
     button.addEventListener("click", () => markReady(v.id, button));
     li.append(button);
@@ -451,21 +438,21 @@ async function markReady(id, button) {
 // that officers can fetch inmates from their blocks.
 function printable() {
   const out = $("print-schedule");
-  const title = node("h1", "", t("schedule_title", { facility: Board.name }));
-  const day = node("p", "", `${$("board-day").textContent} · ${t("printed", { time: clock(now()) })} ${zoneName(Board.tz)}`);
-  const table = node("table", "schedule");
-  const head = node("tr");
+  const title = el("h1", "", t("schedule_title", { facility: Board.name }));
+  const day = el("p", "", `${$("board-day").textContent} · ${t("printed", { time: clock(now()) })} ${zoneName(Board.tz)}`);
+  const table = el("table", "schedule");
+  const head = el("tr");
   for (const key of ["col_room", "col_time", "col_inmate", "col_block", "col_family", "col_code"]) {
-    head.append(node("th", "", t(key)));
+    head.append(el("th", "", t(key)));
   }
-  table.append(node("thead"), node("tbody"));
+  table.append(el("thead"), el("tbody"));
   table.tHead.append(head);
   for (const room of Board.rooms) {
     for (const v of visitsOf(room.id).filter((x) => GOING_AHEAD.has(x.state))) {
-      const tr = node("tr");
-      tr.append(node("td", "", room.name), node("td", "", `${clock(v.start_ms)}–${clock(v.end_ms)}`),
-        node("td", "", inmateText(v)), node("td", "", v.inmate_block),
-        node("td", "", v.family_name), node("td", "", v.code));
+      const tr = el("tr");
+      tr.append(el("td", "", room.name), el("td", "", `${clock(v.start_ms)}–${clock(v.end_ms)}`),
+        el("td", "", inmateText(v)), el("td", "", v.inmate_block),
+        el("td", "", v.family_name), el("td", "", v.code));
       table.tBodies[0].append(tr);
     }
   }
@@ -482,7 +469,7 @@ async function pickBoardFacility() {
   }
   const select = $("board-facility");
   select.replaceChildren(...resp.body.facilities.map((f) => {
-    const option = node("option", "", f.name);
+    const option = el("option", "", f.name);
     option.value = f.id;
     option.dataset.tz = f.timezone;
     return option;

@@ -16,20 +16,6 @@ const Queue = {
   facility: "",  // the officer's own; staff of every facility pick one
 };
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-// An element whose text is a key: it follows language switches.
-function said(tag, className, key, vars) {
-  const node = el(tag, className);
-  say(node, key, vars);
-  return node;
-}
-
 function relationshipLabel(code) {
   const found = (FACTS.relationships || []).find((r) => r.code === code);
   return found ? found[LANG] || found.id : code;

@@ -1,6 +1,7 @@
 // What the staff consoles share: the session (log in, who is logged in, log out), the API call
 // with the session's CSRF token, the language toggle and the confirmation dialog. Reads TEXTS, t,
 // say, LANG and setLanguage (i18n.js); the facts the server shares sit in the #facts data block.
+// el and said (below) make elements for every console page.
 // A console calls Staff.start(onSession, onLogout) last; its other pages follow the session by
 // the document's "tatap:session" (detail: the session) and "tatap:logout" events. Each
 // <section data-nav="text key"> of #console is a page of the nav, the first shown unless the
@@ -10,6 +11,20 @@
 const $ = (id) => document.getElementById(id);
 const FACTS = JSON.parse(($("facts") || { textContent: "{}" }).textContent);
 const API_TIMEOUT_MS = 20000;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// An element whose text is a key: it follows language switches.
+function said(tag, className, key, vars) {
+  const node = el(tag, className);
+  say(node, key, vars);
+  return node;
+}
 
 const Staff = {
   session: null,
