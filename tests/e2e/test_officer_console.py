@@ -145,7 +145,7 @@ async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
     browser: Browser, tmp_path: Path
 ) -> None:
     """An admin of every facility picks the facility (of those taking requests) whose queue to
-    work, and sees its request;
+    work, and sees its request, and its Today board;
     an auditor logging in at /officer is sent to /auditor."""
     async with console_node(tmp_path) as node:
         visit = await node.request(1, "B-1234", "08:30")
@@ -158,6 +158,10 @@ async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
         assert names == ["Lapas Uji"]
         await page.select_option("#facility", label="Lapas Uji")
         await page.wait_for_selector(row(page, visit.id))
+        # The Today board picks its facility the same way.
+        await page.click('#nav a[href="#today"]')
+        await page.wait_for_selector("#board-facility-pick:not([hidden])")
+        await page.wait_for_selector("#rooms section.room h2:has-text('Ruang 1')")
         await page.click("#logout")
         await page.wait_for_selector("#login:not([hidden])")
         await page.fill("#username", "rina")

@@ -462,26 +462,8 @@ function printable() {
 // --- wiring ----------------------------------------------------------------------------------
 
 async function pickBoardFacility() {
-  const resp = await Staff.api("GET", "/api/v1/facilities");
-  if (resp.status !== 200) {
-    Staff.sayFailure($("board-error"), resp);
-    return;
-  }
-  const select = $("board-facility");
-  select.replaceChildren(...resp.body.facilities.map((f) => {
-    const option = el("option", "", f.name);
-    option.value = f.id;
-    option.dataset.tz = f.timezone;
-    return option;
-  }));
-  const choose = () => {
-    const option = select.selectedOptions[0];
-    if (!option) return;
-    follow(option.value, option.dataset.tz);
-  };
-  select.onchange = choose;
-  $("board-facility-pick").hidden = false;
-  choose();
+  const failure = await Staff.pickFacility($("board-facility"), $("board-facility-pick"), follow);
+  if (failure) Staff.sayFailure($("board-error"), failure);
 }
 
 function follow(facility, tz) {

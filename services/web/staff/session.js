@@ -189,6 +189,28 @@ const Staff = {
     });
   },
 
+  // Staff of every facility (an admin without one) pick the facility to work, of those taking
+  // online requests: ``select`` filled and its ``label`` shown, ``choose(id, timezone)`` called
+  // now and at each change. The failed answer, or null.
+  async pickFacility(select, label, choose) {
+    const resp = await Staff.api("GET", "/api/v1/facilities");
+    if (resp.status !== 200) return resp;
+    select.replaceChildren(...resp.body.facilities.map((f) => {
+      const option = el("option", "", f.name);
+      option.value = f.id;
+      option.dataset.tz = f.timezone;
+      return option;
+    }));
+    const chosen = () => {
+      const option = select.selectedOptions[0];
+      if (option) choose(option.value, option.dataset.tz);
+    };
+    select.onchange = chosen;
+    label.hidden = false;
+    chosen();
+    return null;
+  },
+
   async start(onSession, onLogout) {
     Staff.onSession = onSession;
     Staff.onLogout = onLogout;
