@@ -112,9 +112,10 @@ async def test_the_board_follows_a_visit_through_its_day(
 ) -> None:
     """A visit starting now with its room's terminal away: the board shows it scheduled with
     the not-ready and terminal-offline alerts; the family joins and the row turns "family
-    waiting" within a second of the node reporting the change (timed against it); the officer presses "ready" and the family page says the inmate
-    is in the room; the terminal comes and the row turns "live" with a countdown ticking; a
-    later visit's not-ready alert comes on time with no push; the schedule prints."""
+    waiting" within a second of the node reporting the change; the officer presses "ready"
+    and the family page says the inmate is in the room; the terminal comes and the row turns
+    "live", again within a second, with a countdown ticking; a later visit's not-ready alert
+    comes on time with no push; the schedule prints."""
     await stack.agent.aclose()
     await officers(stack)
     visit = await stack.schedule(length_s=300)
