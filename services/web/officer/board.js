@@ -22,6 +22,7 @@ const Board = {
   loading: 0,  // a load in flight (its sequence number), events wait for it
   seq: 0,
   pending: [],  // events that came during a load
+  stale: false,  // more came than were held: read the board again
   alertsSeen: "",
   rendered: false,
 };
@@ -81,6 +82,10 @@ async function load() {
   Board.pending = [];
   for (const event of late) apply(event, false);
   render();
+  if (Board.stale) {
+    Board.stale = false;
+    load();
+  }
 }
 
 function connect() {
@@ -134,7 +139,9 @@ function showLive(on) {
 
 function received(event) {
   if (Board.loading) {
+    // Held for the load in flight, within a bound; past it the board is read once more.
     if (Board.pending.length < 1000) Board.pending.push(event);
+    else Board.stale = true;
     return;
   }
   apply(event, true);
