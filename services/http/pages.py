@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from services.access.sessions import BACKGROUND_HEADER, CSRF_HEADER
+from services.access.sessions import BACKGROUND_HEADER, BACKGROUND_QUERY, CSRF_HEADER
 from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
 from services.errors import TatapError
@@ -225,7 +225,13 @@ STAFF_PAGES = {
     "/officer": StaffPage(
         "officer/main.html",
         "Konsol Petugas",
-        ("officer/texts.js", "officer/nav.js", "officer/queue.js"),
+        (
+            "officer/texts.js",
+            "officer/nav.js",
+            "officer/board-texts.js",
+            "officer/board.js",
+            "officer/queue.js",
+        ),
     ),
     "/officer/walk-in": StaffPage(
         "officer/walkin.html",
@@ -258,6 +264,7 @@ def staff_facts() -> dict[str, object]:
         "reject_reasons": [{"code": r.value, **r.text.to_json()} for r in RejectReason],
         "csrf_header": CSRF_HEADER,
         "background_header": BACKGROUND_HEADER,
+        "background_query": BACKGROUND_QUERY,
     }
 
 

@@ -2,6 +2,7 @@
 "use strict";
 
 Object.assign(TEXTS.id, {
+  nav_today: "Hari ini",
   nav_requests: "Permintaan",
   nav_walkin: "Walk-in",
   nav_terminals: "Terminal",
@@ -59,6 +60,7 @@ Object.assign(TEXTS.id, {
 });
 
 Object.assign(TEXTS.en, {
+  nav_today: "Today",
   nav_requests: "Requests",
   nav_walkin: "Walk-in",
   nav_terminals: "Terminals",

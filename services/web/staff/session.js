@@ -1,12 +1,30 @@
 // What the staff consoles share: the session (log in, who is logged in, log out), the API call
 // with the session's CSRF token, the language toggle and the confirmation dialog. Reads TEXTS, t,
 // say, LANG and setLanguage (i18n.js); the facts the server shares sit in the #facts data block.
-// A console calls Staff.start(onSession, onLogout) last.
+// el and said (below) make elements for every console page.
+// A console calls Staff.start(onSession, onLogout) last; its other pages follow the session by
+// the document's "tatap:session" (detail: the session) and "tatap:logout" events. Each
+// <section data-nav="text key"> of #console is a page of the nav, the first shown unless the
+// address's #hash names another.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const FACTS = JSON.parse(($("facts") || { textContent: "{}" }).textContent);
 const API_TIMEOUT_MS = 20000;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// An element whose text is a key: it follows language switches.
+function said(tag, className, key, vars) {
+  const node = el(tag, className);
+  say(node, key, vars);
+  return node;
+}
 
 const Staff = {
   session: null,
@@ -70,7 +88,10 @@ const Staff = {
     say($("login-note"), note || "");
     $("login-note").hidden = !note;
     if ($("confirm").open) $("confirm").close();
-    if (had) Staff.onLogout();
+    if (had) {
+      Staff.onLogout();
+      document.dispatchEvent(new Event("tatap:logout"));
+    }
     $("username").focus();
   },
 
@@ -88,6 +109,35 @@ const Staff = {
     $("nav").hidden = $("who").hidden = $("logout").hidden = false;
     $("login-error").hidden = true;
     Staff.onSession(session);
+    document.dispatchEvent(new CustomEvent("tatap:session", { detail: session }));
+  },
+
+  // The nav: a link per page, one section shown at a time. A console of several pages names them
+  // all in Staff.navPages ([href, text key]); otherwise the links are this page's sections
+  // (section[data-nav]). A section is chosen by the URL's hash, the first by default.
+  buildNav() {
+    const sections = [...document.querySelectorAll("#console > section[data-nav]")];
+    const pages = Staff.navPages || sections.map((s) => [`#${s.id}`, s.dataset.nav]);
+    const links = pages.map(([href, key]) => {
+      const link = document.createElement("a");
+      link.href = href;
+      say(link, key);
+      return link;
+    });
+    $("nav").replaceChildren(...links);
+    const show = () => {
+      const wanted = location.hash.slice(1);
+      const current = sections.find((s) => s.id === wanted) || sections[0];
+      for (const section of sections) section.hidden = section !== current;
+      for (const link of links) {
+        const here = link.pathname === location.pathname &&
+          (!current || !link.hash || link.hash === `#${current.id}`);
+        if (here) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+    };
+    window.addEventListener("hashchange", show);
+    show();
   },
 
   async login(event) {
@@ -145,6 +195,28 @@ const Staff = {
     });
   },
 
+  // Staff of every facility (an admin without one) pick the facility to work, of those taking
+  // online requests: ``select`` filled and its ``label`` shown, ``choose(id, timezone)`` called
+  // now and at each change. The failed answer, or null.
+  async pickFacility(select, label, choose) {
+    const resp = await Staff.api("GET", "/api/v1/facilities");
+    if (resp.status !== 200) return resp;
+    select.replaceChildren(...resp.body.facilities.map((f) => {
+      const option = el("option", "", f.name);
+      option.value = f.id;
+      option.dataset.tz = f.timezone;
+      return option;
+    }));
+    const chosen = () => {
+      const option = select.selectedOptions[0];
+      if (option) choose(option.value, option.dataset.tz);
+    };
+    select.onchange = chosen;
+    label.hidden = false;
+    chosen();
+    return null;
+  },
+
   async start(onSession, onLogout) {
     Staff.onSession = onSession;
     Staff.onLogout = onLogout;
@@ -157,6 +229,7 @@ const Staff = {
     for (const kind of ["pointerdown", "keydown"]) {
       document.addEventListener(kind, () => { Staff.active = true; }, true);
     }
+    Staff.buildNav();
     $("login-form").addEventListener("submit", Staff.login);
     $("logout").addEventListener("click", Staff.logout);
     setLanguage(LANG);
