@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import join
+from tests.bench import board_page, join
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,4 +94,14 @@ def test_board_smoke(tmp_path: Path) -> None:
     are not checked at this size)."""
     out = smoke("board", tmp_path)
     assert "officer board: GET of 200 visits" in out
+    assert "0 missing" in out
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(bool(board_page.unavailable()), reason=board_page.unavailable() or "")
+def test_board_page_smoke(tmp_path: Path) -> None:
+    """The console's board page is rendered in Chromium and follows changes made through the
+    API (the figures are not checked at this size)."""
+    out = smoke("board_page", tmp_path)
+    assert "officer board page: 200 visits painted" in out
     assert "0 missing" in out

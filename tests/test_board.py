@@ -46,6 +46,7 @@ async def test_a_visit_moves_through_the_board_states_as_its_people_arrive(world
     assert row(board, vid)["state"] == "scheduled"
     assert row(board, vid)["inmate_number"] == "B-1234"
     assert row(board, vid)["inmate_name"] == "Budi"
+    assert row(board, vid)["inmate_block"] == "A"  # for the printed schedule
     assert row(board, vid)["family_name"] == "Siti"
     (room,) = board["rooms"]
     (terminal,) = room["terminals"]

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import ClientResponse
 
 from services.access.revocation import Revocations
-from services.access.sessions import BACKGROUND_HEADER, SESSION_COOKIE
+from services.access.sessions import BACKGROUND_HEADER, BACKGROUND_QUERY, SESSION_COOKIE
 from services.admin.provision import Admin
 from services.audit.query import AuditQuery
 from services.domain.model import Role, VisitStatus
@@ -106,6 +106,19 @@ async def test_idle_timeout_ends_the_session_and_background_polls_do_not_renew(
     await desk.advance(30)
     resp = await desk.client.get("/api/v1/requests", headers={BACKGROUND_HEADER: "1"})
     assert resp.status == 401
+
+
+async def test_a_background_query_does_not_renew_either(desk: World) -> None:
+    """What cannot set a header (the board page's EventSource) says ``background=1`` in the
+    query: it is answered, and the session is not renewed by it, so it still times out."""
+    await staff(desk, "andi", Role.OFFICER)
+    await login(desk, "andi")
+    await desk.advance(IDLE_S - 60)
+    query = f"?{BACKGROUND_QUERY}=1"
+    poll = await desk.client.get(f"/api/v1/board{query}")
+    assert poll.status == 200 and SESSION_COOKIE not in poll.cookies
+    await desk.advance(90)
+    assert (await desk.client.get(f"/api/v1/board{query}")).status == 401
 
 
 async def test_absolute_lifetime_ends_a_session_in_use(desk: World) -> None:

@@ -36,6 +36,9 @@ CSRF_HEADER = "X-CSRF-Token"
 # A request the page makes on its own (the queue's poll) says so: it does not count as use, so
 # a console left open on an empty desk still times out.
 BACKGROUND_HEADER = "X-Tatap-Background"
+# The same said in the query, for what cannot set a header: a page's EventSource (the board's
+# stream reopens by itself all day, which is not the officer's use).
+BACKGROUND_QUERY = "background"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Who gets which console: an auditor logging in at /officer is sent to its own.
 CONSOLE_OF = {Role.OFFICER: "/officer", Role.ADMIN: "/officer", Role.AUDITOR: "/auditor"}
@@ -121,6 +124,7 @@ class StaffSessions:
 
 __all__ = [
     "BACKGROUND_HEADER",
+    "BACKGROUND_QUERY",
     "CONSOLE_OF",
     "CSRF_HEADER",
     "SESSION_COOKIE",

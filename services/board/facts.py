@@ -21,6 +21,7 @@ class VisitFacts:
     family_nik: str  # the guest's registered visitor's NIK ("" when not registered)
     priority: bool  # a guest's visitor has the special-needs flag
     ready_ms: int | None  # when an officer marked the inmate as in the visit room
+    inmate_block: str = ""  # where officers fetch the inmate from ("" when not known)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class VisitRow:
     review: bool
     inmate_number: str
     inmate_name: str
+    inmate_block: str  # the cell block, for the printed schedule ("" when not known)
     family_name: str
     family_nik: str
     terminal_present: bool
@@ -163,6 +164,7 @@ def visit_row(facts: VisitFacts, live: VisitLive) -> VisitRow:
         review=visit.review,
         inmate_number=facts.inmate_number,
         inmate_name=facts.inmate_name,
+        inmate_block=facts.inmate_block,
         family_name=facts.family_name,
         family_nik=mask(facts.family_nik),
         terminal_present=live.terminal_present,

@@ -22,10 +22,9 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from services.access.sessions import BACKGROUND_HEADER, CSRF_HEADER
+from services.access.sessions import BACKGROUND_HEADER, BACKGROUND_QUERY, CSRF_HEADER
 from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
-from services.domain.model import Role
 from services.errors import TatapError
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -213,57 +212,47 @@ def page_facts() -> dict[str, object]:
 
 @dataclass(frozen=True)
 class StaffPage:
-    """A staff console page: its content (under ``services/web``), in the staff shell
-    (``staff/shell.html``) with the shell's scripts, then its own; its menu entry in both
-    languages, and the roles the menu shows it to (the API decides what each may do)."""
+    """A staff console: its content (under ``services/web``), in the staff shell
+    (``staff/shell.html``) with the shell's scripts, then its own."""
 
     main: str
     title: str
     scripts: tuple[str, ...]
-    nav: tuple[str, str] = ("", "")  # Indonesian, English
-    roles: tuple[Role, ...] = (Role.OFFICER, Role.ADMIN)
 
 
 STAFF_SHELL = "staff/shell.html"
-# The admin pages' scripts: their shared texts and facility choice, then their own.
-_ADMIN = ("officer/nav.js", "officer/admin-texts.js", "officer/admin.js")
+# The administration pages' scripts: the officer texts and menu, their shared texts and parts.
+_ADMIN = ("officer/texts.js", "officer/nav.js", "officer/admin-texts.js", "officer/admin.js")
 STAFF_PAGES = {
     "/officer": StaffPage(
         "officer/main.html",
         "Konsol Petugas",
-        ("officer/texts.js", "officer/nav.js", "officer/queue.js"),
-        ("Permintaan", "Requests"),
+        (
+            "officer/texts.js",
+            "officer/nav.js",
+            "officer/board-texts.js",
+            "officer/board.js",
+            "officer/queue.js",
+        ),
     ),
     "/officer/walk-in": StaffPage(
         "officer/walkin.html",
         "Konsol Petugas",
         ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/walkin.js"),
-        ("Walk-in", "Walk-in"),
     ),
     "/officer/terminals": StaffPage(
         "officer/terminals.html",
         "Konsol Petugas",
         ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/terminals.js"),
-        ("Terminal", "Terminals"),
     ),
     "/officer/schedule": StaffPage(
-        "officer/schedule.html",
-        "Konsol Petugas",
-        (*_ADMIN, "officer/schedule.js"),
-        ("Jadwal", "Schedule"),
+        "officer/schedule.html", "Konsol Petugas", (*_ADMIN, "officer/schedule.js")
     ),
     "/officer/inmates": StaffPage(
-        "officer/inmates.html",
-        "Konsol Petugas",
-        (*_ADMIN, "officer/inmates.js"),
-        ("Warga binaan", "Inmates"),
+        "officer/inmates.html", "Konsol Petugas", (*_ADMIN, "officer/inmates.js")
     ),
     "/officer/staff": StaffPage(
-        "officer/staff.html",
-        "Konsol Petugas",
-        (*_ADMIN, "officer/staff.js"),
-        ("Petugas", "Staff"),
-        (Role.ADMIN,),
+        "officer/staff.html", "Konsol Petugas", (*_ADMIN, "officer/staff.js")
     ),
 }
 
@@ -286,11 +275,7 @@ def staff_facts() -> dict[str, object]:
         "reject_reasons": [{"code": r.value, **r.text.to_json()} for r in RejectReason],
         "csrf_header": CSRF_HEADER,
         "background_header": BACKGROUND_HEADER,
-        "pages": [
-            {"path": path, "id": p.nav[0], "en": p.nav[1], "roles": [r.value for r in p.roles]}
-            for path, p in STAFF_PAGES.items()
-            if p.nav[0]
-        ],
+        "background_query": BACKGROUND_QUERY,
     }
 
 

@@ -11,6 +11,7 @@ from aiohttp.typedefs import Middleware
 
 from services.access.sessions import (
     BACKGROUND_HEADER,
+    BACKGROUND_QUERY,
     CSRF_HEADER,
     SESSION_COOKIE,
     UNSAFE_METHODS,
@@ -65,7 +66,10 @@ class SessionCookies:
         unsafe = request.method in UNSAFE_METHODS
         if unsafe:
             self.check_origin(request)
-        used = request.headers.get(BACKGROUND_HEADER) != "1"
+        used = (
+            request.headers.get(BACKGROUND_HEADER) != "1"
+            and request.query.get(BACKGROUND_QUERY) != "1"
+        )
         session = await self.sessions.resume(cookie, roles, used)
         if unsafe:
             self.sessions.check_csrf(session.claims, request.headers.get(CSRF_HEADER, ""))

@@ -20,7 +20,17 @@ from pathlib import Path
 from tests.bench.common import BENCH_DIR, WORK, raise_nofile, set_run_dir
 from tests.bench.report import Result, Verdict, write_markdown
 
-ORDER = ("audit", "relay", "connections", "deadlines", "join", "page", "rush", "board")
+ORDER = (
+    "audit",
+    "relay",
+    "connections",
+    "deadlines",
+    "join",
+    "page",
+    "rush",
+    "board",
+    "board_page",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,7 @@
   includes the durable write of the change and its audit event (the row is pushed once it is on
   disk), the one store read that builds the row, and the fan-out to every subscriber.
 
-The page that renders the board comes with the next step of the console; its render time is
-measured then.
+The page that renders the board is measured by ``python -m tests.bench board_page``.
 """
 
 from __future__ import annotations
@@ -219,7 +218,7 @@ def report(result: Result, p: Params, m: Measured) -> None:
     result.notes.append(
         "Server and client share this machine's 2 cores. A change is timed from the officer's "
         "POST, so its durable write (group commit, audit event) is part of it. The board page's "
-        "render time is measured with the page, in the console's next step."
+        "render time: `python -m tests.bench board_page`."
     )
     result.verdicts.append(
         Verdict(

@@ -44,14 +44,15 @@ async def test_officer_works_the_queue(browser: Browser, tmp_path: Path) -> None
         late = await node.request(3, "C-5", "10:00")
         remand = await node.request(2, "T-77", "09:00")
         first = await node.request(1, "B-1234", "08:30", priority=True)
-        context, page = await console_page(browser, f"{node.base_url}/officer")
+        context, page = await console_page(browser, f"{node.base_url}/officer#requests")
         await log_in(page, "petugas")
         assert "petugas" in await page.inner_text("#who")
         assert "Lapas Uji" in await page.inner_text("#who")
-        nav = await page.eval_on_selector_all("#nav a", "els => els.map(e => e.textContent)")
+        nav = await page.eval_on_selector_all(
+            "#nav a:not([hidden])", "els => els.map(e => e.textContent)"
+        )
         # No staff page: that is for admins only.
-        assert nav == ["Permintaan", "Walk-in", "Terminal", "Jadwal", "Warga binaan"]
-        assert await page.get_attribute("#nav a[aria-current=page]", "href") == "/officer"
+        assert nav == ["Hari ini", "Permintaan", "Walk-in", "Terminal", "Jadwal", "Warga binaan"]
         await page.wait_for_selector(row(page, late.id))
         ids = await page.eval_on_selector_all("#queue li", "els => els.map(e => e.dataset.id)")
         assert ids == [first.id, remand.id, late.id]
@@ -126,7 +127,7 @@ async def test_officer_of_another_facility_sees_none(browser: Browser, tmp_path:
     "no such ..." for this facility's queue and request."""
     async with console_node(tmp_path) as node:
         visit = await node.request(1, "B-1234", "08:30")
-        context, page = await console_page(browser, f"{node.base_url}/officer")
+        context, page = await console_page(browser, f"{node.base_url}/officer#requests")
         await log_in(page, "lain")
         await page.wait_for_selector("#queue-empty:not([hidden])")
         assert await page.query_selector(row(page, visit.id)) is None
@@ -148,11 +149,11 @@ async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
     browser: Browser, tmp_path: Path
 ) -> None:
     """An admin of every facility picks the facility (of those taking requests) whose queue to
-    work, and sees its request;
+    work, and sees its request, and its Today board;
     an auditor logging in at /officer is sent to /auditor."""
     async with console_node(tmp_path) as node:
         visit = await node.request(1, "B-1234", "08:30")
-        context, page = await console_page(browser, f"{node.base_url}/officer")
+        context, page = await console_page(browser, f"{node.base_url}/officer#requests")
         await log_in(page, "kepala")
         assert "semua lapas" in await page.inner_text("#who")
         await page.wait_for_selector("#facility-pick:not([hidden])")
@@ -161,6 +162,10 @@ async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
         assert names == ["Lapas Uji"]
         await page.select_option("#facility", label="Lapas Uji")
         await page.wait_for_selector(row(page, visit.id))
+        # The Today board picks its facility the same way.
+        await page.click('#nav a[href="#today"]')
+        await page.wait_for_selector("#board-facility-pick:not([hidden])")
+        await page.wait_for_selector("#rooms section.room h2:has-text('Ruang 1')")
         await page.click("#logout")
         await page.wait_for_selector("#login:not([hidden])")
         await page.fill("#username", "rina")
@@ -177,7 +182,7 @@ async def test_forged_cross_site_post_is_refused(browser: Browser, tmp_path: Pat
     are refused (csrf_refused) and the request stays requested."""
     async with console_node(tmp_path) as node:
         visit = await node.request(1, "B-1234", "08:30")
-        context, page = await console_page(browser, f"{node.base_url}/officer")
+        context, page = await console_page(browser, f"{node.base_url}/officer#requests")
         await log_in(page, "petugas")
         await page.wait_for_selector(row(page, visit.id))
         target = f"{node.base_url}/api/v1/requests/{visit.id}/approve"
@@ -213,7 +218,7 @@ async def test_idle_timeout_and_logout(browser: Browser, tmp_path: Path) -> None
     saying the session ended; after logging in again, logout clears the session, and the
     cookie it had no longer works."""
     async with console_node(tmp_path, console_idle_s=3.0) as node:
-        context, page = await console_page(browser, f"{node.base_url}/officer")
+        context, page = await console_page(browser, f"{node.base_url}/officer#requests")
         await log_in(page, "petugas")
         await page.wait_for_timeout(4000)
         await page.evaluate("window.officerQueue.refresh(true)")

@@ -18,7 +18,7 @@ from services.http.plumbing import respond
 from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_facility, scoped_visit
 
 BOARD_QUERY = ("facility", "date")
-EVENTS_QUERY = ("facility",)
+EVENTS_QUERY = ("facility", "background")  # background=1: not the officer's use
 
 _SSE_HEADERS = {
     "Content-Type": "text/event-stream",

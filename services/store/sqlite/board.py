@@ -22,7 +22,7 @@ MAX_DAY_VISITS = 5000
 
 _VISIT = ", ".join(f"v.{col.strip()}" for col in READ_COLS.split(","))
 _FACTS = (
-    f"SELECT {_VISIT}, coalesce(i.number, ''), coalesce(i.name, '')"
+    f"SELECT {_VISIT}, coalesce(i.number, ''), coalesce(i.name, ''), coalesce(i.block, '')"
     " FROM visits v LEFT JOIN inmates i ON i.id = v.inmate_id"
 )
 _PEOPLE = (
@@ -125,4 +125,5 @@ def _one(row: Sequence[Any], people: Sequence[Sequence[Any]]) -> VisitFacts:
         family_nik=family[5] if family else "",
         priority=any(bool(p[6]) for p in guests),
         ready_ms=int(round(ready * 1000)) if ready is not None else None,
+        inmate_block=row[cols + 2],
     )

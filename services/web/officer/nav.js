@@ -1,6 +1,17 @@
-// What the officer console's pages share besides the shell: the facility a page works on. (The
-// menu is the shell's: session.js builds it from the pages the server lists for the role.)
+// The officer console's menu across its pages: the sections of /officer (by hash) and the pages
+// of their own. Each page of the console loads this file; session.js builds the menu from it and
+// marks the current entry. Its texts are the nav_* keys of officer/texts.js.
 "use strict";
+
+Staff.navPages = [
+  ["/officer#today", "nav_today"],
+  ["/officer#requests", "nav_requests"],
+  ["/officer/walk-in", "nav_walkin"],
+  ["/officer/terminals", "nav_terminals"],
+  ["/officer/schedule", "nav_schedule"],
+  ["/officer/inmates", "nav_inmates"],
+  ["/officer/staff", "nav_staff", ["admin"]],
+];
 
 // The facility a page works on: the officer's own, or (staff of every facility) the one picked
 // from those taking requests. Calls onPick(id, timezone) now and at each change of the pick.
@@ -11,21 +22,5 @@ async function officerFacility(session, onPick) {
     onPick(session.facility.id, session.facility.timezone);
     return;
   }
-  const resp = await Staff.api("GET", "/api/v1/facilities");
-  if (resp.status !== 200) return;
-  const select = document.getElementById("facility");
-  select.replaceChildren(...resp.body.facilities.map((f) => {
-    const option = document.createElement("option");
-    option.textContent = f.name;
-    option.value = f.id;
-    option.dataset.tz = f.timezone;
-    return option;
-  }));
-  const choose = () => {
-    const option = select.selectedOptions[0];
-    if (option) onPick(option.value, option.dataset.tz);
-  };
-  select.onchange = choose;
-  pick.hidden = false;
-  choose();
+  await Staff.pickFacility(document.getElementById("facility"), pick, onPick);
 }

@@ -275,28 +275,12 @@ window.officerQueue = { refresh, Queue };
 // Staff of every facility (an admin without one) pick the facility whose queue they work, of
 // those taking online requests (the others have no queue).
 async function pickFacility() {
-  const resp = await Staff.api("GET", "/api/v1/facilities");
-  if (resp.status !== 200) {
-    failed(resp);
-    return;
-  }
-  const select = $("facility");
-  select.replaceChildren(...resp.body.facilities.map((f) => {
-    const option = el("option", "", f.name);
-    option.value = f.id;
-    option.dataset.tz = f.timezone;
-    return option;
-  }));
-  const choose = () => {
-    const option = select.selectedOptions[0];
-    if (!option) return;
-    Queue.facility = option.value;
-    Queue.tz = option.dataset.tz;
+  const failure = await Staff.pickFacility($("facility"), $("facility-pick"), (id, tz) => {
+    Queue.facility = id;
+    Queue.tz = tz;
     selectTab(Queue.status);
-  };
-  select.onchange = choose;
-  $("facility-pick").hidden = false;
-  choose();
+  });
+  if (failure) failed(failure);
 }
 
 Staff.start(

@@ -2,6 +2,13 @@
 "use strict";
 
 Object.assign(TEXTS.id, {
+  nav_today: "Hari ini",
+  nav_requests: "Permintaan",
+  nav_walkin: "Walk-in",
+  nav_terminals: "Terminal",
+  nav_schedule: "Jadwal",
+  nav_inmates: "Warga binaan",
+  nav_staff: "Petugas",
   facility: "Lapas",
   requests_title: "Permintaan kunjungan",
   tab_requested: "Menunggu",
@@ -56,6 +63,13 @@ Object.assign(TEXTS.id, {
 });
 
 Object.assign(TEXTS.en, {
+  nav_today: "Today",
+  nav_requests: "Requests",
+  nav_walkin: "Walk-in",
+  nav_terminals: "Terminals",
+  nav_schedule: "Schedule",
+  nav_inmates: "Inmates",
+  nav_staff: "Staff",
   facility: "Facility",
   requests_title: "Visit requests",
   tab_requested: "Waiting",

@@ -1,7 +1,11 @@
 // What the staff consoles share: the session (log in, who is logged in, log out), the API call
 // with the session's CSRF token, the language toggle and the confirmation dialog. Reads TEXTS, t,
 // say, LANG and setLanguage (i18n.js); the facts the server shares sit in the #facts data block.
-// A console calls Staff.start(onSession, onLogout) last.
+// el and said (below) make elements for every console page.
+// A console calls Staff.start(onSession, onLogout) last; its other pages follow the session by
+// the document's "tatap:session" (detail: the session) and "tatap:logout" events. Each
+// <section data-nav="text key"> of #console is a page of the nav, the first shown unless the
+// address's #hash names another.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -85,7 +89,10 @@ const Staff = {
     say($("login-note"), note || "");
     $("login-note").hidden = !note;
     if ($("confirm").open) $("confirm").close();
-    if (had) Staff.onLogout();
+    if (had) {
+      Staff.onLogout();
+      document.dispatchEvent(new Event("tatap:logout"));
+    }
     $("username").focus();
   },
 
@@ -102,22 +109,44 @@ const Staff = {
     $("console").hidden = false;
     $("nav").hidden = $("who").hidden = $("logout").hidden = false;
     $("login-error").hidden = true;
-    Staff.buildNav();
+    for (const link of $("nav").querySelectorAll("a[data-roles]")) {
+      link.hidden = !link.dataset.roles.split(" ").includes(session.role);
+    }
     Staff.onSession(session);
+    document.dispatchEvent(new CustomEvent("tatap:session", { detail: session }));
   },
 
-  // The menu: the console's pages the session's role is shown (FACTS.pages), this one marked.
+  // The nav: a link per page, one section shown at a time. A console of several pages names them
+  // all in Staff.navPages ([href, text key, roles?]: a page for some roles only is shown to
+  // those); otherwise the links are this page's sections (section[data-nav]). A section is
+  // chosen by the URL's hash, the first by default.
   buildNav() {
-    if (!Staff.session) return;
-    const links = (FACTS.pages || []).filter((p) => p.roles.includes(Staff.session.role))
-      .map((p) => {
-        const link = document.createElement("a");
-        link.href = p.path;
-        link.textContent = p[LANG] || p.id;
-        if (p.path === location.pathname) link.setAttribute("aria-current", "page");
-        return link;
-      });
+    const sections = [...document.querySelectorAll("#console > section[data-nav]")];
+    const pages = Staff.navPages || sections.map((s) => [`#${s.id}`, s.dataset.nav]);
+    const links = pages.map(([href, key, roles]) => {
+      const link = document.createElement("a");
+      link.href = href;
+      say(link, key);
+      if (roles) {
+        link.dataset.roles = roles.join(" ");
+        link.hidden = true;  // until the session says whose it is
+      }
+      return link;
+    });
     $("nav").replaceChildren(...links);
+    const show = () => {
+      const wanted = location.hash.slice(1);
+      const current = sections.find((s) => s.id === wanted) || sections[0];
+      for (const section of sections) section.hidden = section !== current;
+      for (const link of links) {
+        const here = link.pathname === location.pathname &&
+          (!current || !link.hash || link.hash === `#${current.id}`);
+        if (here) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+    };
+    window.addEventListener("hashchange", show);
+    show();
   },
 
   async login(event) {
@@ -175,19 +204,41 @@ const Staff = {
     });
   },
 
+  // Staff of every facility (an admin without one) pick the facility to work, of those taking
+  // online requests: ``select`` filled and its ``label`` shown, ``choose(id, timezone)`` called
+  // now and at each change. The failed answer, or null.
+  async pickFacility(select, label, choose) {
+    const resp = await Staff.api("GET", "/api/v1/facilities");
+    if (resp.status !== 200) return resp;
+    select.replaceChildren(...resp.body.facilities.map((f) => {
+      const option = el("option", "", f.name);
+      option.value = f.id;
+      option.dataset.tz = f.timezone;
+      return option;
+    }));
+    const chosen = () => {
+      const option = select.selectedOptions[0];
+      if (option) choose(option.value, option.dataset.tz);
+    };
+    select.onchange = chosen;
+    label.hidden = false;
+    chosen();
+    return null;
+  },
+
   async start(onSession, onLogout) {
     Staff.onSession = onSession;
     Staff.onLogout = onLogout;
     for (const button of document.querySelectorAll("[data-lang]")) {
       button.addEventListener("click", () => {
         setLanguage(button.dataset.lang);
-        Staff.buildNav();
         document.dispatchEvent(new Event("tatap:lang"));
       });
     }
     for (const kind of ["pointerdown", "keydown"]) {
       document.addEventListener(kind, () => { Staff.active = true; }, true);
     }
+    Staff.buildNav();
     $("login-form").addEventListener("submit", Staff.login);
     $("logout").addEventListener("click", Staff.logout);
     setLanguage(LANG);
