@@ -38,7 +38,13 @@ CSRF_HEADER = "X-CSRF-Token"
 BACKGROUND_HEADER = "X-Tatap-Background"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Who gets which console: an auditor logging in at /officer is sent to its own.
-CONSOLE_OF = {Role.OFFICER: "/officer", Role.ADMIN: "/officer", Role.AUDITOR: "/auditor"}
+CONSOLE_OF = {
+    Role.OFFICER: "/officer",
+    Role.ADMIN: "/officer",
+    Role.AUDITOR: "/auditor",
+    Role.REGIONAL_AUDITOR: "/auditor",
+    Role.INVESTIGATOR: "/auditor",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class StaffSessions:
             ttl_s=self.limits.idle_s,
             not_after=now + self.limits.max_s,
             facility=staff.facility_id or "",
+            facilities=staff.facilities,
         )
 
     async def resume(self, cookie: str, roles: Collection[Role], used: bool) -> Session:

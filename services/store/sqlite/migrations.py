@@ -230,4 +230,12 @@ STEPS: tuple[str, ...] = (
     ALTER TABLE visits ADD COLUMN ready_ms INTEGER;
     CREATE INDEX visits_facility_start ON visits(facility_id, start_ms);
     """,
+    # 13: a regional auditor's facilities (its region); other staff have one facility or all.
+    """
+    CREATE TABLE staff_facilities (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        facility_id TEXT NOT NULL REFERENCES facilities(id),
+        PRIMARY KEY (staff_id, facility_id)
+    ) WITHOUT ROWID;
+    """,
 )
