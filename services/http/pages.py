@@ -23,8 +23,10 @@ import orjson
 from aiohttp import web
 
 from services.access.sessions import BACKGROUND_HEADER, CSRF_HEADER
+from services.audit.chain import ACTIONS
 from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
+from services.domain.model import EndReason, VisitKind
 from services.errors import TatapError
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -225,6 +227,11 @@ STAFF_PAGES = {
     "/officer": StaffPage(
         "officer/main.html", "Konsol Petugas", ("officer/texts.js", "officer/queue.js")
     ),
+    "/auditor": StaffPage(
+        "auditor/main.html",
+        "Konsol Auditor",
+        ("auditor/texts.js", "auditor/timeline.js", "auditor/verify.js", "auditor/search.js"),
+    ),
 }
 
 
@@ -246,6 +253,10 @@ def staff_facts() -> dict[str, object]:
         "reject_reasons": [{"code": r.value, **r.text.to_json()} for r in RejectReason],
         "csrf_header": CSRF_HEADER,
         "background_header": BACKGROUND_HEADER,
+        # The auditor's search filters choose among these.
+        "visit_kinds": [k.value for k in VisitKind],
+        "end_reasons": [r.value for r in EndReason],
+        "audit_actions": sorted(ACTIONS),
     }
 
 

@@ -128,7 +128,7 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
         where.append(f"a.facility_id IN ({','.join('?' * len(query.facilities))})")
         args += query.facilities
     if query.officer:
-        where.append("a.actor_id IN (SELECT id FROM staff WHERE id = ? OR username = ?)")
+        where.append("(a.actor_id = ? OR a.actor_id IN (SELECT id FROM staff WHERE username = ?))")
         args += [query.officer, query.officer]
     on_visit, visit_args = _visit_filters(query)
     if on_visit:
