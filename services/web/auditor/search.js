@@ -142,6 +142,7 @@ function fillChoices(select, values, label) {
 function pickFacilities(session) {
   const region = session.facilities || [];
   const own = session.facility;
+  Search.facility = "";  // a new session starts over every facility it reaches
   Search.tz = own ? own.timezone : region.length ? region[0].timezone : "Asia/Jakarta";
   $("facility-pick").hidden = region.length < 2;
   const select = $("facility");

@@ -39,11 +39,11 @@ const Timeline = {
     }));
   },
 
-  // The media-up intervals on a line from the visit's start (or first event) to its end (or last).
+  // The media-up intervals on a line over the visit's scheduled time (stretched to media up
+  // before or after it), so that a gap reads against the visit's length, not the booking's.
   bar(body, tz) {
-    const times = body.timeline.map((e) => e.ts_ms);
-    const from = Math.min(body.visit.start_ms, ...times);
-    const to = Math.max(body.visit.end_ms, ...times, from + 1);
+    const from = Math.min(body.visit.start_ms, ...body.media.map((m) => m.start_ms));
+    const to = Math.max(body.visit.end_ms, ...body.media.map((m) => m.end_ms), from + 1);
     const bar = $("media-bar");
     bar.replaceChildren(...body.media.map((m) => {
       const piece = el("div", "up");
