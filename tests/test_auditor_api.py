@@ -19,7 +19,7 @@ from services.errors import BadRequest
 from services.ids import Actor
 from signaling.app import TOKENS
 from tests.helpers.audit import rows, run_cli
-from tests.helpers.world import World
+from tests.helpers.world import World, build_world
 
 PASSWORD = "correct horse battery"
 
@@ -284,3 +284,31 @@ def test_media_intervals_show_the_gaps() -> None:
     assert media_intervals(events, 99_000) == [Interval(2_000, 10_000), Interval(15_000, 30_000)]
     assert media_intervals(events[:5], 20_000) == [Interval(2_000, 20_000)]
     assert media_intervals(events[:2], 20_000) == []
+
+
+async def test_verify_shows_the_witness_head_and_its_age(tmp_path: Path) -> None:
+    """With the witness's store file set, verify checks its heads against the chain and shows
+    the last one with its age; a head the chain does not hold makes verify fail; without one
+    set, verify says so."""
+    store = tmp_path / "heads.jsonl"
+    async for world in build_world(tmp_path / "node", witness_store=str(store)):
+        await world.schedule(start_in=600)
+        seq, head = rows(world.settings.sqlite_path, "SELECT max(seq), hash FROM audit_events")[0]
+        taken = int(world.clock.now() * 1000) - 90_000
+        line = {"type": "checkpoint", "seq": seq, "hash": head, "key_id": "0" * 16}
+        store.write_text(json.dumps({**line, "signature": "0" * 128, "ts_ms": taken}) + "\n")
+        token = _token(world, Role.AUDITOR, world.facility_id)
+        status, body = await _get(world, token, "/api/v1/audit/verify")
+        assert status == 200 and body["ok"] is True, body
+        witness = body["witness"]
+        assert witness["configured"] and witness["seq"] == seq and witness["hash"] == head
+        assert witness["age_s"] == 90 and witness["heads"] == 1
+        store.write_text(json.dumps({**line, "hash": "f" * 64, "ts_ms": taken}) + "\n")
+        status, body = await _get(world, token, "/api/v1/audit/verify")
+        assert status == 200 and body["ok"] is False
+        store.write_text("not json\n")
+        status, body = await _get(world, token, "/api/v1/audit/verify")
+        assert body["witness"] == {**body["witness"], "configured": True, "error": "unreadable"}
+    async for world in build_world(tmp_path / "bare"):
+        status, body = await _get(world, _token(world, Role.ADMIN), "/api/v1/audit/verify")
+        assert status == 200 and body["witness"]["configured"] is False
