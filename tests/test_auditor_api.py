@@ -312,3 +312,22 @@ async def test_verify_shows_the_witness_head_and_its_age(tmp_path: Path) -> None
     async for world in build_world(tmp_path / "bare"):
         status, body = await _get(world, _token(world, Role.ADMIN), "/api/v1/audit/verify")
         assert status == 200 and body["witness"]["configured"] is False
+
+
+async def test_timeline_names_are_masked_for_a_regional_auditor(world: World) -> None:
+    """The facility's auditor reads the inmate's and the family's names in full; a regional
+    auditor reads their first letters only; both see the inmate's number."""
+    visit = (await world.schedule(start_in=600)).visit
+    inmate = await world.store.get_inmate(visit.inmate_id)
+    assert inmate is not None
+    path = f"/api/v1/audit/visits/{visit.id}"
+    _, full = await _get(world, _token(world, Role.AUDITOR, world.facility_id), path)
+    regional = _token(world, Role.REGIONAL_AUDITOR, facilities=(world.facility_id,))
+    _, masked = await _get(world, regional, path)
+    assert full["visit"]["inmate"] == {"number": inmate.number, "name": inmate.name}
+    assert masked["visit"]["inmate"]["number"] == inmate.number
+    assert masked["visit"]["inmate"]["name"] == inmate.name[0] + "*" * (len(inmate.name) - 1)
+    family = [p["name"] for p in full["visit"]["participants"] if p["role"] == "family"]
+    hidden = [p["name"] for p in masked["visit"]["participants"] if p["role"] == "family"]
+    assert family == ["Siti"] and hidden == ["S***"]
+    assert full["timeline"] and masked["media"] == []

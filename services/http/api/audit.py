@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
@@ -24,7 +24,8 @@ from services.audit.signing import public_hex
 from services.audit.timeline import media_intervals
 from services.audit.witness import WitnessState, read_store
 from services.booking.scheduling import visit_json
-from services.domain.model import VisitStatus
+from services.domain.model import Visit, VisitStatus
+from services.domain.pii import name_for
 from services.errors import BadRequest, Forbidden, TatapError
 from services.http.api.context import ApiContext
 from services.http.plumbing import respond
@@ -170,7 +171,18 @@ class AuditApi:
         until = self._ctx.now_ms() if live else rows[-1].ts_ms if rows else 0
         media = [MediaUp(i.start_ms, i.end_ms) for i in media_intervals(rows, until)]
         timeline = [r.to_json() for r in rows]
-        return respond(Timeline(visit_json(visit, staff=True), timeline, media))
+        return respond(Timeline(await self._visit_facts(claims, visit), timeline, media))
+
+    async def _visit_facts(self, claims: Claims, visit: Visit) -> dict[str, object]:
+        """The visit as staff see it, with its inmate, names as the reader's role may read them
+        (``services.domain.pii``); NIK and phone numbers are masked in the log already."""
+        out = visit_json(visit, staff=True)
+        for seat in cast(list[dict[str, str]], out["participants"]):
+            seat["name"] = name_for(claims.role, seat["name"])
+        inmate = await self._ctx.store.get_inmate(visit.inmate_id)
+        if inmate is not None:
+            out["inmate"] = {"number": inmate.number, "name": name_for(claims.role, inmate.name)}
+        return out
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         """The events the filters match, oldest first, as ``tatap audit export`` writes them."""

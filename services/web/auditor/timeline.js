@@ -23,6 +23,7 @@ const Timeline = {
     const fact = (key, value) => facts.append(said("dt", "", key), value);
     fact("v_code", el("dd", "", visit.code));
     fact("v_kind", said("dd", "", `kind_${visit.kind}`));
+    if (visit.inmate) fact("v_inmate", el("dd", "", `${visit.inmate.number} · ${visit.inmate.name}`));
     fact("v_status", el("dd", "", visit.status));
     fact("v_when", el("dd", "", `${when(visit.start_ms, tz)} – ${localTime(visit.end_ms, tz)}`));
     if (visit.end_reason) fact("v_end_reason", said("dd", "", `end_${visit.end_reason}`));
