@@ -331,3 +331,30 @@ async def test_timeline_names_are_masked_for_a_regional_auditor(world: World) ->
     hidden = [p["name"] for p in masked["visit"]["participants"] if p["role"] == "family"]
     assert family == ["Siti"] and hidden == ["S***"]
     assert full["timeline"] and masked["media"] == []
+
+
+async def test_search_finds_a_visitor_by_the_last_four_nik_digits(world: World) -> None:
+    """Four digits find the visits of the registered visitor whose NIK ends with them (and no
+    visit of another visitor); the search's own record keeps the digits out of the log."""
+    admin = Admin(world.store)
+    ani = await admin.visitor("Ani", "3201234567894321")
+    budi = await admin.visitor("Budi", "3201234567891234")
+    visits = []
+    for i, who in enumerate((ani, budi)):
+        done = await world.visits.schedule(
+            terminal_id=world.terminal.id,
+            inmate_id=world.inmate_id,
+            kind=VisitKind.REGULAR,
+            start=world.clock.now() + 600 + 3600 * i,
+            guests=[GuestSpec(Role.FAMILY, who.name, who.id)],
+            actor=Actor(Role.OFFICER, "s_test"),
+        )
+        visits.append(done.visit.id)
+    token = _token(world, Role.AUDITOR, world.facility_id)
+    status, body = await _get(world, token, "/api/v1/audit/events", visitor="4321")
+    assert status == 200 and {e["visit_id"] for e in body["events"]} == {visits[0]}
+    logged = rows(
+        world.settings.sqlite_path,
+        "SELECT details FROM audit_events WHERE action = 'audit-read'",
+    )
+    assert "4321" not in logged[0][0] and json.loads(logged[0][0])["filters"]["visitor"] == "***"

@@ -146,6 +146,11 @@ async def test_regional_auditor_sees_its_facilities_and_an_auditor_its_own(
         context, page = await console_page(browser, f"{node.base_url}/auditor")
         await log_in(page, "kanwil")
         await page.wait_for_selector("#facility-pick:not([hidden])")
+        await page.click("button[data-lang=en]")
+        assert await page.inner_text("#tab-search") == "Search"
+        assert await page.inner_text(".title") == "Auditor console"
+        await page.click("button[data-lang=id]")
+        assert await page.inner_text("#tab-verify") == "Verifikasi"
         names = await page.eval_on_selector_all("#facility option", "os => os.map(o => o.label)")
         assert names[1:] == ["Lapas Uji", "Lapas Dua"] or names[1:] == ["Lapas Dua", "Lapas Uji"]
         await page.wait_for_selector("#events tbody tr")
