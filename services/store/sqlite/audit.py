@@ -116,7 +116,7 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
         where.append("a.seq < ?")
         args.append(query.before_seq)
     simple = {
-        "a.facility_id": query.facility_id,
+        "+a.facility_id": query.facility_id,
         "a.visit_id": query.visit_id,
         "a.action": query.action,
     }
@@ -125,7 +125,9 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
             where.append(f"{column} = ?")
             args.append(value)
     if query.facilities is not None:
-        where.append(f"a.facility_id IN ({','.join('?' * len(query.facilities))})")
+        # "+": not by the facility's index, whose rows would all be read and sorted before the
+        # first page; the seq order (or a visit's index) finds a page of them at once.
+        where.append(f"+a.facility_id IN ({','.join('?' * len(query.facilities))})")
         args += query.facilities
     if query.officer:
         where.append("(a.actor_id = ? OR a.actor_id IN (SELECT id FROM staff WHERE username = ?))")
