@@ -5,6 +5,7 @@ doctored); a regional auditor sees its two facilities and an auditor only its ow
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from playwright.async_api import Browser, Page
 
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
+from services.booking.slots import zone
 from services.domain.model import Role
 from signaling.app import STORE
-from tests.e2e.console import PASSWORD, Node, console_node, console_page, log_in
+from tests.e2e.console import PASSWORD, TZ, Node, console_node, console_page, log_in
 from tests.e2e.stack import until
 from tests.helpers.audit import rows, run_cli, tamper
 
@@ -74,6 +76,21 @@ async def test_auditor_searches_opens_a_timeline_exports_and_verifies(
             arg=visit.id,
         )
         assert await _visits_shown(page) == [visit.id]
+        # A date range in the facility's days: today's request is not found from tomorrow on,
+        # and found within today.
+        today = dt.datetime.now(zone(TZ)).date()
+        await page.fill("input[name=since]", (today + dt.timedelta(days=1)).isoformat())
+        await page.click("#filters button[type=submit]")
+        await page.wait_for_selector("#search-empty:not([hidden])")
+        await page.fill("input[name=since]", today.isoformat())
+        await page.fill("input[name=until]", today.isoformat())
+        await page.click("#filters button[type=submit]")
+        await page.wait_for_selector("#events:not([hidden])")
+        assert await _visits_shown(page) == [visit.id]
+        await page.fill("input[name=until]", "")
+        await page.fill("input[name=since]", "")
+        await page.click("#filters button[type=submit]")
+        await page.wait_for_selector("#events:not([hidden])")
 
         # Export the search: the bytes `tatap audit export` writes for the same filter.
         async with page.expect_download() as download:
