@@ -198,3 +198,55 @@ async def _facilities_shown(data_dir: Path, page: Page) -> set[str]:
         db, f"SELECT DISTINCT facility_id FROM audit_events WHERE seq IN ({marks})", tuple(seqs)
     )
     return {r[0] for r in found}
+
+
+async def _seqs(page: Page) -> list[int]:
+    return await page.eval_on_selector_all(
+        "#events tbody tr", "trs => trs.map(tr => Number(tr.dataset.seq))"
+    )
+
+
+@pytest.mark.timeout(60)
+async def test_auditor_pages_through_the_newest_events(browser: Browser, tmp_path: Path) -> None:
+    """Newest first, 50 a page: "next" goes on to older events until none are left, "previous"
+    comes back to the same page; oldest first starts at the log's first event."""
+    async with console_node(tmp_path) as node:
+        await node.app[STORE].append(
+            [
+                AuditEvent("notice", "admin", "cli", node.facility_id, "", {"i": i})
+                for i in range(130)
+            ]
+        )
+        context, page = await console_page(browser, f"{node.base_url}/auditor")
+        await log_in(page, "rina")
+        await page.wait_for_selector("#events tbody tr")
+        first = await _seqs(page)
+        assert len(first) == 50 and first == sorted(first, reverse=True)
+        assert await page.is_disabled("#prev-page")
+        pages = [first]
+        while await page.is_enabled("#next-page"):
+            before = pages[-1]
+            await page.click("#next-page")
+
+            async def moved(before: list[int] = before) -> list[int] | None:
+                now = await _seqs(page)
+                return now if now and now != before else None
+
+            pages.append(await until(moved, 10, "the next page"))
+            assert max(pages[-1]) < min(before)
+        assert min(pages[-1]) == 1 and len(pages) >= 3  # so that "previous" is a middle page
+        await page.click("#prev-page")
+
+        async def back() -> bool:
+            return await _seqs(page) == pages[-2]
+
+        await until(back, 10, "the previous page again")
+        await page.select_option("select[name=order]", "asc")
+        await page.click("#filters button[type=submit]")
+
+        async def oldest() -> bool:
+            seqs = await _seqs(page)
+            return bool(seqs) and seqs[0] == 1
+
+        await until(oldest, 10, "the oldest event first")
+        await context.close()
