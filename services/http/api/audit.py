@@ -227,7 +227,7 @@ class AuditApi:
             return WitnessView(configured=False), None
         try:
             state = await asyncio.to_thread(read_store, source)
-        except (OSError, TatapError) as exc:
+        except (OSError, ValueError, TatapError) as exc:  # ValueError: not UTF-8, say
             # The reason stays in the node's log: a path or a URL is not the reader's business.
             log.warning("audit.witness_unreadable", error=type(exc).__name__)
             return WitnessView(configured=True, error="unreadable"), None
