@@ -108,6 +108,8 @@ class Settings:
     link_key: bytes = b""
     # Staff tokens (officer, auditor, admin) live this long; visit tokens end with the visit.
     staff_token_ttl_s: int = 8 * 3600
+    # The external witness's store file (a path or its URL), shown to auditors with each verify.
+    witness_store: str = ""
     # A console session (a staff token in a cookie) ends after this long without use, and this
     # long after its login whatever happens (services.access.sessions).
     console_idle_s: float = 30 * 60.0
@@ -191,6 +193,7 @@ class Settings:
             login_address_failures=_env_int("LOGIN_ADDRESS_FAILURES", 20),
             console_idle_s=_env_float("CONSOLE_IDLE", 30 * 60.0),
             console_session_s=_env_float("CONSOLE_SESSION", 12 * 3600.0),
+            witness_store=_env("WITNESS_STORE", ""),
             notify_webhook_url=_env("NOTIFY_WEBHOOK_URL", ""),
             notify_webhook_secret=_env("NOTIFY_WEBHOOK_SECRET", "").encode(),
             notify_poll_s=_env_float("NOTIFY_POLL", 2.0),

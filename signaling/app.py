@@ -91,6 +91,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         feed,
         settings.booking_rate,
         settings.slot_rate,
+        settings.witness_store,
     )
     # Inside the others: it sees the request the handler saw, and the handler's own answer.
     app.middlewares.append(SessionCookies(core.sessions, settings.base_url).middleware())

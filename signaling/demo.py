@@ -313,7 +313,7 @@ def _banner(
     print("\n  staff logins (username / password):")
     for username, password in logins.items():
         print(f"    {username:8} {password}")
-    print(f"  console for the officer login: {local}/officer")
+    print(f"  consoles: {local}/officer (officer), {local}/auditor (auditor)")
     print(
         f"\n  terminal: test pattern, display {args.display}; "
         f"credentials in {Path(args.data_dir) / 'terminal.json'}"

@@ -44,6 +44,7 @@ def test_audit_smoke(tmp_path: Path) -> None:
     """Appends through the real store and a verify of a freshly built chain report figures."""
     out = smoke("audit", tmp_path)
     assert "durable appends/s" in out and "verify 1,000,000 events" in out
+    assert "audit search p95" in out
 
 
 @pytest.mark.skipif(

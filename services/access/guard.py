@@ -18,9 +18,19 @@ from services.errors import Forbidden, Unauthorized
 JOINABLE = frozenset({Role.FAMILY, Role.TEACHER, Role.TERMINAL, Role.OFFICER})
 
 
+def scope(claims: Claims) -> tuple[str, ...] | None:
+    """The facilities whose records ``claims`` reach; None for staff of every facility. A
+    regional auditor reaches its region's (none if its region is empty, never all of them)."""
+    if claims.role is Role.REGIONAL_AUDITOR:
+        return claims.facilities
+    return (claims.facility,) if claims.facility else None
+
+
 def in_scope(claims: Claims, facility_id: str) -> bool:
-    """Staff bound to a facility reach its records only; staff without one reach every facility."""
-    return not claims.facility or claims.facility == facility_id
+    """Staff bound to a facility (or a region's) reach its records only; staff without one reach
+    every facility."""
+    reach = scope(claims)
+    return reach is None or facility_id in reach
 
 
 class Guard:

@@ -41,7 +41,13 @@ BACKGROUND_HEADER = "X-Tatap-Background"
 BACKGROUND_QUERY = "background"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Who gets which console: an auditor logging in at /officer is sent to its own.
-CONSOLE_OF = {Role.OFFICER: "/officer", Role.ADMIN: "/officer", Role.AUDITOR: "/auditor"}
+CONSOLE_OF = {
+    Role.OFFICER: "/officer",
+    Role.ADMIN: "/officer",
+    Role.AUDITOR: "/auditor",
+    Role.REGIONAL_AUDITOR: "/auditor",
+    Role.INVESTIGATOR: "/auditor",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,7 @@ class StaffSessions:
             ttl_s=self.limits.idle_s,
             not_after=now + self.limits.max_s,
             facility=staff.facility_id or "",
+            facilities=staff.facilities,
         )
 
     async def resume(self, cookie: str, roles: Collection[Role], used: bool) -> Session:

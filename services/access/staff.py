@@ -89,5 +89,6 @@ class StaffLogin:
             now=self._clock.now(),
             ttl_s=self._ttl,
             facility=staff.facility_id or "",
+            facilities=staff.facilities,
         )
         return token, staff, cookie

@@ -19,6 +19,7 @@ from services.errors import TokenExpired, Unauthorized
 ALGORITHM = "HS256"
 ISSUER = "tatap"
 LEEWAY_S = 5
+MAX_FACILITIES = 100  # a region's facilities in a token; more is a forged or broken token
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Claims:
     facility: str = ""
     visitor: str = ""  # the registered visitor behind a guest's seat, if any (a revocable person)
     iat: float = 0.0  # issued at: tokens issued before a staff account is enabled stay refused
+    facilities: tuple[str, ...] = ()  # a regional auditor's facilities (``facility`` is "")
 
 
 class TokenService:
@@ -51,6 +53,7 @@ class TokenService:
         not_after: float | None = None,
         facility: str = "",
         visitor: str = "",
+        facilities: tuple[str, ...] = (),
     ) -> tuple[str, Claims]:
         """A token for ``ttl_s`` seconds, cut back to ``not_after`` (visit end + grace)."""
         if not visit and role not in STAFF_ROLES:
@@ -59,7 +62,8 @@ class TokenService:
         # Milliseconds (RFC 7519 allows a fraction): whether a token predates the enabling of
         # a staff account is decided on the store's millisecond timestamps.
         iat = round(now, 3)
-        claims = Claims(sub, role, visit, secrets.token_urlsafe(12), exp, facility, visitor, iat)
+        jti = secrets.token_urlsafe(12)
+        claims = Claims(sub, role, visit, jti, exp, facility, visitor, iat, tuple(facilities))
         payload: dict[str, object] = {
             "iss": ISSUER,
             "sub": sub,
@@ -72,6 +76,8 @@ class TokenService:
         }
         if visitor:  # carried, so that `hello` needs no lookup to check the person's revocation
             payload["vis"] = visitor
+        if facilities:
+            payload["facs"] = list(facilities)
         token = jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
         return token, claims
 
@@ -90,6 +96,8 @@ class TokenService:
             "iat": claims.iat,
             "exp": int(exp),
         }
+        if claims.facilities:
+            payload["facs"] = list(claims.facilities)
         return jwt.encode(payload, self._keys[self._kid], ALGORITHM, headers={"kid": self._kid})
 
     def decode(self, token: str, now: float | None) -> Claims:
@@ -141,7 +149,21 @@ class TokenService:
             facility=str(payload.get("fac") or ""),
             visitor=str(payload.get("vis") or ""),
             iat=float(payload["iat"]),
+            facilities=_facilities(payload.get("facs")),
         )
+
+
+def _facilities(value: object) -> tuple[str, ...]:
+    """A token's ``facs``: a short list of ids, or Unauthorized (signed, but not by our rules)."""
+    if value is None:
+        return ()
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_FACILITIES
+        or not all(isinstance(f, str) and 0 < len(f) <= 64 for f in value)
+    ):
+        raise Unauthorized("token names its facilities wrongly")
+    return tuple(value)
 
 
 MONITOR_PREFIX = "officer:"  # an officer's monitor seat is named after its staff account

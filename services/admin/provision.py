@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.access.staff import hash_password
 from services.access.terminals import TerminalCredentials, new_terminal_secret
-from services.access.tokens import hash_secret
+from services.access.tokens import MAX_FACILITIES, hash_secret
 from services.admin.roster import RosterRow, columns_of, first_error, guess_columns, parse_rows
 from services.admin.sheets import read_csv
 from services.audit.chain import AuditEvent
@@ -109,10 +109,29 @@ class Admin:
         return terminal, creds
 
     async def staff(
-        self, username: str, role: Role, password: str, facility_id: str | None = None
+        self,
+        username: str,
+        role: Role,
+        password: str,
+        facility_id: str | None = None,
+        facilities: Sequence[str] = (),
     ) -> Staff:
+        """A staff account. A regional auditor names its region's facilities (and no single
+        one); every other role has one facility or, with none, all of them."""
         if role not in STAFF_ROLES:
-            raise BadRequest("staff role must be officer, auditor or admin")
+            raise BadRequest(
+                "staff role must be one of: " + ", ".join(sorted(r.value for r in STAFF_ROLES))
+            )
+        region = tuple(sorted(set(facilities)))
+        if role is Role.REGIONAL_AUDITOR and (facility_id or not region):
+            raise BadRequest("a regional auditor names its facilities (--facilities a,b)")
+        if role is not Role.REGIONAL_AUDITOR and region:
+            raise BadRequest("only a regional auditor has a set of facilities")
+        if len(region) > MAX_FACILITIES:
+            raise BadRequest(f"a region has at most {MAX_FACILITIES} facilities")
+        for fid in region:
+            if await self._store.get_facility(fid) is None:
+                raise NotFound(f"no such facility: {fid[:64]}")
         if not 0 < len(username) <= 64 or username != username.strip() or " " in username:
             raise BadRequest("a username is 1 to 64 characters without spaces")
         if len(password) < 8:
@@ -125,10 +144,12 @@ class Admin:
             role,
             hash_password(password),
             FacilityId(facility_id) if facility_id else None,
+            tuple(FacilityId(f) for f in region),
         )
-        event = self._event(
-            "staff-created", facility_id or "", {"staff": staff.id, "role": role.value}
-        )
+        details: dict[str, object] = {"staff": staff.id, "role": role.value}
+        if region:
+            details["facilities"] = list(region)
+        event = self._event("staff-created", facility_id or "", details)
         await self._store.add_staff(staff, event)
         return staff
 

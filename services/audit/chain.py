@@ -73,6 +73,7 @@ ACTIONS = frozenset(
         "relationships-set",
         "review-cleared",
         "auto-approve-set",
+        "audit-read",
         "staff-password-reset",
     }
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import AsyncIterable
+import io
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import TextIO
 
 import orjson
@@ -60,13 +61,31 @@ def jsonl_line(record: AuditRecord) -> str:
     return orjson.dumps(record.to_json()).decode() + "\n"
 
 
+FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}  # and their media types
+CHUNK = 64 * 1024  # characters gathered before a chunk is handed on
+
+
+async def export_chunks(records: AsyncIterable[AuditRecord], fmt: str) -> AsyncIterator[str]:
+    """``records`` as ``fmt`` ("csv", with a header row, or "jsonl"), in chunks of about
+    ``CHUNK`` characters: the same text for a file (the CLI) and an HTTP download (the console)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if fmt == "csv":
+        writer.writerow(CSV_COLUMNS)
+    async for record in records:
+        if fmt == "jsonl":
+            buffer.write(jsonl_line(record))
+        else:
+            writer.writerow(csv_row(record))
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
 async def write_export(records: AsyncIterable[AuditRecord], fmt: str, out: TextIO) -> None:
     """Write ``records`` to ``out`` as ``fmt`` ("csv", with a header row, or "jsonl")."""
-    if fmt == "jsonl":
-        async for record in records:
-            out.write(jsonl_line(record))
-        return
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    async for record in records:
-        writer.writerow(csv_row(record))
+    async for chunk in export_chunks(records, fmt):
+        out.write(chunk)

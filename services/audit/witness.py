@@ -57,6 +57,7 @@ _SIG = re.compile(r"[0-9a-f]{128}")
 class Head:
     seq: int
     hash: str
+    ts_ms: int = 0  # when the witness took it (its own clock)
 
 
 @dataclass(slots=True)
@@ -81,7 +82,7 @@ def parse_store(text: str) -> WitnessState:
                 public = public_from_hex(item["public_key"])
                 state.keys[key_id(public)] = public
             elif item["type"] == "checkpoint":
-                head = Head(_seq(item["seq"]), _match(_HEX64, item["hash"]))
+                head = Head(_seq(item["seq"]), _match(_HEX64, item["hash"]), _ms(item.get("ts_ms")))
                 if state.head is not None and head.seq <= state.head.seq:
                     raise ValueError("seqs must grow")
                 state.heads.append(head)
@@ -275,6 +276,15 @@ def _fetch(request: urllib.request.Request, limit: int) -> bytes:
 def _seq(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**62:
         raise ValueError("a seq is a positive integer")
+    return value
+
+
+def _ms(value: Any) -> int:
+    """A time the witness wrote, or 0 for none (older store files have none)."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
+        raise ValueError("a time is a count of milliseconds")
     return value
 
 

@@ -16,7 +16,7 @@ from services.cli import booking, calendar
 from services.cli.common import print_json, store_options, with_core, with_store
 from services.clock import SystemClock
 from services.core import Core
-from services.domain.model import FacilityRules, Role
+from services.domain.model import STAFF_ROLES, FacilityRules, Role
 from services.errors import BadRequest
 from services.ids import CLI_ACTOR, ParticipantId, VisitorId
 from services.settings import Settings
@@ -87,8 +87,18 @@ def cmd_staff(args: argparse.Namespace) -> int:
         password = _read_password(f"password for {args.username}: ")
 
     async def run(store: Store, _: Settings) -> int:
-        staff = await Admin(store).staff(args.username, Role(args.role), password, args.facility)
-        print_json({"id": staff.id, "username": staff.username, "role": staff.role.value})
+        region = [f.strip() for f in (args.facilities or "").split(",") if f.strip()]
+        staff = await Admin(store).staff(
+            args.username, Role(args.role), password, args.facility, region
+        )
+        out: dict[str, object] = {
+            "id": staff.id,
+            "username": staff.username,
+            "role": staff.role.value,
+        }
+        if staff.facilities:
+            out["facilities"] = list(staff.facilities)
+        print_json(out)
         return 0
 
     return with_store(args, run)
@@ -251,8 +261,11 @@ def _add_staff(asub: Any) -> None:
     p = asub.add_parser("staff", help="create a staff user, or disable or enable one")
     store_options(p)
     p.add_argument("--username")
-    p.add_argument("--role", choices=["officer", "auditor", "admin"])
+    p.add_argument("--role", choices=sorted(r.value for r in STAFF_ROLES))
     p.add_argument("--facility")
+    p.add_argument(
+        "--facilities", help="a regional auditor's facilities, comma-separated (its region)"
+    )
     p.add_argument("--password-env", help="read the password from this environment variable")
     p.add_argument("--disable", metavar="USER", help="disable this account: no login, no token")
     p.add_argument("--enable", metavar="USER", help="let a disabled account log in again")

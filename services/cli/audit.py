@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from services.audit.export import write_export
-from services.audit.query import AuditQuery, audit_query, iter_events
+from services.audit.query import FILTER_FIELDS, AuditQuery, audit_query, iter_events
 from services.cli.common import print_json, store_options
 from services.clock import SystemClock
 from services.errors import BadRequest
@@ -37,11 +37,19 @@ def register(sub: Any) -> None:
     store_options(p)
     p.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     p.add_argument("--out", help="file (default: standard output)")
-    for name in ("facility", "inmate", "visitor", "visit", "terminal", "action"):
-        p.add_argument(f"--{name}")
+    for name in FILTER_FIELDS:
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=FILTER_HELP.get(name))
     p.add_argument("--since", help="YYYY-MM-DD or ISO time (UTC)")
     p.add_argument("--until", help="YYYY-MM-DD (inclusive) or ISO time")
     p.set_defaults(func=cmd_audit_export)
+
+
+FILTER_HELP = {
+    "inmate": "an inmate's id, number, or part of its name",
+    "visitor": "a visitor's id, part of a name, or a NIK's last 4 digits",
+    "terminal": "a terminal's or room's id, or part of a room's name",
+    "officer": "the staff id or username who acted",
+}
 
 
 def _verify_parser(what: Any) -> None:
@@ -150,13 +158,8 @@ def _output(path: str | None) -> TextIO:
 
 def _export_query(args: argparse.Namespace) -> AuditQuery:
     """The export's flags, validated as the REST API validates its query parameters."""
-    params = {
-        "facility": args.facility,
-        "inmate": args.inmate,
-        "visitor": args.visitor,
-        "visit": args.visit,
-        "terminal": args.terminal,
-        "action": args.action,
+    params: dict[str, str | None] = {
+        **{name: getattr(args, name) for name in FILTER_FIELDS},
         "since_ms": _day_ms(args.since),
         "until_ms": _day_ms(args.until, end=True),
     }

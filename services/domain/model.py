@@ -28,11 +28,17 @@ class Role(enum.StrEnum):
     TEACHER = "teacher"
     TERMINAL = "terminal"
     OFFICER = "officer"
-    AUDITOR = "auditor"
+    AUDITOR = "auditor"  # reads one facility's log
+    REGIONAL_AUDITOR = "regional_auditor"  # reads the log of a set of facilities (a Kanwil)
+    INVESTIGATOR = "investigator"  # reads as an auditor; opens recordings once they exist
     ADMIN = "admin"
 
 
-STAFF_ROLES = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN})
+STAFF_ROLES = frozenset(
+    {Role.OFFICER, Role.AUDITOR, Role.REGIONAL_AUDITOR, Role.INVESTIGATOR, Role.ADMIN}
+)
+# Who reads the audit log: every such read is itself audited (``services.audit.reads``).
+AUDITOR_ROLES = frozenset({Role.AUDITOR, Role.REGIONAL_AUDITOR, Role.INVESTIGATOR})
 
 
 class VisitStatus(enum.StrEnum):
@@ -182,6 +188,8 @@ class Staff:
     role: Role
     password_hash: str
     facility_id: FacilityId | None
+    # A regional auditor's facilities (its region); empty for everyone else.
+    facilities: tuple[FacilityId, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

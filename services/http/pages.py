@@ -23,8 +23,10 @@ import orjson
 from aiohttp import web
 
 from services.access.sessions import BACKGROUND_HEADER, BACKGROUND_QUERY, CSRF_HEADER
+from services.audit.chain import ACTIONS
 from services.booking.rejections import RejectReason
 from services.booking.relationships import Relationship
+from services.domain.model import EndReason, VisitKind
 from services.errors import TatapError
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -254,6 +256,11 @@ STAFF_PAGES = {
     "/officer/staff": StaffPage(
         "officer/staff.html", "Konsol Petugas", (*_ADMIN, "officer/staff.js")
     ),
+    "/auditor": StaffPage(
+        "auditor/main.html",
+        "Konsol Auditor",
+        ("auditor/texts.js", "auditor/timeline.js", "auditor/verify.js", "auditor/search.js"),
+    ),
 }
 
 
@@ -276,6 +283,10 @@ def staff_facts() -> dict[str, object]:
         "csrf_header": CSRF_HEADER,
         "background_header": BACKGROUND_HEADER,
         "background_query": BACKGROUND_QUERY,
+        # The auditor's search filters choose among these.
+        "visit_kinds": [k.value for k in VisitKind],
+        "end_reasons": [r.value for r in EndReason],
+        "audit_actions": sorted(ACTIONS),
     }
 
 

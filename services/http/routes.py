@@ -19,7 +19,14 @@ from services.admin.imports import Applied, Preview
 from services.board.today import Board
 from services.booking.requests import RequestService
 from services.http.api.accounts import AccountsApi, Disabling, NewPassword, NewStaff, StaffList
-from services.http.api.audit import AUDIT_FILTERS, AuditApi, CheckpointPage, EventPage, Timeline
+from services.http.api.audit import (
+    AUDIT_FILTERS,
+    EXPORT_PARAMS,
+    AuditApi,
+    CheckpointPage,
+    EventPage,
+    Timeline,
+)
 from services.http.api.board import BOARD_QUERY, EVENTS_QUERY, BoardApi, ReadyMarked
 from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
 from services.http.api.context import ApiContext
@@ -640,23 +647,33 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET",
         "/api/v1/audit/events",
-        "Search the audit log (auditor, admin)",
+        "Search the audit log (auditors, admin; within the reader's facilities; audited)",
         lambda a: a.audit.events,
         response=EventPage,
         query=AUDIT_FILTERS,
     ),
     Route(
         "GET",
+        "/api/v1/audit/export",
+        "The events a search matches, oldest first, as CSV or JSON lines: the bytes"
+        " `tatap audit export` writes (auditors, admin; audited)",
+        lambda a: a.audit.export,
+        query=EXPORT_PARAMS,
+        content="text/csv",
+    ),
+    Route(
+        "GET",
         "/api/v1/audit/visits/{visit_id}",
-        "One visit's timeline (auditor, admin)",
+        "One visit's timeline and its media-up intervals (auditors, admin; audited)",
         lambda a: a.audit.visit,
         response=Timeline,
     ),
     Route(
         "GET",
         "/api/v1/audit/verify",
-        "Verify the hash chain (auditor, admin; a facility's auditor is told its own"
-        " facility's event count only)",
+        "Verify the hash chain, against the witness's heads if one is set, and the witness's"
+        " state (auditors, admin; audited; staff of one facility are told its own event"
+        " count only)",
         lambda a: a.audit.verify,
         response=dict[str, Any],
     ),

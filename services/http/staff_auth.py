@@ -8,15 +8,15 @@ from aiohttp import web
 
 from services.access.guard import Guard, in_scope
 from services.access.tokens import Claims
-from services.domain.model import Facility, Role, Visit
+from services.domain.model import AUDITOR_ROLES, Facility, Role, Visit
 from services.errors import NotFound, Unauthorized
 from services.http.sessions import SessionCookies
 from services.ids import FacilityId
 from services.store.protocols import Store
 
-AUDIT_READERS = (Role.AUDITOR, Role.ADMIN)
+AUDIT_READERS = (*sorted(AUDITOR_ROLES), Role.ADMIN)
 SCHEDULERS = (Role.OFFICER, Role.ADMIN)
-VISIT_READERS = (Role.OFFICER, Role.ADMIN, Role.AUDITOR)
+VISIT_READERS = (Role.OFFICER, Role.ADMIN, *sorted(AUDITOR_ROLES))
 
 
 class StaffAuth:

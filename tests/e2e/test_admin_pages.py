@@ -77,6 +77,7 @@ async def test_an_xlsx_import_with_a_bad_row_applies_nothing_until_confirmed(
         await page.screenshot(path=str(shot))
         assert await store.find_inmate(node.facility_id, "D-9") is None
         await page.click("#apply")
+        await page.wait_for_selector("#confirm[open]")
         assert "dilewati" in await page.inner_text("#confirm-text")
         await page.click("#confirm-no")
         assert await store.find_inmate(node.facility_id, "D-9") is None
@@ -138,6 +139,7 @@ async def test_an_emergency_close_says_how_many_families_before_it_cancels(
         await page.fill("#c-until-time", "12:00")
         await page.fill("#c-reason", "Banjir")
         await page.click("#close-form button[type=submit]")
+        await page.wait_for_selector("#confirm[open]")  # after the preview's answer
         text = await page.inner_text("#confirm-text")
         assert "2 kunjungan dibatalkan" in text and "2 keluarga" in text, text
         shot = (
@@ -151,6 +153,7 @@ async def test_an_emergency_close_says_how_many_families_before_it_cancels(
             found = await node.app[STORE].get_visit(visit.id)
             assert found is not None and found.status is VisitStatus.REQUESTED
         await page.click("#close-form button[type=submit]")
+        await page.wait_for_selector("#confirm[open]")
         await page.click("#confirm-yes")
         await page.wait_for_selector("#page-status:has-text('2 kunjungan dibatalkan')")
         await page.wait_for_selector("#closures li:has-text('Banjir')")

@@ -163,7 +163,7 @@ async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
         await page.select_option("#facility", label="Lapas Uji")
         await page.wait_for_selector(row(page, visit.id))
         # The Today board picks its facility the same way.
-        await page.click('#nav a[href="#today"]')
+        await page.click('#nav a[href$="#today"]')
         await page.wait_for_selector("#board-facility-pick:not([hidden])")
         await page.wait_for_selector("#rooms section.room h2:has-text('Ruang 1')")
         await page.click("#logout")

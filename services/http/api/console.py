@@ -44,6 +44,7 @@ class ConsoleSession:
     csrf: str
     csrf_header: str
     idle_s: float
+    facilities: list[ConsoleFacility]  # a regional auditor's region; empty for everyone else
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class ConsoleApi:
             staff = await self._ctx.store.get_staff(claims.sub)
             username = staff.username if staff is not None else ""
         facility = await self._ctx.store.get_facility(claims.facility) if claims.facility else None
+        region = [await self._ctx.store.get_facility(f) for f in claims.facilities]
         return ConsoleSession(
             staff_id=claims.sub,
             username=username,
@@ -114,6 +116,7 @@ class ConsoleApi:
             csrf=self._ctx.sessions.csrf(claims),
             csrf_header=CSRF_HEADER,
             idle_s=self._ctx.sessions.limits.idle_s,
+            facilities=[ConsoleFacility(f.id, f.name, f.timezone) for f in region if f],
         )
 
 

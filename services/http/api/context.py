@@ -56,6 +56,7 @@ class ApiContext:
     feed: BoardFeed  # and its live feed, which API changes report to as well
     booking_rate: Rate = BOOKING  # POST /api/v1/requests per client address
     slot_rate: Rate = SLOT_LISTING  # a facility's free slots per client address
+    witness_store: str = ""  # the external witness's store file, path or URL ("": none)
 
     def now_ms(self) -> int:
         """The node's clock in milliseconds, as the API reports and compares times."""

@@ -65,12 +65,58 @@ def facility_events(conn: sqlite3.Connection, facility_id: str) -> int:
     return int(conn.execute(sql, (facility_id,)).fetchone()[0])
 
 
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _visit_filters(query: AuditQuery) -> tuple[list[str], list[Any]]:
+    """Conditions on ``visits v`` from the filters that name a visit's people, place or kind."""
+    where: list[str] = []
+    args: list[Any] = []
+    if query.inmate_id:
+        where.append(
+            "v.inmate_id IN (SELECT id FROM inmates WHERE id = ? OR number = ?"
+            " OR name LIKE ? ESCAPE '\\')"
+        )
+        args += [query.inmate_id, query.inmate_id, _like(query.inmate_id)]
+    if query.terminal_id:
+        where.append(
+            "(v.terminal_id = ? OR v.room_id = ?"
+            " OR v.room_id IN (SELECT id FROM rooms WHERE name LIKE ? ESCAPE '\\'))"
+        )
+        args += [query.terminal_id, query.terminal_id, _like(query.terminal_id)]
+    if query.visitor_id:
+        who = query.visitor_id
+        nik_tail = len(who) == 4 and who.isdigit()
+        where.append(
+            "v.id IN (SELECT p.visit_id FROM participants p WHERE p.visitor_id = ?"
+            " OR p.name LIKE ? ESCAPE '\\'"
+            " OR p.visitor_id IN (SELECT id FROM visitors WHERE name LIKE ? ESCAPE '\\'"
+            + (" OR substr(nik, -4) = ?" if nik_tail else "")
+            + "))"
+        )
+        args += [who, _like(who), _like(who)] + ([who] if nik_tail else [])
+    if query.kind:
+        where.append("v.kind = ?")
+        args.append(query.kind)
+    if query.end_reason:
+        where.append("v.end_reason = ?")
+        args.append(query.end_reason)
+    return where, args
+
+
 def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecord]:
-    """Rows matching every given filter, oldest first, after ``query.after_seq``."""
+    """Rows matching every given filter, oldest first after ``query.after_seq`` (or newest
+    first before ``query.before_seq``), within the reader's facilities."""
     where = ["a.seq > ?"]
     args: list[Any] = [query.after_seq]
+    if query.newest_first and query.before_seq:
+        where.append("a.seq < ?")
+        args.append(query.before_seq)
     simple = {
-        "a.facility_id": query.facility_id,
+        "+a.facility_id": query.facility_id,
         "a.visit_id": query.visit_id,
         "a.action": query.action,
     }
@@ -78,24 +124,28 @@ def audit_search(conn: sqlite3.Connection, query: AuditQuery) -> list[AuditRecor
         if value:
             where.append(f"{column} = ?")
             args.append(value)
-    if query.inmate_id:
-        where.append("a.visit_id IN (SELECT id FROM visits WHERE inmate_id = ?)")
-        args.append(query.inmate_id)
-    if query.terminal_id:
-        where.append("a.visit_id IN (SELECT id FROM visits WHERE terminal_id = ?)")
-        args.append(query.terminal_id)
-    if query.visitor_id:
-        where.append("a.visit_id IN (SELECT visit_id FROM participants WHERE visitor_id = ?)")
-        args.append(query.visitor_id)
+    if query.facilities is not None:
+        # "+": not by the facility's index, whose rows would all be read and sorted before the
+        # first page; the seq order (or a visit's index) finds a page of them at once.
+        where.append(f"+a.facility_id IN ({','.join('?' * len(query.facilities))})")
+        args += query.facilities
+    if query.officer:
+        where.append("(a.actor_id = ? OR a.actor_id IN (SELECT id FROM staff WHERE username = ?))")
+        args += [query.officer, query.officer]
+    on_visit, visit_args = _visit_filters(query)
+    if on_visit:
+        where.append(f"a.visit_id IN (SELECT v.id FROM visits v WHERE {' AND '.join(on_visit)})")
+        args += visit_args
     if query.since_ms is not None:
         where.append("a.ts_ms >= ?")
         args.append(query.since_ms)
     if query.until_ms is not None:
         where.append("a.ts_ms < ?")
         args.append(query.until_ms)
+    order = "DESC" if query.newest_first else ""
     sql = (
         f"SELECT {', '.join('a.' + c.strip() for c in AUDIT_COLS.split(','))}"
-        f" FROM audit_events a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?"
+        f" FROM audit_events a WHERE {' AND '.join(where)} ORDER BY a.seq {order} LIMIT ?"
     )
     args.append(query.limit)
     return [AuditRecord(*row) for row in conn.execute(sql, args)]

@@ -110,6 +110,10 @@ class SqliteFacilities(SqliteBase):
                     staff.facility_id,
                 ),
             )
+            conn.executemany(
+                "INSERT INTO staff_facilities (staff_id, facility_id) VALUES (?,?)",
+                [(staff.id, f) for f in staff.facilities],
+            )
             chain.append(conn, [event])
 
         await self._write(translate(job))
@@ -130,7 +134,12 @@ class SqliteFacilities(SqliteBase):
             if row is None:
                 return None
             fac = FacilityId(row[4]) if row[4] else None
-            return Staff(StaffId(row[0]), row[1], Role(row[2]), row[3], fac)
+            region = conn.execute(
+                "SELECT facility_id FROM staff_facilities WHERE staff_id = ? ORDER BY facility_id",
+                (row[0],),
+            ).fetchall()
+            facilities = tuple(FacilityId(r[0]) for r in region)
+            return Staff(StaffId(row[0]), row[1], Role(row[2]), row[3], fac, facilities)
 
         return await self._read(q)
 

@@ -230,4 +230,15 @@ STEPS: tuple[str, ...] = (
     ALTER TABLE visits ADD COLUMN ready_ms INTEGER;
     CREATE INDEX visits_facility_start ON visits(facility_id, start_ms);
     """,
+    # 13: a regional auditor's facilities (its region); other staff have one facility or all.
+    # Auditors search by event kind: without an index, a kind that is rare or absent read the
+    # whole log for one page.
+    """
+    CREATE INDEX audit_action ON audit_events(action, seq);
+    CREATE TABLE staff_facilities (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        facility_id TEXT NOT NULL REFERENCES facilities(id),
+        PRIMARY KEY (staff_id, facility_id)
+    ) WITHOUT ROWID;
+    """,
 )
