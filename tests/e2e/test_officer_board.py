@@ -126,7 +126,8 @@ async def test_the_board_follows_a_visit_through_its_day(
         await page.wait_for_selector("#login:not([hidden])")
         await page.screenshot(path=str(DOCS / "officer-login.png"))
     await log_in(page, "petugas")
-    assert await page.inner_text("#nav") == "Hari ini\nPermintaan\nWalk-in\nTerminal"
+    nav = await page.inner_text("#nav")
+    assert nav == "Hari ini\nPermintaan\nWalk-in\nTerminal\nJadwal\nWarga binaan"
     await page.wait_for_selector(row(vid))
     await page.wait_for_selector("#board-live.live-on")
     assert await state_of(page, vid) == "scheduled"
