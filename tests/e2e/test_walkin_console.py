@@ -128,9 +128,7 @@ async def test_an_officer_of_another_facility_sees_none_of_it(
         await page.wait_for_selector("#inmates li.muted")
         assert await page.inner_text("#inmates") == "Tidak ditemukan."
         await page.goto(f"{node.base_url}/officer/terminals")
-        await page.wait_for_function(
-            "document.querySelector('#live-note').innerText.includes('Langsung')"
-        )
+        await page.locator("#live-note", has_text="Langsung").wait_for()
         assert await page.is_visible("#terminals-empty")
         assert await page.locator("#terminal-rows tr").count() == 0
         await context.close()
