@@ -5,6 +5,7 @@ Used by ``tatap admin`` and ``tatap demo``; every change is written with its aud
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,11 +139,12 @@ class Admin:
             raise BadRequest("a password needs at least 8 characters")
         if facility_id and await self._store.get_facility(facility_id) is None:
             raise NotFound("no such facility")
+        hashed = await asyncio.to_thread(hash_password, password)  # argon2: off the event loop
         staff = Staff(
             StaffId(new_id("s")),
             username,
             role,
-            hash_password(password),
+            hashed,
             FacilityId(facility_id) if facility_id else None,
             tuple(FacilityId(f) for f in region),
         )

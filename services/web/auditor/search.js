@@ -12,32 +12,6 @@ const Search = {
   facility: "",  // "" : every facility the auditor reaches
 };
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-// An element whose text is a key: it follows language switches.
-function said(tag, className, key, vars) {
-  const node = el(tag, className);
-  say(node, key, vars);
-  return node;
-}
-
-// Midnight starting ``text`` (YYYY-MM-DD) in ``tz``, as epoch milliseconds.
-function zoneMidnight(text, tz) {
-  const [y, m, d] = text.split("-").map(Number);
-  const utc = Date.UTC(y, m - 1, d);
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23",
-    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
-    .formatToParts(new Date(utc));
-  const part = (type) => Number(parts.find((p) => p.type === type).value);
-  const shown = Date.UTC(part("year"), part("month") - 1, part("day"), part("hour"), part("minute"));
-  return utc - (shown - utc);
-}
-
 function when(ms, tz) {
   return `${localDate(ms, tz)} ${localTime(ms, tz)} ${zoneName(tz)}`;
 }
@@ -52,8 +26,8 @@ function filterParams() {
   }
   const since = form.elements.since.value;
   const until = form.elements.until.value;
-  if (since) params.set("since_ms", String(zoneMidnight(since, Search.tz)));
-  if (until) params.set("until_ms", String(zoneMidnight(until, Search.tz) + 86400000));
+  if (since) params.set("since_ms", String(wallMs(since, "00:00", Search.tz)));
+  if (until) params.set("until_ms", String(wallMs(until, "00:00", Search.tz) + 86400000));
   if (Search.facility) params.set("facility", Search.facility);
   return params;
 }
