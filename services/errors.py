@@ -26,7 +26,8 @@
     │   ├── DateBlocked                  "date_blocked"    a blocked date or a closure
     │   ├── OutsideWindow                "outside_window"  too soon or too far ahead
     │   ├── KindNotAllowed               "kind_not_allowed" that kind is not taken then
-    │   └── InmateUnavailable            "inmate_unavailable" released or transferred
+    │   ├── InmateUnavailable            "inmate_unavailable" released or transferred
+    │   └── AlreadyAnswered              "already_answered" the survey, by this participant
     ├── RateLimited                 429  "rate_limited"
     └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
@@ -195,6 +196,12 @@ class InmateUnavailable(Conflict):
     """The inmate was released or transferred: no visit can be booked or approved."""
 
     code = "inmate_unavailable"
+
+
+class AlreadyAnswered(Conflict):
+    """This participant answered the survey about this visit before; the first answer stands."""
+
+    code = "already_answered"
 
 
 class NotRecorded(TatapError):

@@ -31,6 +31,7 @@ from services.store.sqlite.outbox import SqliteOutbox
 from services.store.sqlite.reader import SqliteAuditReads
 from services.store.sqlite.requests import SqliteRequests
 from services.store.sqlite.revocations import SqliteRevocations
+from services.store.sqlite.surveys import SqliteSurveys
 from services.store.sqlite.visits import SqliteVisits
 from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, GroupCommitWriter
 
@@ -44,6 +45,7 @@ class SqliteStore(
     SqliteOutbox,
     SqliteAuditReads,
     SqliteBoard,
+    SqliteSurveys,
 ):
     """Every role of ``Store`` on one SQLite file (see the module docstring)."""
 
