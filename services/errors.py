@@ -27,7 +27,9 @@
     │   ├── OutsideWindow                "outside_window"  too soon or too far ahead
     │   ├── KindNotAllowed               "kind_not_allowed" that kind is not taken then
     │   ├── InmateUnavailable            "inmate_unavailable" released or transferred
-    │   └── AlreadyAnswered              "already_answered" the survey, by this participant
+    │   ├── AlreadyAnswered              "already_answered" the survey, by this participant
+    │   └── SurveyNotOpen                "survey_not_open" the visit is not over, or was
+    │                                                      called off, or ended too long ago
     ├── RateLimited                 429  "rate_limited"
     └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
@@ -202,6 +204,13 @@ class AlreadyAnswered(Conflict):
     """This participant answered the survey about this visit before; the first answer stands."""
 
     code = "already_answered"
+
+
+class SurveyNotOpen(Conflict):
+    """The survey about a visit is asked once it has ended, for ``services.surveys.OPEN_DAYS``;
+    never about a visit called off."""
+
+    code = "survey_not_open"
 
 
 class NotRecorded(TatapError):
