@@ -5,7 +5,6 @@ input refused with a typed error."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from typing import Any
 
@@ -13,14 +12,11 @@ import orjson
 import pytest
 from structlog.testing import capture_logs
 
-from services.admin.provision import Admin
 from services.audit.query import AuditQuery
-from services.booking.calendar import CalendarService
 from services.booking.scheduling import ScheduledVisit
-from services.booking.slots import day_bounds, parse_weekdays
 from services.domain.model import EndReason, Role, VisitKind, VisitStatus
-from services.ids import VisitId
 from services.store.protocols import VisitChange
+from tests.helpers.console import requested
 from tests.helpers.officer import as_officer
 from tests.helpers.pair import pair
 from tests.helpers.world import World
@@ -246,51 +242,21 @@ async def test_a_body_that_is_not_an_object_is_refused(world: World) -> None:
 NIK = "3201011508900001"
 
 
-async def _requested(world: World) -> dict[str, Any]:
-    """A family's request for next Saturday 08:00 (the facility's time), approved."""
-    await Admin(world.store).import_inmates(world.facility_id, "number,name,block\nN-1,Budi,A\n")
-    await CalendarService(world.store).add_template(
-        world.terminal.room_id,
-        parse_weekdays("sat"),
-        (480, 540),
-        30,
-        frozenset({VisitKind.REGULAR}),
-    )
-    today = dt.datetime.fromtimestamp(world.clock.now(), dt.UTC).date()
-    saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
-    visitor = {
-        "name": "Siti Aminah",
-        "nik": NIK,
-        "phone": "0812-3456-7890",
-        "relationship": "spouse",
-    }
-    body = {
-        "facility_id": world.facility_id,
-        "inmate_number": "N-1",
-        "kind": "regular",
-        "start_ms": day_bounds(saturday, "Asia/Jakarta")[0] + 480 * 60_000,
-        "visitor": visitor,
-    }
-    status, made = await _post(world, "/api/v1/requests", body)
-    assert status == 201
-    return made
-
-
 async def test_status_asks_by_code_and_gets_the_stable_link(world: World) -> None:
     """/status's question by code and the NIK's last 4: requested and approved are `not_yet`
     with no link; once ended, `open` with the family's stable link, which then answers; a
     wrong NIK is 404 and counted as a wrong guess (429 after ten)."""
-    made = await _requested(world)
-    who = {"code": made["code"], "nik_last4": NIK[-4:]}
+    made = await requested(world)  # visitor NIK 3201011508900001
+    who = {"code": made.code, "nik_last4": NIK[-4:]}
     assert await _post(world, "/api/v1/survey/state", who) == (
         200,
         {"state": "not_yet", "link": None},
     )
-    path = f"/api/v1/requests/{made['id']}/approve"
+    path = f"/api/v1/requests/{made.id}/approve"
     assert (await world.client.post(path, headers=as_officer(world))).status == 200
     assert (await _post(world, "/api/v1/survey/state", who))[1]["state"] == "not_yet"
     over = VisitChange(
-        VisitId(made["id"]),
+        made.id,
         VisitStatus.ENDED,
         frozenset({VisitStatus.SCHEDULED}),
         world.clock.now(),
@@ -301,7 +267,7 @@ async def test_status_asks_by_code_and_gets_the_stable_link(world: World) -> Non
     assert state["state"] == "open" and len(state["link"]) == 43
     assert (await _answer(world, link=state["link"]))[0] == 201
     assert (await _post(world, "/api/v1/survey/state", who))[1]["state"] == "answered"
-    wrong = {"code": made["code"], "nik_last4": "0000"}
+    wrong = {"code": made.code, "nik_last4": "0000"}
     codes = [(await _post(world, "/api/v1/survey/state", wrong))[0] for _ in range(11)]
     assert codes == [404] * 10 + [429]
     status, _ = await _post(world, "/api/v1/survey/state", {**who, "link": state["link"]})
