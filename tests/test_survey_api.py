@@ -6,12 +6,14 @@ input refused with a typed error."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from structlog.testing import capture_logs
 
+from services.access.rates import Rate
 from services.audit.query import AuditQuery
 from services.booking.scheduling import ScheduledVisit
 from services.domain.model import EndReason, Role, VisitKind, VisitStatus
@@ -19,7 +21,7 @@ from services.store.protocols import VisitChange
 from tests.helpers.console import requested
 from tests.helpers.officer import as_officer
 from tests.helpers.pair import pair
-from tests.helpers.world import World
+from tests.helpers.world import World, build_world
 
 SCORES: dict[str, Any] = {
     "overall": 4,
@@ -272,3 +274,14 @@ async def test_status_asks_by_code_and_gets_the_stable_link(world: World) -> Non
     assert codes == [404] * 10 + [429]
     status, _ = await _post(world, "/api/v1/survey/state", {**who, "link": state["link"]})
     assert status == 400
+
+
+async def test_calls_are_rate_limited_per_address(tmp_path: Path) -> None:
+    """Like booking, the survey's calls spend the address's tokens: past the burst, 429 with
+    Retry-After, before the body is even read."""
+    async for world in build_world(tmp_path, booking_rate=Rate(per_s=0.01, burst=2)):
+        made = await _ended(world)
+        assert (await _post(world, "/api/v1/survey/state", {"link": _link(made)}))[0] == 200
+        assert (await _answer(world, link=_link(made)))[0] == 201
+        resp = await world.client.post("/api/v1/survey/state", json={"link": _link(made)})
+        assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
