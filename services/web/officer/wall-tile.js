@@ -43,10 +43,12 @@ class WallTile {
   build() {
     const tile = el("article", "wall-tile");
     tile.dataset.visit = this.visitId;
-    const head = el("header", "tile-head");
+    const head = el("div", "tile-head");
     this.title = el("span", "tile-title");
     this.clock = el("span", "tile-clock", "--:--");
-    head.append(this.title, this.clock);
+    this.focusButton = this.button("tile_focus", () => this.toggleFocus(), "focus");
+    const remove = this.button("tile_remove", () => this.remove(), "remove");
+    head.append(this.title, this.clock, this.focusButton, remove);
     const videos = el("div", "tile-videos");
     this.videos = {};
     for (const side of ["inmate", "family"]) {
@@ -71,7 +73,6 @@ class WallTile {
     const bar = el("div", "tile-controls");
     this.soundButton = this.button("tile_sound_off", () => this.toggleSound(), "sound");
     this.soundButton.setAttribute("aria-pressed", "false");
-    this.focusButton = this.button("tile_focus", () => this.toggleFocus(), "focus");
     this.muteButtons = {
       family: this.button("tile_mute_family", () => this.mute("family"), "mute-family"),
       inmate: this.button("tile_mute_inmate", () => this.mute("inmate"), "mute-inmate"),
@@ -87,10 +88,9 @@ class WallTile {
     }
     const send = this.button("tile_notice", () => this.notice(), "send-notice");
     const stop = this.button("tile_terminate", () => this.terminate(), "terminate danger");
-    const remove = this.button("tile_remove", () => this.remove(), "remove");
     this.live = [this.muteButtons.family, this.muteButtons.inmate, this.noticeSelect, send, stop];
     bar.append(this.soundButton, this.muteButtons.family, this.muteButtons.inmate,
-      this.noticeSelect, send, stop, this.focusButton, remove);
+      this.noticeSelect, send, stop);
     return bar;
   }
 
@@ -103,8 +103,9 @@ class WallTile {
 
   describe() {
     const v = this.row;
-    this.title.textContent = [v.room_name, v.code, `${v.inmate_number} ${v.inmate_name}`,
+    const text = [v.room_name, v.code, v.inmate_number && `${v.inmate_number} ${v.inmate_name}`,
       v.family_name].filter(Boolean).join(" · ");
+    this.title.textContent = this.title.title = text;
   }
 
   update(row) {
