@@ -5,8 +5,10 @@ socket and a reload that the wall recovers from; a terminate with its mandatory 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ from services.domain.model import Role
 from signaling.app import STORE
 from tests.e2e.booking import NIK, open_today, phone_page, request_by_api
 from tests.e2e.console import PASSWORD, console_page, log_in
-from tests.e2e.stack import Stack, frames_flowing, open_page, until
+from tests.e2e.stack import Stack, frames_flowing, open_page, running_stack, until
+from tests.helpers.rtc import HeardSpeaker
 
 pytestmark = pytest.mark.browser
 # The README's picture; refreshed by `TATAP_UPDATE_SCREENSHOTS=1 pytest tests/e2e`.
@@ -30,11 +33,20 @@ MONITORED = "Kunjungan ini dapat dipantau oleh petugas"
 TILE_FRAMES_JS = """(id) => {
   const tile = document.querySelector(`.wall-tile[data-visit="${id}"]`);
   const out = {};
+  if (!tile) return out;  // not (yet) on the wall
   for (const v of tile.querySelectorAll("video")) {
     out[v.className] = v.videoWidth > 0 ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
   }
   return out;
 }"""
+
+
+@pytest.fixture
+async def heard(tmp_path: Path) -> AsyncIterator[tuple[Stack, HeardSpeaker]]:
+    """A stack whose terminal's speaker records what it is given to play."""
+    speaker = HeardSpeaker()
+    async with running_stack(tmp_path, speaker=speaker) as stack:
+        yield stack, speaker
 
 
 def tile(visit_id: str) -> str:
@@ -54,7 +66,11 @@ async def both_videos_advance(page: Page, visit_id: str, within: float = 30.0) -
         now: dict[str, int] = await page.evaluate(TILE_FRAMES_JS, visit_id)
         return all(now[side] > first[side] for side in ("inmate", "family"))
 
-    await until(advancing, 10, "both videos of the tile to keep advancing")
+    try:
+        await until(advancing, 10, "both videos of the tile to keep advancing")
+    except AssertionError as exc:
+        now = await page.evaluate(TILE_FRAMES_JS, visit_id)
+        raise AssertionError(f"{exc}: frames {first} then {now}") from None
 
 
 async def tile_state(page: Page, visit_id: str, expr: str) -> Any:
@@ -71,13 +87,14 @@ async def audit(stack: Stack, visit_id: str, action: str) -> list[Any]:
 
 @pytest.mark.timeout(240)
 async def test_an_officer_watches_mutes_and_terminates_a_visit_on_the_wall(
-    stack: Stack, browser: Browser, tmp_path: Path
+    heard: tuple[Stack, HeardSpeaker], browser: Browser, tmp_path: Path
 ) -> None:
     """Approve → ready → the family joins → both videos advance on the wall; the family page
     shows the monitored line and negotiates with the terminal only; a notice reaches the family;
     muting the family says so on the family page and is audited; a dropped officer socket and a
     reload bring the tile back; six tiles fit 1366×768; terminate asks for a reason, the family
     sees `ended: terminated`, and the audit holds the reason and the officer."""
+    stack, speaker = heard
     facility_id = await open_today(stack, length_min=10)
     officer = await Admin(stack.app[STORE]).staff("petugas", Role.OFFICER, PASSWORD, facility_id)
     made = await request_by_api(stack, facility_id)
@@ -101,6 +118,7 @@ async def test_an_officer_watches_mutes_and_terminates_a_visit_on_the_wall(
     await until(lambda: phone.evaluate("window.tatap.state === 'call'"), 20, "the call")
     await frames_flowing(phone, peers=1, within=30)
 
+    await until(lambda: _now(speaker.heard.frames > 50), 10, "the terminal to play the family")
     await page.goto(f"{stack.base_url}/officer/wall")
     await page.click('#wall-layout button[data-layout="4"]')
     await page.click(f'#wall-visits li[data-id="{vid}"] button.add')
@@ -145,15 +163,17 @@ async def test_an_officer_watches_mutes_and_terminates_a_visit_on_the_wall(
         "() => document.getElementById('self').srcObject.getAudioTracks().map((t) => t.enabled)"
     )
     assert enabled == [False]
-    session = stack.agent.session
-    assert session is not None
-    await until(lambda: _now(session.guest_muted), 5, "the terminal to stop playing the family")
+    await asyncio.sleep(1)  # frames already on their way may still arrive
+    before = speaker.heard.frames
+    await asyncio.sleep(2)
+    assert speaker.heard.frames == before, "the terminal still plays the muted family"
     muted = await until(lambda: audit(stack, vid, "muted"), 5, "the muted event")
-    assert muted[0].actor_id == officer.id
+    # The monitor's seat is the officer's own (`officer:<staff id>`).
+    assert muted[0].actor_role == "officer" and officer.id in muted[0].actor_id
     assert json.loads(muted[0].details) == {"side": "family", "muted": True}
     await page.click(f"{tile(vid)} button.mute-family")
     await phone.wait_for_selector("#mic-muted", state="hidden")
-    await until(lambda: _now(not session.guest_muted), 5, "the terminal to play the family again")
+    await until(lambda: _now(speaker.heard.frames > before + 50), 5, "the family heard again")
 
     # The officer's socket drops: the tile reconnects, offers again, and the videos come back.
     old_pc = await tile_state(page, vid, "t.pc.localDescription.sdp")
