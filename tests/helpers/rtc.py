@@ -15,7 +15,13 @@ from typing import Any, Self
 
 import aiohttp
 import orjson
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
@@ -210,7 +216,8 @@ class MonitorPeer(WsPeer):
     async def watch(self) -> None:
         if self.pc is not None:
             await self.pc.close()
-        pc = self.pc = RTCPeerConnection()
+        # max-bundle: aiortc's balanced bundling loses the second audio m-line (see media.peer)
+        pc = self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.lines = [Received(kind) for kind in MONITOR_KINDS]
         for kind in MONITOR_KINDS:
             pc.addTransceiver(kind, direction="recvonly")
