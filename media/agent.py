@@ -22,6 +22,7 @@ import structlog
 
 from media.backoff import Backoff
 from media.display import Display
+from media.feeds import MONITOR_WIDTH
 from media.peer import ice_servers
 from media.session import VisitSession
 from media.sources import Source
@@ -83,11 +84,13 @@ class TerminalAgent:
         backoff: Backoff | None = None,
         handshake_s: float = HANDSHAKE_S,
         speaker: Speaker | None = None,
+        monitor_width: int = MONITOR_WIDTH,
     ) -> None:
         self.creds = creds
         self.source = source
         self.display = display
         self.speaker = speaker or NullSpeaker()
+        self.monitor_width = monitor_width  # officers' video: at most this wide (0: as it is)
         self.session: VisitSession | None = None
         self.sessions: deque[VisitSession] = deque(maxlen=KEEP)  # the latest visits served
         self.visits_served = 0
@@ -255,6 +258,7 @@ class TerminalAgent:
                 self._send,
                 self._grace,
                 self.speaker,
+                self.monitor_width,
             )
             self.session = session
             self.sessions.append(session)

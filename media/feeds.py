@@ -135,13 +135,18 @@ class Feeds:
     """One visit's tracks: the terminal's to guests and monitors, the guest's to monitors and the
     speaker, and the sides an officer has muted."""
 
-    def __init__(self, source: Source, speaker: Speaker) -> None:
+    def __init__(
+        self, source: Source, speaker: Speaker, monitor_width: int = MONITOR_WIDTH
+    ) -> None:
+        """``monitor_width`` 0: monitors get the video as it is (full size and rate)."""
         self.muted: set[str] = set()
         self._source, self._speaker = source, speaker
         self._relay = MediaRelay()
+        self._width = monitor_width or None
+        self._every = MONITOR_EVERY if monitor_width else 1
         self._own_video: Forward | None = None  # made for the first monitor
         self._guest = {
-            "video": Forward("video", MONITOR_EVERY, MONITOR_WIDTH),
+            "video": Forward("video", self._every, self._width),
             "audio": Forward("audio"),
         }
         # Monitors' family-side senders with nothing to send yet, by their connection.
@@ -170,7 +175,7 @@ class Feeds:
             return False
         own_video = self._own_video
         if own_video is None:
-            own_video = self._own_video = Forward("video", MONITOR_EVERY, MONITOR_WIDTH)
+            own_video = self._own_video = Forward("video", self._every, self._width)
             camera = self._source.track("video")
             if camera is not None:
                 own_video.switch(camera)

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -71,7 +72,10 @@ class Peer:
     ) -> None:
         self.peer_id = peer_id
         self.role = role
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        # A monitor's two m-lines of each kind: aiortc's default (balanced) bundling leaves the
+        # second audio m-line on a transport that never connects; max-bundle puts all on one.
+        policy = RTCBundlePolicy.MAX_BUNDLE if role == "officer" else RTCBundlePolicy.BALANCED
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, bundlePolicy=policy))
         self.frames = FrameCount()
         self.media_up = asyncio.Event()
         self._feeds = feeds

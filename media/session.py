@@ -20,7 +20,7 @@ import structlog
 from aiortc import RTCIceServer
 
 from media.display import Display
-from media.feeds import Feeds
+from media.feeds import MONITOR_WIDTH, Feeds
 from media.peer import Peer
 from media.sources import Source
 from media.speaker import NullSpeaker, Speaker
@@ -43,6 +43,7 @@ class VisitSession:
         send: Send,
         grace_s: float = 2.0,
         speaker: Speaker | None = None,
+        monitor_width: int = MONITOR_WIDTH,
     ) -> None:
         self.visit_id = welcome.visit.id
         self.me = welcome.you.id
@@ -56,7 +57,7 @@ class VisitSession:
         self.closed = asyncio.Event()
         self._servers, self._display = servers, display
         # What goes to whom (guests, officers' monitors, the speaker), and what is muted.
-        self.feeds = Feeds(source, speaker or NullSpeaker())
+        self.feeds = Feeds(source, speaker or NullSpeaker(), monitor_width)
         self._send = send
         self._grace = grace_s
         # Until the first `time` message: the end by our own wall clock (possibly skewed).

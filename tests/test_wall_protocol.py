@@ -4,6 +4,7 @@ restarted node get, and a terminate needs a reason."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +195,35 @@ async def test_rest_terminate_needs_a_reason(world: World) -> None:
     assert (await fam.until("ended"))["reason"] == "terminated"
     [row] = await _rows(world, visit_id, "terminated")
     assert (row.actor_id, orjson.loads(row.details)) == ("s_rest", {"note": "keributan"})
+
+
+async def test_a_mute_that_cannot_be_written_changes_nothing(world: World) -> None:
+    """A `mute` whose audit event fails to be written is `not_recorded` to the officer; nobody
+    hears `muted` and the room keeps nothing; sent again, it goes through."""
+    term, fam, visit_id = await pair(world)
+    mon = await _monitor(world, visit_id)
+    append = world.store.append
+
+    async def failing(events: Any) -> Any:
+        if any(e.action == "muted" for e in events):
+            raise sqlite3.OperationalError("disk I/O error")
+        return await append(events)
+
+    world.store.append = failing  # type: ignore[method-assign]
+    await mon.send({"type": "mute", "side": "family", "muted": True})
+    assert (await mon.until("error"))["code"] == "not_recorded"
+    assert world.hub.rooms[visit_id].muted == set()
+    assert not any(m["type"] == "muted" for m in await _drain(fam))
+    world.store.append = append  # type: ignore[method-assign]
+    await mon.send({"type": "mute", "side": "family", "muted": True})
+    assert (await fam.until("muted"))["muted"] is True
+    assert world.hub.rooms[visit_id].muted == {"family"}
+
+
+async def _drain(peer: Peer) -> list[dict[str, Any]]:
+    """What the peer got until a ping's answer (nothing is left unread before it)."""
+    await peer.send({"type": "ping", "id": "drain"})
+    got = []
+    while (msg := await peer.recv())["type"] != "pong":
+        got.append(msg)
+    return got

@@ -92,8 +92,6 @@ async def test_officer_sees_both_sides_while_the_family_sends_one_video(wall: Wa
         family = await wall.family()
         await rising(lambda: family.received["video"].frames if family.received else 0, by=5)
         await rising(lambda: family_video.frames, by=10)
-        await asyncio.sleep(3)
-        print("DBG", [(l.kind, l.frames) for l in monitor.lines], wall.speaker.heard.frames, {k: v.frames for k, v in family.received.items()})
         await rising(lambda: family_audio.frames, by=50)
         assert family_video.width == 320
         assert family_audio.loudest_since(time.monotonic() - 2) > LOUD

@@ -15,7 +15,13 @@ from typing import Any, Self
 
 import aiohttp
 import orjson
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
@@ -160,9 +166,18 @@ class FamilyPeer(WsPeer):
         def on_track(track: MediaStreamTrack) -> None:
             got = self.received[track.kind] = Received(track.kind)
             self.spawn(drain(track, got))
+            if track.kind == "video":
+                self.spawn(self._media_up(got))
 
         self.pcs.append(pc)
         return pc
+
+    async def _media_up(self, got: Received) -> None:
+        """Say `connected` at the first frame, as the page does (media counts as up once both
+        sides have said so)."""
+        while got.frames == 0:
+            await asyncio.sleep(0.05)
+        await self.send({"type": "connected"})
 
     @property
     def pc(self) -> RTCPeerConnection:
@@ -181,6 +196,17 @@ class FamilyPeer(WsPeer):
         sdp = msg.get("data", {}).get("sdp") if msg["type"] == "signal" else None
         if sdp and sdp["type"] == "answer" and self.pcs:
             self.spawn(self.pc.setRemoteDescription(RTCSessionDescription(sdp["sdp"], "answer")))
+        elif sdp and sdp["type"] == "offer":  # the terminal joined later: it offers
+            self.spawn(self._answer(msg["from"], sdp["sdp"]))
+
+    async def _answer(self, sender: str, sdp: str) -> None:
+        if self.pcs:
+            await self.pc.close()
+        pc = self._new_pc()
+        await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = {"type": "answer", "sdp": pc.localDescription.sdp}
+        await self.send({"type": "signal", "to": sender, "data": {"sdp": answer}})
 
     def sending_video(self) -> int:
         """Video senders with a track, over every connection still open."""
@@ -210,7 +236,8 @@ class MonitorPeer(WsPeer):
     async def watch(self) -> None:
         if self.pc is not None:
             await self.pc.close()
-        pc = self.pc = RTCPeerConnection()
+        # max-bundle: aiortc's balanced bundling loses the second audio m-line (see media.peer)
+        pc = self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.lines = [Received(kind) for kind in MONITOR_KINDS]
         for kind in MONITOR_KINDS:
             pc.addTransceiver(kind, direction="recvonly")
