@@ -254,6 +254,12 @@ async def test_the_countdown_turns_colour_and_an_ended_visit_frees_its_tile(
         "layout": 4,
         "visits": [vid],
     }
+    # English at a click, the tile's labels and controls too.
+    await page.click('[data-lang="en"]')
+    assert await page.inner_text(f"{tile(vid)} figure.inmate figcaption") == "Inmate"
+    assert await page.inner_text(f"{tile(vid)} button.terminate") == "Terminate"
+    assert await page.inner_text('#wall-layout button[data-layout="6"]') == "6 tiles"
+    await page.click('[data-lang="id"]')
     await page.wait_for_selector(f'{tile(vid)}[data-ended="completed"]', timeout=60_000)
     assert "waktu habis" in await page.inner_text(f"{tile(vid)} .tile-status")
     kept = json.loads(await page.evaluate("() => sessionStorage.getItem('tatap.wall')"))
