@@ -208,7 +208,10 @@ class WallTile {
         if (msg.peer.role === "terminal") return this.offer(msg.peer.id);
         return;
       case "peer-left":
-        if (msg.peer.role === "terminal" && msg.reason === "left") this.closePc();
+        if (msg.peer.role === "terminal" && msg.reason === "left") {
+          this.closePc();
+          this.say("tile_wait_room");
+        }
         return;
       case "signal": return this.signal(msg.from, msg.data);
       case "muted": return this.setMuted(msg.side, msg.muted);
