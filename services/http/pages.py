@@ -259,6 +259,7 @@ STAFF_PAGES = {
             "officer/texts.js",
             "officer/nav.js",
             "officer/wall-texts.js",
+            "officer/wall-media.js",
             "officer/wall-tile.js",
             "officer/wall.js",
         ),

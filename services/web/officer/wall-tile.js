@@ -3,7 +3,7 @@
 // and offers the visit room's terminal one connection of four recvonly transceivers: video and
 // audio of the inmate (the terminal's own), then video and audio of the family (the guest as the
 // terminal receives it). The family's phone never sends to an officer. A dropped socket comes back
-// with backoff and a fresh offer; `ended` shows the reason and frees the tile.
+// with backoff and a fresh offer (wall-media.js); `ended` shows the reason and frees the tile.
 "use strict";
 
 // The protocol's canned notices (PROTOCOL.md §3); their labels are the notice_* texts.
@@ -24,8 +24,6 @@ class WallTile {
     this.onFreed = onFreed;
     this.token = "";
     this.ws = null;
-    this.pc = null;
-    this.terminalId = "";
     this.iceServers = [];
     this.attempts = 0;
     this.timer = 0;
@@ -36,6 +34,12 @@ class WallTile {
     this.muted = { family: false, inmate: false };
     this.over = false;  // ended, refused for good, or removed: never reconnects
     this.el = this.build();
+    this.media = new WallMedia({ send: (msg) => this.send(msg), say: (key) => this.say(key),
+      videos: this.videos, waitFamily: this.waitFamily });
+  }
+
+  get pc() {
+    return this.media.pc;
   }
 
   // ---- the tile's elements -------------------------------------------------------------------
@@ -205,15 +209,15 @@ class WallTile {
       case "time":
       case "warning": return this.setRemaining(msg.remaining_ms);
       case "peer-joined":
-        if (msg.peer.role === "terminal") return this.offer(msg.peer.id);
+        if (msg.peer.role === "terminal") return this.media.offer(msg.peer.id, this.iceServers);
         return;
       case "peer-left":
         if (msg.peer.role === "terminal" && msg.reason === "left") {
-          this.closePc();
+          this.media.close();
           this.say("tile_wait_room");
         }
         return;
-      case "signal": return this.signal(msg.from, msg.data);
+      case "signal": return this.media.signal(msg.from, msg.data);
       case "muted": return this.setMuted(msg.side, msg.muted);
       case "ended": this.endReason = msg.reason; return;
       case "error":
@@ -232,72 +236,9 @@ class WallTile {
     this.muted = { family: false, inmate: false };  // the server says again what is muted
     this.paintMutes();
     const terminal = msg.peers.find((p) => p.role === "terminal" && p.present);
-    if (terminal) return this.offer(terminal.id);
-    this.closePc();
+    if (terminal) return this.media.offer(terminal.id, this.iceServers);
+    this.media.close();
     this.say("tile_wait_room");
-  }
-
-  // ---- media ---------------------------------------------------------------------------------
-
-  async offer(terminalId) {
-    this.closePc();
-    this.terminalId = terminalId;
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.pc = pc;
-    const streams = { inmate: new MediaStream(), family: new MediaStream() };
-    for (const kind of ["video", "audio", "video", "audio"]) pc.addTransceiver(kind, { direction: "recvonly" });
-    pc.ontrack = (ev) => {
-      if (this.pc !== pc) return;
-      const index = pc.getTransceivers().indexOf(ev.transceiver);
-      const side = index < 2 ? "inmate" : "family";
-      streams[side].addTrack(ev.track);
-      const video = this.videos[side];
-      if (video.srcObject !== streams[side]) video.srcObject = streams[side];
-      video.play().catch(() => {});
-      if (side === "family" && ev.track.kind === "video") this.watchFamily(ev.track);
-    };
-    pc.onicecandidate = (ev) => {
-      if (this.pc !== pc) return;
-      const c = ev.candidate;
-      this.send({ type: "signal", to: terminalId, data: { candidate: c
-        ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null } });
-    };
-    pc.onconnectionstatechange = () => {
-      if (this.pc !== pc) return;
-      if (pc.connectionState === "connected") this.say("");
-      if (pc.connectionState === "failed" && this.ws) this.offer(terminalId);
-    };
-    await pc.setLocalDescription(await pc.createOffer());
-    if (this.pc !== pc) return;
-    this.say("tile_connecting");
-    this.send({ type: "signal", to: terminalId, data: { sdp: { type: "offer", sdp: pc.localDescription.sdp } } });
-  }
-
-  // Until the terminal has the family's picture its sender has no track: the track stays muted.
-  watchFamily(track) {
-    const show = () => { this.waitFamily.hidden = !track.muted; };
-    track.onmute = track.onunmute = show;
-    show();
-  }
-
-  async signal(from, data) {
-    const pc = this.pc;
-    if (!pc || from !== this.terminalId) return;
-    if (data.sdp && data.sdp.type === "answer") {
-      if (pc.signalingState === "have-local-offer") await pc.setRemoteDescription(data.sdp);
-    } else if (data && "candidate" in data && pc.remoteDescription) {
-      await pc.addIceCandidate(data.candidate || null).catch(() => {});
-    }
-  }
-
-  closePc() {
-    if (this.pc) {
-      this.pc.ontrack = this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
-      this.pc.close();
-    }
-    this.pc = null;
-    for (const video of Object.values(this.videos)) video.srcObject = null;
-    this.waitFamily.hidden = false;
   }
 
   // ---- the clock -----------------------------------------------------------------------------
@@ -408,7 +349,7 @@ class WallTile {
       ws.onclose = ws.onmessage = null;
       ws.close(1000);
     }
-    this.closePc();
+    this.media.close();
   }
 
   remove() {
