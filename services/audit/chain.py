@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "recording-stored",
         "survey",
         "notice",
+        "muted",  # an officer muted or unmuted one side of a visit: {side, muted}
         "inmate-ready",
         "token-revoked",
         "facility-created",

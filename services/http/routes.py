@@ -85,6 +85,7 @@ from services.http.api.visits import (
     Reason,
     ReviewDecision,
     Terminated,
+    TerminateReason,
     VisitsApi,
 )
 from services.http.api.walkins import (
@@ -332,10 +333,10 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/visits/{visit_id}/terminate",
-        "End a visit now (officer)",
+        "End a visit now, with a non-blank reason (recorded with the officer; 400 without one)"
+        " (officer)",
         lambda a: a.visits.terminate,
-        body=Reason,
-        body_required=False,
+        body=TerminateReason,
         response=Terminated,
         status=202,
     ),

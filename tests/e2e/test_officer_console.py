@@ -52,7 +52,15 @@ async def test_officer_works_the_queue(browser: Browser, tmp_path: Path) -> None
             "#nav a:not([hidden])", "els => els.map(e => e.textContent)"
         )
         # No staff page: that is for admins only.
-        assert nav == ["Hari ini", "Permintaan", "Walk-in", "Terminal", "Jadwal", "Warga binaan"]
+        assert nav == [
+            "Hari ini",
+            "Permintaan",
+            "Walk-in",
+            "Layar pantau",
+            "Terminal",
+            "Jadwal",
+            "Warga binaan",
+        ]
         await page.wait_for_selector(row(page, late.id))
         ids = await page.eval_on_selector_all("#queue li", "els => els.map(e => e.dataset.id)")
         assert ids == [first.id, remand.id, late.id]

@@ -7,6 +7,7 @@ Staff.navPages = [
   ["/officer#today", "nav_today"],
   ["/officer#requests", "nav_requests"],
   ["/officer/walk-in", "nav_walkin"],
+  ["/officer/wall", "nav_wall"],
   ["/officer/terminals", "nav_terminals"],
   ["/officer/schedule", "nav_schedule"],
   ["/officer/inmates", "nav_inmates"],
