@@ -183,21 +183,25 @@ def test_a_late_start_is_not_loss_but_a_node_down_at_the_start_is() -> None:
 
 def test_a_family_that_never_came_back_loses_to_the_end() -> None:
     """The family drops at 9 and is not back within the grace (ended hangup at 10): 9–15 is
-    family; a family that hung up on purpose loses nothing."""
+    family; a family that hung up on purpose (its `ended` while present) loses nothing."""
     dropped = [
         *_start(),
         _ev(9, "left", "family", FAM, reason="dropped"),
-        _end(10, "hangup"),
+        _ev(10, "ended", "family", FAM, reason="hangup"),
     ]
     loss = visit_loss(_visit(reason=EndReason.HANGUP), dropped, [], T0 + 20 * MIN)
     assert _mins(loss) == {"system": 0, "family": 6, "officer": 0}
-    left = [*_start(), _ev(9, "left", "family", FAM, reason="left"), _end(9, "hangup")]
+    left = [*_start(), _ev(9, "ended", "family", FAM, reason="hangup")]
     assert visit_loss(_visit(reason=EndReason.HANGUP), left, [], T0 + 20 * MIN).gaps == ()
 
 
 def test_terminal_that_never_came_back_is_system_to_the_end() -> None:
     """The terminal goes offline at 12 and the visit ends hangup at 13: 12–15 is system."""
-    events = [*_start(), _ev(12, "left", "terminal", TERM, reason="dropped"), _end(13, "hangup")]
+    events = [
+        *_start(),
+        _ev(12, "left", "terminal", TERM, reason="dropped"),
+        _ev(13, "ended", "terminal", TERM, reason="hangup"),
+    ]
     loss = visit_loss(_visit(reason=EndReason.HANGUP), events, [], T0 + 20 * MIN)
     assert _mins(loss) == {"system": 3, "family": 0, "officer": 0}
 

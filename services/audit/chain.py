@@ -75,6 +75,8 @@ ACTIONS = frozenset(
         "auto-approve-set",
         "audit-read",
         "staff-password-reset",
+        "node-started",  # services/audit/runs.py: when the node was down is known
+        "node-stopped",
     }
 )
 

@@ -18,8 +18,9 @@ A pure function of the log (no store, no clock), fast enough to run over a month
 - Before the first media-up nothing is lost (a late start or a no-show is told by the end reason),
   except the time the node was down.
 - A visit that ended early on a leave keeps losing to the cause of the gap it ended in until the
-  scheduled end (a family that never came back after a drop, a terminal that stayed offline); a
-  side that hung up on purpose (`left` with reason `left`) loses nothing after it.
+  scheduled end when the side that ended it was away (its reconnect grace ran out: a family that
+  never came back after a drop, a terminal that stayed offline); a side that hung up on purpose
+  (its `ended` while present) loses nothing after it.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from dataclasses import dataclass
 import orjson
 
 from services.audit.chain import AuditRecord
+from services.audit.runs import NODE_STARTED
 from services.domain.model import EndReason, Visit
 
-NODE_STARTED = "node-started"
-NODE_STOPPED = "node-stopped"
 SIDES = frozenset({"family", "teacher", "terminal"})
 BACK = frozenset({"joined", "reconnected"})
 TROUBLE = frozenset({"left", "terminated"})  # events without which a visit loses nothing
@@ -122,7 +122,8 @@ def visit_loss(
     for event in events:
         if event.ts_ms > horizon or walk.ended_ms is not None:
             break
-        while i < len(downs) and downs[i][0] <= event.ts_ms:
+        while i < len(downs) and downs[i][0] < event.ts_ms:  # a down starts after the last
+            # event of the run before it (its last sign of life may be that very event)
             walk.node(downs[i])
             i += 1
         walk.step(event)
@@ -185,7 +186,7 @@ class _Walk:
 
     __slots__ = (
         "t", "gaps", "connected_ms", "ever_up", "media_said", "node_down", "seen", "away",
-        "after_down", "hung_up", "terminated", "ended_ms",
+        "after_down", "ender", "terminated", "ended_ms",
     )  # fmt: skip
 
     def __init__(self, start_ms: int) -> None:
@@ -198,7 +199,7 @@ class _Walk:
         self.seen: set[str] = set()  # sides that ever joined
         self.away: dict[str, str] = {}  # side's id → role, for sides now away
         self.after_down: set[str] = set()  # sides not back since the node came back
-        self.hung_up = False  # the last leave was on purpose
+        self.ender = ""  # who ended the visit
         self.terminated = False
         self.ended_ms: int | None = None
 
@@ -244,8 +245,6 @@ class _Walk:
             self.after_down.clear()  # both sides say so: they are back
         elif action == "left" and side:
             self.away[event.actor_id] = event.actor_role
-            on_purpose = _details(event).get("reason") == "left"
-            self.hung_up = on_purpose and event.actor_role != "terminal"
         elif action in BACK and side:
             self.seen.add(event.actor_id)
             self.away.pop(event.actor_id, None)
@@ -253,12 +252,17 @@ class _Walk:
         elif action == "terminated":
             self.terminated = True
         elif action == "ended":
-            self.ended_ms = event.ts_ms
+            self.ended_ms, self.ender = event.ts_ms, event.actor_id
 
     def tail_cause(self, reason: EndReason | None) -> Cause | None:
         """Who loses the time from an early end to the scheduled end, if anyone."""
         if self.terminated or reason is EndReason.TERMINATED:
             return Cause.OFFICER
-        if reason is not EndReason.HANGUP or not self.ever_up or self.hung_up:
+        if reason is not EndReason.HANGUP or not self.ever_up:
             return None
-        return self._cause() if self.away or self.after_down else None
+        if self.ender in self.after_down:
+            return Cause.SYSTEM  # not back since the node was down
+        role = self.away.get(self.ender)
+        if role is None:
+            return None  # hung up while present: on purpose
+        return Cause.SYSTEM if role == "terminal" else Cause.FAMILY
