@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -119,7 +120,7 @@ def visit_loss(
         return _smooth(start_ms, end_ms, horizon, events)
     walk = _Walk(start_ms)
     i = 0
-    for event in events:
+    for event in sorted(events, key=_TS):  # seq order may differ by a few ms from time order
         if event.ts_ms > horizon or walk.ended_ms is not None:
             break
         while i < len(downs) and downs[i][0] < event.ts_ms:  # a down starts after the last
@@ -136,6 +137,9 @@ def visit_loss(
     if tail is not None and walk.ended_ms is not None and walk.ended_ms < end_ms:
         gaps.append(Gap(walk.ended_ms, end_ms, tail))
     return VisitLoss(end_ms - start_ms, walk.connected_ms, tuple(_merged(gaps)))
+
+
+_TS = operator.attrgetter("ts_ms")
 
 
 def _smooth(start_ms: int, end_ms: int, horizon: int, events: Sequence[AuditRecord]) -> VisitLoss:
