@@ -16,7 +16,8 @@ MIN = 60_000
 
 async def test_timeline_shows_lost_time_by_cause(world: World) -> None:
     """Media up at the start, the family away minutes 2–3, the node down minutes 5–7 and media
-    said again at 8: the timeline's loss names a family gap and a system gap, with totals."""
+    said again at 8: the timeline's loss names a family gap and a system gap, with totals (the
+    visit not live, it is judged to its scheduled end: media up again from 8 to 15)."""
     visit = (
         await world.schedule(start_in=-9 * 60)
     ).visit  # begun nine minutes ago (within the join grace)
@@ -60,4 +61,4 @@ async def test_timeline_shows_lost_time_by_cause(world: World) -> None:
         ("system", 5, 8),
     ]
     assert loss["lost_ms"] == {"system": 3 * MIN, "family": MIN, "officer": 0}
-    assert loss["connected_ms"] == 5 * MIN and loss["scheduled_ms"] == visit.end * 1000 - t0
+    assert loss["connected_ms"] == 11 * MIN and loss["scheduled_ms"] == visit.end * 1000 - t0

@@ -176,7 +176,9 @@ class AuditApi:
         until = self._ctx.now_ms() if live else rows[-1].ts_ms if rows else 0
         media = [MediaUp(i.start_ms, i.end_ms) for i in media_intervals(rows, until)]
         timeline = [r.to_json() for r in rows]
-        loss = visit_loss(visit, rows, await self._node_downs(visit), self._ctx.now_ms())
+        # A live visit is judged so far; any other as its log tells it, to its scheduled end.
+        horizon = self._ctx.now_ms() if live else round(visit.end * 1000)
+        loss = visit_loss(visit, rows, await self._node_downs(visit), horizon)
         facts = await self._visit_facts(claims, visit)
         return respond(Timeline(facts, timeline, media, loss.to_json()))
 
