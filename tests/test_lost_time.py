@@ -243,3 +243,28 @@ def test_a_month_of_visits_is_fast() -> None:
     for n in range(100_000):
         visit_loss(visit, troubled if n % 10 == 0 else smooth, downs, T0 + 20 * MIN)
     assert time.process_time() - began < 2.0
+
+
+def test_a_terminate_during_a_system_gap_splits_it() -> None:
+    """The terminal is offline from 6 and an officer terminates at 8: 6–8 is system, and the
+    rest of the scheduled time, 8–15, officer."""
+    events = [
+        *_start(),
+        _ev(6, "left", "terminal", TERM, reason="dropped"),
+        _ev(8, "terminated", "officer", "s_off", note=""),
+        _ev(8, "ended", "officer", "s_off", reason="terminated"),
+    ]
+    loss = visit_loss(_visit(reason=EndReason.TERMINATED), events, [], T0 + 20 * MIN)
+    assert _mins(loss) == {"system": 2, "family": 0, "officer": 7}
+
+
+def test_events_out_of_time_order_are_walked_in_time_order() -> None:
+    """Background writes may land a few ms out of time order in the log: the walk sorts them."""
+    events = [
+        *_start(),
+        _ev(8, "reconnected", "family", FAM),
+        _ev(5, "left", "family", FAM, reason="dropped"),
+        _end(15, "completed"),
+    ]
+    loss = visit_loss(_visit(reason=EndReason.COMPLETED), events, [], T0 + 20 * MIN)
+    assert _mins(loss) == {"system": 0, "family": 3, "officer": 0}
