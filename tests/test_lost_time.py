@@ -268,3 +268,28 @@ def test_events_out_of_time_order_are_walked_in_time_order() -> None:
     ]
     loss = visit_loss(_visit(reason=EndReason.COMPLETED), events, [], T0 + 20 * MIN)
     assert _mins(loss) == {"system": 0, "family": 3, "officer": 0}
+
+
+def test_media_up_intervals_show_the_gaps() -> None:
+    """Media is up from `connected` until a side leaves, up again once every side is back, and
+    down at the end; an officer's coming and going changes nothing; the intervals sum to the
+    connected time."""
+    events = [
+        _ev(0, "joined", "family", FAM),
+        _ev(0.5, "joined", "terminal", TERM),
+        _ev(1, "connected", "family", FAM),
+        _ev(2, "monitor-joined", "officer", "s1"),
+        _ev(3, "left", "officer", "s1", reason="left"),
+        _ev(5, "left", "family", FAM, reason="dropped"),
+        _ev(5.5, "left", "terminal", TERM, reason="dropped"),
+        _ev(6, "reconnected", "family", FAM),
+        _ev(7, "reconnected", "terminal", TERM),
+        _end(12, "completed"),
+    ]
+    loss = visit_loss(_visit(reason=EndReason.COMPLETED), events, [], T0 + 20 * MIN)
+    assert loss.media == ((T0 + MIN, T0 + 5 * MIN), (T0 + 7 * MIN, T0 + 12 * MIN))
+    assert loss.connected_ms == sum(b - a for a, b in loss.media) == 9 * MIN
+    smooth = visit_loss(
+        _visit(reason=EndReason.COMPLETED), [*_start(2), _end(9, "completed")], [], T0 + 20 * MIN
+    )
+    assert smooth.media == ((T0 + 2 * MIN, T0 + 9 * MIN),) and smooth.connected_ms == 7 * MIN

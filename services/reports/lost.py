@@ -67,6 +67,8 @@ class VisitLoss:
     scheduled_ms: int
     connected_ms: int
     gaps: tuple[Gap, ...]
+    # The intervals media counted as up within the scheduled time (they sum to connected_ms).
+    media: tuple[tuple[int, int], ...] = ()
 
     def lost_ms(self, cause: Cause) -> int:
         return sum(g.end_ms - g.start_ms for g in self.gaps if g.cause is cause)
@@ -136,7 +138,8 @@ def visit_loss(
     tail = walk.tail_cause(visit.end_reason)
     if tail is not None and walk.ended_ms is not None and walk.ended_ms < end_ms:
         gaps.append(Gap(walk.ended_ms, end_ms, tail))
-    return VisitLoss(end_ms - start_ms, walk.connected_ms, tuple(_merged(gaps)))
+    media = tuple(walk.media)
+    return VisitLoss(end_ms - start_ms, walk.connected_ms, tuple(_merged(gaps)), media)
 
 
 _TS = operator.attrgetter("ts_ms")
@@ -153,8 +156,10 @@ def _smooth(start_ms: int, end_ms: int, horizon: int, events: Sequence[AuditReco
             ended = event.ts_ms
             break
     stop = horizon if ended is None else min(ended, horizon)
-    connected = 0 if up is None else max(0, stop - max(up, start_ms))
-    return VisitLoss(end_ms - start_ms, connected, ())
+    begun = 0 if up is None else max(up, start_ms)
+    if up is None or stop <= begun:
+        return VisitLoss(end_ms - start_ms, 0, ())
+    return VisitLoss(end_ms - start_ms, stop - begun, (), ((begun, stop),))
 
 
 def _downs_within(downs: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
@@ -189,7 +194,7 @@ class _Walk:
     time from ``t`` to each next change is counted as connected, lost, or neither."""
 
     __slots__ = (
-        "t", "gaps", "connected_ms", "ever_up", "media_said", "node_down", "seen", "away",
+        "t", "gaps", "connected_ms", "media", "ever_up", "media_said", "node_down", "seen", "away",
         "after_down", "ender", "terminated", "ended_ms",
     )  # fmt: skip
 
@@ -197,6 +202,7 @@ class _Walk:
         self.t = start_ms  # nothing before the scheduled start counts
         self.gaps: list[Gap] = []
         self.connected_ms = 0
+        self.media: list[tuple[int, int]] = []
         self.ever_up = False  # media came up once: from then on, down time is lost
         self.media_said = False  # `connected` heard since the node last came back
         self.node_down = False
@@ -220,6 +226,9 @@ class _Walk:
             self.gaps.append(Gap(a, to, Cause.SYSTEM))
         elif self.up:
             self.connected_ms += to - a
+            if self.media and self.media[-1][1] == a:
+                a = self.media.pop()[0]
+            self.media.append((a, to))
         elif self.ever_up:
             self.gaps.append(Gap(a, to, self._cause()))
 

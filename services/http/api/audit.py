@@ -22,7 +22,6 @@ from services.audit.query import AuditQuery, audit_query, iter_events
 from services.audit.reads import AuditReads, Read
 from services.audit.runs import NODE_STARTED
 from services.audit.signing import public_hex
-from services.audit.timeline import media_intervals
 from services.audit.witness import WitnessState, read_store
 from services.booking.scheduling import visit_json
 from services.domain.model import Visit, VisitStatus
@@ -173,12 +172,11 @@ class AuditApi:
         rows = await self._ctx.store.audit_search(AuditQuery(visit_id=visit.id, limit=10_000))
         await self._read(claims, Read.TIMELINE, facility_id=visit.facility_id, visit_id=visit.id)
         live = visit.status is VisitStatus.LIVE
-        until = self._ctx.now_ms() if live else rows[-1].ts_ms if rows else 0
-        media = [MediaUp(i.start_ms, i.end_ms) for i in media_intervals(rows, until)]
         timeline = [r.to_json() for r in rows]
         # A live visit is judged so far; any other as its log tells it, to its scheduled end.
         horizon = self._ctx.now_ms() if live else round(visit.end * 1000)
         loss = visit_loss(visit, rows, await self._node_downs(visit), horizon)
+        media = [MediaUp(a, b) for a, b in loss.media]
         facts = await self._visit_facts(claims, visit)
         return respond(Timeline(facts, timeline, media, loss.to_json()))
 
