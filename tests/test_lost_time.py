@@ -4,6 +4,7 @@ log's `node-started` events."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import orjson
@@ -293,3 +294,14 @@ def test_media_up_intervals_show_the_gaps() -> None:
         _visit(reason=EndReason.COMPLETED), [*_start(2), _end(9, "completed")], [], T0 + 20 * MIN
     )
     assert smooth.media == ((T0 + 2 * MIN, T0 + 9 * MIN),) and smooth.connected_ms == 7 * MIN
+
+
+def test_a_visit_never_held_loses_nothing_to_a_node_down() -> None:
+    """A cancelled (or never approved) visit whose time the node was down in loses nothing; a
+    scheduled one loses the down time."""
+    downs = [(T0 + 2 * MIN, T0 + 4 * MIN)]
+    for status in (VisitStatus.CANCELLED, VisitStatus.REQUESTED, VisitStatus.REJECTED):
+        visit = dataclasses.replace(_visit(), status=status)
+        assert visit_loss(visit, [], downs, T0 + 20 * MIN).gaps == ()
+    scheduled = dataclasses.replace(_visit(), status=VisitStatus.SCHEDULED)
+    assert _mins(visit_loss(scheduled, [], downs, T0 + 20 * MIN))["system"] == 2

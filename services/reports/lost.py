@@ -35,11 +35,15 @@ import orjson
 
 from services.audit.chain import AuditRecord
 from services.audit.runs import NODE_STARTED
-from services.domain.model import EndReason, Visit
+from services.domain.model import EndReason, Visit, VisitStatus
 
 SIDES = frozenset({"family", "teacher", "terminal"})
 BACK = frozenset({"joined", "reconnected"})
-TROUBLE = frozenset({"left", "terminated"})  # events without which a visit loses nothing
+TROUBLE = frozenset({"left", "terminated"})
+# Visits that were never to be held (not approved, or called off): they lose nothing.
+NEVER_HELD = frozenset(
+    {VisitStatus.REQUESTED, VisitStatus.APPROVED, VisitStatus.REJECTED, VisitStatus.CANCELLED}
+)  # events without which a visit loses nothing
 
 
 class Cause(enum.StrEnum):
@@ -116,6 +120,8 @@ def visit_loss(
     """The loss of one visit: ``events`` are its audit events oldest first, ``node_downs`` the
     sorted intervals its node was down, ``until_ms`` now (a live visit is judged so far)."""
     start_ms, end_ms = round(visit.start * 1000), round(visit.end * 1000)
+    if visit.status in NEVER_HELD or visit.end_reason is EndReason.CANCELLED:
+        return VisitLoss(end_ms - start_ms, 0, ())  # nothing was to happen: nothing lost
     horizon = min(end_ms, until_ms)
     downs = _downs_within(node_downs, start_ms, horizon)
     if not downs and not any(e.action in TROUBLE for e in events):
