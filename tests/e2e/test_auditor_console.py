@@ -56,8 +56,8 @@ async def test_auditor_searches_opens_a_timeline_exports_and_verifies(
     browser: Browser, tmp_path: Path
 ) -> None:
     """Search by the inmate's name finds only its visit; the timeline shows two media-up
-    intervals (one gap); the CSV download of the search is the CLI's export byte for byte;
-    verify says OK, then names the doctored row."""
+    intervals (one gap, lost on the family side, with its minutes); the CSV download of the
+    search is the CLI's export byte for byte; verify says OK, then names the doctored row."""
     async with console_node(tmp_path) as node:
         visit = await node.request(1, "B-1234", "08:30")
         await node.request(2, "C-5", "09:00")
@@ -124,6 +124,12 @@ async def test_auditor_searches_opens_a_timeline_exports_and_verifies(
         assert actions[0] == "requested" and "connected" in actions and actions[-1] == "ended"
         assert "2 jeda" not in await page.inner_text("#media-to")  # one gap between two
         assert "1 jeda" in await page.inner_text("#media-to")
+        # The family's drop is time lost on the family side: drawn in its colour, and counted.
+        assert await page.eval_on_selector_all("#media-bar .gap.family", "els => els.length") == 1
+        assert await page.eval_on_selector_all("#media-bar .gap.system", "els => els.length") == 0
+        family = await page.inner_text("#lost-totals li[data-cause=family]")
+        assert family == "Sisi keluarga: 2.0 menit"
+        assert "0.0 menit" in await page.inner_text("#lost-totals li[data-cause=system]")
         shot = DOCS_SCREENSHOT if os.environ.get("TATAP_UPDATE_SCREENSHOTS") else tmp_path / "t.png"
         await page.screenshot(path=str(shot))
 
