@@ -26,7 +26,10 @@
     │   ├── DateBlocked                  "date_blocked"    a blocked date or a closure
     │   ├── OutsideWindow                "outside_window"  too soon or too far ahead
     │   ├── KindNotAllowed               "kind_not_allowed" that kind is not taken then
-    │   └── InmateUnavailable            "inmate_unavailable" released or transferred
+    │   ├── InmateUnavailable            "inmate_unavailable" released or transferred
+    │   ├── AlreadyAnswered              "already_answered" the survey, by this participant
+    │   └── SurveyNotOpen                "survey_not_open" the visit is not over, or was
+    │                                                      called off, or ended too long ago
     ├── RateLimited                 429  "rate_limited"
     └── NotRecorded                 503  "not_recorded"    a write failed; nothing changed
 
@@ -195,6 +198,19 @@ class InmateUnavailable(Conflict):
     """The inmate was released or transferred: no visit can be booked or approved."""
 
     code = "inmate_unavailable"
+
+
+class AlreadyAnswered(Conflict):
+    """This participant answered the survey about this visit before; the first answer stands."""
+
+    code = "already_answered"
+
+
+class SurveyNotOpen(Conflict):
+    """The survey about a visit is asked once it has ended, for ``services.surveys.OPEN_DAYS``;
+    never about a visit called off."""
+
+    code = "survey_not_open"
 
 
 class NotRecorded(TatapError):

@@ -75,6 +75,7 @@ ACTIONS = frozenset(
         "auto-approve-set",
         "audit-read",
         "staff-password-reset",
+        "survey-answered",  # scores and the comment's SHA-256, never its text (services.surveys)
     }
 )
 

@@ -191,21 +191,21 @@ class Object:
 
 @dataclass(frozen=True)
 class Flag:
-    """A boolean; absent or null is false."""
+    """A boolean; absent or null is false, or refused if ``required`` (a yes/no question)."""
 
     message: str
     required: bool = False
 
     def parse(self, body: Mapping[str, Any], key: str) -> bool:
         value = body.get(key)
-        if value is None:
+        if value is None and not self.required:
             return False
         if not isinstance(value, bool):
             raise BadRequest(self.message.format(key=key), field=key)
         return value
 
     def schema(self, ref: Ref) -> dict[str, Any]:
-        return {"type": "boolean", "default": False}
+        return {"type": "boolean"} if self.required else {"type": "boolean", "default": False}
 
 
 def _described(schema: dict[str, Any], description: str, nullable: bool) -> dict[str, Any]:

@@ -73,6 +73,13 @@ from services.http.api.schedule import (
     UnblockBody,
 )
 from services.http.api.staff import LoggedIn, Login, StaffApi
+from services.http.api.surveys import (
+    Answered,
+    StateBody,
+    SurveyBody,
+    SurveysApi,
+    SurveyStateAnswer,
+)
 from services.http.api.visits import (
     MonitorToken,
     NewVisit,
@@ -119,6 +126,7 @@ class Areas:
     accounts: AccountsApi
     walkins: WalkInsApi
     reports: ReportsApi
+    surveys: SurveysApi
 
     @classmethod
     def create(cls, ctx: ApiContext) -> Areas:
@@ -145,6 +153,7 @@ class Areas:
             accounts=AccountsApi(ctx, auth),
             walkins=WalkInsApi(ctx, auth),
             reports=ReportsApi(ctx, auth),
+            surveys=SurveysApi(ctx, requests),
         )
 
 
@@ -602,6 +611,31 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.requests.cancel,
         body=CodeAndNik,
         response=dict[str, Any],
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/survey",
+        "A visit's guest answers its survey once it has ended, by its visit `token` or `link`"
+        " (409 `error.code`: already_answered, survey_not_open; audited, the comment by its"
+        " SHA-256 only)",
+        lambda a: a.surveys.answer,
+        body=SurveyBody,
+        response=Answered,
+        status=201,
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/survey/state",
+        "Whether a guest is asked the survey now (`open`, `answered`, `not_yet`, `closed`), by"
+        " its visit `token` or `link`, or by a request's `code` and `nik_last4` (then with the"
+        " family's link to answer with; wrong guesses throttled)",
+        lambda a: a.surveys.state,
+        body=StateBody,
+        response=SurveyStateAnswer,
         auth=False,
         limited=True,
     ),

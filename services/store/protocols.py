@@ -11,7 +11,7 @@ never miss a state change that happened, nor record one that did not.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,6 +36,7 @@ from services.domain.model import (
 )
 from services.ids import FacilityId, TerminalId, VisitId
 from services.notify.records import Attempt, Family, Followed, Message, NewMessage
+from services.surveys.answers import SurveyAnswer
 
 if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
@@ -458,6 +459,26 @@ class BoardStore(Protocol):
         ...
 
 
+class SurveyStore(Protocol):
+    """The survey answered after a visit (see ``services.surveys``)."""
+
+    async def add_survey_answer(self, answer: SurveyAnswer, event: AuditEvent) -> None:
+        """Store ``answer`` with its audit ``event`` in one transaction; AlreadyAnswered if
+        this participant answered about this visit before (the first answer stands)."""
+        ...
+
+    async def survey_answer(self, visit_id: str, participant_id: str) -> SurveyAnswer | None:
+        """This participant's answer about this visit, if any."""
+        ...
+
+    async def survey_answers(
+        self, facility_ids: Collection[str], start_ms: int, end_ms: int
+    ) -> list[SurveyAnswer]:
+        """The answers about visits of ``facility_ids`` given in ``[start_ms, end_ms)``,
+        oldest first (read by the visit's facility and the answer's time, from an index)."""
+        ...
+
+
 class Store(
     BoardStore,
     FacilityStore,
@@ -469,6 +490,7 @@ class Store(
     AuditLog,
     OutboxStore,
     ReportReader,
+    SurveyStore,
     Protocol,
 ):
     """Every role at once: what the composition root opens and closes."""

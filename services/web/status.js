@@ -1,5 +1,5 @@
 // /status: a visit code and the NIK's last 4 digits → the request's state; once approved, the
-// join link, a calendar file and a cancel button. ?code= prefills the code. State for tests
+// join link, a calendar file and a cancel button; once over, the survey (survey.js). ?code= prefills the code. State for tests
 // lives in window.tatapStatus.
 "use strict";
 
@@ -45,6 +45,8 @@ function show(answer) {
   $("cancel-box").hidden = !["requested", "approved"].includes(answer.status);
   if (answer.link) $("join").href = answer.link;
   clear($("result-error"));
+  // What else the page offers for this answer (survey.js) listens for this.
+  document.dispatchEvent(new CustomEvent("tatap:status", { detail: { answer, asked: who() } }));
   $("result").scrollIntoView({ block: "start" });
 }
 

@@ -241,4 +241,25 @@ STEPS: tuple[str, ...] = (
         PRIMARY KEY (staff_id, facility_id)
     ) WITHOUT ROWID;
     """,
+    # 14: the survey after a visit (services.surveys): one answer per participant per visit,
+    # with the visit's facility copied in so that a month's answers of some facilities are read
+    # from one index.
+    """
+    CREATE TABLE survey_answers (
+        visit_id TEXT NOT NULL REFERENCES visits(id),
+        participant_id TEXT NOT NULL REFERENCES participants(id),
+        facility_id TEXT NOT NULL, answered_ms INTEGER NOT NULL,
+        language TEXT NOT NULL CHECK (language IN ('id', 'en')),
+        overall INTEGER NOT NULL CHECK (overall BETWEEN 1 AND 4),
+        registration INTEGER NOT NULL CHECK (registration BETWEEN 1 AND 4),
+        on_time INTEGER NOT NULL CHECK (on_time BETWEEN 1 AND 4),
+        officers INTEGER NOT NULL CHECK (officers BETWEEN 1 AND 4),
+        sound INTEGER NOT NULL CHECK (sound BETWEEN 1 AND 5),
+        picture INTEGER NOT NULL CHECK (picture BETWEEN 1 AND 5),
+        asked_to_pay INTEGER NOT NULL CHECK (asked_to_pay IN (0, 1)),
+        comment TEXT NOT NULL CHECK (length(comment) <= 1000),
+        PRIMARY KEY (visit_id, participant_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX survey_answers_facility ON survey_answers(facility_id, answered_ms);
+    """,
 )

@@ -32,6 +32,7 @@ from services.store.sqlite.reader import SqliteAuditReads
 from services.store.sqlite.reports import SqliteReportReads
 from services.store.sqlite.requests import SqliteRequests
 from services.store.sqlite.revocations import SqliteRevocations
+from services.store.sqlite.surveys import SqliteSurveys
 from services.store.sqlite.visits import SqliteVisits
 from services.store.sqlite.writer import CHECKPOINT_INTERVAL_S, GroupCommitWriter
 
@@ -46,6 +47,7 @@ class SqliteStore(
     SqliteAuditReads,
     SqliteBoard,
     SqliteReportReads,
+    SqliteSurveys,
 ):
     """Every role of ``Store`` on one SQLite file (see the module docstring)."""
 
