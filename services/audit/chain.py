@@ -76,6 +76,8 @@ ACTIONS = frozenset(
         "audit-read",
         "staff-password-reset",
         "survey-answered",  # scores and the comment's SHA-256, never its text (services.surveys)
+        "node-started",  # services/audit/runs.py: when the node was down is known
+        "node-stopped",
     }
 )
 

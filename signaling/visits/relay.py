@@ -54,22 +54,24 @@ class Relay:
             self._bus.publish(room.visit.id, frame, to=to)
 
     def media_up(self, conn: Connection) -> None:
-        """A participant says its media flows. Media counts as up (recorded `connected`, once)
+        """A participant says its media flows. Media counts as up (recorded `connected`, once per
+        node run: again after a restart, with `again`)
         when the terminal and a guest have both said so while both were present: a family alone
         cannot turn a visit whose media never flowed into `completed` (an officer's word does not
         count at all)."""
         room, role = self._seated.get(conn), conn.role
-        if room is None or room.media_up or room.ended or role is None or role is Role.OFFICER:
+        if room is None or room.media_logged or room.ended or role is None or role is Role.OFFICER:
             return
         if not room.both_sides_present():
             return
         room.media_reports.add(role)
         if not room.both_sides_reported_media():
             return
-        room.media_up = True
+        again, room.media_up, room.media_logged = room.media_up, True, True
         if room.connect_deadline is not None:
             room.connect_deadline.cancel()
-        self._journal.audit(room, "connected", Actor(role.value, conn.participant_id), {})
+        details: dict[str, object] = {"again": True} if again else {}  # after a restart
+        self._journal.audit(room, "connected", Actor(role.value, conn.participant_id), details)
         self._changes.visit_changed(room.visit.facility_id, room.visit.id)
 
 

@@ -39,6 +39,9 @@ class VisitRoom:
     # Who said `connected` while both sides were present: media is up once the terminal and a
     # guest both have (one side's word alone is not proof that anything flowed).
     media_reports: set[Role] = field(default_factory=set)
+    # `connected` is written once per node run: a visit recovered after a restart has media_up
+    # from the log, and writes it again when both sides say so (services/reports/lost.py).
+    media_logged: bool = False
     # True from the moment an end is decided: no more joins, relaying or clock frames.
     ended: bool = False
     reason: EndReason | None = None  # the end decided (once `ended`)
