@@ -43,6 +43,10 @@ async def test_every_figure_matches_the_seeded_month(tmp_path: Path) -> None:
         assert got[key] == value, key
     days = {day: n for day, n in enumerate(report.per_day, 1) if n}
     assert days == PER_DAY
+    assert report.ikm_grade == "B"
+    assert report.comments == ("Terima kasih, lancar.",)
+    assert dict(report.ikm_by_month)["2027-01"] == 78.13
+    assert dict(report.ikm_by_month)["2026-12"] is None
     assert checks(report) == []
 
 
@@ -91,7 +95,14 @@ async def test_the_pdf_reads_as_the_page(tmp_path: Path) -> None:
     report, _ = await _reports(tmp_path)
     for lang, words in {
         "id": ["Laporan bulanan kunjungan video", "Tingkat tidak hadir", "25", "Menit hilang"],
-        "en": ["Monthly video visit report", "No-show rate", "Minutes lost", "83"],
+        "en": [
+            "Monthly video visit report",
+            "No-show rate",
+            "Minutes lost",
+            "15",
+            "78.13",
+            "Terima kasih, lancar.",
+        ],
     }.items():
         pdf = report_bytes(report, "pdf", lang, MADE_MS)
         assert pdf.startswith(b"%PDF")

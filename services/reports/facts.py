@@ -10,7 +10,8 @@ them without reading anything else:
 - ``VisitFact``: each visit booked (approved or scheduled by an officer) to start in the month,
   with its status and end reason as stored, whether it was a walk-in, when it was requested (for
   a request), whether a priority visitor held a seat, and its media events.
-- the facility itself (name, time zone).
+- the facility itself (name, time zone), when the node was down around the month, and the
+  survey answers of the twelve months ending with it (``services.surveys``).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from services.errors import BadRequest
 
 if TYPE_CHECKING:
     from services.audit.chain import AuditRecord
+    from services.surveys.answers import SurveyAnswer
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # What a request became by the month's end; the four add up to the requests made.
 OUTCOMES = ("approved", "rejected", "withdrawn", "held")
-# The events a visit's media minutes are computed from (services.audit.timeline).
+# The events a visit's media minutes and losses are computed from (services.reports.lost).
 MEDIA_ACTIONS = ("joined", "left", "connected", "reconnected", "ended", "terminated")
 
 
@@ -111,6 +113,13 @@ class FacilityMonth:
     end_ms: int
     requests: tuple[RequestFact, ...]
     visits: tuple[VisitFact, ...]
+    node_downs: tuple[tuple[int, int], ...] = ()  # when the node was down (services.reports.lost)
+    # Survey answers of the twelve months ending with this one (the IKM chart's), oldest first.
+    answers: tuple[SurveyAnswer, ...] = ()
+
+    def month_of(self, ms: int) -> str:
+        """``YYYY-MM`` of ``ms`` in the facility's zone."""
+        return dt.datetime.fromtimestamp(ms / 1000, zone(self.timezone)).strftime("%Y-%m")
 
     def local_day(self, ms: int) -> int:
         """The day of the month (1-based) of ``ms`` in the facility's zone."""

@@ -2,7 +2,8 @@
 
 CSV: one row per figure, ``section,name,breakdown,value,unit``; ``breakdown`` is ``all`` for a
 total and a kind, an end reason or a cause for a part of one; ``value`` is a count, a percentage
-(one decimal), minutes (one decimal) or days (one decimal) as ``unit`` says. The CSV holds exactly
+(one decimal), minutes (one decimal), days (one decimal), an index (IKM, two decimals) or a
+mean score (two decimals) as ``unit`` says. The CSV holds exactly
 the JSON's ``figures``, in the same order; the names are codes, the same in every language.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from services.reports.monthly import MonthlyReport, checks
 from services.reports.pdf import html_to_pdf
-from services.reports.render import render_html, source_url
+from services.reports.render import number, render_html, source_url
 
 FORMATS = {
     "json": "application/json",
@@ -35,6 +36,7 @@ def report_json(report: MonthlyReport) -> dict[str, Any]:
         "per_day": list(report.per_day),
         "ikm_by_month": [{"month": m, "ikm": v} for m, v in report.ikm_by_month],
         "comments": list(report.comments),
+        "ikm_grade": report.ikm_grade,
         "sums_ok": not checks(report),
     }
 
@@ -45,8 +47,7 @@ def report_csv(report: MonthlyReport) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for f in report.figures:
-        value = int(f.value) if float(f.value).is_integer() else f"{f.value:.1f}"
-        writer.writerow((f.section, f.name, f.breakdown, value, f.unit))
+        writer.writerow((f.section, f.name, f.breakdown, number(f.value), f.unit))
     return out.getvalue()
 
 

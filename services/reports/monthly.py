@@ -8,8 +8,9 @@ and the PDF show. Figures that are parts of a whole add up to it, and ``checks``
   the month's end; "held": still waiting for an officer then), and for each kind alike;
 - visits booked to start in the month = the sum of their end reasons, "open" being those not
   ended (yet); walk-ins are among them;
-- minutes lost = minutes scheduled − minutes connected, over the visits that came due (ended
-  for any reason but a cancellation), media counted only within each visit's scheduled time.
+- over the visits that came due (ended for any reason but a cancellation), minutes scheduled =
+  connected + lost (by cause: system, family, officer, as ``services.reports.lost`` attributes
+  each gap) + unused (time no fault took: a late start, a no-show, an early hang-up).
 
 A regional report takes several facilities' facts, each month in its own facility's time zone,
 and computes the same figures over all of them at once (a median is over every visit, not a
@@ -21,11 +22,13 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from services.audit.timeline import media_intervals
-from services.domain.model import EndReason, VisitKind
+from services.domain.model import EndReason, Visit, VisitKind, VisitStatus
+from services.ids import FacilityId, InmateId, RoomId, TerminalId, VisitId
 from services.reports.facts import OUTCOMES, FacilityMonth, Month, VisitFact
+from services.reports.lost import Cause, VisitLoss, visit_loss
+from services.surveys.summary import SurveySummary, ikm_of, summarise
 
 KINDS = tuple(k.value for k in VisitKind)
 OPEN = "open"  # booked, not ended (yet): scheduled or live when the report was read
@@ -59,7 +62,7 @@ class MonthlyReport:
     per_day: tuple[int, ...]  # visits booked per day of the month
     comments: tuple[str, ...] = ()
     ikm_by_month: tuple[tuple[str, float | None], ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    ikm_grade: str | None = None  # A-D, the month's (None without answers)
 
     def value(self, section: str, name: str, breakdown: str = ALL) -> float:
         """The figure's value (KeyError if there is none: a test names what it expected)."""
@@ -72,11 +75,14 @@ class MonthlyReport:
 def build(month: Month, facts: Sequence[FacilityMonth]) -> MonthlyReport:
     """The report of ``month`` over ``facts`` (one facility's, or a region's)."""
     visits = [v for f in facts for v in f.visits]
+    this = str(month)
+    summary = summarise([a for f in facts for a in f.answers if f.month_of(a.answered_ms) == this])
     figures = [
         *_requests(facts),
         *_visits(visits),
-        *_minutes(visits),
+        *_minutes(facts),
         *_lead_and_priority(visits),
+        *_survey(summary),
     ]
     return MonthlyReport(
         month=month,
@@ -84,6 +90,9 @@ def build(month: Month, facts: Sequence[FacilityMonth]) -> MonthlyReport:
         timezone=facts[0].timezone if facts else "Asia/Jakarta",
         figures=tuple(figures),
         per_day=_per_day(month, facts),
+        comments=tuple(text for _, text in summary.comments),
+        ikm_by_month=_ikm_by_month(month, facts),
+        ikm_grade=summary.ikm_grade,
     )
 
 
@@ -148,38 +157,98 @@ def _due(visit: VisitFact) -> bool:
     return visit.status == "ended" and visit.end_reason != EndReason.CANCELLED.value
 
 
-def connected_ms(visit: VisitFact) -> int:
-    """How long the visit's media was up within its scheduled time."""
+def loss(visit: VisitFact, downs: Sequence[tuple[int, int]]) -> VisitLoss:
+    """The visit's connected and lost time (``services.reports.lost``)."""
+    as_visit = Visit(
+        id=VisitId(visit.visit_id),
+        code="",
+        facility_id=FacilityId(""),
+        room_id=RoomId(""),
+        terminal_id=TerminalId(""),
+        inmate_id=InmateId(""),
+        kind=VisitKind(visit.kind),
+        status=VisitStatus(visit.status),
+        start=visit.start_ms / 1000,
+        end=visit.end_ms / 1000,
+        end_reason=EndReason(visit.end_reason) if visit.end_reason else None,
+    )
     until = visit.events[-1].ts_ms if visit.events else visit.end_ms
-    total = 0
-    for i in media_intervals(visit.events, until):
-        total += max(0, min(i.end_ms, visit.end_ms) - max(i.start_ms, visit.start_ms))
-    return total
+    return visit_loss(as_visit, visit.events, downs, max(until, visit.end_ms))
 
 
-def _minutes(visits: Sequence[VisitFact]) -> list[Figure]:
-    due = [v for v in visits if _due(v)]
-    scheduled = sum((v.end_ms - v.start_ms) // TENTH_MS for v in due)
-    connected = sum(connected_ms(v) // TENTH_MS for v in due)
-    src = {"action": "connected"}
-    return [
+def _minutes(facts: Sequence[FacilityMonth]) -> list[Figure]:
+    """Minutes over the visits that came due, in tenths so that the parts add up: connected +
+    lost (by cause) + unused (a late start, a no-show, an early hang-up: time no fault took) =
+    scheduled."""
+    scheduled = connected = 0
+    lost = dict.fromkeys(Cause, 0)
+    for f in facts:
+        for v in f.visits:
+            if not _due(v):
+                continue
+            got = loss(v, f.node_downs)
+            scheduled += got.scheduled_ms // TENTH_MS
+            connected += got.connected_ms // TENTH_MS
+            for cause, ms in got.lost_by_cause().items():
+                lost[cause] += ms // TENTH_MS
+    total = sum(lost.values())
+    out = [
         Figure("minutes", "scheduled", ALL, scheduled / 10, "minutes"),
-        Figure("minutes", "connected", ALL, connected / 10, "minutes", src),
-        Figure("minutes", "lost", ALL, (scheduled - connected) / 10, "minutes"),
+        Figure("minutes", "connected", ALL, connected / 10, "minutes", {"action": "connected"}),
     ]
+    out += [Figure("minutes", "lost", c.value, lost[c] / 10, "minutes") for c in Cause]
+    out.append(Figure("minutes", "lost", ALL, total / 10, "minutes"))
+    out.append(Figure("minutes", "unused", ALL, (scheduled - connected - total) / 10, "minutes"))
+    return out
 
 
 def _lead_and_priority(visits: Sequence[VisitFact]) -> list[Figure]:
     due = [v for v in visits if _due(v)]
     leads = [(v.start_ms - v.requested_ms) / DAY_MS for v in due if v.requested_ms is not None]
     median = round(statistics.median(leads), 1) if leads else 0.0
-    served = sum(1 for v in due if v.priority and connected_ms(v) > 0)
+    served = sum(1 for v in due if v.priority and any(e.action == "connected" for e in v.events))
     return [
         Figure("lead_time", "median_days", ALL, median, "days", {"action": "requested"}),
         Figure("lead_time", "requests_counted", ALL, len(leads)),
         Figure("priority", "served", ALL, served),
         Figure("priority", "booked", ALL, sum(1 for v in visits if v.priority)),
     ]
+
+
+SURVEY_MEANS = (
+    "overall_mean",
+    "registration_mean",
+    "on_time_mean",
+    "officers_mean",
+    "sound_mean",
+    "picture_mean",
+)
+
+
+def _survey(summary: SurveySummary) -> list[Figure]:
+    """The month's answers: count, IKM (the national formula, 25-100), each element's mean, the
+    "asked to pay" count; a figure without answers (a mean of none) is left out."""
+    out = [Figure("survey", "responses", ALL, summary.responses)]
+    if summary.ikm is not None:
+        out.append(Figure("survey", "ikm", ALL, summary.ikm, "index"))
+    for name in SURVEY_MEANS:
+        value = getattr(summary, name)
+        if value is not None:
+            out.append(Figure("survey", name, ALL, round(value, 2), "score"))
+    out.append(Figure("survey", "asked_to_pay", ALL, summary.asked_to_pay))
+    return out
+
+
+def _ikm_by_month(
+    month: Month, facts: Sequence[FacilityMonth]
+) -> tuple[tuple[str, float | None], ...]:
+    """The IKM of each of the twelve months ending with ``month`` (None: no answers)."""
+    out = []
+    for back in range(11, -1, -1):
+        name = str(month.shift(-back))
+        answers = [a for f in facts for a in f.answers if f.month_of(a.answered_ms) == name]
+        out.append((name, ikm_of(answers) if answers else None))
+    return tuple(out)
 
 
 def _per_day(month: Month, facts: Sequence[FacilityMonth]) -> tuple[int, ...]:
@@ -206,7 +275,10 @@ def checks(report: MonthlyReport) -> list[str]:
         bad.append(f"end reasons {reasons} ≠ visits booked")
     if sum(report.per_day) != report.value("visits", "booked"):
         bad.append("visits per day ≠ visits booked")
-    minutes = report.value("minutes", "connected") + report.value("minutes", "lost")
-    if round(minutes, 1) != report.value("minutes", "scheduled"):
-        bad.append("minutes connected + lost ≠ scheduled")
+    causes = sum(report.value("minutes", "lost", c.value) for c in Cause)
+    if round(causes, 1) != report.value("minutes", "lost"):
+        bad.append("minutes lost by cause ≠ minutes lost")
+    parts = sum(report.value("minutes", n) for n in ("connected", "lost", "unused"))
+    if round(parts, 1) != report.value("minutes", "scheduled"):
+        bad.append("minutes connected + lost + unused ≠ scheduled")
     return bad

@@ -68,7 +68,7 @@ def _row(report: MonthlyReport, figure: Figure, lang: str) -> str:
     if part and figure.section != "end_reasons":
         label = f"{name}: {t(figure.breakdown, lang)}"
     unit = t(f"u_{figure.unit}", lang)
-    value = f"{_number(figure.value)} {unit}".strip()
+    value = f"{number(figure.value)} {unit}".strip()
     key = escape(f"{figure.section}.{figure.name}.{figure.breakdown}")
     cls = "part" if part else ""
     return (
@@ -78,8 +78,9 @@ def _row(report: MonthlyReport, figure: Figure, lang: str) -> str:
     )
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+def number(value: float) -> str:
+    """A figure's value as written: no trailing zeros (3, 2.5, 78.13)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def source_url(report: MonthlyReport, figure: Figure) -> str | None:
@@ -103,14 +104,16 @@ def _source(report: MonthlyReport, figure: Figure, lang: str) -> str:
 
 def _survey(report: MonthlyReport, lang: str) -> str:
     rows = "".join(_row(report, f, lang) for f in report.figures if f.section == "survey")
-    body = (
-        f"<table><tbody>{rows}</tbody></table>"
-        if rows
-        else f'<p class="report-note">{escape(t("survey_missing", lang))}</p>'
-    )
+    body = f"<table><tbody>{rows}</tbody></table>"
+    if report.ikm_grade:
+        body += (
+            f"<p>{escape(t('ikm_grade', lang))}: <strong>{escape(report.ikm_grade)}</strong></p>"
+        )
+    else:
+        body += f'<p class="report-note">{escape(t("survey_missing", lang))}</p>'
     comments = "".join(f"<li>{escape(c)}</li>" for c in report.comments)
     if comments:
-        body += f'<ul class="comments">{comments}</ul>'
+        body += f'<h3>{escape(t("comments", lang))}</h3><ul class="comments">{comments}</ul>'
     return (
         f'\n  <section class="report-section" data-section="survey">'
         f"<h2>{escape(t('s_survey', lang))}</h2>{body}</section>"

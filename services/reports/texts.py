@@ -53,6 +53,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scheduled": ("Menit terjadwal", "Minutes scheduled"),
     "connected": ("Menit tersambung", "Minutes connected"),
     "lost": ("Menit hilang", "Minutes lost"),
+    "unused": ("Menit tak terpakai (bukan gangguan)", "Minutes unused (no fault)"),
+    "responses": ("Jumlah responden", "Responses"),
+    "ikm": ("Indeks Kepuasan Masyarakat (IKM)", "Satisfaction index (IKM)"),
+    "ikm_grade": ("Mutu pelayanan", "Service grade"),
+    "overall_mean": ("Kepuasan keseluruhan (1-4)", "Overall satisfaction (1-4)"),
+    "registration_mean": ("Kemudahan pendaftaran (1-4)", "Ease of registering (1-4)"),
+    "on_time_mean": ("Ketepatan waktu (1-4)", "Started on time (1-4)"),
+    "officers_mean": ("Keramahan petugas (1-4)", "Officers' helpfulness (1-4)"),
+    "sound_mean": ("Kualitas suara (1-5)", "Sound quality (1-5)"),
+    "picture_mean": ("Kualitas gambar (1-5)", "Picture quality (1-5)"),
+    "asked_to_pay": ("Laporan diminta membayar", "Reports of being asked to pay"),
+    "comments": ("Komentar", "Comments"),
     "median_days": ("Median hari dari permohonan ke kunjungan", "Median days, request to visit"),
     "requests_counted": ("Kunjungan dari permohonan", "Visits from requests counted"),
     "served": ("Pengunjung prioritas terlayani", "Priority visitors served"),
@@ -76,6 +88,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "u_minutes": ("menit", "min"),
     "u_days": ("hari", "days"),
     "u_count": ("", ""),
+    "u_index": ("", ""),
+    "u_score": ("", ""),
 }
 
 

@@ -14,8 +14,9 @@ from services.audit.chain import AuditEvent
 from services.booking.rejections import RejectReason
 from services.booking.scheduling import GuestSpec, VisitService
 from services.domain.model import EndReason, Role, Visit, VisitKind, VisitStatus
-from services.ids import Actor, InmateId, TerminalId
+from services.ids import Actor, InmateId, ParticipantId, TerminalId
 from services.store.protocols import VisitChange
+from services.surveys.answers import Language, Scores, SurveyAnswer
 from tests.helpers.desk import OFFICER, SATURDAY, SUNDAY, Desk, form, nik, open_desk, slot
 
 MONTH = "2027-01"
@@ -53,8 +54,21 @@ EXPECTED: dict[tuple[str, str, str], float] = {
     ("visits", "no_show_rate", "all"): 25.0,
     # the walk-in's 15, a request's 30-minute slot, 35 with a priority visitor, education's 30
     ("minutes", "scheduled", "all"): 110.0,
-    ("minutes", "connected", "all"): 27.0,  # 12 + 10 + 0 + 5
-    ("minutes", "lost", "all"): 83.0,
+    ("minutes", "connected", "all"): 24.0,  # 12 + 7 + 0 + 5
+    ("minutes", "lost", "system"): 3.0,  # the node down during R2, and until media was back
+    ("minutes", "lost", "family"): 2.0,  # R1's family away 08:05-08:07
+    ("minutes", "lost", "officer"): 10.0,  # the walk-in terminated 10 minutes early
+    ("minutes", "lost", "all"): 15.0,
+    ("minutes", "unused", "all"): 71.0,  # late starts, the no-show, early ends
+    ("survey", "responses", "all"): 2,
+    ("survey", "ikm", "all"): 78.13,  # 25 x (14 + 11) / (4 x 2)
+    ("survey", "overall_mean", "all"): 3.5,
+    ("survey", "registration_mean", "all"): 3.0,
+    ("survey", "on_time_mean", "all"): 2.5,
+    ("survey", "officers_mean", "all"): 3.5,
+    ("survey", "sound_mean", "all"): 4.0,
+    ("survey", "picture_mean", "all"): 3.5,
+    ("survey", "asked_to_pay", "all"): 1,
     ("lead_time", "median_days", "all"): 0.7,  # 17 h, 17.5 h, 41 h
     ("lead_time", "requests_counted", "all"): 3,
     ("priority", "booked", "all"): 1,
@@ -94,6 +108,18 @@ async def _end(desk: Desk, visit: Visit, reason: EndReason, actor: Actor) -> Non
         "ended", actor.role, actor.id, visit.facility_id, visit.id, {"reason": reason.value}
     )
     await desk.store.change_visit(change, [event])
+
+
+async def _answer(desk: Desk, visit: Visit, scores: Scores, comment: str) -> None:
+    """The family's survey answer, now, stored with its event as ``SurveyService`` does."""
+    seat = _seat(visit, Role.FAMILY)
+    now_ms = int(desk.clock.now() * 1000)
+    answer = SurveyAnswer(
+        visit.id, ParticipantId(seat.id), visit.facility_id, now_ms, Language.ID, scores, comment
+    )
+    details = {**scores.to_json(), "language": "id"}
+    event = AuditEvent("survey-answered", seat.role, seat.id, visit.facility_id, visit.id, details)
+    await desk.store.add_survey_answer(answer, event)
 
 
 async def _call(desk: Desk, visit: Visit, start: dt.datetime, connect_min: int) -> None:
@@ -146,6 +172,7 @@ async def seed_month(tmp_path: Path) -> SeededMonth:
     # The walk-in: up at once, terminated by an officer after 5 minutes.
     await _call(desk, walk_in, dt.datetime(2027, 1, 15, 15, 0), 0)
     await _at(desk, dt.datetime(2027, 1, 15, 15, 5))
+    await _log(desk, walk_in, "terminated", OFFICER)
     await _end(desk, walk_in, EndReason.TERMINATED, OFFICER)
     await visits.cancel(s1.id, OFFICER, "room repaired")
     # R1: up at 08:01, the family drops 08:05-08:07, completed at 08:15: 12 minutes.
@@ -156,13 +183,22 @@ async def seed_month(tmp_path: Path) -> SeededMonth:
     await _log(desk, v1, "joined", _seat(v1, Role.FAMILY))
     await _at(desk, dt.datetime(2027, 1, 16, 8, 15))
     await _end(desk, v1, EndReason.COMPLETED, Actor.system("n1"))
-    # R2 (a priority visitor: 35 minutes): up 08:30, the family hangs up at 08:40.
+    # R2 (a priority visitor: 35 minutes): up 08:30; the node is killed at 08:33 and back at
+    # 08:35 (its node-started event says so), both sides rejoin and media flows again at 08:36:
+    # 3 minutes lost to the system; the family hangs up at 08:40 (7 minutes connected).
     await _call(desk, v2, dt.datetime(2027, 1, 16, 8, 30), 0)
+    await _at(desk, dt.datetime(2027, 1, 16, 8, 35))
+    down_from = int(desk.clock.now() * 1000) - 120_000
+    started = {"node": "n1", "down_from_ms": down_from, "crashed": True}
+    await desk.store.append([AuditEvent("node-started", *Actor.system("n1"), details=started)])
+    await _call(desk, v2, dt.datetime(2027, 1, 16, 8, 35), 1)
     await _at(desk, dt.datetime(2027, 1, 16, 8, 40))
     await _end(desk, v2, EndReason.HANGUP, _seat(v2, Role.FAMILY))
     # R4 (education, Sunday): nobody comes; no-show at 08:10.
     await _at(desk, dt.datetime(2027, 1, 17, 8, 10))
     await _end(desk, v4, EndReason.NO_SHOW, Actor.system("n1"))
+    await _answer(desk, v1, Scores(4, 3, 3, 4, 5, 4, False), "Terima kasih, lancar.")
+    await _answer(desk, v2, Scores(3, 3, 2, 3, 3, 3, True), "")
     # R7, requested in January, is approved in February: January holds it.
     await _at(desk, dt.datetime(2027, 2, 2, 9, 0))
     await service.approve(r7, OFFICER)

@@ -17,10 +17,16 @@ from collections.abc import Sequence
 import orjson
 
 from services.audit.chain import AuditRecord
+from services.audit.runs import NODE_STARTED
 from services.reports.facts import MEDIA_ACTIONS, FacilityMonth, Month, RequestFact, VisitFact
+from services.reports.lost import node_downs
 from services.store.sqlite.audit import AUDIT_COLS
 from services.store.sqlite.base import SqliteReads
+from services.store.sqlite.surveys import _COLS as SURVEY_COLS
+from services.store.sqlite.surveys import MAX_ANSWERS, answer_of
+from services.surveys.answers import SurveyAnswer
 
+DAY_MS = 86_400_000  # node downs are read a day either side of the month
 CHUNK = 500  # visit ids per read of their events (SQLite's bound parameters stay few)
 DECISIONS = {"approved": "approved", "rejected": "rejected", "cancelled": "withdrawn"}
 WALK_IN = b'"walk_in":true'
@@ -62,9 +68,42 @@ def month_facts(conn: sqlite3.Connection, facility_id: str, month: Month) -> Fac
     start_ms, end_ms = month.window(timezone)
     requests = _requests(conn, facility_id, start_ms, end_ms)
     visits = _visits(conn, facility_id, start_ms, end_ms)
+    downs = _node_downs(conn, start_ms - DAY_MS, end_ms + DAY_MS)
     return FacilityMonth(
-        facility_id, name, timezone, month, start_ms, end_ms, tuple(requests), tuple(visits)
+        facility_id,
+        name,
+        timezone,
+        month,
+        start_ms,
+        end_ms,
+        tuple(requests),
+        tuple(visits),
+        tuple(downs),
+        tuple(_answers(conn, facility_id, month.shift(-11).window(timezone)[0], end_ms)),
     )
+
+
+def _answers(
+    conn: sqlite3.Connection, facility_id: str, start: int, end: int
+) -> list[SurveyAnswer]:
+    """The facility's survey answers given in ``[start, end)`` (by their index), oldest first."""
+    rows = conn.execute(
+        f"SELECT {SURVEY_COLS} FROM survey_answers WHERE facility_id = ? AND answered_ms >= ?"
+        f" AND answered_ms < ? ORDER BY answered_ms LIMIT {MAX_ANSWERS}",
+        (facility_id, start, end),
+    )
+    return [answer_of(row) for row in rows]
+
+
+def _node_downs(conn: sqlite3.Connection, start: int, end: int) -> list[tuple[int, int]]:
+    """When the node was down, from the ``node-started`` events of ``[start, end)`` (by the
+    action's index: a node starts rarely)."""
+    rows = conn.execute(
+        f"SELECT {AUDIT_COLS} FROM audit_events WHERE action = ? AND ts_ms >= ? AND ts_ms < ?"
+        " ORDER BY seq",
+        (NODE_STARTED, start, end),
+    )
+    return node_downs([AuditRecord(*row) for row in rows])
 
 
 def _requests(
