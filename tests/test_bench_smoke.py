@@ -106,3 +106,10 @@ def test_board_page_smoke(tmp_path: Path) -> None:
     out = smoke("board_page", tmp_path)
     assert "officer board page: 200 visits painted" in out
     assert "0 missing" in out
+
+
+def test_report_smoke(tmp_path: Path) -> None:
+    """The monthly report bench builds its year, computes the region's month (its sums hold, or
+    the bench fails) and prints it as PDF, and judges the 5 s target."""
+    out = smoke("report", tmp_path)
+    assert "monthly report (figures + HTML) < 5 s" in out and "PDF" in out

@@ -66,4 +66,4 @@ def labelled_bars(items: Sequence[tuple[str, float]], label: str, scale: float =
 
 
 def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
