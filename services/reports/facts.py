@@ -10,8 +10,9 @@ them without reading anything else:
 - ``VisitFact``: each visit booked (approved or scheduled by an officer) to start in the month,
   with its status and end reason as stored, whether it was a walk-in, when it was requested (for
   a request), whether a priority visitor held a seat, and its media events.
-- the facility itself (name, time zone), when the node was down around the month, and the
-  survey answers of the twelve months ending with it (``services.surveys``).
+- the facility itself (name, time zone), when the node was down around the month, the
+  month's survey answers (``services.surveys``) and the IKM sums of the twelve months ending
+  with it.
 """
 
 from __future__ import annotations
@@ -114,12 +115,10 @@ class FacilityMonth:
     requests: tuple[RequestFact, ...]
     visits: tuple[VisitFact, ...]
     node_downs: tuple[tuple[int, int], ...] = ()  # when the node was down (services.reports.lost)
-    # Survey answers of the twelve months ending with this one (the IKM chart's), oldest first.
-    answers: tuple[SurveyAnswer, ...] = ()
-
-    def month_of(self, ms: int) -> str:
-        """``YYYY-MM`` of ``ms`` in the facility's zone."""
-        return dt.datetime.fromtimestamp(ms / 1000, zone(self.timezone)).strftime("%Y-%m")
+    answers: tuple[SurveyAnswer, ...] = ()  # the month's survey answers, oldest first
+    # The IKM chart's: each of the twelve months ending with this one as (YYYY-MM, answers, the
+    # IKM elements' scores added up over them).
+    ikm_months: tuple[tuple[str, int, int], ...] = ()
 
     def local_day(self, ms: int) -> int:
         """The day of the month (1-based) of ``ms`` in the facility's zone."""

@@ -23,12 +23,14 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from math import floor
 
 from services.domain.model import EndReason, Visit, VisitKind, VisitStatus
 from services.ids import FacilityId, InmateId, RoomId, TerminalId, VisitId
 from services.reports.facts import OUTCOMES, FacilityMonth, Month, VisitFact
 from services.reports.lost import Cause, VisitLoss, visit_loss
-from services.surveys.summary import SurveySummary, ikm_of, summarise
+from services.surveys.summary import IKM_CONVERSION, IKM_ELEMENTS, SurveySummary, summarise
 
 KINDS = tuple(k.value for k in VisitKind)
 OPEN = "open"  # booked, not ended (yet): scheduled or live when the report was read
@@ -75,8 +77,7 @@ class MonthlyReport:
 def build(month: Month, facts: Sequence[FacilityMonth]) -> MonthlyReport:
     """The report of ``month`` over ``facts`` (one facility's, or a region's)."""
     visits = [v for f in facts for v in f.visits]
-    this = str(month)
-    summary = summarise([a for f in facts for a in f.answers if f.month_of(a.answered_ms) == this])
+    summary = summarise([a for f in facts for a in f.answers])
     figures = [
         *_requests(facts),
         *_visits(visits),
@@ -242,12 +243,18 @@ def _survey(summary: SurveySummary) -> list[Figure]:
 def _ikm_by_month(
     month: Month, facts: Sequence[FacilityMonth]
 ) -> tuple[tuple[str, float | None], ...]:
-    """The IKM of each of the twelve months ending with ``month`` (None: no answers)."""
-    out = []
+    """The IKM of each of the twelve months ending with ``month`` (None: no answers), from the
+    months' sums: the formula of ``services.surveys.summary.ikm_of``."""
+    out: list[tuple[str, float | None]] = []
     for back in range(11, -1, -1):
         name = str(month.shift(-back))
-        answers = [a for f in facts for a in f.answers if f.month_of(a.answered_ms) == name]
-        out.append((name, ikm_of(answers) if answers else None))
+        n = sum(c for f in facts for m, c, _ in f.ikm_months if m == name)
+        total = sum(t for f in facts for m, _, t in f.ikm_months if m == name)
+        if not n:
+            out.append((name, None))
+            continue
+        exact = Fraction(IKM_CONVERSION * total, len(IKM_ELEMENTS) * n)
+        out.append((name, floor(exact * 100 + Fraction(1, 2)) / 100))
     return tuple(out)
 
 
