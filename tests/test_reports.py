@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from services.admin.provision import Admin
 from services.cli.main import main
+from services.domain.model import Role
 from services.reports.facts import Month
 from services.reports.formats import report_bytes, report_csv, report_json
 from services.reports.monthly import MonthlyReport, checks
 from services.reports.service import monthly_report
-from tests.helpers.month import EXPECTED, MONTH, PER_DAY, seed_month
+from tests.helpers.audit import open_store
+from tests.helpers.month import EXPECTED, MONTH, OTHER, PER_DAY, seed_month
 
 MADE_MS = 1_801_000_000_000
 
@@ -118,9 +121,11 @@ def _pdftotext(pdf: bytes, path: Path) -> str:
 
 
 def test_cli_writes_the_report_offline_without_changing_the_file(tmp_path: Path) -> None:
-    """``tatap report monthly`` reads the database read-only: JSON as the API's, PDF; the
-    file's bytes unchanged."""
-    report, _ = asyncio.run(_reports(tmp_path))
+    """``tatap report monthly`` reads the database read-only: JSON as the API's, PDF, a region
+    (a regional auditor's facilities) as CSV; an unknown region refused; the file's bytes
+    unchanged."""
+    report, both = asyncio.run(_reports(tmp_path))
+    asyncio.run(_regional_auditor(tmp_path))
     db = tmp_path / "tatap.db"
     before = db.read_bytes()
     out = tmp_path / "r.json"
@@ -132,7 +137,20 @@ def test_cli_writes_the_report_offline_without_changing_the_file(tmp_path: Path)
     pdf = tmp_path / "r.pdf"
     assert main([*base, "--facility", "f_1", "--format", "pdf", "--out", str(pdf)]) == 0
     assert "Lapas Cilegon" in _pdftotext(pdf.read_bytes(), pdf)
+    csv_out = tmp_path / "r.csv"
+    assert main([*base, "--region", "kanwil", "--format", "csv", "--out", str(csv_out)]) == 0
+    assert csv_out.read_bytes() == report_csv(both).encode()
+    assert main([*base, "--region", "nobody", "--format", "csv"]) == 1
     assert db.read_bytes() == before
+
+
+async def _regional_auditor(data_dir: Path) -> None:
+    """``kanwil``, a regional auditor of both seeded facilities."""
+    store = open_store(data_dir)
+    try:
+        await Admin(store).staff("kanwil", Role.REGIONAL_AUDITOR, "x" * 12, None, ["f_1", OTHER])
+    finally:
+        await store.aclose()
 
 
 @pytest.mark.parametrize("month", ["2027-13", "27-01", "2027-1", ""])
