@@ -115,3 +115,10 @@ def test_wall_smoke(tmp_path: Path) -> None:
     assert "live wall: the terminal with 1 monitors stays under one core" in out
     report = (tmp_path / "RESULTS.md").read_text()
     assert "terminal CPU, 1 monitor(s)" in report and "frames/s" in report
+
+
+def test_report_smoke(tmp_path: Path) -> None:
+    """The monthly report bench builds its year, computes the region's month (its sums hold, or
+    the bench fails) and prints it as PDF, and judges the 5 s target."""
+    out = smoke("report", tmp_path)
+    assert "monthly report (figures + HTML) < 5 s" in out and "PDF" in out

@@ -276,7 +276,13 @@ STAFF_PAGES = {
     "/auditor": StaffPage(
         "auditor/main.html",
         "Konsol Auditor",
-        ("auditor/texts.js", "auditor/timeline.js", "auditor/verify.js", "auditor/search.js"),
+        (
+            "auditor/texts.js",
+            "auditor/timeline.js",
+            "auditor/verify.js",
+            "auditor/search.js",
+            "auditor/reports.js",
+        ),
     ),
 }
 

@@ -47,6 +47,7 @@ from services.http.api.inmates import InmateAnswer, InmateQuestion, InmatesApi
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.notifications import Notifications, NotificationsApi
 from services.http.api.participants import ParticipantsApi, Revoked
+from services.http.api.reports import REPORT_QUERY, ReportsApi
 from services.http.api.requests import (
     QUEUE_QUERY,
     Approval,
@@ -125,6 +126,7 @@ class Areas:
     roster: RosterApi
     accounts: AccountsApi
     walkins: WalkInsApi
+    reports: ReportsApi
     surveys: SurveysApi
 
     @classmethod
@@ -151,6 +153,7 @@ class Areas:
             roster=RosterApi(ctx, auth),
             accounts=AccountsApi(ctx, auth),
             walkins=WalkInsApi(ctx, auth),
+            reports=ReportsApi(ctx, auth),
             surveys=SurveysApi(ctx, requests),
         )
 
@@ -720,6 +723,17 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.audit.checkpoints,
         response=CheckpointPage,
         query=("after", "limit"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/reports/monthly",
+        "A month's report (`month=YYYY-MM`, each facility's own time zone) of `facility`, or"
+        " consolidated over every facility the reader reaches (a regional auditor's region),"
+        " as `format=json|csv|html|pdf` in `lang=id|en`; CSV: one row per figure"
+        " (section, name, breakdown, value, unit) (auditors, admin; audited)",
+        lambda a: a.reports.monthly,
+        query=REPORT_QUERY,
+        content="application/json",
     ),
 )
 OPENAPI = document(ROUTES)

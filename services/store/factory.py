@@ -13,7 +13,7 @@ from services.audit.signing import Ed25519Signer
 from services.clock import Clock
 from services.errors import ConfigError, NotFound
 from services.settings import Settings
-from services.store.protocols import AuditReader, Store
+from services.store.protocols import AuditReader, ReportReader, Store
 from services.store.sqlite.reader import SqliteAuditReader
 from services.store.sqlite.store import SqliteStore, pin_signing_key
 
@@ -45,6 +45,14 @@ def offline_settings(db_url: str | None, data_dir: str | Path | None) -> Setting
 def open_audit_reader(settings: Settings) -> AuditReader:
     """The audit log of an existing database, opened read-only: nothing is created, migrated
     or written. NotFound if there is no database."""
+    if _is_sqlite(settings):
+        return SqliteAuditReader(_existing_file(settings), settings.data_dir)
+    raise _unsupported(settings)
+
+
+def open_report_reader(settings: Settings) -> ReportReader:
+    """What the monthly report reads, from an existing database opened read-only (as
+    ``open_audit_reader``). NotFound if there is no database."""
     if _is_sqlite(settings):
         return SqliteAuditReader(_existing_file(settings), settings.data_dir)
     raise _unsupported(settings)

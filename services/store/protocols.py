@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
     from services.audit.anchor import Anchor
     from services.audit.query import AuditQuery
+    from services.reports.facts import FacilityMonth, Month
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +380,21 @@ class AuditReader(Protocol):
         ...
 
 
+class ReportReader(Protocol):
+    """What the monthly report reads (``services.reports``), never writes: for the API and,
+    opened read-only by ``services.store.factory.open_report_reader``, ``tatap report``."""
+
+    async def aclose(self) -> None: ...
+    async def report_month(self, facility_id: str, month: Month) -> FacilityMonth | None:
+        """The facility's facts for ``month`` in its time zone (``services.reports.facts``);
+        None if there is no such facility."""
+        ...
+
+    async def region_facilities(self, username: str) -> list[str] | None:
+        """The facility ids of the regional auditor ``username``; None if there is none."""
+        ...
+
+
 class AuditLog(AuditReader, Protocol):
     """The audit log, appended to by the node."""
 
@@ -473,6 +489,7 @@ class Store(
     RevocationStore,
     AuditLog,
     OutboxStore,
+    ReportReader,
     SurveyStore,
     Protocol,
 ):

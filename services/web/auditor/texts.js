@@ -5,6 +5,13 @@ Object.assign(TEXTS.id, {
   console_title: "Konsol Auditor",
   nav_search: "Pencarian",
   nav_verify: "Verifikasi",
+  nav_reports: "Laporan",
+  r_month: "Bulan",
+  r_show: "Tampilkan laporan",
+  r_csv: "Unduh CSV",
+  r_pdf: "Unduh PDF",
+  r_note: "Laporan hanya dibaca, dihitung dari log audit; setiap pembacaan dicatat. Tautan \"lihat peristiwa\" membuka pencarian dengan filternya.",
+  r_loading: "Menghitung laporan…",
   facility: "Lapas",
   all_region: "semua lapas wilayah",
   reads_audited: "Setiap pencarian, ekspor, dan verifikasi dicatat di log audit.",
@@ -81,6 +88,13 @@ Object.assign(TEXTS.id, {
 });
 
 Object.assign(TEXTS.en, {
+  nav_reports: "Reports",
+  r_month: "Month",
+  r_show: "Show report",
+  r_csv: "Download CSV",
+  r_pdf: "Download PDF",
+  r_note: "Reports are read-only, computed from the audit log; every read is recorded. \"See events\" links open the search with their filter.",
+  r_loading: "Computing the report…",
   console_title: "Auditor console",
   nav_search: "Search",
   nav_verify: "Verify",
