@@ -117,7 +117,9 @@ class FacilityStore(Protocol):
     async def set_staff_password(
         self, staff_id: str, password_hash: str, event: AuditEvent
     ) -> bool:
-        """A new password hash, with its audit event; False if there is no such account."""
+        """A new password hash, with its audit event, and every token the account held
+        refused from now on (its sessions end; a login with the new password works), all in one
+        transaction; False (nothing written) if there is no such account."""
         ...
 
     async def facility_inmates(self, facility_id: str) -> list[Inmate]:

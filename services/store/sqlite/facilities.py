@@ -26,6 +26,7 @@ from services.ids import FacilityId, InmateId, RoomId, StaffId, TerminalId, Visi
 from services.store.protocols import InmatesImported, StaffAccount
 from services.store.sqlite.base import SqliteBase, ms, translate
 from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.revocations import end_staff_tokens
 
 
 class SqliteFacilities(SqliteBase):
@@ -194,6 +195,7 @@ class SqliteFacilities(SqliteBase):
                 "UPDATE staff SET password_hash = ? WHERE id = ?", (password_hash, staff_id)
             )
             if cur.rowcount:
+                end_staff_tokens(conn, chain, staff_id)
                 chain.append(conn, [event])
             return bool(cur.rowcount)
 

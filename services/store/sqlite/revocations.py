@@ -38,6 +38,25 @@ def _add_revocation(
     return Revocation(row[0], kind, subject)
 
 
+def end_staff_tokens(conn: sqlite3.Connection, chain: Chain, staff_id: str) -> None:
+    """Every token the account holds now is refused from now on, and it may log in again at
+    once (a password reset): its ``sessions`` revocation written lifted, in the caller's
+    transaction. A new seq each time, so that every node's poll closes its older sockets."""
+    now = ms(chain.now())
+    conn.execute("DELETE FROM revocations WHERE kind = 'sessions' AND subject = ?", (staff_id,))
+    conn.execute(
+        "INSERT INTO revocations (kind, subject, ts_ms, exp_ms, lifted_ms)"
+        " VALUES ('sessions', ?, ?, NULL, ?)",
+        (staff_id, now, now),
+    )
+
+
+def _revocation(row: tuple[int, str, str, int | None]) -> Revocation:
+    seq, kind, subject, lifted_ms = row
+    before = None if lifted_ms is None else lifted_ms / 1000.0
+    return Revocation(seq, RevocationKind(kind), subject, before)
+
+
 class SqliteRevocations(SqliteBase):
     """The ``RevocationStore`` role of ``SqliteStore``, and ``AccessStore``'s revoked tokens."""
 
@@ -73,11 +92,11 @@ class SqliteRevocations(SqliteBase):
                 holds = "(lifted_ms IS NULL OR lifted_ms > ?)"
                 args.append(ms(issued_at))
             row = conn.execute(
-                f"SELECT seq, kind, subject FROM revocations WHERE ({where}) AND {holds}"
-                " ORDER BY seq LIMIT 1",
+                f"SELECT seq, kind, subject, lifted_ms FROM revocations WHERE ({where})"
+                f" AND {holds} ORDER BY lifted_ms IS NOT NULL, seq LIMIT 1",
                 args,
             ).fetchone()
-            return Revocation(row[0], RevocationKind(row[1]), row[2]) if row else None
+            return _revocation(row) if row else None
 
         return await self._read(q) if keys else None
 
@@ -97,10 +116,11 @@ class SqliteRevocations(SqliteBase):
     async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
         def q(conn: sqlite3.Connection) -> list[Revocation]:
             rows = conn.execute(
-                "SELECT seq, kind, subject FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?",
+                "SELECT seq, kind, subject, lifted_ms FROM revocations WHERE seq > ?"
+                " ORDER BY seq LIMIT ?",
                 (seq, limit),
             )
-            return [Revocation(r[0], RevocationKind(r[1]), r[2]) for r in rows]
+            return [_revocation(r) for r in rows]
 
         return await self._read(q)
 
