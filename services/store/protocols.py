@@ -100,6 +100,10 @@ class FacilityStore(Protocol):
         """Every facility's id and name, by name."""
         ...
 
+    async def all_facilities(self, limit: int) -> list[Facility]:
+        """Every facility (taking online requests or not), by name."""
+        ...
+
     async def facility_rooms(self, facility_id: str) -> list[Room]:
         """The facility's visit rooms, by name."""
         ...

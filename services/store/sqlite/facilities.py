@@ -155,6 +155,19 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
+    async def all_facilities(self, limit: int) -> list[Facility]:
+        def q(conn: sqlite3.Connection) -> list[Facility]:
+            found = conn.execute(
+                "SELECT id, name, timezone, rules FROM facilities ORDER BY name, id LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [
+                Facility(FacilityId(i), n, tz, FacilityRules.from_json(orjson.loads(r)))
+                for i, n, tz, r in found
+            ]
+
+        return await self._read(q)
+
     async def facility_rooms(self, facility_id: str) -> list[Room]:
         def q(conn: sqlite3.Connection) -> list[Room]:
             return [
