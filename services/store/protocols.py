@@ -395,10 +395,13 @@ class AuditLog(AuditReader, Protocol):
 class OutboxStore(Protocol):
     """The notification outbox, filled from the audit log by one notifier (see services.notify)."""
 
-    async def notify_tail(self, actions: Sequence[str], limit: int) -> tuple[list[Followed], int]:
+    async def notify_tail(
+        self, actions: Sequence[str], limit: int, now_ms: int
+    ) -> tuple[list[Followed], int]:
         """Up to ``limit`` events with one of ``actions`` after the notifier's cursor about a
-        visit with a family to tell (a phone), oldest first, and the seq the cursor may move to
-        once they are in the outbox."""
+        visit with a family to tell (a phone), oldest first, each saying whether the family's
+        seat is revoked at ``now_ms`` (its own revocation or its visitor's block), and the seq
+        the cursor may move to once they are in the outbox."""
         ...
 
     async def add_messages(self, messages: Sequence[NewMessage], cursor: int | None) -> int:
@@ -406,8 +409,9 @@ class OutboxStore(Protocol):
         the same transaction, move the cursor to ``cursor`` (None: leave it); the count added."""
         ...
 
-    async def unreminded(self, start_ms: int, end_ms: int, limit: int) -> list[Family]:
-        """The families of scheduled visits starting in [start_ms, end_ms) without a reminder."""
+    async def unreminded(self, start_ms: int, end_ms: int, limit: int, now_ms: int) -> list[Family]:
+        """The families of scheduled visits starting in [start_ms, end_ms) without a reminder,
+        but those whose seat is revoked at ``now_ms`` (its own revocation, its visitor's block)."""
         ...
 
     async def due_messages(self, now_ms: int, limit: int) -> list[Message]:

@@ -51,6 +51,19 @@ def end_staff_tokens(conn: sqlite3.Connection, chain: Chain, staff_id: str) -> N
     )
 
 
+def seat_revoked(seat: str, visitor: str, facility: str) -> str:
+    """SQL, true when a revocation in force shuts out the seat whose id is the expression
+    ``seat`` (its registered visitor ``visitor``, in the visit of facility ``facility``): the
+    seat's own, or its visitor's everywhere or in that facility, not lifted and not past its end
+    (``until_ms``). Its one parameter: the time now, in ms."""
+    return (
+        "EXISTS (SELECT 1 FROM revocations r WHERE r.lifted_ms IS NULL"
+        " AND (r.until_ms IS NULL OR r.until_ms > ?)"
+        f" AND ((r.kind = 'participant' AND r.subject = {seat}) OR (r.kind = 'visitor'"
+        f" AND r.subject IN ({visitor}, {visitor} || '@' || {facility}))))"
+    )
+
+
 def _revocation(row: tuple[int, str, str, int | None]) -> Revocation:
     seq, kind, subject, lifted_ms = row
     before = None if lifted_ms is None else lifted_ms / 1000.0
