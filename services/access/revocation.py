@@ -250,13 +250,14 @@ class Revocations:
         )
         return staff.id, event
 
-    async def record(self, *new: NewRevocation) -> list[Revocation]:
-        """Record revocations built elsewhere (a visitor blocked by NIK), as ``_revoke`` does."""
-        return await self._revoke(*new)
+    async def record(self, *new: NewRevocation, until: float | None = None) -> list[Revocation]:
+        """Record revocations built elsewhere (a visitor blocked by NIK), as ``_revoke`` does;
+        ``until``: they stop applying then (None: until lifted)."""
+        return await self._revoke(*new, until=until)
 
-    async def _revoke(self, *new: NewRevocation) -> list[Revocation]:
+    async def _revoke(self, *new: NewRevocation, until: float | None = None) -> list[Revocation]:
         """Record these in one transaction (all or none), then close this node's sockets."""
-        revocations = await self._store.add_revocations(new)
+        revocations = await self._store.add_revocations(new, until)
         for revocation in revocations:
             self._on_revoked(revocation)
         return revocations

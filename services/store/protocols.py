@@ -79,6 +79,14 @@ class StaffAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockedVisitor:
+    """A visitor blocked in a facility, and when the block ends (None: until lifted)."""
+
+    visitor: Visitor
+    until: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ClosurePreview:
     """A closure's effect counted before it is made: the visits it would cancel, the families
     (distinct visitors) told, and the live visits it would end."""
@@ -130,8 +138,9 @@ class FacilityStore(Protocol):
         """Every inmate the facility has, by number."""
         ...
 
-    async def blocked_visitors(self, facility_id: str, limit: int) -> list[Visitor]:
-        """The visitors blocked in the facility now (revocations not lifted), newest first."""
+    async def blocked_visitors(self, facility_id: str, limit: int) -> list[BlockedVisitor]:
+        """The visitors blocked in the facility now (revocations not lifted, not past their
+        end), newest first."""
         ...
 
     async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
@@ -318,9 +327,12 @@ class RevocationStore(Protocol):
         """Record a revocation with its audit event (none if it was recorded already)."""
         ...
 
-    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+    async def add_revocations(
+        self, new: Sequence[NewRevocation], until: float | None = None
+    ) -> list[Revocation]:
         """Record several in one transaction, each with its audit event (none for one recorded
-        already), in the order given."""
+        already, unless ``until`` changes its end), in the order given. ``until``: they stop
+        applying then (a block's end); None: until lifted."""
         ...
 
     async def find_revocation(

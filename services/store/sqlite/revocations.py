@@ -19,17 +19,28 @@ def _add_revocation(
     subject: str,
     exp: float | None,
     event: AuditEvent,
+    until: float | None = None,
 ) -> Revocation:
-    # A lifted revocation (an account enabled again) is replaced: a new seq, so that every node's
-    # poll closes the sockets again, and a new time, which every token issued so far predates.
+    now = ms(chain.now())
+    # A lifted revocation (an account enabled again) or one past its end (a block that ended) is
+    # replaced: a new seq, so that every node's poll closes the sockets again, and a new time,
+    # which every token issued so far predates.
     conn.execute(
-        "DELETE FROM revocations WHERE kind = ? AND subject = ? AND lifted_ms IS NOT NULL",
-        (kind.value, subject),
+        "DELETE FROM revocations WHERE kind = ? AND subject = ?"
+        " AND (lifted_ms IS NOT NULL OR until_ms <= ?)",
+        (kind.value, subject, now),
     )
     cur = conn.execute(
-        "INSERT OR IGNORE INTO revocations (kind, subject, ts_ms, exp_ms) VALUES (?, ?, ?, ?)",
-        (kind.value, subject, ms(chain.now()), ms(exp)),
+        "INSERT OR IGNORE INTO revocations (kind, subject, ts_ms, exp_ms, until_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (kind.value, subject, now, ms(exp), ms(until)),
     )
+    if not cur.rowcount:  # in force already: only a new end changes it (and is logged)
+        cur = conn.execute(
+            "UPDATE revocations SET until_ms = ? WHERE kind = ? AND subject = ?"
+            " AND until_ms IS NOT ?",
+            (ms(until), kind.value, subject, ms(until)),
+        )
     if cur.rowcount:  # a repeated revocation changes nothing and logs nothing
         chain.append(conn, [event])
     row = conn.execute(
@@ -84,9 +95,11 @@ class SqliteRevocations(SqliteBase):
     ) -> Revocation:
         return (await self.add_revocations([(kind, subject, exp, event)]))[0]
 
-    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+    async def add_revocations(
+        self, new: Sequence[NewRevocation], until: float | None = None
+    ) -> list[Revocation]:
         def job(conn: sqlite3.Connection, chain: Chain) -> list[Revocation]:
-            return [_add_revocation(conn, chain, *one) for one in new]
+            return [_add_revocation(conn, chain, *one, until=until) for one in new]
 
         return await self._write(job)
 
@@ -96,6 +109,7 @@ class SqliteRevocations(SqliteBase):
         def q(conn: sqlite3.Connection) -> Revocation | None:
             where = " OR ".join(["(kind = ? AND subject = ?)"] * len(keys))
             args: list[object] = [v for kind, subject in keys for v in (kind.value, subject)]
+            args.append(ms(self._now()))  # a block past its end no longer holds
             if issued_at is None:
                 holds = "lifted_ms IS NULL"
             else:
@@ -106,7 +120,8 @@ class SqliteRevocations(SqliteBase):
                 args.append(ms(issued_at))
             row = conn.execute(
                 f"SELECT seq, kind, subject, lifted_ms FROM revocations WHERE ({where})"
-                f" AND {holds} ORDER BY lifted_ms IS NOT NULL, seq LIMIT 1",
+                f" AND (until_ms IS NULL OR until_ms > ?) AND {holds}"
+                " ORDER BY lifted_ms IS NOT NULL, seq LIMIT 1",
                 args,
             ).fetchone()
             return _revocation(row) if row else None
@@ -115,10 +130,11 @@ class SqliteRevocations(SqliteBase):
 
     async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:
         def job(conn: sqlite3.Connection, chain: Chain) -> bool:
+            now = ms(chain.now())
             cur = conn.execute(
-                "UPDATE revocations SET lifted_ms = ?"
-                " WHERE kind = ? AND subject = ? AND lifted_ms IS NULL",
-                (ms(chain.now()), kind.value, subject),
+                "UPDATE revocations SET lifted_ms = ? WHERE kind = ? AND subject = ?"
+                " AND lifted_ms IS NULL AND (until_ms IS NULL OR until_ms > ?)",
+                (now, kind.value, subject, now),
             )
             if cur.rowcount:
                 chain.append(conn, [event])
