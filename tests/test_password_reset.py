@@ -5,17 +5,23 @@ revocation is written in the password's own transaction."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from pathlib import Path
+
 import aiohttp
 
 from services.access.revocation import RevocationKind, Revocations
 from services.audit.chain import AuditEvent
 from services.board.feed import BoardFeed
+from services.clock import FakeClock
 from services.domain.model import Role
 from services.ids import Actor
 from signaling.app import TOKENS
-from tests.helpers.audit import rows
+from tests.helpers.audit import rows, run_cli
 from tests.helpers.console import PASSWORD, login, staff
-from tests.helpers.world import World
+from tests.helpers.world import World, build_world
 
 NEW_PASSWORD = "kata-sandi-baru-99"
 
@@ -123,3 +129,31 @@ async def test_a_reset_ends_old_board_streams_and_spares_new_ones(world: World) 
     assert revocation.error.code == "token_revoked"
     assert feed.close_revoked(revocation) == 1
     assert before.dropped and not after.dropped
+
+
+async def test_the_cli_reset_ends_the_session_too(tmp_path: Path) -> None:
+    """`tatap admin staff --reset USER` (its own process, on the system clock, the password
+    from standard input) ends the live console session (401 token_revoked); once the node's
+    clock is past the reset, the new password logs in."""
+    async for world in build_world(tmp_path, clock=FakeClock(time.time() - 60)):
+        await staff(world, "andi", Role.OFFICER)
+        await login(world, "andi")
+        proc = await asyncio.to_thread(
+            run_cli,
+            world.settings.data_dir,
+            "admin",
+            "staff",
+            "--reset",
+            "andi",
+            stdin=NEW_PASSWORD,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["sessions_ended"] is True
+        again = await world.client.get("/api/v1/requests")
+        assert again.status == 401 and (await again.json())["error"]["code"] == "token_revoked"
+        await world.advance(120)
+        new = await world.client.post(
+            "/officer/login", json={"username": "andi", "password": NEW_PASSWORD}
+        )
+        assert new.status == 200, await new.text()
+        assert (await world.client.get("/api/v1/requests")).status == 200
