@@ -28,7 +28,7 @@ from services.http.api.audit import (
     Timeline,
 )
 from services.http.api.board import BOARD_QUERY, EVENTS_QUERY, BoardApi, ReadyMarked
-from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
+from services.http.api.console import ConsoleApi, ConsoleSession, FacilityChoices, LoggedOut
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
     DAY_QUERY,
@@ -260,6 +260,16 @@ ROUTES: tuple[Route, ...] = (
         "Who is logged in on this console session, and its CSRF token (session cookie)",
         lambda a: a.console.session,
         response=ConsoleSession,
+        auth=False,
+    ),
+    Route(
+        "GET",
+        "/officer/facilities",
+        "The facilities this console session's staff member may pick, by name: its own, a"
+        " regional auditor's region, or every facility (taking requests or not) for staff of"
+        " every facility (session cookie)",
+        lambda a: a.console.facilities,
+        response=FacilityChoices,
         auth=False,
     ),
     Route(
