@@ -261,6 +261,7 @@ STEPS: tuple[str, ...] = (
         PRIMARY KEY (visit_id, participant_id)
     ) WITHOUT ROWID;
     CREATE INDEX survey_answers_facility ON survey_answers(facility_id, answered_ms);
+    """,
     # 15: a password reset ends the account's sessions without disabling it (`sessions`: a
     # revocation lifted as it is written, refusing every token issued before it); a visitor's
     # block may end (`until_ms`: it stops applying then). SQLite cannot change a CHECK, so the
