@@ -729,7 +729,7 @@ def test_help_lists_every_verb_in_its_order_and_each_answers() -> None:
         return done.stdout
 
     verbs = re.findall(r"^    (\w+) ", tatap("--help"), re.MULTILINE)
-    assert verbs == ["serve", "demo", "terminal", "admin", "visit", "witness", "audit"]
+    assert verbs == ["serve", "demo", "terminal", "admin", "visit", "witness", "audit", "report"]
     for verb in verbs:
         assert tatap(verb, "--help").startswith(f"usage: tatap {verb}")
 

@@ -299,7 +299,7 @@ async def test_every_revocation_is_an_audit_event(world: World) -> None:
         (("admin", "staff", "--enable", "nobody"), "no such staff user"),
         (
             ("admin", "staff", "--enable", "a", "--disable", "a"),
-            "either --disable USER or --enable",
+            "name one of --disable USER, --enable USER or --reset USER",
         ),
     ],
 )
