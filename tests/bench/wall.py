@@ -4,7 +4,7 @@ One run per monitor video setting (reduced: 320 wide at half rate, the default; 
 each with its own ``tatap serve`` and its own ``tatap terminal`` process (640×360 test pattern at
 15 fps, headless) seated in a live visit. A family peer (aiortc, the same test pattern, in this
 process) calls the terminal; then 0, 1, 2 and 4 officers' monitors (aiortc, four ``recvonly``
-m-lines each, in this process) watch, and the terminal process's CPU (user + system, from
+m-lines each, each in its own process) watch, and the terminal process's CPU (user + system, from
 /proc) is read over a fixed window at each step, with the frames the monitors got meanwhile.
 
 A regular visit seats at most 2 monitors (PROTOCOL.md §5 `visit_full`); to measure 4, as the
@@ -62,8 +62,8 @@ CORES_NEEDED_PCT = 100.0  # one core: what the verdict checks 4 monitors against
 class Params:
     counts: tuple[int, ...] = (0, 1, 2, 4)
     widths: tuple[int, ...] = (320, 0)  # the terminal's --monitor-width (0: as captured)
-    window_s: float = 20.0
-    settle_s: float = 5.0
+    window_s: float = 10.0
+    settle_s: float = 3.0
     size: str = "640x360"
     fps: int = 15
 
@@ -160,7 +160,7 @@ def run_width(p: Params, width: int) -> list[Step]:
 async def _steps(base: str, site: Site, p: Params, pid: int) -> list[Step]:
     width, height = (int(x) for x in p.size.split("x"))
     source = open_source("testpattern", size=(width, height), fps=p.fps)
-    monitors: list[MonitorPeer] = []
+    monitors: list[Watcher] = []
     family: FamilyPeer | None = None
     async with aiohttp.ClientSession() as http:
         try:
@@ -194,29 +194,61 @@ async def _family(http: aiohttp.ClientSession, base: str, site: Site, source: So
     return family
 
 
-async def _monitor(http: aiohttp.ClientSession, base: str, site: Site, i: int) -> MonitorPeer:
+class Watcher:
+    """One officer's monitor in its own process (``python -m tests.bench.wall MONITOR``): the
+    decoding of four m-lines per monitor would otherwise starve this process, which also plays
+    the family. It prints its m-lines' frame counts every 0.5 s."""
+
+    def __init__(self, base: str, token: str, i: int) -> None:
+        argv = [sys.executable, "-m", "tests.bench.wall", base, token]
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=open(run_dir() / f"wall-monitor-{i}.log", "wb")
+        )
+        self.counts = [0, 0, 0, 0]
+        self._reader = asyncio.get_running_loop().run_in_executor(None, self._read)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.counts = [int(x) for x in line.split()]
+
+    async def close(self) -> None:
+        _stop(self.proc)
+        await self._reader
+
+
+async def _monitor(http: aiohttp.ClientSession, base: str, site: Site, i: int) -> Watcher:
     login = {"username": f"petugas{i}", "password": PASSWORD}
     async with http.post(f"{base}/api/v1/auth/login", json=login) as resp:
         headers = {"Authorization": f"Bearer {(await resp.json())['token']}"}
     async with http.post(f"{base}/api/v1/visits/{site.visit_id}/monitor", headers=headers) as r:
         token = (await r.json())["token"]
+    watcher = Watcher(base, token, i)
+    for _ in range(600):  # a minute: the machine may be busy
+        if min(watcher.counts) >= 5:
+            return watcher
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"monitor {i} got frames {watcher.counts} on its m-lines")
+
+
+async def _watch(base: str, token: str) -> None:
+    """The monitor process: watch until stopped, printing the counts."""
     monitor = await MonitorPeer.open(base, token)
     await monitor.watch()
-    async with asyncio.timeout(30):
-        while min(line.frames for line in monitor.lines) < 5:
-            await asyncio.sleep(0.1)
-    return monitor
+    while True:
+        print(*(line.frames for line in monitor.lines), flush=True)
+        await asyncio.sleep(0.5)
 
 
-async def _window(pid: int, monitors: list[MonitorPeer], window_s: float) -> Step:
-    before = [[line.frames for line in m.lines] for m in monitors]
+async def _window(pid: int, monitors: list[Watcher], window_s: float) -> Step:
+    before = [list(m.counts) for m in monitors]
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(window_s)
     cpu1, t1 = cpu_seconds(pid), time.monotonic()
     rates = [0.0, 0.0, 0.0, 0.0]
     for m, counts in zip(monitors, before, strict=True):
-        for i, line in enumerate(m.lines):
-            rates[i] += (line.frames - counts[i]) / (t1 - t0) / len(monitors)
+        for i, frames in enumerate(m.counts):
+            rates[i] += (frames - counts[i]) / (t1 - t0) / len(monitors)
     return Step(len(monitors), (cpu1 - cpu0) / (t1 - t0) * 100, rates if monitors else [])
 
 
@@ -250,3 +282,7 @@ def run(p: Params) -> Result:
         )
     )
     return result
+
+
+if __name__ == "__main__":
+    asyncio.run(_watch(sys.argv[1], sys.argv[2]))
