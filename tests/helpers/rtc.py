@@ -89,6 +89,7 @@ class WsPeer:
         self.welcome: dict[str, Any] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self._reader = asyncio.get_running_loop().create_task(self._read())
+        self._pinger = asyncio.get_running_loop().create_task(self._ping())
 
     @classmethod
     async def open(cls, base_url: str, token: str) -> Self:
@@ -109,6 +110,14 @@ class WsPeer:
                 self.messages.append(data)
                 self._arrived.set()
                 self.on_message(data)
+
+    async def _ping(self) -> None:
+        """A `ping` every 10 s, as the pages send: a busy process answers the server's
+        websocket pings late, and a quiet socket is dropped (PROTOCOL.md §2)."""
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while True:
+                await asyncio.sleep(10)
+                await self.send({"type": "ping"})
 
     def on_message(self, msg: dict[str, Any]) -> None:
         pass
@@ -139,6 +148,7 @@ class WsPeer:
     async def close(self) -> None:
         for task in list(self.tasks):
             task.cancel()
+        self._pinger.cancel()
         await self.ws.close()
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
