@@ -9,6 +9,7 @@ import io
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -21,6 +22,7 @@ from services.errors import ConfigError
 from services.settings import Settings
 from services.store.factory import create_store, open_audit_reader
 from services.store.postgres.audit import verify_db
+from services.store.postgres.chain_head import PgChain
 from services.store.postgres.connection import connect
 from services.store.postgres.store import PgStore
 
@@ -188,3 +190,30 @@ def test_a_node_is_refused_a_half_store(pg_url: str, tmp_path: Path) -> None:
     text = str(refused.value)
     assert "VisitStore" in text and "FacilityStore" in text and "audit verify" in text
     assert "AuditLog" not in text  # that role is complete
+
+
+async def test_a_failing_job_undoes_only_itself(pg_url: str, tmp_path: Path) -> None:
+    """In one batch, a job that appended and wrote events and then failed is undone (its
+    savepoint), its caller hears why, and the appends around it land in one intact chain."""
+    store = await _store(pg_url, tmp_path)
+
+    async def failing(conn: Any, chain: PgChain) -> None:
+        chain.append([_event(-1, "f_failed")])
+        await chain.flush(conn)
+        raise ValueError("this job fails after writing")
+
+    try:
+        before = [store.append([_event(i)]) for i in range(20)]
+        bad = store._writer.run(failing)
+        after = [store.append([_event(i)]) for i in range(20, 40)]
+        results = await asyncio.gather(*before, bad, *after, return_exceptions=True)
+    finally:
+        await store.aclose()
+    assert isinstance(results[20], ValueError)
+    seqs = sorted(r[0].seq for r in results if isinstance(r, list))
+    assert seqs == list(range(1, 41))
+    result = verify_db(pg_url)
+    assert result.ok, result.problem
+    with connect(pg_url) as conn:
+        row = conn.execute("SELECT count(*) FROM audit_events WHERE facility_id = 'f_failed'")
+        assert row.fetchone() == (0,)

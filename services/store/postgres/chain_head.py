@@ -32,9 +32,9 @@ from services.audit.signing import Signer
 from services.store.postgres.connection import AUDIT_LOCK
 from services.store.sqlite.chain_head import MAX_BOGUS_SCAN, BogusRows
 
-INSERT_EVENT = (
-    "INSERT INTO audit_events (seq, ts_ms, facility_id, visit_id, actor_role, actor_id,"
-    " action, details, prev_hash, hash) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+COPY_EVENTS = (
+    "COPY audit_events (seq, ts_ms, facility_id, visit_id, actor_role, actor_id, action,"
+    " details, prev_hash, hash) FROM STDIN"
 )
 
 
@@ -51,33 +51,58 @@ class PgChain:
     signed_seq: int = 0
     bogus: BogusRows = field(default_factory=BogusRows)
     conflict: bool = False
+    pending: list[AuditRecord] = field(default_factory=list)  # sealed, not yet written
+    due: list[Checkpoint] = field(default_factory=list)  # signed, not yet written
+    flushed_signed: int = 0  # signed_seq as of the last flush
 
-    async def append(
-        self, conn: AsyncConnection[Any], events: list[AuditEvent]
-    ) -> list[AuditRecord]:
+    def append(self, events: list[AuditEvent]) -> list[AuditRecord]:
+        """Seal ``events`` onto the head; they are written, with the checkpoints they make
+        due, by ``flush`` (the writer flushes before each commit): a batch of thousands of
+        appends is one COPY, not a round trip each."""
         records = []
-        due: list[Checkpoint] = []
-        signed_before = self.signed_seq
         for event in events:
             ts = event.ts if event.ts is not None else self.now()
             record = seal(event, self.seq + 1, int(ts * 1000), self.hash)
             records.append(record)
             self.seq, self.hash = record.seq, record.hash
             if self.signer is not None and self.seq - self.signed_seq >= CHECKPOINT_EVERY:
-                due.append(self.signer.sign(self.seq, self.hash))
+                self.due.append(self.signer.sign(self.seq, self.hash))
                 self.signed_seq = self.seq
-        async with conn.cursor() as cur:
-            await cur.executemany(INSERT_EVENT, [_row(r) for r in records])
-        if due:
-            signed = [cp.seq for cp in due if await self._insert(conn, cp)]
-            self.signed_seq = signed[-1] if signed else signed_before
+        self.pending.extend(records)
         return records
 
+    def mark(self) -> tuple[int, str, int, int, int, int]:
+        """Where the chain stands, to go back to with ``undo`` if a job fails (its savepoint
+        undoes what it wrote)."""
+        pending, due = len(self.pending), len(self.due)
+        return self.seq, self.hash, self.signed_seq, self.flushed_signed, pending, due
+
+    def undo(self, mark: tuple[int, str, int, int, int, int]) -> None:
+        self.seq, self.hash, self.signed_seq, self.flushed_signed, pending, due = mark
+        del self.pending[pending:]
+        del self.due[due:]
+
+    async def flush(self, conn: AsyncConnection[Any]) -> None:
+        """Write the events sealed since the last flush, then the checkpoints they made due."""
+        if self.pending:
+            async with conn.cursor() as cur:
+                async with cur.copy(COPY_EVENTS) as copy:
+                    for r in self.pending:
+                        await copy.write_row(_row(r))
+            self.pending.clear()
+        if self.due:
+            signed = [cp.seq for cp in self.due if await self._insert(conn, cp)]
+            self.due.clear()
+            # A seq taken by a bogus row stays unsigned: the next event gets the checkpoint.
+            self.signed_seq = signed[-1] if signed else self.flushed_signed
+        self.flushed_signed = self.signed_seq
+
     async def checkpoint(self, conn: AsyncConnection[Any]) -> None:
-        """Sign the head now, if events follow the last checkpoint."""
+        """Write what is pending and sign the head now, if events follow the last checkpoint."""
+        await self.flush(conn)
         if self.signer is not None and self.seq > self.signed_seq:
             if await self._insert(conn, self.signer.sign(self.seq, self.hash)):
-                self.signed_seq = self.seq
+                self.signed_seq = self.flushed_signed = self.seq
 
     async def _insert(self, conn: AsyncConnection[Any], cp: Checkpoint) -> bool:
         """Store ``cp``; False if another row holds its seq and is not this same checkpoint."""
@@ -117,7 +142,7 @@ class PgChain:
         bogus = bogus or BogusRows()
         if signed is None or signed > seq:
             signed = await signed_position(conn, seq, bogus)
-        return cls(seq, digest, now, signer, signed, bogus)
+        return cls(seq, digest, now, signer, signed, bogus, flushed_signed=signed)
 
 
 def _row(r: AuditRecord) -> tuple[object, ...]:

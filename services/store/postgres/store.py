@@ -86,9 +86,9 @@ class PgStore(PgAuditReads):
         batch = list(events)
 
         async def job(conn: AsyncConnection[Any], chain: PgChain) -> list[AuditRecord]:
-            return await chain.append(conn, batch)
+            return chain.append(batch)
 
-        return await self._writer.run(job)
+        return await self._writer.run(job, savepoint=False)
 
     async def pin_key(self, reason: str) -> int:
         """Pin this store's signer on purpose (see ``services.store.sqlite.store.pin_signing_key``):
@@ -99,7 +99,8 @@ class PgStore(PgAuditReads):
             cur = await conn.execute("SELECT 1 FROM audit_keys WHERE key_id = %s", (signer.key_id,))
             if await cur.fetchone():
                 raise Conflict(f"key {signer.key_id} is pinned already")
-            (rec,) = await chain.append(conn, [pin_event(signer, "cli", reason)])
+            (rec,) = chain.append([pin_event(signer, "cli", reason)])
+            await chain.flush(conn)
             now_ms = int(self._now() * 1000)
             await conn.execute(INSERT_PIN, (*_pin_values(signer), rec.seq, now_ms))
             await chain.checkpoint(conn)

@@ -28,6 +28,7 @@ from services.store.sqlite.chain_head import BogusRows
 
 T = TypeVar("T")
 Job = Callable[[AsyncConnection[Any], PgChain], Awaitable[T]]
+Item = tuple[Job[Any], "asyncio.Future[Any]", bool]  # a job, its caller's future, savepoint
 log = structlog.get_logger("tatap.audit")
 MAX_BATCH = 1024
 MAX_WAITING = 100_000  # jobs queued before callers are refused (bounded, never unbounded)
@@ -54,13 +55,15 @@ class PgWriter:
         self._now = now
         self._interval_s = interval_s
         self._bogus = bogus or BogusRows()
-        self._jobs: asyncio.Queue[tuple[Job[Any], asyncio.Future[Any]]] = asyncio.Queue()
+        self._jobs: asyncio.Queue[Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._signed: int | None = None  # the signed position; None: read it at the next batch
         self._unsigned_since: float | None = None
 
-    async def run(self, job: Job[T]) -> T:
+    async def run(self, job: Job[T], *, savepoint: bool = True) -> T:
+        """Run ``job`` in the next batch; its result once the batch is committed.
+        ``savepoint=False`` for a job that writes nothing through the connection itself."""
         if self._closed:
             raise RuntimeError("store is closed")
         if self._jobs.qsize() >= MAX_WAITING:
@@ -68,7 +71,7 @@ class PgWriter:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="pg-writer")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.put_nowait((job, fut))
+        self._jobs.put_nowait((job, fut, savepoint))
         # Shielded: a cancelled caller must not leave its write half-known; the write still lands.
         return await asyncio.shield(fut)
 
@@ -78,7 +81,7 @@ class PgWriter:
             return
         self._closed = True
         if self._task is not None:
-            self._jobs.put_nowait((_stop, asyncio.get_running_loop().create_future()))
+            self._jobs.put_nowait((_stop, asyncio.get_running_loop().create_future(), False))
             await self._task
 
     async def _loop(self) -> None:
@@ -88,7 +91,7 @@ class PgWriter:
                 batch = await self._next_batch(conn)
                 if conn.broken or conn.closed:  # the server restarted: a new connection
                     conn = await self._reconnect(conn)
-                stopping = any(job is _stop for job, _ in batch)
+                stopping = any(item[0] is _stop for item in batch)
                 batch = [item for item in batch if item[0] is not _stop]
                 if batch:
                     await self._commit(conn, batch)
@@ -108,7 +111,7 @@ class PgWriter:
             log.exception("audit.writer_reconnect_failed")
             return old
 
-    async def _next_batch(self, conn: AsyncConnection[Any]) -> list[tuple[Job[Any], Any]]:
+    async def _next_batch(self, conn: AsyncConnection[Any]) -> list[Item]:
         """The jobs waiting now (at least one), signing the head whenever it falls due first."""
         while True:
             try:
@@ -121,26 +124,21 @@ class PgWriter:
             batch.append(self._jobs.get_nowait())
         return batch
 
-    async def _commit(self, conn: AsyncConnection[Any], batch: list[tuple[Job[Any], Any]]) -> None:
+    async def _commit(self, conn: AsyncConnection[Any], batch: list[Item]) -> None:
         results: list[tuple[bool, Any]] = []
         try:
             async with conn.transaction():
                 chain = await self._at_head(conn)
-                for job, _ in batch:
-                    saved = (chain.seq, chain.hash, chain.signed_seq)
-                    try:
-                        async with conn.transaction():  # a savepoint per job
-                            results.append((True, await job(conn, chain)))
-                    except Exception as exc:  # the job's own failure goes back to its caller
-                        chain.seq, chain.hash, chain.signed_seq = saved
-                        results.append((False, exc))
+                for job, _, savepoint in batch:
+                    results.append(await _run_job(conn, chain, job, savepoint))
+                await chain.flush(conn)
                 if self._until_due() == 0.0:
                     await chain.checkpoint(conn)
             self._track(chain)
         except Exception as exc:  # the database, or a checkpoint that could not be signed
             self._signed = None
             results = [(False, exc)] * len(batch)
-        for (_, fut), (ok, value) in zip(batch, results, strict=True):
+        for (_, fut, _), (ok, value) in zip(batch, results, strict=True):
             _resolve(fut, ok, value)
 
     async def _at_head(self, conn: AsyncConnection[Any]) -> PgChain:
@@ -178,6 +176,25 @@ class PgWriter:
             raise
         self._signed = None if chain.conflict else chain.signed_seq
         return chain
+
+
+async def _run_job(
+    conn: AsyncConnection[Any], chain: PgChain, job: Job[Any], savepoint: bool
+) -> tuple[bool, Any]:
+    """Run one job of a batch; its failure undoes its own part only and goes back to its
+    caller. A job that writes through ``conn`` runs under a savepoint; one that only seals
+    events (``PgChain.append``, written at the batch's flush) needs none."""
+    if savepoint:
+        await chain.flush(conn)  # earlier jobs' events: a failure here fails the whole batch
+    mark = chain.mark()
+    try:
+        if not savepoint:
+            return True, await job(conn, chain)
+        async with conn.transaction():
+            return True, await job(conn, chain)
+    except Exception as exc:
+        chain.undo(mark)
+        return False, exc
 
 
 async def _stop(conn: AsyncConnection[Any], chain: PgChain) -> None:
