@@ -1,0 +1,133 @@
+"""Store roles done on both backends, run by the same tests against each: SQLite and a real
+PostgreSQL 15 (the issue's shared scenario tests, which keep the two honest). Rows the role
+under test does not own are seeded by SQL, the same statements on both."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.audit.chain import AuditEvent
+from services.audit.query import AuditQuery
+from services.audit.signing import Ed25519Signer
+from services.clock import SystemClock
+from services.errors import AlreadyAnswered
+from services.ids import FacilityId, ParticipantId, VisitId
+from services.store.postgres.connection import connect as pg_connect
+from services.store.postgres.store import PgStore
+from services.store.sqlite.store import SqliteStore
+from services.surveys.answers import Language, Scores, SurveyAnswer
+
+SEED = (
+    "INSERT INTO facilities (id, name, timezone, rules) VALUES (?, 'Lapas', 'Asia/Jakarta', '{}')"
+    " ON CONFLICT DO NOTHING",
+    "INSERT INTO rooms (id, facility_id, name) VALUES (?, ?, 'Ruang 1')",
+    "INSERT INTO terminals (id, facility_id, room_id, name, secret_hash)"
+    " VALUES (?, ?, ?, 'PC', 'x')",
+    "INSERT INTO visits (id, code, facility_id, room_id, terminal_id, inmate_id, kind, status,"
+    " start_ms, end_ms, created_ms) VALUES (?, ?, ?, ?, ?, 'i1', 'regular', 'ended', 0, 1, 0)",
+    "INSERT INTO participants (id, visit_id, role, name) VALUES (?, ?, 'family', 'Sari')",
+)
+SCORES = Scores(4, 3, 3, 4, 5, 4, asked_to_pay=True)
+
+
+@dataclass
+class Backend:
+    store: Any  # the roles both backends have so far (audit log, survey answers)
+    execute: Callable[[str, tuple[object, ...]], None]
+
+    def seed_visit(self, facility: str, visit: str) -> str:
+        """A facility with one ended visit and its family seat; the seat's id."""
+        room, terminal, seat = f"r_{visit}", f"t_{visit}", f"p_{visit}"
+        self.execute(SEED[0], (facility,))
+        self.execute(SEED[1], (room, facility))
+        self.execute(SEED[2], (terminal, facility, room))
+        self.execute(SEED[3], (visit, f"C{visit}", facility, room, terminal))
+        self.execute(SEED[4], (seat, visit))
+        return seat
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    signer = Ed25519Signer.from_data_dir(tmp_path)
+    now = SystemClock().now
+    if request.param == "sqlite":
+        path = tmp_path / "t.db"
+        lite = SqliteStore(path, signer, now, tmp_path)
+
+        def run_lite(sql: str, args: tuple[object, ...]) -> None:
+            conn = sqlite3.connect(path)
+            with conn:
+                conn.execute(sql, args)
+            conn.close()
+
+        yield Backend(lite, run_lite)
+        await lite.aclose()
+        return
+    url: str = request.getfixturevalue("pg_url")
+    pg = await PgStore.open(url, signer, now)
+
+    def run_pg(sql: str, args: tuple[object, ...]) -> None:
+        with pg_connect(url, autocommit=True) as conn:
+            conn.execute(sql.replace("?", "%s"), args)
+
+    yield Backend(pg, run_pg)
+    await pg.aclose()
+
+
+def _answer(facility: str, visit: str, seat: str, at_ms: int, comment: str = "") -> SurveyAnswer:
+    return SurveyAnswer(
+        VisitId(visit),
+        ParticipantId(seat),
+        FacilityId(facility),
+        at_ms,
+        Language.ID,
+        SCORES,
+        comment,
+    )
+
+
+async def _add(b: Backend, answer: SurveyAnswer) -> None:
+    event = AuditEvent(
+        "survey-answered", "family", answer.participant_id, answer.facility_id, answer.visit_id
+    )
+    await b.store.add_survey_answer(answer, event)
+
+
+async def test_survey_answers_by_facility_and_time(backend: Backend) -> None:
+    """Answers at 1000, 2000 (facility 1) and 1500 (facility 2): [1000, 2000) of facility 1 is
+    the first alone; of both, the first two oldest first; one answer read back by its seat;
+    no facilities, nothing."""
+    s1 = backend.seed_visit("f1", "v1a")
+    s2 = backend.seed_visit("f1", "v1b")
+    s3 = backend.seed_visit("f2", "v2a")
+    one, two = _answer("f1", "v1a", s1, 1000, "bagus"), _answer("f1", "v1b", s2, 2000)
+    other = _answer("f2", "v2a", s3, 1500)
+    for answer in (one, two, other):
+        await _add(backend, answer)
+    store = backend.store
+    assert await store.survey_answers(["f1"], 1000, 2000) == [one]
+    assert await store.survey_answers(["f1", "f2"], 1000, 2000) == [one, other]
+    assert await store.survey_answers({"f1"}, 0, 3000) == [one, two]
+    assert await store.survey_answers([], 0, 3000) == []
+    assert await store.survey_answer("v1a", s1) == one
+    assert await store.survey_answer("v1a", s2) is None
+
+
+async def test_a_second_answer_is_refused_and_writes_nothing(backend: Backend) -> None:
+    """The same seat again: AlreadyAnswered; the first answer and its one audit event stand,
+    and the chain verifies."""
+    seat = backend.seed_visit("f1", "v1a")
+    first = _answer("f1", "v1a", seat, 1000, "first")
+    await _add(backend, first)
+    with pytest.raises(AlreadyAnswered):
+        await _add(backend, _answer("f1", "v1a", seat, 2000, "second"))
+    assert await backend.store.survey_answers(["f1"], 0, 10_000) == [first]
+    rows = await backend.store.audit_search(AuditQuery(visit_id="v1a", limit=100))
+    assert [r.action for r in rows] == ["survey-answered"]
+    assert (await backend.store.audit_verify(live=True)).ok
