@@ -25,6 +25,7 @@ from services.store.postgres.audit import verify_db
 from services.store.postgres.chain_head import PgChain
 from services.store.postgres.connection import connect
 from services.store.postgres.store import PgStore
+from tests.helpers.postgres import PgCluster  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -217,3 +218,31 @@ async def test_a_failing_job_undoes_only_itself(pg_url: str, tmp_path: Path) -> 
     with connect(pg_url) as conn:
         row = conn.execute("SELECT count(*) FROM audit_events WHERE facility_id = 'f_failed'")
         assert row.fetchone() == (0,)
+
+
+async def test_appends_go_on_after_a_postgresql_restart(
+    pg_cluster: PgCluster, pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL restarted under a running store: a batch caught by it fails loudly (its
+    callers hear an error, nothing half-acknowledged), the writer reconnects, later appends
+    succeed, and every acknowledged event is in one intact chain."""
+    store = await _store(pg_url, tmp_path)
+    acked: list[int] = []
+    try:
+        acked += [r.seq for r in await store.append([_event(i) for i in range(10)])]
+        pg_cluster.restart()
+        failures = 0
+        for i in range(10, 30):
+            try:
+                acked += [r.seq for r in await store.append([_event(i)])]
+            except psycopg.Error:
+                failures += 1
+                await asyncio.sleep(0.2)
+        assert failures <= 2
+    finally:
+        await store.aclose()
+    with connect(pg_url) as conn:
+        stored = [r[0] for r in conn.execute("SELECT seq FROM audit_events ORDER BY seq")]
+    assert set(acked) <= set(stored) and len(stored) >= 28
+    result = verify_db(pg_url)
+    assert result.ok, result.problem
