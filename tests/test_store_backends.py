@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from services.access.revocation import RevocationKind
 from services.audit.chain import AuditEvent
 from services.audit.query import AuditQuery
 from services.audit.signing import Ed25519Signer
@@ -131,3 +132,61 @@ async def test_a_second_answer_is_refused_and_writes_nothing(backend: Backend) -
     rows = await backend.store.audit_search(AuditQuery(visit_id="v1a", limit=100))
     assert [r.action for r in rows] == ["survey-answered"]
     assert (await backend.store.audit_verify(live=True)).ok
+
+
+def _revoked(kind: str, subject: str) -> AuditEvent:
+    return AuditEvent("token-revoked", "admin", "a1", details={"kind": kind, "subject": subject})
+
+
+async def test_revocations_numbered_once_and_polled_in_order(backend: Backend) -> None:
+    """Revocations get growing seqs polled in order; a repeated one keeps its seq and logs
+    nothing; several in one call come back in the order given; a revoked token is found."""
+    store = backend.store
+    assert await store.revocation_head() == 0
+    first = await store.add_revocation(RevocationKind.PARTICIPANT, "p1", None, _revoked("p", "p1"))
+    again = await store.add_revocation(RevocationKind.PARTICIPANT, "p1", None, _revoked("p", "p1"))
+    assert again == first
+    many = await store.add_revocations(
+        [
+            (RevocationKind.VISITOR, "vis_1", None, _revoked("v", "vis_1")),
+            (RevocationKind.STAFF, "s1", None, _revoked("s", "s1")),
+        ]
+    )
+    await store.revoke("jti-1", 4_000_000_000.0, _revoked("t", "jti-1"))
+    assert await store.is_revoked("jti-1") and not await store.is_revoked("jti-2")
+    polled = await store.revocations_after(0)
+    assert [r.subject for r in polled] == ["p1", "vis_1", "s1", "jti-1"]
+    assert [r.seq for r in polled] == sorted(r.seq for r in polled)
+    assert polled[1:3] == many
+    assert [r.subject for r in await store.revocations_after(first.seq, limit=2)] == [
+        "vis_1",
+        "s1",
+    ]
+    events = await store.audit_search(AuditQuery(action="token-revoked", limit=100))
+    assert len(events) == 4  # the repeat logged nothing
+    found = await store.find_revocation(
+        ((RevocationKind.STAFF, "s1"), (RevocationKind.VISITOR, "x"))
+    )
+    assert found == many[1]
+
+
+async def test_lift_reissue_and_prune(backend: Backend) -> None:
+    """A lifted staff revocation no longer holds now but still refuses a token issued before
+    the lift; lifting twice does nothing; revoking again gives a new seq; pruning expired
+    token revocations never moves the head back."""
+    store = backend.store
+    staff = await store.add_revocation(RevocationKind.STAFF, "s1", None, _revoked("s", "s1"))
+    before_lift = SystemClock().now() - 1
+    assert await store.lift_revocation(RevocationKind.STAFF, "s1", _revoked("s", "s1"))
+    assert not await store.lift_revocation(RevocationKind.STAFF, "s1", _revoked("s", "s1"))
+    key = ((RevocationKind.STAFF, "s1"),)
+    assert await store.find_revocation(key) is None
+    assert await store.find_revocation(key, issued_at=before_lift) == staff
+    again = await store.add_revocation(RevocationKind.STAFF, "s1", None, _revoked("s", "s1"))
+    assert again.seq > staff.seq and await store.find_revocation(key) == again
+    old = await store.add_revocation(RevocationKind.TOKEN, "jti-old", 1.0, _revoked("t", "old"))
+    head = await store.revocation_head()
+    assert head == old.seq
+    assert await store.prune_revocations(expired_before=2.0, limit=10) == 1
+    assert not await store.is_revoked("jti-old")
+    assert await store.revocation_head() == head

@@ -2,8 +2,8 @@
 writer per node (``writer.py``) whose transactions serialise with every other node's on the
 audit lock (``chain_head.py``).
 
-This is its foundation: the audit log (``AuditLog``) and the survey answers (``SurveyStore``)
-are complete; the other roles of ``Store``
+This is its foundation: the audit log (``AuditLog``), the survey answers (``SurveyStore``) and
+revocations (``RevocationStore``) are complete; the other roles of ``Store``
 are not yet, and ``services.store.factory`` refuses to serve a node on it until they are,
 naming what is missing (``missing_roles``).
 """
@@ -25,6 +25,7 @@ from services.store import protocols
 from services.store.postgres.chain_head import PgChain
 from services.store.postgres.connection import OPTIONS, connect, conninfo, migrate, open_pool
 from services.store.postgres.reader import PgAuditReads
+from services.store.postgres.revocations import PgRevocations
 from services.store.postgres.surveys import PgSurveys
 from services.store.postgres.writer import CHECKPOINT_INTERVAL_S, PgWriter
 from services.store.sqlite.chain_head import BogusRows
@@ -32,7 +33,7 @@ from services.store.sqlite.chain_head import BogusRows
 INSERT_PIN = "INSERT INTO audit_keys (key_id, public_key, pinned_seq, ts_ms) VALUES (%s,%s,%s,%s)"
 
 
-class PgStore(PgAuditReads, PgSurveys):
+class PgStore(PgAuditReads, PgSurveys, PgRevocations):
     """The roles of ``Store`` done so far on one PostgreSQL database; open with ``open``."""
 
     def __init__(
