@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -246,3 +247,25 @@ async def test_appends_go_on_after_a_postgresql_restart(
     assert set(acked) <= set(stored) and len(stored) >= 28
     result = verify_db(pg_url)
     assert result.ok, result.problem
+
+
+async def test_cli_pin_key_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    """A node with an unpinned key is refused; ``tatap audit pin-key`` on a postgresql:// URL
+    pins it with its audit event and a checkpoint it signs: verify passes with two pinned keys,
+    the node is then accepted, and pinning the key again is refused."""
+    store = await _store(pg_url, tmp_path / "old")
+    await store.append([_event(i) for i in range(5)])
+    await store.aclose()
+    new_dir = str(tmp_path / "new")
+    with pytest.raises(ConfigError, match="not pinned"):
+        await _store(pg_url, tmp_path / "new")  # refused before the pin
+    pinned = _tatap("audit", "pin-key", "--db", pg_url, "--data-dir", new_dir, "--reason", "lost")
+    assert pinned.returncode == 0, pinned.stderr
+    assert json.loads(pinned.stdout)["seq"] == 6
+    result = verify_db(pg_url)
+    assert result.ok, result.problem
+    assert [seq for _, seq in result.pinned_keys] == [0, 6]
+    node = await _store(pg_url, tmp_path / "new")  # accepted now
+    await node.aclose()
+    again = _tatap("audit", "pin-key", "--db", pg_url, "--data-dir", new_dir, "--reason", "x")
+    assert again.returncode != 0 and "pinned already" in again.stderr + again.stdout

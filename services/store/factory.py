@@ -7,6 +7,7 @@ and ``pin_audit_key`` is their one write.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from services.audit.signing import Ed25519Signer
@@ -16,6 +17,7 @@ from services.settings import Settings
 from services.store.postgres.connection import is_postgres_url
 from services.store.postgres.reader import PgAuditReader
 from services.store.postgres.store import missing_roles
+from services.store.postgres.store import pin_signing_key as pg_pin_key
 from services.store.protocols import AuditReader, Store
 from services.store.sqlite.reader import SqliteAuditReader
 from services.store.sqlite.store import SqliteStore, pin_signing_key
@@ -65,7 +67,8 @@ def pin_audit_key(settings: Settings, clock: Clock, reason: str) -> tuple[str, i
         signer = Ed25519Signer.from_data_dir(settings.data_dir)
         return signer.key_id, pin_signing_key(path, signer, clock.now, reason)
     if is_postgres_url(settings.db_url):
-        raise ConfigError("`tatap audit pin-key` does not work on PostgreSQL yet")
+        signer = Ed25519Signer.from_data_dir(settings.data_dir)
+        return signer.key_id, asyncio.run(pg_pin_key(settings.db_url, signer, clock.now, reason))
     raise _unsupported(settings)
 
 

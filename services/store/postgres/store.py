@@ -54,17 +54,21 @@ class PgStore(PgAuditReads, PgSurveys, PgRevocations):
         *,
         pool_size: int = 8,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+        to_pin: bool = False,
     ) -> PgStore:
         """Migrate the database, pin the signer's key if the log has none (refusing a signer
-        that is not pinned), and open the pool."""
+        that is not pinned, unless it is opened ``to_pin`` it: ``pin_key`` only), and open the
+        pool."""
         store = cls(url, signer, now, checkpoint_interval_s)
-        await asyncio.to_thread(store._prepare)
+        await asyncio.to_thread(store._prepare, to_pin)
         store._pool = await open_pool(store._url, max_size=pool_size)
         return store
 
-    def _prepare(self) -> None:
+    def _prepare(self, to_pin: bool) -> None:
         with connect(self._url, autocommit=True) as conn:
             migrate(conn)
+            if to_pin:
+                return
             with conn.transaction():
                 conn.execute("LOCK TABLE audit_keys IN EXCLUSIVE MODE")
                 pinned = {row[0] for row in conn.execute("SELECT public_key FROM audit_keys")}
@@ -93,23 +97,27 @@ class PgStore(PgAuditReads, PgSurveys, PgRevocations):
 
         return await self._writer.run(job, savepoint=False)
 
-    async def pin_key(self, reason: str) -> int:
-        """Pin this store's signer on purpose (see ``services.store.sqlite.store.pin_signing_key``):
-        an ``audit-key-pinned`` event, the key trusted from it on, a checkpoint over it."""
-        signer = self._signer
 
-        async def job(conn: AsyncConnection[Any], chain: PgChain) -> int:
-            cur = await conn.execute("SELECT 1 FROM audit_keys WHERE key_id = %s", (signer.key_id,))
-            if await cur.fetchone():
-                raise Conflict(f"key {signer.key_id} is pinned already")
-            (rec,) = chain.append([pin_event(signer, "cli", reason)])
-            await chain.flush(conn)
-            now_ms = int(self._now() * 1000)
-            await conn.execute(INSERT_PIN, (*_pin_values(signer), rec.seq, now_ms))
-            await chain.checkpoint(conn)
-            return rec.seq
+async def pin_signing_key(url: str, signer: Signer, now: Callable[[], float], reason: str) -> int:
+    """Pin ``signer``'s key on purpose (as ``services.store.sqlite.store.pin_signing_key``): an
+    ``audit-key-pinned`` event, the key trusted from it on, and a checkpoint over it signed by
+    that key. Returns the event's seq."""
+    store = await PgStore.open(url, signer, now, to_pin=True)
 
-        return await self._writer.run(job)
+    async def job(conn: AsyncConnection[Any], chain: PgChain) -> int:
+        cur = await conn.execute("SELECT 1 FROM audit_keys WHERE key_id = %s", (signer.key_id,))
+        if await cur.fetchone():
+            raise Conflict(f"key {signer.key_id} is pinned already")
+        (rec,) = chain.append([pin_event(signer, "cli", reason)])
+        await chain.flush(conn)
+        await conn.execute(INSERT_PIN, (*_pin_values(signer), rec.seq, int(now() * 1000)))
+        await chain.checkpoint(conn)
+        return rec.seq
+
+    try:
+        return await store._writer.run(job)
+    finally:
+        await store.aclose()
 
 
 def _pin_values(signer: Signer) -> tuple[str, str]:
