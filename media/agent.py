@@ -22,9 +22,11 @@ import structlog
 
 from media.backoff import Backoff
 from media.display import Display
+from media.feeds import MONITOR_WIDTH
 from media.peer import ice_servers
 from media.session import VisitSession
 from media.sources import Source
+from media.speaker import NullSpeaker, Speaker
 from signaling import protocol
 
 # What this agent tells the server it is (officers see it on the terminals list).
@@ -81,10 +83,14 @@ class TerminalAgent:
         grace_s: float = 2.0,
         backoff: Backoff | None = None,
         handshake_s: float = HANDSHAKE_S,
+        speaker: Speaker | None = None,
+        monitor_width: int = MONITOR_WIDTH,
     ) -> None:
         self.creds = creds
         self.source = source
         self.display = display
+        self.speaker = speaker or NullSpeaker()
+        self.monitor_width = monitor_width  # officers' video: at most this wide (0: as it is)
         self.session: VisitSession | None = None
         self.sessions: deque[VisitSession] = deque(maxlen=KEEP)  # the latest visits served
         self.visits_served = 0
@@ -142,6 +148,7 @@ class TerminalAgent:
             await self.session.aclose("shutdown")
         await self.source.aclose()
         await self.display.aclose()
+        await self.speaker.aclose()
 
     # ---- one connection -----------------------------------------------------------------
 
@@ -224,6 +231,8 @@ class TerminalAgent:
                 session.peer_left(peer, reason)
             case protocol.Ended(reason=reason):
                 await self._end(session, reason)
+            case protocol.Muted(side=side, muted=muted):
+                session.muted(side, muted)
             case (
                 protocol.Warning()
                 | protocol.NoticeFrom()
@@ -248,6 +257,8 @@ class TerminalAgent:
                 self.display,
                 self._send,
                 self._grace,
+                self.speaker,
+                self.monitor_width,
             )
             self.session = session
             self.sessions.append(session)

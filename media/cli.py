@@ -33,6 +33,12 @@ def _media_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--size", default="640x360", help="test pattern / camera size, WxH")
     p.add_argument("--fps", type=int, default=15)
+    p.add_argument(
+        "--monitor-width",
+        type=int,
+        default=320,
+        help="officers' monitors get the video at most this wide, at half rate (0: as captured)",
+    )
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -65,7 +71,9 @@ def build_agent(args: argparse.Namespace, server: str, credentials: Path) -> Any
         display = create_display(args.display)
     except DisplayUnavailable as exc:
         raise SystemExit(f"display: {exc}") from exc
-    return TerminalAgent(creds, source, display)
+    if not 0 <= args.monitor_width <= 4096:
+        raise SystemExit("--monitor-width must be between 0 and 4096")
+    return TerminalAgent(creds, source, display, monitor_width=args.monitor_width // 2 * 2)
 
 
 async def until_signalled() -> None:

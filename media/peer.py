@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -22,10 +23,10 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 
 from media.display import Display
-from media.sources import Source
+from media.feeds import Feeds
 
 log = structlog.get_logger("tatap.peer")
 
@@ -45,6 +46,10 @@ def ice_servers(raw: list[dict[str, Any]] | None) -> list[RTCIceServer]:
     return servers
 
 
+class MonitorOfferRefused(ValueError):
+    """An officer's offer the terminal does not answer (or an offer to an officer)."""
+
+
 @dataclass
 class FrameCount:
     video: int = 0
@@ -52,24 +57,28 @@ class FrameCount:
 
 
 class Peer:
-    """The terminal's side of a connection to ``peer_id`` (a family, teacher or officer seat)."""
+    """The terminal's side of a connection to ``peer_id`` (a family, teacher or officer seat).
+    An officer's monitor only receives, and gets what ``Feeds.attach_monitor`` gives it."""
 
     def __init__(
         self,
         peer_id: str,
         role: str,
         servers: list[RTCIceServer],
-        source: Source,
+        feeds: Feeds,
         display: Display,
         on_media: Callable[[Peer], None],
         on_failed: Callable[[Peer], None] = lambda peer: None,
     ) -> None:
         self.peer_id = peer_id
         self.role = role
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        # A monitor's two m-lines of each kind: aiortc's default (balanced) bundling leaves the
+        # second audio m-line on a transport that never connects; max-bundle puts all on one.
+        policy = RTCBundlePolicy.MAX_BUNDLE if role == "officer" else RTCBundlePolicy.BALANCED
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, bundlePolicy=policy))
         self.frames = FrameCount()
         self.media_up = asyncio.Event()
-        self._source = source
+        self._feeds = feeds
         self._display = display
         self._on_media = on_media
         self._on_failed = on_failed
@@ -84,13 +93,22 @@ class Peer:
     def state(self) -> str:
         return str(self.pc.connectionState)
 
+    @property
+    def monitor(self) -> bool:
+        return self.role == "officer"
+
     async def answer(self, offer_sdp: str) -> dict[str, str]:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-        self._add_tracks()
+        if not self.monitor:
+            self._add_tracks()
+        elif not self._feeds.attach_monitor(self.pc):
+            raise MonitorOfferRefused("a monitor's offer must be video, audio, video, audio")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self._local()
 
     async def offer(self) -> dict[str, str]:
+        if self.monitor:
+            raise MonitorOfferRefused("the terminal never offers to an officer")
         self.offered = True
         self._add_tracks()
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -113,7 +131,7 @@ class Peer:
     def _add_tracks(self) -> None:
         if self.pc.getSenders() and any(s.track for s in self.pc.getSenders()):
             return
-        for track in self._source.tracks():
+        for track in self._feeds.for_guest():
             self.pc.addTrack(track)
 
     def _local(self) -> dict[str, str]:
@@ -121,6 +139,8 @@ class Peer:
         return {"type": desc.type, "sdp": desc.sdp}
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        if not self.monitor:  # the server refuses a monitor's sending offer: never shown
+            track = self._feeds.guest_track(track)
         task = asyncio.get_running_loop().create_task(self._read(track), name=f"read-{track.kind}")
         self._readers.add(task)
         task.add_done_callback(self._readers.discard)
@@ -131,18 +151,23 @@ class Peer:
         try:
             while True:
                 frame = await track.recv()
+                if self.monitor:
+                    continue
                 if isinstance(frame, VideoFrame):
                     self.frames.video += 1
                     self._display.show(key, frame)
                     if not self.media_up.is_set():
                         self.media_up.set()
                         self._on_media(self)
-                else:
+                elif isinstance(frame, AudioFrame):
                     self.frames.audio += 1
+                    self._feeds.play(key, frame)
         except MediaStreamError:
             pass
         finally:
+            track.stop()
             self._display.remove(key)
+            self._feeds.remove(key)
 
     async def _on_state(self) -> None:
         log.info("peer.state", peer=self.peer_id, state=self.pc.connectionState)
@@ -159,6 +184,7 @@ class Peer:
 
     async def _close(self) -> None:
         self._closed = True
+        self._feeds.forget(self.pc)
         for sender in self.pc.getSenders():
             if sender.track is not None:
                 sender.track.stop()  # a relayed copy: stops this peer's copy only

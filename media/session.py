@@ -20,8 +20,10 @@ import structlog
 from aiortc import RTCIceServer
 
 from media.display import Display
+from media.feeds import MONITOR_WIDTH, Feeds
 from media.peer import Peer
 from media.sources import Source
+from media.speaker import NullSpeaker, Speaker
 from signaling import protocol
 
 log = structlog.get_logger("tatap.session")
@@ -40,6 +42,8 @@ class VisitSession:
         display: Display,
         send: Send,
         grace_s: float = 2.0,
+        speaker: Speaker | None = None,
+        monitor_width: int = MONITOR_WIDTH,
     ) -> None:
         self.visit_id = welcome.visit.id
         self.me = welcome.you.id
@@ -51,7 +55,9 @@ class VisitSession:
         self._frames_gone = 0  # video frames of connections no longer in ``history``
         self.end_reason: str | None = None
         self.closed = asyncio.Event()
-        self._servers, self._source, self._display = servers, source, display
+        self._servers, self._display = servers, display
+        # What goes to whom (guests, officers' monitors, the speaker), and what is muted.
+        self.feeds = Feeds(source, speaker or NullSpeaker(), monitor_width)
         self._send = send
         self._grace = grace_s
         # Until the first `time` message: the end by our own wall clock (possibly skewed).
@@ -73,6 +79,8 @@ class VisitSession:
         for p in welcome.peers:
             pid = p.id
             self.roles[pid] = p.role
+            if p.role == "officer":
+                continue  # an officer always offers to the terminal (PROTOCOL.md §7)
             peer = self.peers.get(pid)
             stale = peer is None or peer.state in ("failed", "closed") or pid in self._unsent
             if p.present and (
@@ -88,6 +96,11 @@ class VisitSession:
         """The server's count is the truth (our wall clock may be skewed); keep the grace on top."""
         self._deadline = time.monotonic() + remaining_ms / 1000 + self._grace
         self._deadline_moved.set()
+
+    def muted(self, side: str, muted: bool) -> None:
+        """An officer's `muted`: obeyed from the next audio frame on (``media.feeds``)."""
+        log.info("visit.muted", visit_id=self.visit_id, side=side, muted=muted)
+        self.feeds.set_muted(side, muted)
 
     def peer_joined(self, peer: protocol.PeerRef) -> None:
         self.roles[peer.id] = peer.role  # it joined later: it will send the offer
@@ -118,7 +131,7 @@ class VisitSession:
             pid,
             self.roles.get(pid, ""),
             self._servers,
-            self._source,
+            self.feeds,
             self._display,
             self._media_up,
             self._failed,
@@ -216,5 +229,6 @@ class VisitSession:
                     await task
         for pid in list(self.peers):
             await self._drop(pid)
+        self.feeds.aclose()
         self.closed.set()
         log.info("visit.closed", visit_id=self.visit_id, reason=reason)

@@ -132,6 +132,36 @@ class ToneTrack(AudioStreamTrack):
         return frame
 
 
+class Restamp:
+    """Timestamps that stay monotonic across a track's sources (a device reopened, another
+    guest's track forwarded): a new source's first frame follows the last one sent by the time
+    that passed since."""
+
+    def __init__(self) -> None:
+        self._base: int | None = None  # output pts of the current source's first frame
+        self._first = 0  # that frame's own pts
+        self._last: tuple[int, float] | None = None  # last output pts and when
+
+    def new_source(self) -> None:
+        self._base = None
+
+    def __call__(self, frame: Any) -> Any:
+        if frame.pts is None or frame.time_base is None:
+            return frame
+        now = time.monotonic()
+        if self._base is None:
+            self._first = frame.pts
+            gap = (
+                0
+                if self._last is None
+                else self._last[0] + max(1, round((now - self._last[1]) / frame.time_base))
+            )
+            self._base = gap
+        frame.pts = self._base + frame.pts - self._first
+        self._last = (frame.pts, now)
+        return frame
+
+
 class LiveTrack(MediaStreamTrack):
     """One outgoing track over a device that may fail: ``open()`` gives a fresh inner track
     (stopping it releases the device). Read or decode errors reopen it with capped backoff; the
@@ -150,9 +180,7 @@ class LiveTrack(MediaStreamTrack):
         self._wanted = asyncio.Event()
         self._wanted.set()
         self._stopped = asyncio.Event()
-        self._base: int | None = None  # output pts of the current inner track's first frame
-        self._first = 0  # that frame's own pts
-        self._last: tuple[int, float] | None = None  # last output pts and when
+        self._restamp = Restamp()
 
     async def recv(self) -> Any:
         while True:
@@ -163,7 +191,7 @@ class LiveTrack(MediaStreamTrack):
             try:
                 if inner is None:
                     inner = self._inner = self._open()
-                    self._base = None
+                    self._restamp.new_source()
                 frame = await inner.recv()
             except Exception as exc:  # MediaStreamError, or the device's own (av, OS) errors
                 self._release(inner)
@@ -174,22 +202,6 @@ class LiveTrack(MediaStreamTrack):
                 continue
             self._backoff.reset()
             return self._restamp(frame)
-
-    def _restamp(self, frame: Any) -> Any:
-        if frame.pts is None or frame.time_base is None:
-            return frame
-        now = time.monotonic()
-        if self._base is None:
-            self._first = frame.pts
-            gap = (
-                0
-                if self._last is None
-                else self._last[0] + max(1, round((now - self._last[1]) / frame.time_base))
-            )
-            self._base = gap
-        frame.pts = self._base + frame.pts - self._first
-        self._last = (frame.pts, now)
-        return frame
 
     async def _pause_for_backoff(self) -> None:
         await self._backoff.wait(self._stopped)
@@ -259,6 +271,11 @@ class Source:
 
     def tracks(self) -> list[MediaStreamTrack]:
         return [self._relay.subscribe(t, buffered=False) for t in (self.audio, self.video) if t]
+
+    def track(self, kind: str) -> MediaStreamTrack | None:
+        """A new copy of the ``audio`` or ``video`` track (None if there is none)."""
+        track = self.audio if kind == "audio" else self.video
+        return self._relay.subscribe(track, buffered=False) if track is not None else None
 
     def pause(self) -> None:
         """Between visits: release the devices (and stop generating frames)."""

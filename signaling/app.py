@@ -11,6 +11,7 @@ from aiohttp import web
 from services.access.links import VisitLinks
 from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
+from services.audit.runs import NodeRuns
 from services.board.feed import BoardFeed
 from services.board.rows import BoardRows
 from services.booking.scheduling import VisitService
@@ -102,7 +103,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     page_script = protocol_facts.script(settings.early_join_s)
     app.router.add_routes(page_routes(page_script, LinksApi(api).exchange))
 
-    app.cleanup_ctx.append(_lifecycle(settings, core, cluster, hub, endpoint, watch, feed))
+    runs = NodeRuns(store, clock, settings.node_id, settings.data_dir)
+    app.cleanup_ctx.append(_lifecycle(settings, core, cluster, hub, endpoint, watch, feed, runs))
 
     async def close_sockets(app: web.Application) -> None:
         feed.close_all()  # board streams end with `resync`, as websockets with 1012
@@ -122,10 +124,13 @@ def _lifecycle(
     endpoint: Endpoint,
     watch: RevocationWatch,
     feed: BoardFeed,
+    runs: NodeRuns,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """Start the node's background work; on the way out, stop everything in a fixed order."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await runs.started()  # first: the log says when this node was down before anything else
+        beating = asyncio.create_task(runs.run(), name="heartbeat")
         await hub.start()
         keepalive = asyncio.create_task(
             endpoint.keepalive(settings.ping_interval_s, settings.ping_idle_s), name="keepalive"
@@ -139,14 +144,16 @@ def _lifecycle(
         # Shutdown order: stop the notifier (a delivery's record still lands) and the timers
         # that reach into visits and sockets; stop finding visits and close sockets (clients
         # reconnect elsewhere); leave the bus, which other nodes reach this one through; then let
-        # pending audit writes finish and close the store (``core.aclose``), and last drop the
-        # logins still waiting for a password check.
+        # pending audit writes finish, record the clean stop (``node-stopped``), close the store
+        # (``core.aclose``), and last drop the logins still waiting for a password check.
         await core.notifier.aclose()
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()
         await feed.aclose()
         await cluster.aclose()
+        beating.cancel()
+        await runs.stopped()  # the last event of a clean stop
         await core.aclose()
         log.info("node.stopped", node_id=settings.node_id)
 

@@ -175,6 +175,8 @@ class Endpoint:
                 hub.terminate_from(conn, reason)
             case protocol.Notice(code=code):
                 hub.notice(conn, code)
+            case protocol.Mute(side=side, muted=muted):
+                hub.mute(conn, side, muted)
             case protocol.Hello():
                 raise protocol.ProtocolError(protocol.E_BAD_MESSAGE, "already joined")
 

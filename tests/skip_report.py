@@ -17,6 +17,7 @@ PACKAGES = {
     "nginx": "nginx",
     "npm": "nodejs npm",
     "node": "nodejs npm",
+    "firefox": "firefox-esr",
 }
 
 

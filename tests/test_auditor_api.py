@@ -12,7 +12,6 @@ import pytest
 
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent, AuditRecord
-from services.audit.timeline import Interval, media_intervals
 from services.booking.scheduling import GuestSpec, ScheduledVisit
 from services.domain.model import Role, VisitKind
 from services.errors import BadRequest
@@ -264,26 +263,6 @@ async def test_export_is_the_clis_bytes(world: World, tmp_path: Path) -> None:
 
 def _event(action: str, role: str, who: str, ts_ms: int) -> AuditRecord:
     return AuditRecord(0, ts_ms, "f", "v", role, who, action, "{}", "", "")
-
-
-def test_media_intervals_show_the_gaps() -> None:
-    """Media is up from `connected` until a side leaves, up again once every side is back, and
-    down at the end; an officer's coming and going changes nothing."""
-    events = [
-        _event("joined", "family", "p1", 0),
-        _event("joined", "terminal", "t1", 1_000),
-        _event("connected", "family", "p1", 2_000),
-        _event("monitor-joined", "officer", "s1", 3_000),
-        _event("left", "officer", "s1", 4_000),
-        _event("left", "family", "p1", 10_000),
-        _event("left", "terminal", "t1", 11_000),
-        _event("reconnected", "family", "p1", 12_000),
-        _event("reconnected", "terminal", "t1", 15_000),
-        _event("ended", "system", "n", 30_000),
-    ]
-    assert media_intervals(events, 99_000) == [Interval(2_000, 10_000), Interval(15_000, 30_000)]
-    assert media_intervals(events[:5], 20_000) == [Interval(2_000, 20_000)]
-    assert media_intervals(events[:2], 20_000) == []
 
 
 async def test_verify_shows_the_witness_head_and_its_age(tmp_path: Path) -> None:

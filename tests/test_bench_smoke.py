@@ -116,3 +116,19 @@ def test_board_page_smoke(tmp_path: Path) -> None:
     out = smoke("board_page", tmp_path)
     assert "officer board page: 200 visits painted" in out
     assert "0 missing" in out
+
+
+def test_wall_smoke(tmp_path: Path) -> None:
+    """A terminal process is measured with no monitor and with one, which gets frames on all
+    four m-lines (the figures are not checked at this size)."""
+    out = smoke("wall", tmp_path)
+    assert "live wall: the terminal with 1 monitors stays under one core" in out
+    report = (tmp_path / "RESULTS.md").read_text()
+    assert "terminal CPU, 1 monitor(s)" in report and "frames/s" in report
+
+
+def test_report_smoke(tmp_path: Path) -> None:
+    """The monthly report bench builds its year, computes the region's month (its sums hold, or
+    the bench fails) and prints it as PDF, and judges the 5 s target."""
+    out = smoke("report", tmp_path)
+    assert "monthly report (figures + HTML) < 5 s" in out and "PDF" in out

@@ -13,9 +13,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +31,7 @@ from services.ids import Actor
 from services.settings import Settings
 from services.store.factory import create_store
 from tests.helpers.audit import rows
-from tests.helpers.served import free_port
+from tests.helpers.served import start_serve
 
 VISITS = 10
 pytestmark = pytest.mark.timeout(60)
@@ -125,32 +122,9 @@ def serve(tmp_path: Path) -> Iterator[Callable[[Path], Node]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(data_dir: Path) -> Node:
-        port = free_port()
-        tatap = Path(sys.executable).with_name("tatap")
-        argv = [
-            str(tatap),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ]
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
-        with open(tmp_path / f"serve-{len(started)}.log", "wb") as log:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean)
+        proc, url = start_serve(data_dir, tmp_path / f"serve-{len(started)}.log")
         started.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "tatap serve exited at start"
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    return Node(proc, url)
-            except OSError:
-                assert time.monotonic() < deadline, "tatap serve did not answer /healthz"
-                time.sleep(0.05)
+        return Node(proc, url)
 
     yield start
     for proc in started:

@@ -116,7 +116,9 @@ async def test_officer_connected_does_not_count_as_media(world: World) -> None:
 async def test_terminate_of_a_future_visit_is_refused(world: World) -> None:
     visit = await world.schedule(start_in=7 * 86400)
     resp = await world.client.post(
-        f"/api/v1/visits/{visit.visit.id}/terminate", headers=as_officer(world)
+        f"/api/v1/visits/{visit.visit.id}/terminate",
+        json={"reason": "too early"},
+        headers=as_officer(world),
     )
     assert resp.status == 409
     assert (await resp.json())["error"]["code"] == "visit_not_open"

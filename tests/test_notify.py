@@ -17,15 +17,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
+from services.access.revocation import Revocations
 from services.admin.provision import Admin
 from services.audit.chain import AuditEvent
 from services.audit.query import AuditQuery
 from services.booking.calendar import CalendarService
 from services.booking.slots import day_bounds, parse_hhmm, parse_weekdays
 from services.clock import FakeClock
-from services.domain.model import EndReason, VisitKind, VisitStatus
+from services.domain.model import EndReason, Role, VisitKind, VisitStatus
 from services.errors import ConfigError
-from services.ids import Actor, VisitId
+from services.ids import Actor, ParticipantId, VisitId, VisitorId
 from services.notify.records import Message, MessageKind, MessageState
 from services.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from services.store.protocols import VisitChange
@@ -440,3 +441,48 @@ def test_a_bad_webhook_setting_refuses_to_start(
     with pytest.raises(ConfigError, match=says):
         create_app(settings)
     assert not (tmp_path / "tatap.db").exists()
+
+
+def _seat(world: World, visit_id: str) -> tuple[str, str]:
+    """The family seat of a visit: its participant id and its registered visitor's id."""
+    ((seat, visitor),) = rows(
+        world.settings.sqlite_path,
+        "SELECT id, visitor_id FROM participants WHERE visit_id = ? AND role = 'family'",
+        (visit_id,),
+    )
+    return seat, visitor
+
+
+async def test_a_revoked_seat_or_blocked_visitor_gets_no_approval_or_reminder(
+    world: World,
+) -> None:
+    """A seat revoked before its approval's message is made gets no approval (nor any later
+    reminder); a visitor blocked in the facility after the approval gets no reminder; a
+    cancellation still tells them; the family neither revoked nor blocked gets both."""
+    await _open(world)
+    revoked, blocked, kept = [
+        await _request(world, _slot(world, 2, t), n)
+        for n, t in enumerate(("08:00", "08:30", "09:00"))
+    ]
+    for made in (revoked, blocked, kept):
+        await _staff(world, f"/api/v1/requests/{made['id']}/approve")
+    revocations = Revocations(world.store, world.clock)
+    officer = Actor(Role.OFFICER, "s_off")
+    seat, _ = _seat(world, revoked["id"])
+    await revocations.revoke_participant(ParticipantId(seat), officer, "", world.facility_id)
+    notifier = world.app[NOTIFIER]
+    await notifier.pump()
+    _, person = _seat(world, blocked["id"])
+    await revocations.revoke_visitor(VisitorId(person), officer, "", world.facility_id)
+    await world.advance(7 * 3600)  # 34 to 35 hours ahead: the day before
+    await notifier.pump()
+
+    async def kinds(made: dict[str, Any]) -> list[MessageKind]:
+        return [m.kind for m in await _messages(world, made["id"])]
+
+    assert await kinds(revoked) == []
+    assert await kinds(blocked) == [MessageKind.APPROVED]
+    assert sorted(await kinds(kept)) == sorted([MessageKind.APPROVED, MessageKind.REMINDER])
+    await _staff(world, f"/api/v1/visits/{blocked['id']}/cancel", {"reason": "diblokir"})
+    await notifier.pump()
+    assert await kinds(blocked) == [MessageKind.APPROVED, MessageKind.CANCELLED]

@@ -181,7 +181,10 @@ async def test_lift_reissue_and_prune(backend: Backend) -> None:
     assert not await store.lift_revocation(RevocationKind.STAFF, "s1", _revoked("s", "s1"))
     key = ((RevocationKind.STAFF, "s1"),)
     assert await store.find_revocation(key) is None
-    assert await store.find_revocation(key, issued_at=before_lift) == staff
+    lifted = await store.find_revocation(key, issued_at=before_lift)
+    # The same revocation, now saying when it was lifted (tokens issued before it stay refused).
+    assert lifted is not None and (lifted.seq, lifted.subject) == (staff.seq, "s1")
+    assert lifted.before is not None and lifted.before > before_lift
     again = await store.add_revocation(RevocationKind.STAFF, "s1", None, _revoked("s", "s1"))
     assert again.seq > staff.seq and await store.find_revocation(key) == again
     old = await store.add_revocation(RevocationKind.TOKEN, "jti-old", 1.0, _revoked("t", "old"))
@@ -190,3 +193,28 @@ async def test_lift_reissue_and_prune(backend: Backend) -> None:
     assert await store.prune_revocations(expired_before=2.0, limit=10) == 1
     assert not await store.is_revoked("jti-old")
     assert await store.revocation_head() == head
+
+
+async def test_a_block_with_an_end_stops_holding_then(backend: Backend) -> None:
+    """A visitor's block with an end holds until then and not after; blocking again moves the
+    end (the same seq), and a block past its end is replaced by a new one (a new seq)."""
+    store = backend.store
+    key = ((RevocationKind.VISITOR, "v1"),)
+    now = SystemClock().now()
+    first = (
+        await store.add_revocations(
+            [(RevocationKind.VISITOR, "v1", None, _revoked("v", "v1"))], until=now + 3600
+        )
+    )[0]
+    assert await store.find_revocation(key) == first
+    moved = (
+        await store.add_revocations(
+            [(RevocationKind.VISITOR, "v1", None, _revoked("v", "v1"))], until=now - 1
+        )
+    )[0]
+    assert moved.seq == first.seq
+    assert await store.find_revocation(key) is None  # past its end
+    again = (
+        await store.add_revocations([(RevocationKind.VISITOR, "v1", None, _revoked("v", "v1"))])
+    )[0]
+    assert again.seq > first.seq and await store.find_revocation(key) == again

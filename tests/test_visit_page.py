@@ -52,3 +52,32 @@ async def test_a_link_that_opens_nothing_gets_the_page_without_an_answer(world: 
     assert resp.status == 200
     match = JOINED.search(await resp.text())
     assert match is not None and match.group(1) == "null"
+
+
+async def test_the_family_page_says_it_may_be_monitored(world: World) -> None:
+    """The standing line is in the page as served, in Indonesian, outside every screen (so it
+    shows before and during the call), with its English text in the page's texts."""
+    scheduled = await world.schedule()
+    seat = next(p for p in scheduled.visit.participants if p.role is Role.FAMILY)
+    html = await (await world.client.get(f"/v/{scheduled.links[seat.id]}")).text()
+    line = '<p id="monitored" class="monitored" data-t="monitored">'
+    assert html.index(line) < html.index("<main>")
+    assert "Kunjungan ini dapat dipantau oleh petugas" in html
+    assert "This visit may be monitored by an officer" in html
+
+
+async def test_the_live_wall_carries_the_protocol_facts_under_a_strict_policy(
+    world: World,
+) -> None:
+    """/officer/wall is one response: its scripts (the protocol's close codes among them) and
+    style inline, admitted by hash, nothing from /static, and no camera or microphone."""
+    resp = await world.client.get("/officer/wall")
+    assert resp.status == 200
+    policy = resp.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "camera=()" in resp.headers["Permissions-Policy"]
+    html = await resp.text()
+    scripts = [body for kind, body in INLINE.findall(html) if kind == "script"]
+    assert len(scripts) == 1 and sha256(scripts[0]) in policy
+    assert "window.TATAP_PROTOCOL" in scripts[0] and "class WallTile" in scripts[0]
+    assert not re.search(r'(src|href)="/static/', html)

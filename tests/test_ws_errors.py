@@ -58,9 +58,14 @@ async def test_binary_frames_are_refused(world: World) -> None:
 
 
 async def test_family_cannot_terminate_or_notice(world: World) -> None:
-    """Officer-only messages from a family get `not_allowed` and change nothing."""
+    """Officer-only messages (terminate, notice, mute) from a family get `not_allowed` and
+    change nothing."""
     term, fam, _ = await pair(world)
-    for msg in ({"type": "terminate"}, {"type": "notice", "code": "dress_code"}):
+    for msg in (
+        {"type": "terminate", "reason": "x"},
+        {"type": "notice", "code": "dress_code"},
+        {"type": "mute", "side": "family", "muted": True},
+    ):
         await fam.send(msg)
         assert (await fam.expect("error"))["code"] == "not_allowed"
     await fam.send({"type": "hello", "token": "again"})

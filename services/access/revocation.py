@@ -33,6 +33,9 @@ class RevocationKind(enum.StrEnum):
     # A registered visitor: every seat booked for that person, in every visit (subject: the
     # visitor id) or in one facility's visits (``visitor_subject``, revoked by its officers).
     VISITOR = "visitor"
+    # A staff account's sessions (subject: the staff id), ended by a password reset: lifted as
+    # written, it refuses the tokens issued before it; the account may log in again at once.
+    SESSIONS = "sessions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,21 @@ class Revocation:
     seq: int  # order of writing: a node polls for the ones after the last it applied
     kind: RevocationKind
     subject: str  # jti, participant id, staff id or ``visitor_subject``
+    # Lifted (a staff account enabled again, its sessions ended): it shuts out only tokens
+    # issued before this time; None: in force, every token under it is shut out.
+    before: float | None = None
+
+    def shuts_out(self, issued_at: float) -> bool:
+        """Whether a token issued at ``issued_at`` is shut out by this revocation."""
+        return self.before is None or issued_at < self.before
 
     @property
     def error(self) -> TokenRevoked | AccessRevoked:
         """What the holder of a revoked socket or request is told."""
         if self.kind is RevocationKind.TOKEN:
             return TokenRevoked("token revoked")
+        if self.kind is RevocationKind.SESSIONS:  # a new login helps: not disabled
+            return TokenRevoked("this account's password was reset: log in again")
         if self.kind is RevocationKind.STAFF:
             return AccessRevoked("this staff account is disabled")
         return AccessRevoked("access revoked")
@@ -66,7 +78,11 @@ def keys_of(claims: Claims) -> tuple[Key, ...]:
     """Every revocation that shuts this token out."""
     staff = staff_of(claims)
     if staff:
-        return ((RevocationKind.TOKEN, claims.jti), (RevocationKind.STAFF, staff))
+        return (
+            (RevocationKind.TOKEN, claims.jti),
+            (RevocationKind.STAFF, staff),
+            (RevocationKind.SESSIONS, staff),
+        )
     return (
         (RevocationKind.TOKEN, claims.jti),
         *seat_keys(claims.sub, claims.visitor, claims.facility),
@@ -234,13 +250,14 @@ class Revocations:
         )
         return staff.id, event
 
-    async def record(self, *new: NewRevocation) -> list[Revocation]:
-        """Record revocations built elsewhere (a visitor blocked by NIK), as ``_revoke`` does."""
-        return await self._revoke(*new)
+    async def record(self, *new: NewRevocation, until: float | None = None) -> list[Revocation]:
+        """Record revocations built elsewhere (a visitor blocked by NIK), as ``_revoke`` does;
+        ``until``: they stop applying then (None: until lifted)."""
+        return await self._revoke(*new, until=until)
 
-    async def _revoke(self, *new: NewRevocation) -> list[Revocation]:
+    async def _revoke(self, *new: NewRevocation, until: float | None = None) -> list[Revocation]:
         """Record these in one transaction (all or none), then close this node's sockets."""
-        revocations = await self._store.add_revocations(new)
+        revocations = await self._store.add_revocations(new, until)
         for revocation in revocations:
             self._on_revoked(revocation)
         return revocations

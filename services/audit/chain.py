@@ -48,6 +48,7 @@ ACTIONS = frozenset(
         "recording-stored",
         "survey",
         "notice",
+        "muted",  # an officer muted or unmuted one side of a visit: {side, muted}
         "inmate-ready",
         "token-revoked",
         "facility-created",
@@ -76,6 +77,8 @@ ACTIONS = frozenset(
         "audit-read",
         "staff-password-reset",
         "survey-answered",  # scores and the comment's SHA-256, never its text (services.surveys)
+        "node-started",  # services/audit/runs.py: when the node was down is known
+        "node-stopped",
     }
 )
 

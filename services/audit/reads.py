@@ -18,6 +18,7 @@ class Read(enum.StrEnum):
     TIMELINE = "timeline"
     EXPORT = "export"
     VERIFY = "verify"
+    REPORT = "report"  # a monthly report (services.reports), with its month and facilities
 
 
 class AuditAppend(Protocol):

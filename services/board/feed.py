@@ -54,6 +54,7 @@ class Subscription:
 
     facility_id: FacilityId
     keys: tuple[Key, ...] = ()  # the revocations that shut its credentials out
+    issued_at: float = 0.0  # its token's: a lifted revocation shuts out tokens issued before
     queue: asyncio.Queue[FeedEvent] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     dropped: bool = False
 
@@ -102,13 +103,15 @@ class BoardFeed:
     def start(self, rows: BoardRows) -> None:
         self._rows = rows
 
-    def subscribe(self, facility_id: FacilityId, keys: tuple[Key, ...] = ()) -> Subscription:
+    def subscribe(
+        self, facility_id: FacilityId, keys: tuple[Key, ...] = (), issued_at: float = 0.0
+    ) -> Subscription:
         """A subscriber of the facility, let go when a revocation under one of ``keys`` (its
-        credentials' ``keys_of``) is written."""
+        credentials' ``keys_of``, issued at ``issued_at``) is written."""
         subs = self._subs.setdefault(facility_id, set())
         if len(subs) >= MAX_SUBSCRIBERS:
             raise RateLimited("too many board subscribers for this facility", retry_after_s=30)
-        sub = Subscription(facility_id, keys)
+        sub = Subscription(facility_id, keys, issued_at)
         subs.add(sub)
         for key in keys:
             self._by_key.setdefault(key, set()).add(sub)
@@ -128,10 +131,11 @@ class BoardFeed:
                     del self._by_key[key]
 
     def close_revoked(self, revocation: Revocation) -> int:
-        """End the streams a revocation (a logout, a disabled account) shuts out, each with a
-        `closed` event naming why; returns how many. Called where the node's sockets are
-        closed for it (``signaling.transport.socket_index``)."""
-        subs = list(self._by_key.get((revocation.kind, revocation.subject), ()))
+        """End the streams a revocation (a logout, a disabled account, a password reset) shuts
+        out, each with a `closed` event naming why; returns how many. Called where the node's
+        sockets are closed for it (``signaling.transport.socket_index``)."""
+        held = self._by_key.get((revocation.kind, revocation.subject), ())
+        subs = [sub for sub in held if revocation.shuts_out(sub.issued_at)]
         closed = FeedEvent(CLOSED, orjson.dumps({"code": revocation.error.code}))
         for sub in subs:
             sub.close(closed)

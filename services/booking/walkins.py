@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.board.today import TerminalRow
+from services.booking.decisions import permission_ref
 from services.booking.identity import normalize_name, normalize_phone
-from services.booking.requests import permission_ref
 from services.booking.scheduling import GuestSpec, ScheduledVisit, VisitService
 from services.booking.slots import Closure, Slot
 from services.clock import Clock

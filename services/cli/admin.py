@@ -17,7 +17,7 @@ from services.cli.common import print_json, store_options, with_core, with_store
 from services.clock import SystemClock
 from services.core import Core
 from services.domain.model import STAFF_ROLES, FacilityRules, Role
-from services.errors import BadRequest
+from services.errors import BadRequest, NotFound
 from services.ids import CLI_ACTOR, ParticipantId, VisitorId
 from services.settings import Settings
 from services.store.protocols import Store
@@ -74,8 +74,10 @@ def cmd_terminal_create(args: argparse.Namespace) -> int:
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
-    if args.disable and args.enable:
-        raise BadRequest("name either --disable USER or --enable USER")
+    if sum(bool(x) for x in (args.disable, args.enable, args.reset)) > 1:
+        raise BadRequest("name one of --disable USER, --enable USER or --reset USER")
+    if args.reset:
+        return _reset_staff(args)
     if args.disable:
         return _disable_staff(args)
     if args.enable:
@@ -113,6 +115,23 @@ def _disable_staff(args: argparse.Namespace) -> int:
         return 0
 
     return with_core(args, run)
+
+
+def _reset_staff(args: argparse.Namespace) -> int:
+    """A new password (from --password-env or asked); the account's sessions and tokens end."""
+    password = os.environ.get(args.password_env, "") if args.password_env else ""
+    if not password:
+        password = _read_password(f"new password for {args.reset}: ")
+
+    async def run(store: Store, _: Settings) -> int:
+        staff = await store.get_staff_by_username(args.reset)
+        if staff is None:
+            raise NotFound("no such staff user")
+        await Admin(store).reset_password(staff, password)
+        print_json({"reset": args.reset, "staff_id": staff.id, "sessions_ended": True})
+        return 0
+
+    return with_store(args, run)
 
 
 def _enable_staff(args: argparse.Namespace) -> int:
@@ -258,7 +277,7 @@ def _add_facility(asub: Any) -> None:
 
 
 def _add_staff(asub: Any) -> None:
-    p = asub.add_parser("staff", help="create a staff user, or disable or enable one")
+    p = asub.add_parser("staff", help="create a staff user, or disable, enable or reset one")
     store_options(p)
     p.add_argument("--username")
     p.add_argument("--role", choices=sorted(r.value for r in STAFF_ROLES))
@@ -269,6 +288,7 @@ def _add_staff(asub: Any) -> None:
     p.add_argument("--password-env", help="read the password from this environment variable")
     p.add_argument("--disable", metavar="USER", help="disable this account: no login, no token")
     p.add_argument("--enable", metavar="USER", help="let a disabled account log in again")
+    p.add_argument("--reset", metavar="USER", help="set a new password: the account's sessions end")
     p.add_argument("--reason", default="", help="why (recorded in the audit log)")
     p.set_defaults(func=cmd_staff)
 

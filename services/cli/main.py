@@ -18,7 +18,7 @@ from services.errors import TatapError
 COMMANDS = "tatap.commands"
 # `tatap --help` lists the verbs in this order (entry points come in no particular order);
 # a verb not named here comes after these, by name.
-HELP_ORDER = ("serve", "demo", "terminal", "admin", "visit", "witness", "audit")
+HELP_ORDER = ("serve", "demo", "terminal", "admin", "visit", "witness", "audit", "report")
 
 
 def main(argv: list[str] | None = None) -> int:

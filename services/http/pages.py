@@ -192,10 +192,13 @@ def family_page(spec: FamilyPage) -> Callable[[web.Request], Awaitable[web.Respo
     return fixed_page(family_html(spec), page_facts())
 
 
-def fixed_page(html: str, facts: object) -> Callable[[web.Request], Awaitable[web.Response]]:
+def fixed_page(
+    html: str, facts: object, generated: Mapping[str, str] | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A page the same for everyone (a booking page, a console's shell): built once, inline,
-    with ``facts`` in its data block; what differs per reader it asks the API for."""
-    page = Inlined.build(html, {}, data_block(FACTS_BLOCK, facts))
+    with ``facts`` in its data block (and ``generated`` scripts, as ``Inlined.build``); what
+    differs per reader it asks the API for."""
+    page = Inlined.build(html, generated or {}, data_block(FACTS_BLOCK, facts))
     policy = csp([page.script_hash], page.style_hash)
 
     async def serve(request: web.Request) -> web.Response:
@@ -247,6 +250,20 @@ STAFF_PAGES = {
         "Konsol Petugas",
         ("officer/texts.js", "officer/nav.js", "officer/rooms-texts.js", "officer/terminals.js"),
     ),
+    # The live wall reads the protocol's close codes as the visit page does.
+    "/officer/wall": StaffPage(
+        "officer/wall.html",
+        "Konsol Petugas",
+        (
+            "protocol.js",
+            "officer/texts.js",
+            "officer/nav.js",
+            "officer/wall-texts.js",
+            "officer/wall-media.js",
+            "officer/wall-tile.js",
+            "officer/wall.js",
+        ),
+    ),
     "/officer/schedule": StaffPage(
         "officer/schedule.html", "Konsol Petugas", (*_ADMIN, "officer/schedule.js")
     ),
@@ -259,7 +276,13 @@ STAFF_PAGES = {
     "/auditor": StaffPage(
         "auditor/main.html",
         "Konsol Auditor",
-        ("auditor/texts.js", "auditor/timeline.js", "auditor/verify.js", "auditor/search.js"),
+        (
+            "auditor/texts.js",
+            "auditor/timeline.js",
+            "auditor/verify.js",
+            "auditor/search.js",
+            "auditor/reports.js",
+        ),
     ),
 }
 
@@ -296,7 +319,10 @@ def page_routes(protocol_script: str, exchange: Exchange) -> list[web.AbstractRo
     page = VisitPage.build(protocol_script)
     family = [web.get(path, family_page(spec)) for path, spec in FAMILY_PAGES.items()]
     facts = staff_facts()
-    staff = [web.get(p, fixed_page(staff_html(s), facts)) for p, s in STAFF_PAGES.items()]
+    generated = {"protocol.js": protocol_script}
+    staff = [
+        web.get(p, fixed_page(staff_html(s), facts, generated)) for p, s in STAFF_PAGES.items()
+    ]
     return [
         web.get("/v/{link}", visit_page(page, exchange)),
         *family,

@@ -28,7 +28,7 @@ from services.http.api.audit import (
     Timeline,
 )
 from services.http.api.board import BOARD_QUERY, EVENTS_QUERY, BoardApi, ReadyMarked
-from services.http.api.console import ConsoleApi, ConsoleSession, LoggedOut
+from services.http.api.console import ConsoleApi, ConsoleSession, FacilityChoices, LoggedOut
 from services.http.api.context import ApiContext
 from services.http.api.facilities import (
     DAY_QUERY,
@@ -47,6 +47,7 @@ from services.http.api.inmates import InmateAnswer, InmateQuestion, InmatesApi
 from services.http.api.links import Join, Joined, LinksApi
 from services.http.api.notifications import Notifications, NotificationsApi
 from services.http.api.participants import ParticipantsApi, Revoked
+from services.http.api.reports import REPORT_QUERY, ReportsApi
 from services.http.api.requests import (
     QUEUE_QUERY,
     Approval,
@@ -85,6 +86,7 @@ from services.http.api.visits import (
     Reason,
     ReviewDecision,
     Terminated,
+    TerminateReason,
     VisitsApi,
 )
 from services.http.api.walkins import (
@@ -124,6 +126,7 @@ class Areas:
     roster: RosterApi
     accounts: AccountsApi
     walkins: WalkInsApi
+    reports: ReportsApi
     surveys: SurveysApi
 
     @classmethod
@@ -150,6 +153,7 @@ class Areas:
             roster=RosterApi(ctx, auth),
             accounts=AccountsApi(ctx, auth),
             walkins=WalkInsApi(ctx, auth),
+            reports=ReportsApi(ctx, auth),
             surveys=SurveysApi(ctx, requests),
         )
 
@@ -259,6 +263,16 @@ ROUTES: tuple[Route, ...] = (
         auth=False,
     ),
     Route(
+        "GET",
+        "/officer/facilities",
+        "The facilities this console session's staff member may pick, by name: its own, a"
+        " regional auditor's region, or every facility (taking requests or not) for staff of"
+        " every facility (session cookie)",
+        lambda a: a.console.facilities,
+        response=FacilityChoices,
+        auth=False,
+    ),
+    Route(
         "POST",
         "/officer/logout",
         "End the console session: revoked and its cookie cleared (session cookie and"
@@ -332,10 +346,10 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "POST",
         "/api/v1/visits/{visit_id}/terminate",
-        "End a visit now (officer)",
+        "End a visit now, with a non-blank reason (recorded with the officer; 400 without one)"
+        " (officer)",
         lambda a: a.visits.terminate,
-        body=Reason,
-        body_required=False,
+        body=TerminateReason,
         response=Terminated,
         status=202,
     ),
@@ -719,6 +733,17 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.audit.checkpoints,
         response=CheckpointPage,
         query=("after", "limit"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/reports/monthly",
+        "A month's report (`month=YYYY-MM`, each facility's own time zone) of `facility`, or"
+        " consolidated over every facility the reader reaches (a regional auditor's region),"
+        " as `format=json|csv|html|pdf` in `lang=id|en`; CSV: one row per figure"
+        " (section, name, breakdown, value, unit) (auditors, admin; audited)",
+        lambda a: a.reports.monthly,
+        query=REPORT_QUERY,
+        content="application/json",
     ),
 )
 OPENAPI = document(ROUTES)

@@ -31,6 +31,9 @@ FOLLOWED: dict[str, MessageKind] = {
 }
 TAIL_BATCH = 100  # events read per transaction (one query, the families joined in)
 REMIND_BATCH = 100  # visits reminded per scan
+# What a family whose seat is revoked (or who is blocked) is still told: that the visit will not
+# be. Nothing that invites it (a request taken, an approval with its link, a reminder).
+TOLD_WHEN_REVOKED = frozenset({MessageKind.REJECTED, MessageKind.CANCELLED})
 # A reminder goes to visits starting 24 to 36 hours ahead: "the day before", whichever hour the
 # scan runs at; a visit approved later than that has just had its approval message.
 REMIND_FROM_S = 24 * 3600
@@ -51,11 +54,12 @@ class Collector:
 
     async def collect(self) -> bool:
         """One batch of events into the outbox; True if there may be more to read at once."""
-        events, cursor = await self._store.notify_tail(tuple(FOLLOWED), TAIL_BATCH)
+        now_ms = int(self._clock.now() * 1000)
+        events, cursor = await self._store.notify_tail(tuple(FOLLOWED), TAIL_BATCH, now_ms)
         messages = [
             self._message(FOLLOWED[e.action], e.family, e.seq, _details(e.details))
             for e in events
-            if not _overtaken(e)
+            if not _overtaken(e) and not _shut_out(e)
         ]
         await self._store.add_messages(messages, cursor)
         return len(events) == TAIL_BATCH
@@ -64,7 +68,7 @@ class Collector:
         """Reminders for scheduled visits starting 24 to 36 hours from now; how many made."""
         now_ms = int(self._clock.now() * 1000)
         families = await self._store.unreminded(
-            now_ms + REMIND_FROM_S * 1000, now_ms + REMIND_UNTIL_S * 1000, REMIND_BATCH
+            now_ms + REMIND_FROM_S * 1000, now_ms + REMIND_UNTIL_S * 1000, REMIND_BATCH, now_ms
         )
         messages = [self._message(MessageKind.REMINDER, f, 0, {}) for f in families]
         return await self._store.add_messages(messages, None)
@@ -92,6 +96,12 @@ def _overtaken(event: Followed) -> bool:
     transaction, approved or cancelled at once): "waiting for approval" would only confuse the
     family, who hears the decision next."""
     return event.action == "requested" and event.status != VisitStatus.REQUESTED.value
+
+
+def _shut_out(event: Followed) -> bool:
+    """A family whose seat was revoked, or who is blocked, by the time its message is made
+    hears only that the visit will not be."""
+    return event.revoked and FOLLOWED[event.action] not in TOLD_WHEN_REVOKED
 
 
 def _details(text: str) -> dict[str, Any]:

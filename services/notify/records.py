@@ -57,6 +57,7 @@ class Followed:
     details: str  # the event's canonical JSON
     status: str  # the visit's status now, when the event is read
     family: Family
+    revoked: bool = False  # the family's seat is revoked (or its visitor blocked) now
 
 
 @dataclass(frozen=True, slots=True)

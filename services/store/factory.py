@@ -18,7 +18,7 @@ from services.store.postgres.connection import is_postgres_url
 from services.store.postgres.reader import PgAuditReader
 from services.store.postgres.store import missing_roles
 from services.store.postgres.store import pin_signing_key as pg_pin_key
-from services.store.protocols import AuditReader, Store
+from services.store.protocols import AuditReader, ReportReader, Store
 from services.store.sqlite.reader import SqliteAuditReader
 from services.store.sqlite.store import SqliteStore, pin_signing_key
 
@@ -56,6 +56,14 @@ def open_audit_reader(settings: Settings) -> AuditReader:
         return SqliteAuditReader(_existing_file(settings), settings.data_dir)
     if is_postgres_url(settings.db_url):
         return PgAuditReader(settings.db_url)
+    raise _unsupported(settings)
+
+
+def open_report_reader(settings: Settings) -> ReportReader:
+    """What the monthly report reads, from an existing database opened read-only (as
+    ``open_audit_reader``). NotFound if there is no database."""
+    if _is_sqlite(settings):
+        return SqliteAuditReader(_existing_file(settings), settings.data_dir)
     raise _unsupported(settings)
 
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from services.access.revocation import Key, NewRevocation, Revocation, RevocationKind
     from services.audit.anchor import Anchor
     from services.audit.query import AuditQuery
+    from services.reports.facts import FacilityMonth, Month
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,14 @@ class StaffAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockedVisitor:
+    """A visitor blocked in a facility, and when the block ends (None: until lifted)."""
+
+    visitor: Visitor
+    until: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ClosurePreview:
     """A closure's effect counted before it is made: the visits it would cancel, the families
     (distinct visitors) told, and the live visits it would end."""
@@ -101,6 +110,10 @@ class FacilityStore(Protocol):
         """Every facility's id and name, by name."""
         ...
 
+    async def all_facilities(self, limit: int) -> list[Facility]:
+        """Every facility (taking online requests or not), by name."""
+        ...
+
     async def facility_rooms(self, facility_id: str) -> list[Room]:
         """The facility's visit rooms, by name."""
         ...
@@ -118,15 +131,18 @@ class FacilityStore(Protocol):
     async def set_staff_password(
         self, staff_id: str, password_hash: str, event: AuditEvent
     ) -> bool:
-        """A new password hash, with its audit event; False if there is no such account."""
+        """A new password hash, with its audit event, and every token the account held
+        refused from now on (its sessions end; a login with the new password works), all in one
+        transaction; False (nothing written) if there is no such account."""
         ...
 
     async def facility_inmates(self, facility_id: str) -> list[Inmate]:
         """Every inmate the facility has, by number."""
         ...
 
-    async def blocked_visitors(self, facility_id: str, limit: int) -> list[Visitor]:
-        """The visitors blocked in the facility now (revocations not lifted), newest first."""
+    async def blocked_visitors(self, facility_id: str, limit: int) -> list[BlockedVisitor]:
+        """The visitors blocked in the facility now (revocations not lifted, not past their
+        end), newest first."""
         ...
 
     async def add_inmates(self, inmates: Sequence[Inmate], event: AuditEvent) -> InmatesImported:
@@ -313,9 +329,12 @@ class RevocationStore(Protocol):
         """Record a revocation with its audit event (none if it was recorded already)."""
         ...
 
-    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+    async def add_revocations(
+        self, new: Sequence[NewRevocation], until: float | None = None
+    ) -> list[Revocation]:
         """Record several in one transaction, each with its audit event (none for one recorded
-        already), in the order given."""
+        already, unless ``until`` changes its end), in the order given. ``until``: they stop
+        applying then (a block's end); None: until lifted."""
         ...
 
     async def find_revocation(
@@ -379,6 +398,21 @@ class AuditReader(Protocol):
         ...
 
 
+class ReportReader(Protocol):
+    """What the monthly report reads (``services.reports``), never writes: for the API and,
+    opened read-only by ``services.store.factory.open_report_reader``, ``tatap report``."""
+
+    async def aclose(self) -> None: ...
+    async def report_month(self, facility_id: str, month: Month) -> FacilityMonth | None:
+        """The facility's facts for ``month`` in its time zone (``services.reports.facts``);
+        None if there is no such facility."""
+        ...
+
+    async def region_facilities(self, username: str) -> list[str] | None:
+        """The facility ids of the regional auditor ``username``; None if there is none."""
+        ...
+
+
 class AuditLog(AuditReader, Protocol):
     """The audit log, appended to by the node."""
 
@@ -390,10 +424,13 @@ class AuditLog(AuditReader, Protocol):
 class OutboxStore(Protocol):
     """The notification outbox, filled from the audit log by one notifier (see services.notify)."""
 
-    async def notify_tail(self, actions: Sequence[str], limit: int) -> tuple[list[Followed], int]:
+    async def notify_tail(
+        self, actions: Sequence[str], limit: int, now_ms: int
+    ) -> tuple[list[Followed], int]:
         """Up to ``limit`` events with one of ``actions`` after the notifier's cursor about a
-        visit with a family to tell (a phone), oldest first, and the seq the cursor may move to
-        once they are in the outbox."""
+        visit with a family to tell (a phone), oldest first, each saying whether the family's
+        seat is revoked at ``now_ms`` (its own revocation or its visitor's block), and the seq
+        the cursor may move to once they are in the outbox."""
         ...
 
     async def add_messages(self, messages: Sequence[NewMessage], cursor: int | None) -> int:
@@ -401,8 +438,9 @@ class OutboxStore(Protocol):
         the same transaction, move the cursor to ``cursor`` (None: leave it); the count added."""
         ...
 
-    async def unreminded(self, start_ms: int, end_ms: int, limit: int) -> list[Family]:
-        """The families of scheduled visits starting in [start_ms, end_ms) without a reminder."""
+    async def unreminded(self, start_ms: int, end_ms: int, limit: int, now_ms: int) -> list[Family]:
+        """The families of scheduled visits starting in [start_ms, end_ms) without a reminder,
+        but those whose seat is revoked at ``now_ms`` (its own revocation, its visitor's block)."""
         ...
 
     async def due_messages(self, now_ms: int, limit: int) -> list[Message]:
@@ -473,6 +511,7 @@ class Store(
     RevocationStore,
     AuditLog,
     OutboxStore,
+    ReportReader,
     SurveyStore,
     Protocol,
 ):

@@ -56,6 +56,8 @@ const TEXTS = {
     notice_behaviour: "Pesan petugas: mohon jaga sikap dan bahasa.",
     notice_time_check: "Pesan petugas: perhatikan sisa waktu.",
     notice_audio_only: "Pesan petugas: kunjungan dilanjutkan dengan suara saja.",
+    monitored: "Kunjungan ini dapat dipantau oleh petugas",
+    mic_muted: "Mikrofon Anda dimatikan petugas",
   },
   en: {
     title: "Video Visit",
@@ -111,5 +113,7 @@ const TEXTS = {
     notice_behaviour: "Officer's notice: please mind your behaviour and language.",
     notice_time_check: "Officer's notice: mind the time left.",
     notice_audio_only: "Officer's notice: the visit continues with audio only.",
+    monitored: "This visit may be monitored by an officer",
+    mic_muted: "An officer has muted your microphone",
   },
 };

@@ -14,7 +14,14 @@ const REASONS = ["completed", "terminated", "hangup", "no_show", "failed", "canc
 const tatap = (window.tatap = {
   state: "loading", remainingMs: null, endMs: null, endedReason: null, errorCode: null,
   pcs: {}, peers: {}, me: null, visit: null, welcomes: [], ws: null, firstFrameMs: null, marks: {},
+  muted: { family: false, inmate: false },
 });
+
+// An officer watches through the visit room's terminal only (PROTOCOL.md §3): this page never
+// offers to, answers or announces an officer's seat.
+function isOfficer(peerId) {
+  return (tatap.peers[peerId] || {}).role === "officer";
+}
 
 // Milestones of this page load in ms since the link was opened (first time each), for support
 // and for the join-to-first-frame measurement.
@@ -157,6 +164,7 @@ async function startCamera() {
   $("preview").hidden = false;
   for (const el of [$("preview"), $("self")]) el.srcObject = localStream;
   say($("wait-text"), "camera_ok");
+  applyMute();
   mediaReady(localStream);
 }
 
@@ -168,6 +176,7 @@ async function joinWithoutCamera() {
   } catch (err) {
     localStream = null;
   }
+  applyMute();
   mediaReady(localStream);
 }
 
@@ -274,12 +283,16 @@ async function handle(msg) {
     case "warning": setRemaining(msg.remaining_ms); return warn(msg.remaining_ms);
     case "peer-joined":
       tatap.peers[msg.peer.id] = { role: msg.peer.role, present: true };
+      if (msg.peer.role === "officer") return;
       // It joined later, so it offers: an offer of ours still pending is void (see peers.js).
       if (peers) chain(msg.peer.id, async () => peers.expectOffer(msg.peer.id));
       return status(peers && Object.keys(peers.pcs).length ? "" : "connecting_media");
     case "peer-left": return peerLeft(msg.peer, msg.reason);
     // A signal may come while the camera is still starting: it waits for the connections.
-    case "signal": return chain(msg.from, async () => (await peersReady).signal(msg.from, msg.data));
+    case "signal":
+      if (isOfficer(msg.from)) return;
+      return chain(msg.from, async () => (await peersReady).signal(msg.from, msg.data));
+    case "muted": return mutedBy(msg.side, msg.muted);
     case "notice": return banner(`notice_${msg.code}`, {}, 12000);
     case "inmate-ready": return inmateReady(msg.at_ms);
     case "ended": return ended(msg.reason);
@@ -335,8 +348,10 @@ async function welcome(msg) {
   // gone into a dead socket: say it again after every welcome while media flows (recorded once).
   if (Object.values(peers.pcs).some((pc) => pc.connectionState === "connected")) send({ type: "connected" });
   // We joined later than everyone present (or came back): we offer, replacing any old connection.
-  // An officer's silent monitor gets an offer too; it answers receive-only.
-  for (const p of present) chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
+  applyMute();
+  for (const p of present) {
+    if (p.role !== "officer") chain(p.id, () => peers.offer(p.id).then(() => mark("offer")));
+  }
 }
 
 // An officer has brought the inmate to the visit room: said while the family still waits
@@ -365,6 +380,21 @@ function peerState(peerId, state) {
     status("");
     send({ type: "connected" });
   }
+}
+
+// An officer muted (or unmuted) one side; this page obeys for its own (the guest's, "family"):
+// the microphone's track is disabled (it sends silence) and the page says so. The terminal also
+// stops playing this side's sound, so a page that ignored this would still not be heard.
+function mutedBy(side, muted) {
+  if (!(side in tatap.muted)) return;
+  tatap.muted[side] = muted === true;
+  applyMute();
+}
+
+function applyMute() {
+  const off = tatap.muted.family;
+  if (localStream) for (const track of localStream.getAudioTracks()) track.enabled = !off;
+  $("mic-muted").hidden = !off;
 }
 
 // ---- videos --------------------------------------------------------------------------------

@@ -65,13 +65,24 @@ class Notice:
     code: str
 
 
-Inbound = Hello | Signal | Ping | MediaUp | Leave | Terminate | Notice
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """An officer mutes (or unmutes) one side of the visit: ``family`` or ``inmate``."""
+
+    side: str
+    muted: bool
+
+
+Inbound = Hello | Signal | Ping | MediaUp | Leave | Terminate | Notice | Mute
 
 # How long a terminal's agent version may be (`tatap-terminal/0.1.0` and the like).
 MAX_AGENT = 64
 
 # Canned officer notices; the pages translate the code.
 NOTICES = frozenset({"dress_code", "unregistered_person", "behaviour", "time_check", "audio_only"})
+
+# The sides of a visit an officer may mute: the guest seat (family or teacher) and the inmate's.
+SIDES = ("family", "inmate")
 
 
 def parse(raw: str | bytes) -> Inbound:
@@ -95,7 +106,12 @@ def parse(raw: str | bytes) -> Inbound:
     if kind == "leave":
         return Leave()
     if kind == "terminate":
-        return Terminate(_text(msg, "reason", required=False))
+        reason = _text(msg, "reason", required=True)
+        if not reason.strip():
+            raise ProtocolError(E_BAD_MESSAGE, "`reason` must not be blank")
+        return Terminate(reason)
+    if kind == "mute":
+        return _mute(msg)
     if kind == "notice":
         code = _text(msg, "code", required=True)
         if code not in NOTICES:
@@ -117,6 +133,15 @@ def _hello(msg: dict[str, Any]) -> Hello:
             agent = _agent(device.get("agent", ""))
             return Hello(device_id=did[:MAX_ID], device_secret=secret[:256], agent=agent)
     raise ProtocolError(E_BAD_MESSAGE, "hello needs `token` or `device: {id, secret}`")
+
+
+def _mute(msg: dict[str, Any]) -> Mute:
+    side, muted = msg.get("side"), msg.get("muted")
+    if side not in SIDES:
+        raise ProtocolError(E_BAD_MESSAGE, f"`side` must be one of {list(SIDES)}")
+    if not isinstance(muted, bool):
+        raise ProtocolError(E_BAD_MESSAGE, "`muted` must be true or false")
+    return Mute(str(side), muted)
 
 
 def _agent(value: Any) -> str:

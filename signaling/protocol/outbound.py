@@ -94,6 +94,13 @@ class NoticeFrom(_Message, frozen=True, tag="notice"):
     code: str
 
 
+class Muted(_Message, frozen=True, tag="muted"):
+    """One side of the visit muted (or unmuted) by an officer; sent to everyone in it."""
+
+    side: str  # "family" (the guest seat) or "inmate" (the terminal)
+    muted: bool
+
+
 class InmateReady(_Message, frozen=True, tag="inmate-ready"):
     """An officer has brought the inmate to the visit room (sent to the guests)."""
 
@@ -123,6 +130,7 @@ ServerMessage = (
     | PeerLeft
     | SignalFrom
     | NoticeFrom
+    | Muted
     | InmateReady
     | Pong
     | Ended
@@ -191,6 +199,10 @@ def relayed_signal(sender: str, data: dict[str, Any]) -> str:
 
 def notice(code: str) -> str:
     return encode(NoticeFrom(code))
+
+
+def muted(side: str, is_muted: bool) -> str:
+    return encode(Muted(side, is_muted))
 
 
 def inmate_ready(at_ms: int) -> str:

@@ -39,6 +39,7 @@ class SocketIndex:
     def __init__(self) -> None:
         self._by_key: dict[Key, set[Connection]] = {}
         self._keys: dict[Connection, tuple[Key, ...]] = {}
+        self._issued: dict[Connection, float] = {}  # each socket's token's ``iat``
         # Others that hold something a revocation must end (the board's event streams).
         self._listeners: list[Callable[[Revocation], object]] = []
 
@@ -50,10 +51,12 @@ class SocketIndex:
         self.discard(conn)
         keys = keys_of(claims)
         self._keys[conn] = keys
+        self._issued[conn] = claims.iat
         for key in keys:
             self._by_key.setdefault(key, set()).add(conn)
 
     def discard(self, conn: Connection) -> None:
+        self._issued.pop(conn, None)
         for key in self._keys.pop(conn, ()):
             conns = self._by_key.get(key)
             if conns is not None:
@@ -65,7 +68,9 @@ class SocketIndex:
         """Tell every socket this revocation shuts out why, and close it; returns how many."""
         for revoked in self._listeners:
             revoked(revocation)
-        conns = list(self._by_key.get((revocation.kind, revocation.subject), ()))
+        held = self._by_key.get((revocation.kind, revocation.subject), ())
+        # A lifted one (a password reset) spares sockets of tokens issued after it.
+        conns = [c for c in held if revocation.shuts_out(self._issued.get(c, 0.0))]
         error = revocation.error
         for conn in conns:
             self.discard(conn)

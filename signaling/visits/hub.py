@@ -121,7 +121,7 @@ class Hub:
         self._reopening = Reopening(clock, self._seating, self._folding, self._timers)
         self._relay = Relay(cluster, journal, seated, self._changes)
         early = settings.early_join_s
-        self._officers = Officers(clock, cluster.bus, journal, endings, seated, early)
+        self._officers = Officers(clock, cluster.bus, journal, endings, seated, early, self.tasks)
         interval = settings.sweep_interval_s
         self._sweeper = Sweeper(store, clock, self._registry, endings, interval, early)
 
@@ -187,6 +187,9 @@ class Hub:
 
     def terminate_from(self, conn: Connection, reason: str) -> None:
         self._officers.terminate_from(conn, reason)
+
+    def mute(self, conn: Connection, side: str, muted: bool) -> None:
+        self._officers.mute(conn, side, muted)
 
     def leave(self, conn: Connection) -> None:
         self._seating.leave(conn)

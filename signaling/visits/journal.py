@@ -34,6 +34,10 @@ class Journal:
             ts=self._clock.now(),
         )
 
+    async def append(self, events: list[AuditEvent]) -> None:
+        """Append events and return once they are on disk (for what is told only then)."""
+        await self._store.append(events)
+
     def write(self, events: list[AuditEvent], name: str) -> None:
         """Append events in the background (a failure is logged by the task set)."""
         self._tasks.spawn(self._store.append(events), name=name)

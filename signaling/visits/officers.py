@@ -1,22 +1,27 @@
-"""What officers do to a live visit: a notice to everyone in it, and ending it (from their
-monitor socket or from the REST API)."""
+"""What officers do to a live visit: a notice to everyone in it, muting one side of it, and
+ending it (from their monitor socket or from the REST API)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 
+import structlog
+
 from services.clock import Clock
 from services.domain.model import EndReason, Role
 from services.domain.rules import is_open_yet
-from services.errors import VisitNotOpen, VisitOver
+from services.errors import NotRecorded, VisitNotOpen, VisitOver
 from services.ids import Actor
 from signaling import protocol
 from signaling.cluster.bus import Bus
+from signaling.runtime.tasks import TaskSet
 from signaling.transport.connection import Connection
 from signaling.visits.endings import Endings, tell_if_not_recorded
 from signaling.visits.journal import Journal
 from signaling.visits.room import Seated, VisitRoom
+
+log = structlog.get_logger("tatap.officers")
 
 
 class Officers:
@@ -30,6 +35,7 @@ class Officers:
         endings: Endings,
         seated: Seated,
         early_join_s: float,
+        tasks: TaskSet,
     ) -> None:
         self._clock = clock
         self._bus = bus
@@ -37,6 +43,7 @@ class Officers:
         self._endings = endings
         self._seated = seated
         self._early = early_join_s
+        self._tasks = tasks
 
     def notice(self, conn: Connection, code: str) -> None:
         """An officer's notice (a warning about conduct, say) to everyone in the visit."""
@@ -46,6 +53,36 @@ class Officers:
         self._bus.publish(room.visit.id, protocol.notice(code))
         actor = Actor(Role.OFFICER.value, conn.participant_id)
         self._journal.audit(room, "notice", actor, {"code": code})
+
+    def mute(self, conn: Connection, side: str, muted: bool) -> None:
+        """An officer mutes (or unmutes) one side: once the `muted` event is on disk, the room
+        keeps it and everyone in the visit hears `muted` (the terminal and the page obey it)."""
+        room = self._officer_room(conn)
+        if room.ended:
+            return
+        actor = Actor(Role.OFFICER.value, conn.participant_id)
+        self._tasks.spawn(self._mute(room, conn, actor, side, muted), name="mute")
+
+    async def _mute(
+        self, room: VisitRoom, conn: Connection, actor: Actor, side: str, muted: bool
+    ) -> None:
+        async with room.muting:  # fair: two mutes in a row are written and told in order
+            if room.ended:
+                return
+            event = self._journal.event(room, "muted", actor, {"side": side, "muted": muted})
+            try:
+                await self._journal.append([event])
+            except Exception as exc:
+                log.error("visit.mute_not_recorded", visit_id=room.visit.id, error=repr(exc))
+                conn.send(protocol.error(NotRecorded.code, "the mute could not be recorded"))
+                return
+            if room.ended:
+                return
+            if muted:
+                room.muted.add(side)
+            else:
+                room.muted.discard(side)
+            self._bus.publish(room.visit.id, protocol.muted(side, muted))
 
     def terminate_from(self, conn: Connection, reason: str) -> None:
         """An officer's `terminate` on /ws: everyone (the officer too) gets `ended` once the end

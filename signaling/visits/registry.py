@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import orjson
+
 from services.audit.query import AuditQuery
 from services.board.facts import BoardChanges
 from services.domain.model import FacilityRules, VisitStatus
@@ -76,8 +78,7 @@ class Registry:
         room = VisitRoom(visit, rules, live=live, started_at=visit.started_at)
         if visit.ready_at is not None:
             room.ready_ms = int(round(visit.ready_at * 1000))
-        if live:
-            await self._recover(room)
+        await self._recover(room)  # an officer may mute a visit before it is live
         owned = await self._cluster.ownership.claim(visit_id)
         if visit_id in self.rooms:  # loaded meanwhile by another path
             return self.rooms[visit_id]
@@ -87,8 +88,9 @@ class Registry:
         return room
 
     async def _recover(self, room: VisitRoom) -> None:
-        """A live visit loaded after a restart (or on another node): who had joined and whether
-        media came up are in the log, so the grace checks judge it as it really went."""
+        """A visit loaded after a restart (or on another node): who had joined and whether media
+        came up are in the log, so the grace checks judge it as it really went; and which sides
+        an officer muted (the last `muted` of each side)."""
         rows = await self._store.audit_search(AuditQuery(visit_id=room.visit.id, limit=1000))
         for row in rows:
             participant = room.visit.participant(row.actor_id)
@@ -96,6 +98,8 @@ class Registry:
                 room.ever_joined.add(participant.id)
             elif row.action == "connected":
                 room.media_up = True
+            elif row.action == "muted":
+                _recover_mute(room, orjson.loads(row.details))
 
     def forget(self, room: VisitRoom) -> None:
         """The visit is over here: its room, subscription, presence and ownership go."""
@@ -107,3 +111,15 @@ class Registry:
             self._cluster.ownership.release(visit_id)
             # Forgotten once its end is on record: the board reads the end from the store.
             self._changes.visit_changed(room.visit.facility_id, visit_id)
+
+
+def _recover_mute(room: VisitRoom, details: object) -> None:
+    """An officer's mute on record: the last one of each side holds."""
+    if not isinstance(details, dict):
+        return
+    side, muted = details.get("side"), details.get("muted")
+    if isinstance(side, str) and isinstance(muted, bool):
+        if muted:
+            room.muted.add(side)
+        else:
+            room.muted.discard(side)

@@ -45,8 +45,7 @@ class Relay:
             node = node if target is not None else None
         if node is None or to == conn.participant_id:
             raise protocol.ProtocolError(protocol.E_UNKNOWN_TARGET, "no such participant here")
-        if conn.role is Role.OFFICER and _offers_media(data):
-            raise protocol.ProtocolError(protocol.E_NOT_ALLOWED, "a monitor only receives media")
+        _check_pair(conn, room.participant_role(to), data)
         frame = protocol.relayed_signal(conn.participant_id, data)
         if target is not None:
             target.send(frame)
@@ -54,23 +53,42 @@ class Relay:
             self._bus.publish(room.visit.id, frame, to=to)
 
     def media_up(self, conn: Connection) -> None:
-        """A participant says its media flows. Media counts as up (recorded `connected`, once)
+        """A participant says its media flows. Media counts as up (recorded `connected`, once per
+        node run: again after a restart, with `again`)
         when the terminal and a guest have both said so while both were present: a family alone
         cannot turn a visit whose media never flowed into `completed` (an officer's word does not
         count at all)."""
         room, role = self._seated.get(conn), conn.role
-        if room is None or room.media_up or room.ended or role is None or role is Role.OFFICER:
+        if room is None or room.media_logged or room.ended or role is None or role is Role.OFFICER:
             return
         if not room.both_sides_present():
             return
         room.media_reports.add(role)
         if not room.both_sides_reported_media():
             return
-        room.media_up = True
+        again, room.media_up, room.media_logged = room.media_up, True, True
         if room.connect_deadline is not None:
             room.connect_deadline.cancel()
-        self._journal.audit(room, "connected", Actor(role.value, conn.participant_id), {})
+        details: dict[str, object] = {"again": True} if again else {}  # after a restart
+        self._journal.audit(room, "connected", Actor(role.value, conn.participant_id), details)
         self._changes.visit_changed(room.visit.facility_id, room.visit.id)
+
+
+def _check_pair(conn: Connection, target: Role | None, data: dict[str, object]) -> None:
+    """Officers see media only through the terminal (PROTOCOL.md §7): a monitor negotiates with
+    the terminal's seat alone, and only to receive, so a guest's uplink never carries a second
+    stream. ``target`` is the role of a participant of the visit, None for an officer's seat."""
+    if conn.role is Role.OFFICER:
+        if target is not Role.TERMINAL:
+            raise protocol.ProtocolError(
+                protocol.E_NOT_ALLOWED, "a monitor negotiates with the terminal only"
+            )
+        if _offers_media(data):
+            raise protocol.ProtocolError(protocol.E_NOT_ALLOWED, "a monitor only receives media")
+    elif target is None and conn.role is not Role.TERMINAL:
+        raise protocol.ProtocolError(
+            protocol.E_NOT_ALLOWED, "only the terminal negotiates with a monitor"
+        )
 
 
 def _offers_media(data: dict[str, object]) -> bool:

@@ -36,9 +36,16 @@ class VisitRoom:
     started_at: float | None = None
     media_up: bool = False
     ready_ms: int | None = None  # when an officer marked the inmate as in the visit room
+    # The sides an officer has muted ("family", "inmate"); recovered from the audit log.
+    muted: set[str] = field(default_factory=set)
+    # Officers' mutes of this visit are written one after another, in the order they came.
+    muting: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Who said `connected` while both sides were present: media is up once the terminal and a
     # guest both have (one side's word alone is not proof that anything flowed).
     media_reports: set[Role] = field(default_factory=set)
+    # `connected` is written once per node run: a visit recovered after a restart has media_up
+    # from the log, and writes it again when both sides say so (services/reports/lost.py).
+    media_logged: bool = False
     # True from the moment an end is decided: no more joins, relaying or clock frames.
     ended: bool = False
     reason: EndReason | None = None  # the end decided (once `ended`)
@@ -82,6 +89,11 @@ class VisitRoom:
         for seat in self.seats.values():
             if seat.conn is not None and seat.participant_id != skip:
                 seat.conn.send(frame)
+
+    def participant_role(self, pid: ParticipantId) -> Role | None:
+        """The role of one of the visit's own participants (None for an officer or a stranger)."""
+        participant = self.visit.participant(pid)
+        return participant.role if participant is not None else None
 
     def roles_joined(self) -> set[Role]:
         roles = set()

@@ -154,6 +154,8 @@ class Seating:
         conn.send(protocol.time_left(room.remaining_ms(now), room.end_ms))
         if role in GUEST_ROLES and room.ready_ms is not None:
             conn.send(protocol.inmate_ready(room.ready_ms))
+        for side in sorted(room.muted):  # what an officer has muted holds for newcomers too
+            conn.send(protocol.muted(side, True))
         if role is not Role.OFFICER:
             self._changes.visit_changed(visit.facility_id, visit.id)
         joined = protocol.peer_joined(protocol.PeerRef(pid, role.value), returning)

@@ -24,6 +24,7 @@ from services.booking.requests import RequestService
 from services.booking.slots import day_bounds, zone
 from services.clock import SystemClock
 from services.domain.model import Role, Visit, VisitKind
+from services.ids import Actor
 from signaling.app import STORE, create_app
 from tests.helpers.world import LINK_KEY, make_settings
 
@@ -58,6 +59,11 @@ class Node:
         )
         service = RequestService(self.app[STORE], SystemClock(), FamilyLinks(LINK_KEY))
         return await service.submit(form)
+
+    async def approve(self, visit: Visit) -> Visit:
+        """The request approved by the facility's officer, as the queue does."""
+        service = RequestService(self.app[STORE], SystemClock(), FamilyLinks(LINK_KEY))
+        return (await service.approve(visit, Actor(Role.OFFICER.value, "petugas"))).visit
 
 
 @asynccontextmanager

@@ -20,6 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from media.agent import Credentials, TerminalAgent
 from media.display import NullDisplay
 from media.sources import open_source
+from media.speaker import Speaker
 from services.admin.provision import Admin
 from services.audit.query import AuditQuery
 from services.booking.scheduling import GuestSpec, ScheduledVisit
@@ -83,7 +84,10 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(
-    tmp_path: Path, rules: FacilityRules = SHORT_RULES, size: tuple[int, int] = (320, 240)
+    tmp_path: Path,
+    rules: FacilityRules = SHORT_RULES,
+    size: tuple[int, int] = (320, 240),
+    speaker: Speaker | None = None,
 ) -> AsyncIterator[Stack]:
     """A node on 127.0.0.1 (media goes over the machine's own interface address: both Chromium and
     aioice skip loopback host candidates) and a terminal agent with the test pattern, headless."""
@@ -108,7 +112,7 @@ async def running_stack(
     inmate = await app[STORE].find_inmate(facility.id, "B-1234")
     assert inmate is not None
     device = Credentials(creds.server, creds.terminal_id, creds.secret)
-    agent = make_agent(device, size)
+    agent = make_agent(device, size, speaker)
     agent.start()
     stack = Stack(app, server, agent, device, terminal.id, inmate.id)
     try:
@@ -118,9 +122,12 @@ async def running_stack(
         await server.close()
 
 
-def make_agent(creds: Credentials, size: tuple[int, int] = (320, 240)) -> TerminalAgent:
-    """A headless terminal agent sending the test pattern."""
-    return TerminalAgent(creds, open_source("testpattern", size=size, fps=15), NullDisplay())
+def make_agent(
+    creds: Credentials, size: tuple[int, int] = (320, 240), speaker: Speaker | None = None
+) -> TerminalAgent:
+    """A headless terminal agent sending the test pattern (its speaker a test's, if given)."""
+    source = open_source("testpattern", size=size, fps=15)
+    return TerminalAgent(creds, source, NullDisplay(), speaker=speaker)
 
 
 @asynccontextmanager

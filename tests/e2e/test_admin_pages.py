@@ -2,7 +2,7 @@
 with a bad row previewed (nothing applied) then applied without it; a slot template added that
 families see at once; an emergency close that says how many families it affects before it
 cancels them; an admin creating an officer who then logs in; an officer refused the staff page
-and its API."""
+and its API; a visitor block listed with its last day."""
 
 from __future__ import annotations
 
@@ -203,4 +203,27 @@ async def test_an_officer_is_refused_the_staff_page_and_api(
         )
         assert status == 403
         assert await node.app[STORE].get_staff_by_username("x9") is None
+        await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_a_block_with_a_last_day_is_listed_with_it(browser: Browser, tmp_path: Path) -> None:
+    """A visitor blocked on the schedule page through a date is listed with "sampai" and that
+    date, and the server holds the block's end at that day's end."""
+    async with console_node(tmp_path) as node:
+        context, page = await console_page(browser, f"{node.base_url}/officer/schedule")
+        await log_in(page, "petugas")
+        await page.wait_for_selector("#rooms .template")
+        last = tomorrow() + dt.timedelta(days=6)
+        await page.fill("#b-nik", "3201011508900077")
+        await page.fill("#b-reason", "ribut di ruang tunggu")
+        await page.fill("#b-until", last.isoformat())
+        await page.click("#block-form button[type=submit]")
+        await page.click("#confirm-yes")
+        await page.wait_for_selector("#blocks li.block .until")
+        shown = await page.inner_text("#blocks li.block")
+        assert "0077" in shown and "3201011508900077" not in shown  # masked
+        assert f"sampai {last.isoformat()}" in shown
+        [blocked] = await node.app[STORE].blocked_visitors(node.facility_id, 10)
+        assert blocked.until == day_bounds(last, TZ)[1] / 1000
         await context.close()

@@ -15,9 +15,11 @@ from av import VideoFrame
 from media.agent import KEEP, Credentials, TerminalAgent
 from media.backoff import Backoff
 from media.display import NullDisplay
+from media.feeds import Feeds
 from media.peer import Peer
 from media.session import HISTORY, VisitSession
 from media.sources import LiveTrack, open_source
+from media.speaker import NullSpeaker
 from signaling import protocol
 from tests.e2e.stack import until
 
@@ -114,7 +116,7 @@ async def test_peer_close_completes_when_cancelled() -> None:
     """Cancelling a peer's close (a visit's end cancels its negotiation tasks) does not leave it
     half closed: the connection still closes, and a later close returns once it has."""
     source = open_source("testpattern", size=(160, 120), fps=5)
-    peer = Peer("p_fam", "family", [], source, NullDisplay(), lambda p: None)
+    peer = Peer("p_fam", "family", [], Feeds(source, NullSpeaker()), NullDisplay(), lambda p: None)
     try:
         await peer.offer()
         closing = asyncio.create_task(peer.aclose())

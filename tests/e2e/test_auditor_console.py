@@ -56,10 +56,11 @@ async def test_auditor_searches_opens_a_timeline_exports_and_verifies(
     browser: Browser, tmp_path: Path
 ) -> None:
     """Search by the inmate's name finds only its visit; the timeline shows two media-up
-    intervals (one gap); the CSV download of the search is the CLI's export byte for byte;
-    verify says OK, then names the doctored row."""
+    intervals (one gap, lost on the family side, with its minutes); the CSV download of the
+    search is the CLI's export byte for byte; verify says OK, then names the doctored row."""
     async with console_node(tmp_path) as node:
-        visit = await node.request(1, "B-1234", "08:30")
+        # Approved: a visit that was to be held (a request never approved loses nothing).
+        visit = await node.approve(await node.request(1, "B-1234", "08:30"))
         await node.request(2, "C-5", "09:00")
         await _media_events(node, visit.id, visit.start)
         context, page = await console_page(browser, f"{node.base_url}/auditor")
@@ -124,6 +125,12 @@ async def test_auditor_searches_opens_a_timeline_exports_and_verifies(
         assert actions[0] == "requested" and "connected" in actions and actions[-1] == "ended"
         assert "2 jeda" not in await page.inner_text("#media-to")  # one gap between two
         assert "1 jeda" in await page.inner_text("#media-to")
+        # The family's drop is time lost on the family side: drawn in its colour, and counted.
+        assert await page.eval_on_selector_all("#media-bar .gap.family", "els => els.length") == 1
+        assert await page.eval_on_selector_all("#media-bar .gap.system", "els => els.length") == 0
+        family = await page.inner_text("#lost-totals li[data-cause=family]")
+        assert family == "Sisi keluarga: 2.0 menit"
+        assert "0.0 menit" in await page.inner_text("#lost-totals li[data-cause=system]")
         shot = DOCS_SCREENSHOT if os.environ.get("TATAP_UPDATE_SCREENSHOTS") else tmp_path / "t.png"
         await page.screenshot(path=str(shot))
 
@@ -217,6 +224,9 @@ async def test_auditor_pages_through_the_newest_events(browser: Browser, tmp_pat
                 for i in range(130)
             ]
         )
+        # The facility's first event (the node's own `node-started`, of no facility, comes before).
+        sql = "SELECT min(seq) FROM audit_events WHERE facility_id = ?"
+        oldest_seq = rows(tmp_path / DB, sql, (node.facility_id,))[0][0]
         context, page = await console_page(browser, f"{node.base_url}/auditor")
         await log_in(page, "rina")
         await page.wait_for_selector("#events tbody tr")
@@ -234,7 +244,9 @@ async def test_auditor_pages_through_the_newest_events(browser: Browser, tmp_pat
 
             pages.append(await until(moved, 10, "the next page"))
             assert max(pages[-1]) < min(before)
-        assert min(pages[-1]) == 1 and len(pages) >= 3  # so that "previous" is a middle page
+        assert (
+            min(pages[-1]) == oldest_seq and len(pages) >= 3
+        )  # so that "previous" is a middle page
         await page.click("#prev-page")
 
         async def back() -> bool:
@@ -246,7 +258,7 @@ async def test_auditor_pages_through_the_newest_events(browser: Browser, tmp_pat
 
         async def oldest() -> bool:
             seqs = await _seqs(page)
-            return bool(seqs) and seqs[0] == 1
+            return bool(seqs) and seqs[0] == oldest_seq
 
         await until(oldest, 10, "the oldest event first")
         await context.close()

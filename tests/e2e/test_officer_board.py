@@ -127,7 +127,7 @@ async def test_the_board_follows_a_visit_through_its_day(
         await page.screenshot(path=str(DOCS / "officer-login.png"))
     await log_in(page, "petugas")
     nav = await page.inner_text("#nav")
-    assert nav == "Hari ini\nPermintaan\nWalk-in\nTerminal\nJadwal\nWarga binaan"
+    assert nav == "Hari ini\nPermintaan\nWalk-in\nLayar pantau\nTerminal\nJadwal\nWarga binaan"
     await page.wait_for_selector(row(vid))
     await page.wait_for_selector("#board-live.live-on")
     assert await state_of(page, vid) == "scheduled"

@@ -52,7 +52,15 @@ async def test_officer_works_the_queue(browser: Browser, tmp_path: Path) -> None
             "#nav a:not([hidden])", "els => els.map(e => e.textContent)"
         )
         # No staff page: that is for admins only.
-        assert nav == ["Hari ini", "Permintaan", "Walk-in", "Terminal", "Jadwal", "Warga binaan"]
+        assert nav == [
+            "Hari ini",
+            "Permintaan",
+            "Walk-in",
+            "Layar pantau",
+            "Terminal",
+            "Jadwal",
+            "Warga binaan",
+        ]
         await page.wait_for_selector(row(page, late.id))
         ids = await page.eval_on_selector_all("#queue li", "els => els.map(e => e.dataset.id)")
         assert ids == [first.id, remand.id, late.id]
@@ -148,8 +156,8 @@ async def test_officer_of_another_facility_sees_none(browser: Browser, tmp_path:
 async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
     browser: Browser, tmp_path: Path
 ) -> None:
-    """An admin of every facility picks the facility (of those taking requests) whose queue to
-    work, and sees its request, and its Today board;
+    """An admin of every facility picks the facility whose queue to work from every facility
+    (one that takes no online requests too), and sees its request, and its Today board;
     an auditor logging in at /officer is sent to /auditor."""
     async with console_node(tmp_path) as node:
         visit = await node.request(1, "B-1234", "08:30")
@@ -157,14 +165,15 @@ async def test_admin_picks_a_facility_and_an_auditor_is_sent_away(
         await log_in(page, "kepala")
         assert "semua lapas" in await page.inner_text("#who")
         await page.wait_for_selector("#facility-pick:not([hidden])")
-        # The facilities taking requests: those that have a queue at all.
+        # Every facility, by name: Lapas Lain takes no online requests but has a board.
         names = await page.eval_on_selector_all("#facility option", "os => os.map(o => o.label)")
-        assert names == ["Lapas Uji"]
+        assert names == ["Lapas Lain", "Lapas Uji"]
         await page.select_option("#facility", label="Lapas Uji")
         await page.wait_for_selector(row(page, visit.id))
         # The Today board picks its facility the same way.
         await page.click('#nav a[href$="#today"]')
         await page.wait_for_selector("#board-facility-pick:not([hidden])")
+        await page.select_option("#board-facility", label="Lapas Uji")
         await page.wait_for_selector("#rooms section.room h2:has-text('Ruang 1')")
         await page.click("#logout")
         await page.wait_for_selector("#login:not([hidden])")

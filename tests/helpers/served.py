@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -74,3 +76,26 @@ async def tatap_serve(data_dir: Path, **env: str) -> AsyncIterator[Served]:
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 10)
+
+
+def start_serve(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`tatap serve` on ``data_dir`` with the settings it keeps there (no ``TATAP_*`` from the
+    environment), its output in ``log``, answering /healthz: a process a test may SIGKILL and
+    start again on the same directory. Returns the process and its base URL."""
+    port = free_port()
+    tatap = Path(sys.executable).with_name("tatap")
+    argv = [str(tatap), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--data-dir", str(data_dir)]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TATAP_")}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=clean)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, "tatap serve exited at start"
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                return proc, url
+        except OSError:
+            assert time.monotonic() < deadline, "tatap serve did not answer /healthz"
+            time.sleep(0.05)

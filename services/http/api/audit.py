@@ -20,8 +20,8 @@ from services.access.tokens import Claims, staff_of
 from services.audit.export import FORMATS, export_chunks
 from services.audit.query import AuditQuery, audit_query, iter_events
 from services.audit.reads import AuditReads, Read
+from services.audit.runs import NODE_STARTED
 from services.audit.signing import public_hex
-from services.audit.timeline import media_intervals
 from services.audit.witness import WitnessState, read_store
 from services.booking.scheduling import visit_json
 from services.domain.model import Visit, VisitStatus
@@ -31,6 +31,7 @@ from services.http.api.context import ApiContext
 from services.http.plumbing import respond
 from services.http.staff_auth import AUDIT_READERS, StaffAuth, scoped_visit
 from services.params import query_int
+from services.reports.lost import node_downs, visit_loss
 
 # The query parameters of an audit search (``audit_query``), as the document lists them.
 AUDIT_FILTERS = (
@@ -79,6 +80,9 @@ class Timeline:
     visit: dict[str, object]
     timeline: list[dict[str, Any]]
     media: list[MediaUp]
+    # Time lost to faults (services/reports/lost.py): scheduled_ms, connected_ms, lost_ms by
+    # cause (system, family, officer), and gaps with their cause.
+    loss: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,19 @@ class AuditApi:
         rows = await self._ctx.store.audit_search(AuditQuery(visit_id=visit.id, limit=10_000))
         await self._read(claims, Read.TIMELINE, facility_id=visit.facility_id, visit_id=visit.id)
         live = visit.status is VisitStatus.LIVE
-        until = self._ctx.now_ms() if live else rows[-1].ts_ms if rows else 0
-        media = [MediaUp(i.start_ms, i.end_ms) for i in media_intervals(rows, until)]
         timeline = [r.to_json() for r in rows]
-        return respond(Timeline(await self._visit_facts(claims, visit), timeline, media))
+        # A live visit is judged so far; any other as its log tells it, to its scheduled end.
+        horizon = self._ctx.now_ms() if live else round(visit.end * 1000)
+        loss = visit_loss(visit, rows, await self._node_downs(visit), horizon)
+        media = [MediaUp(a, b) for a, b in loss.media]
+        facts = await self._visit_facts(claims, visit)
+        return respond(Timeline(facts, timeline, media, loss.to_json()))
+
+    async def _node_downs(self, visit: Visit) -> list[tuple[int, int]]:
+        """When the node was down during the visit, from the starts after its start."""
+        since = round(visit.start * 1000)
+        query = AuditQuery(action=NODE_STARTED, since_ms=since, limit=1000)
+        return node_downs(await self._ctx.store.audit_search(query))
 
     async def _visit_facts(self, claims: Claims, visit: Visit) -> dict[str, object]:
         """The visit as staff see it, with its inmate, names as the reader's role may read them

@@ -66,7 +66,7 @@ class BoardApi:
         claims = await self._auth.require(request, *SCHEDULERS)
         facility = await self._facility(request, claims)
         feed = self._ctx.feed
-        sub = feed.subscribe(facility.id, keys_of(claims))
+        sub = feed.subscribe(facility.id, keys_of(claims), claims.iat)
         response = web.StreamResponse(headers=_SSE_HEADERS)
         try:
             await response.prepare(request)

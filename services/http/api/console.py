@@ -22,6 +22,7 @@ from services.http.sessions import RENEWED, SessionCookies
 
 FORM = "application/x-www-form-urlencoded"
 LOGIN_PATH = "/officer/login"
+MAX_FACILITIES_LISTED = 1000  # a picker of every facility lists at most this many
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class ConsoleSession:
     csrf_header: str
     idle_s: float
     facilities: list[ConsoleFacility]  # a regional auditor's region; empty for everyone else
+
+
+@dataclass(frozen=True)
+class FacilityChoices:
+    """The facilities a console's staff member works on, by name: its own, a regional
+    auditor's region, or (staff of every facility) every facility, taking requests or not."""
+
+    facilities: list[ConsoleFacility]
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,18 @@ class ConsoleApi:
         """Who is logged in, and the session's CSRF token (readable by our own pages only)."""
         claims = await self._cookies.require(request, STAFF_ROLES)
         return respond(await self._session(claims))
+
+    async def facilities(self, request: web.Request) -> web.Response:
+        """The facilities the session's staff member may pick (the consoles' facility picker)."""
+        claims = await self._cookies.require(request, STAFF_ROLES)
+        store = self._ctx.store
+        if claims.facility or claims.facilities:
+            ids = [claims.facility] if claims.facility else list(claims.facilities)
+            found = [f for f in [await store.get_facility(i) for i in ids] if f]
+            found.sort(key=lambda f: (f.name, f.id))
+        else:
+            found = await store.all_facilities(MAX_FACILITIES_LISTED)
+        return respond(FacilityChoices([ConsoleFacility(f.id, f.name, f.timezone) for f in found]))
 
     async def logout(self, request: web.Request) -> web.Response:
         """The session is revoked (audited) and its cookie cleared; the cookie no longer works,

@@ -24,6 +24,7 @@ from services.http.fields import Integer, Text, parse_body, spec
 from services.http.plumbing import json_body, respond
 from services.http.staff_auth import SCHEDULERS, StaffAuth, scoped_facility
 from services.ids import Actor
+from services.store.protocols import BlockedVisitor
 
 PREVIEW_QUERY = ("start_ms", "end_ms")
 MAX_LISTED = 500  # blocked visitors shown on the page
@@ -34,7 +35,8 @@ AHEAD_DAYS = 366  # blocked dates and closures listed from today on
 class Schedule:
     """A facility's calendar and booking rules as the schedule page shows them: rooms with
     their templates, blocked dates and closures from today on, quotas, the booking window, the
-    relationships accepted, and the visitors blocked (NIK masked)."""
+    relationships accepted, and the visitors blocked (NIK masked; ``until``: the block's last
+    local day, null for a block until lifted)."""
 
     facility_id: str
     timezone: str
@@ -75,6 +77,15 @@ class RelationshipsBody:
 class BlockBody:
     nik: str = spec(Text("`{key}` is a NIK of 16 digits", max_len=16, min_len=16))
     reason: str = spec(Text("`{key}` is required (at most 200 characters)", max_len=200))
+    until: str = spec(
+        Text(
+            "`{key}` is the block's last day, a local date YYYY-MM-DD (none: until lifted)",
+            max_len=10,
+            min_len=0,
+            required=False,
+            default="",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -156,7 +167,7 @@ class ScheduleApi:
             quotas=(await store.quotas(facility_id)).to_json(),
             window=(await store.booking_window(facility_id)).to_json(),
             relationships=(await self._requests.policy(facility_id)).listed(),
-            blocked_visitors=[{"id": v.id, "name": v.name, "nik": mask(v.nik)} for v in blocked],
+            blocked_visitors=[_blocked(b, facility.timezone) for b in blocked],
         )
         return respond(out)
 
@@ -220,7 +231,8 @@ class ScheduleApi:
         claims, facility_id = await self._scoped(request)
         body = parse_body(BlockBody, await json_body(request))
         actor = Actor(claims.role, claims.sub)
-        count = await self._blocks.block(facility_id, body.nik, body.reason, actor)
+        until = _until(body.until)
+        count = await self._blocks.block(facility_id, body.nik, body.reason, actor, until)
         return respond(Blocked(facility_id, count), status=201)
 
     async def unblock(self, request: web.Request) -> web.Response:
@@ -233,6 +245,27 @@ class ScheduleApi:
         actor = Actor(claims.role, claims.sub)
         count = await self._blocks.unblock(facility_id, visitor.nik, body.reason, actor)
         return respond(Blocked(facility_id, count))
+
+
+def _until(raw: str) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequest("`until` must be YYYY-MM-DD", field="until") from exc
+
+
+def _blocked(blocked: BlockedVisitor, timezone: str) -> dict[str, Any]:
+    """A blocked visitor as listed (NIK masked), with the block's last local day (or null)."""
+    v, until = blocked.visitor, blocked.until
+    last = dt.datetime.fromtimestamp(until - 1, zone(timezone)).date() if until else None
+    return {
+        "id": v.id,
+        "name": v.name,
+        "nik": mask(v.nik),
+        "until": last.isoformat() if last else None,
+    }
 
 
 def _ms(request: web.Request, key: str) -> int:

@@ -92,6 +92,20 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class TerminateReason:
+    """Why an officer ends a visit now: required, kept in the audit log (its first 200
+    characters), as for a `terminate` on the websocket."""
+
+    reason: str = spec(
+        Text(
+            "`reason` is required: a non-blank string of at most 500 characters",
+            max_len=500,
+            min_len=1,
+        )
+    )
+
+
+@dataclass(frozen=True)
 class Terminated:
     """A terminate was accepted; the visit's sockets are told and closed."""
 
@@ -173,7 +187,9 @@ class VisitsApi:
     async def terminate(self, request: web.Request) -> web.Response:
         """End a live visit now (an officer of its facility)."""
         claims = await self._auth.require(request, Role.OFFICER)
-        body = parse_body(Reason, await json_body(request, required=False))
+        body = parse_body(TerminateReason, await json_body(request, required=False))
+        if not body.reason.strip():
+            raise BadRequest("`reason` is required: a non-blank string of at most 500 characters")
         visit = await scoped_visit(self._ctx.store, claims, request)
         await self._ctx.live.terminate(visit.id, Actor(Role.OFFICER, claims.sub), body.reason)
         return respond(Terminated(visit_id=visit.id, ended="terminated"), status=202)

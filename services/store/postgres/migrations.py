@@ -237,4 +237,12 @@ STEPS: tuple[str, ...] = (
     );
     CREATE INDEX survey_answers_facility ON survey_answers(facility_id, answered_ms);
     """,
+    # 15: a password reset ends the account's sessions (`sessions`: a revocation lifted as it is
+    # written); a visitor's block may end (`until_ms`). The CHECK changes in place.
+    """
+    ALTER TABLE revocations DROP CONSTRAINT revocations_kind_check;
+    ALTER TABLE revocations ADD CONSTRAINT revocations_kind_check
+        CHECK (kind IN ('token', 'participant', 'staff', 'visitor', 'sessions'));
+    ALTER TABLE revocations ADD COLUMN until_ms BIGINT;
+    """,
 )

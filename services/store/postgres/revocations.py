@@ -28,18 +28,28 @@ async def _add_revocation(
     subject: str,
     exp: float | None,
     event: AuditEvent,
+    until: float | None = None,
 ) -> Revocation:
-    # A lifted revocation is replaced: a new seq (every node's poll closes the sockets again)
-    # and a new time, which every token issued so far predates.
+    now = ms(chain.now())
+    # A lifted revocation (an account enabled again) or one past its end (a block that ended) is
+    # replaced: a new seq (every node's poll closes the sockets again) and a new time, which
+    # every token issued so far predates.
     await conn.execute(
-        "DELETE FROM revocations WHERE kind = %s AND subject = %s AND lifted_ms IS NOT NULL",
-        (kind.value, subject),
+        "DELETE FROM revocations WHERE kind = %s AND subject = %s"
+        " AND (lifted_ms IS NOT NULL OR until_ms <= %s)",
+        (kind.value, subject, now),
     )
     cur = await conn.execute(
-        "INSERT INTO revocations (kind, subject, ts_ms, exp_ms) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (kind, subject) DO NOTHING",
-        (kind.value, subject, ms(chain.now()), ms(exp)),
+        "INSERT INTO revocations (kind, subject, ts_ms, exp_ms, until_ms)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, subject) DO NOTHING",
+        (kind.value, subject, now, ms(exp), ms(until)),
     )
+    if not cur.rowcount:  # in force already: only a new end changes it (and is logged)
+        cur = await conn.execute(
+            "UPDATE revocations SET until_ms = %s WHERE kind = %s AND subject = %s"
+            " AND until_ms IS DISTINCT FROM %s",
+            (ms(until), kind.value, subject, ms(until)),
+        )
     if cur.rowcount:  # a repeated revocation changes nothing and logs nothing
         chain.append([event])
     cur = await conn.execute(
@@ -48,6 +58,12 @@ async def _add_revocation(
     row = await cur.fetchone()
     assert row is not None  # inserted, or there already, inside this transaction
     return Revocation(int(row[0]), kind, subject)
+
+
+def _revocation(row: tuple[Any, ...]) -> Revocation:
+    seq, kind, subject, lifted_ms = row
+    before = None if lifted_ms is None else lifted_ms / 1000.0
+    return Revocation(int(seq), RevocationKind(kind), subject, before)
 
 
 class PgRevocations(PgReads):
@@ -66,9 +82,11 @@ class PgRevocations(PgReads):
     ) -> Revocation:
         return (await self.add_revocations([(kind, subject, exp, event)]))[0]
 
-    async def add_revocations(self, new: Sequence[NewRevocation]) -> list[Revocation]:
+    async def add_revocations(
+        self, new: Sequence[NewRevocation], until: float | None = None
+    ) -> list[Revocation]:
         async def job(conn: AsyncConnection[Any], chain: PgChain) -> list[Revocation]:
-            return [await _add_revocation(conn, chain, *one) for one in new]
+            return [await _add_revocation(conn, chain, *one, until=until) for one in new]
 
         return await self._writer.run(job)
 
@@ -79,24 +97,27 @@ class PgRevocations(PgReads):
             return None
         where = " OR ".join(["(kind = %s AND subject = %s)"] * len(keys))
         args: list[object] = [v for kind, subject in keys for v in (kind.value, subject)]
+        args.append(ms(self._now()))  # a block past its end no longer holds
         if issued_at is None:
             holds = "lifted_ms IS NULL"
         else:  # a lift does not clear tokens issued before it (see the SQLite role)
             holds = "(lifted_ms IS NULL OR lifted_ms > %s)"
             args.append(ms(issued_at))
         rows = await self._fetch(
-            f"SELECT seq, kind, subject FROM revocations WHERE ({where}) AND {holds}"
-            " ORDER BY seq LIMIT 1",
+            f"SELECT seq, kind, subject, lifted_ms FROM revocations WHERE ({where})"
+            f" AND (until_ms IS NULL OR until_ms > %s) AND {holds}"
+            " ORDER BY lifted_ms IS NOT NULL, seq LIMIT 1",
             args,
         )
-        return Revocation(int(rows[0][0]), RevocationKind(rows[0][1]), rows[0][2]) if rows else None
+        return _revocation(rows[0]) if rows else None
 
     async def lift_revocation(self, kind: RevocationKind, subject: str, event: AuditEvent) -> bool:
         async def job(conn: AsyncConnection[Any], chain: PgChain) -> bool:
+            now = ms(chain.now())
             cur = await conn.execute(
-                "UPDATE revocations SET lifted_ms = %s"
-                " WHERE kind = %s AND subject = %s AND lifted_ms IS NULL",
-                (ms(chain.now()), kind.value, subject),
+                "UPDATE revocations SET lifted_ms = %s WHERE kind = %s AND subject = %s"
+                " AND lifted_ms IS NULL AND (until_ms IS NULL OR until_ms > %s)",
+                (now, kind.value, subject, now),
             )
             if cur.rowcount:
                 chain.append([event])
@@ -106,10 +127,11 @@ class PgRevocations(PgReads):
 
     async def revocations_after(self, seq: int, limit: int = 1000) -> list[Revocation]:
         rows = await self._fetch(
-            "SELECT seq, kind, subject FROM revocations WHERE seq > %s ORDER BY seq LIMIT %s",
+            "SELECT seq, kind, subject, lifted_ms FROM revocations WHERE seq > %s"
+            " ORDER BY seq LIMIT %s",
             (seq, limit),
         )
-        return [Revocation(int(r[0]), RevocationKind(r[1]), r[2]) for r in rows]
+        return [_revocation(r) for r in rows]
 
     async def revocation_head(self) -> int:
         # The identity's counter, not max(seq): pruning the newest row must not move the head

@@ -23,9 +23,10 @@ from services.domain.model import (
     Visitor,
 )
 from services.ids import FacilityId, InmateId, RoomId, StaffId, TerminalId, VisitorId
-from services.store.protocols import InmatesImported, StaffAccount
-from services.store.sqlite.base import SqliteBase, ms, translate
+from services.store.protocols import BlockedVisitor, InmatesImported, StaffAccount
+from services.store.sqlite.base import SqliteBase, ms, s_or_none, translate
 from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.revocations import end_staff_tokens
 
 
 class SqliteFacilities(SqliteBase):
@@ -154,6 +155,19 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
+    async def all_facilities(self, limit: int) -> list[Facility]:
+        def q(conn: sqlite3.Connection) -> list[Facility]:
+            found = conn.execute(
+                "SELECT id, name, timezone, rules FROM facilities ORDER BY name, id LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [
+                Facility(FacilityId(i), n, tz, FacilityRules.from_json(orjson.loads(r)))
+                for i, n, tz, r in found
+            ]
+
+        return await self._read(q)
+
     async def facility_rooms(self, facility_id: str) -> list[Room]:
         def q(conn: sqlite3.Connection) -> list[Room]:
             return [
@@ -194,6 +208,7 @@ class SqliteFacilities(SqliteBase):
                 "UPDATE staff SET password_hash = ? WHERE id = ?", (password_hash, staff_id)
             )
             if cur.rowcount:
+                end_staff_tokens(conn, chain, staff_id)
                 chain.append(conn, [event])
             return bool(cur.rowcount)
 
@@ -212,15 +227,19 @@ class SqliteFacilities(SqliteBase):
 
         return await self._read(q)
 
-    async def blocked_visitors(self, facility_id: str, limit: int) -> list[Visitor]:
-        def q(conn: sqlite3.Connection) -> list[Visitor]:
+    async def blocked_visitors(self, facility_id: str, limit: int) -> list[BlockedVisitor]:
+        def q(conn: sqlite3.Connection) -> list[BlockedVisitor]:
             rows = conn.execute(
-                "SELECT v.id, v.name, v.nik, v.phone, v.relationship, v.priority"
+                "SELECT v.id, v.name, v.nik, v.phone, v.relationship, v.priority, r.until_ms"
                 " FROM revocations r JOIN visitors v ON r.subject = v.id || '@' || ?"
-                " WHERE r.kind = 'visitor' AND r.lifted_ms IS NULL ORDER BY r.seq DESC LIMIT ?",
-                (facility_id, limit),
+                " WHERE r.kind = 'visitor' AND r.lifted_ms IS NULL"
+                " AND (r.until_ms IS NULL OR r.until_ms > ?) ORDER BY r.seq DESC LIMIT ?",
+                (facility_id, ms(self._now()), limit),
             ).fetchall()
-            return [Visitor(VisitorId(i), n, k, p, rel, bool(pr)) for i, n, k, p, rel, pr in rows]
+            return [
+                BlockedVisitor(Visitor(VisitorId(i), n, k, p, rel, bool(pr)), s_or_none(u))
+                for i, n, k, p, rel, pr, u in rows
+            ]
 
         return await self._read(q)
 

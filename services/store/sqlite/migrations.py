@@ -262,4 +262,26 @@ STEPS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX survey_answers_facility ON survey_answers(facility_id, answered_ms);
     """,
+    # 15: a password reset ends the account's sessions without disabling it (`sessions`: a
+    # revocation lifted as it is written, refusing every token issued before it); a visitor's
+    # block may end (`until_ms`: it stops applying then). SQLite cannot change a CHECK, so the
+    # table is rebuilt as in step 4, keeping every seq and the AUTOINCREMENT counter.
+    """
+    CREATE TABLE revocations_v16 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('token', 'participant', 'staff', 'visitor', 'sessions')),
+        subject TEXT NOT NULL, ts_ms INTEGER NOT NULL, exp_ms INTEGER, lifted_ms INTEGER,
+        until_ms INTEGER,
+        UNIQUE (kind, subject)
+    );
+    INSERT INTO revocations_v16 (seq, kind, subject, ts_ms, exp_ms, lifted_ms)
+        SELECT seq, kind, subject, ts_ms, exp_ms, lifted_ms FROM revocations;
+    INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'revocations_v16', seq FROM sqlite_sequence WHERE name = 'revocations'
+        AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'revocations_v16');
+    DROP TABLE revocations;
+    ALTER TABLE revocations_v16 RENAME TO revocations;
+    CREATE INDEX revocations_token_exp ON revocations(exp_ms) WHERE kind = 'token';
+    """,
 )

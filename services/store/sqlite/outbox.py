@@ -21,6 +21,7 @@ from services.notify.records import (
 )
 from services.store.sqlite.base import SqliteBase
 from services.store.sqlite.chain_head import Chain
+from services.store.sqlite.revocations import seat_revoked
 
 # A visit's family as a message needs it (``Family``), joined onto visits ``v``: only visits
 # whose family seat is a registered visitor with a phone; the seat's role is the one parameter.
@@ -30,6 +31,8 @@ FAMILY_JOINS = (
     " JOIN visitors vi ON vi.id = p.visitor_id AND vi.phone != ''"
     " JOIN facilities f ON f.id = v.facility_id"
 )
+# Whether the family's seat is shut out now (a revoked seat, a blocked visitor); one parameter.
+REVOKED = seat_revoked("p.id", "vi.id", "v.facility_id")
 MESSAGE_COLS = (
     "id, visit_id, facility_id, kind, channel, audit_seq, phone, text, state, attempts, next_ms,"
     " last_error, created_ms, sent_ms"
@@ -39,7 +42,9 @@ MESSAGE_COLS = (
 class SqliteOutbox(SqliteBase):
     """The ``OutboxStore`` role of ``SqliteStore``."""
 
-    async def notify_tail(self, actions: Sequence[str], limit: int) -> tuple[list[Followed], int]:
+    async def notify_tail(
+        self, actions: Sequence[str], limit: int, now_ms: int
+    ) -> tuple[list[Followed], int]:
         def q(conn: sqlite3.Connection) -> tuple[list[Followed], int]:
             row = conn.execute("SELECT seq FROM notify_cursor WHERE id = 1").fetchone()
             cursor = row[0] if row else 0
@@ -48,13 +53,13 @@ class SqliteOutbox(SqliteBase):
             (head,) = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()
             marks = ",".join("?" * len(actions))
             found = [
-                Followed(seq, action, details, status, Family(*family))
-                for seq, action, details, status, *family in conn.execute(
-                    f"SELECT a.seq, a.action, a.details, v.status, {FAMILY_COLS}"
+                Followed(seq, action, details, status, Family(*family), bool(revoked))
+                for seq, action, details, status, revoked, *family in conn.execute(
+                    f"SELECT a.seq, a.action, a.details, v.status, {REVOKED}, {FAMILY_COLS}"
                     f" FROM audit_events a JOIN visits v ON v.id = a.visit_id {FAMILY_JOINS}"
                     f" WHERE a.seq > ? AND a.seq <= ? AND a.action IN ({marks})"
                     " ORDER BY a.seq LIMIT ?",
-                    (Role.FAMILY.value, cursor, head, *actions, limit),
+                    (now_ms, Role.FAMILY.value, cursor, head, *actions, limit),
                 )
             ]
             return found, (found[-1].seq if len(found) == limit else head)
@@ -91,12 +96,13 @@ class SqliteOutbox(SqliteBase):
 
         return await self._write(job)
 
-    async def unreminded(self, start_ms: int, end_ms: int, limit: int) -> list[Family]:
+    async def unreminded(self, start_ms: int, end_ms: int, limit: int, now_ms: int) -> list[Family]:
         def q(conn: sqlite3.Connection) -> list[Family]:
             found = conn.execute(
                 f"SELECT {FAMILY_COLS} FROM visits v {FAMILY_JOINS}"
                 " WHERE v.status = ? AND v.start_ms >= ? AND v.start_ms < ?"
                 " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.visit_id = v.id AND o.kind = ?)"
+                f" AND NOT {REVOKED}"
                 " ORDER BY v.start_ms, v.id LIMIT ?",
                 (
                     Role.FAMILY.value,
@@ -104,6 +110,7 @@ class SqliteOutbox(SqliteBase):
                     start_ms,
                     end_ms,
                     MessageKind.REMINDER.value,
+                    now_ms,
                     limit,
                 ),
             ).fetchall()

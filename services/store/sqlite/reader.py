@@ -28,6 +28,7 @@ from services.store.sqlite.audit import (
     verify_file,
 )
 from services.store.sqlite.base import SqliteReads
+from services.store.sqlite.reports import SqliteReportReads
 
 T = TypeVar("T")
 
@@ -67,8 +68,9 @@ class SqliteAuditReads(SqliteReads):
         return await self._read(audit_keys)
 
 
-class SqliteAuditReader(SqliteAuditReads):
-    """Implements ``AuditReader`` on one existing SQLite file (``open_audit_reader`` checks)."""
+class SqliteAuditReader(SqliteAuditReads, SqliteReportReads):
+    """Implements ``AuditReader`` and ``ReportReader`` on one existing SQLite file
+    (``open_audit_reader`` and ``open_report_reader`` check)."""
 
     def __init__(self, path: Path, data_dir: Path) -> None:
         self._path = path

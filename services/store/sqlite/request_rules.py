@@ -27,14 +27,16 @@ def check_inmate(conn: sqlite3.Connection, inmate_id: str) -> None:
         raise InmateUnavailable("the inmate cannot be visited here")
 
 
-def check_blocked(conn: sqlite3.Connection, request: NewRequest) -> None:
+def check_blocked(conn: sqlite3.Connection, request: NewRequest, now_ms: int | None) -> None:
     """VisitorBlocked if any visitor record of the request's NIK is revoked, everywhere or in
-    the request's facility, and the revocation has not been lifted (``visitor_subject``)."""
+    the request's facility, and the revocation has not been lifted (``visitor_subject``) nor
+    reached its end by ``now_ms``."""
     blocked = conn.execute(
         "SELECT 1 FROM visitors v JOIN revocations r ON r.kind = 'visitor'"
         " AND r.subject IN (v.id, v.id || '@' || ?)"
-        " WHERE v.nik = ? AND r.lifted_ms IS NULL LIMIT 1",
-        (request.visit.facility_id, request.visitor.nik),
+        " WHERE v.nik = ? AND r.lifted_ms IS NULL AND (r.until_ms IS NULL OR r.until_ms > ?)"
+        " LIMIT 1",
+        (request.visit.facility_id, request.visitor.nik, now_ms),
     ).fetchone()
     if blocked:
         raise VisitorBlocked("this request cannot be taken; ask the facility")

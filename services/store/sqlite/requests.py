@@ -119,7 +119,7 @@ class SqliteRequests(SqliteBase):
             # one, so no other request can take the slot or the quota in between.
             visit = request.visit
             check_inmate(conn, request.visit.inmate_id)
-            check_blocked(conn, request)
+            check_blocked(conn, request, ms(chain.now()))
             check_quotas(conn, request)
             place = free_place(conn, request.places, ms(visit.start), ms(visit.end))
             visitor_id = _visitor(conn, request)

@@ -29,6 +29,7 @@ from services.store.sqlite.connection import connect, migrate
 from services.store.sqlite.facilities import SqliteFacilities
 from services.store.sqlite.outbox import SqliteOutbox
 from services.store.sqlite.reader import SqliteAuditReads
+from services.store.sqlite.reports import SqliteReportReads
 from services.store.sqlite.requests import SqliteRequests
 from services.store.sqlite.revocations import SqliteRevocations
 from services.store.sqlite.surveys import SqliteSurveys
@@ -45,6 +46,7 @@ class SqliteStore(
     SqliteOutbox,
     SqliteAuditReads,
     SqliteBoard,
+    SqliteReportReads,
     SqliteSurveys,
 ):
     """Every role of ``Store`` on one SQLite file (see the module docstring)."""

@@ -96,7 +96,7 @@ function exportAs(format) {
 }
 
 function showTab(name) {
-  for (const tab of ["search", "verify"]) {
+  for (const tab of ["search", "verify", "reports"]) {
     $(`tab-${tab}`).setAttribute("aria-selected", String(tab === name));
     $(tab).hidden = tab !== name;
   }

@@ -1,5 +1,6 @@
 // One visit's timeline for an auditor: its facts, every event with actor, time and details, and
-// the intervals its media was up drawn as a bar, so that gaps show. PII comes masked from the API.
+// the intervals its media was up drawn as a bar, so that gaps show, coloured by the cause of the
+// time lost, with minutes lost per cause. PII comes masked from the API.
 "use strict";
 
 const Timeline = {
@@ -46,13 +47,17 @@ const Timeline = {
     const from = Math.min(body.visit.start_ms, ...body.media.map((m) => m.start_ms));
     const to = Math.max(body.visit.end_ms, ...body.media.map((m) => m.end_ms), from + 1);
     const bar = $("media-bar");
-    bar.replaceChildren(...body.media.map((m) => {
-      const piece = el("div", "up");
-      piece.style.left = `${((m.start_ms - from) / (to - from)) * 100}%`;
-      piece.style.width = `${Math.max(0.3, ((m.end_ms - m.start_ms) / (to - from)) * 100)}%`;
-      piece.title = `${localTime(m.start_ms, tz)} – ${localTime(m.end_ms, tz)}`;
-      return piece;
-    }));
+    const piece = (cls, m, title) => {
+      const div = el("div", cls);
+      div.style.left = `${((m.start_ms - from) / (to - from)) * 100}%`;
+      div.style.width = `${Math.max(0.3, ((m.end_ms - m.start_ms) / (to - from)) * 100)}%`;
+      div.title = `${localTime(m.start_ms, tz)} – ${localTime(m.end_ms, tz)}${title}`;
+      return div;
+    };
+    // Gaps are drawn over the media-up pieces: a node down hides media nobody could vouch for.
+    bar.replaceChildren(...body.media.map((m) => piece("up", m, "")),
+      ...body.loss.gaps.map((g) => piece(`gap ${g.cause}`, g, ` · ${t(`cause_${g.cause}`)}`)));
+    Timeline.lost(body.loss);
     const upMin = body.media.reduce((sum, m) => sum + (m.end_ms - m.start_ms), 0) / 60000;
     const summary = body.media.length
       ? ["media_summary", { up: upMin.toFixed(1), gaps: Math.max(0, body.media.length - 1) }]
@@ -60,6 +65,15 @@ const Timeline = {
     bar.setAttribute("aria-label", t(...summary));
     $("media-from").textContent = localTime(from, tz);
     $("media-to").textContent = `${localTime(to, tz)} · ${t(...summary)}`;
+  },
+
+  // Minutes lost by cause, each with its colour's key (services/reports/lost.py says how).
+  lost(loss) {
+    $("lost-totals").replaceChildren(...["system", "family", "officer"].map((cause) => {
+      const item = said("li", cause, `lost_${cause}`, { min: (loss.lost_ms[cause] / 60000).toFixed(1) });
+      item.dataset.cause = cause;
+      return item;
+    }));
   },
 };
 window.Timeline = Timeline;

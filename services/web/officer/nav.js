@@ -7,6 +7,7 @@ Staff.navPages = [
   ["/officer#today", "nav_today"],
   ["/officer#requests", "nav_requests"],
   ["/officer/walk-in", "nav_walkin"],
+  ["/officer/wall", "nav_wall"],
   ["/officer/terminals", "nav_terminals"],
   ["/officer/schedule", "nav_schedule"],
   ["/officer/inmates", "nav_inmates"],
@@ -14,7 +15,7 @@ Staff.navPages = [
 ];
 
 // The facility a page works on: the officer's own, or (staff of every facility) the one picked
-// from those taking requests. Calls onPick(id, timezone) now and at each change of the pick.
+// from every facility, taking online requests or not. Calls onPick(id, timezone) now and at each change of the pick.
 async function officerFacility(session, onPick) {
   const pick = document.getElementById("facility-pick");
   if (session.facility) {

@@ -273,7 +273,7 @@ document.addEventListener("tatap:lang", render);
 window.officerQueue = { refresh, Queue };
 
 // Staff of every facility (an admin without one) pick the facility whose queue they work, of
-// those taking online requests (the others have no queue).
+// every facility (one taking no online requests has an empty queue, but walk-ins and a board).
 async function pickFacility() {
   const failure = await Staff.pickFacility($("facility"), $("facility-pick"), (id, tz) => {
     Queue.facility = id;

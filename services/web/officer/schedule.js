@@ -100,6 +100,7 @@ function roomBlock(room) {
 function blockRow(visitor) {
   const li = el("li", "block");
   li.append(el("span", "", `${visitor.name || "—"} · ${visitor.nik}`));
+  if (visitor.until) li.append(said("span", "muted until", "blocked_until", { date: visitor.until }));
   const lift = said("button", "small", "unblock");
   lift.type = "button";
   lift.addEventListener("click", () => unblock(visitor));
@@ -180,6 +181,7 @@ async function block(event) {
   event.preventDefault();
   const nik = $("b-nik").value.trim();
   const body = { nik, reason: $("b-reason").value.trim() };
+  if ($("b-until").value) body.until = $("b-until").value;
   const ok = await Staff.confirm("ask_block", { nik: `…${nik.slice(-4)}` });
   if (!ok) return;
   if (await change("POST", `${base()}/blocks`, body, "blocked")) {

@@ -204,11 +204,11 @@ const Staff = {
     });
   },
 
-  // Staff of every facility (an admin without one) pick the facility to work, of those taking
-  // online requests: ``select`` filled and its ``label`` shown, ``choose(id, timezone)`` called
-  // now and at each change. The failed answer, or null.
+  // Staff of every facility (an admin without one) pick the facility to work, of every facility
+  // (taking online requests or not): ``select`` filled and its ``label`` shown,
+  // ``choose(id, timezone)`` called now and at each change. The failed answer, or null.
   async pickFacility(select, label, choose) {
-    const resp = await Staff.api("GET", "/api/v1/facilities");
+    const resp = await Staff.api("GET", "/officer/facilities");
     if (resp.status !== 200) return resp;
     select.replaceChildren(...resp.body.facilities.map((f) => {
       const option = el("option", "", f.name);

@@ -1,0 +1,1 @@
+"""Monthly reports for auditors and the regional office: figures, charts, page, CSV and PDF."""
