@@ -47,6 +47,16 @@ def test_audit_smoke(tmp_path: Path) -> None:
     assert "audit search p95" in out
 
 
+def test_pg_audit_smoke(tmp_path: Path) -> None:
+    """The PostgreSQL audit bench starts its own cluster, appends from one process and from two,
+    verifies, and reports its figures."""
+    out = smoke("pg_audit", tmp_path)
+    assert (
+        "PostgreSQL audit" in out and "durable appends/s" in (tmp_path / "RESULTS.md").read_text()
+    )
+    assert "two processes" in (tmp_path / "RESULTS.md").read_text()
+
+
 @pytest.mark.skipif(
     shutil.which("npm") is None or shutil.which("node") is None,
     reason="the PeerJS half needs node and npm (npm install peer@1)",

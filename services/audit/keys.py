@@ -10,7 +10,7 @@ A node whose signing key is not pinned refuses to start rather than sign what no
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -22,25 +22,37 @@ PIN_ACTION = "audit-key-pinned"
 
 
 def load_pinned(conn: sqlite3.Connection) -> dict[str, PinnedKey]:
-    """The pinned keys by the id derived from each key, never by the row's ``key_id`` label: a
-    forged key stored under an honest id must not pass for it (``key_row_problem`` names such a
-    row). A row that is no Ed25519 key is left out (its checkpoints fail)."""
+    """The pinned keys of a SQLite log (see ``pinned_from_rows``)."""
+    return pinned_from_rows(conn.execute("SELECT key_id, public_key, pinned_seq FROM audit_keys"))
+
+
+def pinned_from_rows(rows: Iterable[tuple[str, str, int]]) -> dict[str, PinnedKey]:
+    """The pinned keys from ``audit_keys`` rows (key_id, public_key, pinned_seq) of any backend,
+    by the id derived from each key, never by the row's ``key_id`` label: a forged key stored
+    under an honest id must not pass for it (``key_row_problem`` names such a row). A row that
+    is no Ed25519 key is left out (its checkpoints fail)."""
     keys: dict[str, PinnedKey] = {}
-    for _label, text, seq in conn.execute("SELECT key_id, public_key, pinned_seq FROM audit_keys"):
+    for _label, text, seq in rows:
         try:
             public = public_from_hex(text)
         except ValueError:
             continue
         kid = key_id(public)
-        keys[kid] = PinnedKey(kid, public, seq)
+        keys[kid] = PinnedKey(kid, public, int(seq))
     return keys
 
 
 def key_row_problem(conn: sqlite3.Connection) -> tuple[int, str] | None:
-    """The first pinned row whose ``key_id`` is not the id of its own public key: (its
-    pinned_seq, why), else None. Nobody writes such a row but a hand replacing a key."""
+    """The first forged pinned row of a SQLite log (see ``key_rows_problem``)."""
     sql = "SELECT key_id, public_key, pinned_seq FROM audit_keys ORDER BY pinned_seq, key_id"
-    for label, text, seq in conn.execute(sql):
+    return key_rows_problem(conn.execute(sql))
+
+
+def key_rows_problem(rows: Iterable[tuple[str, str, int]]) -> tuple[int, str] | None:
+    """The first of ``audit_keys`` rows (in pinned_seq, key_id order) whose ``key_id`` is not
+    the id of its own public key: (its pinned_seq, why), else None. Nobody writes such a row but
+    a hand replacing a key."""
+    for label, text, seq in rows:
         try:
             real = key_id(public_from_hex(text))
         except ValueError:
@@ -65,15 +77,25 @@ def trust_first_key(conn: sqlite3.Connection, signer: Signer, now_ms: int) -> No
                 "INSERT INTO audit_keys (key_id, public_key, pinned_seq, ts_ms) VALUES (?,?,0,?)",
                 (signer.key_id, public_hex(signer.public_key), now_ms),
             )
-        elif public_hex(signer.public_key) not in pinned:
-            raise ConfigError(
-                f"the audit signing key {signer.key_id} is not pinned; if it replaces a lost key"
-                " on purpose, pin it with `tatap audit pin-key`"
-            )
+        else:
+            problem = pin_first_key_problem(pinned, signer)
+            if problem is not None:
+                raise problem
         conn.execute("COMMIT")
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+
+
+def pin_first_key_problem(pinned: set[str], signer: Signer) -> ConfigError | None:
+    """Why a node may not sign with ``signer`` when the log pins the public keys ``pinned``
+    (hex): its key is not one of them (an empty log pins it first, so that is no problem)."""
+    if pinned and public_hex(signer.public_key) not in pinned:
+        return ConfigError(
+            f"the audit signing key {signer.key_id} is not pinned; if it replaces a lost key"
+            " on purpose, pin it with `tatap audit pin-key`"
+        )
+    return None
 
 
 def pin_event(signer: Signer, actor_id: str, reason: str) -> AuditEvent:

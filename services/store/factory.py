@@ -7,12 +7,17 @@ and ``pin_audit_key`` is their one write.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from services.audit.signing import Ed25519Signer
 from services.clock import Clock
 from services.errors import ConfigError, NotFound
 from services.settings import Settings
+from services.store.postgres.connection import is_postgres_url
+from services.store.postgres.reader import PgAuditReader
+from services.store.postgres.store import missing_roles
+from services.store.postgres.store import pin_signing_key as pg_pin_key
 from services.store.protocols import AuditReader, ReportReader, Store
 from services.store.sqlite.reader import SqliteAuditReader
 from services.store.sqlite.store import SqliteStore, pin_signing_key
@@ -23,6 +28,8 @@ def create_store(settings: Settings, clock: Clock) -> Store:
     if _is_sqlite(settings):
         signer = Ed25519Signer.from_data_dir(settings.data_dir)
         return SqliteStore(settings.sqlite_path, signer, clock.now, settings.data_dir)
+    if is_postgres_url(settings.db_url):
+        raise _postgres_incomplete()
     raise _unsupported(settings)
 
 
@@ -47,6 +54,8 @@ def open_audit_reader(settings: Settings) -> AuditReader:
     or written. NotFound if there is no database."""
     if _is_sqlite(settings):
         return SqliteAuditReader(_existing_file(settings), settings.data_dir)
+    if is_postgres_url(settings.db_url):
+        return PgAuditReader(settings.db_url)
     raise _unsupported(settings)
 
 
@@ -65,6 +74,9 @@ def pin_audit_key(settings: Settings, clock: Clock, reason: str) -> tuple[str, i
         path = _existing_file(settings)
         signer = Ed25519Signer.from_data_dir(settings.data_dir)
         return signer.key_id, pin_signing_key(path, signer, clock.now, reason)
+    if is_postgres_url(settings.db_url):
+        signer = Ed25519Signer.from_data_dir(settings.data_dir)
+        return signer.key_id, asyncio.run(pg_pin_key(settings.db_url, signer, clock.now, reason))
     raise _unsupported(settings)
 
 
@@ -78,6 +90,16 @@ def _existing_file(settings: Settings) -> Path:
     if not path.is_file():
         raise NotFound(f"no database at {path} (check --data-dir or --db)")
     return path
+
+
+def _postgres_incomplete() -> ConfigError:
+    """A node is never served a half store: which roles the PostgreSQL store still lacks."""
+    missing = missing_roles()
+    roles = "; ".join(f"{role} ({', '.join(names)})" for role, names in missing.items())
+    return ConfigError(
+        "the PostgreSQL store cannot serve a node yet: it lacks "
+        f"{roles}. Only `tatap audit verify|export` work on a postgresql:// URL so far"
+    )
 
 
 def _unsupported(settings: Settings) -> ConfigError:

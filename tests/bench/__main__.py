@@ -30,6 +30,7 @@ ORDER = (
     "rush",
     "board",
     "board_page",
+    "pg_audit",
     "wall",
     "report",
 )
