@@ -66,6 +66,7 @@ from services.http.api.schedule import (
     Blocked,
     BlockedDateBody,
     ClosurePreviewed,
+    MakeupBody,
     RelationshipsBody,
     Schedule,
     ScheduleApi,
@@ -505,6 +506,15 @@ ROUTES: tuple[Route, ...] = (
         "Set the relationships a facility accepts (admin)",
         lambda a: a.schedule.set_relationships,
         body=RelationshipsBody,
+        response=dict[str, Any],
+    ),
+    Route(
+        "PUT",
+        "/api/v1/facilities/{facility_id}/makeup",
+        "Set after how many minutes lost to system faults a visit's family is offered a make-up"
+        " visit (1 to 120), or null for never (admin)",
+        lambda a: a.schedule.set_makeup,
+        body=MakeupBody,
         response=dict[str, Any],
     ),
     Route(

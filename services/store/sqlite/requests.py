@@ -103,11 +103,17 @@ class SqliteRequests(SqliteBase):
     ) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
             conn.execute(
-                "INSERT INTO booking_policies (facility_id, relationships, auto_approve_known)"
-                " VALUES (?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
+                "INSERT INTO booking_policies (facility_id, relationships, auto_approve_known,"
+                " makeup_after_min) VALUES (?,?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
                 " relationships = excluded.relationships,"
-                " auto_approve_known = excluded.auto_approve_known",
-                (facility_id, ",".join(policy.listed()), int(policy.auto_approve_known)),
+                " auto_approve_known = excluded.auto_approve_known,"
+                " makeup_after_min = excluded.makeup_after_min",
+                (
+                    facility_id,
+                    ",".join(policy.listed()),
+                    int(policy.auto_approve_known),
+                    policy.makeup_after_min,
+                ),
             )
             chain.append(conn, [event])
 
@@ -214,12 +220,13 @@ class SqliteRequests(SqliteBase):
 
 def _policy(conn: sqlite3.Connection, facility_id: str) -> BookingPolicy:
     row = conn.execute(
-        "SELECT relationships, auto_approve_known FROM booking_policies WHERE facility_id = ?",
+        "SELECT relationships, auto_approve_known, makeup_after_min FROM booking_policies"
+        " WHERE facility_id = ?",
         (facility_id,),
     ).fetchone()
     if row is None:
         return BookingPolicy()
-    return BookingPolicy(parse_relationships(row[0]), bool(row[1]))
+    return BookingPolicy(parse_relationships(row[0]), bool(row[1]), row[2])
 
 
 def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:
