@@ -52,6 +52,7 @@ from services.http.api.requests import (
     QUEUE_QUERY,
     Approval,
     CodeAndNik,
+    MakeupTake,
     NewRequest,
     Rejection,
     Requested,
@@ -622,6 +623,19 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.requests.lookup,
         body=CodeAndNik,
         response=dict[str, Any],
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/makeup",
+        "A family takes the make-up visit its ended visit earned (by code and the NIK's last 4"
+        " digits) at a free slot: approved at once, counted against no quota (409 `error.code`:"
+        " makeup_unavailable, or as a request; wrong guesses throttled)",
+        lambda a: a.requests.take_makeup,
+        body=MakeupTake,
+        response=dict[str, Any],
+        status=201,
         auth=False,
         limited=True,
     ),
