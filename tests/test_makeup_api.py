@@ -4,16 +4,19 @@ against no quota, is audited with the offer, and cannot be taken twice."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from services.access.links import FamilyLinks
 from services.audit.chain import AuditEvent
 from services.booking.makeup_records import MakeupOffer
+from services.booking.requests import RequestService
 from services.domain.model import EndReason, VisitStatus
 from services.ids import Actor, VisitId
 from services.store.protocols import VisitChange
 from tests.helpers.audit import rows
 from tests.helpers.requests_api import _open, body, nik, officer, post
-from tests.helpers.world import World
+from tests.helpers.world import LINK_KEY, World
 
 LAST4 = nik(1)[-4:]
 
@@ -108,3 +111,41 @@ async def test_no_offer_no_makeup(world: World) -> None:
     assert status == 409 and refused["error"]["code"] == "makeup_unavailable"
     wrong = {"code": made["code"], "nik_last4": "0000", "start_ms": day["slots"][3]}
     assert (await post(world, "/api/v1/requests/makeup", wrong))[0] == 404
+
+
+async def test_the_node_offers_on_its_own(world: World) -> None:
+    """With a 10-minute rule, the node's own offerer (started with the node, like the
+    notifier) offers a make-up visit for a visit whose terminal was away 20 minutes, within
+    a few of its polls, and writes `makeup-offered` once."""
+    day = await _open(world)
+    service = RequestService(world.store, world.clock, FamilyLinks(LINK_KEY))
+    await service.set_makeup_after(world.facility_id, 10, Actor("admin", "s_adm"))
+    status, made = await post(world, "/api/v1/requests", body(world, day["slots"][0]))
+    assert status == 201
+    path = f"/api/v1/requests/{made['id']}/approve"
+    assert (await post(world, path, None, headers=officer(world)))[0] == 200
+    start = day["slots"][0] / 1000
+    vid = VisitId(made["id"])
+
+    def ev(action: str, role: str, minute: float) -> AuditEvent:
+        actor = "system:n1" if role == "system" else f"{role}_1"
+        return AuditEvent(action, role, actor, world.facility_id, vid, {}, start + minute * 60)
+
+    live = VisitChange(vid, VisitStatus.LIVE, frozenset({VisitStatus.SCHEDULED}), start + 60)
+    await world.store.change_visit(live, [ev("joined", "terminal", 1)])
+    await world.store.append([ev("joined", "family", 1), ev("connected", "system", 1)])
+    await world.store.append([ev("left", "terminal", 5)])
+    await world.store.append([ev("reconnected", "terminal", 25), ev("connected", "system", 25)])
+    end = VisitChange(
+        vid, VisitStatus.ENDED, frozenset({VisitStatus.LIVE}), start + 1800, EndReason.COMPLETED
+    )
+    await world.store.change_visit(end, [ev("ended", "system", 30)])
+    for _ in range(20):
+        if await world.store.makeup_offer(vid) is not None:
+            break
+        await world.clock.advance(world.settings.notify_poll_s)
+        await asyncio.sleep(0.05)
+    offer = await world.store.makeup_offer(vid)
+    assert offer is not None and offer.lost_ms == 20 * 60_000
+    sql = "SELECT count(*) FROM audit_events WHERE action = 'makeup-offered'"
+    assert rows(world.settings.sqlite_path, sql) == [(1,)]
