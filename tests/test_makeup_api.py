@@ -149,3 +149,23 @@ async def test_the_node_offers_on_its_own(world: World) -> None:
     assert offer is not None and offer.lost_ms == 20 * 60_000
     sql = "SELECT count(*) FROM audit_events WHERE action = 'makeup-offered'"
     assert rows(world.settings.sqlite_path, sql) == [(1,)]
+
+
+async def test_two_takes_at_once_book_one(world: World) -> None:
+    """Two takes of one offer racing for two different times: exactly one is booked, the
+    other answers makeup_unavailable (the offer is marked used in the booking's transaction)."""
+    day = await _open(world)
+    made = await ended_with_offer(world, day["slots"][0])
+    who = {"code": made["code"], "nik_last4": LAST4}
+    answers = await asyncio.gather(
+        *(
+            post(world, "/api/v1/requests/makeup", {**who, "start_ms": day["slots"][i]})
+            for i in (3, 5)
+        )
+    )
+    assert sorted(status for status, _ in answers) == [201, 409], answers
+    refused = next(a for s, a in answers if s == 409)
+    assert refused["error"]["code"] == "makeup_unavailable"
+    sql = "SELECT count(*) FROM audit_events WHERE action = 'makeup-taken'"
+    assert rows(world.settings.sqlite_path, sql) == [(1,)]
+    assert rows(world.settings.sqlite_path, "SELECT count(*) FROM visits") == [(2,)]
