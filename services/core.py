@@ -1,5 +1,5 @@
 """The services a node runs on (store, tokens, logins, visits, links, staff login, revocations,
-the guard, the notifier), built from settings.
+the guard, the notifier, the make-up offerer), built from settings.
 
 ``signaling.app.create_app`` is the composition root of a node and builds its services here; a
 ``tatap`` command that works on visits (``visit create``, ``admin revoke``) builds the same ones
@@ -19,6 +19,7 @@ from services.access.revocation import Revocation, Revocations
 from services.access.sessions import SessionLimits, StaffSessions
 from services.access.staff import StaffLogin
 from services.access.tokens import TokenService
+from services.booking.makeup import MakeupOfferer
 from services.booking.scheduling import VisitService
 from services.clock import Clock
 from services.notify.notifier import Notifier, NotifyConfig
@@ -42,6 +43,7 @@ class Core:
     guard: Guard
     sessions: StaffSessions  # the consoles' cookie sessions
     notifier: Notifier  # started by a node only (signaling.app); a CLI command leaves it idle
+    makeups: MakeupOfferer  # the same: make-up offers from ended visits
 
     async def aclose(self) -> None:
         """Close the store (pending audit writes finish first), then drop waiting logins."""
@@ -75,7 +77,10 @@ def create_core(
     sessions = StaffSessions(tokens, guard, revocations, clock, key, limits)
     notifier = Notifier(store, clock, links.family, notify_config(settings), sender)
     visits = VisitService(store, clock)
-    return Core(store, tokens, logins, visits, links, staff, revocations, guard, sessions, notifier)
+    makeups = MakeupOfferer(store, clock, settings.node_id, settings.notify_poll_s)
+    return Core(
+        store, tokens, logins, visits, links, staff, revocations, guard, sessions, notifier, makeups
+    )
 
 
 def notify_config(settings: Settings) -> NotifyConfig:

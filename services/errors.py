@@ -151,6 +151,12 @@ class WitnessRefused(Conflict):
     code = "witness_refused"
 
 
+class MakeupUnavailable(Conflict):
+    """No make-up visit is offered for that visit, or it has been taken already."""
+
+    code = "makeup_unavailable"
+
+
 class SlotFull(Conflict):
     """Every room that offers the slot has a visit in it already."""
 

@@ -138,6 +138,7 @@ def _lifecycle(
         await watch.start()
         revoked = asyncio.create_task(watch.run(), name="revocations")
         await core.notifier.start()  # one node only: see docs/notifications.md
+        await core.makeups.start()  # the same node: make-up offers from the log
         log.info("node.started", node_id=settings.node_id, db=settings.db_url.split(":", 1)[0])
         warn_untrusted_proxy(settings)
         yield
@@ -147,6 +148,7 @@ def _lifecycle(
         # pending audit writes finish, record the clean stop (``node-stopped``), close the store
         # (``core.aclose``), and last drop the logins still waiting for a password check.
         await core.notifier.aclose()
+        await core.makeups.aclose()
         keepalive.cancel()
         revoked.cancel()
         await hub.aclose()

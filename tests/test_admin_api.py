@@ -189,6 +189,25 @@ async def test_relationships_are_set_by_an_admin_only(world: World) -> None:
     assert schedule["relationships"] == ["spouse", "parent"]
 
 
+async def test_the_makeup_rule_is_set_by_an_admin_only(world: World) -> None:
+    """An officer may not set the make-up rule; an admin sets it (1 to 120 minutes, or null
+    for off), each change in the log; 0 and 121 are refused naming the field."""
+    path = f"/api/v1/facilities/{world.facility_id}/makeup"
+    assert (await call(world, "PUT", path, {"makeup_after_min": 30}))[0] == 403
+    admin = bearer(world, Role.ADMIN, world.facility_id)
+    for bad in (0, 121, "30"):
+        status, body = await call(world, "PUT", path, {"makeup_after_min": bad}, admin)
+        assert status == 400 and "makeup_after_min" in body["error"]["message"]
+    status, done = await call(world, "PUT", path, {"makeup_after_min": 30}, admin)
+    assert status == 200 and done == {"facility_id": world.facility_id, "makeup_after_min": 30}
+    assert (await world.store.booking_policy(world.facility_id)).makeup_after_min == 30
+    status, done = await call(world, "PUT", path, {"makeup_after_min": None}, admin)
+    assert status == 200 and done["makeup_after_min"] is None
+    sql = "SELECT details FROM audit_events WHERE action = 'makeup-rule-set'"
+    logged = rows(world.settings.sqlite_path, sql)
+    assert [r[0] for r in logged] == ['{"makeup_after_min":30}', '{"makeup_after_min":null}']
+
+
 # --- the inmate import ---
 
 EXPORT = "No Registrasi;Nama;Blok;Status\nB-1234;Budi Baru;C;narapidana\nN-1;Ani;A;tahanan\n"

@@ -79,6 +79,9 @@ ACTIONS = frozenset(
         "survey-answered",  # scores and the comment's SHA-256, never its text (services.surveys)
         "node-started",  # services/audit/runs.py: when the node was down is known
         "node-stopped",
+        "makeup-rule-set",  # a facility's make-up rule: {makeup_after_min} (null: off)
+        "makeup-offered",  # services/booking/makeup.py: {lost_system_ms, after_min}
+        "makeup-taken",  # the family booked its make-up visit: {makeup_for} (the original)
     }
 )
 

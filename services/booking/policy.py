@@ -1,5 +1,6 @@
-"""A facility's booking policy: which relationships it accepts, and whether a visitor it has
-approved before for the same inmate is approved again at once.
+"""A facility's booking policy: which relationships it accepts, whether a visitor it has
+approved before for the same inmate is approved again at once, and after how many minutes lost
+to system faults a visit's family is offered a make-up visit.
 
 Kept per facility by the store (``RequestStore.booking_policy``); a facility that never set one
 takes the defaults: every relationship of ``services.booking.relationships``, no auto-approval.
@@ -22,6 +23,9 @@ class BookingPolicy:
     # A request from a visitor with a visit scheduled or held with that inmate before is
     # approved in its own transaction (never for a remand inmate: that needs a letter number).
     auto_approve_known: bool = False
+    # A visit that lost more than this many minutes to system faults (services.reports.lost)
+    # earns its family a make-up visit, offered at once (services.booking.makeup); None: off.
+    makeup_after_min: int | None = None
 
     def check(self, relationship: str) -> None:
         """BadRequest naming ``relationship``, in both languages, if this facility refuses it."""
@@ -33,7 +37,21 @@ class BookingPolicy:
         return [r.value for r in Relationship if r in self.relationships]
 
     def to_json(self) -> dict[str, object]:
-        return {"relationships": self.listed(), "auto_approve_known": self.auto_approve_known}
+        return {
+            "relationships": self.listed(),
+            "auto_approve_known": self.auto_approve_known,
+            "makeup_after_min": self.makeup_after_min,
+        }
+
+
+MAKEUP_MIN, MAKEUP_MAX = 1, 120  # the make-up rule's bounds, in minutes
+
+
+def check_makeup_after(minutes: int | None) -> int | None:
+    """``minutes`` if it is a valid make-up rule (None: off); BadRequest otherwise."""
+    if minutes is not None and not MAKEUP_MIN <= minutes <= MAKEUP_MAX:
+        raise BadRequest(f"a make-up rule is from {MAKEUP_MIN} to {MAKEUP_MAX} minutes, or off")
+    return minutes
 
 
 def parse_relationships(text: str) -> frozenset[Relationship]:

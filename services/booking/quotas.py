@@ -40,7 +40,10 @@ class NewRequest:
     facility approves known visitors at once), a visitor who already had a visit with this inmate
     scheduled, held or ended gets the request approved in the same transaction, ``approval``
     written after ``event``, and its family seat's link hash set to ``family_link_hash``; never
-    when the inmate is on remand."""
+    when the inmate is on remand. With ``makeup_for`` (a family taking its make-up visit, see
+    ``services.booking.makeup_taking``), the quotas are not checked, the visit is approved with
+    ``approval`` whoever the visitor is, and the offer of visit ``makeup_for`` is marked used by
+    it, ``makeup_event`` written last; MakeupUnavailable if the offer is gone or used."""
 
     visit: Visit
     places: tuple[Terminal, ...]
@@ -50,3 +53,5 @@ class NewRequest:
     extra_ms: int = 0
     approval: AuditEvent | None = None
     family_link_hash: str = ""
+    makeup_for: str = ""
+    makeup_event: AuditEvent | None = None

@@ -16,6 +16,7 @@ from services.ids import Actor
 from services.store.protocols import (
     CalendarStore,
     FacilityStore,
+    MakeupStore,
     RequestStore,
     RevocationStore,
     VisitStore,
@@ -23,7 +24,7 @@ from services.store.protocols import (
 
 
 class RequestRecords(
-    FacilityStore, CalendarStore, RequestStore, VisitStore, RevocationStore, Protocol
+    FacilityStore, CalendarStore, RequestStore, VisitStore, RevocationStore, MakeupStore, Protocol
 ):
     """What requests read and write."""
 

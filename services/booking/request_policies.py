@@ -1,12 +1,13 @@
-"""A facility's request rules as its staff set them: quotas, the relationships accepted and
-whether a known visitor's request is approved at once; each change audited."""
+"""A facility's request rules as its staff set them: quotas, the relationships accepted,
+whether a known visitor's request is approved at once, and the make-up rule; each change
+audited."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from services.audit.chain import AuditEvent
-from services.booking.policy import BookingPolicy
+from services.booking.policy import BookingPolicy, check_makeup_after
 from services.booking.quotas import Quotas
 from services.booking.relationships import Relationship
 from services.booking.request_base import RequestBase
@@ -56,5 +57,17 @@ class RequestPolicies(RequestBase):
         event = AuditEvent(
             "auto-approve-set", actor.role, actor.id, facility_id, "", {"auto_approve_known": on}
         )
+        await self._store.set_booking_policy(facility_id, policy, event)
+        return policy
+
+    async def set_makeup_after(
+        self, facility_id: str, minutes: int | None, actor: Actor
+    ) -> BookingPolicy:
+        """Offer a make-up visit when a visit loses more than ``minutes`` to system faults
+        (1 to 120), or no longer (None)."""
+        wanted = check_makeup_after(minutes)
+        policy = dataclasses.replace(await self.policy(facility_id), makeup_after_min=wanted)
+        details: dict[str, object] = {"makeup_after_min": wanted}
+        event = AuditEvent("makeup-rule-set", actor.role, actor.id, facility_id, "", details)
         await self._store.set_booking_policy(facility_id, policy, event)
         return policy

@@ -2,9 +2,10 @@
 
 A request is a visit in status ``requested``, placed in a room that has the slot free, with the
 family's seat tied to the visitor record of that NIK. Families submit, look up and cancel
-(``submission.py``); officers approve or reject (``decisions.py``); staff set the facility's
-request rules (``request_policies.py``); what the parts share is in ``request_base.py``. Here:
-the facilities taking requests and their free slots and days.
+(``submission.py``) and take a make-up visit offered them (``makeup_taking.py``); officers
+approve or reject (``decisions.py``); staff set the facility's request rules
+(``request_policies.py``); what the parts share is in ``request_base.py``. Here: the facilities
+taking requests and their free slots and days.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ import datetime as dt
 
 from services.booking.days import DayCount, free_days
 from services.booking.decisions import OfficerDecisions, permission_ref
+from services.booking.makeup_taking import MakeupRequests
 from services.booking.policy import BookingPolicy
 from services.booking.request_base import RequestRecords
 from services.booking.request_policies import RequestPolicies
 from services.booking.slots import BookingWindow, Slot
-from services.booking.submission import FamilyRequests, RequestState
+from services.booking.submission import RequestState
 from services.domain.model import Facility, VisitKind
 from services.errors import NotFound
 
 
-class RequestService(FamilyRequests, OfficerDecisions, RequestPolicies):
+class RequestService(MakeupRequests, OfficerDecisions, RequestPolicies):
     """Takes, shows, cancels, approves and rejects visit requests, each change audited."""
 
     async def facilities(self) -> list[Facility]:

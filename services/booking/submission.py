@@ -19,6 +19,7 @@ from services.access.tokens import hash_secret
 from services.audit.chain import AuditEvent
 from services.booking.forms import RequestForm, Teacher, advocate_number_of, teacher_of, visitor_of
 from services.booking.identity import mask_nik, mask_phone
+from services.booking.makeup_records import MakeupOffer
 from services.booking.names import check_inmate_name
 from services.booking.quotas import NewRequest
 from services.booking.rejections import Rejection
@@ -57,6 +58,7 @@ class RequestState:
     rejection: Rejection | None = None
     link: str | None = None  # the family seat's link secret, once approved
     revoked: bool = False  # approved, but the seat or its visitor was revoked: no link
+    makeup: MakeupOffer | None = None  # an ended visit's make-up offer (makeup_taking.py)
 
 
 class FamilyRequests(RequestBase):
@@ -100,7 +102,7 @@ class FamilyRequests(RequestBase):
             participants=seats(visit_id, places[0].name, guests),
             advocate_number=advocate_number,
         )
-        event = _requested_event(visit, visitor, teacher)
+        event = requested_event(visit, visitor, teacher)
         quotas = await self._store.quotas(facility.id)
         extra_ms = facility.rules.priority_extra_s * 1000 if visitor.priority else 0
         approval, link_hash = None, ""
@@ -200,7 +202,7 @@ def _starting(slots: list[Slot], start_ms: int) -> list[Slot]:
     return [s for s in slots if s.start_ms == start_ms]
 
 
-def _requested_event(visit: Visit, visitor: Visitor, teacher: Teacher | None) -> AuditEvent:
+def requested_event(visit: Visit, visitor: Visitor, teacher: Teacher | None) -> AuditEvent:
     """The ``requested`` event: NIK and phones (the visitor's, a teacher's) masked, the visitor
     named by id; a legal visit's advocate's registration number as given (not personal data)."""
     details: dict[str, object] = {

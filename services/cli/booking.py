@@ -1,5 +1,5 @@
-"""``tatap admin relationships``, ``quotas`` and ``auto-approve``: a facility's booking policy,
-shown or changed.
+"""``tatap admin relationships``, ``quotas``, ``auto-approve`` and ``makeup``: a facility's
+booking policy, shown or changed.
 
 Each verb prints the facility's current setting; with a change, it is written with its audit
 event first (as done by the CLI).
@@ -72,6 +72,22 @@ def cmd_auto_approve(args: argparse.Namespace) -> int:
     return with_store(args, run)
 
 
+def cmd_makeup(args: argparse.Namespace) -> int:
+    """Show the facility's make-up rule, or set it (``--after-min N``) or switch it ``--off``."""
+
+    async def run(store: Store, settings: Settings) -> int:
+        service = _service(store, settings)
+        if args.after_min is None and not args.off:
+            policy = await service.policy(args.facility)
+        else:
+            minutes = None if args.off else args.after_min
+            policy = await service.set_makeup_after(args.facility, minutes, CLI_ACTOR)
+        print_json({"facility_id": args.facility, "makeup_after_min": policy.makeup_after_min})
+        return 0
+
+    return with_store(args, run)
+
+
 def register(asub: Any) -> None:
     """The booking policy verbs under ``tatap admin``."""
     p = asub.add_parser("relationships", help="show or set the relationships a facility accepts")
@@ -96,6 +112,17 @@ def register(asub: Any) -> None:
     switch.add_argument("--on", dest="on", action="store_true", default=None)
     switch.add_argument("--off", dest="on", action="store_false")
     p.set_defaults(func=cmd_auto_approve, on=None)
+    p = asub.add_parser(
+        "makeup",
+        help="show or set after how many minutes lost to system faults a visit's family is"
+        " offered a make-up visit",
+    )
+    store_options(p)
+    p.add_argument("--facility", required=True)
+    rule = p.add_mutually_exclusive_group()
+    rule.add_argument("--after-min", type=int, help="1 to 120 minutes of system-caused loss")
+    rule.add_argument("--off", action="store_true", help="offer no make-up visits")
+    p.set_defaults(func=cmd_makeup)
 
 
 def _service(store: Store, settings: Settings) -> RequestService:

@@ -52,6 +52,7 @@ from services.http.api.requests import (
     QUEUE_QUERY,
     Approval,
     CodeAndNik,
+    MakeupTake,
     NewRequest,
     Rejection,
     Requested,
@@ -66,6 +67,7 @@ from services.http.api.schedule import (
     Blocked,
     BlockedDateBody,
     ClosurePreviewed,
+    MakeupBody,
     RelationshipsBody,
     Schedule,
     ScheduleApi,
@@ -508,6 +510,15 @@ ROUTES: tuple[Route, ...] = (
         response=dict[str, Any],
     ),
     Route(
+        "PUT",
+        "/api/v1/facilities/{facility_id}/makeup",
+        "Set after how many minutes lost to system faults a visit's family is offered a make-up"
+        " visit (1 to 120), or null for never (admin)",
+        lambda a: a.schedule.set_makeup,
+        body=MakeupBody,
+        response=dict[str, Any],
+    ),
+    Route(
         "POST",
         "/api/v1/facilities/{facility_id}/blocks",
         "Block a person by NIK in this facility: their seats stop working and their requests"
@@ -612,6 +623,19 @@ ROUTES: tuple[Route, ...] = (
         lambda a: a.requests.lookup,
         body=CodeAndNik,
         response=dict[str, Any],
+        auth=False,
+        limited=True,
+    ),
+    Route(
+        "POST",
+        "/api/v1/requests/makeup",
+        "A family takes the make-up visit its ended visit earned (by code and the NIK's last 4"
+        " digits) at a free slot: approved at once, counted against no quota (409 `error.code`:"
+        " makeup_unavailable, or as a request; wrong guesses throttled)",
+        lambda a: a.requests.take_makeup,
+        body=MakeupTake,
+        response=dict[str, Any],
+        status=201,
         auth=False,
         limited=True,
     ),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from services.audit.chain import AuditEvent, AuditRecord, Checkpoint, PinnedKey, VerifyResult
 from services.board.facts import DayFacts, VisitFacts
 from services.booking.days import BookingSpan
+from services.booking.makeup_records import Ended, MakeupOffer
 from services.booking.policy import BookingPolicy
 from services.booking.quotas import NewRequest, Quotas
 from services.booking.rejections import Rejection
@@ -421,6 +422,27 @@ class AuditLog(AuditReader, Protocol):
         ...
 
 
+class MakeupStore(Protocol):
+    """Make-up offers, made from the audit log by one offerer (see services.booking.makeup)."""
+
+    async def makeup_tail(self, limit: int) -> tuple[list[Ended], int]:
+        """The visits of up to ``limit`` `ended` events after the offerer's cursor, in
+        facilities with a make-up rule (those without a family visitor left out), and the seq
+        the cursor may move to once they are judged."""
+        ...
+
+    async def add_makeup_offers(
+        self, offers: Sequence[tuple[MakeupOffer, AuditEvent]], cursor: int
+    ) -> int:
+        """In one transaction: each offer with its event unless its visit has one already, and
+        the cursor moved to ``cursor``; how many were added."""
+        ...
+
+    async def makeup_offer(self, visit_id: str) -> MakeupOffer | None:
+        """The make-up offer made for ``visit_id``, if any."""
+        ...
+
+
 class OutboxStore(Protocol):
     """The notification outbox, filled from the audit log by one notifier (see services.notify)."""
 
@@ -511,6 +533,7 @@ class Store(
     RevocationStore,
     AuditLog,
     OutboxStore,
+    MakeupStore,
     ReportReader,
     SurveyStore,
     Protocol,

@@ -117,6 +117,15 @@ class CodeAndNik:
 
 
 @dataclass(frozen=True)
+class MakeupTake:
+    """The ended visit's code and the NIK's last four digits, and the make-up visit's slot."""
+
+    code: str = spec(Text("`{key}` must be a string of at most 16 characters", max_len=16))
+    nik_last4: str = spec(Text("`{key}` must be 4 digits", max_len=4, min_len=4))
+    start_ms: int = spec(Integer("`start_ms` must be a slot's start (ms since the epoch)", lo=1))
+
+
+@dataclass(frozen=True)
 class Rejection:
     """Why an officer turns a request down (``other`` needs a note)."""
 
@@ -202,6 +211,22 @@ class RequestsApi:
         self._ctx.changed(visit)
         return respond(await self._state_json(RequestState(visit)))
 
+    async def take_makeup(self, request: web.Request) -> web.Response:
+        """A family takes the make-up visit its ended visit earned, at a free slot: approved at
+        once, with its own code and link (409 makeup_unavailable, or as a request)."""
+        address = request.remote or ""
+        self._guesses.check(address)
+        self._rates.take(address)
+        body = parse_body(MakeupTake, await json_body(request))
+        try:
+            visit = await self._requests.take_makeup(body.code, body.nik_last4, body.start_ms)
+        except NotFound:
+            self._guesses.wrong(address)
+            raise
+        self._ctx.changed(visit)
+        state = await self._requests.lookup(visit.code, body.nik_last4)
+        return respond(await self._state_json(state), status=201)
+
     async def _guarded(self, request: web.Request, call: Any) -> Any:
         address = request.remote or ""
         self._guesses.check(address)
@@ -233,6 +258,16 @@ class RequestsApi:
             out["link_revoked"] = True
         if state.link:
             out["link"] = f"{self._ctx.base_url}/v/{state.link}"
+        if state.makeup is not None:
+            out["makeup"] = await self._makeup_json(visit, state.makeup.used_visit_id)
+        return out
+
+    async def _makeup_json(self, visit: Visit, used: str | None) -> dict[str, Any]:
+        """An ended visit's make-up offer as the family sees it: where and what kind to book,
+        and the make-up visit's code once taken."""
+        out: dict[str, Any] = {"facility_id": visit.facility_id, "kind": visit.kind.value}
+        made = await self._ctx.store.get_visit(used) if used else None
+        out["used_code"] = made.code if made else None
         return out
 
     async def queue(self, request: web.Request) -> web.Response:

@@ -74,6 +74,18 @@ class RelationshipsBody:
 
 
 @dataclass(frozen=True)
+class MakeupBody:
+    makeup_after_min: int | None = spec(
+        Integer(
+            "`{key}` is 1 to 120 minutes of system-caused loss, or null for off",
+            lo=1,
+            hi=120,
+            required=False,
+        )
+    )
+
+
+@dataclass(frozen=True)
 class BlockBody:
     nik: str = spec(Text("`{key}` is a NIK of 16 digits", max_len=16, min_len=16))
     reason: str = spec(Text("`{key}` is required (at most 200 characters)", max_len=200))
@@ -225,6 +237,15 @@ class ScheduleApi:
             facility_id, parse_relationships(body.relationships), Actor(claims.role, claims.sub)
         )
         return respond({"facility_id": facility_id, "relationships": policy.listed()})
+
+    async def set_makeup(self, request: web.Request) -> web.Response:
+        """After how many minutes lost to system faults a visit's family is offered a make-up
+        visit, or null for never (an admin)."""
+        claims, facility_id = await self._scoped(request, Role.ADMIN)
+        body = parse_body(MakeupBody, await json_body(request))
+        actor = Actor(claims.role, claims.sub)
+        policy = await self._requests.set_makeup_after(facility_id, body.makeup_after_min, actor)
+        return respond({"facility_id": facility_id, "makeup_after_min": policy.makeup_after_min})
 
     async def block(self, request: web.Request) -> web.Response:
         """Block a person by NIK in this facility (audited with the NIK masked)."""

@@ -245,4 +245,19 @@ STEPS: tuple[str, ...] = (
         CHECK (kind IN ('token', 'participant', 'staff', 'visitor', 'sessions'));
     ALTER TABLE revocations ADD COLUMN until_ms BIGINT;
     """,
+    # 16: make-up visits: a facility's rule, the offers (one per original visit), and the
+    # offerer's place in the audit log.
+    """
+    ALTER TABLE booking_policies ADD COLUMN makeup_after_min INTEGER
+        CHECK (makeup_after_min BETWEEN 1 AND 120);
+    CREATE TABLE makeup_offers (
+        visit_id TEXT PRIMARY KEY REFERENCES visits(id),
+        facility_id TEXT NOT NULL REFERENCES facilities(id),
+        visitor_id TEXT NOT NULL REFERENCES visitors(id),
+        lost_ms BIGINT NOT NULL CHECK (lost_ms > 0),
+        created_ms BIGINT NOT NULL,
+        used_visit_id TEXT UNIQUE REFERENCES visits(id)
+    );
+    CREATE TABLE makeup_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL);
+    """,
 )

@@ -284,4 +284,21 @@ STEPS: tuple[str, ...] = (
     ALTER TABLE revocations_v16 RENAME TO revocations;
     CREATE INDEX revocations_token_exp ON revocations(exp_ms) WHERE kind = 'token';
     """,
+    # 16: make-up visits. A facility's rule (`makeup_after_min`: minutes of system-caused loss
+    # beyond which a visit earns one; NULL: off), the offers (one per original visit;
+    # `used_visit_id` the make-up visit once the family takes it), and the offerer's place in
+    # the audit log, moved in the transaction that adds the offers of the events before it.
+    """
+    ALTER TABLE booking_policies ADD COLUMN makeup_after_min INTEGER
+        CHECK (makeup_after_min BETWEEN 1 AND 120);
+    CREATE TABLE makeup_offers (
+        visit_id TEXT PRIMARY KEY REFERENCES visits(id),
+        facility_id TEXT NOT NULL REFERENCES facilities(id),
+        visitor_id TEXT NOT NULL REFERENCES visitors(id),
+        lost_ms INTEGER NOT NULL CHECK (lost_ms > 0),
+        created_ms INTEGER NOT NULL,
+        used_visit_id TEXT UNIQUE REFERENCES visits(id)
+    ) WITHOUT ROWID;
+    CREATE TABLE makeup_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+    """,
 )

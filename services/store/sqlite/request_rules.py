@@ -42,14 +42,19 @@ def check_blocked(conn: sqlite3.Connection, request: NewRequest, now_ms: int | N
         raise VisitorBlocked("this request cannot be taken; ask the facility")
 
 
+# A make-up visit (services.booking.makeup_taking) counts against no quota: it makes up for one
+# that did. Its visit is the one ``v``.
+NOT_MAKEUP = "NOT EXISTS (SELECT 1 FROM makeup_offers m WHERE m.used_visit_id = v.id)"
+
+
 def check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
     """QuotaInmate or QuotaVisitor if either already has its visits within 7 days of this one."""
     start = ms(request.visit.start)
     assert start is not None
     around = (start - WEEK_MS, start + WEEK_MS)
     (inmate,) = conn.execute(
-        f"SELECT count(*) FROM visits WHERE inmate_id = ? AND status IN ({OCCUPYING_SQL})"
-        " AND start_ms > ? AND start_ms < ?",
+        f"SELECT count(*) FROM visits v WHERE inmate_id = ? AND status IN ({OCCUPYING_SQL})"
+        f" AND start_ms > ? AND start_ms < ? AND {NOT_MAKEUP}",
         (request.visit.inmate_id, *around),
     ).fetchone()
     if inmate >= request.quotas.per_inmate:
@@ -57,7 +62,8 @@ def check_quotas(conn: sqlite3.Connection, request: NewRequest) -> None:
     (visitor,) = conn.execute(
         "SELECT count(DISTINCT v.id) FROM visits v JOIN participants p ON p.visit_id = v.id"
         " JOIN visitors r ON r.id = p.visitor_id"
-        f" WHERE r.nik = ? AND v.status IN ({OCCUPYING_SQL}) AND v.start_ms > ? AND v.start_ms < ?",
+        f" WHERE r.nik = ? AND v.status IN ({OCCUPYING_SQL}) AND v.start_ms > ? AND v.start_ms < ?"
+        f" AND {NOT_MAKEUP}",
         (request.visitor.nik, *around),
     ).fetchone()
     if visitor >= request.quotas.per_visitor:

@@ -25,6 +25,7 @@ from services.errors import (
     BadRequest,
     Conflict,
     InmateUnavailable,
+    MakeupUnavailable,
     NotFound,
 )
 from services.ids import FacilityId, RoomId, TerminalId, VisitorId
@@ -103,11 +104,17 @@ class SqliteRequests(SqliteBase):
     ) -> None:
         def job(conn: sqlite3.Connection, chain: Chain) -> None:
             conn.execute(
-                "INSERT INTO booking_policies (facility_id, relationships, auto_approve_known)"
-                " VALUES (?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
+                "INSERT INTO booking_policies (facility_id, relationships, auto_approve_known,"
+                " makeup_after_min) VALUES (?,?,?,?) ON CONFLICT (facility_id) DO UPDATE SET"
                 " relationships = excluded.relationships,"
-                " auto_approve_known = excluded.auto_approve_known",
-                (facility_id, ",".join(policy.listed()), int(policy.auto_approve_known)),
+                " auto_approve_known = excluded.auto_approve_known,"
+                " makeup_after_min = excluded.makeup_after_min",
+                (
+                    facility_id,
+                    ",".join(policy.listed()),
+                    int(policy.auto_approve_known),
+                    policy.makeup_after_min,
+                ),
             )
             chain.append(conn, [event])
 
@@ -120,7 +127,8 @@ class SqliteRequests(SqliteBase):
             visit = request.visit
             check_inmate(conn, request.visit.inmate_id)
             check_blocked(conn, request, ms(chain.now()))
-            check_quotas(conn, request)
+            if not request.makeup_for:  # a make-up visit makes up for one counted already
+                check_quotas(conn, request)
             place = free_place(conn, request.places, ms(visit.start), ms(visit.end))
             visitor_id = _visitor(conn, request)
             end_ms = extended_end(conn, request, place)
@@ -130,7 +138,8 @@ class SqliteRequests(SqliteBase):
             if end_ms != ms(visit.end):
                 event = dataclasses.replace(event, details={**event.details, "end_ms": end_ms})
             events = [event]
-            if request.approval is not None and known_visitor(conn, request):
+            at_once = request.makeup_for or known_visitor(conn, request)
+            if request.approval is not None and at_once:
                 conn.execute(
                     "UPDATE visits SET status = ? WHERE id = ?",
                     (VisitStatus.SCHEDULED.value, visit.id),
@@ -141,6 +150,9 @@ class SqliteRequests(SqliteBase):
                 )
                 placed = dataclasses.replace(placed, status=VisitStatus.SCHEDULED)
                 events.append(request.approval)
+            if request.makeup_for and request.makeup_event is not None:
+                use_offer(conn, request.makeup_for, visit.id, visitor_id)
+                events.append(request.makeup_event)
             chain.append(conn, events)
             return placed
 
@@ -214,12 +226,24 @@ class SqliteRequests(SqliteBase):
 
 def _policy(conn: sqlite3.Connection, facility_id: str) -> BookingPolicy:
     row = conn.execute(
-        "SELECT relationships, auto_approve_known FROM booking_policies WHERE facility_id = ?",
+        "SELECT relationships, auto_approve_known, makeup_after_min FROM booking_policies"
+        " WHERE facility_id = ?",
         (facility_id,),
     ).fetchone()
     if row is None:
         return BookingPolicy()
-    return BookingPolicy(parse_relationships(row[0]), bool(row[1]))
+    return BookingPolicy(parse_relationships(row[0]), bool(row[1]), row[2])
+
+
+def use_offer(conn: sqlite3.Connection, original: str, visit_id: str, visitor_id: str) -> None:
+    """Mark the make-up offer of ``original`` used by ``visit_id``; MakeupUnavailable if there
+    is none for that visitor, or it is used already (in the caller's transaction)."""
+    if not conn.execute(
+        "UPDATE makeup_offers SET used_visit_id = ? WHERE visit_id = ? AND visitor_id = ?"
+        " AND used_visit_id IS NULL",
+        (visit_id, original, visitor_id),
+    ).rowcount:
+        raise MakeupUnavailable("no make-up visit is offered for that visit")
 
 
 def _visitor(conn: sqlite3.Connection, request: NewRequest) -> VisitorId:

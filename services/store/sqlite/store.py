@@ -27,6 +27,7 @@ from services.store.sqlite.calendar import SqliteCalendar
 from services.store.sqlite.chain_head import BogusRows, Chain
 from services.store.sqlite.connection import connect, migrate
 from services.store.sqlite.facilities import SqliteFacilities
+from services.store.sqlite.makeup import SqliteMakeup
 from services.store.sqlite.outbox import SqliteOutbox
 from services.store.sqlite.reader import SqliteAuditReads
 from services.store.sqlite.reports import SqliteReportReads
@@ -44,6 +45,7 @@ class SqliteStore(
     SqliteVisits,
     SqliteRevocations,
     SqliteOutbox,
+    SqliteMakeup,
     SqliteAuditReads,
     SqliteBoard,
     SqliteReportReads,
