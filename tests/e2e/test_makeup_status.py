@@ -31,7 +31,8 @@ async def _ended_with_offer(stack: Stack, facility_id: str) -> str:
     visit = await store.get_visit(made["id"])
     assert visit is not None
     ended = AuditEvent("ended", "system", "system:n1", facility_id, visit.id, {})
-    expect = frozenset({VisitStatus.SCHEDULED})
+    # The stack's terminal may already have opened it (the day's first slot can be now).
+    expect = frozenset({VisitStatus.SCHEDULED, VisitStatus.LIVE})
     change = VisitChange(
         VisitId(visit.id), VisitStatus.ENDED, expect, time.time(), EndReason.COMPLETED
     )
@@ -68,5 +69,6 @@ async def test_the_family_takes_its_makeup_visit_on_status(stack: Stack, browser
     assert await page.inner_text("#state") == "Approved"
     assert (await page.get_attribute("#join", "href") or "").startswith("http")
     made = await stack.app[STORE].visit_by_code(new_code)
-    assert made is not None and made.status is VisitStatus.SCHEDULED
+    # Approved at once: scheduled, or live already when its time is now (the terminal opens it).
+    assert made is not None and made.status in (VisitStatus.SCHEDULED, VisitStatus.LIVE)
     await context.close()
