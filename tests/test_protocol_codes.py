@@ -8,6 +8,7 @@ import services.errors as errors
 from signaling import protocol
 from signaling.protocol import Close, close_for
 from signaling.protocol.facts import PATH
+from signaling.protocol.inbound import NOTICES
 from tests.helpers.world import World
 
 
@@ -58,6 +59,7 @@ async def test_pages_read_the_codes_and_window_the_node_serves(world: World) -> 
     assert facts["close"]["UNAUTHORIZED"] == 4401 and facts["close"]["TOO_EARLY"] == 4425
     assert 4002 in facts["final"] and 4401 not in facts["final"]
     assert facts["early_join_ms"] == world.settings.early_join_s * 1000
+    assert set(facts["notices"]) == NOTICES  # the wall offers exactly what the server accepts
     page = await world.client.get("/static/visit.js")
     assert page.status == 200  # the static files are still served beside it
 

@@ -11,18 +11,20 @@ import orjson
 from aiohttp import web
 
 from signaling.protocol.codes import FINAL, VERSION, Close
+from signaling.protocol.inbound import NOTICE_CODES
 
 PATH = "/static/protocol.js"
 
 
 def facts(early_join_s: int) -> dict[str, object]:
     """What the pages need: close codes by name, those after which not to reconnect, and how
-    long before its start a visit may be joined."""
+    long before its start a visit may be joined, and the officers' canned notices."""
     return {
         "version": VERSION,
         "close": {code.name: code.value for code in Close},
         "final": sorted(code.value for code in FINAL),
         "early_join_ms": early_join_s * 1000,
+        "notices": list(NOTICE_CODES),
     }
 
 

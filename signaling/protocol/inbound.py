@@ -78,8 +78,9 @@ Inbound = Hello | Signal | Ping | MediaUp | Leave | Terminate | Notice | Mute
 # How long a terminal's agent version may be (`tatap-terminal/0.1.0` and the like).
 MAX_AGENT = 64
 
-# Canned officer notices; the pages translate the code.
-NOTICES = frozenset({"dress_code", "unregistered_person", "behaviour", "time_check", "audio_only"})
+# Canned officer notices, in the order the officer's wall offers them; the pages translate the code.
+NOTICE_CODES = ("dress_code", "unregistered_person", "behaviour", "time_check", "audio_only")
+NOTICES = frozenset(NOTICE_CODES)
 
 # The sides of a visit an officer may mute: the guest seat (family or teacher) and the inmate's.
 SIDES = ("family", "inmate")

@@ -6,8 +6,8 @@
 // with backoff and a fresh offer (wall-media.js); `ended` shows the reason and frees the tile.
 "use strict";
 
-// The protocol's canned notices (PROTOCOL.md §3); their labels are the notice_* texts.
-const WALL_NOTICES = ["dress_code", "unregistered_person", "behaviour", "time_check", "audio_only"];
+// The canned notices come from TATAP_PROTOCOL.notices (PROTOCOL.md §3); their labels are the
+// notice_* texts.
 const WALL_END_REASONS = ["completed", "terminated", "hangup", "no_show", "failed", "cancelled"];
 // What the tile says after a close that must not be retried, by the close's name.
 const WALL_FINAL = { REPLACED: "replaced", FORBIDDEN: "forbidden", NOT_FOUND: "not_found",
@@ -85,7 +85,7 @@ class WallTile {
     this.noticeSelect = el("select", "notice");
     this.noticeSelect.append(said("option", "", "tile_notice_pick"));
     this.noticeSelect.firstChild.value = "";
-    for (const code of WALL_NOTICES) {
+    for (const code of window.TATAP_PROTOCOL.notices) {
       const option = said("option", "", `notice_${code}`);
       option.value = code;
       this.noticeSelect.append(option);
